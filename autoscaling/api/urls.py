@@ -1,0 +1,3 @@
+"""API routes of autoscaling."""
+
+urlpatterns: list = []

@@ -1,0 +1,240 @@
+"""Autoscaling configs and the state the decision engine and pipelines keep per service."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from autoscaling import constants
+from autoscaling.choices import ArtifactStatus, LeaseState, ManagedVMState, NetworkMode, ScaleInOrder
+from autoscaling.validation import config_errors
+
+PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
+
+
+class AutoscalingConfig(models.Model):
+    """How one service scales: template, bounds, thresholds, network, F5 pool and SSH access (seed §4.2)."""
+
+    # Service
+    service_name = models.CharField(
+        _("service name"),
+        max_length=63,
+        unique=True,
+        validators=[
+            RegexValidator(
+                constants.SERVICE_NAME_RE,
+                _("Use lower-case letters, digits and hyphens (a DNS label, at most 63 characters)."),
+            )
+        ],
+    )
+    prometheus_job_name = models.CharField(
+        _("Prometheus job name"),
+        max_length=128,
+        unique=True,
+        validators=[
+            RegexValidator(
+                constants.PROMETHEUS_JOB_RE,
+                _("Use letters, digits, '.', '_' and '-', starting with a letter or digit."),
+            )
+        ],
+    )
+    template = models.ForeignKey(
+        "templates_app.Template", on_delete=models.PROTECT, related_name="configs", verbose_name=_("template")
+    )
+    vm_prefix = models.CharField(
+        _("VM name prefix"),
+        max_length=50,
+        unique=True,
+        validators=[
+            RegexValidator(
+                constants.VM_PREFIX_RE, _("Use letters, digits and hyphens (at most 50, no leading/trailing hyphen).")
+            )
+        ],
+    )
+    enabled = models.BooleanField(_("enabled"), default=False)
+
+    # Scaling
+    min_vms = models.PositiveIntegerField(_("minimum VMs"), default=2, validators=[MinValueValidator(1)])
+    max_vms = models.PositiveIntegerField(_("maximum VMs"), default=4, validators=[MinValueValidator(1)])
+    scale_out_step = models.PositiveIntegerField(_("scale-out step"), default=1, validators=[MinValueValidator(1)])
+    scale_in_step = models.PositiveIntegerField(_("scale-in step"), default=1, validators=[MinValueValidator(1)])
+    scale_in_order = models.CharField(
+        _("scale-in order"), max_length=16, choices=ScaleInOrder.choices, default=ScaleInOrder.NEWEST_FIRST
+    )
+
+    # Monitoring
+    scale_out_cpu_threshold = models.FloatField(_("scale-out CPU %"), default=80, validators=PERCENT)
+    scale_out_memory_threshold = models.FloatField(_("scale-out memory %"), default=80, validators=PERCENT)
+    scale_out_duration_minutes = models.PositiveIntegerField(
+        _("scale-out duration (minutes)"), default=1, validators=[MaxValueValidator(1440)]
+    )
+    scale_in_cpu_threshold = models.FloatField(_("scale-in CPU %"), default=30, validators=PERCENT)
+    scale_in_memory_threshold = models.FloatField(_("scale-in memory %"), default=30, validators=PERCENT)
+    scale_in_duration_minutes = models.PositiveIntegerField(
+        _("scale-in duration (minutes)"), default=5, validators=[MaxValueValidator(1440)]
+    )
+    cooldown_seconds = models.PositiveIntegerField(
+        _("cooldown (seconds)"), default=constants.DEFAULT_COOLDOWN_SECONDS, validators=[MaxValueValidator(86400)]
+    )
+    alert_repeat_interval_seconds = models.PositiveIntegerField(
+        _("Alertmanager repeat interval (seconds)"),
+        default=constants.DEFAULT_REPEAT_INTERVAL_SECONDS,
+        validators=[MinValueValidator(1), MaxValueValidator(86400)],
+    )
+    node_exporter_port = models.PositiveIntegerField(
+        _("node exporter port"),
+        default=constants.DEFAULT_NODE_EXPORTER_PORT,
+        validators=[MinValueValidator(1), MaxValueValidator(65535)],
+    )
+
+    # Network
+    network_mode = models.CharField(
+        _("network setup"), max_length=24, choices=NetworkMode.choices, default=NetworkMode.SSH_NETPLAN
+    )
+    ip_pool_start = models.GenericIPAddressField(_("IP pool start"))
+    ip_pool_end = models.GenericIPAddressField(_("IP pool end"))
+    gateway = models.GenericIPAddressField(_("gateway"))
+    subnet_cidr = models.CharField(_("subnet (CIDR)"), max_length=64)
+    vlan_id = models.PositiveIntegerField(
+        _("VLAN id"), default=0, validators=[MaxValueValidator(4094)], help_text=_("0 for untagged.")
+    )
+    dns_servers = models.CharField(
+        _("DNS servers"), max_length=255, blank=True, help_text=_("Comma-separated; written into netplan.")
+    )
+
+    # F5
+    f5_pool_name = models.CharField(
+        _("F5 pool name"),
+        max_length=128,
+        validators=[RegexValidator(constants.F5_NAME_RE, _("Use letters, digits, '.', '_' and '-'."))],
+    )
+    f5_vip_address = models.GenericIPAddressField(_("F5 VIP address"))
+    f5_vip_port = models.PositiveIntegerField(
+        _("F5 VIP / service port"), default=80, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    f5_health_check_path = models.CharField(
+        _("health-check path"),
+        max_length=255,
+        default="/health",
+        validators=[RegexValidator(constants.HEALTH_PATH_RE, _("Enter a URL path starting with '/'."))],
+    )
+
+    # SSH
+    ssh_user = models.CharField(
+        _("SSH user"),
+        max_length=32,
+        default="ubuntu",
+        validators=[RegexValidator(constants.SSH_USER_RE, _("Enter a valid Unix user name."))],
+    )
+    ssh_key_path = models.CharField(
+        _("SSH key path"), max_length=512, blank=True, help_text=_("Private key file on the host running pipelines.")
+    )
+
+    # Generated artifacts (Prometheus job/rules, Alertmanager route, Grafana, Jenkins)
+    artifacts_status = models.CharField(
+        _("artifacts status"), max_length=16, choices=ArtifactStatus.choices, default=ArtifactStatus.PENDING
+    )
+    artifacts_published_at = models.DateTimeField(_("artifacts published at"), null=True, blank=True)
+    artifacts_hash = models.CharField(_("artifacts content hash"), max_length=64, blank=True)
+    artifacts_error = models.TextField(_("artifacts error"), blank=True)
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["service_name"]
+        verbose_name = _("autoscaling config")
+        verbose_name_plural = _("autoscaling configs")
+
+    def __str__(self) -> str:
+        return self.service_name
+
+    def clean(self) -> None:
+        values = {field.name: getattr(self, field.attname) for field in self._meta.concrete_fields}
+        errors = config_errors(values)
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def managed_vm_regex(self) -> str:
+        """Regex matching names of VMs this config's pipelines created."""
+        import re
+
+        return "^" + re.escape(self.vm_prefix) + constants.MANAGED_VM_SUFFIX_RE
+
+
+class CooldownState(models.Model):
+    """Per service: when each direction last started its cooldown (separate cooldowns, one duration)."""
+
+    config = models.OneToOneField(
+        AutoscalingConfig, on_delete=models.CASCADE, primary_key=True, related_name="cooldown"
+    )
+    last_scale_out_at = models.DateTimeField(_("last scale-out at"), null=True, blank=True)
+    last_scale_in_at = models.DateTimeField(_("last scale-in at"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("cooldown state")
+        verbose_name_plural = _("cooldown states")
+
+    def __str__(self) -> str:
+        return f"cooldown of {self.config_id}"
+
+
+class IPLease(models.Model):
+    """An address of a config's pool handed to a VM; never handed out twice while leased."""
+
+    config = models.ForeignKey(AutoscalingConfig, on_delete=models.CASCADE, related_name="ip_leases")
+    ip_address = models.GenericIPAddressField(_("IP address"))
+    state = models.CharField(_("state"), max_length=16, choices=LeaseState.choices, default=LeaseState.LEASED)
+    vm_name = models.CharField(_("VM name"), max_length=80, blank=True)
+    event = models.ForeignKey(
+        "events.ScaleEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="ip_leases"
+    )
+    leased_at = models.DateTimeField(_("leased at"), auto_now_add=True)
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-leased_at"]
+        verbose_name = _("IP lease")
+        verbose_name_plural = _("IP leases")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ip_address"], condition=Q(state="leased"), name="ip_lease_one_active_per_address"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ip_address} ({self.state})"
+
+
+class ManagedVM(models.Model):
+    """A VM an autoscaling pipeline created; only these are ever picked for scale-in."""
+
+    config = models.ForeignKey(AutoscalingConfig, on_delete=models.CASCADE, related_name="managed_vms")
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    moref = models.CharField(_("vCenter managed object id"), max_length=64, blank=True)
+    state = models.CharField(
+        _("state"), max_length=16, choices=ManagedVMState.choices, default=ManagedVMState.PROVISIONING
+    )
+    scale_in_protected = models.BooleanField(
+        _("scale-in protection"), default=False, help_text=_("Protected VMs are never picked for scale-in.")
+    )
+    created_by_event = models.ForeignKey(
+        "events.ScaleEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="created_vms"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    in_service_at = models.DateTimeField(_("in service at"), null=True, blank=True)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["config", "created_at"]
+        verbose_name = _("managed VM")
+        verbose_name_plural = _("managed VMs")
+
+    def __str__(self) -> str:
+        return self.name

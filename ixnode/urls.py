@@ -1,0 +1,18 @@
+"""URL routes of the whole product."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from ixnode import views as ixnode_views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", ixnode_views.healthz, name="healthz"),
+    path("metrics", ixnode_views.metrics, name="metrics"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("autoscaling.api.urls")),
+    path("api/", include("templates_app.api.urls")),
+    path("api/", include("events.api.urls")),
+]

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the system packages and binaries the test suite talks to. Idempotent; installs only what is
+# missing. Nothing here is optional: a binary that cannot be installed fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have prometheus || need+=(prometheus)
+have promtool || need+=(prometheus)
+have prometheus-alertmanager || have alertmanager || need+=(prometheus-alertmanager)
+have amtool || need+=(prometheus-alertmanager)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+have ssh-keygen || need+=(openssh-client)
+have prometheus-node-exporter || need+=(prometheus-node-exporter)
+have go || need+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/vmware/govmomi/simulator ] || need+=(golang-github-vmware-govmomi-dev)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+have msgfmt || need+=(gettext)
+have psql || need+=(postgresql-client)
+
+if [ ${#need[@]} -gt 0 ]; then
+  mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+  echo "installing system packages: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Package maintainer scripts must not start daemons: the tests start their own on loopback ports.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+fi
+
+# Helpers built from source for the tests (e.g. vcsim) register themselves here.
+for build in tests/*/build.sh; do
+  [ -x "$build" ] && "$build"
+done
+exit 0

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Lint, migration check and the whole pytest suite. pytest's "no tests ran" (exit 5) fails like any error.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DJANGO_SETTINGS_MODULE=tests.settings
+.venv/bin/ruff check .
+.venv/bin/python manage.py makemigrations --check --dry-run >/dev/null || {
+  echo "models changed without a migration: run manage.py makemigrations" >&2; exit 1; }
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,3 @@
+"""API routes of templates_app."""
+
+urlpatterns: list = []
