@@ -1,0 +1,120 @@
+"""The decision engine (DESIGN §4, seed §6.4): a pure function over config bounds, state and a clock.
+
+No database, no network, no clock of its own: the caller gathers the inputs (the webhook service, the
+evaluation loop, the simulator) and this module says ALLOW or which BLOCK, and how many VMs to move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from autoscaling.choices import Decision, ScaleAction
+
+
+@dataclass(frozen=True)
+class DecisionInput:
+    """Everything one decision depends on."""
+
+    action: ScaleAction
+    now: datetime
+    enabled: bool
+    min_vms: int
+    max_vms: int
+    step: int
+    cooldown_seconds: int
+    current_vm_count: int | None  # targets of the service's Prometheus job; None when unknown
+    last_scale_out_at: datetime | None = None
+    last_scale_in_at: datetime | None = None
+    run_in_flight: bool = False
+    free_ips: int | None = None  # scale-out only: addresses left in the pool; None when not checked
+    count_error: str = ""  # why the count is unknown
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    decision: Decision
+    reason: str
+    count: int = 0  # VMs to add (scale-out) or remove (scale-in); 0 when blocked
+    starts_cooldown: bool = False  # BLOCK_MAX / BLOCK_MIN start that direction's cooldown (seed §6.2)
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision == Decision.ALLOW
+
+
+def in_cooldown(now: datetime, last_action_at: datetime | None, cooldown_seconds: int) -> bool:
+    """Seed §6.4 ``isInCooldown``: no last action or no cooldown means not in cooldown."""
+    if last_action_at is None or not cooldown_seconds:
+        return False
+    return now - last_action_at < timedelta(seconds=cooldown_seconds)
+
+
+def cooldown_remaining(now: datetime, last_action_at: datetime | None, cooldown_seconds: int) -> float:
+    """Seconds of cooldown left (0 when not in cooldown)."""
+    if not in_cooldown(now, last_action_at, cooldown_seconds):
+        return 0.0
+    assert last_action_at is not None
+    return (last_action_at + timedelta(seconds=cooldown_seconds) - now).total_seconds()
+
+
+def decide(inp: DecisionInput) -> DecisionResult:
+    """Decide one scaling action.
+
+    Order: disabled → run in flight → unknown count → min/max (seed §6.4: checked before the cooldown,
+    and starting that direction's cooldown) → cooldown → IP pool (scale-out) → ALLOW with
+    ``min(step, headroom)`` VMs.
+    """
+    action = ScaleAction(inp.action)
+    if not inp.enabled:
+        return DecisionResult(Decision.BLOCK_DISABLED, "The autoscaling config is disabled.")
+    if inp.run_in_flight:
+        return DecisionResult(
+            Decision.BLOCK_IN_PROGRESS, "A scaling run is already in flight for this service; it must finish first."
+        )
+    if inp.current_vm_count is None:
+        detail = f": {inp.count_error}" if inp.count_error else ""
+        return DecisionResult(
+            Decision.BLOCK_UNKNOWN_COUNT, f"The current VM count could not be read from Prometheus{detail}."
+        )
+
+    count = inp.current_vm_count
+    if action == ScaleAction.SCALE_OUT:
+        if count >= inp.max_vms:
+            return DecisionResult(
+                Decision.BLOCK_MAX,
+                f"{count} VMs is at or above the maximum of {inp.max_vms}; scale-out cooldown started.",
+                starts_cooldown=True,
+            )
+        if in_cooldown(inp.now, inp.last_scale_out_at, inp.cooldown_seconds):
+            left = cooldown_remaining(inp.now, inp.last_scale_out_at, inp.cooldown_seconds)
+            return DecisionResult(Decision.BLOCK_COOLDOWN, f"Scale-out is in cooldown for another {left:.0f} s.")
+        headroom = inp.max_vms - count
+        moved = min(inp.step, headroom)
+        if inp.free_ips is not None:
+            if inp.free_ips <= 0:
+                return DecisionResult(Decision.BLOCK_IP_POOL, "The IP pool has no free address left.")
+            if inp.free_ips < moved:
+                return DecisionResult(
+                    Decision.ALLOW,
+                    f"Adding {inp.free_ips} of {moved} VMs: only {inp.free_ips} free addresses in the IP pool "
+                    f"({count} → {count + inp.free_ips}, maximum {inp.max_vms}).",
+                    count=inp.free_ips,
+                )
+        return DecisionResult(
+            Decision.ALLOW, f"Adding {moved} VM(s): {count} → {count + moved} (maximum {inp.max_vms}).", count=moved
+        )
+
+    if count <= inp.min_vms:
+        return DecisionResult(
+            Decision.BLOCK_MIN,
+            f"{count} VMs is at or below the minimum of {inp.min_vms}; scale-in cooldown started.",
+            starts_cooldown=True,
+        )
+    if in_cooldown(inp.now, inp.last_scale_in_at, inp.cooldown_seconds):
+        left = cooldown_remaining(inp.now, inp.last_scale_in_at, inp.cooldown_seconds)
+        return DecisionResult(Decision.BLOCK_COOLDOWN, f"Scale-in is in cooldown for another {left:.0f} s.")
+    moved = min(inp.step, count - inp.min_vms)
+    return DecisionResult(
+        Decision.ALLOW, f"Removing {moved} VM(s): {count} → {count - moved} (minimum {inp.min_vms}).", count=moved
+    )
