@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "autoscaling",
     "events",
     "exporters",
+    "policies.apps.PoliciesAppConfig",
 ]
 
 MIDDLEWARE = [
