@@ -52,6 +52,7 @@ def service_detail(request: HttpRequest, service_name: str) -> HttpResponse:
         "run": event_progress(event=run) if run else None,
         "history": config_history(config=config, user=request.user),
         "webhook_url": diagnostics.webhook_url(config),
+        "chart_ranges": [(1, "1h"), (3, "3h"), (6, "6h"), (24, "24h"), (168, "7d")],
     }
     return render(request, "autoscaling/service.html", context)
 

@@ -180,6 +180,17 @@
       s.addEventListener("change", function () { s.form.submit(); });
     });
     document.querySelectorAll(".chart[data-url]").forEach(loadChart);
+    document.querySelectorAll(".chart-range button[data-hours]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var box = document.querySelector(".chart[data-url]");
+        var url = box.getAttribute("data-url").replace(/hours=[^&]*/, "hours=" + button.getAttribute("data-hours"));
+        box.setAttribute("data-url", url);
+        box.removeAttribute("data-drawn");
+        document.querySelectorAll(".chart-range button").forEach(function (b) { b.classList.remove("primary"); });
+        button.classList.add("primary");
+        loadChart(box);
+      });
+    });
     document.querySelectorAll("[data-run-live]").forEach(function (b) { poll(b, renderRun); });
     document.querySelectorAll("[data-install-live]").forEach(function (b) { poll(b, renderInstall); });
   });

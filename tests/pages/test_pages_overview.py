@@ -67,7 +67,7 @@ def test_overview_when_prometheus_is_down(operator_client, shop, settings):
 
 def test_chart_json_from_query_range(operator_client, shop, make_event, history):
     event = make_event(shop, minutes_ago=30, action="scale-out")
-    response = operator_client.get(reverse("autoscaling:service-chart", args=[shop.service_name]), {"hours": 1.5})
+    response = operator_client.get(reverse("autoscaling:service-chart", args=[shop.service_name]), {"hours": 3})
     data = response.json()
     assert response.status_code == 200 and data["error"] == ""
     cpu = [v for _, v in data["series"]["cpu"]]
