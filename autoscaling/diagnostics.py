@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from autoscaling.choices import ArtifactStatus, LeaseState
+from autoscaling.choices import ArtifactStatus
 from autoscaling.models import AutoscalingConfig
 
 HEALTH_CACHE_KEY = "ixnode:integration-health"
@@ -67,7 +67,38 @@ def health_prometheus() -> CheckResult:
     return CheckResult("prometheus", title, True, _("%(count)d scrape jobs loaded") % {"count": len(jobs)})
 
 
-HEALTH_PROBES: list[Callable[[], CheckResult]] = [health_prometheus]
+def health_vcenter() -> CheckResult:
+    from ixnode.integrations.vcenter.client import vcenter_client
+    from ixnode.integrations.vcenter.exceptions import VCenterConfigError, VCenterError
+
+    title = "vCenter"
+    try:
+        about = vcenter_client().about()
+    except VCenterConfigError as exc:
+        return CheckResult("vcenter", title, None, str(exc), _("Set the VCENTER_* settings."))
+    except VCenterError as exc:
+        return CheckResult("vcenter", title, False, str(exc), _("Check VCENTER_HOST, the credentials and TLS pin."))
+    return CheckResult("vcenter", title, True, f"{about['name']}")
+
+
+def health_f5() -> CheckResult:
+    from ixnode.integrations.f5.client import F5Client, F5ConfigurationError, F5Error, F5NotFound
+
+    title = "F5 BIG-IP"
+    try:
+        client = F5Client.from_settings()
+        pool = AutoscalingConfig.objects.values_list("f5_pool_name", flat=True).first() or "ixnode-health-probe"
+        client.check_pool(pool=pool)
+    except F5ConfigurationError as exc:
+        return CheckResult("f5", title, None, str(exc), _("Set F5_HOST, F5_USER and F5_PASSWORD."))
+    except F5NotFound:
+        return CheckResult("f5", title, True, _("Logged in (a pool is missing: see the service's diagnostics)."))
+    except F5Error as exc:
+        return CheckResult("f5", title, False, str(exc), _("Check F5_HOST, the credentials and F5_VERIFY_TLS."))
+    return CheckResult("f5", title, True, _("Logged in, pool readable."))
+
+
+HEALTH_PROBES: list[Callable[[], CheckResult]] = [health_prometheus, health_vcenter, health_f5]
 
 
 def integration_health(*, use_cache: bool = True) -> list[CheckResult]:
@@ -78,6 +109,13 @@ def integration_health(*, use_cache: bool = True) -> list[CheckResult]:
             return cached
     results = [probe() for probe in HEALTH_PROBES]
     cache.set(HEALTH_CACHE_KEY, results, HEALTH_CACHE_SECONDS)
+    down = [r for r in results if r.ok is False]
+    if down:
+        from django_q.tasks import async_task
+
+        for result in down:  # de-duplicated by the notification service (one per system and window)
+            async_task("notifications.tasks.notification_send_integration_down", result.key,
+                       f"{result.title}: {result.detail}", group="notifications")
     return results
 
 
@@ -190,10 +228,11 @@ def check_cooldown(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Che
 
 def check_free_ips(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
     title = _("Free IP addresses in the pool")
+    from autoscaling.selectors import ip_pool_free_count
+
     start, end = ipaddress.ip_address(config.ip_pool_start), ipaddress.ip_address(config.ip_pool_end)
     size = int(end) - int(start) + 1
-    leased = config.ip_leases.filter(state=LeaseState.LEASED).count()
-    free = max(0, size - leased)
+    free = ip_pool_free_count(config=config)
     targets = ctx.facts.get("targets")
     headroom = max(0, config.max_vms - len(targets)) if targets is not None else config.max_vms - config.min_vms
     values = {"free": free, "size": size, "need": headroom}
@@ -207,6 +246,28 @@ def check_free_ips(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Che
     return CheckResult("free_ips", title, True, _("%(free)d free of %(size)d.") % values)
 
 
+def check_f5_pool(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    from ixnode.integrations.f5.client import F5Client, F5ConfigurationError, F5Error
+
+    title = _("F5 pool reachable with its members")
+    try:
+        members = F5Client.from_settings().list_members(pool=config.f5_pool_name)
+    except F5ConfigurationError as exc:
+        return CheckResult("f5_pool", title, None, str(exc), _("Set F5_HOST, F5_USER and F5_PASSWORD."))
+    except F5Error as exc:
+        return CheckResult("f5_pool", title, False, str(exc),
+                           _("Check the F5 pool name and VIP in the config, the F5 credentials and the network."))
+    if not members:
+        return CheckResult("f5_pool", title, False, _("Pool %(pool)s has no members.") % {"pool": config.f5_pool_name},
+                           _("Add the service's base VMs to the F5 pool and check their health monitor."))
+    unhealthy = [m for m in members if not m.enabled or m.state not in ("up", "unchecked")]
+    listing = ", ".join(f"{m.name} ({m.state}{'' if m.enabled else ', disabled'})" for m in members)
+    if unhealthy:
+        return CheckResult("f5_pool", title, False, _("Members: %(list)s") % {"list": listing},
+                           _("Check the health-check path answers on the members marked down or disabled."))
+    return CheckResult("f5_pool", title, True, _("Members: %(list)s") % {"list": listing})
+
+
 SERVICE_CHECKS: list[Callable[..., CheckResult]] = [
     check_artifacts,
     check_prometheus_job,
@@ -214,6 +275,7 @@ SERVICE_CHECKS: list[Callable[..., CheckResult]] = [
     check_count_bounds,
     check_cooldown,
     check_free_ips,
+    check_f5_pool,
 ]
 
 

@@ -97,3 +97,15 @@ def test_rolled_back_save_sends_nothing(channels, q_sync, config, make_event, dj
         transaction.savepoint_rollback(sid)
         transaction.set_rollback(True)
     assert channels.requests == []
+
+
+def test_integration_down_is_notified_once(channels, q_sync, settings):
+    from autoscaling.diagnostics import integration_health
+    from tests.fixtures.prometheus import free_port
+
+    settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    integration_health(use_cache=False)
+    integration_health(use_cache=False)
+    payloads = [r.json()["ixnode"] for r in channels.requests]
+    assert [(p["kind"], p["key"]) for p in payloads] == [("integration_down", "prometheus")]
+    assert "unreachable" in payloads[0]["text"]
