@@ -134,8 +134,14 @@ class JenkinsDouble:
             self._finish(build, result)
 
     def wait_build(self, job: str, number: int, timeout: float = 10.0) -> Build:
+        """Wait until build ``number`` of ``job`` has left the queue and finished."""
+        deadline = time.monotonic() + timeout
+        while len(self.jobs[job].builds) < number:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"build {job}#{number} never left the queue")
+            time.sleep(0.01)
         build = self.jobs[job].builds[number - 1]
-        if not build.done.wait(timeout):
+        if not build.done.wait(max(0.0, deadline - time.monotonic())):
             raise TimeoutError(f"build {job}#{number} still running after {timeout} s")
         return build
 

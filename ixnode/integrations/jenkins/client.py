@@ -93,6 +93,8 @@ class JenkinsClient:
             raise JenkinsUnavailableError(f"Jenkins at {self.url} did not answer in time ({action}): {exc}") from exc
         except jenkins.JenkinsException as exc:
             text = str(exc)
+            if "does not exist" in text:  # python-jenkins' wording for a 404 on builds and queue items
+                raise JenkinsNotFoundError(f"Jenkins at {self.url}: {action}: {text}") from exc
             if "[401]" in text or "[403]" in text:
                 raise JenkinsAuthError(
                     f"Jenkins at {self.url} refused {action}: check JENKINS_USER/JENKINS_TOKEN and the user's "
