@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "autoscaling",
     "events",
     "exporters",
+    "policies.apps.PoliciesAppConfig",
 ]
 
 MIDDLEWARE = [
@@ -170,6 +171,16 @@ PROMETHEUS_TIMEOUT = env_float("PROMETHEUS_TIMEOUT", 5.0)
 ALERTMANAGER_URL = env_str("ALERTMANAGER_URL", "http://127.0.0.1:9093").rstrip("/")
 ALERTMANAGER_TIMEOUT = env_float("ALERTMANAGER_TIMEOUT", 5.0)
 
+# F5 BIG-IP (iControl REST): F5_VERIFY_TLS is true, false or the path of a CA bundle / the device certificate
+F5_HOST = env_str("F5_HOST")
+F5_USER = env_str("F5_USER")
+F5_PASSWORD = env_str("F5_PASSWORD")
+F5_VERIFY_TLS = env_str("F5_VERIFY_TLS", "true")
+F5_PARTITION = env_str("F5_PARTITION", "Common")
+F5_TIMEOUT = env_float("F5_TIMEOUT", 10.0)
+F5_DRAIN_TIMEOUT = env_float("F5_DRAIN_TIMEOUT", 300.0)
+F5_DRAIN_POLL_INTERVAL = env_float("F5_DRAIN_POLL_INTERVAL", 2.0)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -212,3 +223,22 @@ JENKINS_USER = env_str("JENKINS_USER")
 JENKINS_TOKEN = env_str("JENKINS_TOKEN")
 JENKINS_TIMEOUT = env_float("JENKINS_TIMEOUT", 15.0)
 JENKINS_API_CREDENTIALS_ID = env_str("JENKINS_API_CREDENTIALS_ID", "ixnode-api-token")
+
+# --- vCenter (ixnode/integrations/vcenter) ---------------------------------------------------------------
+VCENTER_HOST = env_str("VCENTER_HOST")
+VCENTER_PORT = env_int("VCENTER_PORT", 443)
+VCENTER_USER = env_str("VCENTER_USER")
+VCENTER_PASSWORD = env_str("VCENTER_PASSWORD")
+VCENTER_VERIFY_TLS = env_bool("VCENTER_VERIFY_TLS", True)
+VCENTER_THUMBPRINT = env_str("VCENTER_THUMBPRINT")
+VCENTER_CA_FILE = env_str("VCENTER_CA_FILE")
+VCENTER_DATACENTER = env_str("VCENTER_DATACENTER")
+VCENTER_FOLDER = env_str("VCENTER_FOLDER")
+VCENTER_RESOURCE_POOL = env_str("VCENTER_RESOURCE_POOL")
+VCENTER_DATASTORE = env_str("VCENTER_DATASTORE")
+VCENTER_TIMEOUT = env_float("VCENTER_TIMEOUT", 30.0)
+VCENTER_TASK_TIMEOUT = env_float("VCENTER_TASK_TIMEOUT", 900.0)
+VCENTER_SHUTDOWN_TIMEOUT = env_float("VCENTER_SHUTDOWN_TIMEOUT", 120.0)
+VCENTER_GUEST_IP_TIMEOUT = env_float("VCENTER_GUEST_IP_TIMEOUT", 600.0)
+VCENTER_GUEST_DOMAIN = env_str("VCENTER_GUEST_DOMAIN", "localdomain")
+VCENTER_POLL_INTERVAL = env_float("VCENTER_POLL_INTERVAL", 0.5)
