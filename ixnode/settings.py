@@ -223,6 +223,8 @@ JENKINS_USER = env_str("JENKINS_USER")
 JENKINS_TOKEN = env_str("JENKINS_TOKEN")
 JENKINS_TIMEOUT = env_float("JENKINS_TIMEOUT", 15.0)
 JENKINS_API_CREDENTIALS_ID = env_str("JENKINS_API_CREDENTIALS_ID", "ixnode-api-token")
+# Regenerate artifacts inline at commit instead of on the django-q2 worker (single-process setups, tests).
+IXNODE_ARTIFACTS_SYNC = env_bool("IXNODE_ARTIFACTS_SYNC", False)
 
 # --- vCenter (ixnode/integrations/vcenter) ---------------------------------------------------------------
 VCENTER_HOST = env_str("VCENTER_HOST")

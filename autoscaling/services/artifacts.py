@@ -313,3 +313,45 @@ def artifacts_publish_all() -> PublishResult:
     configs = {c.service_name: c for c in AutoscalingConfig.objects.filter(enabled=True)}
     with publish_lock():
         return _publish_plg(ctx, dict(configs))
+
+
+class _Regeneration:
+    """An on-commit callback that queues one regeneration; recognisable so a transaction queues it once."""
+
+    def __init__(self, service_name: str, config_id: int | None) -> None:
+        self.service_name, self.config_id = service_name, config_id
+        self.key = (service_name, config_id)
+
+    def __call__(self) -> None:
+        from django_q.tasks import async_task
+
+        try:
+            async_task(
+                "autoscaling.artifacts.tasks.artifacts_regenerate_task",
+                self.service_name,
+                self.config_id,
+                task_name=f"artifacts-{self.service_name}",
+                group="artifacts",
+                sync=settings.IXNODE_ARTIFACTS_SYNC,
+            )
+        except Exception as exc:
+            logger.exception("could not queue the artifact regeneration of %s", self.service_name)
+            AutoscalingConfig.objects.filter(pk=self.config_id).update(
+                artifacts_status=ArtifactStatus.ERROR,
+                artifacts_error=f"The regeneration could not be queued: {exc.__class__.__name__}: {exc}",
+            )
+
+
+def artifacts_regenerate_enqueue(*, service_name: str, config_id: int | None) -> None:
+    """Queue one regeneration of the service after the current transaction commits (at most one per transaction
+    and service, however often the config is saved in it; nothing for a rolled-back transaction)."""
+    from django.db import transaction
+
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        key = (service_name, config_id)
+        for entry in connection.run_on_commit:
+            callback = entry[1]
+            if isinstance(callback, _Regeneration) and callback.key == key:
+                return
+    transaction.on_commit(_Regeneration(service_name, config_id))
