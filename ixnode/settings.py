@@ -190,6 +190,42 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# --- Generated artifacts: PLG host (Prometheus/Alertmanager files), Grafana, Jenkins ----------------------
+# IXNODE_PLG_MODE: local (files on this machine), ssh (on IXNODE_PLG_SSH_HOST over SFTP), off (render only).
+IXNODE_PLG_MODE = env_str("IXNODE_PLG_MODE", "local").strip().lower()
+if IXNODE_PLG_MODE not in {"local", "ssh", "off"}:
+    raise ImproperlyConfigured(f"IXNODE_PLG_MODE must be local, ssh or off, got {IXNODE_PLG_MODE!r}")
+IXNODE_PLG_SSH_HOST = env_str("IXNODE_PLG_SSH_HOST")
+IXNODE_PLG_SSH_PORT = env_int("IXNODE_PLG_SSH_PORT", 22)
+IXNODE_PLG_SSH_USER = env_str("IXNODE_PLG_SSH_USER")
+IXNODE_PLG_SSH_KEY = env_str("IXNODE_PLG_SSH_KEY")
+IXNODE_PLG_SSH_KNOWN_HOSTS = env_str("IXNODE_PLG_SSH_KNOWN_HOSTS")
+IXNODE_PROMETHEUS_CONFIG = env_str("IXNODE_PROMETHEUS_CONFIG", "/etc/prometheus/prometheus.yml")
+IXNODE_PROMETHEUS_RULES_DIR = env_str("IXNODE_PROMETHEUS_RULES_DIR", "/etc/prometheus/rules").rstrip("/")
+IXNODE_PROMETHEUS_TARGETS_DIR = env_str("IXNODE_PROMETHEUS_TARGETS_DIR", "/etc/prometheus/targets").rstrip("/")
+IXNODE_ALERTMANAGER_CONFIG = env_str("IXNODE_ALERTMANAGER_CONFIG", "/etc/prometheus/alertmanager.yml")
+IXNODE_PROMTOOL = env_str("IXNODE_PROMTOOL", "promtool")
+IXNODE_AMTOOL = env_str("IXNODE_AMTOOL", "amtool")
+# Empty: POST <PROMETHEUS_URL|ALERTMANAGER_URL>/-/reload; else a command run on the PLG host.
+IXNODE_PROMETHEUS_RELOAD_COMMAND = env_str("IXNODE_PROMETHEUS_RELOAD_COMMAND")
+IXNODE_ALERTMANAGER_RELOAD_COMMAND = env_str("IXNODE_ALERTMANAGER_RELOAD_COMMAND")
+IXNODE_PROMETHEUS_RATE_WINDOW = env_str("IXNODE_PROMETHEUS_RATE_WINDOW", "5m")
+IXNODE_PROMETHEUS_SCRAPE_INTERVAL = env_str("IXNODE_PROMETHEUS_SCRAPE_INTERVAL")
+IXNODE_ALERTMANAGER_GROUP_WAIT = env_str("IXNODE_ALERTMANAGER_GROUP_WAIT", "30s")
+IXNODE_ALERTMANAGER_GROUP_INTERVAL = env_str("IXNODE_ALERTMANAGER_GROUP_INTERVAL", "5m")
+GRAFANA_URL = env_str("GRAFANA_URL").rstrip("/")
+GRAFANA_TOKEN = env_str("GRAFANA_TOKEN")
+GRAFANA_DATASOURCE_UID = env_str("GRAFANA_DATASOURCE_UID", "prometheus")
+GRAFANA_FOLDER_UID = env_str("GRAFANA_FOLDER_UID")
+GRAFANA_TIMEOUT = env_float("GRAFANA_TIMEOUT", 10.0)
+JENKINS_URL = env_str("JENKINS_URL").rstrip("/")
+JENKINS_USER = env_str("JENKINS_USER")
+JENKINS_TOKEN = env_str("JENKINS_TOKEN")
+JENKINS_TIMEOUT = env_float("JENKINS_TIMEOUT", 15.0)
+JENKINS_API_CREDENTIALS_ID = env_str("JENKINS_API_CREDENTIALS_ID", "ixnode-api-token")
+# Regenerate artifacts inline at commit instead of on the django-q2 worker (single-process setups, tests).
+IXNODE_ARTIFACTS_SYNC = env_bool("IXNODE_ARTIFACTS_SYNC", False)
+
 # --- vCenter (ixnode/integrations/vcenter) ---------------------------------------------------------------
 VCENTER_HOST = env_str("VCENTER_HOST")
 VCENTER_PORT = env_int("VCENTER_PORT", 443)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("metrics", ixnode_views.metrics, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("autoscaling.api.targets_urls")),
     path("api/", include("autoscaling.api.urls")),
     path("api/", include("templates_app.api.urls")),
     path("api/", include("events.api.urls")),
