@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "autoscaling",
     "events",
     "exporters",
+    "policies.apps.PoliciesAppConfig",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +170,16 @@ PROMETHEUS_URL = env_str("PROMETHEUS_URL", "http://127.0.0.1:9090").rstrip("/")
 PROMETHEUS_TIMEOUT = env_float("PROMETHEUS_TIMEOUT", 5.0)
 ALERTMANAGER_URL = env_str("ALERTMANAGER_URL", "http://127.0.0.1:9093").rstrip("/")
 ALERTMANAGER_TIMEOUT = env_float("ALERTMANAGER_TIMEOUT", 5.0)
+
+# F5 BIG-IP (iControl REST): F5_VERIFY_TLS is true, false or the path of a CA bundle / the device certificate
+F5_HOST = env_str("F5_HOST")
+F5_USER = env_str("F5_USER")
+F5_PASSWORD = env_str("F5_PASSWORD")
+F5_VERIFY_TLS = env_str("F5_VERIFY_TLS", "true")
+F5_PARTITION = env_str("F5_PARTITION", "Common")
+F5_TIMEOUT = env_float("F5_TIMEOUT", 10.0)
+F5_DRAIN_TIMEOUT = env_float("F5_DRAIN_TIMEOUT", 300.0)
+F5_DRAIN_POLL_INTERVAL = env_float("F5_DRAIN_POLL_INTERVAL", 2.0)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,412 @@
+"""F5 BIG-IP LTM client on bigrest: nodes and pool members of an autoscaled service.
+
+One small interface for the pipelines: ``ensure_node``, ``add_member`` (idempotent), ``disable_member``,
+``wait_drained`` (poll ``serverside.curConns`` until 0 or a timeout), ``remove_member`` and ``delete_node``
+(idempotent), ``list_members`` and ``get_member``. Neutral dataclasses out; bigrest and requests errors
+become the project exceptions below, with messages an operator can act on.
+
+Settings (env): ``F5_HOST`` (``host`` or ``host:port`` of the management interface), ``F5_USER``,
+``F5_PASSWORD``, ``F5_VERIFY_TLS`` (``true``, ``false`` or the path of a CA bundle / the device's
+certificate), ``F5_PARTITION`` (default ``Common``), ``F5_TIMEOUT`` (seconds per request),
+``F5_DRAIN_TIMEOUT`` and ``F5_DRAIN_POLL_INTERVAL`` (seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import requests
+from bigrest.bigip import BIGIP
+from bigrest.common.exceptions import RESTAPIError
+from django.conf import settings
+
+# --- exceptions --------------------------------------------------------------------------------------
+
+
+class F5Error(Exception):
+    """Base of every F5 client error; ``str()`` is the operator-facing reason."""
+
+    status: int | None = None
+
+
+class F5ConfigurationError(F5Error):
+    """The F5 settings are missing or unusable."""
+
+
+class F5Unavailable(F5Error):
+    """The BIG-IP could not be reached, timed out or answered a server error (5xx); retrying may help."""
+
+
+class F5AuthenticationError(F5Error):
+    """The BIG-IP refused the credentials (401/403)."""
+
+
+class F5NotFound(F5Error):
+    """A pool, member or node does not exist."""
+
+
+class F5Conflict(F5Error):
+    """The BIG-IP refused a change because of another object (409, or a node still in use)."""
+
+
+class F5DrainTimeout(F5Error):
+    """A disabled member still had connections when the drain timeout ran out."""
+
+
+# --- neutral data ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PoolMember:
+    pool: str  # pool name (without partition)
+    name: str  # "<node>:<port>"
+    address: str
+    port: int
+    session: str  # monitor-enabled | user-enabled | user-disabled
+    state: str  # up | down | unchecked | user-down | ...
+
+    @property
+    def enabled(self) -> bool:
+        return self.session != "user-disabled"
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    address: str
+
+
+@dataclass(frozen=True)
+class MemberStats:
+    current_connections: int
+    availability: str
+    enabled_state: str
+
+
+# --- client ------------------------------------------------------------------------------------------
+
+_STATUS_RE = re.compile(r"Status:\s*(\d{3})")
+_F5_CODE_RE = re.compile(r"\b\d{8}:\d\b")
+
+
+def _parse_verify(value: str | bool) -> str | bool:
+    if isinstance(value, bool):
+        return value
+    lowered = value.strip().lower()
+    if lowered in ("", "1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    return value  # a CA bundle path
+
+
+class _BIGIP(BIGIP):
+    """bigrest's BIGIP, with an explicit CA path winning over REQUESTS_CA_BUNDLE (requests' env precedence)."""
+
+    def _connect(self) -> None:
+        if isinstance(self.session_verify, str):
+            self.session.trust_env = False
+        super()._connect()
+
+
+def _split_error(exc: RESTAPIError) -> tuple[int | None, str]:
+    text = str(exc)
+    match = _STATUS_RE.search(text)
+    status = int(match.group(1)) if match else None
+    body = text.split("Response Body:", 1)[1].strip() if "Response Body:" in text else text
+    try:
+        message = json.loads(body).get("message", body)
+    except (ValueError, AttributeError):
+        message = body
+    return status, str(message)[:500]
+
+
+class F5Client:
+    """BIG-IP LTM client. Thread-safe: one bigrest session, guarded by a lock (pipelines clone in threads)."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        user: str,
+        password: str,
+        verify: str | bool = True,
+        partition: str = "Common",
+        timeout: float = 10.0,
+        drain_timeout: float = 300.0,
+        drain_poll_interval: float = 2.0,
+    ) -> None:
+        if not host or not user or not password:
+            raise F5ConfigurationError(
+                "F5 is not configured: set F5_HOST (management address, host[:port]), F5_USER and F5_PASSWORD."
+            )
+        self.host = host
+        self.user = user
+        self._password = password
+        self.verify = _parse_verify(verify)
+        self.partition = partition or "Common"
+        self.timeout = timeout
+        self.drain_timeout = drain_timeout
+        self.drain_poll_interval = drain_poll_interval
+        self._bigip: BIGIP | None = None
+        self._lock = threading.RLock()
+
+    @classmethod
+    def from_settings(cls) -> F5Client:
+        return cls(
+            host=settings.F5_HOST,
+            user=settings.F5_USER,
+            password=settings.F5_PASSWORD,
+            verify=settings.F5_VERIFY_TLS,
+            partition=settings.F5_PARTITION,
+            timeout=settings.F5_TIMEOUT,
+            drain_timeout=settings.F5_DRAIN_TIMEOUT,
+            drain_poll_interval=settings.F5_DRAIN_POLL_INTERVAL,
+        )
+
+    # ---- plumbing ------------------------------------------------------------------------------------
+    def _connect(self) -> BIGIP:
+        if self._bigip is None:
+            self._bigip = self._translate(
+                "log in",
+                lambda: _BIGIP(
+                    self.host,
+                    self.user,
+                    self._password,
+                    request_token=True,
+                    session_verify=self.verify,
+                    timeout=int(max(1, self.timeout)),
+                ),
+            )
+        return self._bigip
+
+    def _translate(self, what: str, call: Callable):
+        try:
+            return call()
+        except RESTAPIError as exc:
+            status, message = _split_error(exc)
+            raise self._error_for(status, what, message) from None
+        except requests.exceptions.SSLError as exc:
+            raise F5Unavailable(
+                f"F5 {self.host}: TLS verification failed while trying to {what} ({exc.__class__.__name__}). "
+                "Set F5_VERIFY_TLS to the path of the device's CA/certificate, or to false on a lab device."
+            ) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise F5Unavailable(
+                f"F5 {self.host} is unreachable while trying to {what} ({exc.__class__.__name__}); "
+                "check F5_HOST and that the management interface accepts HTTPS from this host."
+            ) from None
+
+    def _error_for(self, status: int | None, what: str, message: str) -> F5Error:
+        prefix = f"F5 {self.host}: could not {what}"
+        if status in (401, 403):
+            err: F5Error = F5AuthenticationError(
+                f"{prefix}: authentication refused ({status}: {message}). Check F5_USER / F5_PASSWORD and that "
+                "the user has the Manager role on the partition."
+            )
+        elif status == 404:
+            err = F5NotFound(f"{prefix}: not found ({message}).")
+        elif status == 409:
+            err = F5Conflict(f"{prefix}: conflict ({message}).")
+        elif status is not None and status >= 500:
+            err = F5Unavailable(f"{prefix}: the device answered {status} ({message}); retry later or check restjavad.")
+        else:
+            err = F5Error(f"{prefix}: the device answered {status} ({message}).")
+        err.status = status
+        return err
+
+    def _call(self, what: str, fn: Callable[[BIGIP], object]):
+        """Run one bigrest call; a token the device no longer knows (401) is renewed once."""
+        with self._lock:
+            bigip = self._connect()
+            try:
+                return self._translate(what, lambda: fn(bigip))
+            except F5AuthenticationError:
+                self._bigip = None
+                bigip = self._connect()
+                return self._translate(what, lambda: fn(bigip))
+
+    def _path(self, name: str) -> str:
+        return f"~{self.partition}~{name}"
+
+    def _pool_url(self, pool: str) -> str:
+        return f"/mgmt/tm/ltm/pool/{self._path(pool)}"
+
+    def _member_url(self, pool: str, address: str, port: int) -> str:
+        return f"{self._pool_url(pool)}/members/{self._path(member_name(address, port))}"
+
+    def _member(self, pool: str, props: dict) -> PoolMember:
+        name = props["name"]
+        port = int(name.rsplit(":", 1)[1]) if ":" in name else int(name.rsplit(".", 1)[1])
+        return PoolMember(
+            pool=pool,
+            name=name,
+            address=str(props.get("address", "")).split("%")[0],
+            port=port,
+            session=props.get("session", ""),
+            state=props.get("state", ""),
+        )
+
+    # ---- interface -----------------------------------------------------------------------------------
+    def check_pool(self, *, pool: str) -> None:
+        """Raise F5NotFound with an actionable message when the service's pool does not exist."""
+        try:
+            self._call(f"read pool {pool}", lambda b: b.load(self._pool_url(pool)))
+        except F5NotFound:
+            raise F5NotFound(
+                f"F5 pool /{self.partition}/{pool} does not exist on {self.host}: create it on the BIG-IP "
+                "or correct the config's F5 pool name."
+            ) from None
+
+    def list_members(self, *, pool: str) -> list[PoolMember]:
+        try:
+            loaded = self._call(f"list members of pool {pool}", lambda b: b.load(f"{self._pool_url(pool)}/members"))
+        except F5NotFound:
+            raise F5NotFound(
+                f"F5 pool /{self.partition}/{pool} does not exist on {self.host}: create it on the BIG-IP "
+                "or correct the config's F5 pool name."
+            ) from None
+        if not isinstance(loaded, list):  # a BIG-IP leaves "items" out of an empty collection
+            return []
+        return [self._member(pool, obj.properties) for obj in loaded]
+
+    def get_member(self, *, pool: str, address: str, port: int) -> PoolMember | None:
+        try:
+            obj = self._call(
+                f"read member {address}:{port}", lambda b: b.load(self._member_url(pool, address, port))
+            )
+        except F5NotFound:
+            return None
+        return self._member(pool, obj.properties)
+
+    def get_node(self, *, address: str) -> Node | None:
+        try:
+            obj = self._call(f"read node {address}", lambda b: b.load(f"/mgmt/tm/ltm/node/{self._path(address)}"))
+        except F5NotFound:
+            return None
+        return Node(name=obj.properties["name"], address=obj.properties["address"])
+
+    def ensure_node(self, *, address: str) -> Node:
+        """The node named after ``address``; created when missing."""
+        existing = self.get_node(address=address)
+        if existing is not None:
+            return existing
+        body = {"name": address, "address": address, "partition": self.partition}
+        try:
+            obj = self._call(f"create node {address}", lambda b: b.create("/mgmt/tm/ltm/node", body))
+        except F5Conflict:
+            found = self.get_node(address=address)
+            if found is None:
+                raise F5Conflict(
+                    f"F5 {self.host}: address {address} already belongs to a node with another name; "
+                    "remove or rename it on the BIG-IP."
+                ) from None
+            return found
+        return Node(name=obj.properties["name"], address=obj.properties["address"])
+
+    def add_member(self, *, pool: str, address: str, port: int) -> PoolMember:
+        """Add ``address:port`` to ``pool`` (enabled); already present → returned as is (idempotent)."""
+        existing = self.get_member(pool=pool, address=address, port=port)
+        if existing is not None:
+            return existing
+        self.ensure_node(address=address)
+        body = {"name": member_name(address, port), "address": address, "partition": self.partition}
+        try:
+            obj = self._call(
+                f"add member {address}:{port} to pool {pool}",
+                lambda b: b.create(f"{self._pool_url(pool)}/members", body),
+            )
+        except F5Conflict:
+            found = self.get_member(pool=pool, address=address, port=port)
+            if found is None:
+                raise
+            return found
+        except F5NotFound:
+            self.check_pool(pool=pool)
+            raise
+        return self._member(pool, obj.properties)
+
+    def enable_member(self, *, pool: str, address: str, port: int) -> PoolMember:
+        obj = self._call(
+            f"enable member {address}:{port}",
+            lambda b: b.modify(self._member_url(pool, address, port), {"session": "user-enabled", "state": "user-up"}),
+        )
+        return self._member(pool, obj.properties)
+
+    def disable_member(self, *, pool: str, address: str, port: int) -> PoolMember | None:
+        """Stop new connections to the member (existing ones continue); missing member → None."""
+        try:
+            obj = self._call(
+                f"disable member {address}:{port}",
+                lambda b: b.modify(self._member_url(pool, address, port), {"session": "user-disabled"}),
+            )
+        except F5NotFound:
+            return None
+        return self._member(pool, obj.properties)
+
+    def member_stats(self, *, pool: str, address: str, port: int) -> MemberStats:
+        obj = self._call(
+            f"read statistics of member {address}:{port}", lambda b: b.show(self._member_url(pool, address, port))
+        )
+        props = obj.properties
+        return MemberStats(
+            current_connections=int(props.get("serverside.curConns", {}).get("value", 0)),
+            availability=props.get("status.availabilityState", {}).get("description", ""),
+            enabled_state=props.get("status.enabledState", {}).get("description", ""),
+        )
+
+    def wait_drained(
+        self, *, pool: str, address: str, port: int, timeout: float | None = None, poll_interval: float | None = None
+    ) -> int:
+        """Wait until the member has no server-side connections; returns seconds waited (F5DrainTimeout else)."""
+        timeout = self.drain_timeout if timeout is None else timeout
+        poll = self.drain_poll_interval if poll_interval is None else poll_interval
+        start = time.monotonic()
+        while True:
+            try:
+                stats = self.member_stats(pool=pool, address=address, port=port)
+            except F5NotFound:
+                return 0
+            if stats.current_connections <= 0:
+                return int(time.monotonic() - start)
+            if time.monotonic() - start >= timeout:
+                raise F5DrainTimeout(
+                    f"F5 member {address}:{port} of pool {pool} still has {stats.current_connections} connection(s) "
+                    f"after {timeout:.0f}s of draining; raise F5_DRAIN_TIMEOUT or close the sessions, then retry."
+                )
+            time.sleep(poll)
+
+    def remove_member(self, *, pool: str, address: str, port: int) -> bool:
+        """Delete the member; returns False when it was already gone (idempotent)."""
+        try:
+            self._call(
+                f"remove member {address}:{port} from pool {pool}",
+                lambda b: b.delete(self._member_url(pool, address, port)),
+            )
+        except F5NotFound:
+            return False
+        return True
+
+    def delete_node(self, *, address: str) -> bool:
+        """Delete the node; False when already gone. A node another pool still uses raises F5Conflict."""
+        try:
+            self._call(f"delete node {address}", lambda b: b.delete(f"/mgmt/tm/ltm/node/{self._path(address)}"))
+        except F5NotFound:
+            return False
+        except F5Error as exc:
+            if exc.status == 400 and "01070110" in str(exc):
+                raise F5Conflict(
+                    f"F5 node {address} is still used by a member of another pool, so it was kept: {exc}"
+                ) from None
+            raise
+        return True
+
+
+def member_name(address: str, port: int) -> str:
+    """F5's member name: ``addr:port`` (IPv4) or ``addr.port`` (IPv6)."""
+    return f"{address}.{port}" if ":" in address else f"{address}:{port}"
