@@ -16,4 +16,5 @@ urlpatterns = [
     path("api/", include("autoscaling.api.urls")),
     path("api/", include("templates_app.api.urls")),
     path("api/", include("events.api.urls")),
+    path("templates/", include("templates_app.urls")),
 ]
