@@ -15,4 +15,5 @@ urlpatterns = [
     path("api/", include("autoscaling.api.urls")),
     path("api/", include("templates_app.api.urls")),
     path("api/", include("events.api.urls")),
+    path("api/", include("autoscaling.pipelines.api")),
 ]
