@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "autoscaling",
     "events",
     "exporters",
+    "policies.apps.PoliciesAppConfig",
 ]
 
 MIDDLEWARE = [
@@ -198,3 +199,22 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- vCenter (ixnode/integrations/vcenter) ---------------------------------------------------------------
+VCENTER_HOST = env_str("VCENTER_HOST")
+VCENTER_PORT = env_int("VCENTER_PORT", 443)
+VCENTER_USER = env_str("VCENTER_USER")
+VCENTER_PASSWORD = env_str("VCENTER_PASSWORD")
+VCENTER_VERIFY_TLS = env_bool("VCENTER_VERIFY_TLS", True)
+VCENTER_THUMBPRINT = env_str("VCENTER_THUMBPRINT")
+VCENTER_CA_FILE = env_str("VCENTER_CA_FILE")
+VCENTER_DATACENTER = env_str("VCENTER_DATACENTER")
+VCENTER_FOLDER = env_str("VCENTER_FOLDER")
+VCENTER_RESOURCE_POOL = env_str("VCENTER_RESOURCE_POOL")
+VCENTER_DATASTORE = env_str("VCENTER_DATASTORE")
+VCENTER_TIMEOUT = env_float("VCENTER_TIMEOUT", 30.0)
+VCENTER_TASK_TIMEOUT = env_float("VCENTER_TASK_TIMEOUT", 900.0)
+VCENTER_SHUTDOWN_TIMEOUT = env_float("VCENTER_SHUTDOWN_TIMEOUT", 120.0)
+VCENTER_GUEST_IP_TIMEOUT = env_float("VCENTER_GUEST_IP_TIMEOUT", 600.0)
+VCENTER_GUEST_DOMAIN = env_str("VCENTER_GUEST_DOMAIN", "localdomain")
+VCENTER_POLL_INTERVAL = env_float("VCENTER_POLL_INTERVAL", 0.5)

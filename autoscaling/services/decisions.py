@@ -1,0 +1,177 @@
+"""The decision service: gather the inputs of ``decide()``, record the ScaleEvent, queue the run.
+
+Concurrency (DESIGN §4: the same alert delivered N times at once yields at most one run): the decision is
+taken inside one transaction that first locks the service's CooldownState row, so decisions of one
+service are serialised and each sees the previous one's run or cooldown. On PostgreSQL that is a row
+lock (``SELECT … FOR UPDATE``, other services are not blocked). On SQLite ``select_for_update`` is a no-op,
+but every transaction starts with ``BEGIN IMMEDIATE`` (settings ``transaction_mode``), which takes the
+write lock before the first read: all writers are serialised, which is stronger still. A partial unique
+index (one queued/running event per config) is the last line of defence.
+
+The VM count comes from Prometheus, read *before* the transaction so no lock is held across network I/O
+(on SQLite that lock is the whole database). This loses nothing: the count Prometheus reports already
+lags a finished run by a discovery cycle, and what protects against double runs is the in-flight check
+and the cooldown a finished run starts, both read under the lock. When the pre-check saw a run in flight
+or a disabled config (no count needed) but the locked re-check finds otherwise, the count is read then.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from autoscaling import selectors
+from autoscaling.choices import Decision, ScaleAction
+from autoscaling.decision import DecisionInput, DecisionResult, decide
+from autoscaling.models import AutoscalingConfig
+from autoscaling.services.runs import cooldown_lock, cooldown_start, scale_event_enqueue
+from autoscaling.signals import scale_decision_recorded, send_logged, vm_count_unknown
+from events.choices import EventStatus, Trigger
+from events.models import ScaleEvent
+from ixnode.integrations.prometheus.client import PrometheusAPI, PrometheusError, get_client
+from ixnode.metrics import DECISIONS
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DecisionTrigger:
+    """Who or what asked for the action (recorded on the ScaleEvent)."""
+
+    kind: Trigger | str = Trigger.ALERT
+    alert_name: str = ""
+    fingerprint: str = ""
+    starts_at: datetime | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    triggered_by: str = ""
+
+
+@dataclass(frozen=True)
+class VMCount:
+    value: int | None
+    error: str = ""
+
+
+def vm_count_read(*, config: AutoscalingConfig, prometheus: PrometheusAPI | None = None) -> VMCount:
+    """The config's current VM count from Prometheus, or the reason it is unknown."""
+    client = prometheus or get_client()
+    try:
+        return VMCount(client.target_count(config.prometheus_job_name).total)
+    except PrometheusError as exc:
+        logger.warning("VM count of %s unknown: %s", config.service_name, exc)
+        return VMCount(None, str(exc))
+
+
+def scale_decision_record(
+    *,
+    config: AutoscalingConfig,
+    action: ScaleAction | str,
+    trigger: DecisionTrigger | None = None,
+    now: datetime | None = None,
+    prometheus: PrometheusAPI | None = None,
+    dry_run: bool = False,
+) -> ScaleEvent:
+    """Decide one scaling action for ``config`` and record it; on ALLOW queue its run after commit.
+
+    Returns the ScaleEvent (``decision``, ``reason``, ``requested_count``, ``status`` blocked, queued or
+    dry_run). With ``dry_run`` an allowed action is recorded as dry_run: no run, no cooldown.
+    """
+    action = ScaleAction(action)
+    trigger = trigger or DecisionTrigger()
+
+    # Unlocked pre-check: skip the Prometheus round trip when the answer cannot depend on the count.
+    needs_count = config.enabled and not selectors.scale_event_in_flight_exists(config=config)
+    count = vm_count_read(config=config, prometheus=prometheus) if needs_count else None
+
+    with transaction.atomic():
+        state = cooldown_lock(config_id=config.pk)
+        fresh = state.config  # re-read under the lock: enabled/bounds may have changed meanwhile
+        in_flight = selectors.scale_event_in_flight_exists(config=fresh)
+        if count is None and fresh.enabled and not in_flight:
+            count = vm_count_read(config=fresh, prometheus=prometheus)
+        free_ips = selectors.ip_pool_free_count(config=fresh) if action == ScaleAction.SCALE_OUT else None
+        decided_at = now or timezone.now()
+        result = decide(
+            DecisionInput(
+                action=action,
+                now=decided_at,
+                enabled=fresh.enabled,
+                min_vms=fresh.min_vms,
+                max_vms=fresh.max_vms,
+                step=fresh.scale_out_step if action == ScaleAction.SCALE_OUT else fresh.scale_in_step,
+                cooldown_seconds=fresh.cooldown_seconds,
+                current_vm_count=count.value if count else None,
+                last_scale_out_at=state.last_scale_out_at,
+                last_scale_in_at=state.last_scale_in_at,
+                run_in_flight=in_flight,
+                free_ips=free_ips,
+                count_error=count.error if count else "",
+            )
+        )
+        event = _event_create(config=fresh, action=action, result=result, count=count, trigger=trigger,
+                              dry_run=dry_run)
+        if result.starts_cooldown:
+            cooldown_start(state=state, action=action, at=decided_at)
+        if event.status == EventStatus.QUEUED:
+            transaction.on_commit(lambda: scale_event_enqueue(event=event))
+        transaction.on_commit(lambda: _announce(event=event, config=fresh, count=count))
+    DECISIONS.labels(event.service_name, event.action, event.decision).inc()
+    return event
+
+
+def _event_create(
+    *,
+    config: AutoscalingConfig,
+    action: ScaleAction,
+    result: DecisionResult,
+    count: VMCount | None,
+    trigger: DecisionTrigger,
+    dry_run: bool,
+) -> ScaleEvent:
+    status = (EventStatus.DRY_RUN if dry_run else EventStatus.QUEUED) if result.allowed else EventStatus.BLOCKED
+    current = count.value if count else None
+    event = ScaleEvent(
+        config=config,
+        service_name=config.service_name,
+        action=action,
+        decision=result.decision,
+        reason=result.reason,
+        status=status,
+        trigger=trigger.kind,
+        dry_run=dry_run,
+        current_vm_count=current,
+        requested_count=result.count,
+        before_count=current,
+        alert_name=trigger.alert_name[:255],
+        alert_fingerprint=trigger.fingerprint[:64],
+        alert_starts_at=trigger.starts_at,
+        alert_labels=dict(trigger.labels),
+        triggered_by=trigger.triggered_by[:150],
+    )
+    if status != EventStatus.QUEUED:
+        event.save()
+        return event
+    try:
+        # The partial unique index (one in-flight run per config) must never fire behind the lock; if it
+        # does (a row lock bypassed by a manual write), record the collision instead of failing the request.
+        with transaction.atomic():
+            event.save()
+    except IntegrityError:
+        logger.error("in-flight unique index rejected a second run for %s", config.service_name)
+        event.pk = None
+        event.decision = Decision.BLOCK_IN_PROGRESS
+        event.reason = "A scaling run is already in flight for this service; it must finish first."
+        event.status = EventStatus.BLOCKED
+        event.requested_count = 0
+        event.save()
+    return event
+
+
+def _announce(*, event: ScaleEvent, config: AutoscalingConfig, count: VMCount | None) -> None:
+    send_logged(scale_decision_recorded, ScaleEvent, event=event)
+    if event.decision == Decision.BLOCK_UNKNOWN_COUNT:
+        send_logged(vm_count_unknown, AutoscalingConfig, config=config, event=event, error=count.error if count else "")

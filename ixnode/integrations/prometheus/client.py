@@ -1,0 +1,284 @@
+"""Prometheus HTTP API client: the current VM count of a service (seed §6.2) and PromQL queries.
+
+``target_count(job)`` counts the *active* targets of a scrape job as ``/api/v1/targets`` reports them,
+whatever their health: the job's registered targets are the single source of truth for the VM count
+(seed §6.2), and a VM that is down is still a VM of the service (counting only healthy ones would let a
+crashed VM trigger another scale-out past the maximum). Dropped targets (relabelled away) do not count.
+
+A job with no target at all is ambiguous: an empty file_sd list, or a job Prometheus does not know (its
+scrape config was never loaded). In that case the loaded configuration (``/api/v1/status/config``) is
+read and an unknown job raises :class:`PrometheusJobUnknown` instead of answering 0 — the decision engine
+never guesses (DESIGN §4).
+
+Every failure is one of the project exceptions below, with a message an operator can act on.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import requests
+import yaml
+from django.conf import settings
+
+
+class PrometheusError(Exception):
+    """Base of every Prometheus client error; ``str()`` is the operator-facing reason."""
+
+
+class PrometheusUnavailable(PrometheusError):
+    """Prometheus could not be reached, timed out or answered with a server error."""
+
+
+class PrometheusBadResponse(PrometheusError):
+    """Prometheus answered something that is not a well-formed API response."""
+
+
+class PrometheusQueryError(PrometheusError):
+    """Prometheus rejected a query (bad PromQL, bad parameters)."""
+
+
+class PrometheusJobUnknown(PrometheusError):
+    """The scrape job is not in Prometheus' loaded configuration."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One active scrape target."""
+
+    instance: str
+    job: str
+    scrape_pool: str
+    health: str  # "up", "down" or "unknown"
+    scrape_url: str = ""
+    last_error: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TargetCount:
+    """The target count of a job, with the breakdown by health."""
+
+    job: str
+    total: int
+    up: int
+    down: int
+    unknown: int
+    targets: tuple[Target, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One series of a query result: its labels and (timestamp, value) points (one point for instant queries)."""
+
+    labels: dict[str, str]
+    points: tuple[tuple[float, float], ...]
+
+    @property
+    def value(self) -> float:
+        return self.points[-1][1] if self.points else math.nan
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    result_type: str  # vector, matrix, scalar or string
+    samples: tuple[Sample, ...]
+
+
+class PrometheusAPI(Protocol):
+    """What the rest of the product needs from Prometheus."""
+
+    def target_count(self, job: str) -> TargetCount: ...
+
+    def targets(self, job: str) -> list[Target]: ...
+
+    def query(self, promql: str, *, at: datetime | None = None) -> QueryResult: ...
+
+    def query_range(self, promql: str, *, start: datetime, end: datetime, step_seconds: float) -> QueryResult: ...
+
+    def job_names(self) -> list[str]: ...
+
+
+class PrometheusClient:
+    """Real client over Prometheus' HTTP API (``/api/v1``), one ``requests.Session``, bounded timeouts."""
+
+    def __init__(self, base_url: str | None = None, *, timeout: float | None = None,
+                 session: requests.Session | None = None) -> None:
+        self.base_url = (base_url or settings.PROMETHEUS_URL).rstrip("/")
+        self.timeout = float(timeout if timeout is not None else settings.PROMETHEUS_TIMEOUT)
+        self.session = session or requests.Session()
+
+    # --- low level ---------------------------------------------------------------------------------------
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        url = f"{self.base_url}{path}"
+        try:
+            response = self.session.get(url, params=params, timeout=self.timeout)
+        except requests.Timeout as exc:
+            raise PrometheusUnavailable(
+                f"Prometheus at {self.base_url} did not answer within {self.timeout:g} s "
+                f"(PROMETHEUS_URL / PROMETHEUS_TIMEOUT)."
+            ) from exc
+        except requests.RequestException as exc:
+            raise PrometheusUnavailable(
+                f"Prometheus at {self.base_url} is unreachable: {exc.__class__.__name__}: {_short(exc)} "
+                f"(check PROMETHEUS_URL and that Prometheus is running)."
+            ) from exc
+
+        body: Any = None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+
+        if isinstance(body, dict) and body.get("status") == "error":
+            message = f"{body.get('errorType', 'error')}: {body.get('error', 'no detail')}"
+            if response.status_code in (400, 422):
+                raise PrometheusQueryError(f"Prometheus rejected the request to {path}: {message}")
+            raise PrometheusUnavailable(f"Prometheus answered HTTP {response.status_code} on {path}: {message}")
+        if response.status_code >= 500:
+            raise PrometheusUnavailable(
+                f"Prometheus at {self.base_url} answered HTTP {response.status_code} on {path}."
+            )
+        if response.status_code != 200:
+            raise PrometheusBadResponse(
+                f"Prometheus at {self.base_url} answered HTTP {response.status_code} on {path}; "
+                f"is PROMETHEUS_URL the Prometheus server (not Alertmanager or a proxy login page)?"
+            )
+        if not isinstance(body, dict) or body.get("status") != "success" or "data" not in body:
+            raise PrometheusBadResponse(
+                f"Prometheus at {self.base_url} answered {path} with something that is not a Prometheus API "
+                f"response ({_describe(response)})."
+            )
+        return body["data"]
+
+    # --- targets --------------------------------------------------------------------------------------
+
+    def targets(self, job: str) -> list[Target]:
+        """Active targets of ``job`` (by scrape pool or ``job`` label), any health."""
+        data = self._get("/api/v1/targets", {"state": "active"})
+        active = data.get("activeTargets") if isinstance(data, dict) else None
+        if not isinstance(active, list):
+            raise PrometheusBadResponse("Prometheus' /api/v1/targets answer has no 'activeTargets' list.")
+        found: list[Target] = []
+        for item in active:
+            if not isinstance(item, dict) or not isinstance(item.get("labels", {}), dict):
+                raise PrometheusBadResponse("Prometheus' /api/v1/targets answer holds a malformed target entry.")
+            labels = {str(k): str(v) for k, v in item.get("labels", {}).items()}
+            pool = str(item.get("scrapePool", ""))
+            if pool != job and labels.get("job") != job:
+                continue
+            found.append(
+                Target(
+                    instance=labels.get("instance", ""),
+                    job=labels.get("job", pool),
+                    scrape_pool=pool,
+                    health=str(item.get("health", "unknown")),
+                    scrape_url=str(item.get("scrapeUrl", "")),
+                    last_error=str(item.get("lastError", "")),
+                    labels=labels,
+                )
+            )
+        return found
+
+    def job_names(self) -> list[str]:
+        """Scrape job names of Prometheus' loaded configuration."""
+        data = self._get("/api/v1/status/config")
+        text = data.get("yaml") if isinstance(data, dict) else None
+        if not isinstance(text, str):
+            raise PrometheusBadResponse("Prometheus' /api/v1/status/config answer has no 'yaml' text.")
+        try:
+            loaded = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise PrometheusBadResponse(f"Prometheus' loaded configuration is not valid YAML: {exc}") from exc
+        scrape_configs = (loaded.get("scrape_configs") or []) if isinstance(loaded, dict) else []
+        return [str(item["job_name"]) for item in scrape_configs if isinstance(item, dict) and "job_name" in item]
+
+    def target_count(self, job: str) -> TargetCount:
+        """The current VM count of a service: the number of active targets of its scrape job."""
+        found = self.targets(job)
+        if not found and job not in self.job_names():
+            raise PrometheusJobUnknown(
+                f"Prometheus at {self.base_url} has no scrape job '{job}': the service's scrape config is not "
+                f"loaded (publish the config's artifacts and reload Prometheus)."
+            )
+        health = [target.health for target in found]
+        return TargetCount(
+            job=job,
+            total=len(found),
+            up=health.count("up"),
+            down=health.count("down"),
+            unknown=len(found) - health.count("up") - health.count("down"),
+            targets=tuple(found),
+        )
+
+    # --- queries --------------------------------------------------------------------------------------
+
+    def query(self, promql: str, *, at: datetime | None = None) -> QueryResult:
+        params: dict[str, Any] = {"query": promql}
+        if at is not None:
+            params["time"] = at.timestamp()
+        return _parse_result(self._get("/api/v1/query", params))
+
+    def query_range(self, promql: str, *, start: datetime, end: datetime, step_seconds: float) -> QueryResult:
+        params = {"query": promql, "start": start.timestamp(), "end": end.timestamp(), "step": step_seconds}
+        return _parse_result(self._get("/api/v1/query_range", params))
+
+
+_local = threading.local()
+
+
+def get_client() -> PrometheusClient:
+    """The client configured by settings (PROMETHEUS_URL, PROMETHEUS_TIMEOUT), one per thread.
+
+    Reusing the client keeps the HTTP connection alive between decisions; a settings change (tests)
+    gets a fresh client.
+    """
+    key = (settings.PROMETHEUS_URL, settings.PROMETHEUS_TIMEOUT)
+    client = getattr(_local, "client", None)
+    if client is None or getattr(_local, "key", None) != key:
+        client = PrometheusClient(settings.PROMETHEUS_URL, timeout=settings.PROMETHEUS_TIMEOUT)
+        _local.client, _local.key = client, key
+    return client
+
+
+def _parse_result(data: Any) -> QueryResult:
+    if not isinstance(data, dict) or "resultType" not in data or "result" not in data:
+        raise PrometheusBadResponse("Prometheus' query answer has no 'resultType'/'result'.")
+    kind, result = data["resultType"], data["result"]
+    try:
+        if kind in ("scalar", "string"):
+            return QueryResult(kind, (Sample({}, ((float(result[0]), _float(result[1])),)),))
+        samples = []
+        for series in result:
+            labels = {str(k): str(v) for k, v in series.get("metric", {}).items()}
+            if kind == "vector":
+                points = ((float(series["value"][0]), _float(series["value"][1])),)
+            elif kind == "matrix":
+                points = tuple((float(t), _float(v)) for t, v in series["values"])
+            else:
+                raise PrometheusBadResponse(f"Prometheus answered an unknown result type '{kind}'.")
+            samples.append(Sample(labels, points))
+        return QueryResult(kind, tuple(samples))
+    except (TypeError, KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise PrometheusBadResponse(f"Prometheus' {kind} query result is malformed: {exc!r}") from exc
+
+
+def _float(value: Any) -> float:
+    # Prometheus encodes sample values as strings, including "NaN", "+Inf" and "-Inf".
+    return float(value)
+
+
+def _short(exc: Exception, limit: int = 200) -> str:
+    text = str(exc)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _describe(response: requests.Response) -> str:
+    content_type = response.headers.get("Content-Type", "no content type")
+    snippet = response.text[:80].replace("\n", " ")
+    return f"HTTP {response.status_code}, {content_type}, starting {snippet!r}"

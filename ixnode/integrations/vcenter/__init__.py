@@ -1,0 +1,1 @@
+"""vCenter integration (pyVmomi): see ``client.py``."""

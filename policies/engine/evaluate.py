@@ -1,0 +1,196 @@
+"""One policy evaluation: metric → desired count → ``autoscaling.decision.decide()``.
+
+The live evaluation loop and the simulator call :func:`evaluate_policy` with the same inputs, so what
+the simulator measures is what production does. Every action still passes ``decide()`` (disabled,
+in-flight, unknown count, min/max, cooldown, IP pool): the safety rules are shared with the webhook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from autoscaling.choices import ScaleAction
+from autoscaling.decision import DecisionInput, DecisionResult, decide
+from policies.choices import PolicyType
+from policies.engine import predictive as pred
+from policies.engine import target_tracking as tt
+from policies.engine.schedules import ActiveWindow, effective_bounds
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """A policy's knobs (from ``ScalingPolicy`` live, from the CLI/JSON in the simulator)."""
+
+    policy_type: str = PolicyType.STEP
+    target: float = 60.0
+    tolerance: float = 0.1
+    max_change: int | None = None
+    stabilisation_seconds: int = 300
+    warmup_seconds: int = 300
+    scale_out_threshold: float = 80.0  # the flapping check's limit (the config's scale-out CPU %)
+    flapping_check: bool = True
+    forecast_only: bool = False
+    suspend_scale_out: bool = False
+    suspend_scale_in: bool = False
+    suspend_scheduled: bool = False
+    suspend_predictive: bool = False
+
+
+@dataclass(frozen=True)
+class PolicyInput:
+    """The world at one evaluation, as the caller read it."""
+
+    now: datetime
+    enabled: bool
+    min_vms: int
+    max_vms: int
+    cooldown_seconds: int
+    current_vm_count: int | None
+    vms: Sequence[tt.VMUtilisation] | None = None  # None: metric unknown
+    last_scale_out_at: datetime | None = None
+    last_scale_in_at: datetime | None = None
+    run_in_flight: bool = False
+    free_ips: int | None = None
+    count_error: str = ""
+    metric_error: str = ""
+    active_window: ActiveWindow | None = None
+    applied_window_key: str = ""
+    history: Sequence[tuple[float, int]] = ()  # (epoch seconds, recommendation) for stabilisation
+    forecast_peak: float | None = None  # highest forecast load (VM-%) over the clone lead time
+
+
+@dataclass(frozen=True)
+class PolicyOutcome:
+    """What the evaluation concluded. ``decision`` is None when nothing was asked of ``decide()``."""
+
+    action: ScaleAction | None
+    desired: int | None
+    decision: DecisionResult | None
+    reason: str
+    trigger: str = "policy"  # "policy" | "schedule" | "predictive"
+    metric: float | None = None
+    forecast_desired: int | None = None
+    history: list[tuple[float, int]] = field(default_factory=list)
+    window_key: str = ""  # the scheduled occurrence whose desired count this applies (when trigger=schedule)
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision is not None and self.decision.allowed
+
+
+def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome:
+    """Evaluate one service's policy once and put the resulting action through ``decide()``."""
+    active = None if settings.suspend_scheduled else inp.active_window
+    bounds = effective_bounds(min_vms=inp.min_vms, max_vms=inp.max_vms, active=active)
+    now_s = inp.now.timestamp()
+    history = list(inp.history)
+    if inp.current_vm_count is None:
+        detail = f": {inp.count_error}" if inp.count_error else ""
+        return PolicyOutcome(None, None, None, f"No action: the current VM count is unknown{detail}.", history=history)
+    current = inp.current_vm_count
+
+    trigger = "policy"
+    metric: float | None = None
+    forecast_desired: int | None = None
+    notes: list[str] = []
+    if settings.policy_type == PolicyType.STEP:
+        desired = current  # step scaling acts on alerts; here only schedules and bounds move it
+    else:
+        if inp.vms is not None:
+            metric = tt.warm_utilisation(inp.vms, now=inp.now, warmup_seconds=settings.warmup_seconds)
+        if metric is None:
+            detail = f": {inp.metric_error}" if inp.metric_error else " (no VM past its warm-up)"
+            return PolicyOutcome(None, None, None, f"No action: utilisation unknown{detail}.", history=history)
+        raw = tt.desired_count(current=current, metric=metric, target=settings.target, tolerance=settings.tolerance)
+        raw = max(bounds.min_vms, min(bounds.max_vms, raw))
+        history = tt.trim_history(history, now=now_s, window_seconds=settings.stabilisation_seconds)
+        history.append((now_s, raw))
+        desired = tt.stabilised(
+            history=history, now=now_s, window_seconds=settings.stabilisation_seconds, raw=raw, current=current
+        )
+        notes.append(f"utilisation {metric:.1f}% vs target {settings.target:g}% → {raw} VMs")
+        if desired != raw:
+            notes.append(f"stabilisation window keeps {desired}")
+        if settings.policy_type == PolicyType.PREDICTIVE and not settings.suspend_predictive:
+            floor = pred.forecast_floor(
+                peak_load=inp.forecast_peak, target=settings.target, min_vms=bounds.min_vms, max_vms=bounds.max_vms
+            )
+            forecast_desired = floor
+            if floor is not None:
+                notes.append(f"forecast peak {inp.forecast_peak:.0f} VM-% → at least {floor} VMs")
+                if not settings.forecast_only:
+                    combined = pred.combine(reactive=desired, floor=floor)
+                    if combined > desired and combined > current:
+                        trigger = "predictive"
+                    desired = combined
+            else:
+                notes.append("no forecast (too little history)")
+
+    # Scheduled actions: the window's desired count once per occurrence, and its bounds always.
+    if bounds.desired_vms is not None and bounds.window_key and bounds.window_key != inp.applied_window_key:
+        desired = bounds.desired_vms
+        trigger = "schedule"
+        notes.append(f"scheduled action {bounds.window_key} sets {desired} VMs")
+    if desired < bounds.min_vms or desired > bounds.max_vms:
+        desired = max(bounds.min_vms, min(bounds.max_vms, desired))
+        if active is not None and trigger == "policy":
+            trigger = "schedule"
+    if (current < bounds.min_vms or current > bounds.max_vms) and active is not None:
+        trigger = "schedule"
+        notes.append(f"scheduled bounds {bounds.min_vms}..{bounds.max_vms}")
+    if settings.max_change:
+        desired = max(current - settings.max_change, min(current + settings.max_change, desired))
+
+    window_key = bounds.window_key if trigger == "schedule" else ""
+    summary = "; ".join(notes)
+    if desired == current:
+        return PolicyOutcome(
+            None, desired, None, f"No change: {summary or f'{current} VMs'}.", trigger, metric, forecast_desired,
+            history, window_key,
+        )
+
+    action = ScaleAction.SCALE_OUT if desired > current else ScaleAction.SCALE_IN
+    count = abs(desired - current)
+    if action == ScaleAction.SCALE_OUT and settings.suspend_scale_out:
+        return PolicyOutcome(None, desired, None, f"Scale-out suspended by the operator ({summary}).", trigger,
+                             metric, forecast_desired, history, window_key)
+    if action == ScaleAction.SCALE_IN and settings.suspend_scale_in:
+        return PolicyOutcome(None, desired, None, f"Scale-in suspended by the operator ({summary}).", trigger,
+                             metric, forecast_desired, history, window_key)
+    if action == ScaleAction.SCALE_IN and settings.flapping_check and metric is not None and trigger == "policy":
+        safe = tt.flap_safe_scale_in(
+            current=current, metric=metric, remove=count, scale_out_threshold=settings.scale_out_threshold
+        )
+        if safe == 0:
+            return PolicyOutcome(
+                None, desired, None,
+                f"No scale-in: {current - count} VMs would run at {metric * current / (current - count):.0f}%, "
+                f"above the scale-out threshold {settings.scale_out_threshold:g}% (flapping check).",
+                trigger, metric, forecast_desired, history, window_key,
+            )
+        if safe < count:
+            notes.append(f"flapping check limits the scale-in to {safe}")
+            count = safe
+            desired = current - safe
+
+    result = decide(
+        DecisionInput(
+            action=action,
+            now=inp.now,
+            enabled=inp.enabled,
+            min_vms=bounds.min_vms,
+            max_vms=bounds.max_vms,
+            step=count,
+            cooldown_seconds=inp.cooldown_seconds,
+            current_vm_count=current,
+            last_scale_out_at=inp.last_scale_out_at,
+            last_scale_in_at=inp.last_scale_in_at,
+            run_in_flight=inp.run_in_flight,
+            free_ips=inp.free_ips if action == ScaleAction.SCALE_OUT else None,
+            count_error=inp.count_error,
+        )
+    )
+    reason = f"{result.reason} Policy: {'; '.join(notes)}." if notes else result.reason
+    return PolicyOutcome(action, desired, result, reason, trigger, metric, forecast_desired, history, window_key)

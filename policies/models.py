@@ -1,0 +1,157 @@
+"""Scaling policy per autoscaling config, its scheduled actions and the state the evaluation loop keeps."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from policies import constants
+from policies.choices import PolicyMetric, PolicyType, ScalingProcess
+from policies.engine.schedules import parse_weekdays
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(
+            _("Unknown time zone %(tz)s; use an IANA name such as Asia/Seoul or Europe/Berlin."), params={"tz": value}
+        ) from exc
+
+
+def validate_weekdays(value: str) -> None:
+    try:
+        parse_weekdays(value)
+    except ValueError as exc:
+        raise ValidationError(
+            _("%(error)s: use mon..sun, comma-separated, ranges allowed (e.g. mon-fri,sun)."),
+            params={"error": str(exc)},
+        ) from exc
+
+
+class ScalingPolicy(models.Model):
+    """How one service chooses its VM count. Without a row (or with type *step*) it is the seed's
+    alert-driven step scaling, decision for decision."""
+
+    config = models.OneToOneField(
+        "autoscaling.AutoscalingConfig", on_delete=models.CASCADE, related_name="scaling_policy",
+        verbose_name=_("config"),
+    )
+    policy_type = models.CharField(_("policy"), max_length=24, choices=PolicyType.choices, default=PolicyType.STEP)
+    metric = models.CharField(_("metric"), max_length=16, choices=PolicyMetric.choices, default=PolicyMetric.CPU)
+    target_utilisation = models.FloatField(
+        _("target utilisation %"), default=constants.DEFAULT_TARGET_UTILISATION,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    tolerance = models.FloatField(
+        _("tolerance"), default=constants.DEFAULT_TOLERANCE, validators=[MinValueValidator(0), MaxValueValidator(0.9)],
+        help_text=_("No change while |utilisation / target − 1| is at most this (0.1 = 10 %)."),
+    )
+    max_change_per_run = models.PositiveIntegerField(
+        _("maximum VMs per run"), default=constants.DEFAULT_MAX_CHANGE_PER_RUN, validators=[MinValueValidator(1)]
+    )
+    stabilisation_seconds = models.PositiveIntegerField(
+        _("scale-in stabilisation window (s)"), default=constants.DEFAULT_STABILISATION_SECONDS,
+        validators=[MaxValueValidator(86400)],
+        help_text=_("Scale-in uses the highest recommendation of this window."),
+    )
+    warmup_seconds = models.PositiveIntegerField(
+        _("warm-up (s)"), default=constants.DEFAULT_WARMUP_SECONDS, validators=[MaxValueValidator(86400)],
+        help_text=_("A new VM's utilisation is ignored for this long after it went into service."),
+    )
+    flapping_check = models.BooleanField(
+        _("flapping check"), default=True,
+        help_text=_("Before a policy scale-in, check the remaining VMs would stay below the scale-out threshold."),
+    )
+    recheck_alert_at_cooldown_end = models.BooleanField(
+        _("re-check alert at cooldown end"), default=True,
+        help_text=_("Step policy: when a cooldown ends while the alert still fires, act then instead of waiting "
+                    "for Alertmanager's next repeat."),
+    )
+    # Predictive
+    forecast_only = models.BooleanField(
+        _("forecast only"), default=False, help_text=_("Record what the forecast would do; act on the reactive part.")
+    )
+    clone_lead_seconds = models.PositiveIntegerField(
+        _("clone lead time (s)"), default=constants.DEFAULT_CLONE_LEAD_SECONDS, validators=[MaxValueValidator(7200)],
+        help_text=_("Scale out this far ahead of the forecast (about the time a clone takes to be in service)."),
+    )
+    forecast_history_days = models.PositiveIntegerField(
+        _("forecast history (days)"), default=constants.DEFAULT_FORECAST_HISTORY_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_time_zone])
+    # Operator controls
+    dry_run = models.BooleanField(
+        _("dry run"), default=False, help_text=_("Record every decision and its plan as events; execute nothing.")
+    )
+    suspend_scale_out = models.BooleanField(_("scale-out suspended"), default=False)
+    suspend_scale_in = models.BooleanField(_("scale-in suspended"), default=False)
+    suspend_scheduled = models.BooleanField(_("scheduled actions suspended"), default=False)
+    suspend_predictive = models.BooleanField(_("predictive suspended"), default=False)
+    # Evaluation state
+    recommendations = models.JSONField(_("recent recommendations"), default=list, blank=True)
+    applied_window_key = models.CharField(_("last applied scheduled action"), max_length=160, blank=True)
+    last_evaluated_at = models.DateTimeField(_("last evaluated at"), null=True, blank=True)
+    last_evaluation = models.TextField(_("last evaluation"), blank=True)
+    last_alert_recheck_at = models.DateTimeField(_("last alert re-check at"), null=True, blank=True)
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("scaling policy")
+        verbose_name_plural = _("scaling policies")
+
+    def __str__(self) -> str:
+        return f"{self.config} ({self.policy_type})"
+
+    def is_suspended(self, process: str) -> bool:
+        return bool(getattr(self, f"suspend_{ScalingProcess(process).value}"))
+
+    @property
+    def suspended_processes(self) -> list[str]:
+        return [p.value for p in ScalingProcess if self.is_suspended(p)]
+
+
+class ScheduledAction(models.Model):
+    """A weekday/time window in the policy's time zone that sets min/max (and optionally a desired count)."""
+
+    policy = models.ForeignKey(ScalingPolicy, on_delete=models.CASCADE, related_name="scheduled_actions")
+    name = models.CharField(_("name"), max_length=64)
+    weekdays = models.CharField(
+        _("weekdays"), max_length=64, default="mon-fri", validators=[validate_weekdays],
+        help_text=_("Days the window starts on: mon..sun, comma-separated, ranges allowed (mon-fri)."),
+    )
+    start_time = models.TimeField(_("start (local)"))
+    end_time = models.TimeField(_("end (local)"), help_text=_("At or before the start: the window crosses midnight."))
+    min_vms = models.PositiveIntegerField(_("minimum VMs"), validators=[MinValueValidator(1)])
+    max_vms = models.PositiveIntegerField(_("maximum VMs"), validators=[MinValueValidator(1)])
+    desired_vms = models.PositiveIntegerField(_("desired VMs"), null=True, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+
+    class Meta:
+        ordering = ["policy", "start_time", "name"]
+        verbose_name = _("scheduled action")
+        verbose_name_plural = _("scheduled actions")
+        constraints = [models.UniqueConstraint(fields=["policy", "name"], name="scheduled_action_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.weekdays} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        if self.min_vms is not None and self.max_vms is not None and self.min_vms > self.max_vms:
+            errors["max_vms"] = [_("Maximum VMs must be greater than or equal to minimum VMs.")]
+        if self.desired_vms is not None and self.min_vms is not None and self.max_vms is not None and not (
+            self.min_vms <= self.desired_vms <= self.max_vms
+        ):
+            errors["desired_vms"] = [_("Desired VMs must lie between the window's minimum and maximum.")]
+        if self.start_time is not None and self.start_time == self.end_time:
+            errors["end_time"] = [_("Start and end must differ.")]
+        if errors:
+            raise ValidationError(errors)

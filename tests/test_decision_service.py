@@ -1,0 +1,228 @@
+"""The decision service against the database and a real Prometheus (DESIGN §4)."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_q.models import OrmQ
+
+from autoscaling.choices import Decision, LeaseState
+from autoscaling.models import CooldownState, IPLease
+from autoscaling.services.decisions import DecisionTrigger, scale_decision_record
+from autoscaling.services.runs import RunStateError, scale_event_finish, scale_event_start
+from autoscaling.signals import scale_decision_recorded, scale_run_finished, vm_count_unknown
+from events.choices import EventStatus, Trigger
+from ixnode.integrations.prometheus.client import PrometheusClient
+
+pytest_plugins = ["tests.fixtures.prometheus", "tests.fixtures.scripted_http"]
+
+
+@pytest.fixture(scope="module")
+def counts(prometheus_server):
+    prometheus_server.ensure_counts([0, 2, 3, 4])
+    return prometheus_server
+
+
+@pytest.fixture
+def service(config, counts, prometheus_url):
+    """The conftest config, its VM count answered by the real Prometheus (``set_count(n)``)."""
+
+    def set_count(n: int):
+        config.prometheus_job_name = counts.job_with_count(n)
+        config.save(update_fields=["prometheus_job_name"])
+        return config
+
+    config.set_count = set_count
+    set_count(2)
+    return config
+
+
+def record(config, action="scale-out", **kwargs):
+    return scale_decision_record(config=config, action=action, **kwargs)
+
+
+def test_allow_queues_the_run_after_commit(service, django_capture_on_commit_callbacks):
+    trigger = DecisionTrigger(alert_name="HighCPU", fingerprint="abc123", labels={"autoscale": "scale-out"})
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        event = record(service, trigger=trigger)
+    assert callbacks  # the run is queued only after the decision committed
+    assert (event.decision, event.status) == (Decision.ALLOW, EventStatus.QUEUED)
+    assert (event.current_vm_count, event.before_count, event.requested_count) == (2, 2, 1)
+    assert (event.alert_name, event.alert_fingerprint, event.trigger) == ("HighCPU", "abc123", Trigger.ALERT)
+    event.refresh_from_db()
+    assert event.task_id
+    queued = [package.task for package in OrmQ.objects.all()]
+    assert any(task["func"] == "events.tasks.scale_event_execute" and task["args"] == (event.pk,)
+               for task in queued)
+
+
+def test_no_commit_no_run(service, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        record(service)
+    assert not OrmQ.objects.exists()
+
+
+def test_run_in_flight_blocks_then_finish_starts_cooldown(service, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = record(service)
+    second = record(service)
+    assert second.decision == Decision.BLOCK_IN_PROGRESS
+    assert second.status == EventStatus.BLOCKED
+
+    started = scale_event_start(event=first)
+    assert started.status == EventStatus.RUNNING and started.started_at
+    assert record(service, action="scale-in").decision == Decision.BLOCK_IN_PROGRESS  # one run per service
+
+    finished_events = []
+    scale_run_finished.connect(lambda sender, event, **kw: finished_events.append(event.pk), weak=False,
+                               dispatch_uid="test-finished")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            done = scale_event_finish(event=first, status=EventStatus.SUCCEEDED, after_count=3, vm_names=["x"])
+    finally:
+        scale_run_finished.disconnect(dispatch_uid="test-finished")
+    assert finished_events == [first.pk]
+    assert done.finished_at and done.after_count == 3
+    cooldown = CooldownState.objects.get(pk=service.pk)
+    assert cooldown.last_scale_out_at == done.finished_at
+    assert cooldown.last_scale_in_at is None
+
+    third = record(service)
+    assert third.decision == Decision.BLOCK_COOLDOWN
+    # The scale-in cooldown is separate: scale-in at 3 > min 2 is allowed.
+    service.set_count(3)
+    assert record(service, action="scale-in").decision == Decision.ALLOW
+
+
+def test_failed_run_starts_cooldown_too(service, django_capture_on_commit_callbacks):
+    event = record(service)
+    scale_event_finish(event=event, status=EventStatus.FAILED, error="clone failed")
+    event.refresh_from_db()
+    assert event.status == EventStatus.FAILED and event.error == "clone failed"
+    assert CooldownState.objects.get(pk=service.pk).last_scale_out_at == event.finished_at
+    # Idempotent for the same final status, refused for another.
+    scale_event_finish(event=event, status=EventStatus.FAILED)
+    with pytest.raises(RunStateError):
+        scale_event_finish(event=event, status=EventStatus.SUCCEEDED)
+    with pytest.raises(RunStateError):
+        scale_event_start(event=event)
+    with pytest.raises(RunStateError, match="not a final run status"):
+        scale_event_finish(event=event, status=EventStatus.RUNNING)
+
+
+def test_cooldown_ends(service):
+    CooldownState.objects.create(config=service, last_scale_out_at=timezone.now() - timedelta(seconds=301))
+    assert record(service).decision == Decision.ALLOW
+
+
+def test_block_max_starts_scale_out_cooldown(service):
+    service.set_count(4)
+    now = timezone.now()
+    event = record(service, now=now)
+    assert (event.decision, event.status, event.current_vm_count) == (Decision.BLOCK_MAX, EventStatus.BLOCKED, 4)
+    assert CooldownState.objects.get(pk=service.pk).last_scale_out_at == now
+    assert not OrmQ.objects.exists()
+
+
+def test_block_min_starts_scale_in_cooldown(service):
+    now = timezone.now()
+    event = record(service, action="scale-in", now=now)
+    assert event.decision == Decision.BLOCK_MIN
+    state = CooldownState.objects.get(pk=service.pk)
+    assert (state.last_scale_in_at, state.last_scale_out_at) == (now, None)
+
+
+def test_step_is_clamped_to_headroom(service):
+    service.scale_out_step = 3
+    service.save()
+    service.set_count(3)
+    event = record(service)
+    assert (event.decision, event.requested_count) == (Decision.ALLOW, 1)
+
+
+def test_disabled_config_does_not_ask_prometheus(config, scripted_http_server, settings):
+    settings.PROMETHEUS_URL = scripted_http_server.url
+    config.enabled = False
+    config.save()
+    event = record(config)
+    assert event.decision == Decision.BLOCK_DISABLED
+    assert event.current_vm_count is None
+    assert scripted_http_server.requests == []
+
+
+def test_prometheus_down_blocks_and_notifies(config, settings, django_capture_on_commit_callbacks):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.PROMETHEUS_URL = f"http://127.0.0.1:{port}"
+    settings.PROMETHEUS_TIMEOUT = 1
+    told, recorded = [], []
+    vm_count_unknown.connect(lambda sender, config, event, error, **kw: told.append((config.pk, event.pk, error)),
+                             weak=False, dispatch_uid="test-unknown")
+    scale_decision_recorded.connect(lambda sender, event, **kw: recorded.append(event.pk), weak=False,
+                                    dispatch_uid="test-recorded")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            event = record(config)
+    finally:
+        vm_count_unknown.disconnect(dispatch_uid="test-unknown")
+        scale_decision_recorded.disconnect(dispatch_uid="test-recorded")
+    assert event.decision == Decision.BLOCK_UNKNOWN_COUNT
+    assert "unreachable" in event.reason and "PROMETHEUS_URL" in event.reason
+    assert event.current_vm_count is None
+    assert told == [(config.pk, event.pk, told[0][2])] and "unreachable" in told[0][2]
+    assert recorded == [event.pk]
+    assert not CooldownState.objects.get(pk=config.pk).last_scale_out_at
+
+
+def test_unknown_job_blocks(config, counts, prometheus_url):
+    config.prometheus_job_name = "never-loaded-job"
+    config.save()
+    event = record(config)
+    assert event.decision == Decision.BLOCK_UNKNOWN_COUNT
+    assert "no scrape job 'never-loaded-job'" in event.reason
+
+
+def test_ip_pool_exhausted(service):
+    start = ipaddress.ip_address(service.ip_pool_start)
+    end = ipaddress.ip_address(service.ip_pool_end)
+    addresses = [str(start + i) for i in range(int(end) - int(start) + 1)]
+    for address in addresses[:-1]:
+        IPLease.objects.create(config=service, ip_address=address)
+    # A released lease and a lease outside the pool do not take a pool address.
+    IPLease.objects.create(config=service, ip_address=addresses[-1], state=LeaseState.RELEASED)
+    assert record(service).decision == Decision.ALLOW
+    CooldownState.objects.filter(pk=service.pk).update(last_scale_out_at=None)
+    from events.models import ScaleEvent
+
+    ScaleEvent.objects.update(status=EventStatus.FAILED)
+    IPLease.objects.create(config=service, ip_address=addresses[-1])
+    event = record(service)
+    assert event.decision == Decision.BLOCK_IP_POOL
+    assert "no free address" in event.reason
+
+
+def test_cooldown_row_created_when_missing(service):
+    CooldownState.objects.filter(pk=service.pk).delete()
+    record(service)
+    assert CooldownState.objects.filter(pk=service.pk).exists()
+
+
+def test_dry_run_allows_without_run_or_cooldown(service, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        event = record(service, dry_run=True, trigger=DecisionTrigger(kind=Trigger.MANUAL, triggered_by="ops"))
+    assert (event.decision, event.status, event.dry_run) == (Decision.ALLOW, EventStatus.DRY_RUN, True)
+    assert event.triggered_by == "ops"
+    assert not OrmQ.objects.exists()
+    assert record(service).decision == Decision.ALLOW  # a dry run is not in flight
+
+
+def test_explicit_prometheus_client(service, counts):
+    service.set_count(3)
+    event = record(service, prometheus=PrometheusClient(counts.url))
+    assert event.current_vm_count == 3
