@@ -69,9 +69,8 @@ def waiting(ctx: RunContext):
 def vm_clone(ctx: RunContext, *, name: str, ip: str) -> str:
     """Clone the config's template to ``name`` (powered off; guest customization with ``ip`` when the config
     uses it); returns the new VM's managed object id."""
-    from ixnode.integrations.vcenter.client import NetworkCustomization
-
     from autoscaling.choices import NetworkMode
+    from ixnode.integrations.vcenter.client import NetworkCustomization
 
     config = ctx.config
     customization = None
@@ -161,22 +160,26 @@ def target_address(config: AutoscalingConfig, ip: str) -> str:
     return f"{ip}:{config.node_exporter_port}"
 
 
-def target_add(ctx: RunContext, *, ip: str, vm_name: str) -> None:
+def target_add(ctx: RunContext, *, ip: str, vm_name: str) -> bool:
+    """Register the VM's node_exporter in the service's file_sd targets; False when it already was."""
     from autoscaling.services.targets import target_add as add
 
-    add(config=ctx.config, address=target_address(ctx.config, ip), labels={"vm": vm_name})
+    _targets, changed = add(config=ctx.config, target=target_address(ctx.config, ip))
+    return changed
 
 
 def target_remove(ctx: RunContext, *, ip: str) -> bool:
+    """Unregister the VM's target; False when it was not registered."""
     from autoscaling.services.targets import target_remove as remove
 
-    return bool(remove(config=ctx.config, address=target_address(ctx.config, ip)))
+    _targets, changed = remove(config=ctx.config, target=target_address(ctx.config, ip))
+    return changed
 
 
 def target_list(config: AutoscalingConfig) -> list[str]:
-    from autoscaling.services.targets import target_list as listing
+    from autoscaling.services.targets import targets_list
 
-    return list(listing(config=config))
+    return list(targets_list(config=config))
 
 
 # ---- monitoring agents ----------------------------------------------------------------------------------
