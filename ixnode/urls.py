@@ -16,5 +16,6 @@ urlpatterns = [
     path("api/", include("autoscaling.api.urls")),
     path("api/", include("templates_app.api.urls")),
     path("api/", include("events.api.urls")),
+    path("api/", include("autoscaling.pipelines.api")),
     path("templates/", include("templates_app.urls")),
 ]
