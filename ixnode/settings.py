@@ -204,6 +204,16 @@ F5_TIMEOUT = env_float("F5_TIMEOUT", 10.0)
 F5_DRAIN_TIMEOUT = env_float("F5_DRAIN_TIMEOUT", 300.0)
 F5_DRAIN_POLL_INTERVAL = env_float("F5_DRAIN_POLL_INTERVAL", 2.0)
 
+# Pipelines: heartbeat of a running run, when a silent run counts as dead, guest shutdown and health bounds
+IXNODE_PIPELINE_HEARTBEAT_SECONDS = env_float("IXNODE_PIPELINE_HEARTBEAT_SECONDS", 10.0)
+IXNODE_PIPELINE_STALE_SECONDS = env_float("IXNODE_PIPELINE_STALE_SECONDS", 90.0)
+IXNODE_PIPELINE_QUEUED_TIMEOUT = env_float("IXNODE_PIPELINE_QUEUED_TIMEOUT", 3600.0)
+IXNODE_RECONCILE_INTERVAL_MINUTES = env_int("IXNODE_RECONCILE_INTERVAL_MINUTES", 1)
+IXNODE_CLONE_SETTLE_SECONDS = env_float("IXNODE_CLONE_SETTLE_SECONDS", 120.0)
+IXNODE_GUEST_SHUTDOWN_TIMEOUT = env_float("IXNODE_GUEST_SHUTDOWN_TIMEOUT", 120.0)
+IXNODE_HEALTH_TIMEOUT = env_float("IXNODE_HEALTH_TIMEOUT", 300.0)
+IXNODE_JENKINS_POLL_SECONDS = env_float("IXNODE_JENKINS_POLL_SECONDS", 2.0)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -212,6 +222,42 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Generated artifacts: PLG host (Prometheus/Alertmanager files), Grafana, Jenkins ----------------------
+# IXNODE_PLG_MODE: local (files on this machine), ssh (on IXNODE_PLG_SSH_HOST over SFTP), off (render only).
+IXNODE_PLG_MODE = env_str("IXNODE_PLG_MODE", "local").strip().lower()
+if IXNODE_PLG_MODE not in {"local", "ssh", "off"}:
+    raise ImproperlyConfigured(f"IXNODE_PLG_MODE must be local, ssh or off, got {IXNODE_PLG_MODE!r}")
+IXNODE_PLG_SSH_HOST = env_str("IXNODE_PLG_SSH_HOST")
+IXNODE_PLG_SSH_PORT = env_int("IXNODE_PLG_SSH_PORT", 22)
+IXNODE_PLG_SSH_USER = env_str("IXNODE_PLG_SSH_USER")
+IXNODE_PLG_SSH_KEY = env_str("IXNODE_PLG_SSH_KEY")
+IXNODE_PLG_SSH_KNOWN_HOSTS = env_str("IXNODE_PLG_SSH_KNOWN_HOSTS")
+IXNODE_PROMETHEUS_CONFIG = env_str("IXNODE_PROMETHEUS_CONFIG", "/etc/prometheus/prometheus.yml")
+IXNODE_PROMETHEUS_RULES_DIR = env_str("IXNODE_PROMETHEUS_RULES_DIR", "/etc/prometheus/rules").rstrip("/")
+IXNODE_PROMETHEUS_TARGETS_DIR = env_str("IXNODE_PROMETHEUS_TARGETS_DIR", "/etc/prometheus/targets").rstrip("/")
+IXNODE_ALERTMANAGER_CONFIG = env_str("IXNODE_ALERTMANAGER_CONFIG", "/etc/prometheus/alertmanager.yml")
+IXNODE_PROMTOOL = env_str("IXNODE_PROMTOOL", "promtool")
+IXNODE_AMTOOL = env_str("IXNODE_AMTOOL", "amtool")
+# Empty: POST <PROMETHEUS_URL|ALERTMANAGER_URL>/-/reload; else a command run on the PLG host.
+IXNODE_PROMETHEUS_RELOAD_COMMAND = env_str("IXNODE_PROMETHEUS_RELOAD_COMMAND")
+IXNODE_ALERTMANAGER_RELOAD_COMMAND = env_str("IXNODE_ALERTMANAGER_RELOAD_COMMAND")
+IXNODE_PROMETHEUS_RATE_WINDOW = env_str("IXNODE_PROMETHEUS_RATE_WINDOW", "5m")
+IXNODE_PROMETHEUS_SCRAPE_INTERVAL = env_str("IXNODE_PROMETHEUS_SCRAPE_INTERVAL")
+IXNODE_ALERTMANAGER_GROUP_WAIT = env_str("IXNODE_ALERTMANAGER_GROUP_WAIT", "30s")
+IXNODE_ALERTMANAGER_GROUP_INTERVAL = env_str("IXNODE_ALERTMANAGER_GROUP_INTERVAL", "5m")
+GRAFANA_URL = env_str("GRAFANA_URL").rstrip("/")
+GRAFANA_TOKEN = env_str("GRAFANA_TOKEN")
+GRAFANA_DATASOURCE_UID = env_str("GRAFANA_DATASOURCE_UID", "prometheus")
+GRAFANA_FOLDER_UID = env_str("GRAFANA_FOLDER_UID")
+GRAFANA_TIMEOUT = env_float("GRAFANA_TIMEOUT", 10.0)
+JENKINS_URL = env_str("JENKINS_URL").rstrip("/")
+JENKINS_USER = env_str("JENKINS_USER")
+JENKINS_TOKEN = env_str("JENKINS_TOKEN")
+JENKINS_TIMEOUT = env_float("JENKINS_TIMEOUT", 15.0)
+JENKINS_API_CREDENTIALS_ID = env_str("JENKINS_API_CREDENTIALS_ID", "ixnode-api-token")
+# Regenerate artifacts inline at commit instead of on the django-q2 worker (single-process setups, tests).
+IXNODE_ARTIFACTS_SYNC = env_bool("IXNODE_ARTIFACTS_SYNC", False)
 
 # --- vCenter (ixnode/integrations/vcenter) ---------------------------------------------------------------
 VCENTER_HOST = env_str("VCENTER_HOST")
@@ -231,3 +277,23 @@ VCENTER_SHUTDOWN_TIMEOUT = env_float("VCENTER_SHUTDOWN_TIMEOUT", 120.0)
 VCENTER_GUEST_IP_TIMEOUT = env_float("VCENTER_GUEST_IP_TIMEOUT", 600.0)
 VCENTER_GUEST_DOMAIN = env_str("VCENTER_GUEST_DOMAIN", "localdomain")
 VCENTER_POLL_INTERVAL = env_float("VCENTER_POLL_INTERVAL", 0.5)
+
+# Scaling policies (policies app): evaluation loop interval and the utilisation query's rate window.
+IXNODE_POLICY_INTERVAL = env_int("IXNODE_POLICY_INTERVAL", 60)
+IXNODE_POLICY_RATE_WINDOW = env_str("IXNODE_POLICY_RATE_WINDOW", "2m")
+# --- SSH to VMs and network setup (ixnode/integrations/ssh, autoscaling/pipelines/network.py) -----------
+IXNODE_SSH_HOST_KEY_POLICY = env_str("IXNODE_SSH_HOST_KEY_POLICY", "reject")
+IXNODE_SSH_KNOWN_HOSTS = env_str("IXNODE_SSH_KNOWN_HOSTS", str(VAR_DIR / "ssh_known_hosts"))
+IXNODE_SSH_PORT = env_int("IXNODE_SSH_PORT", 22)
+IXNODE_SSH_CONNECT_TIMEOUT = env_float("IXNODE_SSH_CONNECT_TIMEOUT", 10.0)
+IXNODE_SSH_COMMAND_TIMEOUT = env_float("IXNODE_SSH_COMMAND_TIMEOUT", 300.0)
+IXNODE_SSH_BOOT_TIMEOUT = env_float("IXNODE_SSH_BOOT_TIMEOUT", 300.0)
+IXNODE_SSH_RECONNECT_TIMEOUT = env_float("IXNODE_SSH_RECONNECT_TIMEOUT", 120.0)
+IXNODE_NETPLAN_PATH = env_str("IXNODE_NETPLAN_PATH", "/etc/netplan/60-ixnode.yaml")
+IXNODE_NETPLAN_INTERFACE = env_str("IXNODE_NETPLAN_INTERFACE", "ens192")
+IXNODE_NETPLAN_APPLY_COMMAND = env_str("IXNODE_NETPLAN_APPLY_COMMAND", "sudo netplan apply")
+IXNODE_NETPLAN_APPLY_TIMEOUT = env_float("IXNODE_NETPLAN_APPLY_TIMEOUT", 30.0)
+IXNODE_NETPLAN_SUDO = env_bool("IXNODE_NETPLAN_SUDO", True)
+# Health check of a new VM (autoscaling/pipelines/health.py); IXNODE_HEALTH_TIMEOUT bounds the whole wait.
+IXNODE_HEALTH_INTERVAL = env_float("IXNODE_HEALTH_INTERVAL", 5.0)
+IXNODE_HEALTH_REQUEST_TIMEOUT = env_float("IXNODE_HEALTH_REQUEST_TIMEOUT", 5.0)
