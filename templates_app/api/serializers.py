@@ -8,6 +8,9 @@ from templates_app.models import Template
 
 
 class TemplateSerializer(serializers.ModelSerializer):
+    # A list of strings, never null (the model column is NOT NULL; a bare JSONField let null and objects through).
+    tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+
     class Meta:
         model = Template
         fields = [
