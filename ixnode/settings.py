@@ -33,11 +33,13 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_q",
+    "simple_history",
     "ixnode",
     "templates_app",
     "autoscaling",
     "events",
     "exporters",
+    "notifications",
     "policies.apps.PoliciesAppConfig",
 ]
 
@@ -50,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -97,8 +100,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en")
 LANGUAGES = [("en", "English"), ("ko", "한국어")]
@@ -171,6 +175,25 @@ PROMETHEUS_TIMEOUT = env_float("PROMETHEUS_TIMEOUT", 5.0)
 ALERTMANAGER_URL = env_str("ALERTMANAGER_URL", "http://127.0.0.1:9093").rstrip("/")
 ALERTMANAGER_TIMEOUT = env_float("ALERTMANAGER_TIMEOUT", 5.0)
 
+# --- Notifications (webhooks: Slack-compatible JSON; e-mail through Django's mail backend) ---------------
+IXNODE_NOTIFY_WEBHOOK_URLS = env_list("IXNODE_NOTIFY_WEBHOOK_URLS", [])
+IXNODE_NOTIFY_EMAILS = env_list("IXNODE_NOTIFY_EMAILS", [])
+IXNODE_NOTIFY_DEDUP_SECONDS = env_int("IXNODE_NOTIFY_DEDUP_SECONDS", 3600)
+IXNODE_NOTIFY_TIMEOUT = env_float("IXNODE_NOTIFY_TIMEOUT", 5.0)
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ixnode-autoscaling@localhost")
+
+# --- Exporter installs (Node Exporter / Promtail over SSH) --------------------------------------------
+LOKI_URL = env_str("LOKI_URL", "http://127.0.0.1:3100").rstrip("/")
+IXNODE_EXPORTER_DIR = env_str("IXNODE_EXPORTER_DIR", "/opt/ixnode-exporters")
+IXNODE_NODE_EXPORTER_BINARY = env_str("IXNODE_NODE_EXPORTER_BINARY")
+IXNODE_PROMTAIL_BINARY = env_str("IXNODE_PROMTAIL_BINARY")
+IXNODE_SSH_KEY_PATH = env_str("IXNODE_SSH_KEY_PATH")
 # F5 BIG-IP (iControl REST): F5_VERIFY_TLS is true, false or the path of a CA bundle / the device certificate
 F5_HOST = env_str("F5_HOST")
 F5_USER = env_str("F5_USER")
@@ -180,6 +203,16 @@ F5_PARTITION = env_str("F5_PARTITION", "Common")
 F5_TIMEOUT = env_float("F5_TIMEOUT", 10.0)
 F5_DRAIN_TIMEOUT = env_float("F5_DRAIN_TIMEOUT", 300.0)
 F5_DRAIN_POLL_INTERVAL = env_float("F5_DRAIN_POLL_INTERVAL", 2.0)
+
+# Pipelines: heartbeat of a running run, when a silent run counts as dead, guest shutdown and health bounds
+IXNODE_PIPELINE_HEARTBEAT_SECONDS = env_float("IXNODE_PIPELINE_HEARTBEAT_SECONDS", 10.0)
+IXNODE_PIPELINE_STALE_SECONDS = env_float("IXNODE_PIPELINE_STALE_SECONDS", 90.0)
+IXNODE_PIPELINE_QUEUED_TIMEOUT = env_float("IXNODE_PIPELINE_QUEUED_TIMEOUT", 3600.0)
+IXNODE_RECONCILE_INTERVAL_MINUTES = env_int("IXNODE_RECONCILE_INTERVAL_MINUTES", 1)
+IXNODE_CLONE_SETTLE_SECONDS = env_float("IXNODE_CLONE_SETTLE_SECONDS", 120.0)
+IXNODE_GUEST_SHUTDOWN_TIMEOUT = env_float("IXNODE_GUEST_SHUTDOWN_TIMEOUT", 120.0)
+IXNODE_HEALTH_TIMEOUT = env_float("IXNODE_HEALTH_TIMEOUT", 300.0)
+IXNODE_JENKINS_POLL_SECONDS = env_float("IXNODE_JENKINS_POLL_SECONDS", 2.0)
 
 LOGGING = {
     "version": 1,
@@ -244,3 +277,20 @@ VCENTER_SHUTDOWN_TIMEOUT = env_float("VCENTER_SHUTDOWN_TIMEOUT", 120.0)
 VCENTER_GUEST_IP_TIMEOUT = env_float("VCENTER_GUEST_IP_TIMEOUT", 600.0)
 VCENTER_GUEST_DOMAIN = env_str("VCENTER_GUEST_DOMAIN", "localdomain")
 VCENTER_POLL_INTERVAL = env_float("VCENTER_POLL_INTERVAL", 0.5)
+
+# --- SSH to VMs and network setup (ixnode/integrations/ssh, autoscaling/pipelines/network.py) -----------
+IXNODE_SSH_HOST_KEY_POLICY = env_str("IXNODE_SSH_HOST_KEY_POLICY", "reject")
+IXNODE_SSH_KNOWN_HOSTS = env_str("IXNODE_SSH_KNOWN_HOSTS", str(VAR_DIR / "ssh_known_hosts"))
+IXNODE_SSH_PORT = env_int("IXNODE_SSH_PORT", 22)
+IXNODE_SSH_CONNECT_TIMEOUT = env_float("IXNODE_SSH_CONNECT_TIMEOUT", 10.0)
+IXNODE_SSH_COMMAND_TIMEOUT = env_float("IXNODE_SSH_COMMAND_TIMEOUT", 300.0)
+IXNODE_SSH_BOOT_TIMEOUT = env_float("IXNODE_SSH_BOOT_TIMEOUT", 300.0)
+IXNODE_SSH_RECONNECT_TIMEOUT = env_float("IXNODE_SSH_RECONNECT_TIMEOUT", 120.0)
+IXNODE_NETPLAN_PATH = env_str("IXNODE_NETPLAN_PATH", "/etc/netplan/60-ixnode.yaml")
+IXNODE_NETPLAN_INTERFACE = env_str("IXNODE_NETPLAN_INTERFACE", "ens192")
+IXNODE_NETPLAN_APPLY_COMMAND = env_str("IXNODE_NETPLAN_APPLY_COMMAND", "sudo netplan apply")
+IXNODE_NETPLAN_APPLY_TIMEOUT = env_float("IXNODE_NETPLAN_APPLY_TIMEOUT", 30.0)
+IXNODE_NETPLAN_SUDO = env_bool("IXNODE_NETPLAN_SUDO", True)
+# Health check of a new VM (autoscaling/pipelines/health.py); IXNODE_HEALTH_TIMEOUT bounds the whole wait.
+IXNODE_HEALTH_INTERVAL = env_float("IXNODE_HEALTH_INTERVAL", 5.0)
+IXNODE_HEALTH_REQUEST_TIMEOUT = env_float("IXNODE_HEALTH_REQUEST_TIMEOUT", 5.0)

@@ -16,4 +16,11 @@ urlpatterns = [
     path("api/", include("autoscaling.api.urls")),
     path("api/", include("templates_app.api.urls")),
     path("api/", include("events.api.urls")),
+    path("api/", include("autoscaling.pipelines.api")),
+    path("templates/", include("templates_app.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("events/", include("events.views.urls")),
+    path("exporters/", include("exporters.urls")),
+    path("", include("autoscaling.views.urls")),
 ]
