@@ -1,0 +1,139 @@
+"""Drift report (read-only): a service's VMs in vCenter vs its Prometheus targets vs its F5 pool members.
+
+The seed's §6.1 problem made visible: the VM count comes from Prometheus targets, so a VM that exists but is
+not a target (or a target whose VM is gone, or an F5 member nobody manages) silently skews decisions and
+costs money. ``drift_report(config=...)`` lists every address with where it was seen, then the findings:
+
+- ``orphan_vm``: a VM named like ours (``<prefix>-YYYYMMDDHHmmss``) that is not a target or not in the pool,
+  or that no ManagedVM row knows;
+- ``target_without_vm`` / ``member_without_target``: registered in one place but not the other;
+- ``managed_vm_missing``: a ManagedVM row in service whose VM is gone from vCenter;
+- ``lease_leak``: an IP lease held for a VM that does not exist.
+
+Nothing is changed; each source that could not be read is reported in ``errors`` instead of guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from autoscaling.choices import ManagedVMState
+from autoscaling.models import AutoscalingConfig, IPLease, ManagedVM
+
+
+@dataclass
+class DriftFinding:
+    kind: str
+    subject: str
+    detail: str
+
+
+@dataclass
+class DriftReport:
+    service: str
+    vms: list[dict] = field(default_factory=list)  # {"name", "ips"}
+    targets: list[str] = field(default_factory=list)  # host:port
+    members: list[str] = field(default_factory=list)  # address:port
+    findings: list[DriftFinding] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings and not self.errors
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["clean"] = self.clean
+        return data
+
+
+def _host(address: str) -> str:
+    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+
+
+def drift_report(*, config: AutoscalingConfig, vcenter=None, f5=None, prometheus=None) -> DriftReport:
+    report = DriftReport(service=config.service_name)
+    pattern = re.compile(config.managed_vm_regex)
+
+    vm_ips: dict[str, set[str]] = {}
+    vcenter_ok = True
+    try:
+        if vcenter is None:
+            from ixnode.integrations.vcenter.client import vcenter_client
+
+            vcenter = vcenter_client()
+        for vm in vcenter.vms_list(templates=False):
+            if pattern.match(vm.name):
+                vm_ips[vm.name] = {ip for ip in (vm.ip_address, *vm.guest_ips) if ip}
+    except Exception as exc:
+        vcenter_ok = False
+        report.errors.append(f"vCenter: {exc}")
+    report.vms = [{"name": name, "ips": sorted(ips)} for name, ips in sorted(vm_ips.items())]
+
+    targets: set[str] = set()
+    targets_ok = True
+    try:
+        if prometheus is None:
+            from ixnode.integrations.prometheus.client import get_client
+
+            prometheus = get_client()
+        targets = {t.instance for t in prometheus.targets(config.prometheus_job_name)}
+    except Exception as exc:
+        targets_ok = False
+        report.errors.append(f"Prometheus: {exc}")
+    report.targets = sorted(targets)
+
+    members: set[str] = set()
+    f5_ok = True
+    try:
+        if f5 is None:
+            from ixnode.integrations.f5.client import F5Client
+
+            f5 = F5Client.from_settings()
+        members = {f"{m.address}:{m.port}" for m in f5.list_members(pool=config.f5_pool_name)}
+    except Exception as exc:
+        f5_ok = False
+        report.errors.append(f"F5: {exc}")
+    report.members = sorted(members)
+
+    target_hosts = {_host(t) for t in targets}
+    member_hosts = {_host(m) for m in members}
+    managed = {
+        vm.name: vm for vm in ManagedVM.objects.filter(config=config).exclude(state=ManagedVMState.DELETED)
+    }
+    add = report.findings.append
+
+    if vcenter_ok:
+        for name, ips in sorted(vm_ips.items()):
+            row = managed.get(name)
+            known = ips | ({row.ip_address} if row and row.ip_address else set())
+            if row is None:
+                add(DriftFinding("orphan_vm", name, "a VM named like ours that no ManagedVM row knows"))
+            elif row.state != ManagedVMState.IN_SERVICE:
+                continue  # a run is creating or removing it
+            if targets_ok and not known & target_hosts:
+                add(DriftFinding("orphan_vm", name, f"not a Prometheus target of job {config.prometheus_job_name}"))
+            if f5_ok and not known & member_hosts:
+                add(DriftFinding("orphan_vm", name, f"not a member of F5 pool {config.f5_pool_name}"))
+        for name, row in sorted(managed.items()):
+            if row.state == ManagedVMState.IN_SERVICE and name not in vm_ips:
+                add(DriftFinding("managed_vm_missing", name, "in service according to the database, gone from vCenter"))
+        for lease in IPLease.objects.filter(config=config, state="leased"):
+            if lease.vm_name and lease.vm_name not in vm_ips and lease.vm_name not in managed:
+                add(DriftFinding("lease_leak", lease.ip_address, f"leased for {lease.vm_name}, which does not exist"))
+    if targets_ok and f5_ok:
+        for target in sorted(targets):
+            if _host(target) not in member_hosts:
+                add(DriftFinding("target_without_member", target, f"not in F5 pool {config.f5_pool_name}"))
+        for member in sorted(members):
+            if _host(member) not in target_hosts:
+                add(DriftFinding("member_without_target", member, "an F5 member Prometheus does not monitor"))
+    if targets_ok and vcenter_ok:
+        all_vm_ips = set().union(*vm_ips.values()) if vm_ips else set()
+        managed_ips = {row.ip_address for row in managed.values() if row.ip_address}
+        for target in sorted(targets):
+            host = _host(target)
+            if host in managed_ips and host not in all_vm_ips:
+                add(DriftFinding("target_without_vm", target, "the target's autoscaled VM is gone from vCenter"))
+    return report

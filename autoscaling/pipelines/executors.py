@@ -1,0 +1,137 @@
+"""Executors: where a run's stages execute.
+
+- ``embedded`` (default): the django-q2 worker runs every stage in-process (``runner.run_scale_event``).
+- ``jenkins`` (``IXNODE_EXECUTOR=jenkins``): the django-q2 task triggers the service's Jenkins job with the
+  run id (python-jenkins ``build_job`` → ``buildWithParameters``), follows queue item → build, records the
+  build URL on the event, then follows the build to its end. The job's stages run the very same stage code,
+  one per Jenkins stage, through ``python manage.py pipeline_step --run <id> --step <name>``. A build that
+  ends (failed, aborted, agent lost) while the run is still in flight is rolled back here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+
+from events.choices import IN_FLIGHT_STATUSES, EventStatus, Executor
+from events.models import ScaleEvent
+
+logger = logging.getLogger(__name__)
+
+
+class JenkinsExecutorError(Exception):
+    """Jenkins could not take or run the job; ``str()`` says what to check."""
+
+
+def executor_name() -> str:
+    value = (settings.IXNODE_EXECUTOR or "embedded").strip().lower()
+    if value not in (Executor.EMBEDDED, Executor.JENKINS):
+        raise JenkinsExecutorError(f"IXNODE_EXECUTOR must be 'embedded' or 'jenkins', not {value!r}.")
+    return value
+
+
+def jenkins_server():
+    import jenkins
+
+    url = getattr(settings, "JENKINS_URL", "")
+    if not url:
+        raise JenkinsExecutorError("IXNODE_EXECUTOR=jenkins but JENKINS_URL is not set.")
+    return jenkins.Jenkins(
+        url,
+        username=getattr(settings, "JENKINS_USER", "") or None,
+        password=getattr(settings, "JENKINS_TOKEN", "") or None,
+        timeout=getattr(settings, "JENKINS_TIMEOUT", 15.0),
+    )
+
+
+def jenkins_job_for(event: ScaleEvent) -> str:
+    from autoscaling.artifacts.naming import jenkins_job_name
+
+    return jenkins_job_name(event.service_name, event.action)
+
+
+def jenkins_parameters(event: ScaleEvent) -> dict[str, str]:
+    return {
+        "EVENT_ID": str(event.pk),
+        "SERVICE_NAME": event.service_name,
+        "VM_COUNT": str(event.requested_count or 1),
+        "CALLBACK_URL": f"{settings.IXNODE_PUBLIC_URL}/api/runs/{event.pk}/steps/",
+        "ALERT_FINGERPRINT": event.alert_fingerprint or "",
+    }
+
+
+def _poll(seconds: float | None = None) -> None:
+    time.sleep(settings.IXNODE_JENKINS_POLL_SECONDS if seconds is None else seconds)
+
+
+def jenkins_execute(event: ScaleEvent, *, server=None) -> ScaleEvent:
+    """Trigger the service's job for ``event``, follow it to its end, roll back a run it left in flight."""
+    import jenkins
+
+    from autoscaling.pipelines.runner import rollback_scale_event
+    from autoscaling.services.runs import scale_event_finish
+
+    server = server or jenkins_server()
+    job = jenkins_job_for(event)
+    ScaleEvent.objects.filter(pk=event.pk).update(executor=Executor.JENKINS)
+    try:
+        queue_id = server.build_job(job, jenkins_parameters(event))
+    except jenkins.JenkinsException as exc:
+        return scale_event_finish(
+            event=event,
+            status=EventStatus.FAILED,
+            error=f"Jenkins did not take job '{job}': {exc}. Check JENKINS_URL/JENKINS_USER/JENKINS_TOKEN and that "
+            "the service's artifacts (its Jenkins jobs) were published.",
+        )
+    plan = dict(event.plan or {})
+    plan.setdefault("run", {})["jenkins"] = {"job": job, "queue_id": queue_id}
+    ScaleEvent.objects.filter(pk=event.pk).update(plan=plan)
+
+    deadline = time.monotonic() + settings.IXNODE_PIPELINE_QUEUED_TIMEOUT
+    number = None
+    url = ""
+    while number is None:
+        try:
+            item = server.get_queue_item(queue_id)
+        except jenkins.JenkinsException as exc:
+            item = {"why": str(exc)}
+        if item.get("cancelled"):
+            return scale_event_finish(
+                event=event, status=EventStatus.FAILED, error=f"The Jenkins queue item of job '{job}' was cancelled."
+            )
+        executable = item.get("executable")
+        if executable:
+            number = executable["number"]
+            url = executable.get("url", "")
+            break
+        if time.monotonic() > deadline:
+            return scale_event_finish(
+                event=event,
+                status=EventStatus.FAILED,
+                error=f"Jenkins job '{job}' did not start within {int(settings.IXNODE_PIPELINE_QUEUED_TIMEOUT)}s "
+                f"({item.get('why') or 'still queued'}).",
+            )
+        _poll()
+    ScaleEvent.objects.filter(pk=event.pk).update(jenkins_build_url=url[:500])
+    plan["run"]["jenkins"].update({"build": number, "url": url})
+    ScaleEvent.objects.filter(pk=event.pk).update(plan=plan)
+    logger.info("scale event %s runs as Jenkins build %s", event.pk, url)
+
+    result = None
+    while True:
+        try:
+            info = server.get_build_info(job, number)
+        except jenkins.JenkinsException:
+            info = {"building": True}
+        if not info.get("building", True):
+            result = info.get("result") or "UNKNOWN"
+            break
+        _poll()
+    fresh = ScaleEvent.objects.get(pk=event.pk)
+    if fresh.status in IN_FLIGHT_STATUSES:
+        return rollback_scale_event(
+            event.pk, reason=f"Jenkins build {url} ended {result} before the run finished; rolled back."
+        )
+    return fresh

@@ -1,0 +1,99 @@
+"""Crash safety: find runs whose worker died and roll them back, so no run stays "running" forever.
+
+A process working on a run records itself in the run's plan (``run.worker``: host and pid) and refreshes
+``heartbeat_at`` every ``IXNODE_PIPELINE_HEARTBEAT_SECONDS``. A running run is dead when
+
+- its worker is on this host and that pid no longer exists (detected at once), or
+- its heartbeat is older than ``IXNODE_PIPELINE_STALE_SECONDS`` (any host; also a Jenkins agent that died
+  between steps).
+
+A queued run that never started within ``IXNODE_PIPELINE_QUEUED_TIMEOUT`` is failed (nothing was created).
+Reconcile claims a dead run by moving its heartbeat forward in one conditional UPDATE, so two reconcilers
+never roll back the same run. It runs from the django-q2 schedule ``ixnode-pipelines-reconcile`` (created
+by ``manage.py ensure_schedules``) and once when the cluster starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from events.choices import EventStatus
+from events.models import ScaleEvent
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ReconcileReport:
+    rolled_back: list[int] = field(default_factory=list)
+    failed_queued: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def run_is_dead(event: ScaleEvent, *, now=None) -> str:
+    """Why a running run is dead ("" when it is alive)."""
+    now = now or timezone.now()
+    worker = ((event.plan or {}).get("run") or {}).get("worker") or {}
+    if worker.get("host") == socket.gethostname() and worker.get("pid") and not _pid_alive(int(worker["pid"])):
+        return f"its worker process {worker['pid']} on {worker['host']} is gone"
+    beat = event.heartbeat_at or event.started_at or event.created_at
+    stale = timedelta(seconds=settings.IXNODE_PIPELINE_STALE_SECONDS)
+    if beat is not None and now - beat > stale:
+        return f"no heartbeat for {int((now - beat).total_seconds())}s"
+    return ""
+
+
+def pipeline_reconcile(*, now=None) -> ReconcileReport:
+    """Roll back every dead running run and fail every queued run that never started."""
+    from autoscaling.pipelines.runner import rollback_scale_event
+    from autoscaling.services.runs import scale_event_finish
+
+    now = now or timezone.now()
+    report = ReconcileReport()
+    for event in ScaleEvent.objects.filter(status=EventStatus.RUNNING).order_by("pk"):
+        reason = run_is_dead(event, now=now)
+        if not reason:
+            continue
+        plan = dict(event.plan or {})
+        plan["run"] = {**(plan.get("run") or {}), "worker": {"host": socket.gethostname(), "pid": os.getpid()}}
+        claimed = ScaleEvent.objects.filter(
+            pk=event.pk, status=EventStatus.RUNNING, heartbeat_at=event.heartbeat_at
+        ).update(heartbeat_at=timezone.now(), current_stage="reconcile", plan=plan)
+        if not claimed:
+            continue
+        logger.warning("scale event %s: worker died (%s); rolling back", event.pk, reason)
+        try:
+            rollback_scale_event(
+                event.pk, reason=f"The worker running this run died ({reason}); reconcile rolled it back."
+            )
+            report.rolled_back.append(event.pk)
+        except Exception as exc:
+            logger.exception("reconcile of scale event %s failed", event.pk)
+            report.errors.append(f"event {event.pk}: {exc}")
+    queued_cutoff = now - timedelta(seconds=settings.IXNODE_PIPELINE_QUEUED_TIMEOUT)
+    for event in ScaleEvent.objects.filter(status=EventStatus.QUEUED, created_at__lt=queued_cutoff):
+        scale_event_finish(
+            event=event,
+            status=EventStatus.FAILED,
+            error=f"The run never started within {int(settings.IXNODE_PIPELINE_QUEUED_TIMEOUT)}s of being queued "
+            "(is the django-q2 cluster or Jenkins running?).",
+        )
+        report.failed_queued.append(event.pk)
+    return report

@@ -1,0 +1,254 @@
+"""Scale-in (seed §3.2, §7.3): pick VMs → F5 disable, drain, remove → monitoring removal → target removal →
+guest shutdown (power off after a timeout) → destroy → release IP → complete.
+
+Only VMs the autoscaler created are ever picked (a ManagedVM row in service whose name is
+``<prefix>-YYYYMMDDHHmmss``), never the base VMs; newest first by default (seed §13.2), oldest first when
+the config says so; protected VMs are skipped. A failure before the VM is destroyed puts it back in service
+(member re-added/enabled, target re-added, VM powered on again); after the destroy there is nothing to
+restore and the run says so.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.utils import timezone
+
+from autoscaling.choices import ManagedVMState, ScaleInOrder
+from autoscaling.models import IPLease, ManagedVM
+from autoscaling.pipelines import ports
+from autoscaling.pipelines.stages import RunContext, Stage, StageError
+
+
+def scale_in_candidates(config) -> list[ManagedVM]:
+    """VMs eligible for scale-in, in the config's order (newest first unless oldest-first is set)."""
+    pattern = re.compile(config.managed_vm_regex)
+    rows = ManagedVM.objects.filter(config=config, state=ManagedVMState.IN_SERVICE, scale_in_protected=False)
+    newest_first = config.scale_in_order != ScaleInOrder.OLDEST_FIRST
+    rows = rows.order_by("-created_at", "-name") if newest_first else rows.order_by("created_at", "name")
+    return [vm for vm in rows if pattern.match(vm.name)]
+
+
+def _member(ctx: RunContext, vm: dict) -> dict:
+    return {"pool": ctx.config.f5_pool_name, "address": vm["ip"], "port": ctx.config.f5_vip_port}
+
+
+def _live(vm: dict) -> bool:
+    """The VM still exists (not destroyed by this run): restoring its service makes sense."""
+    return not vm.get("destroyed")
+
+
+class PickVMsStage(Stage):
+    name = "pick_vms"
+    title = "Pick VMs to remove"
+
+    def run(self, ctx: RunContext) -> None:
+        if ctx.vms:
+            ctx.log(f"already picked: {', '.join(vm['name'] for vm in ctx.vms)}")
+            return
+        wanted = max(1, ctx.event.requested_count or 1)
+        picked = scale_in_candidates(ctx.config)[:wanted]
+        if not picked:
+            raise StageError(
+                f"No VM of {ctx.config.service_name} can be removed: only VMs the autoscaler created and that are "
+                "in service and not protected are picked (base VMs never are)."
+            )
+        for row in picked:
+            lease = IPLease.objects.filter(config=ctx.config, ip_address=row.ip_address, state="leased").first()
+            ctx.vms.append(
+                {
+                    "name": row.name,
+                    "ip": row.ip_address,
+                    "managed_vm_id": row.pk,
+                    "lease_id": lease.pk if lease else None,
+                }
+            )
+            ManagedVM.objects.filter(pk=row.pk).update(state=ManagedVMState.DRAINING)
+            ctx.log(f"picked {row.name} ({row.ip_address})")
+        ctx.save_plan()
+
+    def rollback(self, ctx: RunContext) -> list[str]:
+        done = []
+        for vm in ctx.vms:
+            if _live(vm):
+                ManagedVM.objects.filter(pk=vm["managed_vm_id"]).update(state=ManagedVMState.IN_SERVICE)
+                done.append(f"{vm['name']} back in service")
+        return done
+
+
+class F5DisableStage(Stage):
+    name = "f5_disable"
+    title = "Disable F5 pool members"
+
+    def run(self, ctx: RunContext) -> None:
+        config = ctx.config
+        for vm in ctx.vms:
+            ctx.update_vm(vm, f5_disabled=True)
+            with ports.waiting(ctx):
+                member = ctx.clients.f5.disable_member(**_member(ctx, vm))
+            ctx.log(f"disabled {vm['ip']}:{config.f5_vip_port}" if member else f"{vm['ip']} was not a member")
+
+    def rollback(self, ctx: RunContext) -> list[str]:
+        config = ctx.config
+        done = []
+        for vm in ctx.vms:
+            if vm.get("f5_disabled") and not vm.get("f5_removed") and _live(vm):
+                with ports.waiting(ctx):
+                    if ctx.clients.f5.get_member(**_member(ctx, vm)):
+                        ctx.clients.f5.enable_member(**_member(ctx, vm))
+                        done.append(f"re-enabled F5 member {vm['ip']}:{config.f5_vip_port}")
+        return done
+
+
+class F5DrainStage(Stage):
+    name = "f5_drain"
+    title = "Drain connections"
+
+    def run(self, ctx: RunContext) -> None:
+        from ixnode.integrations.f5.client import F5DrainTimeout
+
+        config = ctx.config
+        for vm in ctx.vms:
+            try:
+                with ports.waiting(ctx):
+                    waited = ctx.clients.f5.wait_drained(
+                        pool=config.f5_pool_name, address=vm["ip"], port=config.f5_vip_port
+                    )
+                ctx.log(f"{vm['ip']} drained after {waited}s")
+            except F5DrainTimeout as exc:
+                # The drain timeout is the operator's bound on a graceful drain; past it the member goes.
+                ctx.log(f"{exc} Removing it anyway.")
+
+
+class F5RemoveStage(Stage):
+    name = "f5_remove"
+    title = "Remove F5 pool members and nodes"
+
+    def run(self, ctx: RunContext) -> None:
+        from ixnode.integrations.f5.client import F5Conflict
+
+        config = ctx.config
+        for vm in ctx.vms:
+            ctx.update_vm(vm, f5_removed=True)
+            with ports.waiting(ctx):
+                removed = ctx.clients.f5.remove_member(
+                    pool=config.f5_pool_name, address=vm["ip"], port=config.f5_vip_port
+                )
+                ctx.log(f"removed member {vm['ip']}:{config.f5_vip_port}" if removed else "member already gone")
+                try:
+                    ctx.clients.f5.delete_node(address=vm["ip"])
+                    ctx.log(f"deleted node {vm['ip']}")
+                except F5Conflict as exc:
+                    ctx.log(str(exc))
+
+    def rollback(self, ctx: RunContext) -> list[str]:
+        config = ctx.config
+        done = []
+        for vm in ctx.vms:
+            if vm.get("f5_removed") and _live(vm):
+                with ports.waiting(ctx):
+                    ctx.clients.f5.add_member(pool=config.f5_pool_name, address=vm["ip"], port=config.f5_vip_port)
+                done.append(f"re-added F5 member {vm['ip']}:{config.f5_vip_port}")
+        return done
+
+
+class MonitoringRemoveStage(Stage):
+    name = "monitoring_remove"
+    title = "Remove monitoring agents"
+
+    def run(self, ctx: RunContext) -> None:
+        for vm in ctx.vms:
+            ctx.log(f"{vm['name']}: {ports.monitoring_uninstall(ctx, vm_name=vm['name'], ip=vm['ip'])}")
+
+
+class TargetRemoveStage(Stage):
+    name = "target_remove"
+    title = "Remove Prometheus targets"
+
+    def run(self, ctx: RunContext) -> None:
+        for vm in ctx.vms:
+            ctx.update_vm(vm, target_removed=True)
+            removed = ports.target_remove(ctx, ip=vm["ip"])
+            address = ports.target_address(ctx.config, vm["ip"])
+            ctx.log(f"removed target {address}" if removed else f"target {address} was not registered")
+
+    def rollback(self, ctx: RunContext) -> list[str]:
+        done = []
+        for vm in ctx.vms:
+            if vm.get("target_removed") and _live(vm):
+                ports.target_add(ctx, ip=vm["ip"], vm_name=vm["name"])
+                done.append(f"re-added Prometheus target {ports.target_address(ctx.config, vm['ip'])}")
+        return done
+
+
+class ShutdownStage(Stage):
+    name = "shutdown"
+    title = "Shut down the guests"
+
+    def run(self, ctx: RunContext) -> None:
+        def shutdown(vm: dict) -> None:
+            ctx.update_vm(vm, shutdown_started=True)
+            how = ports.vm_shutdown(ctx, name=vm["name"], timeout=settings.IXNODE_GUEST_SHUTDOWN_TIMEOUT)
+            ctx.log(f"{vm['name']}: {how}")
+
+        ctx.parallel(shutdown, ctx.vms)
+
+    def rollback(self, ctx: RunContext) -> list[str]:
+        done = []
+        for vm in ctx.vms:
+            if vm.get("shutdown_started") and _live(vm) and ports.vm_exists(ctx, name=vm["name"]):
+                ports.vm_power_on(ctx, name=vm["name"])
+                done.append(f"powered {vm['name']} on again")
+        return done
+
+
+class DestroyStage(Stage):
+    name = "destroy"
+    title = "Destroy the VMs"
+
+    def run(self, ctx: RunContext) -> None:
+        def destroy(vm: dict) -> None:
+            existed = ports.vm_destroy(ctx, name=vm["name"])
+            ctx.update_vm(vm, destroyed=True)
+            ManagedVM.objects.filter(pk=vm["managed_vm_id"]).update(
+                state=ManagedVMState.DELETED, deleted_at=timezone.now()
+            )
+            ctx.log(f"destroyed {vm['name']}" if existed else f"{vm['name']} was already gone")
+
+        ctx.parallel(destroy, ctx.vms)
+
+
+class ReleaseIPStage(Stage):
+    name = "release_ip"
+    title = "Release IP addresses"
+
+    def run(self, ctx: RunContext) -> None:
+        for vm in ctx.vms:
+            lease_id = vm.get("lease_id")
+            if lease_id and ports.lease_release(ctx, lease_id=lease_id):
+                ctx.log(f"released {vm['ip']}")
+            else:
+                ctx.log(f"no lease held for {vm['ip']}")
+
+
+class CompleteScaleInStage(Stage):
+    name = "complete"
+    title = "Complete"
+
+    def run(self, ctx: RunContext) -> None:
+        ctx.log(f"removed: {', '.join(vm['name'] for vm in ctx.vms)}")
+
+
+STAGES: list[Stage] = [
+    PickVMsStage(),
+    F5DisableStage(),
+    F5DrainStage(),
+    F5RemoveStage(),
+    MonitoringRemoveStage(),
+    TargetRemoveStage(),
+    ShutdownStage(),
+    DestroyStage(),
+    ReleaseIPStage(),
+    CompleteScaleInStage(),
+]

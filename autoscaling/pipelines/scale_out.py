@@ -1,0 +1,244 @@
+"""Scale-out (seed §3.1, §7.2): allocate IP → clone → power on → network → health → F5 add → target add → complete.
+
+Each stage works on every VM of the run (``event.requested_count`` of them); the slow ones (clone, power on,
+network, health) handle the VMs in parallel threads, so a step of 4 costs about as much as a step of 1.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.utils import timezone
+
+from autoscaling.choices import ManagedVMState
+from autoscaling.models import IPLease, ManagedVM
+from autoscaling.pipelines import ports
+from autoscaling.pipelines.stages import RunContext, Stage
+
+
+def vm_name_base(prefix: str, now=None) -> str:
+    """``<prefix>-YYYYMMDDHHmmss`` in the server's time zone (seed §7.2)."""
+    now = timezone.localtime(now or timezone.now())
+    return f"{prefix}-{now.strftime('%Y%m%d%H%M%S')}"
+
+
+def vm_names_unique(prefix: str, count: int, taken: set[str], now=None) -> list[str]:
+    """``count`` new names; a name already taken (same second, another VM) gets ``-2``, ``-3``, …"""
+    base = vm_name_base(prefix, now)
+    names: list[str] = []
+    suffix = 1
+    while len(names) < count:
+        candidate = base if suffix == 1 else f"{base}-{suffix}"
+        suffix += 1
+        if candidate not in taken:
+            names.append(candidate)
+            taken.add(candidate)
+    return names
+
+
+class AllocateIPStage(Stage):
+    name = "allocate_ip"
+    title = "Allocate IP addresses"
+
+    def run(self, ctx: RunContext) -> None:
+        wanted = max(1, ctx.event.requested_count or 1)
+        missing = wanted - len(ctx.vms)
+        if missing <= 0:
+            ctx.log(f"{len(ctx.vms)} address(es) already allocated")
+            return
+        prefix = ctx.config.vm_prefix
+        taken = set(ManagedVM.objects.filter(name__startswith=prefix).values_list("name", flat=True))
+        taken |= {vm["name"] for vm in ctx.vms}
+        taken |= set(ports.vm_names(ctx, prefix=prefix))
+        for name in vm_names_unique(prefix, missing, taken):
+            lease = ports.lease_allocate(ctx, vm_name=name)
+            ctx.vms.append({"name": name, "ip": lease.ip_address, "lease_id": lease.pk})
+            ctx.save_plan()
+            ctx.log(f"leased {lease.ip_address} for {name}")
+
+    def rollback(self, ctx: RunContext) -> list[str]:
+        done = []
+        lease_ids = {vm.get("lease_id") for vm in ctx.vms if vm.get("lease_id")}
+        lease_ids |= set(IPLease.objects.filter(event=ctx.event, state="leased").values_list("pk", flat=True))
+        for lease_id in sorted(lease_ids):
+            ip = IPLease.objects.filter(pk=lease_id).values_list("ip_address", flat=True).first()
+            if ports.lease_release(ctx, lease_id=lease_id):
+                done.append(f"released IP {ip}")
+        return done
+
+
+class CloneStage(Stage):
+    name = "clone"
+    title = "Clone VMs from the template"
+
+    def run(self, ctx: RunContext) -> None:
+        pending = [vm for vm in ctx.vms if not vm.get("moref") and not vm.get("cloned")]
+        for vm in pending:
+            ManagedVM.objects.get_or_create(
+                name=vm["name"],
+                defaults={
+                    "config": ctx.config,
+                    "ip_address": vm["ip"],
+                    "state": ManagedVMState.PROVISIONING,
+                    "created_by_event": ctx.event,
+                },
+            )
+            vm["clone_started"] = True
+        ctx.save_plan()  # recorded before vCenter is asked: a crash mid-clone still knows the name
+
+        def clone(vm: dict) -> None:
+            if ports.vm_exists(ctx, name=vm["name"]):
+                ctx.log(f"{vm['name']} already exists in vCenter (resumed run)")
+                ctx.update_vm(vm, cloned=True, clone_returned=True)
+                return
+            ctx.log(f"cloning {ctx.config.template.name} → {vm['name']}")
+            try:
+                moref = ports.vm_clone(ctx, name=vm["name"], ip=vm["ip"])
+            except Exception as exc:
+                # A task that timed out may still complete in vCenter: rollback then waits for it.
+                ctx.update_vm(vm, clone_returned=exc.__class__.__name__ != "VCenterTimeout")
+                raise
+            ctx.update_vm(vm, cloned=True, clone_returned=True, moref=moref)
+            ManagedVM.objects.filter(name=vm["name"]).update(moref=moref[:64])
+            ctx.log(f"cloned {vm['name']} ({moref})")
+
+        ctx.parallel(clone, pending)
+
+    def rollback(self, ctx: RunContext) -> list[str]:
+        done: list[str] = []
+        started = [vm for vm in ctx.vms if vm.get("clone_started") or vm.get("cloned")]
+
+        def destroy(vm: dict) -> None:
+            # A clone whose call never returned (worker killed, task timed out) may still be running in
+            # vCenter: keep looking for the VM for IXNODE_CLONE_SETTLE_SECONDS so it cannot appear afterwards.
+            settle = 0.0 if vm.get("clone_returned") else settings.IXNODE_CLONE_SETTLE_SECONDS
+            deadline = time.monotonic() + settle
+            last_error: Exception | None = None
+            while True:
+                try:
+                    if ports.vm_destroy(ctx, name=vm["name"]):
+                        done.append(f"destroyed VM {vm['name']}")
+                        break
+                    last_error = None
+                except Exception as exc:  # e.g. the clone task still holds the VM
+                    last_error = exc
+                if time.monotonic() >= deadline:
+                    if last_error is not None:
+                        raise last_error
+                    break
+                time.sleep(min(1.0, max(0.05, settle / 20)))
+            ManagedVM.objects.filter(name=vm["name"]).update(state=ManagedVMState.DELETED, deleted_at=timezone.now())
+
+        ctx.parallel(destroy, started)
+        return done
+
+
+class PowerOnStage(Stage):
+    name = "power_on"
+    title = "Power on"
+
+    def run(self, ctx: RunContext) -> None:
+        def power_on(vm: dict) -> None:
+            ports.vm_power_on(ctx, name=vm["name"])
+            ctx.log(f"powered on {vm['name']}")
+
+        ctx.parallel(power_on, ctx.vms)
+
+
+class NetworkStage(Stage):
+    name = "network"
+    title = "Configure the network"
+
+    def run(self, ctx: RunContext) -> None:
+        def configure(vm: dict) -> None:
+            ports.network_configure(ctx, vm_name=vm["name"], ip=vm["ip"])
+            ctx.log(f"network of {vm['name']} set to {vm['ip']}")
+
+        ctx.parallel(configure, ctx.vms)
+
+
+class HealthStage(Stage):
+    name = "health"
+    title = "Wait for the health check"
+
+    def run(self, ctx: RunContext) -> None:
+        def check(vm: dict) -> None:
+            ports.health_wait(ctx, ip=vm["ip"])
+            ctx.log(f"{vm['name']} healthy at http://{vm['ip']}:{ctx.config.f5_vip_port}"
+                    f"{ctx.config.f5_health_check_path}")
+
+        ctx.parallel(check, ctx.vms)
+
+
+class F5AddStage(Stage):
+    name = "f5_add"
+    title = "Add F5 pool members"
+
+    def run(self, ctx: RunContext) -> None:
+        config = ctx.config
+        for vm in ctx.vms:
+            ctx.update_vm(vm, f5_started=True)
+            with ports.waiting(ctx):
+                member = ctx.clients.f5.add_member(pool=config.f5_pool_name, address=vm["ip"], port=config.f5_vip_port)
+            ctx.update_vm(vm, f5_member=member.name)
+            ctx.log(f"added {member.name} to F5 pool {config.f5_pool_name}")
+
+    def rollback(self, ctx: RunContext) -> list[str]:
+        from ixnode.integrations.f5.client import F5Conflict
+
+        config = ctx.config
+        done = []
+        for vm in ctx.vms:
+            if not vm.get("f5_started"):
+                continue
+            with ports.waiting(ctx):
+                if ctx.clients.f5.remove_member(pool=config.f5_pool_name, address=vm["ip"], port=config.f5_vip_port):
+                    done.append(f"removed F5 member {vm['ip']}:{config.f5_vip_port}")
+                try:
+                    if ctx.clients.f5.delete_node(address=vm["ip"]):
+                        done.append(f"deleted F5 node {vm['ip']}")
+                except F5Conflict as exc:
+                    done.append(str(exc))
+        return done
+
+
+class TargetAddStage(Stage):
+    name = "target_add"
+    title = "Add Prometheus targets"
+
+    def run(self, ctx: RunContext) -> None:
+        for vm in ctx.vms:
+            ctx.update_vm(vm, target_started=True)
+            ports.target_add(ctx, ip=vm["ip"], vm_name=vm["name"])
+            ctx.log(f"added target {ports.target_address(ctx.config, vm['ip'])}")
+
+    def rollback(self, ctx: RunContext) -> list[str]:
+        done = []
+        for vm in ctx.vms:
+            if vm.get("target_started") and ports.target_remove(ctx, ip=vm["ip"]):
+                done.append(f"removed Prometheus target {ports.target_address(ctx.config, vm['ip'])}")
+        return done
+
+
+class CompleteScaleOutStage(Stage):
+    name = "complete"
+    title = "Complete"
+
+    def run(self, ctx: RunContext) -> None:
+        now = timezone.now()
+        names = [vm["name"] for vm in ctx.vms]
+        ManagedVM.objects.filter(name__in=names).update(state=ManagedVMState.IN_SERVICE, in_service_at=now)
+        ctx.log(f"in service: {', '.join(names)}")
+
+
+STAGES: list[Stage] = [
+    AllocateIPStage(),
+    CloneStage(),
+    PowerOnStage(),
+    NetworkStage(),
+    HealthStage(),
+    F5AddStage(),
+    TargetAddStage(),
+    CompleteScaleOutStage(),
+]
