@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from autoscaling import constants
 from autoscaling.choices import ArtifactStatus, LeaseState, ManagedVMState, NetworkMode, ScaleInOrder
@@ -143,6 +144,9 @@ class AutoscalingConfig(models.Model):
 
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    # Audit trail: who changed what and when (django-simple-history; admin, API and pages alike).
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["service_name"]

@@ -33,11 +33,13 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_q",
+    "simple_history",
     "ixnode",
     "templates_app",
     "autoscaling",
     "events",
     "exporters",
+    "notifications",
     "policies.apps.PoliciesAppConfig",
 ]
 
@@ -50,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -97,8 +100,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en")
 LANGUAGES = [("en", "English"), ("ko", "한국어")]
@@ -171,6 +175,25 @@ PROMETHEUS_TIMEOUT = env_float("PROMETHEUS_TIMEOUT", 5.0)
 ALERTMANAGER_URL = env_str("ALERTMANAGER_URL", "http://127.0.0.1:9093").rstrip("/")
 ALERTMANAGER_TIMEOUT = env_float("ALERTMANAGER_TIMEOUT", 5.0)
 
+# --- Notifications (webhooks: Slack-compatible JSON; e-mail through Django's mail backend) ---------------
+IXNODE_NOTIFY_WEBHOOK_URLS = env_list("IXNODE_NOTIFY_WEBHOOK_URLS", [])
+IXNODE_NOTIFY_EMAILS = env_list("IXNODE_NOTIFY_EMAILS", [])
+IXNODE_NOTIFY_DEDUP_SECONDS = env_int("IXNODE_NOTIFY_DEDUP_SECONDS", 3600)
+IXNODE_NOTIFY_TIMEOUT = env_float("IXNODE_NOTIFY_TIMEOUT", 5.0)
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ixnode-autoscaling@localhost")
+
+# --- Exporter installs (Node Exporter / Promtail over SSH) --------------------------------------------
+LOKI_URL = env_str("LOKI_URL", "http://127.0.0.1:3100").rstrip("/")
+IXNODE_EXPORTER_DIR = env_str("IXNODE_EXPORTER_DIR", "/opt/ixnode-exporters")
+IXNODE_NODE_EXPORTER_BINARY = env_str("IXNODE_NODE_EXPORTER_BINARY")
+IXNODE_PROMTAIL_BINARY = env_str("IXNODE_PROMTAIL_BINARY")
+IXNODE_SSH_KEY_PATH = env_str("IXNODE_SSH_KEY_PATH")
 # F5 BIG-IP (iControl REST): F5_VERIFY_TLS is true, false or the path of a CA bundle / the device certificate
 F5_HOST = env_str("F5_HOST")
 F5_USER = env_str("F5_USER")
@@ -200,6 +223,42 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# --- Generated artifacts: PLG host (Prometheus/Alertmanager files), Grafana, Jenkins ----------------------
+# IXNODE_PLG_MODE: local (files on this machine), ssh (on IXNODE_PLG_SSH_HOST over SFTP), off (render only).
+IXNODE_PLG_MODE = env_str("IXNODE_PLG_MODE", "local").strip().lower()
+if IXNODE_PLG_MODE not in {"local", "ssh", "off"}:
+    raise ImproperlyConfigured(f"IXNODE_PLG_MODE must be local, ssh or off, got {IXNODE_PLG_MODE!r}")
+IXNODE_PLG_SSH_HOST = env_str("IXNODE_PLG_SSH_HOST")
+IXNODE_PLG_SSH_PORT = env_int("IXNODE_PLG_SSH_PORT", 22)
+IXNODE_PLG_SSH_USER = env_str("IXNODE_PLG_SSH_USER")
+IXNODE_PLG_SSH_KEY = env_str("IXNODE_PLG_SSH_KEY")
+IXNODE_PLG_SSH_KNOWN_HOSTS = env_str("IXNODE_PLG_SSH_KNOWN_HOSTS")
+IXNODE_PROMETHEUS_CONFIG = env_str("IXNODE_PROMETHEUS_CONFIG", "/etc/prometheus/prometheus.yml")
+IXNODE_PROMETHEUS_RULES_DIR = env_str("IXNODE_PROMETHEUS_RULES_DIR", "/etc/prometheus/rules").rstrip("/")
+IXNODE_PROMETHEUS_TARGETS_DIR = env_str("IXNODE_PROMETHEUS_TARGETS_DIR", "/etc/prometheus/targets").rstrip("/")
+IXNODE_ALERTMANAGER_CONFIG = env_str("IXNODE_ALERTMANAGER_CONFIG", "/etc/prometheus/alertmanager.yml")
+IXNODE_PROMTOOL = env_str("IXNODE_PROMTOOL", "promtool")
+IXNODE_AMTOOL = env_str("IXNODE_AMTOOL", "amtool")
+# Empty: POST <PROMETHEUS_URL|ALERTMANAGER_URL>/-/reload; else a command run on the PLG host.
+IXNODE_PROMETHEUS_RELOAD_COMMAND = env_str("IXNODE_PROMETHEUS_RELOAD_COMMAND")
+IXNODE_ALERTMANAGER_RELOAD_COMMAND = env_str("IXNODE_ALERTMANAGER_RELOAD_COMMAND")
+IXNODE_PROMETHEUS_RATE_WINDOW = env_str("IXNODE_PROMETHEUS_RATE_WINDOW", "5m")
+IXNODE_PROMETHEUS_SCRAPE_INTERVAL = env_str("IXNODE_PROMETHEUS_SCRAPE_INTERVAL")
+IXNODE_ALERTMANAGER_GROUP_WAIT = env_str("IXNODE_ALERTMANAGER_GROUP_WAIT", "30s")
+IXNODE_ALERTMANAGER_GROUP_INTERVAL = env_str("IXNODE_ALERTMANAGER_GROUP_INTERVAL", "5m")
+GRAFANA_URL = env_str("GRAFANA_URL").rstrip("/")
+GRAFANA_TOKEN = env_str("GRAFANA_TOKEN")
+GRAFANA_DATASOURCE_UID = env_str("GRAFANA_DATASOURCE_UID", "prometheus")
+GRAFANA_FOLDER_UID = env_str("GRAFANA_FOLDER_UID")
+GRAFANA_TIMEOUT = env_float("GRAFANA_TIMEOUT", 10.0)
+JENKINS_URL = env_str("JENKINS_URL").rstrip("/")
+JENKINS_USER = env_str("JENKINS_USER")
+JENKINS_TOKEN = env_str("JENKINS_TOKEN")
+JENKINS_TIMEOUT = env_float("JENKINS_TIMEOUT", 15.0)
+JENKINS_API_CREDENTIALS_ID = env_str("JENKINS_API_CREDENTIALS_ID", "ixnode-api-token")
+# Regenerate artifacts inline at commit instead of on the django-q2 worker (single-process setups, tests).
+IXNODE_ARTIFACTS_SYNC = env_bool("IXNODE_ARTIFACTS_SYNC", False)
+
 # --- vCenter (ixnode/integrations/vcenter) ---------------------------------------------------------------
 VCENTER_HOST = env_str("VCENTER_HOST")
 VCENTER_PORT = env_int("VCENTER_PORT", 443)
@@ -218,3 +277,20 @@ VCENTER_SHUTDOWN_TIMEOUT = env_float("VCENTER_SHUTDOWN_TIMEOUT", 120.0)
 VCENTER_GUEST_IP_TIMEOUT = env_float("VCENTER_GUEST_IP_TIMEOUT", 600.0)
 VCENTER_GUEST_DOMAIN = env_str("VCENTER_GUEST_DOMAIN", "localdomain")
 VCENTER_POLL_INTERVAL = env_float("VCENTER_POLL_INTERVAL", 0.5)
+
+# --- SSH to VMs and network setup (ixnode/integrations/ssh, autoscaling/pipelines/network.py) -----------
+IXNODE_SSH_HOST_KEY_POLICY = env_str("IXNODE_SSH_HOST_KEY_POLICY", "reject")
+IXNODE_SSH_KNOWN_HOSTS = env_str("IXNODE_SSH_KNOWN_HOSTS", str(VAR_DIR / "ssh_known_hosts"))
+IXNODE_SSH_PORT = env_int("IXNODE_SSH_PORT", 22)
+IXNODE_SSH_CONNECT_TIMEOUT = env_float("IXNODE_SSH_CONNECT_TIMEOUT", 10.0)
+IXNODE_SSH_COMMAND_TIMEOUT = env_float("IXNODE_SSH_COMMAND_TIMEOUT", 300.0)
+IXNODE_SSH_BOOT_TIMEOUT = env_float("IXNODE_SSH_BOOT_TIMEOUT", 300.0)
+IXNODE_SSH_RECONNECT_TIMEOUT = env_float("IXNODE_SSH_RECONNECT_TIMEOUT", 120.0)
+IXNODE_NETPLAN_PATH = env_str("IXNODE_NETPLAN_PATH", "/etc/netplan/60-ixnode.yaml")
+IXNODE_NETPLAN_INTERFACE = env_str("IXNODE_NETPLAN_INTERFACE", "ens192")
+IXNODE_NETPLAN_APPLY_COMMAND = env_str("IXNODE_NETPLAN_APPLY_COMMAND", "sudo netplan apply")
+IXNODE_NETPLAN_APPLY_TIMEOUT = env_float("IXNODE_NETPLAN_APPLY_TIMEOUT", 30.0)
+IXNODE_NETPLAN_SUDO = env_bool("IXNODE_NETPLAN_SUDO", True)
+# Health check of a new VM (autoscaling/pipelines/health.py); IXNODE_HEALTH_TIMEOUT bounds the whole wait.
+IXNODE_HEALTH_INTERVAL = env_float("IXNODE_HEALTH_INTERVAL", 5.0)
+IXNODE_HEALTH_REQUEST_TIMEOUT = env_float("IXNODE_HEALTH_REQUEST_TIMEOUT", 5.0)

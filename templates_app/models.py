@@ -3,6 +3,7 @@
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 VCENTER_NAME_VALIDATOR = RegexValidator(
     r"^[^%/\\]{1,80}$",
@@ -21,6 +22,9 @@ class Template(models.Model):
     tags = models.JSONField(_("tags"), default=list, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    # Audit trail: who changed what and when (django-simple-history).
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["name"]

@@ -226,3 +226,54 @@ def test_explicit_prometheus_client(service, counts):
     service.set_count(3)
     event = record(service, prometheus=PrometheusClient(counts.url))
     assert event.current_vm_count == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_decision_waits_for_the_lock_holder(service, caplog):
+    """A decision blocks while another transaction holds the service's lock, then sees its run.
+
+    PostgreSQL: the CooldownState row lock. SQLite: BEGIN IMMEDIATE (the database write lock).
+    """
+    import threading
+
+    from django.db import connection, transaction
+
+    from autoscaling.services.runs import cooldown_lock
+    from events.models import ScaleEvent
+
+    CooldownState.objects.get_or_create(config=service)  # the row exists: the lock, not its creation, decides
+    entered, release = threading.Event(), threading.Event()
+    result: dict = {}
+
+    def holder():
+        try:
+            with transaction.atomic():
+                cooldown_lock(config_id=service.pk)
+                ScaleEvent.objects.create(config=service, service_name=service.service_name, action="scale-out",
+                                          decision=Decision.ALLOW, status=EventStatus.QUEUED, requested_count=1)
+                entered.set()
+                release.wait(15)
+        finally:
+            connection.close()
+
+    def decider():
+        try:
+            result["event"] = scale_decision_record(config=service, action="scale-out")
+        except Exception as exc:  # reported by the assertion below
+            result["error"] = exc
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=holder)
+    first.start()
+    assert entered.wait(10)
+    second = threading.Thread(target=decider)
+    second.start()
+    second.join(0.7)
+    assert second.is_alive(), "the decision did not wait for the lock holder"
+    release.set()
+    first.join(10)
+    second.join(20)
+    assert "error" not in result, result
+    assert result["event"].decision == Decision.BLOCK_IN_PROGRESS
+    assert not [r for r in caplog.records if "unique index rejected" in r.getMessage()]

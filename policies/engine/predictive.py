@@ -8,74 +8,107 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 WEEK = 7 * 86400
 DAY = 86400
 
 
-@dataclass(frozen=True)
 class Forecaster:
-    """History on a regular grid: ``values[i]`` is the load at ``start + i × step`` (None = gap)."""
+    """History on a regular grid: ``values[i]`` is the load of the bin starting at ``start + i × step``
+    (None = gap). A bin counts as known at ``now`` only once it has ended, so the same object can be
+    replayed over a whole trace without looking ahead (the simulator) or built from a Prometheus range
+    query (the live loop). Prefix sums make the trend O(1)."""
 
-    start: float
-    step: float
-    values: Sequence[float | None]
-    seasons: int = 4  # how many past weeks (or days) to average
-    trend_window: float = DAY  # level comparison window for the trend factor
-    trend_clamp: tuple[float, float] = (0.5, 2.0)
+    def __init__(
+        self,
+        *,
+        start: float,
+        step: float,
+        values: Sequence[float | None],
+        seasons: int = 4,
+        trend_window: float = DAY,
+        trend_clamp: tuple[float, float] = (0.5, 2.0),
+        smooth_bins: int = 1,
+    ) -> None:
+        self.start, self.step, self.values = start, step, list(values)
+        self.smooth_bins = max(0, smooth_bins)  # average ±this many bins around each past season's bin
+        self.seasons, self.trend_window, self.trend_clamp = seasons, trend_window, trend_clamp
+        self._sum = [0.0]
+        self._count = [0]
+        for v in self.values:
+            self._sum.append(self._sum[-1] + (v or 0.0))
+            self._count.append(self._count[-1] + (v is not None))
 
-    def _at(self, t: float) -> float | None:
-        i = int((t - self.start) // self.step)
-        if 0 <= i < len(self.values):
-            return self.values[i]
-        return None
+    def _complete(self, now: float) -> int:
+        """Number of bins that have ended by ``now``."""
+        return max(0, min(len(self.values), int((now - self.start) // self.step)))
 
-    def _season(self, period: float, t: float, now: float) -> list[float]:
-        out = []
-        k = 1
-        while len(out) < self.seasons and t - k * period >= self.start:
-            back = t - k * period
-            if back <= now:
-                v = self._at(back)
-                if v is not None:
-                    out.append(v)
-            k += 1
-            if k > self.seasons * 3:
-                break
-        return out
+    def _mean(self, i0: int, i1: int) -> tuple[float, int]:
+        i0, i1 = max(0, i0), max(0, i1)
+        n = self._count[i1] - self._count[i0]
+        return ((self._sum[i1] - self._sum[i0]) / n if n else 0.0), n
 
     def trend(self, now: float, period: float) -> float:
-        """Ratio of the recent level to the level one period earlier (clamped); 1 without data."""
+        """Ratio of the recent level to the level one ``period`` earlier (clamped); 1 without data."""
+        j1 = self._complete(now)
         n = max(1, int(self.trend_window // self.step))
-        recent, before = [], []
-        for j in range(n):
-            t = now - j * self.step
-            a, b = self._at(t), self._at(t - period)
-            if a is not None and b is not None:
-                recent.append(a)
-                before.append(b)
-        if len(recent) < n // 2 or sum(before) <= 0:
+        p = int(round(period / self.step))
+        recent, nr = self._mean(j1 - n, j1)
+        before, nb = self._mean(j1 - n - p, j1 - p)
+        if j1 - n - p < 0 or nr < n // 2 or nb < n // 2 or before <= 0:
             return 1.0
         lo, hi = self.trend_clamp
-        return max(lo, min(hi, sum(recent) / sum(before)))
+        return max(lo, min(hi, recent / before))
+
+    def _season(self, period: float, t: float, done: int) -> list[float]:
+        p = int(round(period / self.step))
+        i = int((t - self.start) // self.step)
+        out: list[float] = []
+        k = 1
+        while len(out) < self.seasons and i - k * p >= 0 and k <= self.seasons * 2:
+            j = i - k * p
+            lo, hi = j - self.smooth_bins, min(j + self.smooth_bins + 1, done)
+            if hi > lo:
+                mean, n = self._mean(lo, hi)
+                if n:
+                    out.append(mean)
+            k += 1
+        return out
+
+    def _period(self, now: float) -> float | None:
+        """Weekly seasonality once a full week is known, else daily once a day is, else none."""
+        known = self._complete(now) * self.step
+        if known >= WEEK + self.step:
+            return WEEK
+        if known >= DAY + self.step:
+            return DAY
+        return None
 
     def forecast(self, t: float, *, now: float) -> float | None:
-        """Forecast load at ``t`` (≥ now) knowing history up to ``now``; None with too little history."""
-        for period in (WEEK, DAY):
-            season = self._season(period, t, now)
-            if season:
-                return sum(season) / len(season) * self.trend(now, period)
-        return None
+        """Forecast load at ``t`` (≥ now) knowing the bins ended by ``now``; None with too little history."""
+        period = self._period(now)
+        if period is None:
+            return None
+        season = self._season(period, t, self._complete(now))
+        if not season:
+            return None
+        return sum(season) / len(season) * self.trend(now, period)
 
     def peak(self, *, now: float, horizon: float) -> float | None:
         """Highest forecast over [now, now + horizon] on the history grid."""
+        period = self._period(now)
+        if period is None:
+            return None
+        done = self._complete(now)
+        factor = self.trend(now, period)
         best: float | None = None
         steps = max(1, int(math.ceil(horizon / self.step)))
         for j in range(steps + 1):
-            f = self.forecast(now + j * self.step, now=now)
-            if f is not None and (best is None or f > best):
-                best = f
+            season = self._season(period, now + j * self.step, done)
+            if season:
+                f = sum(season) / len(season) * factor
+                if best is None or f > best:
+                    best = f
         return best
 
 

@@ -1,0 +1,156 @@
+"""``POST /api/webhook/autoscale/<serviceName>``: Alertmanager's webhook (payload version 4)."""
+
+from __future__ import annotations
+
+import time
+
+from django.db import DatabaseError
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from autoscaling import selectors
+from autoscaling.api.authentication import IsWebhookCaller, WebhookBearerAuthentication
+from autoscaling.choices import ScaleAction
+from autoscaling.services.webhook import AUTOSCALE_LABEL, alertmanager_notification_handle
+from ixnode.metrics import WEBHOOK_LATENCY
+
+ALERT_STATUSES = ["firing", "resolved"]
+
+
+class AlertSerializer(serializers.Serializer):
+    """One alert of the notification (Alertmanager webhook_config payload)."""
+
+    status = serializers.ChoiceField(ALERT_STATUSES)
+    labels = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=1024))
+    annotations = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False, default=dict
+    )
+    startsAt = serializers.DateTimeField(required=False, allow_null=True, default=None)  # noqa: N815
+    # Not used; kept a string: Alertmanager sends year 1 ("0001-01-01T00:00:00Z") for firing alerts.
+    endsAt = serializers.CharField(required=False, allow_blank=True, max_length=64)  # noqa: N815
+    generatorURL = serializers.CharField(required=False, allow_blank=True, max_length=4096)  # noqa: N815
+    fingerprint = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+
+    def validate_labels(self, labels: dict[str, str]) -> dict[str, str]:
+        allowed = [choice.value for choice in ScaleAction]
+        if AUTOSCALE_LABEL not in labels:
+            raise serializers.ValidationError(
+                f"The alert has no '{AUTOSCALE_LABEL}' label; it must be one of: {', '.join(allowed)}."
+            )
+        if labels[AUTOSCALE_LABEL] not in allowed:
+            raise serializers.ValidationError(
+                f"Unknown '{AUTOSCALE_LABEL}' label value '{labels[AUTOSCALE_LABEL]}'; use one of: "
+                f"{', '.join(allowed)}."
+            )
+        return labels
+
+
+class AlertmanagerPayloadSerializer(serializers.Serializer):
+    """Alertmanager webhook payload, version 4."""
+
+    version = serializers.ChoiceField(["4"], help_text="Payload version; Alertmanager sends \"4\".")
+    groupKey = serializers.CharField(required=False, allow_blank=True, max_length=4096)  # noqa: N815
+    truncatedAlerts = serializers.IntegerField(required=False, min_value=0, default=0)  # noqa: N815
+    status = serializers.ChoiceField(ALERT_STATUSES)
+    receiver = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+    groupLabels = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)  # noqa: N815
+    commonLabels = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)  # noqa: N815
+    commonAnnotations = serializers.DictField(  # noqa: N815
+        child=serializers.CharField(allow_blank=True), required=False
+    )
+    externalURL = serializers.CharField(required=False, allow_blank=True, max_length=4096)  # noqa: N815
+    alerts = AlertSerializer(many=True, max_length=1000)
+
+
+class DecisionOutSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(ScaleAction.choices)
+    decision = serializers.CharField()
+    reason = serializers.CharField()
+    event_id = serializers.IntegerField()
+    status = serializers.CharField()
+    count = serializers.IntegerField(help_text="VMs the run adds or removes (0 when blocked).")
+    current_vm_count = serializers.IntegerField(allow_null=True)
+    alert_name = serializers.CharField()
+    fingerprint = serializers.CharField()
+
+
+class IgnoredAlertSerializer(serializers.Serializer):
+    alert_name = serializers.CharField()
+    fingerprint = serializers.CharField()
+    action = serializers.CharField()
+    status = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class WebhookResponseSerializer(serializers.Serializer):
+    service = serializers.CharField()
+    decisions = DecisionOutSerializer(many=True)
+    ignored = IgnoredAlertSerializer(many=True)
+
+
+ERROR = inline_serializer("WebhookError", {"detail": serializers.CharField()})
+
+
+class AutoscaleWebhookView(APIView):
+    """Decide one scaling action per firing alert of an Alertmanager notification."""
+
+    authentication_classes = [WebhookBearerAuthentication]
+    permission_classes = [IsWebhookCaller]
+
+    @extend_schema(
+        operation_id="webhook_autoscale",
+        request=AlertmanagerPayloadSerializer,
+        responses={
+            200: WebhookResponseSerializer,
+            400: OpenApiResponse(description="Malformed payload: field errors."),
+            401: ERROR,
+            404: ERROR,
+            503: ERROR,
+        },
+        tags=["webhook"],
+    )
+    def post(self, request: Request, service_name: str) -> Response:
+        started = time.perf_counter()
+        config = selectors.config_get(service_name=service_name)
+        if config is None:
+            raise NotFound(f"No autoscaling config for service '{service_name}'.")
+        try:
+            payload = AlertmanagerPayloadSerializer(data=request.data)
+            payload.is_valid(raise_exception=True)
+            data = payload.validated_data
+            try:
+                outcome = alertmanager_notification_handle(
+                    config=config, alerts=data["alerts"], receiver=data.get("receiver", "")
+                )
+            except DatabaseError:
+                # A busy or unreachable database is transient: 503 makes Alertmanager retry the notification.
+                return Response(
+                    {"detail": "The database is busy or unreachable; retry the notification."},
+                    status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                    headers={"Retry-After": "5"},
+                )
+            body = {
+                "service": config.service_name,
+                "decisions": [
+                    {
+                        "action": event.action,
+                        "decision": event.decision,
+                        "reason": event.reason,
+                        "event_id": event.pk,
+                        "status": event.status,
+                        "count": event.requested_count,
+                        "current_vm_count": event.current_vm_count,
+                        "alert_name": event.alert_name,
+                        "fingerprint": event.alert_fingerprint,
+                    }
+                    for event in outcome.events
+                ],
+                "ignored": outcome.ignored,
+            }
+            return Response(body)
+        finally:
+            WEBHOOK_LATENCY.labels(config.service_name).observe(time.perf_counter() - started)

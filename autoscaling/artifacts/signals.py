@@ -1,0 +1,32 @@
+"""Receivers that keep the generated artifacts in step with the configs: they only enqueue (after commit)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save
+
+ARTIFACT_STATE_FIELDS = {"artifacts_status", "artifacts_published_at", "artifacts_hash", "artifacts_error"}
+
+
+def config_saved(sender: Any, instance: Any, raw: bool = False, update_fields: Any = None, **kwargs: Any) -> None:
+    if raw:
+        return
+    if update_fields and set(update_fields) <= ARTIFACT_STATE_FIELDS | {"updated_at"}:
+        return
+    from autoscaling.services.artifacts import artifacts_regenerate_enqueue
+
+    artifacts_regenerate_enqueue(service_name=instance.service_name, config_id=instance.pk)
+
+
+def config_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    from autoscaling.services.artifacts import artifacts_regenerate_enqueue
+
+    artifacts_regenerate_enqueue(service_name=instance.service_name, config_id=None)
+
+
+def connect() -> None:
+    from autoscaling.models import AutoscalingConfig
+
+    post_save.connect(config_saved, sender=AutoscalingConfig, dispatch_uid="artifacts-config-saved")
+    post_delete.connect(config_deleted, sender=AutoscalingConfig, dispatch_uid="artifacts-config-deleted")

@@ -1,0 +1,202 @@
+"""IP leases: hand out addresses of a config's pool to new VMs, never the same one twice, and take them back.
+
+An address is free when it lies in the pool and is none of: the gateway, the F5 VIP, an actively leased
+address (of any config — the partial unique constraint ``ip_lease_one_active_per_address`` is global), an
+address the caller says is in use (the service's Prometheus targets), or a guest IP vCenter reports.
+
+Allocation is atomic under concurrency: the insert of the lease races on the partial unique constraint;
+the loser retries with the next free address. It is idempotent per (config, VM name): asking again for the
+same VM returns its active lease.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Iterable, Iterator
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from autoscaling.choices import LeaseState
+from autoscaling.models import AutoscalingConfig, IPLease
+from events.models import ScaleEvent
+from ixnode.integrations.vcenter.client import VCenterClient
+
+logger = logging.getLogger(__name__)
+
+MAX_RACE_RETRIES = 64
+
+
+class IPPoolExhausted(Exception):
+    """No address of the config's pool is free; the message says why and what to do."""
+
+    def __init__(self, message: str, *, config: AutoscalingConfig) -> None:
+        super().__init__(message)
+        self.message = message
+        self.config = config
+
+
+def address_of(value: str) -> str:
+    """The address in "10.0.0.5", "10.0.0.5:9100", "[fe80::1]:9100" or "http://10.0.0.5:9100/metrics"."""
+    text = str(value).strip()
+    if "://" in text:
+        text = text.split("://", 1)[1].split("/", 1)[0]
+    if text.startswith("["):
+        return text[1:].split("]", 1)[0]
+    if text.count(":") == 1:
+        text = text.split(":", 1)[0]
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return text
+
+
+def _pool(config: AutoscalingConfig) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...]:
+    start = ipaddress.ip_address(config.ip_pool_start)
+    end = ipaddress.ip_address(config.ip_pool_end)
+    return start, end
+
+
+def _addresses(config: AutoscalingConfig) -> Iterator[str]:
+    start, end = _pool(config)
+    kind = type(start)
+    for value in range(int(start), int(end) + 1):
+        yield str(kind(value))
+
+
+def ip_addresses_unavailable(
+    *, config: AutoscalingConfig, exclude: Iterable[str] = (), vcenter: VCenterClient | None = None
+) -> dict[str, str]:
+    """Every address that must not be handed out, with the reason (for messages and diagnostics)."""
+    reasons: dict[str, str] = {}
+    if vcenter is not None:
+        for vm in vcenter.vms_list():
+            for ip in vm.guest_ips:
+                reasons.setdefault(address_of(ip), f"guest IP of vCenter VM {vm.name}")
+    for value in exclude:
+        reasons[address_of(value)] = "in use (Prometheus target)"
+    for ip, vm_name in IPLease.objects.filter(state=LeaseState.LEASED).values_list("ip_address", "vm_name"):
+        reasons[address_of(ip)] = f"leased to {vm_name or 'a VM'}"
+    reasons[address_of(config.gateway)] = "gateway"
+    reasons[address_of(config.f5_vip_address)] = "F5 VIP"
+    return reasons
+
+
+def ip_pool_free_addresses(
+    *,
+    config: AutoscalingConfig,
+    exclude: Iterable[str] = (),
+    vcenter: VCenterClient | None = None,
+    limit: int | None = None,
+) -> list[str]:
+    """Free addresses of the pool in ascending order (at most ``limit``)."""
+    unavailable = ip_addresses_unavailable(config=config, exclude=exclude, vcenter=vcenter)
+    free = []
+    for address in _addresses(config):
+        if address not in unavailable:
+            free.append(address)
+            if limit is not None and len(free) >= limit:
+                break
+    return free
+
+
+def ip_lease_allocate(
+    *,
+    config: AutoscalingConfig,
+    vm_name: str,
+    event: ScaleEvent | None = None,
+    exclude: Iterable[str] = (),
+    vcenter: VCenterClient | None = None,
+) -> IPLease:
+    """Lease the lowest free address of ``config``'s pool to ``vm_name``.
+
+    ``exclude``: addresses in use that the database does not know about — the service's Prometheus targets
+    ("ip" or "ip:port"). ``vcenter``: when given, every guest IP vCenter reports is skipped too.
+    Raises ``IPPoolExhausted`` when nothing is free.
+    """
+    if vm_name:
+        existing = IPLease.objects.filter(config=config, vm_name=vm_name, state=LeaseState.LEASED).first()
+        if existing is not None:
+            return existing
+    exclude = list(exclude)
+    unavailable = ip_addresses_unavailable(config=config, exclude=exclude, vcenter=vcenter)
+    lost: set[str] = set()
+    for _attempt in range(MAX_RACE_RETRIES):
+        candidate = next(
+            (a for a in _addresses(config) if a not in unavailable and a not in lost),
+            None,
+        )
+        if candidate is None:
+            raise _exhausted(config, unavailable)
+        try:
+            with transaction.atomic():
+                lease = IPLease.objects.create(
+                    config=config, ip_address=candidate, vm_name=vm_name, event=event, state=LeaseState.LEASED
+                )
+        except IntegrityError:
+            # Another run leased it between our read and our insert: take the next one.
+            logger.info("IP %s of %s was leased concurrently; trying the next address", candidate, config)
+            lost.add(candidate)
+            continue
+        logger.info("leased %s of %s to %s", candidate, config.service_name, vm_name or "(unnamed VM)")
+        return lease
+    raise _exhausted(config, unavailable | dict.fromkeys(lost, "leased concurrently"))
+
+
+def _exhausted(config: AutoscalingConfig, unavailable: dict[str, str]) -> IPPoolExhausted:
+    start, end = _pool(config)
+    size = int(end) - int(start) + 1
+    counts: dict[str, int] = {}
+    for address in _addresses(config):
+        reason = unavailable.get(address)
+        if reason is not None:
+            kind = reason.split(" ", 1)[0] if reason.startswith(("leased", "guest")) else reason
+            counts[kind] = counts.get(kind, 0) + 1
+    detail = ", ".join(f"{count} {kind}" for kind, count in sorted(counts.items())) or "none usable"
+    return IPPoolExhausted(
+        f"IP pool of {config.service_name} ({start}–{end}, {size} addresses) has no free address ({detail}). "
+        "Widen the pool, release stale leases, or lower max VMs.",
+        config=config,
+    )
+
+
+def ip_lease_release(
+    *,
+    config: AutoscalingConfig | None = None,
+    vm_name: str | None = None,
+    ip_address: str | None = None,
+    event: ScaleEvent | None = None,
+    lease: IPLease | None = None,
+) -> int:
+    """Release the matching active leases (idempotent); returns how many were released.
+
+    Match by ``lease``, or by any of ``config`` + ``vm_name`` / ``ip_address``, or by ``event`` (rollback).
+    """
+    if lease is None and not (vm_name or ip_address or event):
+        raise ValueError("ip_lease_release needs lease, vm_name, ip_address or event")
+    leases = IPLease.objects.filter(state=LeaseState.LEASED)
+    if lease is not None:
+        leases = leases.filter(pk=lease.pk)
+    if config is not None:
+        leases = leases.filter(config=config)
+    if vm_name:
+        leases = leases.filter(vm_name=vm_name)
+    if ip_address:
+        leases = leases.filter(ip_address=address_of(ip_address))
+    if event is not None:
+        leases = leases.filter(Q(event=event))
+    count = leases.update(state=LeaseState.RELEASED, released_at=timezone.now())
+    if count:
+        logger.info(
+            "released %d IP lease(s) (vm=%s ip=%s event=%s)", count, vm_name, ip_address, getattr(event, "pk", None)
+        )
+    return count
+
+
+def ip_lease_assign_vm(*, lease: IPLease, vm_name: str) -> IPLease:
+    """Record the VM name on a lease taken before the name was known."""
+    IPLease.objects.filter(pk=lease.pk).update(vm_name=vm_name)
+    lease.vm_name = vm_name
+    return lease

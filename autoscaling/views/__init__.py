@@ -1,0 +1,1 @@
+"""Server-rendered operator pages of the autoscaling app: overview, service detail, diagnostics."""

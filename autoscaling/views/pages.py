@@ -1,0 +1,99 @@
+"""Overview, service page (+ its chart and live-run JSON) and diagnostics. Thin: selectors do the work."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from autoscaling import diagnostics
+from autoscaling.views import selectors
+from autoscaling.views.audit import config_history
+from events.views.selectors import event_progress
+
+VIEW_CONFIG = "autoscaling.view_autoscalingconfig"
+MAX_CHART_HOURS = 24 * 7
+
+
+def _config_or_404(service_name: str):
+    config = selectors.service_get(service_name=service_name)
+    if config is None:
+        raise Http404
+    return config
+
+
+@require_GET
+@login_required
+@permission_required(VIEW_CONFIG, raise_exception=True)
+def overview(request: HttpRequest) -> HttpResponse:
+    counts = selectors.vm_counts_fetch(client=diagnostics._prometheus_client())
+    rows = selectors.service_overview_rows(vm_counts=counts)
+    context = {
+        "rows": rows,
+        "count_error": counts.error,
+        "health": diagnostics.integration_health(),
+        "enabled_count": sum(1 for row in rows if row.config.enabled),
+        "running_count": sum(1 for row in rows if row.run),
+    }
+    return render(request, "autoscaling/overview.html", context)
+
+
+@require_GET
+@login_required
+@permission_required(VIEW_CONFIG, raise_exception=True)
+def service_detail(request: HttpRequest, service_name: str) -> HttpResponse:
+    config = _config_or_404(service_name)
+    run = selectors.service_current_run(config=config)
+    context = {
+        "config": config,
+        "events": selectors.service_recent_events(service_name=config.service_name),
+        "run": event_progress(event=run) if run else None,
+        "history": config_history(config=config, user=request.user),
+        "webhook_url": diagnostics.webhook_url(config),
+        "chart_ranges": [(1, "1h"), (3, "3h"), (6, "6h"), (24, "24h"), (168, "7d")],
+    }
+    return render(request, "autoscaling/service.html", context)
+
+
+@require_GET
+@login_required
+@permission_required(VIEW_CONFIG, raise_exception=True)
+def service_chart_json(request: HttpRequest, service_name: str) -> JsonResponse:
+    config = _config_or_404(service_name)
+    try:
+        hours = float(request.GET.get("hours", "3"))
+    except ValueError:
+        return JsonResponse({"error": "hours must be a number"}, status=400)
+    if not 0.1 <= hours <= MAX_CHART_HOURS:
+        return JsonResponse({"error": f"hours must be between 0.1 and {MAX_CHART_HOURS}"}, status=400)
+    data = selectors.service_chart(
+        config=config, client=diagnostics._prometheus_client(), end=timezone.now(), hours=hours
+    )
+    return JsonResponse(data)
+
+
+@require_GET
+@login_required
+@permission_required(VIEW_CONFIG, raise_exception=True)
+def service_run_json(request: HttpRequest, service_name: str) -> JsonResponse:
+    config = _config_or_404(service_name)
+    run = selectors.service_current_run(config=config)
+    data = event_progress(event=run) if run else None
+    return JsonResponse({"active": True, "event": data})
+
+
+@require_GET
+@login_required
+@permission_required(VIEW_CONFIG, raise_exception=True)
+def service_diagnostics(request: HttpRequest, service_name: str) -> HttpResponse:
+    config = _config_or_404(service_name)
+    results = diagnostics.service_diagnostics(config=config)
+    context = {
+        "config": config,
+        "results": results,
+        "failed": sum(1 for r in results if r.ok is False),
+        "health": diagnostics.integration_health(use_cache=False),
+    }
+    return render(request, "autoscaling/diagnostics.html", context)

@@ -1,0 +1,252 @@
+"""Read-side queries of the operator pages: the overview rows, one service's page, its chart and live run.
+
+SQL stays bounded whatever the number of services or events (the tests assert the counts); Prometheus is
+asked once per page for every service's VM count (``count by (job) (up)``), never once per service.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import OuterRef, Prefetch, Q, Subquery
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from autoscaling.models import AutoscalingConfig
+from events.choices import IN_FLIGHT_STATUSES
+from events.models import ScaleEvent, ScaleEventStage
+
+RECENT_EVENTS = 15
+EVENT_ROW_FIELDS = (
+    "id",
+    "config_id",
+    "service_name",
+    "action",
+    "decision",
+    "status",
+    "reason",
+    "current_stage",
+    "before_count",
+    "after_count",
+    "created_at",
+    "started_at",
+    "finished_at",
+)
+
+
+@dataclass(frozen=True)
+class VmCounts:
+    """VM count per Prometheus job (targets of the job), or why it is unknown."""
+
+    by_job: dict[str, int] = field(default_factory=dict)
+    error: str = ""
+
+    def get(self, job: str) -> int | None:
+        if self.error:
+            return None
+        return self.by_job.get(job, 0)
+
+
+@dataclass
+class ServiceRow:
+    """One line of the overview."""
+
+    config: AutoscalingConfig
+    vm_count: int | None
+    cooldown_out_remaining: int
+    cooldown_in_remaining: int
+    run: ScaleEvent | None = None
+    last_event: ScaleEvent | None = None
+
+    @property
+    def at_max(self) -> bool:
+        return self.vm_count is not None and self.vm_count >= self.config.max_vms
+
+    @property
+    def at_min(self) -> bool:
+        return self.vm_count is not None and self.vm_count <= self.config.min_vms
+
+    @property
+    def fill_percent(self) -> int:
+        if self.vm_count is None or not self.config.max_vms:
+            return 0
+        return min(100, round(100 * self.vm_count / self.config.max_vms))
+
+
+def vm_counts_fetch(*, client: Any) -> VmCounts:
+    """Every job's active target count in one Prometheus query (``up`` exists for every active target)."""
+    from ixnode.integrations.prometheus.client import PrometheusError
+
+    try:
+        result = client.query("count by (job) (up)")
+    except PrometheusError as exc:
+        return VmCounts(error=str(exc))
+    counts: dict[str, int] = {}
+    for sample in result.samples:
+        job = sample.labels.get("job")
+        if job is not None and not math.isnan(sample.value):
+            counts[job] = int(sample.value)
+    return VmCounts(by_job=counts)
+
+
+def cooldown_remaining(*, last_at: dt.datetime | None, cooldown_seconds: int, now: dt.datetime) -> int:
+    """Seconds left of a direction's cooldown (0 when over or never started)."""
+    if last_at is None:
+        return 0
+    return max(0, math.ceil(cooldown_seconds - (now - last_at).total_seconds()))
+
+
+def _events_by_id(ids: set[int], *, with_in_flight: bool) -> tuple[dict[int, ScaleEvent], dict[int, ScaleEvent]]:
+    """One query: the events with ``ids`` and (optionally) every run in flight, keyed by id and by config."""
+    condition = Q(pk__in=ids)
+    if with_in_flight:
+        condition |= Q(status__in=IN_FLIGHT_STATUSES, config__isnull=False)
+    by_id: dict[int, ScaleEvent] = {}
+    running: dict[int, ScaleEvent] = {}
+    for event in ScaleEvent.objects.filter(condition).only(*EVENT_ROW_FIELDS):
+        by_id[event.pk] = event
+        if event.is_in_flight and event.config_id is not None:
+            running[event.config_id] = event
+    return by_id, running
+
+
+def service_overview_rows(*, vm_counts: VmCounts, now: dt.datetime | None = None) -> list[ServiceRow]:
+    """Every service with count, cooldowns, run in flight and last event: two SQL queries in all."""
+    now = now or timezone.now()
+    last_event = ScaleEvent.objects.filter(service_name=OuterRef("service_name")).order_by("-created_at", "-id")
+    configs = list(
+        AutoscalingConfig.objects.select_related("cooldown", "template")
+        .annotate(last_event_id=Subquery(last_event.values("id")[:1]))
+        .order_by("service_name")
+    )
+    by_id, running = _events_by_id({c.last_event_id for c in configs if c.last_event_id}, with_in_flight=True)
+    rows = []
+    for config in configs:
+        state = getattr(config, "cooldown", None)  # select_related'ed; None when the row does not exist
+        rows.append(
+            ServiceRow(
+                config=config,
+                vm_count=vm_counts.get(config.prometheus_job_name),
+                cooldown_out_remaining=cooldown_remaining(
+                    last_at=state.last_scale_out_at if state else None,
+                    cooldown_seconds=config.cooldown_seconds,
+                    now=now,
+                ),
+                cooldown_in_remaining=cooldown_remaining(
+                    last_at=state.last_scale_in_at if state else None,
+                    cooldown_seconds=config.cooldown_seconds,
+                    now=now,
+                ),
+                run=running.get(config.pk),
+                last_event=by_id.get(config.last_event_id) if config.last_event_id else None,
+            )
+        )
+    return rows
+
+
+def service_get(*, service_name: str) -> AutoscalingConfig | None:
+    """A config with its template and cooldown state (one query)."""
+    return (
+        AutoscalingConfig.objects.select_related("template", "cooldown").filter(service_name=service_name).first()
+    )
+
+
+def service_recent_events(*, service_name: str, limit: int = RECENT_EVENTS) -> list[ScaleEvent]:
+    return list(
+        ScaleEvent.objects.filter(service_name=service_name).order_by("-created_at", "-id").only(*EVENT_ROW_FIELDS)[
+            :limit
+        ]
+    )
+
+
+def service_current_run(*, config: AutoscalingConfig) -> ScaleEvent | None:
+    """The run in flight, else the most recent run (ALLOW) of the service, with its stages (two queries)."""
+    stages = Prefetch("stages", queryset=ScaleEventStage.objects.order_by("position"))
+    base = ScaleEvent.objects.filter(config=config).prefetch_related(stages).order_by("-created_at", "-id")
+    run = base.filter(status__in=IN_FLIGHT_STATUSES).first()
+    if run is None:
+        run = base.filter(decision="ALLOW").first()
+    return run
+
+
+# --- chart ----------------------------------------------------------------------------------------------
+
+def cpu_promql(job: str) -> str:
+    """Max over instances of CPU busy % (seed §5.1.1)."""
+    return (
+        f'max(100 - (avg by (instance) (rate(node_cpu_seconds_total{{mode="idle",job="{job}"}}[5m])) * 100))'
+    )
+
+
+def memory_promql(job: str) -> str:
+    """Max over instances of memory used % (seed §5.1.1)."""
+    return (
+        f'max((1 - (avg by (instance) (node_memory_MemAvailable_bytes{{job="{job}"}}) / '
+        f'avg by (instance) (node_memory_MemTotal_bytes{{job="{job}"}}))) * 100)'
+    )
+
+
+def vm_count_promql(job: str) -> str:
+    return f'count(up{{job="{job}"}})'
+
+
+def _points(result) -> list[list[float]]:
+    if not result.samples:
+        return []
+    return [[t, round(v, 3)] for t, v in result.samples[0].points if not (math.isnan(v) or math.isinf(v))]
+
+
+def service_chart(
+    *, config: AutoscalingConfig, client: Any, end: dt.datetime, hours: float, max_points: int = 240
+) -> dict[str, Any]:
+    """CPU/memory max and VM count over time from Prometheus ``query_range``, thresholds and scale events."""
+    from ixnode.integrations.prometheus.client import PrometheusError
+
+    start = end - dt.timedelta(hours=hours)
+    step = max(15.0, round(hours * 3600 / max_points))
+    job = config.prometheus_job_name
+    series: dict[str, list[list[float]]] = {"cpu": [], "memory": [], "vms": []}
+    error = ""
+    try:
+        for key, promql in (("cpu", cpu_promql(job)), ("memory", memory_promql(job)), ("vms", vm_count_promql(job))):
+            series[key] = _points(client.query_range(promql, start=start, end=end, step_seconds=step))
+    except PrometheusError as exc:
+        error = _("Metrics unavailable: %(error)s") % {"error": exc}
+    events = (
+        ScaleEvent.objects.filter(service_name=config.service_name, created_at__gte=start, created_at__lte=end)
+        .order_by("created_at")
+        .values("id", "created_at", "action", "decision", "status", "reason")[:500]
+    )
+    return {
+        "service": config.service_name,
+        "job": job,
+        "start": start.timestamp(),
+        "end": end.timestamp(),
+        "step": step,
+        "min_vms": config.min_vms,
+        "max_vms": config.max_vms,
+        "thresholds": {
+            "scale_out_cpu": config.scale_out_cpu_threshold,
+            "scale_out_memory": config.scale_out_memory_threshold,
+            "scale_in_cpu": config.scale_in_cpu_threshold,
+            "scale_in_memory": config.scale_in_memory_threshold,
+        },
+        "series": series,
+        "events": [
+            {
+                "id": event["id"],
+                "t": event["created_at"].timestamp(),
+                "action": event["action"],
+                "decision": event["decision"],
+                "status": event["status"],
+                "label": f"#{event['id']} {event['action']} {event['decision']} {event['reason']}".strip(),
+                "url": reverse("events:detail", args=[event["id"]]),
+            }
+            for event in events
+        ],
+        "error": error,
+    }

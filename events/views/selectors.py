@@ -1,0 +1,185 @@
+"""Read-side queries of the event pages: history filters, one event with its stages, live run progress.
+
+Every selector runs a fixed number of SQL queries whatever the number of events or stages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from events.choices import StageStatus
+from events.models import ScaleEvent, ScaleEventStage
+
+LOG_TAIL_LINES = 12
+
+CSV_COLUMNS = [
+    "id",
+    "created_at",
+    "service_name",
+    "action",
+    "decision",
+    "status",
+    "reason",
+    "trigger",
+    "executor",
+    "before_count",
+    "after_count",
+    "requested_count",
+    "vm_names",
+    "current_stage",
+    "alert_name",
+    "alert_fingerprint",
+    "triggered_by",
+    "jenkins_build_url",
+    "started_at",
+    "finished_at",
+    "error",
+    "rollback_summary",
+]
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    """The history page's filters (all optional); dates are whole days in the operator's time zone."""
+
+    service: str = ""
+    action: str = ""
+    decision: str = ""
+    status: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min), timezone.get_current_timezone())
+
+
+def event_list(*, filters: EventFilters) -> QuerySet[ScaleEvent]:
+    """Scale events matching ``filters``, newest first (one query; uses the (service, created_at) index)."""
+    qs = ScaleEvent.objects.all()
+    if filters.service:
+        qs = qs.filter(service_name=filters.service)
+    if filters.action:
+        qs = qs.filter(action=filters.action)
+    if filters.decision:
+        qs = qs.filter(decision=filters.decision)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.date_from:
+        qs = qs.filter(created_at__gte=_day_start(filters.date_from))
+    if filters.date_to:
+        qs = qs.filter(created_at__lt=_day_start(filters.date_to + dt.timedelta(days=1)))
+    return qs.order_by("-created_at", "-id")
+
+
+def event_list_columns(qs: QuerySet[ScaleEvent]) -> QuerySet[ScaleEvent]:
+    """Only the columns the history table shows (the log-sized text columns stay in the database)."""
+    return qs.only(
+        "id",
+        "created_at",
+        "service_name",
+        "action",
+        "decision",
+        "status",
+        "reason",
+        "before_count",
+        "after_count",
+        "vm_names",
+        "current_stage",
+        "trigger",
+        "dry_run",
+    )
+
+
+def event_csv_rows(*, filters: EventFilters):
+    """Header then one row per matching event, streamed from a server-side cursor."""
+    yield CSV_COLUMNS
+    tz = timezone.get_current_timezone()
+    for event in event_list(filters=filters).values_list(*CSV_COLUMNS).iterator(chunk_size=2000):
+        row = []
+        for column, value in zip(CSV_COLUMNS, event, strict=True):
+            if isinstance(value, dt.datetime):
+                value = value.astimezone(tz).isoformat()
+            elif column == "vm_names":
+                value = " ".join(value or [])
+            elif value is None:
+                value = ""
+            row.append(value)
+        yield row
+
+
+def event_get(*, event_id: int) -> ScaleEvent | None:
+    """One event with its stages and config (two queries)."""
+    stages = Prefetch("stages", queryset=ScaleEventStage.objects.order_by("position"))
+    return ScaleEvent.objects.select_related("config").prefetch_related(stages).filter(pk=event_id).first()
+
+
+def stage_label(name: str) -> str:
+    """A readable label for a stage name (``allocate_ip`` → ``Allocate ip``), translated when known."""
+    from events.views.labels import STAGE_LABELS
+
+    label = STAGE_LABELS.get(name)
+    if label is not None:
+        return str(label)
+    words = name.replace("_", " ").replace("-", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def _tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
+    parts = text.rstrip("\n").splitlines()
+    return "\n".join(parts[-lines:])
+
+
+def event_progress(*, event: ScaleEvent) -> dict[str, Any]:
+    """JSON-ready state of an event and its stages, for the live views (stages must be prefetched)."""
+    stages = list(event.stages.all())
+    return {
+        "id": event.pk,
+        "url": reverse("events:detail", args=[event.pk]),
+        "service": event.service_name,
+        "action": event.action,
+        "action_display": str(event.get_action_display()),
+        "decision": event.decision,
+        "status": event.status,
+        "status_display": str(event.get_status_display()),
+        "in_flight": event.is_in_flight,
+        "current_stage": event.current_stage,
+        "current_stage_label": stage_label(event.current_stage) if event.current_stage else "",
+        "vm_names": list(event.vm_names or []),
+        "before_count": event.before_count,
+        "after_count": event.after_count,
+        "error": event.error,
+        "started_at": event.started_at.isoformat() if event.started_at else None,
+        "finished_at": event.finished_at.isoformat() if event.finished_at else None,
+        "stages": [
+            {
+                "position": stage.position,
+                "name": stage.name,
+                "label": stage_label(stage.name),
+                "status": stage.status,
+                "status_display": _stage_status_label(stage.status),
+                "started_at": stage.started_at.isoformat() if stage.started_at else None,
+                "finished_at": stage.finished_at.isoformat() if stage.finished_at else None,
+                "log_tail": _tail(stage.log),
+            }
+            for stage in stages
+        ],
+    }
+
+
+def stage_duration(stage: ScaleEventStage) -> dt.timedelta | None:
+    if stage.started_at and stage.finished_at:
+        return stage.finished_at - stage.started_at
+    if stage.started_at:
+        return timezone.now() - stage.started_at
+    return None
+
+
+def _stage_status_label(status: str) -> str:
+    return str(StageStatus(status).label) if status in StageStatus.values else status

@@ -1,0 +1,168 @@
+"""Jenkins, through python-jenkins: the service's pipeline jobs (create / update when changed / delete) and the
+builds the Jenkins executor starts. API token auth (``JENKINS_USER`` + ``JENKINS_TOKEN``); python-jenkins fetches
+the CSRF crumb itself. Errors come out as :class:`JenkinsError` subclasses with messages an operator can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from xml.etree import ElementTree as ET  # noqa: S405 - parses Jenkins' answer to compare job configs
+
+import jenkins
+import requests
+
+T = TypeVar("T")
+
+
+class JenkinsError(Exception):
+    """Base of the Jenkins integration's errors."""
+
+
+class JenkinsUnavailableError(JenkinsError):
+    """Jenkins cannot be reached (URL, network, timeout)."""
+
+
+class JenkinsAuthError(JenkinsError):
+    """Jenkins refused the credentials or the permission."""
+
+
+class JenkinsNotFoundError(JenkinsError):
+    """The job, build or queue item does not exist."""
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: int
+    job: str
+    build_number: int | None
+    build_url: str | None
+    cancelled: bool
+    why: str | None
+
+
+@dataclass(frozen=True)
+class BuildStatus:
+    job: str
+    number: int
+    url: str
+    building: bool
+    result: str | None  # SUCCESS, FAILURE, ABORTED, UNSTABLE, None while building
+
+    @property
+    def succeeded(self) -> bool:
+        return not self.building and self.result == "SUCCESS"
+
+
+def canonical_xml(xml: str) -> str:
+    """Whitespace- and declaration-insensitive form, to tell whether Jenkins already has our config."""
+    try:
+        return ET.canonicalize(xml, strip_text=True)
+    except ET.ParseError:
+        return xml.strip()
+
+
+class JenkinsClient:
+    """The product's view of one Jenkins server."""
+
+    def __init__(self, *, url: str, user: str, token: str, timeout: float = 15.0) -> None:
+        self.url = url.rstrip("/")
+        self._server = jenkins.Jenkins(self.url, username=user or None, password=token or None, timeout=timeout)
+
+    @classmethod
+    def from_settings(cls) -> JenkinsClient | None:
+        """The configured Jenkins, or None when ``JENKINS_URL`` is not set (Jenkins artifacts are skipped)."""
+        from django.conf import settings
+
+        if not settings.JENKINS_URL:
+            return None
+        return cls(
+            url=settings.JENKINS_URL,
+            user=settings.JENKINS_USER,
+            token=settings.JENKINS_TOKEN,
+            timeout=settings.JENKINS_TIMEOUT,
+        )
+
+    def _call(self, action: str, func: Callable[[], T]) -> T:
+        try:
+            return func()
+        except jenkins.NotFoundException as exc:
+            raise JenkinsNotFoundError(f"Jenkins at {self.url}: {action}: not found") from exc
+        except jenkins.TimeoutException as exc:
+            raise JenkinsUnavailableError(f"Jenkins at {self.url} did not answer in time ({action}): {exc}") from exc
+        except jenkins.JenkinsException as exc:
+            text = str(exc)
+            if "does not exist" in text:  # python-jenkins' wording for a 404 on builds and queue items
+                raise JenkinsNotFoundError(f"Jenkins at {self.url}: {action}: {text}") from exc
+            if "[401]" in text or "[403]" in text:
+                raise JenkinsAuthError(
+                    f"Jenkins at {self.url} refused {action}: check JENKINS_USER/JENKINS_TOKEN and the user's "
+                    f"permissions ({text.splitlines()[0]})"
+                ) from exc
+            raise JenkinsError(f"Jenkins at {self.url}: {action} failed: {text}") from exc
+        except requests.HTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else "?"
+            detail = exc.response.headers.get("X-Error", "") if exc.response is not None else ""
+            raise JenkinsError(f"Jenkins at {self.url}: {action} failed with HTTP {status} {detail}".strip()) from exc
+        except requests.RequestException as exc:
+            raise JenkinsUnavailableError(
+                f"Jenkins at {self.url} is unreachable ({action}): {exc.__class__.__name__}; check JENKINS_URL"
+            ) from exc
+
+    # --- jobs -----------------------------------------------------------------------------------------
+    def job_config(self, *, name: str) -> str | None:
+        try:
+            return self._call(f"read job {name}", lambda: self._server.get_job_config(name))
+        except JenkinsNotFoundError:
+            return None
+
+    def job_upsert(self, *, name: str, config_xml: str) -> str:
+        """Create the job, or update it when its config differs. Returns created / updated / unchanged."""
+        current = self.job_config(name=name)
+        if current is None:
+            self._call(f"create job {name}", lambda: self._server.create_job(name, config_xml))
+            return "created"
+        if canonical_xml(current) == canonical_xml(config_xml):
+            return "unchanged"
+        self._call(f"update job {name}", lambda: self._server.reconfig_job(name, config_xml))
+        return "updated"
+
+    def job_delete(self, *, name: str) -> bool:
+        """Delete the job; False when it did not exist."""
+        try:
+            self._call(f"delete job {name}", lambda: self._server.delete_job(name))
+        except JenkinsNotFoundError:
+            return False
+        return True
+
+    # --- builds (Jenkins executor) --------------------------------------------------------------------
+    def build_start(self, *, name: str, parameters: dict[str, Any]) -> int:
+        """Queue a build with parameters; returns the queue item id."""
+        params = {k: str(v) for k, v in parameters.items()}
+        return self._call(f"start job {name}", lambda: self._server.build_job(name, parameters=params))
+
+    def queue_item(self, *, queue_id: int) -> QueueItem:
+        data = self._call(f"read queue item {queue_id}", lambda: self._server.get_queue_item(queue_id))
+        executable = data.get("executable") or {}
+        return QueueItem(
+            id=int(data.get("id", queue_id)),
+            job=(data.get("task") or {}).get("name", ""),
+            build_number=executable.get("number"),
+            build_url=executable.get("url"),
+            cancelled=bool(data.get("cancelled")),
+            why=data.get("why"),
+        )
+
+    def build_status(self, *, name: str, number: int) -> BuildStatus:
+        data = self._call(f"read build {name}#{number}", lambda: self._server.get_build_info(name, number))
+        return BuildStatus(
+            job=name,
+            number=int(data["number"]),
+            url=data.get("url", ""),
+            building=bool(data.get("building")),
+            result=data.get("result"),
+        )
+
+    def build_stop(self, *, name: str, number: int) -> None:
+        self._call(f"stop build {name}#{number}", lambda: self._server.stop_build(name, number))

@@ -1,0 +1,1 @@
+"""SSH integration (paramiko): see ``client.py``."""

@@ -1,0 +1,1 @@
+"""Operator notifications: scale events, failures, bounds reached, IP pool exhausted, integrations down."""

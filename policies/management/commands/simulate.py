@@ -1,0 +1,132 @@
+"""``python manage.py simulate``: replay a load trace through the real decision code."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from django.core.management.base import BaseCommand, CommandError
+
+from policies.choices import PolicyType
+from policies.engine.evaluate import PolicySettings
+from policies.simulator import report
+from policies.simulator.config import ConfigError, config_from_json, config_from_service, params_with
+from policies.simulator.engine import simulate
+from policies.simulator.trace import TraceError, parse_time, read_trace
+
+POLICY_CHOICES = ["step", "step+recheck", "target_tracking", "predictive"]
+
+
+class Command(BaseCommand):
+    help = (
+        "Replay a load trace (CSV with a time and a load column; empty cells are gaps) through the real "
+        "decision code on a simulated clock and report overload minutes, VM-hours, scale actions and flaps."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--trace", required=True, help="CSV file with a time column and a load column.")
+        parser.add_argument("--config", required=True, help="Service name of an autoscaling config, or a JSON file.")
+        parser.add_argument(
+            "--policy", action="append", choices=POLICY_CHOICES,
+            help="Policy to replay; repeat to compare several (default: the config's policy, else step).",
+        )
+        parser.add_argument("--time-column", default="timestamp")
+        parser.add_argument("--load-column", default="request_count")
+        parser.add_argument("--gap", action="append", default=[], metavar="START..END",
+                            help="Treat samples in this time span as gaps (repeatable), e.g. 1995-07-28T13:35-04:00..")
+        parser.add_argument("--capacity", type=float, help="Requests per trace interval one VM serves at 100 %% CPU.")
+        parser.add_argument("--clone-seconds", type=int)
+        parser.add_argument("--delete-seconds", type=int)
+        parser.add_argument("--dispatch-seconds", type=int)
+        parser.add_argument("--eval-interval", type=int, help="Prometheus rule evaluation interval (s).")
+        parser.add_argument("--rate-window", type=int, help="CPU rate window (s), the rules' [5m].")
+        parser.add_argument("--group-wait", type=int)
+        parser.add_argument("--group-interval", type=int)
+        parser.add_argument("--repeat-interval", type=int, help="Alertmanager repeat_interval (s).")
+        parser.add_argument("--policy-interval", type=int, help="Evaluation loop interval (s).")
+        parser.add_argument("--initial-vms", type=int)
+        parser.add_argument("--target", type=float, help="Target utilisation % (target tracking / predictive).")
+        parser.add_argument("--tolerance", type=float)
+        parser.add_argument("--stabilisation-seconds", type=int)
+        parser.add_argument("--max-change", type=int, help="Per-run maximum of VMs added/removed.")
+        parser.add_argument("--warmup-seconds", type=int)
+        parser.add_argument("--forecast-only", action="store_true")
+        parser.add_argument("--plot", help="Write load, capacity and VM count to this .png/.svg or .html file.")
+        parser.add_argument("--plot-window", metavar="START..END", help="Plot only this time span.")
+        parser.add_argument("--json", action="store_true", help="Print the results as JSON.")
+        parser.add_argument("--markdown", action="store_true", help="Print the table as Markdown.")
+
+    def handle(self, *args, **opts):
+        try:
+            trace = read_trace(opts["trace"], time_column=opts["time_column"], load_column=opts["load_column"])
+            spans = [self._span(text) for text in opts["gap"]]
+            if spans:
+                trace = trace.with_gaps(spans)
+            source = opts["config"]
+            if source.endswith(".json") or "/" in source:
+                config, settings, simulation = config_from_json(source)
+            else:
+                config, settings, simulation = config_from_service(source)
+            if opts["repeat_interval"]:
+                config = replace(config, alert_repeat_interval_seconds=opts["repeat_interval"])
+            overrides = {
+                key: opts[key]
+                for key in ("capacity", "clone_seconds", "delete_seconds", "dispatch_seconds", "eval_interval",
+                            "rate_window", "group_wait", "group_interval", "policy_interval", "initial_vms")
+            }
+            params = params_with(simulation, **overrides)
+        except (TraceError, ConfigError) as exc:
+            raise CommandError(str(exc)) from exc
+        if params.capacity <= 0:
+            raise CommandError("--capacity must be above 0 requests per interval.")
+
+        base = settings or PolicySettings(scale_out_threshold=config.scale_out_cpu_threshold)
+        tuned = {k: opts[k] for k in ("target", "tolerance", "stabilisation_seconds", "max_change", "warmup_seconds")
+                 if opts[k] is not None}
+        if opts["forecast_only"]:
+            tuned["forecast_only"] = True
+        base = replace(base, scale_out_threshold=config.scale_out_cpu_threshold, **tuned)
+        names = opts["policy"] or [str(base.policy_type)]
+        results = []
+        for name in names:
+            recheck = name == "step+recheck"
+            policy_type = PolicyType.STEP if recheck else PolicyType(name)
+            settings_for = replace(base, policy_type=policy_type)
+            results.append(simulate(trace, config, policy=settings_for,
+                                    params=replace(params, recheck_at_cooldown_end=recheck)))
+        if opts["json"]:
+            self.stdout.write(json.dumps([r.summary() for r in results], indent=2))
+        else:
+            self.stdout.write(
+                f"{trace.days:.1f} days of {opts['trace']}, {config.service_name}: "
+                f"VMs {config.min_vms}..{config.max_vms}, "
+                f"capacity {params.capacity:g} requests/interval/VM, clone {params.clone_seconds} s, "
+                f"delete {params.delete_seconds} s"
+            )
+            self.stdout.write(report.table(results, markdown=opts["markdown"]))
+            speed = sum(r.wall_seconds for r in results)
+            self.stdout.write(f"simulated {trace.days * len(results):.1f} days in {speed:.2f} s")
+        if opts["plot"]:
+            try:
+                window = self._span(opts["plot_window"]) if opts["plot_window"] else None
+            except TraceError as exc:
+                raise CommandError(str(exc)) from exc
+            try:
+                report.plot(results, opts["plot"], threshold=config.scale_out_cpu_threshold,
+                            tz_offset=trace.tz_offset, title=f"{config.service_name}: {', '.join(names)}",
+                            window=window)
+            except (OSError, ValueError) as exc:
+                raise CommandError(f"Cannot write the plot {opts['plot']}: {exc}") from exc
+            self.stdout.write(f"plot written to {opts['plot']}")
+
+    @staticmethod
+    def _span(text: str) -> tuple[float, float]:
+        lo, sep, hi = text.partition("..")
+        if not sep:
+            raise TraceError(
+                f"{text!r}: write START..END (ISO times, e.g. 1995-07-28T13:35-04:00..1995-07-31T23:55-04:00)."
+            )
+        try:
+            return parse_time(lo).timestamp(), parse_time(hi).timestamp()
+        except ValueError as exc:
+            raise TraceError(f"{text!r}: {exc}") from exc

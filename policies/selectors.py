@@ -1,0 +1,63 @@
+"""Reading policies: the settings the engine needs, the active scheduled window, suspension checks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from autoscaling.models import AutoscalingConfig
+from policies.engine.evaluate import PolicySettings
+from policies.engine.schedules import ActiveWindow, Window, active_window, effective_bounds, parse_weekdays
+from policies.models import ScalingPolicy
+
+
+def policy_get(*, config: AutoscalingConfig) -> ScalingPolicy | None:
+    """The config's policy, or None (the seed's step scaling)."""
+    try:
+        return config.scaling_policy
+    except ScalingPolicy.DoesNotExist:
+        return None
+
+
+def policy_settings(config: AutoscalingConfig, policy: ScalingPolicy | None) -> PolicySettings:
+    """The engine's view of a policy (seed defaults without one)."""
+    if policy is None:
+        return PolicySettings(scale_out_threshold=config.scale_out_cpu_threshold)
+    threshold = config.scale_out_cpu_threshold if policy.metric == "cpu" else config.scale_out_memory_threshold
+    return PolicySettings(
+        policy_type=policy.policy_type,
+        target=policy.target_utilisation,
+        tolerance=policy.tolerance,
+        max_change=policy.max_change_per_run,
+        stabilisation_seconds=policy.stabilisation_seconds,
+        warmup_seconds=policy.warmup_seconds,
+        scale_out_threshold=threshold,
+        flapping_check=policy.flapping_check,
+        forecast_only=policy.forecast_only,
+        suspend_scale_out=policy.suspend_scale_out,
+        suspend_scale_in=policy.suspend_scale_in,
+        suspend_scheduled=policy.suspend_scheduled,
+        suspend_predictive=policy.suspend_predictive,
+    )
+
+
+def policy_windows(*, policy: ScalingPolicy) -> list[Window]:
+    return [
+        Window(parse_weekdays(a.weekdays), a.start_time, a.end_time, a.min_vms, a.max_vms, a.desired_vms, a.name)
+        for a in policy.scheduled_actions.all()
+        if a.enabled
+    ]
+
+
+def policy_active_window(*, policy: ScalingPolicy, now: datetime) -> ActiveWindow | None:
+    if policy.suspend_scheduled:
+        return None
+    return active_window(policy_windows(policy=policy), now=now, tz=ZoneInfo(policy.time_zone))
+
+
+def effective_min_max(*, config: AutoscalingConfig, now: datetime) -> tuple[int, int]:
+    """The min/max a decision for ``config`` uses at ``now``: the config's, or an active scheduled action's."""
+    policy = policy_get(config=config)
+    active = policy_active_window(policy=policy, now=now) if policy else None
+    bounds = effective_bounds(min_vms=config.min_vms, max_vms=config.max_vms, active=active)
+    return bounds.min_vms, bounds.max_vms

@@ -1,0 +1,111 @@
+"""Reading a load trace: any CSV with a time column and a load column; empty cells are gaps."""
+
+from __future__ import annotations
+
+import csv
+from bisect import bisect_left
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+class TraceError(Exception):
+    """The trace cannot be used; the message says which file, line or column and what to do."""
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Load samples on a time grid: ``loads[i]`` holds from ``times[i]`` to ``times[i + 1]`` (None = gap)."""
+
+    times: list[float]  # epoch seconds, increasing
+    loads: list[float | None]
+    interval: float  # seconds per sample (the median spacing)
+    tz_offset: float = 0.0  # seconds east of UTC of the first timestamp (for local-time plots)
+
+    @property
+    def start(self) -> float:
+        return self.times[0]
+
+    @property
+    def end(self) -> float:
+        return self.times[-1] + self.interval
+
+    @property
+    def days(self) -> float:
+        return (self.end - self.start) / 86400
+
+    def with_gaps(self, spans: list[tuple[float, float]]) -> Trace:
+        """Mark samples starting inside any [start, end] span as gaps."""
+        loads = list(self.loads)
+        for lo, hi in spans:
+            i = bisect_left(self.times, lo)
+            while i < len(self.times) and self.times[i] <= hi:
+                loads[i] = None
+                i += 1
+        return Trace(self.times, loads, self.interval, self.tz_offset)
+
+
+def parse_time(text: str) -> datetime:
+    """ISO 8601 (``1995-07-01 00:00:00-04:00``, naive = UTC) or epoch seconds."""
+    text = text.strip()
+    try:
+        return datetime.fromtimestamp(float(text), UTC)
+    except ValueError:
+        pass
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def read_trace(path: str | Path, *, time_column: str, load_column: str) -> Trace:
+    """Read ``path``; raises :class:`TraceError` for a missing file, column or an unparsable row."""
+    path = Path(path)
+    if not path.is_file():
+        raise TraceError(f"Trace file {path} does not exist or is not a file.")
+    times: list[float] = []
+    loads: list[float | None] = []
+    tz_offset = 0.0
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            columns = reader.fieldnames or []
+            for wanted, option in ((time_column, "--time-column"), (load_column, "--load-column")):
+                if wanted not in columns:
+                    raise TraceError(
+                        f"{path}: no column {wanted!r} (columns: {', '.join(columns) or 'none'}); "
+                        f"choose one with {option}."
+                    )
+            for row in reader:
+                line = reader.line_num
+                raw_time = (row.get(time_column) or "").strip()
+                if not raw_time:
+                    raise TraceError(f"{path}:{line}: empty {time_column!r}; every row needs a time.")
+                try:
+                    at = parse_time(raw_time)
+                except (ValueError, OverflowError) as exc:
+                    raise TraceError(f"{path}:{line}: cannot read time {raw_time!r} ({exc}).") from exc
+                raw_load = (row.get(load_column) or "").strip()
+                if raw_load == "":
+                    load = None
+                else:
+                    try:
+                        load = float(raw_load)
+                    except ValueError as exc:
+                        raise TraceError(f"{path}:{line}: load {raw_load!r} is not a number.") from exc
+                    if load != load or load < 0:  # NaN or negative
+                        raise TraceError(f"{path}:{line}: load {raw_load!r} must be a number ≥ 0.")
+                t = at.timestamp()
+                if times and t <= times[-1]:
+                    raise TraceError(f"{path}:{line}: time {raw_time} is not after the previous row; sort the trace.")
+                if not times:
+                    offset = at.utcoffset()
+                    tz_offset = offset.total_seconds() if offset else 0.0
+                times.append(t)
+                loads.append(load)
+    except UnicodeDecodeError as exc:
+        raise TraceError(f"{path}: not a UTF-8 CSV file ({exc}).") from exc
+    except csv.Error as exc:
+        raise TraceError(f"{path}: malformed CSV ({exc}).") from exc
+    if len(times) < 2:
+        raise TraceError(f"{path}: needs at least two rows of data.")
+    spacings = sorted(b - a for a, b in zip(times, times[1:], strict=False))
+    return Trace(times, loads, spacings[len(spacings) // 2], tz_offset)

@@ -1,0 +1,104 @@
+"""Admin of templates_app: Template metadata, plus "sync from vCenter" and "create from VM"."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from ixnode.integrations.vcenter.client import VCenterError
+from templates_app.forms import TemplateFromVMForm
+from templates_app.models import Template
+from templates_app.selectors import vcenter_vms_list
+from templates_app.services import template_create_from_vm, templates_sync
+from templates_app.views import add_validation_errors
+
+
+@admin.register(Template)
+class TemplateAdmin(admin.ModelAdmin):
+    list_display = ("name", "source_vm_name", "vcenter_path", "datastore", "created_at")
+    search_fields = ("name", "source_vm_name", "vcenter_path", "description")
+    readonly_fields = ("created_at", "updated_at")
+    change_list_template = "admin/templates_app/template/change_list.html"
+    actions = ["sync_from_vcenter"]
+
+    def get_urls(self):
+        urls = [
+            path("sync/", self.admin_site.admin_view(self.sync_view), name="templates_app_template_sync"),
+            path(
+                "create-from-vm/",
+                self.admin_site.admin_view(self.create_from_vm_view),
+                name="templates_app_template_create_from_vm",
+            ),
+        ]
+        return urls + super().get_urls()
+
+    def _sync(self, request: HttpRequest) -> None:
+        try:
+            result = templates_sync()
+        except VCenterError as exc:
+            self.message_user(request, _("Sync failed: %(error)s") % {"error": exc.message}, messages.ERROR)
+            return
+        self.message_user(request, _("Synced from vCenter: %(summary)s.") % {"summary": result.summary()})
+        if result.missing_in_vcenter:
+            self.message_user(
+                request,
+                _("No longer in vCenter: %(names)s.") % {"names": ", ".join(result.missing_in_vcenter)},
+                messages.WARNING,
+            )
+
+    @admin.action(description=gettext_lazy("Sync all templates from vCenter"), permissions=["add", "change"])
+    def sync_from_vcenter(self, request: HttpRequest, queryset) -> None:
+        self._sync(request)
+
+    def sync_view(self, request: HttpRequest) -> HttpResponse:
+        if not (self.has_add_permission(request) and self.has_change_permission(request)):
+            raise PermissionDenied
+        if request.method == "POST":
+            self._sync(request)
+        return redirect("admin:templates_app_template_changelist")
+
+    def create_from_vm_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        vm_names = None
+        try:
+            vm_names = [vm.name for vm in vcenter_vms_list(templates=False)]
+        except VCenterError as exc:
+            self.message_user(request, _("vCenter cannot be read: %(error)s") % {"error": exc.message}, messages.ERROR)
+        form = TemplateFromVMForm(request.POST or None, vm_names=vm_names)
+        status = 200
+        if request.method == "POST":
+            status = 400
+            if form.is_valid():
+                data = form.cleaned_data
+                try:
+                    template = template_create_from_vm(
+                        source_vm_name=data["source_vm_name"],
+                        name=data["name"],
+                        description=data["description"],
+                        tags=data["tags"],
+                    )
+                except ValidationError as exc:
+                    add_validation_errors(form, exc)
+                except VCenterError as exc:
+                    form.add_error(None, exc.message)
+                else:
+                    self.message_user(
+                        request,
+                        _("Template '%(name)s' created at %(path)s.")
+                        % {"name": template.name, "path": template.vcenter_path},
+                    )
+                    return redirect("admin:templates_app_template_change", template.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Create a template from a VM"),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/templates_app/template/create_from_vm.html", context, status=status)

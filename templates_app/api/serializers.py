@@ -1,0 +1,44 @@
+"""Serializers of templates_app's API."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from templates_app.models import Template
+
+
+class TemplateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Template
+        fields = [
+            "id", "name", "source_vm_name", "vcenter_path", "datastore", "description", "tags", "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "vcenter_path", "datastore", "created_at", "updated_at"]
+
+
+class TemplateFromVMSerializer(serializers.Serializer):
+    source_vm_name = serializers.CharField(max_length=80)
+    name = serializers.CharField(max_length=80)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
+
+
+class TemplatesSyncResultSerializer(serializers.Serializer):
+    created = serializers.ListField(child=serializers.CharField())
+    updated = serializers.ListField(child=serializers.CharField())
+    unchanged = serializers.ListField(child=serializers.CharField())
+    missing_in_vcenter = serializers.ListField(child=serializers.CharField())
+
+
+class VCenterVMSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    moref = serializers.CharField()
+    power_state = serializers.CharField()
+    is_template = serializers.BooleanField()
+    path = serializers.CharField()
+    datastores = serializers.ListField(child=serializers.CharField())
+    ip_address = serializers.CharField()
+    guest_ips = serializers.ListField(child=serializers.CharField())
+    guest_hostname = serializers.CharField()
+    tools_running = serializers.BooleanField()

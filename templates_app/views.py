@@ -1,0 +1,99 @@
+"""Server-rendered pages of templates_app: vCenter VMs and templates, create a template from a VM, sync."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ixnode.integrations.vcenter.client import VCenterError
+from templates_app.forms import TemplateFromVMForm
+from templates_app.selectors import template_list, vcenter_vms_list
+from templates_app.services import template_create_from_vm, templates_sync
+
+
+def add_validation_errors(form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on its field when the form has one, else at the top."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+    else:
+        for error in exc.messages:
+            form.add_error(None, error)
+
+
+@login_required
+@permission_required("templates_app.view_template", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def vcenter_inventory(request: HttpRequest) -> HttpResponse:
+    """vCenter's VMs and templates next to the Template rows, with the "create template from VM" form."""
+    vcenter_error = ""
+    vms, templates = [], []
+    try:
+        inventory = vcenter_vms_list()
+        vms = [vm for vm in inventory if not vm.is_template]
+        templates = [vm for vm in inventory if vm.is_template]
+    except VCenterError as exc:
+        vcenter_error = exc.message
+    vm_names = [vm.name for vm in vms] if not vcenter_error else None
+    status = 200
+    if request.method == "POST":
+        if not request.user.has_perm("templates_app.add_template"):
+            messages.error(request, _("You need the permission to add templates."))
+            return redirect("templates_app:inventory")
+        form = TemplateFromVMForm(request.POST, vm_names=vm_names)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                template = template_create_from_vm(
+                    source_vm_name=data["source_vm_name"],
+                    name=data["name"],
+                    description=data["description"],
+                    tags=data["tags"],
+                )
+            except ValidationError as exc:
+                add_validation_errors(form, exc)
+            except VCenterError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("Template '%(name)s' created from VM '%(vm)s' at %(path)s.")
+                    % {"name": template.name, "vm": template.source_vm_name, "path": template.vcenter_path},
+                )
+                return redirect("templates_app:inventory")
+        status = 400
+    else:
+        form = TemplateFromVMForm(vm_names=vm_names)
+    context = {
+        "vms": vms,
+        "vcenter_templates": templates,
+        "rows": template_list(),
+        "form": form,
+        "vcenter_error": vcenter_error,
+        "can_add": request.user.has_perm("templates_app.add_template"),
+    }
+    return render(request, "templates_app/inventory.html", context, status=status)
+
+
+@login_required
+@permission_required(["templates_app.add_template", "templates_app.change_template"], raise_exception=True)
+@require_POST
+def templates_sync_view(request: HttpRequest) -> HttpResponse:
+    try:
+        result = templates_sync()
+    except VCenterError as exc:
+        messages.error(request, _("Sync failed: %(error)s") % {"error": exc.message})
+    else:
+        messages.success(request, _("Templates synced from vCenter: %(summary)s.") % {"summary": result.summary()})
+        if result.missing_in_vcenter:
+            messages.warning(
+                request,
+                _("No longer in vCenter: %(names)s.") % {"names": ", ".join(result.missing_in_vcenter)},
+            )
+    return redirect("templates_app:inventory")

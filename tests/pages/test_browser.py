@@ -1,0 +1,149 @@
+"""Browser tests: real Chromium against the live app, a real Prometheus with history, real database.
+
+Saves docs/overview.png and docs/service.png (the README shows them).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+pytest_plugins = ["tests.fixtures.browser", "tests.fixtures.prometheus_history"]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+PASSWORD = "operator-pass-123"
+
+
+@pytest.fixture
+def site(live_server, settings, prometheus_history):
+    settings.PROMETHEUS_URL = prometheus_history.url
+    cache.clear()
+    return live_server.url
+
+
+@pytest.fixture
+def logged_in(page, site, operator):
+    page.goto(site + "/")
+    assert "/accounts/login/" in page.url
+    page.fill("#id_username", operator.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(site + "/")
+    return page
+
+
+@pytest.fixture
+def demo(make_config, make_event, make_run, prometheus_history):
+    """A few services with history: the shop's metrics come from the backfilled Prometheus."""
+    from autoscaling.models import CooldownState
+
+    shop = make_config("shop-web", octet=60, prometheus_job_name=prometheus_history.job, min_vms=2, max_vms=4,
+                       artifacts_status="active", artifacts_published_at=timezone.now())
+    cart = make_config("cart-api", octet=61, artifacts_status="active")
+    make_config("search", octet=62, enabled=False)
+    CooldownState.objects.create(config=shop, last_scale_out_at=timezone.now() - dt.timedelta(seconds=40))
+    scale_out_min = (prometheus_history.end - prometheus_history.scale_out_at) / 60
+    make_event(shop, minutes_ago=scale_out_min + 4, reason="HighCPU: max CPU 86% > 80% for 1m",
+               vm_names=["shop-web-20260301101500"], alert_name="ShopWebScaleOut")
+    make_event(shop, minutes_ago=scale_out_min - 3, decision="BLOCK_COOLDOWN", status="blocked",
+               reason="scale-out cooldown: 120 s left", after_count=None, vm_names=[])
+    make_event(shop, minutes_ago=8, action="scale-in", decision="BLOCK_MIN", status="blocked",
+               reason="3 VMs, minimum 2 … scale-in step 1 would cross", after_count=None, vm_names=[])
+    make_event(cart, minutes_ago=30, action="scale-in", before_count=3, after_count=2)
+    run = make_run(cart, reason="HighMemory: max memory 91% > 80% for 1m")
+    return {"shop": shop, "cart": cart, "run": run}
+
+
+def test_login_rejects_bad_password(page, site, operator):
+    page.goto(site + "/events/")
+    page.fill("#id_username", operator.username)
+    page.fill("#id_password", "wrong")
+    page.click("button[type=submit]")
+    assert page.locator(".card .error").is_visible()
+    assert "/accounts/login/" in page.url
+
+
+def test_overview_and_service_pages(demo, logged_in, site, prometheus_history):
+    page = logged_in
+    rows = page.locator("#services tbody tr")
+    assert rows.count() == 3
+    shop = page.locator('tr[data-service="shop-web"]')
+    assert shop.locator("[data-vm-count]").inner_text() == "3"
+    assert "Scale-out" in page.locator('tr[data-service="cart-api"]').inner_text()  # run in flight
+    assert page.locator('[data-integration="prometheus"]').get_attribute("data-state") == "ok"
+    page.screenshot(path=str(DOCS / "overview.png"), full_page=True)
+
+    shop.locator("a").first.click()
+    page.wait_for_url(site + "/services/shop-web/")
+    page.wait_for_selector("#service-chart[data-drawn='1']")
+    cpu = page.locator("#service-chart path.cpu")
+    assert int(cpu.get_attribute("data-points")) > 50
+    assert page.locator("#service-chart path.mem").count() == 1
+    assert page.locator("#service-chart path.vms").count() == 1
+    assert page.locator("#service-chart line.threshold").count() == 4
+    assert page.locator("#service-chart line.event").count() == 3
+    assert page.locator("#recent-events tbody tr").count() == 3
+    page.screenshot(path=str(DOCS / "service.png"), full_page=True)
+
+
+def test_live_stage_progress_advances(demo, logged_in, site):
+    from events.models import ScaleEvent, ScaleEventStage
+
+    page = logged_in
+    run = demo["run"]
+    page.goto(site + "/services/cart-api/")
+    stage = page.locator('#run-live li[data-stage="allocate_ip"]')
+    assert stage.get_attribute("data-status") == "running"
+    ScaleEventStage.objects.filter(event=run, position=1).update(status="succeeded", finished_at=timezone.now(),
+                                                                  log="leased 127.0.61.221\n")
+    ScaleEventStage.objects.filter(event=run, position=2).update(status="running", started_at=timezone.now(),
+                                                                  log="cloning cart-api-20260301101500\n")
+    ScaleEvent.objects.filter(pk=run.pk).update(current_stage="clone_vm")
+    page.wait_for_selector('#run-live li[data-stage="allocate_ip"][data-status="succeeded"]')
+    page.wait_for_selector('#run-live li[data-stage="clone_vm"][data-status="running"]')
+    assert "cloning cart-api-20260301101500" in page.locator('#run-live li[data-stage="clone_vm"]').inner_text()
+    assert page.locator("[data-run-stage]").inner_text() == "Clone VM from template"
+    ScaleEventStage.objects.filter(event=run).update(status="succeeded")
+    ScaleEvent.objects.filter(pk=run.pk).update(status="succeeded", current_stage="complete", after_count=4)
+    page.wait_for_selector("#run-live [data-run-status].succeeded")
+
+
+def test_event_history_filters_and_csv(demo, logged_in, site):
+    page = logged_in
+    page.click("nav.mainnav >> text=Events")
+    page.wait_for_url(site + "/events/")
+    assert page.locator("#event-table tbody tr").count() == 5
+    page.fill("input[name=service]", "shop-web")
+    page.select_option("select[name=decision]", "BLOCK_MIN")
+    page.click("#event-filters button[type=submit]")
+    page.wait_for_url("**/events/?*")
+    rows = page.locator("#event-table tbody tr")
+    assert rows.count() == 1 and "BLOCK_MIN" in rows.first.inner_text()
+    with page.expect_download() as info:
+        page.click("#csv-export")
+    content = Path(info.value.path()).read_text()
+    parsed = list(csv.DictReader(io.StringIO(content)))
+    assert [(r["service_name"], r["decision"]) for r in parsed] == [("shop-web", "BLOCK_MIN")]
+    rows.first.locator("a").first.click()
+    page.wait_for_selector("#stage-timeline, .card >> text=No pipeline stages")
+    assert "3 VMs, minimum 2" in page.content()
+
+
+def test_korean_ui(demo, logged_in, site):
+    page = logged_in
+    with page.expect_navigation():
+        page.select_option("#language-select", "ko")
+    assert page.locator("html").get_attribute("lang") == "ko"
+    nav = page.locator("nav.mainnav").inner_text()
+    assert "개요" in nav and "이벤트" in nav
+    assert "개요" in page.locator("h1").inner_text()
+    page.goto(site + "/events/")
+    assert "스케일 이벤트" in page.locator("h1").inner_text()
+    assert "스케일아웃" in page.locator("#event-table").inner_text()

@@ -1,0 +1,75 @@
+"""Diagnostics per service (seed §11.3) against real Prometheus and the F5 double; the page renders them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils import timezone
+
+from autoscaling.diagnostics import integration_health, service_diagnostics
+
+pytest_plugins = ["tests.fixtures.prometheus", "tests.fixtures.f5"]
+pytestmark = pytest.mark.django_db
+
+
+def by_key(results):
+    return {r.key: r for r in results}
+
+
+def test_healthy_service_is_green(config, prometheus_server, prometheus_url, f5_settings, f5_double):
+    prometheus_server.ensure_counts([3])
+    config.prometheus_job_name = prometheus_server.job_with_count(3)
+    config.artifacts_status = "active"
+    config.save()
+    f5_double.add_member("auto-vm-test-pool", "127.0.48.10", 80)
+    results = by_key(service_diagnostics(config=config))
+    assert results["prometheus_job"].ok is True
+    assert results["count_bounds"].ok is True and "3 VMs" in results["count_bounds"].detail
+    assert results["cooldown"].ok is True
+    assert results["free_ips"].ok is True and "9 free of 9" in results["free_ips"].detail
+    assert results["f5_pool"].ok is True and "127.0.48.10" in results["f5_pool"].detail
+    # The job's targets are addresses where nothing listens: they are down, and the fix says what to check.
+    assert results["targets_up"].ok is False and "port 9100" in results["targets_up"].fix
+
+
+def test_broken_service_is_red_with_fixes(config, prometheus_url, f5_settings, f5_double):
+    from autoscaling.models import CooldownState, IPLease
+
+    config.prometheus_job_name = "job-prometheus-never-loaded"
+    config.f5_pool_name = "missing-pool"
+    config.save()
+    CooldownState.objects.create(config=config, last_scale_out_at=timezone.now() - dt.timedelta(seconds=10))
+    for i in range(220, 229):
+        IPLease.objects.create(config=config, ip_address=f"127.0.48.{i}")
+    results = by_key(service_diagnostics(config=config))
+    assert results["artifacts"].ok is False
+    assert results["prometheus_job"].ok is False and "reload Prometheus" in results["prometheus_job"].fix
+    assert results["cooldown"].ok is False and "scale-out 29" in results["cooldown"].detail
+    assert results["free_ips"].ok is False and "Widen the IP pool" in results["free_ips"].fix
+    assert results["f5_pool"].ok is False and "missing-pool" in results["f5_pool"].detail
+
+
+def test_unconfigured_and_unreachable_systems(config, settings):
+    from tests.fixtures.prometheus import free_port
+
+    settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    settings.F5_HOST = ""
+    results = by_key(service_diagnostics(config=config))
+    assert results["prometheus_job"].ok is None and "unreachable" in results["prometheus_job"].detail
+    assert results["count_bounds"].ok is None
+    assert results["f5_pool"].ok is None and "F5_HOST" in results["f5_pool"].detail
+    health = by_key(integration_health(use_cache=False))
+    assert health["prometheus"].ok is False and health["f5"].ok is None
+
+
+def test_diagnostics_page(operator_client, config, prometheus_url, f5_settings):
+    cache.clear()
+    response = operator_client.get(reverse("autoscaling:service-diagnostics", args=[config.service_name]))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-check="prometheus_job" data-state="bad"' in body
+    assert 'data-check="cooldown" data-state="ok"' in body
+    assert "Fix:" in body

@@ -1,0 +1,111 @@
+"""Notifications reach a local webhook receiver and the locmem outbox once per distinct event."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+
+from notifications.models import SentNotification
+from notifications.services import notification_send
+
+pytest_plugins = ["tests.fixtures.http_receiver"]
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def channels(settings, http_receiver):
+    settings.IXNODE_NOTIFY_WEBHOOK_URLS = [http_receiver.url + "/services/T000/B000/secret"]
+    settings.IXNODE_NOTIFY_EMAILS = ["ops@example.test"]
+    settings.IXNODE_NOTIFY_DEDUP_SECONDS = 3600
+    return http_receiver
+
+
+@pytest.fixture
+def q_sync(monkeypatch):
+    """Run django-q2 tasks in-process as they are enqueued (the receiver only enqueues)."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+
+def test_send_delivers_once_per_window(channels):
+    first = notification_send(kind="max_reached", service="shop", key="max", text="shop is at its maximum")
+    again = notification_send(kind="max_reached", service="shop", key="max", text="shop is at its maximum")
+    other = notification_send(kind="max_reached", service="cart", key="max", text="cart is at its maximum")
+    assert first.sent and not again.sent and other.sent
+    assert len(channels.requests) == 2
+    payload = channels.requests[0].json()
+    assert payload["text"].startswith(":warning: *[shop]* shop is at its maximum")
+    assert payload["ixnode"]["kind"] == "max_reached"
+    assert channels.requests[0].headers["Content-Type"] == "application/json"
+    assert len(mail.outbox) == 2
+    assert mail.outbox[0].to == ["ops@example.test"]
+    assert "shop" in mail.outbox[0].subject
+    row = SentNotification.objects.get(service_name="shop")
+    assert (row.sent_count, row.suppressed_count) == (1, 1)
+    assert "email" in row.channels and "secret" not in str(row.channels)
+
+
+def test_send_again_after_the_window(channels):
+    assert notification_send(kind="integration_down", key="prometheus", text="down", window_seconds=0).sent
+    assert notification_send(kind="integration_down", key="prometheus", text="down", window_seconds=0).sent
+    assert len(channels.requests) == 2
+
+
+def test_delivery_errors_are_recorded_not_raised(channels):
+    channels.status = 500
+    result = notification_send(kind="run_failed", service="shop", key="event-1", text="boom")
+    assert result.sent and result.errors and len(mail.outbox) == 1
+    row = SentNotification.objects.get()
+    assert "HTTPError" in row.last_error and "secret" not in row.last_error
+
+
+def test_unknown_kind_is_rejected():
+    with pytest.raises(ValueError, match="unknown notification kind"):
+        notification_send(kind="nope", text="x")
+
+
+def test_scale_event_status_changes_notify_once(channels, q_sync, config, make_event,
+                                                 django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = make_event(config, status="running", after_count=None)
+    assert channels.requests == []  # a run in flight is nothing to notify
+    for _ in range(2):  # the runner saves the finished event more than once
+        with django_capture_on_commit_callbacks(execute=True):
+            run.status, run.after_count = "succeeded", 3
+            run.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(3):  # Alertmanager repeats: three blocks at max, one notification
+            make_event(config, decision="BLOCK_MAX", status="blocked", reason="4 >= max 4")
+    with django_capture_on_commit_callbacks(execute=True):
+        make_event(config, status="rolled_back", error="clone failed", rollback_summary="released 127.0.48.221")
+    with django_capture_on_commit_callbacks(execute=True):
+        make_event(config, action="scale-out", decision="BLOCK_IP_POOL", status="blocked", reason="no free IP")
+    kinds = [r.json()["ixnode"]["kind"] for r in channels.requests]
+    assert kinds == ["scale_out_done", "max_reached", "run_rolled_back", "ip_pool_exhausted"]
+    assert len(mail.outbox) == 4
+    assert "/events/" in channels.requests[0].json()["ixnode"]["url"]
+    assert "released 127.0.48.221" in channels.requests[2].json()["text"]
+
+
+def test_rolled_back_save_sends_nothing(channels, q_sync, config, make_event, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        sid = transaction.savepoint()
+        make_event(config, status="failed", error="x")
+        transaction.savepoint_rollback(sid)
+        transaction.set_rollback(True)
+    assert channels.requests == []
+
+
+def test_integration_down_is_notified_once(channels, q_sync, settings):
+    from autoscaling.diagnostics import integration_health
+    from tests.fixtures.prometheus import free_port
+
+    settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    integration_health(use_cache=False)
+    integration_health(use_cache=False)
+    payloads = [r.json()["ixnode"] for r in channels.requests]
+    assert [(p["kind"], p["key"]) for p in payloads] == [("integration_down", "prometheus")]
+    assert "unreachable" in payloads[0]["text"]

@@ -1,0 +1,64 @@
+"""The service page: config at a glance, run in flight (live JSON), recent events, change history with a diff."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def test_service_page_requires_permission(client, nobody_client, config):
+    url = reverse("autoscaling:service", args=[config.service_name])
+    assert client.get(url).status_code == 302
+    assert nobody_client.get(url).status_code == 403
+    assert nobody_client.get(reverse("autoscaling:service-run", args=[config.service_name])).status_code == 403
+
+
+def test_service_page_shows_run_events_and_history(operator_client, operator, config, make_event, make_run,
+                                                   django_assert_max_num_queries):
+    for i in range(30):
+        make_event(config, decision="BLOCK_COOLDOWN", status="blocked", reason=f"cooldown {i}")
+    run = make_run(config)
+    config.scale_out_cpu_threshold = 85
+    config.max_vms = 6
+    config._history_user = operator
+    config.save()
+    with django_assert_max_num_queries(12):
+        response = operator_client.get(reverse("autoscaling:service", args=[config.service_name]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f"#{run.pk}" in body
+    assert 'data-stage="allocate_ip" data-status="running"' in body
+    assert body.count("cooldown ") >= 14  # recent events, bounded to the latest 15
+    history = response.context["history"]
+    assert history[0].who == "operator" and history[0].kind == "changed"
+    changed = {c.field: (c.old, c.new) for c in history[0].changes}
+    assert changed == {"scale_out_cpu_threshold": ("80.0", "85.0"), "max_vms": ("4", "6")}
+    assert 'data-field="max_vms"' in body and "<del>4</del>" in body and "<ins>6</ins>" in body
+    assert history[-1].kind == "created"
+    assert operator_client.get(reverse("autoscaling:service", args=["missing"])).status_code == 404
+
+
+def test_run_json_follows_stage_updates(operator_client, config, make_run, django_assert_max_num_queries):
+    from events.models import ScaleEventStage
+
+    run = make_run(config)
+    url = reverse("autoscaling:service-run", args=[config.service_name])
+    with django_assert_max_num_queries(7):
+        first = operator_client.get(url).json()
+    assert first["event"]["id"] == run.pk
+    assert first["event"]["stages"][0]["status"] == "running"
+    ScaleEventStage.objects.filter(event=run, position=1).update(status="succeeded", log="leased 127.0.48.221\nok\n")
+    ScaleEventStage.objects.filter(event=run, position=2).update(status="running")
+    run.current_stage = "clone_vm"
+    run.save(update_fields=["current_stage"])
+    second = operator_client.get(url).json()["event"]
+    assert [s["status"] for s in second["stages"][:3]] == ["succeeded", "running", "pending"]
+    assert second["current_stage_label"] == "Clone VM from template"
+    assert second["stages"][0]["log_tail"].endswith("ok")
+
+
+def test_run_json_without_runs(operator_client, config):
+    data = operator_client.get(reverse("autoscaling:service-run", args=[config.service_name])).json()
+    assert data == {"active": True, "event": None}

@@ -1,0 +1,195 @@
+"""Publishing to the PLG host, locally and over SSH/SFTP (real sshd), validated by the real promtool/amtool."""
+
+from __future__ import annotations
+
+import yaml
+
+from autoscaling.choices import ArtifactStatus
+from autoscaling.models import AutoscalingConfig
+from autoscaling.services.artifacts import artifacts_deployed, artifacts_regenerate
+from tests.fixtures.plg import OPERATOR_ALERTMANAGER_YML, OPERATOR_PROMETHEUS_YML, make_plg_files, point_settings_at
+
+pytest_plugins = ["tests.fixtures.plg", "tests.fixtures.sshd"]
+
+
+def publish(config) -> AutoscalingConfig:
+    outcome = artifacts_regenerate(service_name=config.service_name, config_id=config.pk)
+    config.refresh_from_db()
+    config.outcome = outcome
+    return config
+
+
+def live_state(files):
+    return {name: data for name, data in files.read().items() if not name.endswith(".ixnode-bak")}
+
+
+def test_publish_update_disable_delete(db, plg_files, config):
+    config = publish(config)
+    assert config.artifacts_status == ArtifactStatus.ACTIVE, config.artifacts_error
+    assert config.artifacts_error == "" and len(config.artifacts_hash) == 64 and config.artifacts_published_at
+    assert "Jenkins" not in config.outcome.error and config.outcome.jenkins.startswith("skipped")
+    prom = yaml.safe_load(plg_files.prometheus_yml.read_text())
+    assert prom["scrape_configs"][-1] == {
+        "job_name": "auto-vm-test-service",
+        "file_sd_configs": [{"files": [str(plg_files.targets_dir / "ixnode-auto-vm-test.json")]}],
+    }
+    assert str(plg_files.rules_dir / "ixnode-*.rules.yml") in prom["rule_files"]
+    am = yaml.safe_load(plg_files.alertmanager_yml.read_text())
+    assert am["route"]["routes"][0]["receiver"] == "ixnode-auto-vm-test"
+    assert am["receivers"][-1]["webhook_configs"][0]["http_config"]["authorization"]["credentials"] == (
+        "test-webhook-token"
+    )
+    assert (plg_files.rules_dir / "ixnode-auto-vm-test.rules.yml").exists()
+    assert (plg_files.targets_dir / "ixnode-auto-vm-test.json").read_text().startswith("[")
+    assert (plg_files.root / "prometheus.yml.ixnode-bak").read_text() == OPERATOR_PROMETHEUS_YML
+    assert (plg_files.root / "alertmanager.yml.ixnode-bak").read_text() == OPERATOR_ALERTMANAGER_YML
+
+    before = live_state(plg_files)
+    again = publish(config)
+    assert again.outcome.plg == "up to date" and again.outcome.changed_files == []
+    assert live_state(plg_files) == before
+
+    config.scale_out_cpu_threshold = 91
+    config.save()
+    config = publish(config)
+    assert config.outcome.changed_files == [str(plg_files.rules_dir / "ixnode-auto-vm-test.rules.yml")]
+    assert "> 91" in (plg_files.rules_dir / "ixnode-auto-vm-test.rules.yml").read_text()
+
+    config.enabled = False
+    config.save()
+    config = publish(config)
+    assert config.artifacts_status == ArtifactStatus.REMOVED and config.artifacts_hash == ""
+    assert not (plg_files.rules_dir / "ixnode-auto-vm-test.rules.yml").exists()
+    assert "ixnode-auto-vm-test" not in plg_files.alertmanager_yml.read_text()
+    assert plg_files.alertmanager_yml.read_text() == OPERATOR_ALERTMANAGER_YML
+    assert "auto-vm-test-service" not in plg_files.prometheus_yml.read_text()
+    assert (plg_files.targets_dir / "ixnode-auto-vm-test.json").exists(), "a disabled service keeps its targets"
+
+    service, pk = config.service_name, config.pk
+    config.delete()
+    outcome = artifacts_regenerate(service_name=service, config_id=pk)
+    assert outcome.status == ArtifactStatus.REMOVED and not outcome.errors
+    assert not (plg_files.targets_dir / "ixnode-auto-vm-test.json").exists()
+
+
+def test_rename_removes_the_old_names_items(db, plg_files, config):
+    publish(config)
+    config.service_name = "auto-vm-renamed"
+    config.save()
+    config = publish(config)
+    assert config.artifacts_status == ArtifactStatus.ACTIVE, config.artifacts_error
+    assert not (plg_files.rules_dir / "ixnode-auto-vm-test.rules.yml").exists()
+    assert (plg_files.rules_dir / "ixnode-auto-vm-renamed.rules.yml").exists()
+    text = plg_files.alertmanager_yml.read_text()
+    assert "ixnode-auto-vm-test" not in text and "ixnode-auto-vm-renamed" in text
+
+
+def test_broken_live_prometheus_yml_is_left_byte_for_byte(db, plg_files, config):
+    plg_files.prometheus_yml.write_text(OPERATOR_PROMETHEUS_YML + "scrape_configs: [\n")
+    before = plg_files.read()
+    config = publish(config)
+    assert config.artifacts_status == ArtifactStatus.ERROR
+    assert "not valid YAML" in config.artifacts_error
+    assert plg_files.read() == before
+
+
+def test_live_alertmanager_yml_failing_amtool_is_left_byte_for_byte(db, plg_files, config):
+    # Valid YAML, but the route names a receiver that does not exist: amtool refuses the merged file.
+    plg_files.alertmanager_yml.write_text(OPERATOR_ALERTMANAGER_YML.replace("receiver: dba", "receiver: nobody"))
+    before = plg_files.read()
+    config = publish(config)
+    assert config.artifacts_status == ArtifactStatus.ERROR
+    assert "amtool check-config rejected" in config.artifacts_error and "nobody" in config.artifacts_error
+    assert plg_files.read() == before, "nothing may be replaced when any file fails validation"
+
+
+def test_rendered_rules_failing_promtool_change_nothing(db, plg_files, config, settings):
+    settings.IXNODE_PROMETHEUS_RATE_WINDOW = "5x"  # not a Prometheus duration: promtool check rules fails
+    before = plg_files.read()
+    config = publish(config)
+    assert config.artifacts_status == ArtifactStatus.ERROR
+    assert "promtool check rules rejected" in config.artifacts_error
+    assert plg_files.read() == before
+
+
+def test_failed_reload_restores_previous_files(db, plg_files, config, settings):
+    publish(config)
+    before = live_state(plg_files)
+    settings.IXNODE_ALERTMANAGER_RELOAD_COMMAND = "sh -c 'echo reload-broke >&2; exit 3'"
+    config.alert_repeat_interval_seconds = 600
+    config.scale_in_cpu_threshold = 20
+    config.save()
+    config = publish(config)
+    assert config.artifacts_status == ArtifactStatus.ERROR
+    assert "reload-broke" in config.artifacts_error and "restored" in config.artifacts_error
+    assert live_state(plg_files) == before
+
+
+def test_reload_over_http_reports_unreachable(db, plg_files, config, settings):
+    settings.IXNODE_PROMETHEUS_RELOAD_COMMAND = ""
+    settings.PROMETHEUS_URL = "http://127.0.0.1:9"  # discard port: nothing listens
+    config = publish(config)
+    assert config.artifacts_status == ArtifactStatus.ERROR
+    assert "not reachable for reload" in config.artifacts_error
+    assert plg_files.prometheus_yml.read_text() == OPERATOR_PROMETHEUS_YML
+
+
+def test_missing_live_file_is_an_error(db, plg_files, config):
+    plg_files.prometheus_yml.unlink()
+    config = publish(config)
+    assert config.artifacts_status == ArtifactStatus.ERROR
+    assert "IXNODE_PROMETHEUS_CONFIG" in config.artifacts_error
+
+
+def test_plg_mode_off_renders_but_does_not_publish(db, plg_files, config, settings):
+    settings.IXNODE_PLG_MODE = "off"
+    before = plg_files.read()
+    config = publish(config)
+    assert config.artifacts_status == ArtifactStatus.PENDING and config.outcome.plg.startswith("skipped")
+    assert plg_files.read() == before
+
+
+def test_preview_shows_deployed_items_without_secrets(db, plg_files, config):
+    publish(config)
+    deployed = artifacts_deployed(config=config)
+    assert set(deployed) >= {"prometheus-scrape-job.yml", "alertmanager-route.yml", "alertmanager-receiver.yml",
+                             "ixnode-auto-vm-test.rules.yml", "ixnode-auto-vm-test.json"}
+    assert "test-webhook-token" not in "".join(deployed.values())
+
+
+def ssh_settings(settings, sshd, tmp_path):
+    files = make_plg_files(sshd.root / tmp_path.name)
+    point_settings_at(settings, files)
+    settings.VAR_DIR = tmp_path / "var"
+    settings.IXNODE_PLG_MODE = "ssh"
+    settings.IXNODE_PLG_SSH_HOST = sshd.host
+    settings.IXNODE_PLG_SSH_PORT = sshd.port
+    settings.IXNODE_PLG_SSH_USER = sshd.user
+    settings.IXNODE_PLG_SSH_KEY = str(sshd.key_path)
+    settings.IXNODE_PLG_SSH_KNOWN_HOSTS = str(sshd.write_known_hosts(tmp_path / "known_hosts"))
+    return files
+
+
+def test_publish_over_ssh(db, settings, sshd, tmp_path, config):
+    files = ssh_settings(settings, sshd, tmp_path)
+    config = publish(config)
+    assert config.artifacts_status == ArtifactStatus.ACTIVE, config.artifacts_error
+    assert (files.rules_dir / "ixnode-auto-vm-test.rules.yml").exists()
+    assert "ixnode-auto-vm-test" in files.alertmanager_yml.read_text()
+    assert "Accepted publickey" in sshd.log()
+
+    settings.IXNODE_PROMETHEUS_RATE_WINDOW = "bogus"
+    config.scale_out_cpu_threshold = 95
+    config.save()
+    before = files.read()
+    config = publish(config)
+    assert config.artifacts_status == ArtifactStatus.ERROR and "promtool check rules" in config.artifacts_error
+    assert files.read() == before
+
+
+def test_ssh_rejects_unknown_host_key(db, settings, sshd, tmp_path, config):
+    ssh_settings(settings, sshd, tmp_path)
+    (tmp_path / "known_hosts").write_text("")
+    config = publish(config)
+    assert config.artifacts_status == ArtifactStatus.ERROR
+    assert "host key unknown" in config.artifacts_error

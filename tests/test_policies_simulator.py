@@ -1,0 +1,215 @@
+"""The simulator replays traces through decide()/evaluate_policy(): seed §13.2, re-check, metrics, CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from autoscaling.choices import Decision
+from policies.engine.evaluate import PolicySettings
+from policies.simulator.engine import SimConfig, SimParams, simulate
+from policies.simulator.trace import TraceError, read_trace
+
+T0 = datetime(2025, 1, 6, 0, 0, tzinfo=UTC)
+SEED = SimConfig(min_vms=2, max_vms=4, cooldown_seconds=300, alert_repeat_interval_seconds=300)
+# Seed §13.1/§13.2 timings: clone 5 min, delete 2 min; 1-minute trace so a 1-minute rate window is exact.
+SEED_PARAMS = SimParams(capacity=100, clone_seconds=300, delete_seconds=120, rate_window=60, dispatch_seconds=30,
+                        group_wait=30, group_interval=300, eval_interval=60)
+
+
+def write_trace(path, loads, *, step=60, start=T0, time_column="timestamp", load_column="load"):
+    lines = [f"{time_column},{load_column}"]
+    for i, load in enumerate(loads):
+        cell = "" if load is None else f"{load}"
+        lines.append(f"{(start + timedelta(seconds=i * step)).isoformat()},{cell}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def minute(d) -> str:
+    delta = datetime.fromtimestamp(d.at, UTC) - T0
+    m, s = divmod(int(delta.total_seconds()), 60)
+    return f"00:{m:02d}:{s:02d}"
+
+
+def timeline(result, action):
+    return [(minute(d), d.decision, d.count) for d in result.decisions if d.action == action]
+
+
+@pytest.fixture
+def seed_out_trace(tmp_path):
+    # 50 % on 2 VMs, then from 00:04 a load of 340: 170 % on 2, 113 % on 3, 85 % on 4 VMs (still > 80 %).
+    return read_trace(write_trace(tmp_path / "out.csv", [100] * 4 + [340] * 36), time_column="timestamp",
+                      load_column="load")
+
+
+def test_seed_13_2_scale_out_timeline(seed_out_trace):
+    result = simulate(seed_out_trace, SEED, params=SEED_PARAMS)
+    assert timeline(result, "scale-out")[:6] == [
+        ("00:06:30", Decision.ALLOW, 1),  # alert at 00:06 (CPU > 80 % from 00:05 for 1 m) → VM 3, run 00:07-00:12
+        ("00:11:30", Decision.BLOCK_IN_PROGRESS, 0),  # Alertmanager repeat while VM 3 is being built
+        ("00:16:30", Decision.BLOCK_COOLDOWN, 0),  # VM 3 in service at 00:12 → cooldown to 00:17
+        ("00:21:30", Decision.ALLOW, 1),  # next repeat: VM 4 (seed: cooldown 5 + repeat 5 = ≥ 10 min after VM 3)
+        ("00:26:30", Decision.BLOCK_IN_PROGRESS, 0),
+        ("00:31:30", Decision.BLOCK_MAX, 0),  # 4 VMs = maximum
+    ]
+    assert result.peak_vms == 4 and result.scale_outs == 2
+
+
+def test_recheck_at_cooldown_end_scales_out_within_5_minutes(seed_out_trace):
+    params = SimParams(**{**SEED_PARAMS.__dict__, "recheck_at_cooldown_end": True})
+    result = simulate(seed_out_trace, SEED, params=params)
+    allows = [d for d in result.decisions if d.decision == Decision.ALLOW and d.action == "scale-out"]
+    vm3_in_service = T0 + timedelta(minutes=12)  # 00:06:30 ALLOW + 30 s dispatch + 5 min clone
+    second = datetime.fromtimestamp(allows[1].at, UTC)
+    assert allows[1].trigger == "recheck"
+    assert second - vm3_in_service <= timedelta(minutes=5)
+    assert minute(allows[1]) == "00:17:00"
+    # the same decision function, so the seed's blocks still hold
+    assert [d.decision for d in result.decisions if d.action == "scale-out"][-1] == Decision.BLOCK_MAX
+
+
+def test_seed_13_2_scale_in_timeline(tmp_path):
+    trace = read_trace(write_trace(tmp_path / "in.csv", [200] * 4 + [40] * 36), time_column="timestamp",
+                       load_column="load")
+    params = SimParams(**{**SEED_PARAMS.__dict__, "initial_vms": 4})
+    result = simulate(trace, SEED, params=params)
+    assert timeline(result, "scale-in")[:4] == [
+        ("00:10:30", Decision.ALLOW, 1),  # CPU < 30 % from 00:05 for 5 m → delete VM 4 (00:11-00:13)
+        ("00:15:30", Decision.BLOCK_COOLDOWN, 0),  # cooldown 00:13-00:18
+        ("00:20:30", Decision.ALLOW, 1),  # VM 3 (≈ 10 min after VM 4, as seed §13.2 says)
+        ("00:25:30", Decision.BLOCK_MIN, 0),
+    ]
+    assert result.scale_ins == 2
+
+
+def test_no_policy_is_the_seed_decision_for_decision(seed_out_trace):
+    a = simulate(seed_out_trace, SEED, params=SEED_PARAMS)
+    b = simulate(seed_out_trace, SEED, policy=PolicySettings(), params=SEED_PARAMS)
+    assert [(d.at, d.action, d.decision, d.count, d.reason) for d in a.decisions] == [
+        (d.at, d.action, d.decision, d.count, d.reason) for d in b.decisions
+    ]
+
+
+def test_target_tracking_reacts_in_one_run(seed_out_trace):
+    policy = PolicySettings(policy_type="target_tracking", target=60, max_change=3, scale_out_threshold=80)
+    result = simulate(seed_out_trace, SimConfig(min_vms=2, max_vms=8), policy=policy, params=SEED_PARAMS)
+    first = next(d for d in result.decisions if d.decision == Decision.ALLOW)
+    assert first.count == 3  # ceil(2 × 170 / 60) = 6 → +4, capped at 3 per run
+    assert result.overload_minutes < simulate(seed_out_trace, SimConfig(min_vms=2, max_vms=8),
+                                              params=SEED_PARAMS).overload_minutes
+
+
+def test_metrics_overload_vm_hours_and_gaps(tmp_path):
+    # 60 min at 150 % on 2 VMs with max 2: all overload; then a 60-min gap counts nothing.
+    trace = read_trace(write_trace(tmp_path / "g.csv", [300] * 60 + [None] * 60 + [0]),
+                       time_column="timestamp", load_column="load")
+    result = simulate(trace, SimConfig(min_vms=2, max_vms=2), params=SEED_PARAMS)
+    assert result.overload_minutes == pytest.approx(60)
+    assert result.vm_hours == pytest.approx(2 + 2 / 60)  # 2 VMs × 1 h, plus the final known minute
+    assert result.scale_outs == 0
+
+
+def test_flaps_are_counted(tmp_path):
+    # alternate high/low every 3 minutes with a target-tracking policy without stabilisation
+    loads = ([400] * 3 + [20] * 3) * 20
+    trace = read_trace(write_trace(tmp_path / "f.csv", loads), time_column="timestamp", load_column="load")
+    policy = PolicySettings(policy_type="target_tracking", target=60, stabilisation_seconds=0, max_change=5,
+                            flapping_check=False)
+    params = SimParams(**{**SEED_PARAMS.__dict__, "clone_seconds": 60, "delete_seconds": 60})
+    result = simulate(trace, SimConfig(min_vms=1, max_vms=10, cooldown_seconds=0), policy=policy, params=params)
+    assert result.flaps >= 3
+    calm = simulate(trace, SimConfig(min_vms=1, max_vms=10, cooldown_seconds=0),
+                    policy=PolicySettings(**{**policy.__dict__, "stabilisation_seconds": 900}), params=params)
+    assert calm.flaps < result.flaps
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("when,load\n2025-01-01T00:00Z,1\n", "no column 'timestamp'"),
+        ("timestamp,load\n2025-01-01T00:00Z,abc\n2025-01-01T00:01Z,1\n", "is not a number"),
+        ("timestamp,load\nyesterday,1\n2025-01-01T00:01Z,1\n", "cannot read time"),
+        ("timestamp,load\n2025-01-01T00:01Z,1\n2025-01-01T00:00Z,1\n", "not after the previous row"),
+        ("timestamp,load\n2025-01-01T00:01Z,-1\n2025-01-01T00:02Z,1\n", "must be a number ≥ 0"),
+        ("timestamp,load\n2025-01-01T00:01Z,1\n", "at least two rows"),
+    ],
+)
+def test_bad_traces(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(TraceError, match=message):
+        read_trace(path, time_column="timestamp", load_column="load")
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / "svc.json"
+    path.write_text(json.dumps({
+        "serviceName": "sim-svc", "minVms": 2, "maxVms": 6,
+        "monitoring": {"scaleOutCpuThreshold": 80, "scaleInCpuThreshold": 30, "cooldownSeconds": 300},
+        "simulation": {"capacity": 100},
+    }))
+    return path
+
+
+def test_cli_compares_policies_and_writes_plots(tmp_path, config_file, capsys):
+    trace = write_trace(tmp_path / "t.csv", ([50] * 30 + [300] * 30 + [None] * 5) * 4)
+    png, page = tmp_path / "out.png", tmp_path / "out.html"
+    call_command("simulate", trace=str(trace), config=str(config_file), time_column="timestamp",
+                 load_column="load", policy=["step", "step+recheck", "target_tracking", "predictive"],
+                 plot=str(png), rate_window=60)
+    out = capsys.readouterr().out
+    for name in ("step ", "step+recheck", "target_tracking", "predictive", "overload min", "VM-hours"):
+        assert name in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    call_command("simulate", trace=str(trace), config=str(config_file), load_column="load", plot=str(page),
+                 json=True)
+    assert page.read_text().startswith("<!doctype html>") and "data:image/png;base64," in page.read_text()
+    data = json.loads(capsys.readouterr().out.split("plot written")[0])
+    assert data[0]["policy"] == "step" and data[0]["days"] > 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"trace": "/nonexistent/trace.csv"}, "does not exist"),
+        ({"load_column": "nope"}, "no column 'nope'"),
+        ({"config": "/nonexistent/cfg.json"}, "does not exist"),
+        ({"config": "no-such-service"}, "No autoscaling config named"),
+        ({"gap": ["2025-01-06T00:00Z"]}, "START..END"),
+    ],
+)
+@pytest.mark.django_db
+def test_cli_bad_input_is_a_clear_error(tmp_path, config_file, kwargs, message):
+    args = {"trace": str(write_trace(tmp_path / "t.csv", [1, 2, 3])), "config": str(config_file),
+            "load_column": "load", **kwargs}
+    with pytest.raises(CommandError, match=message):
+        call_command("simulate", **args)
+
+
+def test_cli_exit_status_is_non_zero(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "simulate", "--trace", str(tmp_path / "missing.csv"), "--config", "x.json"],
+        capture_output=True, text=True, env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin",
+                                              "PYTHONPATH": "."}, timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "does not exist" in proc.stderr
+
+
+@pytest.mark.django_db
+def test_cli_reads_a_service_from_the_database(tmp_path, config, capsys):
+    from policies.models import ScalingPolicy
+
+    ScalingPolicy.objects.create(config=config, policy_type="target_tracking", target_utilisation=55)
+    trace = write_trace(tmp_path / "t.csv", [100] * 10 + [400] * 20)
+    call_command("simulate", trace=str(trace), config=config.service_name, load_column="load", capacity=100)
+    out = capsys.readouterr().out
+    assert "target_tracking" in out and "auto-vm-test" in out

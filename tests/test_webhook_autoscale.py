@@ -1,0 +1,315 @@
+"""``POST /api/webhook/autoscale/<serviceName>``: auth, validation, decisions, metrics, concurrency."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+import requests
+from django.db import connection
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from rest_framework.test import APIClient
+
+from autoscaling.choices import Decision
+from events.choices import EventStatus
+from events.models import ScaleEvent
+
+pytest_plugins = ["tests.fixtures.prometheus"]
+
+TOKEN = "test-webhook-token"
+
+
+def alert(action="scale-out", status="firing", fingerprint="f00dfeed", **labels):
+    return {
+        "status": status,
+        "labels": {"alertname": "AutoVmTestHighCpu", "autoscale": action, **labels},
+        "annotations": {"summary": "CPU above 80 %"},
+        "startsAt": "2025-01-01T00:06:00.000Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://127.0.0.1:9090/graph?g0.expr=up",
+        "fingerprint": fingerprint,
+    }
+
+
+def payload(*alerts, status="firing"):
+    return {
+        "version": "4",
+        "groupKey": '{}:{alertname="AutoVmTestHighCpu"}',
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": "ixnode-auto-vm-test",
+        "groupLabels": {"alertname": "AutoVmTestHighCpu"},
+        "commonLabels": {"alertname": "AutoVmTestHighCpu"},
+        "commonAnnotations": {},
+        "externalURL": "http://127.0.0.1:9093",
+        "alerts": list(alerts) or [alert()],
+    }
+
+
+@pytest.fixture(scope="module")
+def counts(prometheus_server):
+    prometheus_server.ensure_counts([2, 4])
+    return prometheus_server
+
+
+@pytest.fixture
+def service(config, counts, prometheus_url, settings):
+    settings.IXNODE_WEBHOOK_TOKEN = TOKEN
+    config.prometheus_job_name = counts.job_with_count(2)
+    config.save()
+    return config
+
+
+@pytest.fixture
+def api():
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    return client
+
+
+URL = "/api/webhook/autoscale/auto-vm-test"
+
+
+def post(api, body, url=URL):
+    return api.post(url, data=json.dumps(body), content_type="application/json")
+
+
+# --- authentication -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong-token", "Token test-webhook-token", "Bearer", "Bearer a b",
+                                    "Basic dGVzdDp0ZXN0"])
+def test_missing_or_wrong_token_is_401(service, header):
+    client = APIClient()
+    if header:
+        client.credentials(HTTP_AUTHORIZATION=header)
+    response = post(client, payload())
+    assert response.status_code == 401, response.content
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert "detail" in response.json()
+    assert not ScaleEvent.objects.exists()
+
+
+def test_unset_token_refuses_everything_with_503(service, api, settings):
+    settings.IXNODE_WEBHOOK_TOKEN = ""
+    response = post(api, payload())
+    assert response.status_code == 503
+    assert "IXNODE_WEBHOOK_TOKEN is not set" in response.json()["detail"]
+    assert not ScaleEvent.objects.exists()
+
+
+def test_unknown_service_is_404_json(service, api):
+    response = post(api, payload(), url="/api/webhook/autoscale/no-such-service")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No autoscaling config for service 'no-such-service'."}
+
+
+def test_token_checked_before_service_lookup(service):
+    response = post(APIClient(), payload(), url="/api/webhook/autoscale/no-such-service")
+    assert response.status_code == 401
+
+
+# --- validation ---------------------------------------------------------------------------------------
+
+
+def test_malformed_json_is_400(service, api):
+    response = api.post(URL, data="{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path"),
+    [
+        (lambda p: p.pop("version"), ("version",)),
+        (lambda p: p.update(version="3"), ("version",)),
+        (lambda p: p.pop("alerts"), ("alerts",)),
+        (lambda p: p.update(alerts="many"), ("alerts",)),
+        (lambda p: p.update(alerts=[42]), ("alerts", 0, "non_field_errors")),
+        (lambda p: p.update(status="exploding"), ("status",)),
+        (lambda p: p.update(truncatedAlerts="some"), ("truncatedAlerts",)),
+        (lambda p: p.update(commonLabels=["a"]), ("commonLabels",)),
+        (lambda p: p["alerts"][0].update(status=None), ("alerts", 0, "status")),
+        (lambda p: p["alerts"][0].update(labels="autoscale=scale-out"), ("alerts", 0, "labels")),
+        (lambda p: p["alerts"][0].update(labels={"alertname": "X"}), ("alerts", 0, "labels")),
+        (lambda p: p["alerts"][0]["labels"].update(autoscale="scale-up"), ("alerts", 0, "labels")),
+        (lambda p: p["alerts"][0]["labels"].update(autoscale=["scale-out"]), ("alerts", 0, "labels")),
+        (lambda p: p["alerts"][0].update(startsAt="yesterday"), ("alerts", 0, "startsAt")),
+        (lambda p: p["alerts"][0].update(fingerprint={"a": 1}), ("alerts", 0, "fingerprint")),
+    ],
+)
+def test_bad_payload_is_400_with_field_errors(service, api, mutate, path):
+    body = payload()
+    mutate(body)
+    response = post(api, body)
+    assert response.status_code == 400, response.content
+    errors = response.json()
+    for key in path:  # DRF reports list items keyed by their index
+        errors = errors[str(key)] if isinstance(errors, dict) else errors[key]
+    assert errors, response.json()
+    assert not ScaleEvent.objects.exists()
+
+
+def test_unknown_autoscale_value_message(service, api):
+    body = payload(alert(action="scale-sideways"))
+    response = post(api, body)
+    assert response.status_code == 400
+    message = response.json()["alerts"]["0"]["labels"][0]
+    assert "scale-sideways" in message and "scale-out, scale-in" in message
+
+
+@pytest.mark.parametrize("body", ["[]", "null", '"text"', "42", "{}"])
+def test_non_object_bodies_are_400(service, api, body):
+    response = api.post(URL, data=body, content_type="application/json")
+    assert response.status_code == 400
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+        lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+        max_leaves=20,
+    )
+)
+def test_fuzzed_bodies_never_500(service, api, body):
+    response = post(api, body)
+    assert response.status_code in (200, 400), response.content
+
+
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(st.sampled_from(["status", "labels", "fingerprint", "startsAt", "endsAt", "annotations"]),
+                       st.none() | st.integers() | st.text(max_size=10) | st.dictionaries(st.text(max_size=5),
+                                                                                           st.text(max_size=5))))
+def test_fuzzed_alerts_never_500(service, api, overrides):
+    item = alert()
+    item.update(overrides)
+    response = post(api, payload(item))
+    assert response.status_code in (200, 400), response.content
+
+
+# --- decisions ----------------------------------------------------------------------------------------
+
+
+def test_firing_alert_is_decided_and_recorded(service, api):
+    response = post(api, payload(alert(fingerprint="abc123")))
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["service"] == "auto-vm-test"
+    assert body["ignored"] == []
+    [decision] = body["decisions"]
+    assert decision["action"] == "scale-out"
+    assert decision["decision"] == Decision.ALLOW
+    assert decision["count"] == 1 and decision["current_vm_count"] == 2
+    assert decision["status"] == EventStatus.QUEUED
+    event = ScaleEvent.objects.get(pk=decision["event_id"])
+    assert (event.alert_fingerprint, event.alert_name) == ("abc123", "AutoVmTestHighCpu")
+    assert event.alert_labels["autoscale"] == "scale-out"
+    assert event.triggered_by == "alertmanager:ixnode-auto-vm-test"
+    assert event.alert_starts_at.isoformat().startswith("2025-01-01T00:06")
+
+
+def test_trailing_slash_accepted(service, api):
+    assert post(api, payload(), url=URL + "/").status_code == 200
+
+
+def test_resolved_alerts_start_nothing(service, api):
+    response = post(api, payload(alert(status="resolved"), status="resolved"))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["decisions"] == []
+    assert body["ignored"][0]["status"] == "resolved"
+    assert body["ignored"][0]["reason"] == "Resolved alerts start nothing."
+    assert not ScaleEvent.objects.exists()
+
+
+def test_each_firing_alert_gets_one_decision(service, api):
+    body = payload(alert(fingerprint="a1"), alert(status="resolved", fingerprint="a2"),
+                   alert(action="scale-in", fingerprint="a3"))
+    response = post(api, body)
+    decisions = response.json()["decisions"]
+    assert [(d["action"], d["decision"]) for d in decisions] == [
+        ("scale-out", Decision.ALLOW),
+        ("scale-in", Decision.BLOCK_IN_PROGRESS),
+    ]
+    assert [i["fingerprint"] for i in response.json()["ignored"]] == ["a2"]
+    assert ScaleEvent.objects.count() == 2
+
+
+def test_at_maximum_is_block_max(service, api, counts):
+    service.prometheus_job_name = counts.job_with_count(4)
+    service.save()
+    decision = post(api, payload()).json()["decisions"][0]
+    assert decision["decision"] == Decision.BLOCK_MAX
+    assert decision["count"] == 0
+
+
+def test_metrics_count_decisions_and_latency(service, api, client):
+    post(api, payload())
+    post(api, payload())
+    text = client.get("/metrics").content.decode()
+    assert 'ixnode_decisions_total{action="scale-out",decision="ALLOW",service="auto-vm-test"}' in text
+    assert 'ixnode_decisions_total{action="scale-out",decision="BLOCK_IN_PROGRESS",service="auto-vm-test"}' in text
+    assert 'ixnode_webhook_duration_seconds_count{service="auto-vm-test"}' in text
+
+
+# --- concurrency --------------------------------------------------------------------------------------
+
+
+def _fire_concurrently(url: str, n: int) -> list[requests.Response]:
+    barrier = threading.Barrier(n)
+    responses: list[requests.Response | Exception] = [None] * n  # type: ignore[list-item]
+    body = json.dumps(payload(alert(fingerprint="same-alert")))
+
+    def worker(i: int) -> None:
+        session = requests.Session()
+        barrier.wait()
+        try:
+            responses[i] = session.post(
+                url, data=body, timeout=60,
+                headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+            )
+        except Exception as exc:  # reported below
+            responses[i] = exc
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    failures = [r for r in responses if not isinstance(r, requests.Response)]
+    assert not failures, failures
+    return responses  # type: ignore[return-value]
+
+
+def _assert_exactly_one_allow(live_server, service, caplog):
+    responses = _fire_concurrently(f"{live_server.url}{URL}", 20)
+    # The lock decided it, not the unique index behind it (the last line of defence).
+    assert not [r for r in caplog.records if "unique index rejected" in r.getMessage()]
+    assert [r.status_code for r in responses] == [200] * 20, [r.text for r in responses if r.status_code != 200]
+    decisions = [r.json()["decisions"][0]["decision"] for r in responses]
+    assert decisions.count(Decision.ALLOW) == 1, decisions
+    assert set(decisions) == {Decision.ALLOW, Decision.BLOCK_IN_PROGRESS}
+    assert ScaleEvent.objects.filter(config=service).count() == 20
+    assert ScaleEvent.objects.filter(config=service, status=EventStatus.QUEUED).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    not __import__("os").environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="PostgreSQL-only (row locks): runs when DATABASE_URL points at PostgreSQL",
+)
+def test_twenty_concurrent_identical_webhooks_one_allow_postgresql(live_server, service, caplog):
+    assert connection.vendor == "postgresql"
+    _assert_exactly_one_allow(live_server, service, caplog)
+
+
+@pytest.mark.skipif(
+    __import__("os").environ.get("DATABASE_URL", "").startswith("postgres"), reason="SQLite variant"
+)
+def test_twenty_concurrent_identical_webhooks_one_allow_sqlite(live_server, service, caplog):
+    assert connection.vendor == "sqlite"
+    _assert_exactly_one_allow(live_server, service, caplog)
