@@ -80,7 +80,8 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
     if event is None:
         raise Http404
     stages = [(stage, stage_duration(stage), stage_label(stage.name)) for stage in event.stages.all()]
-    return render(request, "events/detail.html", {"event": event, "stages": stages})
+    live = event_progress(event=event) if event.is_in_flight else None
+    return render(request, "events/detail.html", {"event": event, "stages": stages, "live": live})
 
 
 @require_GET
