@@ -285,6 +285,9 @@ VCENTER_GUEST_IP_TIMEOUT = env_float("VCENTER_GUEST_IP_TIMEOUT", 600.0)
 VCENTER_GUEST_DOMAIN = env_str("VCENTER_GUEST_DOMAIN", "localdomain")
 VCENTER_POLL_INTERVAL = env_float("VCENTER_POLL_INTERVAL", 0.5)
 
+# Scaling policies (policies app): evaluation loop interval and the utilisation query's rate window.
+IXNODE_POLICY_INTERVAL = env_int("IXNODE_POLICY_INTERVAL", 60)
+IXNODE_POLICY_RATE_WINDOW = env_str("IXNODE_POLICY_RATE_WINDOW", "2m")
 # --- SSH to VMs and network setup (ixnode/integrations/ssh, autoscaling/pipelines/network.py) -----------
 IXNODE_SSH_HOST_KEY_POLICY = env_str("IXNODE_SSH_HOST_KEY_POLICY", "reject")
 IXNODE_SSH_KNOWN_HOSTS = env_str("IXNODE_SSH_KNOWN_HOSTS", str(VAR_DIR / "ssh_known_hosts"))

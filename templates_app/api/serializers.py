@@ -19,6 +19,13 @@ class TemplateSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "vcenter_path", "datastore", "created_at", "updated_at"]
 
+    def validate_name(self, value: str) -> str:
+        if self.instance is not None and value != self.instance.name:
+            raise serializers.ValidationError(
+                "The name is vCenter's template name: rename the template in vCenter, then sync."
+            )
+        return value
+
 
 class TemplateFromVMSerializer(serializers.Serializer):
     source_vm_name = serializers.CharField(max_length=80)
