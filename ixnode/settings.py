@@ -127,9 +127,10 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- API ----------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes a missing/wrong credential a 401 (not a 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["ixnode.api.permissions.OperatorPermissions"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -143,6 +144,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "EventStatusEnum": "events.choices.EventStatus",
+        "StageStatusEnum": "events.choices.StageStatus",
+        "ArtifactStatusEnum": "autoscaling.choices.ArtifactStatus",
+        "AlertStatusEnum": ["firing", "resolved"],
+    },
 }
 
 # --- Background work (django-q2): ORM broker by default, Redis with IXNODE_REDIS_URL -------------------
@@ -278,6 +285,9 @@ VCENTER_GUEST_IP_TIMEOUT = env_float("VCENTER_GUEST_IP_TIMEOUT", 600.0)
 VCENTER_GUEST_DOMAIN = env_str("VCENTER_GUEST_DOMAIN", "localdomain")
 VCENTER_POLL_INTERVAL = env_float("VCENTER_POLL_INTERVAL", 0.5)
 
+# Scaling policies (policies app): evaluation loop interval and the utilisation query's rate window.
+IXNODE_POLICY_INTERVAL = env_int("IXNODE_POLICY_INTERVAL", 60)
+IXNODE_POLICY_RATE_WINDOW = env_str("IXNODE_POLICY_RATE_WINDOW", "2m")
 # --- SSH to VMs and network setup (ixnode/integrations/ssh, autoscaling/pipelines/network.py) -----------
 IXNODE_SSH_HOST_KEY_POLICY = env_str("IXNODE_SSH_HOST_KEY_POLICY", "reject")
 IXNODE_SSH_KNOWN_HOSTS = env_str("IXNODE_SSH_KNOWN_HOSTS", str(VAR_DIR / "ssh_known_hosts"))

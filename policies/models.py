@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from autoscaling.models import ManagedVM
 from policies import constants
 from policies.choices import PolicyMetric, PolicyType, ScalingProcess
 from policies.engine.schedules import parse_weekdays
@@ -99,6 +100,8 @@ class ScalingPolicy(models.Model):
     last_evaluated_at = models.DateTimeField(_("last evaluated at"), null=True, blank=True)
     last_evaluation = models.TextField(_("last evaluation"), blank=True)
     last_alert_recheck_at = models.DateTimeField(_("last alert re-check at"), null=True, blank=True)
+    last_decision_key = models.CharField(_("last recorded decision"), max_length=120, blank=True)
+    last_forecast_desired = models.IntegerField(_("last recorded forecast"), null=True, blank=True)
 
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -155,3 +158,12 @@ class ScheduledAction(models.Model):
             errors["end_time"] = [_("Start and end must differ.")]
         if errors:
             raise ValidationError(errors)
+
+
+class VMProtection(ManagedVM):
+    """Managed VMs seen from the operator's scale-in protection controls (a proxy, no table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("VM scale-in protection")
+        verbose_name_plural = _("VM scale-in protection")

@@ -158,12 +158,12 @@ def _weekly_history(weeks: int, *, step: int = 3600, growth: float = 1.0) -> pre
 def test_forecast_is_seasonal_with_trend():
     f = _weekly_history(3)
     now = 3 * 7 * 86400 - 3600  # last hour of history (a Sunday 23:00)
-    assert f.forecast(now + 10 * 3600, now=now) == pytest.approx(300)  # Monday 09:00 next week → busy
+    assert f.forecast(now + 11 * 3600, now=now) == pytest.approx(300)  # Monday 10:00 next week → busy
     assert f.forecast(now + 4 * 3600, now=now) == pytest.approx(100)
     grow = _weekly_history(3, growth=1.5)
     # level rose 1.5× over the last week → forecast carries the trend
-    assert grow.forecast(now + 10 * 3600, now=now) > 300 * 1.5
-    assert f.peak(now=now, horizon=10 * 3600) == pytest.approx(300)
+    assert grow.forecast(now + 11 * 3600, now=now) > 300 * 1.5
+    assert f.peak(now=now, horizon=11 * 3600) == pytest.approx(300)
     assert pred.Forecaster(start=0, step=3600, values=[]).forecast(10, now=5) is None
 
 

@@ -74,6 +74,8 @@ def scale_decision_record(
     now: datetime | None = None,
     prometheus: PrometheusAPI | None = None,
     dry_run: bool = False,
+    step: int | None = None,
+    bounds: tuple[int, int] | None = None,
 ) -> ScaleEvent:
     """Decide one scaling action for ``config`` and record it; on ALLOW queue its run after commit.
 
@@ -82,6 +84,14 @@ def scale_decision_record(
     """
     action = ScaleAction(action)
     trigger = trigger or DecisionTrigger()
+    # Scaling policy (policies app): step/bounds come from policy evaluations; on the alert path a policy may
+    # set dry-run, scheduled bounds or block a suspended process. Without a policy nothing changes.
+    blocked_reason = ""
+    if trigger.kind == Trigger.ALERT:
+        from policies.services import policy_alert_options
+
+        options = policy_alert_options(config=config, action=action, now=now)
+        dry_run, bounds, blocked_reason = dry_run or options.dry_run, bounds or options.bounds, options.blocked_reason
 
     # Unlocked pre-check: skip the Prometheus round trip when the answer cannot depend on the count.
     needs_count = config.enabled and not selectors.scale_event_in_flight_exists(config=config)
@@ -100,9 +110,9 @@ def scale_decision_record(
                 action=action,
                 now=decided_at,
                 enabled=fresh.enabled,
-                min_vms=fresh.min_vms,
-                max_vms=fresh.max_vms,
-                step=fresh.scale_out_step if action == ScaleAction.SCALE_OUT else fresh.scale_in_step,
+                min_vms=bounds[0] if bounds else fresh.min_vms,
+                max_vms=bounds[1] if bounds else fresh.max_vms,
+                step=step or (fresh.scale_out_step if action == ScaleAction.SCALE_OUT else fresh.scale_in_step),
                 cooldown_seconds=fresh.cooldown_seconds,
                 current_vm_count=count.value if count else None,
                 last_scale_out_at=state.last_scale_out_at,
@@ -112,6 +122,8 @@ def scale_decision_record(
                 count_error=count.error if count else "",
             )
         )
+        if blocked_reason and result.allowed:
+            result = DecisionResult(Decision.BLOCK_DISABLED, blocked_reason)
         event = _event_create(config=fresh, action=action, result=result, count=count, trigger=trigger,
                               dry_run=dry_run)
         if result.starts_cooldown:

@@ -1,0 +1,94 @@
+"""Admin: scaling policies with their scheduled actions, operator controls and VM scale-in protection."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from policies import services
+from policies.choices import ScalingProcess
+from policies.models import ScalingPolicy, ScheduledAction, VMProtection
+
+
+class ScheduledActionInline(admin.TabularInline):
+    model = ScheduledAction
+    extra = 0
+    fields = ("name", "weekdays", "start_time", "end_time", "min_vms", "max_vms", "desired_vms", "enabled")
+
+
+def _processes_action(processes: list[str], suspended: bool, label: str):
+    def action(modeladmin, request, queryset):
+        for policy in queryset:
+            services.policy_processes_set(policy=policy, processes=processes, suspended=suspended)
+        modeladmin.message_user(request, _("%(label)s: %(n)d service(s).") % {"label": label, "n": queryset.count()},
+                                messages.SUCCESS)
+
+    action.__name__ = f"{'suspend' if suspended else 'resume'}_{'_'.join(processes)}"
+    return admin.action(description=label, permissions=["change"])(action)
+
+
+@admin.register(ScalingPolicy)
+class ScalingPolicyAdmin(admin.ModelAdmin):
+    list_display = ("config", "policy_type", "target_utilisation", "dry_run", "suspended", "last_evaluated_at")
+    list_filter = ("policy_type", "dry_run", "suspend_scale_out", "suspend_scale_in")
+    search_fields = ("config__service_name",)
+    inlines = [ScheduledActionInline]
+    readonly_fields = ("last_evaluated_at", "last_evaluation", "last_alert_recheck_at", "applied_window_key",
+                       "recommendations", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("config", "policy_type", "metric", "time_zone")}),
+        (_("Target tracking"), {"fields": ("target_utilisation", "tolerance", "max_change_per_run",
+                                           "stabilisation_seconds", "warmup_seconds", "flapping_check")}),
+        (_("Step (seed)"), {"fields": ("recheck_alert_at_cooldown_end",)}),
+        (_("Predictive"), {"fields": ("forecast_only", "clone_lead_seconds", "forecast_history_days")}),
+        (_("Operator controls"), {"fields": ("dry_run", "suspend_scale_out", "suspend_scale_in", "suspend_scheduled",
+                                             "suspend_predictive")}),
+        (_("Evaluation"), {"fields": readonly_fields}),
+    )
+    actions = [
+        _processes_action([p.value for p in ScalingProcess], True, _("Suspend all processes")),
+        _processes_action([p.value for p in ScalingProcess], False, _("Resume all processes")),
+        _processes_action([ScalingProcess.SCALE_IN.value], True, _("Suspend scale-in")),
+        _processes_action([ScalingProcess.SCALE_IN.value], False, _("Resume scale-in")),
+        "dry_run_on", "dry_run_off",
+    ]
+
+    @admin.display(description=_("suspended"))
+    def suspended(self, obj: ScalingPolicy) -> str:
+        return ", ".join(obj.suspended_processes) or "—"
+
+    @admin.action(description=_("Dry run on (record decisions and plans, execute nothing)"), permissions=["change"])
+    def dry_run_on(self, request, queryset):
+        for policy in queryset:
+            services.policy_dry_run_set(policy=policy, enabled=True)
+
+    @admin.action(description=_("Dry run off"), permissions=["change"])
+    def dry_run_off(self, request, queryset):
+        for policy in queryset:
+            services.policy_dry_run_set(policy=policy, enabled=False)
+
+
+@admin.register(VMProtection)
+class VMProtectionAdmin(admin.ModelAdmin):
+    list_display = ("name", "config", "state", "ip_address", "scale_in_protected", "created_at")
+    list_filter = ("scale_in_protected", "state", "config")
+    search_fields = ("name", "ip_address")
+    fields = ("name", "config", "state", "ip_address", "scale_in_protected")
+    readonly_fields = ("name", "config", "state", "ip_address")
+    actions = ["protect", "unprotect"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Protect from scale-in"), permissions=["change"])
+    def protect(self, request, queryset):
+        for vm in queryset:
+            services.managed_vm_protection_set(vm=vm, protected=True)
+
+    @admin.action(description=_("Remove scale-in protection"), permissions=["change"])
+    def unprotect(self, request, queryset):
+        for vm in queryset:
+            services.managed_vm_protection_set(vm=vm, protected=False)

@@ -1,0 +1,304 @@
+"""Policy services: the evaluation loop, operator controls, dry-run plans and the alert path's options.
+
+Every action goes through ``autoscaling.services.decisions.scale_decision_record`` (lock, ``decide()``,
+ScaleEvent, run queued), so policies share the seed's safety rules and audit trail.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from autoscaling import selectors as as_selectors
+from autoscaling.choices import ScaleAction, ScaleInOrder
+from autoscaling.models import AutoscalingConfig, CooldownState, ManagedVM
+from events.choices import Trigger
+from events.models import ScaleEvent
+from policies import selectors
+from policies.choices import PolicyType, ScalingProcess
+from policies.engine.evaluate import PolicyInput, PolicyOutcome, evaluate_policy
+from policies.engine.predictive import Forecaster
+from policies.engine.schedules import effective_bounds
+from policies.engine.target_tracking import VMUtilisation
+from policies.models import ScalingPolicy
+
+logger = logging.getLogger(__name__)
+
+CPU_BY_INSTANCE = '100 - avg by (instance) (rate(node_cpu_seconds_total{{mode="idle",job="{job}"}}[{window}])) * 100'
+MEMORY_BY_INSTANCE = (
+    '(1 - avg by (instance) (node_memory_MemAvailable_bytes{{job="{job}"}}) / '
+    'avg by (instance) (node_memory_MemTotal_bytes{{job="{job}"}})) * 100'
+)
+
+
+@dataclass(frozen=True)
+class AlertOptions:
+    """What a service's policy changes on the alert path (defaults: nothing — the seed's behaviour)."""
+
+    dry_run: bool = False
+    bounds: tuple[int, int] | None = None
+    blocked_reason: str = ""
+
+
+def policy_alert_options(*, config: AutoscalingConfig, action: ScaleAction | str, now: datetime | None = None
+                         ) -> AlertOptions:
+    """Dry-run, suspension, scheduled bounds and non-step policies for an alert-driven decision."""
+    policy = selectors.policy_get(config=config)
+    if policy is None:
+        return AlertOptions()
+    now = now or timezone.now()
+    action = ScaleAction(action)
+    process = ScalingProcess.SCALE_OUT if action == ScaleAction.SCALE_OUT else ScalingProcess.SCALE_IN
+    reason = ""
+    if policy.is_suspended(process):
+        reason = f"{action.label} is suspended for this service by the operator."
+    elif policy.policy_type != PolicyType.STEP:
+        reason = (f"Alert not acted on: this service scales by its {policy.get_policy_type_display()} policy "
+                  f"(evaluated every {settings.IXNODE_POLICY_INTERVAL} s).")
+    active = selectors.policy_active_window(policy=policy, now=now)
+    bounds = None
+    if active is not None:
+        b = effective_bounds(min_vms=config.min_vms, max_vms=config.max_vms, active=active)
+        bounds = (b.min_vms, b.max_vms)
+    return AlertOptions(dry_run=policy.dry_run, bounds=bounds, blocked_reason=reason)
+
+
+def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prometheus) -> tuple[list | None, str]:
+    from ixnode.integrations.prometheus.client import PrometheusError
+
+    template = CPU_BY_INSTANCE if policy.metric == "cpu" else MEMORY_BY_INSTANCE
+    promql = template.format(job=config.prometheus_job_name, window=settings.IXNODE_POLICY_RATE_WINDOW)
+    try:
+        result = prometheus.query(promql)
+    except PrometheusError as exc:
+        return None, str(exc)
+    in_service = {
+        (vm.ip_address or ""): vm.in_service_at
+        for vm in as_selectors.managed_vms_alive(config=config).exclude(in_service_at=None)
+    }
+    vms = []
+    for sample in result.samples:
+        value = sample.value
+        if value != value:  # NaN: no rate yet
+            continue
+        host = sample.labels.get("instance", "").rsplit(":", 1)[0]
+        vms.append(VMUtilisation(value, in_service.get(host)))
+    if not vms:
+        return None, f"no {policy.metric} samples for job {config.prometheus_job_name}"
+    return vms, ""
+
+
+def _forecast_peak_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prometheus, now: datetime
+                        ) -> float | None:
+    from ixnode.integrations.prometheus.client import PrometheusError
+
+    step = 300
+    template = CPU_BY_INSTANCE if policy.metric == "cpu" else MEMORY_BY_INSTANCE
+    promql = "sum(" + template.format(job=config.prometheus_job_name, window="5m") + ")"
+    start = now - timedelta(days=policy.forecast_history_days)
+    try:
+        result = prometheus.query_range(promql, start=start, end=now, step_seconds=step)
+    except PrometheusError as exc:
+        logger.warning("forecast history of %s unavailable: %s", config.service_name, exc)
+        return None
+    if not result.samples:
+        return None
+    points = dict(result.samples[0].points)
+    first = start.timestamp()
+    values = [points.get(first + i * step) for i in range(int((now.timestamp() - first) // step) + 1)]
+    forecaster = Forecaster(start=first, step=step, values=values)
+    return forecaster.peak(now=now.timestamp(), horizon=policy.clone_lead_seconds + settings.IXNODE_POLICY_INTERVAL)
+
+
+def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None, prometheus=None
+                    ) -> tuple[PolicyOutcome | None, ScaleEvent | None]:
+    """Evaluate one service's policy (target tracking, predictive, scheduled actions) and act on it."""
+    from autoscaling.services.decisions import DecisionTrigger, scale_decision_record, vm_count_read
+    from ixnode.integrations.prometheus.client import get_client
+
+    policy = selectors.policy_get(config=config)
+    if policy is None or not config.enabled:
+        return None, None
+    now = now or timezone.now()
+    active = selectors.policy_active_window(policy=policy, now=now)
+    if policy.policy_type == PolicyType.STEP and active is None:
+        return None, None  # alert-driven only; nothing to evaluate
+    prometheus = prometheus or get_client()
+    count = vm_count_read(config=config, prometheus=prometheus)
+    vms, metric_error = (None, "")
+    if policy.policy_type != PolicyType.STEP and count.value is not None:
+        vms, metric_error = _utilisation_read(config=config, policy=policy, prometheus=prometheus)
+    peak = None
+    if policy.policy_type == PolicyType.PREDICTIVE and not policy.suspend_predictive and vms:
+        peak = _forecast_peak_read(config=config, policy=policy, prometheus=prometheus, now=now)
+    state = CooldownState.objects.filter(pk=config.pk).first()
+    outcome = evaluate_policy(
+        selectors.policy_settings(config, policy),
+        PolicyInput(
+            now=now, enabled=config.enabled, min_vms=config.min_vms, max_vms=config.max_vms,
+            cooldown_seconds=config.cooldown_seconds, current_vm_count=count.value, vms=vms,
+            last_scale_out_at=state.last_scale_out_at if state else None,
+            last_scale_in_at=state.last_scale_in_at if state else None,
+            run_in_flight=as_selectors.scale_event_in_flight_exists(config=config),
+            count_error=count.error, metric_error=metric_error, active_window=active,
+            applied_window_key=policy.applied_window_key, history=[tuple(x) for x in policy.recommendations],
+            forecast_peak=peak,
+        ),
+    )
+    event = None
+    key = f"{outcome.action}:{outcome.desired}:{outcome.decision.decision if outcome.decision else ''}"
+    fields = {"recommendations": [list(x) for x in outcome.history], "last_evaluated_at": now,
+              "last_evaluation": outcome.reason[:2000]}
+    if outcome.decision is not None and (outcome.allowed or key != policy.last_decision_key):
+        kind = Trigger.SCHEDULE if outcome.trigger == "schedule" else Trigger.POLICY
+        bounds = effective_bounds(min_vms=config.min_vms, max_vms=config.max_vms,
+                                  active=None if policy.suspend_scheduled else active)
+        event = scale_decision_record(
+            config=config, action=outcome.action, now=now, prometheus=prometheus, dry_run=policy.dry_run,
+            step=max(outcome.decision.count, abs((outcome.desired or 0) - (count.value or 0)), 1),
+            bounds=(bounds.min_vms, bounds.max_vms),
+            trigger=DecisionTrigger(kind=kind, triggered_by=f"{policy.policy_type} policy: {outcome.reason}"[:150]),
+        )
+        fields["last_decision_key"] = key
+        if event.decision == "ALLOW" and outcome.window_key:
+            fields["applied_window_key"] = outcome.window_key
+    if (policy.policy_type == PolicyType.PREDICTIVE and policy.forecast_only and outcome.forecast_desired
+            and count.value is not None and outcome.forecast_desired > count.value
+            and outcome.forecast_desired != policy.last_forecast_desired):
+        scale_decision_record(
+            config=config, action=ScaleAction.SCALE_OUT, now=now, prometheus=prometheus, dry_run=True,
+            step=outcome.forecast_desired - count.value,
+            trigger=DecisionTrigger(kind=Trigger.POLICY,
+                                    triggered_by=f"forecast only: would scale to {outcome.forecast_desired}"),
+        )
+        fields["last_forecast_desired"] = outcome.forecast_desired
+    ScalingPolicy.objects.filter(pk=policy.pk).update(**fields)
+    return outcome, event
+
+
+def policy_evaluate_all(*, now: datetime | None = None) -> int:
+    """Evaluate every enabled service that has a policy; one failing service does not stop the others."""
+    done = 0
+    for config in AutoscalingConfig.objects.filter(enabled=True, scaling_policy__isnull=False):
+        try:
+            policy_evaluate(config=config, now=now)
+            alert_recheck(config=config, now=now)
+            done += 1
+        except Exception:
+            logger.exception("policy evaluation of %s failed", config.service_name)
+    return done
+
+
+def alert_recheck(*, config: AutoscalingConfig, now: datetime | None = None, alertmanager=None) -> ScaleEvent | None:
+    """Seed path: once a cooldown has ended, if the service's alert still fires, act now instead of waiting
+    for Alertmanager's next repeat (seed §13.2's extra 5 minutes)."""
+    from autoscaling.services.decisions import DecisionTrigger, scale_decision_record
+    from ixnode.integrations.alertmanager.client import AlertmanagerClient, AlertmanagerError
+
+    policy = selectors.policy_get(config=config)
+    if policy is None or policy.policy_type != PolicyType.STEP or not policy.recheck_alert_at_cooldown_end:
+        return None
+    now = now or timezone.now()
+    state = CooldownState.objects.filter(pk=config.pk).first()
+    if state is None or as_selectors.scale_event_in_flight_exists(config=config):
+        return None
+    cooldown = timedelta(seconds=config.cooldown_seconds)
+    directions = ((ScaleAction.SCALE_OUT, state.last_scale_out_at), (ScaleAction.SCALE_IN, state.last_scale_in_at))
+    for action, last in directions:
+        if last is None or now < last + cooldown:
+            continue
+        ended = last + cooldown
+        if policy.last_alert_recheck_at and policy.last_alert_recheck_at >= ended:
+            continue
+        ScalingPolicy.objects.filter(pk=policy.pk).update(last_alert_recheck_at=now)
+        policy.last_alert_recheck_at = now
+        # after a BLOCK_MAX / BLOCK_MIN the count is unchanged: only re-check after a run
+        if not ScaleEvent.objects.filter(config=config, action=action, finished_at=last).exists():
+            continue
+        try:
+            alerts = (alertmanager or AlertmanagerClient()).active_alerts(
+                {"service": config.service_name, "autoscale": str(action)})
+        except AlertmanagerError as exc:
+            logger.warning("cooldown-end re-check of %s skipped: %s", config.service_name, exc)
+            continue
+        if alerts:
+            alert = alerts[0]
+            return scale_decision_record(
+                config=config, action=action, now=now,
+                trigger=DecisionTrigger(kind=Trigger.ALERT, alert_name=alert.labels.get("alertname", ""),
+                                        fingerprint=alert.fingerprint, starts_at=alert.starts_at,
+                                        labels=alert.labels, triggered_by="re-check at cooldown end"),
+            )
+    return None
+
+
+def dry_run_plan(*, config: AutoscalingConfig, action: ScaleAction | str, count: int, now: datetime | None = None
+                 ) -> dict:
+    """What a run would do, without doing it: VM names, IPs and F5 members (scale-in skips protected VMs)."""
+    now = now or timezone.now()
+    if ScaleAction(action) == ScaleAction.SCALE_OUT:
+        taken = set(as_selectors.ip_leases_active(config=config).values_list("ip_address", flat=True))
+        taken |= as_selectors.ip_pool_addresses_reserved(config=config)
+        start, end = ipaddress.ip_address(config.ip_pool_start), ipaddress.ip_address(config.ip_pool_end)
+        ips: list[str] = []
+        address = start
+        while address <= end and len(ips) < count:
+            if str(address) not in taken:
+                ips.append(str(address))
+            address += 1
+        stamp = now.strftime("%Y%m%d%H%M%S")
+        names = [f"{config.vm_prefix}-{stamp}" + (f"-{i}" if i else "") for i in range(count)]
+        vms = [{"vm": n, "ip": ip, "f5_member": f"{ip}:{config.f5_vip_port}",
+                "prometheus_target": f"{ip}:{config.node_exporter_port}"} for n, ip in zip(names, ips, strict=False)]
+        return {"action": "scale-out", "f5_pool": config.f5_pool_name, "template": str(config.template),
+                "vms": vms, "short_of_ips": count - len(ips)}
+    order = "-created_at" if config.scale_in_order == ScaleInOrder.NEWEST_FIRST else "created_at"
+    alive = as_selectors.managed_vms_alive(config=config).order_by(order)
+    picked = list(alive.filter(scale_in_protected=False)[:count])
+    protected = list(alive.filter(scale_in_protected=True).values_list("name", flat=True))
+    return {"action": "scale-in", "f5_pool": config.f5_pool_name, "protected_skipped": protected,
+            "vms": [{"vm": vm.name, "ip": vm.ip_address, "f5_member": f"{vm.ip_address}:{config.f5_vip_port}"}
+                    for vm in picked]}
+
+
+def scale_event_plan_record(*, event: ScaleEvent) -> None:
+    """Attach the dry-run plan to an allowed dry-run event."""
+    if not event.dry_run or event.decision != "ALLOW" or event.plan or event.config is None:
+        return
+    plan = dry_run_plan(config=event.config, action=event.action, count=event.requested_count, now=event.created_at)
+    ScaleEvent.objects.filter(pk=event.pk).update(plan=plan)
+
+
+def policy_processes_set(*, policy: ScalingPolicy, processes: list[str], suspended: bool) -> ScalingPolicy:
+    """Suspend or resume processes (scale_out, scale_in, scheduled, predictive) of a service."""
+    fields = []
+    for process in processes:
+        name = f"suspend_{ScalingProcess(process).value}"
+        setattr(policy, name, suspended)
+        fields.append(name)
+    policy.save(update_fields=[*fields, "updated_at"])
+    return policy
+
+
+def policy_dry_run_set(*, policy: ScalingPolicy, enabled: bool) -> ScalingPolicy:
+    policy.dry_run = enabled
+    policy.save(update_fields=["dry_run", "updated_at"])
+    return policy
+
+
+def policy_get_or_create(*, config: AutoscalingConfig) -> ScalingPolicy:
+    policy, _ = ScalingPolicy.objects.get_or_create(config=config)
+    return policy
+
+
+def managed_vm_protection_set(*, vm: ManagedVM, protected: bool) -> ManagedVM:
+    with transaction.atomic():
+        ManagedVM.objects.filter(pk=vm.pk).update(scale_in_protected=protected)
+    vm.scale_in_protected = protected
+    return vm

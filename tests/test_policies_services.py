@@ -1,0 +1,146 @@
+"""Policy services against a real Prometheus: schedules, dry-run plans, suspension, alert path, API controls."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from rest_framework.test import APIClient
+
+from autoscaling.choices import Decision
+from autoscaling.models import ManagedVM
+from autoscaling.services.decisions import DecisionTrigger, scale_decision_record
+from events.choices import EventStatus, Trigger
+from policies import services
+from policies.models import ScalingPolicy, ScheduledAction
+
+pytest_plugins = ["tests.fixtures.prometheus"]
+
+NOW = datetime(2025, 3, 5, 12, 0, tzinfo=UTC)  # Wednesday 12:00 UTC
+
+
+@pytest.fixture(scope="module")
+def counts(prometheus_server):
+    prometheus_server.ensure_counts([2, 3])
+    return prometheus_server
+
+
+@pytest.fixture
+def service(config, counts, prometheus_url):
+    config.prometheus_job_name = counts.job_with_count(2)
+    config.save(update_fields=["prometheus_job_name"])
+    return config
+
+
+def lunch(policy, **kw):
+    values = {"name": "lunch", "weekdays": "wed", "start_time": time(11), "end_time": time(13), "min_vms": 3,
+              "max_vms": 6, "desired_vms": 4, **kw}
+    return ScheduledAction.objects.create(policy=policy, **values)
+
+
+@pytest.mark.slow
+def test_no_policy_alert_path_is_the_seed(service):
+    event = scale_decision_record(config=service, action="scale-out", now=NOW)
+    assert (event.decision, event.requested_count, event.status, event.dry_run) == (
+        Decision.ALLOW, 1, EventStatus.QUEUED, False)
+
+
+@pytest.mark.slow
+def test_scheduled_action_scales_to_desired_through_the_decision_service(service):
+    policy = ScalingPolicy.objects.create(config=service, time_zone="UTC")
+    lunch(policy)
+    outcome, event = services.policy_evaluate(config=service, now=NOW)
+    assert (event.decision, event.requested_count, event.trigger) == (Decision.ALLOW, 2, Trigger.SCHEDULE)
+    policy.refresh_from_db()
+    assert policy.applied_window_key == "lunch@2025-03-05"
+
+
+@pytest.mark.slow
+def test_dry_run_records_decision_and_plan_executes_nothing(service, django_capture_on_commit_callbacks):
+    policy = ScalingPolicy.objects.create(config=service, time_zone="UTC", dry_run=True)
+    lunch(policy)
+    with django_capture_on_commit_callbacks(execute=True):
+        _, event = services.policy_evaluate(config=service, now=NOW)
+    event.refresh_from_db()
+    assert (event.status, event.dry_run, event.task_id) == (EventStatus.DRY_RUN, True, "")
+    vms = event.plan["vms"]
+    stamp = event.created_at.strftime("%Y%m%d%H%M%S")
+    assert [v["vm"] for v in vms] == [f"auto-vm-test-{stamp}", f"auto-vm-test-{stamp}-1"]
+    assert [v["ip"] for v in vms] == ["127.0.48.220", "127.0.48.221"]
+    assert vms[0]["f5_member"] == "127.0.48.220:80" and event.plan["f5_pool"] == "auto-vm-test-pool"
+    # dry-run on the alert path too
+    with django_capture_on_commit_callbacks(execute=True):
+        alert = scale_decision_record(config=service, action="scale-out", now=NOW)
+    alert.refresh_from_db()
+    assert alert.status == EventStatus.DRY_RUN and alert.plan["vms"][0]["vm"].startswith("auto-vm-test-")
+
+
+@pytest.mark.slow
+def test_suspended_process_blocks_alerts_and_schedules(service):
+    policy = ScalingPolicy.objects.create(config=service, suspend_scale_out=True)
+    event = scale_decision_record(config=service, action="scale-out", now=NOW,
+                                  trigger=DecisionTrigger(kind=Trigger.ALERT))
+    assert event.decision == Decision.BLOCK_DISABLED and "suspended" in event.reason
+    lunch(policy)
+    outcome, event = services.policy_evaluate(config=service, now=NOW)
+    assert event is None and "suspended" in outcome.reason
+
+
+@pytest.mark.slow
+def test_scheduled_bounds_apply_to_alerts(service):
+    policy = ScalingPolicy.objects.create(config=service)
+    lunch(policy, min_vms=1, max_vms=2, desired_vms=None)
+    event = scale_decision_record(config=service, action="scale-out", now=NOW)
+    assert event.decision == Decision.BLOCK_MAX  # 2 VMs, the window's maximum is 2
+
+
+def test_dry_run_plan_skips_protected_vms(config):
+    for i, protected in enumerate([False, True, False]):
+        ManagedVM.objects.create(config=config, name=f"auto-vm-test-2025010100000{i}", ip_address=f"127.0.48.22{i}",
+                                 state="in_service", scale_in_protected=protected)
+    plan = services.dry_run_plan(config=config, action="scale-in", count=2)
+    assert [v["vm"] for v in plan["vms"]] == ["auto-vm-test-20250101000002", "auto-vm-test-20250101000000"]
+    assert plan["protected_skipped"] == ["auto-vm-test-20250101000001"]
+
+
+@pytest.fixture
+def operator(db):
+    user = User.objects.create_user("ops", password="x")
+    user.user_permissions.add(*Permission.objects.filter(
+        codename__in=["view_scalingpolicy", "change_scalingpolicy", "add_scalingpolicy", "delete_scalingpolicy",
+                      "view_managedvm", "change_managedvm"]))
+    client = APIClient()
+    client.force_authenticate(User.objects.get(pk=user.pk))
+    return client
+
+
+def test_api_policy_controls(config, operator):
+    url = f"/api/policies/{config.service_name}/"
+    response = operator.put(url, {"policy_type": "target_tracking", "target_utilisation": 55, "scheduled_actions": [
+        {"name": "night", "weekdays": "fri", "start_time": "22:00", "end_time": "06:00", "min_vms": 1, "max_vms": 2}]},
+        format="json")
+    assert response.status_code == 201, response.content
+    assert operator.get(url).json()["scheduled_actions"][0]["name"] == "night"
+    for item, field in (({"weekdays": "funday"}, "weekdays"), ({"min_vms": 3, "max_vms": 2}, "max_vms"),
+                        ({"end_time": "22:00"}, "end_time")):
+        action = {"name": "x", "weekdays": "mon", "start_time": "22:00", "end_time": "23:00", "min_vms": 1,
+                  "max_vms": 2, **item}
+        bad = operator.patch(url, {"scheduled_actions": [action]}, format="json")
+        assert bad.status_code == 400 and field in str(bad.json())
+    assert operator.patch(url, {"time_zone": "Mars/Olympus"}, format="json").status_code == 400
+    data = operator.post(url + "suspend", {"processes": ["scale_in", "predictive"]}, format="json").json()
+    assert data["suspended_processes"] == ["scale_in", "predictive"]
+    assert operator.post(url + "suspend", {"processes": ["nap"]}, format="json").status_code == 400
+    assert operator.post(url + "resume", {}, format="json").json()["suspended_processes"] == []
+    assert operator.post(url + "dry-run", {"enabled": True}, format="json").json()["dry_run"] is True
+    assert operator.get("/api/policies/nope/").status_code == 404
+
+
+def test_api_vm_protection(config, operator):
+    ManagedVM.objects.create(config=config, name="auto-vm-test-20250101000000", state="in_service")
+    url = "/api/managed-vms/auto-vm-test-20250101000000/protection"
+    assert operator.patch(url, {"scale_in_protected": True}, format="json").json()["scale_in_protected"] is True
+    assert ManagedVM.objects.get().scale_in_protected
+    assert operator.patch(url, {"scale_in_protected": "maybe"}, format="json").status_code == 400
+    assert APIClient().patch(url, {"scale_in_protected": False}, format="json").status_code in (401, 403)
