@@ -19,6 +19,7 @@ $PY manage.py migrate --noinput
 $PY manage.py collectstatic --noinput -v 0
 $PY manage.py compilemessages -v 0 >/dev/null 2>&1 || true
 $PY manage.py ensure_admin
+$PY manage.py ensure_schedules  # pipeline reconcile schedule; rolls back runs left by a dead worker
 
 pids=()
 stop() {
