@@ -222,3 +222,19 @@ def test_reconcile_stale_heartbeat_of_another_host(pipeline_world, settings):
     event.refresh_from_db()
     assert event.status == EventStatus.ROLLED_BACK and "no heartbeat for" in event.error
     world.assert_clean()
+
+
+def test_a_run_is_never_executed_twice(pipeline_world):
+    from unittest import mock
+
+    from autoscaling.pipelines.runner import run_scale_event
+    from autoscaling.services.decisions import scale_decision_record
+    from autoscaling.services.runs import scale_event_start
+
+    with mock.patch("autoscaling.services.decisions.scale_event_enqueue"):
+        event = scale_decision_record(config=pipeline_world.config, action=ScaleAction.SCALE_OUT)
+    scale_event_start(event=event)  # another worker took it
+    again = run_scale_event(event.pk)  # the redelivered task
+    assert again.status == EventStatus.RUNNING and not again.stages.exists()
+    assert pipeline_world.ours() == set()
+    ScaleEvent.objects.filter(pk=event.pk).update(status=EventStatus.FAILED)
