@@ -20,6 +20,10 @@ $PY manage.py collectstatic --noinput -v 0
 $PY manage.py compilemessages -v 0 >/dev/null 2>&1 || true
 $PY manage.py ensure_admin
 
+# /metrics merges every gunicorn worker's (and the worker cluster's) metrics from this directory.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$PWD/var/metrics}"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR" && rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
+
 pids=()
 stop() {
   trap - INT TERM EXIT

@@ -35,6 +35,10 @@ class ScalingPolicyDetailView(_PolicyMixin, GenericAPIView):
 
     serializer_class = ScalingPolicySerializer
 
+    def get_object(self):
+        # DRF's OPTIONS metadata calls get_object(); the URL is keyed by service name, not pk.
+        return self.policy()
+
     def get(self, request, service_name):
         return Response(self.get_serializer(self.policy()).data)
 
