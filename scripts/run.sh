@@ -19,6 +19,7 @@ $PY manage.py migrate --noinput
 $PY manage.py collectstatic --noinput -v 0
 $PY manage.py compilemessages -v 0 >/dev/null 2>&1 || true
 $PY manage.py ensure_admin
+$PY manage.py ensure_schedules  # pipeline reconcile schedule; rolls back runs left by a dead worker
 
 # /metrics merges every gunicorn worker's (and the worker cluster's) metrics from this directory.
 export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$PWD/var/metrics}"

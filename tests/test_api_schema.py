@@ -49,7 +49,7 @@ schema = _load_schema()
 
 
 @schema.parametrize()
-@hsettings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+@hsettings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_no_server_error(case, api_world):
     if case.operation.path.startswith("/api/webhook/"):
         headers = {"Authorization": f"Bearer {WEBHOOK_TOKEN}"}

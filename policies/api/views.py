@@ -22,6 +22,8 @@ from policies.models import ScalingPolicy
 
 class _PolicyMixin:
     queryset = ScalingPolicy.objects.select_related("config")
+    lookup_field = "config__service_name"
+    lookup_url_kwarg = "service_name"
 
     def config(self) -> AutoscalingConfig:
         return get_object_or_404(AutoscalingConfig, service_name=self.kwargs["service_name"])
@@ -34,10 +36,6 @@ class ScalingPolicyDetailView(_PolicyMixin, GenericAPIView):
     """GET/PUT/PATCH/DELETE ``/api/policies/<serviceName>/`` — PUT creates the policy when missing."""
 
     serializer_class = ScalingPolicySerializer
-
-    def get_object(self):
-        # DRF's OPTIONS metadata calls get_object(); the URL is keyed by service name, not pk.
-        return self.policy()
 
     def get(self, request, service_name):
         return Response(self.get_serializer(self.policy()).data)
