@@ -268,13 +268,137 @@ def check_f5_pool(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Chec
     return CheckResult("f5_pool", title, True, _("Members: %(list)s") % {"list": listing})
 
 
+def check_rules_loaded(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    """The service's alert rule group is loaded and healthy in Prometheus (``GET /api/v1/rules``)."""
+    from autoscaling.artifacts import naming
+    from ixnode.integrations.prometheus.client import PrometheusError
+
+    title = _("Alert rules loaded in Prometheus")
+    group_name = naming.rule_group_name(config.service_name)
+    try:
+        # The Prometheus client's own request path (errors translated the same way as every other call).
+        data = ctx.prometheus._get("/api/v1/rules", {"type": "alert"})
+    except PrometheusError as exc:
+        return CheckResult("rules", title, None, str(exc), _("Check PROMETHEUS_URL and that Prometheus runs."))
+    groups = [g for g in (data or {}).get("groups", []) if g.get("name") == group_name]
+    if not groups:
+        return CheckResult(
+            "rules", title, False, _("No rule group '%(group)s' is loaded.") % {"group": group_name},
+            _("Enable the config (artifacts are published on save), check the rules file is under Prometheus' "
+              "rule_files glob and reload Prometheus."),
+        )
+    rules = [r for g in groups for r in g.get("rules", [])]
+    broken = [r.get("name", "?") + ": " + r.get("lastError", "") for r in rules if r.get("health") == "err"]
+    if broken:
+        return CheckResult("rules", title, False, "; ".join(broken),
+                           _("Fix the rule expression (promtool check rules) and regenerate the artifacts."))
+    names = ", ".join(sorted({r.get("name", "?") for r in rules}))
+    return CheckResult("rules", title, True, _("%(count)d rules: %(names)s") % {"count": len(rules), "names": names})
+
+
+def _routes(route: dict) -> list[dict]:
+    found = [route]
+    for child in route.get("routes") or []:
+        if isinstance(child, dict):
+            found += _routes(child)
+    return found
+
+
+def check_alertmanager_route(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    """Alertmanager runs a route to the service's receiver, whose webhook points at this service's URL."""
+    import yaml
+
+    from autoscaling.artifacts import naming
+    from ixnode.integrations.alertmanager.client import (
+        AlertmanagerClient,
+        AlertmanagerError,
+        alertmanager_loaded_config,
+    )
+
+    title = _("Route present in Alertmanager")
+    receiver = naming.receiver_name(config.service_name)
+    try:
+        loaded = yaml.safe_load(alertmanager_loaded_config(AlertmanagerClient())) or {}
+    except AlertmanagerError as exc:
+        return CheckResult("route", title, None, str(exc), _("Check ALERTMANAGER_URL and that Alertmanager runs."))
+    routes = [r for r in _routes(loaded.get("route") or {}) if r.get("receiver") == receiver]
+    receivers = [r for r in loaded.get("receivers") or [] if r.get("name") == receiver]
+    if not routes or not receivers:
+        return CheckResult(
+            "route", title, False, _("Alertmanager has no route to receiver '%(r)s'.") % {"r": receiver},
+            _("Enable the config so its route is published, check alertmanager.yml and reload Alertmanager."),
+        )
+    urls = [str(w.get("url", "")) for w in receivers[0].get("webhook_configs") or []]
+    path = f"/api/webhook/autoscale/{config.service_name}"
+    if not any(url.rstrip("/").endswith(path) for url in urls):
+        return CheckResult("route", title, False, _("Receiver '%(r)s' posts to %(urls)s, not to %(path)s.")
+                           % {"r": receiver, "urls": ", ".join(urls) or "–", "path": path},
+                           _("Set IXNODE_PUBLIC_URL to the URL Alertmanager reaches this server at and "
+                             "regenerate the artifacts."))
+    return CheckResult("route", title, True, _("Route to %(r)s → %(url)s") % {"r": receiver, "url": urls[0]})
+
+
+def check_webhook(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    """The webhook answers at IXNODE_PUBLIC_URL with the configured token (a resolved alert starts nothing)."""
+    import requests
+
+    title = _("Webhook reachable with the token")
+    url = webhook_url(config)
+    probe = {
+        "version": "4", "status": "resolved", "receiver": "ixnode-diagnostics",
+        "alerts": [{"status": "resolved", "labels": {"alertname": "IxnodeDiagnosticsProbe", "autoscale": "scale-out",
+                                                      "service": config.service_name}}],
+    }
+    headers = {"Authorization": f"Bearer {settings.IXNODE_WEBHOOK_TOKEN}"}
+    try:
+        response = requests.post(url, json=probe, headers=headers, timeout=5)
+    except requests.RequestException as exc:
+        return CheckResult("webhook", title, False, f"{url}: {exc.__class__.__name__}",
+                           _("Set IXNODE_PUBLIC_URL to the address Alertmanager uses to reach this server."))
+    if response.status_code in (401, 403):
+        return CheckResult("webhook", title, False, _("%(url)s refused the token (HTTP %(code)d).")
+                           % {"url": url, "code": response.status_code},
+                           _("Use the same IXNODE_WEBHOOK_TOKEN here and in Alertmanager's receiver."))
+    if response.status_code != 200:
+        return CheckResult("webhook", title, False, _("%(url)s answered HTTP %(code)d.")
+                           % {"url": url, "code": response.status_code},
+                           _("Check the service name and the server's log."))
+    return CheckResult("webhook", title, True, _("%(url)s accepted the token.") % {"url": url})
+
+
+def check_jenkins_jobs(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    from autoscaling.artifacts.jenkins import jenkins_job_names
+    from ixnode.integrations.jenkins.client import JenkinsClient, JenkinsError
+
+    title = _("Jenkins jobs present")
+    client = JenkinsClient.from_settings()
+    if client is None:
+        executor = settings.IXNODE_EXECUTOR
+        return CheckResult("jenkins", title, None if executor != "jenkins" else False,
+                           _("Jenkins is not configured (runs use the %(executor)s executor).")
+                           % {"executor": executor}, _("Set JENKINS_URL, JENKINS_USER and JENKINS_TOKEN."))
+    names = list(jenkins_job_names(config.service_name).values())
+    try:
+        missing = [name for name in names if client.job_config(name=name) is None]
+    except JenkinsError as exc:
+        return CheckResult("jenkins", title, False, str(exc), _("Check JENKINS_URL and the API token."))
+    if missing:
+        return CheckResult("jenkins", title, False, _("Missing: %(names)s") % {"names": ", ".join(missing)},
+                           _("Enable the config (or regenerate its artifacts) so the Jenkins jobs are created."))
+    return CheckResult("jenkins", title, True, ", ".join(names))
+
+
 SERVICE_CHECKS: list[Callable[..., CheckResult]] = [
     check_artifacts,
+    check_rules_loaded,
+    check_alertmanager_route,
+    check_webhook,
     check_prometheus_job,
     check_targets_up,
     check_count_bounds,
     check_cooldown,
     check_free_ips,
+    check_jenkins_jobs,
     check_f5_pool,
 ]
 

@@ -60,6 +60,10 @@ class ScaleEvent(models.Model):
         indexes = [
             models.Index(fields=["service_name", "-created_at"], name="event_service_recent"),
             models.Index(fields=["config", "status"], name="event_config_status"),
+            # Event history filters (pages): newest first within an action / decision / status.
+            models.Index(fields=["action", "-created_at"], name="event_action_recent"),
+            models.Index(fields=["decision", "-created_at"], name="event_decision_recent"),
+            models.Index(fields=["status", "-created_at"], name="event_status_recent"),
         ]
         constraints = [
             # Defence in depth for BLOCK_IN_PROGRESS: at most one run in flight per service.

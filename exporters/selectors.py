@@ -54,3 +54,16 @@ def exporter_install_progress(*, install: ExporterInstall) -> dict[str, Any]:
             for host in install.hosts.all()
         ],
     }
+
+
+def vcenter_vms() -> tuple[list, str]:
+    """VMs (not templates) from vCenter with their IPs, or the reason they cannot be listed."""
+    from ixnode.integrations.vcenter.client import vcenter_client
+    from ixnode.integrations.vcenter.exceptions import VCenterConfigError, VCenterError
+
+    try:
+        return sorted(vcenter_client().vms_list(templates=False), key=lambda vm: vm.name), ""
+    except VCenterConfigError as exc:
+        return [], str(exc)
+    except VCenterError as exc:
+        return [], str(exc)

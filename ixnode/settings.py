@@ -127,9 +127,10 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- API ----------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes a missing/wrong credential a 401 (not a 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["ixnode.api.permissions.OperatorPermissions"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -143,6 +144,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "EventStatusEnum": "events.choices.EventStatus",
+        "StageStatusEnum": "events.choices.StageStatus",
+        "ArtifactStatusEnum": "autoscaling.choices.ArtifactStatus",
+        "AlertStatusEnum": ["firing", "resolved"],
+    },
 }
 
 # --- Background work (django-q2): ORM broker by default, Redis with IXNODE_REDIS_URL -------------------

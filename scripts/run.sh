@@ -19,6 +19,7 @@ $PY manage.py migrate --noinput
 $PY manage.py collectstatic --noinput -v 0
 $PY manage.py compilemessages -v 0 >/dev/null 2>&1 || true
 $PY manage.py ensure_admin
+$PY manage.py ensure_schedules  # pipeline reconcile schedule; rolls back runs left by a dead worker
 
 pids=()
 stop() {
@@ -26,12 +27,15 @@ stop() {
   echo "stopping (web server and worker)…"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait || true
+  echo "stopped."
 }
 trap stop INT TERM EXIT
 
-$PY manage.py qcluster &
+# Each child runs in its own session: Ctrl-C reaches only this script, whose trap then stops each child once
+# (a second signal from the terminal made django-q2 stop twice and print a traceback).
+setsid $PY manage.py qcluster &
 pids+=($!)
-.venv/bin/gunicorn ixnode.wsgi:application --bind "127.0.0.1:${PORT}" --workers "${WEB_CONCURRENCY:-2}" \
+setsid .venv/bin/gunicorn ixnode.wsgi:application --bind "127.0.0.1:${PORT}" --workers "${WEB_CONCURRENCY:-2}" \
   --threads "${GUNICORN_THREADS:-4}" --access-logfile - &
 pids+=($!)
 echo "IXNode Autoscaling on http://127.0.0.1:${PORT}/ (admin: /admin/) — Ctrl-C stops it"

@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from simple_history.admin import SimpleHistoryAdmin
 
 from ixnode.integrations.vcenter.client import VCenterError
 from templates_app.forms import TemplateFromVMForm
@@ -20,7 +21,7 @@ from templates_app.views import add_validation_errors
 
 
 @admin.register(Template)
-class TemplateAdmin(admin.ModelAdmin):
+class TemplateAdmin(SimpleHistoryAdmin):
     list_display = ("name", "source_vm_name", "vcenter_path", "datastore", "created_at")
     search_fields = ("name", "source_vm_name", "vcenter_path", "description")
     readonly_fields = ("created_at", "updated_at")

@@ -7,7 +7,7 @@ from simple_history.models import HistoricalRecords
 
 VCENTER_NAME_VALIDATOR = RegexValidator(
     r"^[^%/\\]{1,80}$",
-    _("vCenter names are 1–80 characters and may not contain %, / or \\."),
+    _("vCenter names are 1–80 characters and may not contain %%, / or \\."),
 )
 
 

@@ -7,6 +7,8 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -14,6 +16,15 @@ from ixnode.integrations.vcenter.client import VCenterError
 from templates_app.forms import TemplateFromVMForm
 from templates_app.selectors import template_list, vcenter_vms_list
 from templates_app.services import template_create_from_vm, templates_sync
+
+
+def site_base_template() -> str:
+    """The site layout (ixnode/templates/base.html) when it exists, else templates_app's minimal one."""
+    try:
+        get_template("base.html")
+    except TemplateDoesNotExist:
+        return "templates_app/base.html"
+    return "base.html"
 
 
 def add_validation_errors(form, exc: ValidationError) -> None:
@@ -77,6 +88,7 @@ def vcenter_inventory(request: HttpRequest) -> HttpResponse:
         "form": form,
         "vcenter_error": vcenter_error,
         "can_add": request.user.has_perm("templates_app.add_template"),
+        "site_base": site_base_template(),
     }
     return render(request, "templates_app/inventory.html", context, status=status)
 

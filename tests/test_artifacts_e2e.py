@@ -11,9 +11,11 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 
 from autoscaling.choices import ArtifactStatus
 from autoscaling.models import AutoscalingConfig
+from autoscaling.services.targets import target_add
 
 pytest_plugins = ["tests.fixtures.plg", "tests.fixtures.plg_stack"]
 
@@ -63,3 +65,52 @@ def test_publish_into_live_prometheus_and_alertmanager(plg_stack, config_values,
     assert config.artifacts_status == ArtifactStatus.REMOVED, config.artifacts_error
     assert "ixnode-auto-vm-test" not in plg_stack.rule_groups()
     assert "ixnode-auto-vm-test" not in plg_stack.alertmanager_config()
+
+
+def test_load_drives_webhook_decisions_and_disable_removes(plg_stack, load_exporters, live_server, config_values,
+                                                          settings):
+    from events.models import ScaleEvent
+
+    settings.IXNODE_ARTIFACTS_SYNC = True
+    settings.IXNODE_PUBLIC_URL = live_server.url
+    for exporter in load_exporters:
+        exporter.set_load(cpu=50, memory=50)
+    config = e2e_config(config_values)
+    config.refresh_from_db()
+    assert config.artifacts_status == ArtifactStatus.ACTIVE, config.artifacts_error
+    for exporter in load_exporters:
+        target_add(config=config, target=exporter.target)  # file_sd: no reload
+    job = config.prometheus_job_name
+    wait_for(lambda: len([t for t in plg_stack.active_targets(job) if t["health"] == "up"]) == 2, 30,
+             "both exporters to be scraped")
+    assert {t["labels"]["service"] for t in plg_stack.active_targets(job)} == {"auto-vm-test"}
+
+    # Scale-out: one VM's CPU above 80 % (max over instances).
+    load_exporters[0].set_load(cpu=97, memory=50)
+    event = wait_for(lambda: ScaleEvent.objects.filter(service_name="auto-vm-test", action="scale-out").first(),
+                     60, "the scale-out webhook call")
+    assert event.decision == "ALLOW", (event.decision, event.reason)
+    assert event.current_vm_count == 2
+    assert event.alert_labels.get("autoscale") == "scale-out"
+
+    # The run is not what this test is about: end it so the service is free again (cooldown is 0).
+    from autoscaling.services.runs import scale_event_finish
+
+    scale_event_finish(event=event, status="failed", error="ended by the end-to-end test")
+
+    # Scale-in: every VM below 30 % CPU and memory.
+    for exporter in load_exporters:
+        exporter.set_load(cpu=3, memory=10)
+    scale_in = wait_for(lambda: ScaleEvent.objects.filter(service_name="auto-vm-test", action="scale-in").first(),
+                        60, "the scale-in webhook call")
+    assert scale_in.decision == "ALLOW", (scale_in.decision, scale_in.reason)
+
+    # Disable: rules and route disappear from the running Prometheus and Alertmanager.
+    config.enabled = False
+    config.save()
+    config.refresh_from_db()
+    assert config.artifacts_status == ArtifactStatus.REMOVED, config.artifacts_error
+    groups = requests.get(f"{plg_stack.prometheus_url}/api/v1/rules", timeout=5).json()["data"]["groups"]
+    assert "ixnode-auto-vm-test" not in [g["name"] for g in groups]
+    assert "ixnode-auto-vm-test" not in plg_stack.alertmanager_config()
+    assert plg_stack.files.alertmanager_yml.read_text().startswith("# Operator's Alertmanager config.")

@@ -152,3 +152,19 @@ def test_unreachable_jenkins_marks_the_config_error(db, plg_files, config, setti
     assert config.artifacts_status == ArtifactStatus.ERROR
     assert "Jenkins" in config.artifacts_error and "JENKINS_URL" in config.artifacts_error
     assert outcome.plg.startswith("published"), "PLG artifacts are still published"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rename_removes_jobs_under_the_old_name(plg_files, jenkins_double, config_values, settings):
+    from autoscaling.models import AutoscalingConfig
+
+    settings.JENKINS_URL = jenkins_double.url
+    settings.IXNODE_ARTIFACTS_SYNC = True
+    config = AutoscalingConfig.objects.create(**config_values)
+    assert set(jenkins_double.jobs) == {"ixnode-auto-vm-test-scale-out", "ixnode-auto-vm-test-scale-in"}
+    config.service_name = "auto-vm-renamed"
+    config.save()
+    assert set(jenkins_double.jobs) == {"ixnode-auto-vm-renamed-scale-out", "ixnode-auto-vm-renamed-scale-in"}
+    config.refresh_from_db()
+    assert config.artifacts_status == ArtifactStatus.ACTIVE, config.artifacts_error
+    assert not (plg_files.rules_dir / "ixnode-auto-vm-test.rules.yml").exists()

@@ -71,11 +71,17 @@ def test_skips_guest_ips_vcenter_reports(config, vcenter_settings, vcsim_control
     client.vm_clone(source="ubuntu-22.04-golden", name=name)
     try:
         vcsim_control.set_guest_ip(name, POOL[0])
+        vcsim_control.set_guest_ip("DC0_H0_VM0", POOL[1])
         lease = ip_lease_allocate(config=config, vm_name="b", vcenter=client)
-        assert lease.ip_address == POOL[1]
+        assert lease.ip_address == POOL[2]
+        # by default the client configured by VCENTER_* is asked
+        assert ip_lease_allocate(config=config, vm_name="c").ip_address == POOL[3]
+        # unless told not to
         assert ip_addresses_unavailable(config=config, vcenter=client)[POOL[0]] == f"guest IP of vCenter VM {name}"
+        assert ip_lease_allocate(config=config, vm_name="d", check_vcenter=False).ip_address == POOL[0]
     finally:
         client.vm_destroy(name)
+        vcsim_control.set_guest_ip("DC0_H0_VM0", "")
 
 
 @pytest.mark.django_db

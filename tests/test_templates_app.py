@@ -278,3 +278,17 @@ def test_api_reports_unreachable_vcenter_as_503(unreachable_vcenter):
     response = api.get("/api/vcenter/vms/")
     assert response.status_code == 503
     assert "VCENTER_HOST" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_api_refuses_renames_and_deleting_a_template_in_use(config):
+    api = APIClient()
+    api.force_authenticate(User.objects.create_superuser("root2", "r@example.invalid", "pw-for-tests-only"))
+    template = config.template
+    renamed = api.patch(f"/api/templates/{template.pk}/", {"name": "other"}, format="json")
+    assert renamed.status_code == 400 and "rename the template in vCenter" in renamed.json()["name"][0]
+    described = api.patch(f"/api/templates/{template.pk}/", {"description": "golden"}, format="json")
+    assert described.status_code == 200 and described.json()["description"] == "golden"
+    deleted = api.delete(f"/api/templates/{template.pk}/")
+    assert deleted.status_code == 409 and "auto-vm-test" in deleted.json()["detail"]
+    assert Template.objects.filter(pk=template.pk).exists()

@@ -1,9 +1,16 @@
 """API routes of autoscaling."""
 
-from django.urls import re_path
+from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-from autoscaling.api.webhook import AutoscaleWebhookView
+from autoscaling.api.views import AutoscalingConfigViewSet
+from autoscaling.api.webhook import AutoscaleWebhookSlashView, AutoscaleWebhookView
+
+router = SimpleRouter()
+router.register("autoscaling/configs", AutoscalingConfigViewSet, basename="autoscaling-config")
 
 urlpatterns: list = [
-    re_path(r"^webhook/autoscale/(?P<service_name>[^/]+)/?$", AutoscaleWebhookView.as_view(), name="webhook-autoscale"),
+    path("webhook/autoscale/<str:service_name>", AutoscaleWebhookView.as_view(), name="webhook-autoscale"),
+    path("webhook/autoscale/<str:service_name>/", AutoscaleWebhookSlashView.as_view()),
+    *router.urls,
 ]

@@ -154,3 +154,8 @@ class AutoscaleWebhookView(APIView):
             return Response(body)
         finally:
             WEBHOOK_LATENCY.labels(config.service_name).observe(time.perf_counter() - started)
+
+
+@extend_schema(exclude=True)
+class AutoscaleWebhookSlashView(AutoscaleWebhookView):
+    """The same endpoint with a trailing slash (Alertmanager URLs are often written either way)."""

@@ -17,6 +17,8 @@ the operator that already uses the job name of a service.
 from __future__ import annotations
 
 import copy
+import hashlib
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,14 +35,33 @@ class MergeError(Exception):
     """The live file cannot be merged safely; the message tells the operator what to fix."""
 
 
+_PARSE_CACHE: OrderedDict[str, tuple[Any, yaml.Node | None]] = OrderedDict()
+_PARSE_CACHE_SIZE = 8
+
+
 def _parse(text: str, label: str) -> tuple[Any, yaml.Node | None]:
+    """Compose and construct ``text`` in one pass (libyaml when available). Results are cached by content: the
+    live files are usually exactly what the previous publish wrote, so a worker rarely parses them twice.
+    Callers must not mutate the returned data."""
+    key = hashlib.sha256(text.encode()).hexdigest()
+    cached = _PARSE_CACHE.get(key)
+    if cached is not None:
+        _PARSE_CACHE.move_to_end(key)
+        return cached
     try:
-        node = yaml.compose(text, Loader=Loader)
-        data = yaml.load(text, Loader=Loader)  # noqa: S506 - CSafeLoader/SafeLoader only
+        loader = Loader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         raise MergeError(f"{label} is not valid YAML, fix it first: {exc}") from exc
     if data is not None and not isinstance(data, dict):
         raise MergeError(f"{label} must be a YAML mapping at the top level")
+    _PARSE_CACHE[key] = (data, node)
+    while len(_PARSE_CACHE) > _PARSE_CACHE_SIZE:
+        _PARSE_CACHE.popitem(last=False)
     return data, node
 
 

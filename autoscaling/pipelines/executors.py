@@ -32,18 +32,13 @@ def executor_name() -> str:
     return value
 
 
-def jenkins_server():
-    import jenkins
+def jenkins_client():
+    from ixnode.integrations.jenkins.client import JenkinsClient
 
-    url = getattr(settings, "JENKINS_URL", "")
-    if not url:
+    client = JenkinsClient.from_settings()
+    if client is None:
         raise JenkinsExecutorError("IXNODE_EXECUTOR=jenkins but JENKINS_URL is not set.")
-    return jenkins.Jenkins(
-        url,
-        username=getattr(settings, "JENKINS_USER", "") or None,
-        password=getattr(settings, "JENKINS_TOKEN", "") or None,
-        timeout=getattr(settings, "JENKINS_TIMEOUT", 15.0),
-    )
+    return client
 
 
 def jenkins_job_for(event: ScaleEvent) -> str:
@@ -66,67 +61,62 @@ def _poll(seconds: float | None = None) -> None:
     time.sleep(settings.IXNODE_JENKINS_POLL_SECONDS if seconds is None else seconds)
 
 
-def jenkins_execute(event: ScaleEvent, *, server=None) -> ScaleEvent:
+def jenkins_execute(event: ScaleEvent, *, client=None) -> ScaleEvent:
     """Trigger the service's job for ``event``, follow it to its end, roll back a run it left in flight."""
-    import jenkins
-
     from autoscaling.pipelines.runner import rollback_scale_event
     from autoscaling.services.runs import scale_event_finish
+    from ixnode.integrations.jenkins.client import JenkinsError, JenkinsUnavailableError
 
-    server = server or jenkins_server()
+    def fail(error: str) -> ScaleEvent:
+        return scale_event_finish(event=event, status=EventStatus.FAILED, error=error)
+
+    try:
+        client = client or jenkins_client()
+    except JenkinsExecutorError as exc:
+        return fail(str(exc))
     job = jenkins_job_for(event)
     ScaleEvent.objects.filter(pk=event.pk).update(executor=Executor.JENKINS)
     try:
-        queue_id = server.build_job(job, jenkins_parameters(event))
-    except jenkins.JenkinsException as exc:
-        return scale_event_finish(
-            event=event,
-            status=EventStatus.FAILED,
-            error=f"Jenkins did not take job '{job}': {exc}. Check JENKINS_URL/JENKINS_USER/JENKINS_TOKEN and that "
-            "the service's artifacts (its Jenkins jobs) were published.",
-        )
+        queue_id = client.build_start(name=job, parameters=jenkins_parameters(event))
+    except JenkinsError as exc:
+        return fail(f"Jenkins did not take job '{job}': {exc}. Check that the service's artifacts (its Jenkins "
+                    "jobs) were published.")
     plan = dict(event.plan or {})
     plan.setdefault("run", {})["jenkins"] = {"job": job, "queue_id": queue_id}
     ScaleEvent.objects.filter(pk=event.pk).update(plan=plan)
 
     deadline = time.monotonic() + settings.IXNODE_PIPELINE_QUEUED_TIMEOUT
-    number = None
-    url = ""
-    while number is None:
+    while True:
         try:
-            item = server.get_queue_item(queue_id)
-        except jenkins.JenkinsException as exc:
-            item = {"why": str(exc)}
-        if item.get("cancelled"):
-            return scale_event_finish(
-                event=event, status=EventStatus.FAILED, error=f"The Jenkins queue item of job '{job}' was cancelled."
-            )
-        executable = item.get("executable")
-        if executable:
-            number = executable["number"]
-            url = executable.get("url", "")
+            item = client.queue_item(queue_id=queue_id)
+        except JenkinsUnavailableError as exc:
+            logger.warning("scale event %s: %s (retrying)", event.pk, exc)
+            item = None
+        except JenkinsError as exc:
+            return fail(f"The Jenkins queue item of job '{job}' could not be followed: {exc}")
+        if item is not None and item.cancelled:
+            return fail(f"The Jenkins queue item of job '{job}' was cancelled.")
+        if item is not None and item.build_number is not None:
+            number, url = item.build_number, item.build_url or ""
             break
         if time.monotonic() > deadline:
-            return scale_event_finish(
-                event=event,
-                status=EventStatus.FAILED,
-                error=f"Jenkins job '{job}' did not start within {int(settings.IXNODE_PIPELINE_QUEUED_TIMEOUT)}s "
-                f"({item.get('why') or 'still queued'}).",
-            )
+            why = (item.why if item else "") or "still queued"
+            return fail(f"Jenkins job '{job}' did not start within {int(settings.IXNODE_PIPELINE_QUEUED_TIMEOUT)}s "
+                        f"({why}).")
         _poll()
     ScaleEvent.objects.filter(pk=event.pk).update(jenkins_build_url=url[:500])
     plan["run"]["jenkins"].update({"build": number, "url": url})
     ScaleEvent.objects.filter(pk=event.pk).update(plan=plan)
     logger.info("scale event %s runs as Jenkins build %s", event.pk, url)
 
-    result = None
     while True:
         try:
-            info = server.get_build_info(job, number)
-        except jenkins.JenkinsException:
-            info = {"building": True}
-        if not info.get("building", True):
-            result = info.get("result") or "UNKNOWN"
+            build = client.build_status(name=job, number=number)
+        except JenkinsError as exc:
+            logger.warning("scale event %s: %s (retrying)", event.pk, exc)
+            build = None
+        if build is not None and not build.building:
+            result = build.result or "UNKNOWN"
             break
         _poll()
     fresh = ScaleEvent.objects.get(pk=event.pk)

@@ -14,8 +14,6 @@ import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
-
 if TYPE_CHECKING:
     from autoscaling.models import AutoscalingConfig
     from autoscaling.pipelines.stages import RunContext
@@ -119,10 +117,17 @@ def vm_destroy(ctx: RunContext, *, name: str) -> bool:
 
 
 def lease_allocate(ctx: RunContext, *, vm_name: str):
-    """Lease a free address of the config's pool for ``vm_name`` (an IPLease)."""
+    """Lease a free address of the config's pool for ``vm_name`` (an IPLease), skipping the service's
+    registered targets and every guest IP vCenter reports."""
     from autoscaling.services.ip_leases import ip_lease_allocate
 
-    return ip_lease_allocate(config=ctx.config, vm_name=vm_name, event=ctx.event)
+    return ip_lease_allocate(
+        config=ctx.config,
+        vm_name=vm_name,
+        event=ctx.event,
+        exclude=target_list(ctx.config),
+        vcenter=ctx.clients.vcenter,
+    )
 
 
 def lease_release(ctx: RunContext, *, lease_id: int) -> bool:
@@ -130,27 +135,28 @@ def lease_release(ctx: RunContext, *, lease_id: int) -> bool:
     from autoscaling.services.ip_leases import ip_lease_release
 
     lease = IPLease.objects.filter(pk=lease_id).first()
-    if lease is None or lease.state != "leased":
+    if lease is None:
         return False
-    ip_lease_release(lease=lease)
-    return True
+    return ip_lease_release(lease=lease) > 0
 
 
 # ---- network, health -------------------------------------------------------------------------------
 
 
 def network_configure(ctx: RunContext, *, vm_name: str, ip: str) -> None:
+    """Give the VM its address: guest customization (wait for VMware Tools to report it) or SSH + netplan."""
     from autoscaling.pipelines.network import network_configure as configure
 
     with waiting(ctx):
-        configure(config=ctx.config, vm_name=vm_name, ip=ip, log=ctx.log)
+        configure(config=ctx.config, vm_name=vm_name, ip=ip, vcenter=ctx.clients.vcenter, log=ctx.log)
 
 
 def health_wait(ctx: RunContext, *, ip: str) -> None:
+    """Poll ``http://<ip>:<vipPort><healthCheckPath>`` until 2xx (IXNODE_HEALTH_TIMEOUT)."""
     from autoscaling.pipelines.health import health_wait as wait
 
     with waiting(ctx):
-        wait(config=ctx.config, ip=ip, timeout=settings.IXNODE_HEALTH_TIMEOUT)
+        wait(config=ctx.config, ip=ip, log=ctx.log)
 
 
 # ---- Prometheus targets ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ or a disabled config (no count needed) but the locked re-check finds otherwise, 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -103,25 +103,25 @@ def scale_decision_record(
         in_flight = selectors.scale_event_in_flight_exists(config=fresh)
         if count is None and fresh.enabled and not in_flight:
             count = vm_count_read(config=fresh, prometheus=prometheus)
-        free_ips = selectors.ip_pool_free_count(config=fresh) if action == ScaleAction.SCALE_OUT else None
         decided_at = now or timezone.now()
-        result = decide(
-            DecisionInput(
-                action=action,
-                now=decided_at,
-                enabled=fresh.enabled,
-                min_vms=bounds[0] if bounds else fresh.min_vms,
-                max_vms=bounds[1] if bounds else fresh.max_vms,
-                step=step or (fresh.scale_out_step if action == ScaleAction.SCALE_OUT else fresh.scale_in_step),
-                cooldown_seconds=fresh.cooldown_seconds,
-                current_vm_count=count.value if count else None,
-                last_scale_out_at=state.last_scale_out_at,
-                last_scale_in_at=state.last_scale_in_at,
-                run_in_flight=in_flight,
-                free_ips=free_ips,
-                count_error=count.error if count else "",
-            )
+        inputs = DecisionInput(
+            action=action,
+            now=decided_at,
+            enabled=fresh.enabled,
+            min_vms=bounds[0] if bounds else fresh.min_vms,
+            max_vms=bounds[1] if bounds else fresh.max_vms,
+            step=step or (fresh.scale_out_step if action == ScaleAction.SCALE_OUT else fresh.scale_in_step),
+            cooldown_seconds=fresh.cooldown_seconds,
+            current_vm_count=count.value if count else None,
+            last_scale_out_at=state.last_scale_out_at,
+            last_scale_in_at=state.last_scale_in_at,
+            run_in_flight=in_flight,
+            count_error=count.error if count else "",
         )
+        result = decide(inputs)
+        if result.allowed and action == ScaleAction.SCALE_OUT:
+            # The IP pool is the last check of decide(): count free addresses only when it would matter.
+            result = decide(replace(inputs, free_ips=selectors.ip_pool_free_count(config=fresh)))
         if blocked_reason and result.allowed:
             result = DecisionResult(Decision.BLOCK_DISABLED, blocked_reason)
         event = _event_create(config=fresh, action=action, result=result, count=count, trigger=trigger,

@@ -102,25 +102,56 @@ def ip_pool_free_addresses(
     return free
 
 
+def prometheus_target_addresses(*, config: AutoscalingConfig) -> list[str]:
+    """The service's Prometheus targets (``autoscaling.services.targets``), [] when they cannot be read.
+
+    Reading them is a best effort here: the lease table and vCenter's guest IPs still protect the allocation,
+    and the decision service already refuses to act when the target count is unknown.
+    """
+    try:
+        from autoscaling.services.targets import targets_list
+    except ImportError:  # target registration not installed
+        return []
+    try:
+        return list(targets_list(config=config))
+    except Exception as exc:  # noqa: BLE001 - any failure of the PLG host must not block the allocation
+        logger.warning("IP allocation for %s: Prometheus targets not readable (%s)", config.service_name, exc)
+        return []
+
+
+def _default_vcenter() -> VCenterClient | None:
+    from django.conf import settings
+
+    if not getattr(settings, "VCENTER_HOST", ""):
+        return None
+    from ixnode.integrations.vcenter.client import vcenter_client
+
+    return vcenter_client()
+
+
 def ip_lease_allocate(
     *,
     config: AutoscalingConfig,
     vm_name: str,
     event: ScaleEvent | None = None,
-    exclude: Iterable[str] = (),
+    exclude: Iterable[str] | None = None,
     vcenter: VCenterClient | None = None,
+    check_vcenter: bool = True,
 ) -> IPLease:
     """Lease the lowest free address of ``config``'s pool to ``vm_name``.
 
-    ``exclude``: addresses in use that the database does not know about — the service's Prometheus targets
-    ("ip" or "ip:port"). ``vcenter``: when given, every guest IP vCenter reports is skipped too.
+    ``exclude``: addresses in use that the database does not know about ("ip" or "ip:port"); by default the
+    service's Prometheus targets. ``vcenter``: the client whose reported guest IPs are skipped too; by default
+    the one configured by VCENTER_* (when VCENTER_HOST is set and ``check_vcenter``).
     Raises ``IPPoolExhausted`` when nothing is free.
     """
     if vm_name:
         existing = IPLease.objects.filter(config=config, vm_name=vm_name, state=LeaseState.LEASED).first()
         if existing is not None:
             return existing
-    exclude = list(exclude)
+    exclude = prometheus_target_addresses(config=config) if exclude is None else list(exclude)
+    if vcenter is None and check_vcenter:
+        vcenter = _default_vcenter()
     unavailable = ip_addresses_unavailable(config=config, exclude=exclude, vcenter=vcenter)
     lost: set[str] = set()
     for _attempt in range(MAX_RACE_RETRIES):

@@ -153,3 +153,13 @@ def scale_event_finish(
         transaction.on_commit(lambda: send_logged(scale_run_finished, ScaleEvent, event=fresh))
     return fresh
 
+
+
+def cooldown_clear(*, config_id: int) -> CooldownState:
+    """Forget both cooldowns of a service (operator override): the next alert is decided afresh."""
+    with transaction.atomic():
+        state = cooldown_lock(config_id=config_id)
+        state.last_scale_out_at = None
+        state.last_scale_in_at = None
+        state.save(update_fields=["last_scale_out_at", "last_scale_in_at", "updated_at"])
+    return state

@@ -16,8 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from autoscaling.choices import ArtifactStatus, ScaleAction
 from autoscaling.models import AutoscalingConfig
-from events.choices import IN_FLIGHT_STATUSES
+from events.choices import IN_FLIGHT_STATUSES, EventStatus
 from events.models import ScaleEvent, ScaleEventStage
 
 RECENT_EVENTS = 15
@@ -53,7 +54,7 @@ class VmCounts:
 
 @dataclass
 class ServiceRow:
-    """One line of the overview."""
+    """One line of the overview (URLs and labels resolved once per page, not per row and tag)."""
 
     config: AutoscalingConfig
     vm_count: int | None
@@ -61,6 +62,15 @@ class ServiceRow:
     cooldown_in_remaining: int
     run: ScaleEvent | None = None
     last_event: ScaleEvent | None = None
+    url: str = ""
+    diagnostics_url: str = ""
+    run_url: str = ""
+    run_action: str = ""
+    run_stage: str = ""
+    last_url: str = ""
+    last_action: str = ""
+    last_status: str = ""
+    artifacts_label: str = ""
 
     @property
     def at_max(self) -> bool:
@@ -124,6 +134,10 @@ def service_overview_rows(*, vm_counts: VmCounts, now: dt.datetime | None = None
         .order_by("service_name")
     )
     by_id, running = _events_by_id({c.last_event_id for c in configs if c.last_event_id}, with_in_flight=True)
+    labels = _Labels()
+    service_url = reverse("autoscaling:service", args=["__service__"])
+    diagnostics_url = reverse("autoscaling:service-diagnostics", args=["__service__"])
+    event_url = reverse("events:detail", args=[0]).replace("/0/", "/__id__/")
     rows = []
     for config in configs:
         state = getattr(config, "cooldown", None)  # select_related'ed; None when the row does not exist
@@ -145,7 +159,32 @@ def service_overview_rows(*, vm_counts: VmCounts, now: dt.datetime | None = None
                 last_event=by_id.get(config.last_event_id) if config.last_event_id else None,
             )
         )
+        row = rows[-1]
+        row.url = service_url.replace("__service__", config.service_name)
+        row.diagnostics_url = diagnostics_url.replace("__service__", config.service_name)
+        row.artifacts_label = labels.get(ArtifactStatus, config.artifacts_status)
+        if row.run:
+            row.run_url = event_url.replace("__id__", str(row.run.pk))
+            row.run_action = labels.get(ScaleAction, row.run.action)
+            row.run_stage = row.run.current_stage or labels.get(EventStatus, row.run.status)
+        if row.last_event:
+            row.last_url = event_url.replace("__id__", str(row.last_event.pk))
+            row.last_action = labels.get(ScaleAction, row.last_event.action)
+            row.last_status = labels.get(EventStatus, row.last_event.status)
     return rows
+
+
+class _Labels:
+    """Translated choice labels, each translated once per page."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[type, str], str] = {}
+
+    def get(self, choices, value: str) -> str:
+        key = (choices, value)
+        if key not in self._cache:
+            self._cache[key] = str(choices(value).label) if value in choices.values else value
+        return self._cache[key]
 
 
 def service_get(*, service_name: str) -> AutoscalingConfig | None:

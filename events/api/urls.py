@@ -1,3 +1,10 @@
 """API routes of events."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from events.api.views import ScaleEventViewSet
+
+router = SimpleRouter()
+router.register("events", ScaleEventViewSet, basename="event")
+
+urlpatterns: list = router.urls

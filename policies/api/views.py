@@ -22,6 +22,8 @@ from policies.models import ScalingPolicy
 
 class _PolicyMixin:
     queryset = ScalingPolicy.objects.select_related("config")
+    lookup_field = "config__service_name"
+    lookup_url_kwarg = "service_name"
 
     def config(self) -> AutoscalingConfig:
         return get_object_or_404(AutoscalingConfig, service_name=self.kwargs["service_name"])

@@ -8,6 +8,9 @@ from templates_app.models import Template
 
 
 class TemplateSerializer(serializers.ModelSerializer):
+    # A list of strings, never null (the model column is NOT NULL; a bare JSONField let null and objects through).
+    tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+
     class Meta:
         model = Template
         fields = [
@@ -15,6 +18,13 @@ class TemplateSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "vcenter_path", "datastore", "created_at", "updated_at"]
+
+    def validate_name(self, value: str) -> str:
+        if self.instance is not None and value != self.instance.name:
+            raise serializers.ValidationError(
+                "The name is vCenter's template name: rename the template in vCenter, then sync."
+            )
+        return value
 
 
 class TemplateFromVMSerializer(serializers.Serializer):

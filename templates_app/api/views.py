@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from django.db.models import ProtectedError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -35,6 +36,11 @@ class VCenterAPIError(APIException):
             self.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
 
 
+class TemplateInUse(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "template_in_use"
+
+
 class CanViewTemplates(BasePermission):
     def has_permission(self, request: Request, view: APIView) -> bool:
         return request.user.has_perm("templates_app.view_template")
@@ -48,6 +54,13 @@ class TemplateViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return template_list()
+
+    def perform_destroy(self, instance: Template) -> None:
+        try:
+            instance.delete()
+        except ProtectedError as exc:
+            names = ", ".join(sorted(str(obj) for obj in exc.protected_objects))
+            raise TemplateInUse(f"Template '{instance.name}' is used by autoscaling configs: {names}.") from exc
 
     @extend_schema(request=TemplateFromVMSerializer, responses={201: TemplateSerializer})
     @action(detail=False, methods=["post"], url_path="from-vm")

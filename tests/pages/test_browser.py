@@ -147,3 +147,33 @@ def test_korean_ui(demo, logged_in, site):
     page.goto(site + "/events/")
     assert "스케일 이벤트" in page.locator("h1").inner_text()
     assert "스케일아웃" in page.locator("#event-table").inner_text()
+
+
+def test_admin_rejects_vip_inside_pool_then_history_shows_the_change(page, site, template, django_user_model):
+    django_user_model.objects.create_superuser("root", "root@example.test", PASSWORD)
+    page.goto(site + "/admin/autoscaling/autoscalingconfig/add/")
+    page.fill("#id_username", "root")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit], input[type=submit]")
+    page.wait_for_url("**/admin/autoscaling/autoscalingconfig/add/")
+    values = {
+        "service_name": "seed-example", "prometheus_job_name": "seed-example-service", "vm_prefix": "seed-example",
+        "ip_pool_start": "10.255.48.220", "ip_pool_end": "10.255.48.230", "gateway": "10.255.48.1",
+        "subnet_cidr": "10.255.48.0/24", "f5_pool_name": "seed-example-pool", "f5_vip_address": "10.255.48.229",
+    }
+    for field, value in values.items():
+        page.fill(f"#id_{field}", value)
+    page.select_option("#id_template", label=template.name)
+    page.click("input[name=_continue]")
+    error = page.locator(".errorlist").first
+    assert "inside the IP pool" in error.inner_text()
+    page.fill("#id_f5_vip_address", "10.255.48.250")
+    page.click("input[name=_continue]")
+    page.wait_for_url("**/change/")
+    page.fill("#id_max_vms", "6")
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist")
+    page.goto(site + "/services/seed-example/")
+    row = page.locator('#config-history tr[data-field="max_vms"]')
+    assert "4" in row.locator("del").inner_text() and "6" in row.locator("ins").inner_text()
+    assert "root" in page.locator("#config-history").inner_text()

@@ -21,7 +21,7 @@
 //	                                   message, times}]) with op in clone|power_on|power_off|shutdown_guest|
 //	                                   destroy, match a regular expression on the (target) VM name
 //	POST /ixnode-test/reset            back to the start-up settings
-//	POST /ixnode-test/guest-ip         {"vm": name, "ip": address}: what VMware Tools would report
+//	POST /ixnode-test/guest-ip         {"vm": name, "ip": address}: what VMware Tools would report ("" clears)
 //
 // Injected faults are ordinary vSphere faults (task info.error or SOAP fault): the client cannot tell them
 // from a real vCenter's.
@@ -315,8 +315,13 @@ func (vm *VM) guestIPChanges(ip string) []types.PropertyChange {
 		{Name: "summary.guest.ipAddress", Val: ip},
 	}
 	if len(vm.Guest.Net) > 0 {
-		vm.Guest.Net[0].IpAddress = []string{ip}
-		vm.Guest.Net[0].IpConfig = &types.NetIpConfigInfo{IpAddress: []types.NetIpConfigInfoIpAddress{{IpAddress: ip}}}
+		if ip == "" { // the guest lost its address
+			vm.Guest.Net[0].IpAddress = nil
+			vm.Guest.Net[0].IpConfig = nil
+		} else {
+			vm.Guest.Net[0].IpAddress = []string{ip}
+			vm.Guest.Net[0].IpConfig = &types.NetIpConfigInfo{IpAddress: []types.NetIpConfigInfoIpAddress{{IpAddress: ip}}}
+		}
 		changes = append(changes, types.PropertyChange{Name: "guest.net", Val: vm.Guest.Net})
 	}
 	return changes

@@ -55,3 +55,20 @@ class AlertmanagerClient:
             raise AlertmanagerError(
                 f"Alertmanager at {self.base_url} answered a malformed alert list: {exc!r}"
             ) from exc
+
+
+def alertmanager_loaded_config(client: AlertmanagerClient) -> str:
+    """The configuration Alertmanager runs with (``GET /api/v2/status`` → ``config.original``), as YAML text."""
+    url = f"{client.base_url}/api/v2/status"
+    try:
+        response = requests.get(url, timeout=client.timeout)
+    except requests.RequestException as exc:
+        raise AlertmanagerError(
+            f"Alertmanager at {client.base_url} is unreachable ({exc.__class__.__name__}); check ALERTMANAGER_URL."
+        ) from exc
+    if response.status_code != 200:
+        raise AlertmanagerError(f"Alertmanager at {client.base_url} answered HTTP {response.status_code} on {url}.")
+    try:
+        return str(response.json()["config"]["original"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AlertmanagerError(f"Alertmanager at {client.base_url} answered a malformed status: {exc!r}") from exc

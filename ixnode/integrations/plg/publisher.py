@@ -33,10 +33,10 @@ PATH_PLACEHOLDER = "{path}"
 class PlgValidationError(PlgError):
     """A rendered file failed promtool/amtool: nothing was replaced."""
 
-    def __init__(self, path: str, result: CommandResult) -> None:
+    def __init__(self, path: str, result: CommandResult, command: Sequence[str]) -> None:
         self.path, self.result = path, result
         super().__init__(
-            f"{shlex.join(result.argv[:-1])} rejected the new {path} (exit {result.returncode}); live file kept:\n"
+            f"{shlex.join(command)} rejected the new {path} (exit {result.returncode}); live file kept:\n"
             f"{result.output}"
         )
 
@@ -95,6 +95,28 @@ def _staged_check(check: Sequence[str], temp: str) -> list[str]:
     return [temp if part == PATH_PLACEHOLDER else part for part in check]
 
 
+def _validate(host: PlgHost, updates: Sequence[FileUpdate], temps: dict[str, str]) -> None:
+    """Run each file's check on its temp file. Checks that end in ``{path}`` and share the same command are run
+    once with all their files (``promtool check rules a b c``): one process instead of one per service."""
+    batches: dict[tuple[str, ...], list[FileUpdate]] = {}
+    for update in updates:
+        if update.check[-1] == PATH_PLACEHOLDER and PATH_PLACEHOLDER not in update.check[:-1]:
+            batches.setdefault(tuple(update.check[:-1]), []).append(update)
+        else:
+            checked = host.run(_staged_check(update.check, temps[update.path]))
+            if not checked.ok:
+                raise PlgValidationError(update.path, checked, [p for p in update.check if p != PATH_PLACEHOLDER])
+    for command, group in batches.items():
+        checked = host.run([*command, *(temps[u.path] for u in group)], timeout=60.0 + len(group) * 0.5)
+        if not checked.ok:
+            failing = [u.path for u in group if temps[u.path] in checked.output] or [u.path for u in group]
+            output = checked.output
+            for u in group:
+                output = output.replace(temps[u.path], u.path + " (new)")
+            result = CommandResult(checked.argv, checked.returncode, output, "")
+            raise PlgValidationError(", ".join(failing), result, command)
+
+
 def publish(host: PlgHost, updates: Sequence[FileUpdate], reloaders: Sequence[Reloader]) -> PublishResult:
     """Apply ``updates`` as one change (see the module docstring). Raises a :class:`PlgError` on failure."""
     by_name = {reloader.name: reloader for reloader in reloaders}
@@ -119,12 +141,7 @@ def publish(host: PlgHost, updates: Sequence[FileUpdate], reloaders: Sequence[Re
             temp = host.temp_path(update.path)
             temps[update.path] = temp
             host.write_bytes(temp, update.content, host.mode(update.path) or 0o644)
-        for update in pending:
-            if update.content is None or not update.check:
-                continue
-            checked = host.run(_staged_check(update.check, temps[update.path]))
-            if not checked.ok:
-                raise PlgValidationError(update.path, checked)
+        _validate(host, [u for u in pending if u.content is not None and u.check], temps)
     except BaseException:
         for temp in temps.values():
             with contextlib.suppress(PlgError):

@@ -160,7 +160,9 @@ class PrometheusClient:
 
     def targets(self, job: str) -> list[Target]:
         """Active targets of ``job`` (by scrape pool or ``job`` label), any health."""
-        data = self._get("/api/v1/targets", {"state": "active"})
+        # scrapePool (Prometheus ≥ 2.42) keeps the answer small when many jobs exist; older servers ignore it
+        # and the filter below does the work.
+        data = self._get("/api/v1/targets", {"state": "active", "scrapePool": job})
         active = data.get("activeTargets") if isinstance(data, dict) else None
         if not isinstance(active, list):
             raise PrometheusBadResponse("Prometheus' /api/v1/targets answer has no 'activeTargets' list.")

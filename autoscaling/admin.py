@@ -1,0 +1,185 @@
+"""Admin of the autoscaling domain. Thin: validation is the model's (full_clean), actions call services."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from simple_history.admin import SimpleHistoryAdmin
+
+from autoscaling.admin_artifacts import ArtifactsAdminMixin
+from autoscaling.decision import cooldown_remaining
+from autoscaling.models import AutoscalingConfig, CooldownState, IPLease, ManagedVM
+from autoscaling.services.configs import (
+    ConfigDeleteRefused,
+    config_delete,
+    config_delete_blockers,
+    config_set_enabled,
+    validation_error_dict,
+)
+from autoscaling.services.runs import cooldown_clear
+from autoscaling.services.vms import managed_vm_set_protection
+
+
+@admin.register(AutoscalingConfig)
+class AutoscalingConfigAdmin(ArtifactsAdminMixin, SimpleHistoryAdmin):
+    list_display = ("service_name", "enabled", "template", "min_vms", "max_vms", "scale_out_step", "scale_in_step",
+                    "cooldown_seconds", "f5_pool_name", "artifacts_status", "updated_at")
+    list_filter = ("enabled", "artifacts_status", "network_mode", "scale_in_order", "template")
+    search_fields = ("service_name", "prometheus_job_name", "vm_prefix", "f5_pool_name", "f5_vip_address")
+    list_select_related = ("template",)
+    readonly_fields = ("created_at", "updated_at")
+    actions = ["enable_configs", "disable_configs"]
+    fieldsets = (
+        (gettext_lazy("Service"), {"fields": ("service_name", "prometheus_job_name", "template", "vm_prefix",
+                                              "enabled")}),
+        (gettext_lazy("Scaling"), {"fields": (("min_vms", "max_vms"), ("scale_out_step", "scale_in_step"),
+                                              "scale_in_order")}),
+        (gettext_lazy("Monitoring"), {
+            "description": gettext_lazy("Scale out when CPU or memory stays above its threshold for the duration; "
+                                        "scale in when both stay below theirs."),
+            "fields": (("scale_out_cpu_threshold", "scale_out_memory_threshold", "scale_out_duration_minutes"),
+                       ("scale_in_cpu_threshold", "scale_in_memory_threshold", "scale_in_duration_minutes"),
+                       "cooldown_seconds", "alert_repeat_interval_seconds", "node_exporter_port"),
+        }),
+        (gettext_lazy("Network"), {"fields": ("network_mode", ("ip_pool_start", "ip_pool_end"), "gateway",
+                                              "subnet_cidr", "vlan_id", "dns_servers")}),
+        (gettext_lazy("F5"), {"fields": ("f5_pool_name", ("f5_vip_address", "f5_vip_port"),
+                                         "f5_health_check_path")}),
+        (gettext_lazy("SSH"), {"fields": ("ssh_user", "ssh_key_path")}),
+        (gettext_lazy("Artifacts"), {"fields": ("artifacts_status", "artifacts_published_at", "artifacts_hash",
+                                                "artifacts_error"), "classes": ("collapse",)}),
+        (gettext_lazy("Timestamps"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+
+    @admin.action(description=gettext_lazy("Enable selected configs"), permissions=["change"])
+    def enable_configs(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_enabled(request, queryset, True)
+
+    @admin.action(description=gettext_lazy("Disable selected configs"), permissions=["change"])
+    def disable_configs(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_enabled(request, queryset, False)
+
+    def _set_enabled(self, request: HttpRequest, queryset: QuerySet, enabled: bool) -> None:
+        changed = []
+        for config in queryset:
+            try:
+                config_set_enabled(config=config, enabled=enabled)
+                changed.append(config.service_name)
+            except ValidationError as exc:
+                errors = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in validation_error_dict(exc).items())
+                self.message_user(request, _("%(name)s was not enabled: %(errors)s")
+                                  % {"name": config.service_name, "errors": errors}, messages.ERROR)
+        if changed:
+            text = _("Enabled: %(names)s") if enabled else _("Disabled: %(names)s")
+            self.message_user(request, text % {"names": ", ".join(changed)}, messages.SUCCESS)
+
+    # Delete goes through the service: refused while a run is in flight or autoscaled VMs are alive.
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        config = self.get_object(request, object_id)
+        if config is not None:
+            reasons = config_delete_blockers(config=config)
+            if reasons:
+                self.message_user(request, _("%(name)s cannot be deleted: %(reasons)s")
+                                  % {"name": config.service_name, "reasons": " ".join(reasons)}, messages.ERROR)
+                return HttpResponseRedirect(
+                    reverse("admin:autoscaling_autoscalingconfig_change", args=[config.pk])
+                )
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request: HttpRequest, obj: AutoscalingConfig) -> None:
+        try:
+            config_delete(config=obj)
+        except ConfigDeleteRefused as exc:  # a run started between the confirmation page and the POST
+            self.message_user(request, str(exc), messages.ERROR)
+
+
+@admin.register(CooldownState)
+class CooldownStateAdmin(admin.ModelAdmin):
+    list_display = ("config", "last_scale_out_at", "scale_out_remaining", "last_scale_in_at", "scale_in_remaining",
+                    "updated_at")
+    list_select_related = ("config",)
+    search_fields = ("config__service_name",)
+    readonly_fields = ("config", "last_scale_out_at", "last_scale_in_at", "updated_at")
+    actions = ["clear_cooldowns"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # created by the decision service
+
+    @admin.display(description=gettext_lazy("scale-out cooldown left (s)"))
+    def scale_out_remaining(self, obj: CooldownState) -> int:
+        return round(cooldown_remaining(timezone.now(), obj.last_scale_out_at, obj.config.cooldown_seconds))
+
+    @admin.display(description=gettext_lazy("scale-in cooldown left (s)"))
+    def scale_in_remaining(self, obj: CooldownState) -> int:
+        return round(cooldown_remaining(timezone.now(), obj.last_scale_in_at, obj.config.cooldown_seconds))
+
+    @admin.action(description=gettext_lazy("Clear both cooldowns"), permissions=["change"])
+    def clear_cooldowns(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for state in queryset:
+            cooldown_clear(config_id=state.config_id)
+        self.message_user(request, _("Cooldowns cleared."), messages.SUCCESS)
+
+
+@admin.register(IPLease)
+class IPLeaseAdmin(admin.ModelAdmin):
+    """Leases are written by the pipelines only (allocate on clone, release on delete/rollback)."""
+
+    list_display = ("ip_address", "config", "state", "vm_name", "event", "leased_at", "released_at")
+    list_filter = ("state", "config")
+    search_fields = ("ip_address", "vm_name", "config__service_name")
+    list_select_related = ("config", "event")
+    date_hierarchy = "leased_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(ManagedVM)
+class ManagedVMAdmin(admin.ModelAdmin):
+    """VMs the pipelines created; operators may only protect them from scale-in."""
+
+    list_display = ("name", "config", "state", "ip_address", "scale_in_protected", "created_at", "in_service_at",
+                    "deleted_at")
+    list_filter = ("state", "scale_in_protected", "config")
+    search_fields = ("name", "ip_address", "moref", "config__service_name")
+    list_select_related = ("config",)
+    readonly_fields = ("config", "name", "ip_address", "moref", "state", "created_by_event", "created_at",
+                       "in_service_at", "deleted_at")
+    fields = readonly_fields[:5] + ("scale_in_protected",) + readonly_fields[5:]
+    actions = ["protect", "unprotect"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: ManagedVM, form, change: bool) -> None:
+        managed_vm_set_protection(vm=obj, protected=obj.scale_in_protected)
+
+    @admin.action(description=gettext_lazy("Protect from scale-in"), permissions=["change"])
+    def protect(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for vm in queryset:
+            managed_vm_set_protection(vm=vm, protected=True)
+
+    @admin.action(description=gettext_lazy("Remove scale-in protection"), permissions=["change"])
+    def unprotect(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for vm in queryset:
+            managed_vm_set_protection(vm=vm, protected=False)

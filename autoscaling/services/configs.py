@@ -1,0 +1,92 @@
+"""Services that write autoscaling configs: create, update, enable/disable, delete.
+
+Every write goes through ``full_clean()`` so the admin, the pages and the API reject the same things
+with the same field messages (DESIGN §3). Post-save work (artifact regeneration) hangs off the model's
+signals, which enqueue on commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from autoscaling import selectors
+from autoscaling.models import AutoscalingConfig
+
+
+class ConfigDeleteRefused(Exception):
+    """Deleting the config now would orphan a run or VMs; the message says what to do first."""
+
+
+def config_create(*, values: dict[str, Any]) -> AutoscalingConfig:
+    """Create a config from model field values (``template`` as a Template instance)."""
+    config = AutoscalingConfig(**values)
+    config.full_clean()
+    with transaction.atomic():
+        config.save()
+    return config
+
+
+def config_update(*, config: AutoscalingConfig, values: dict[str, Any]) -> AutoscalingConfig:
+    """Apply model field values to ``config``, validate the whole result, save."""
+    for name, value in values.items():
+        setattr(config, name, value)
+    config.full_clean()
+    with transaction.atomic():
+        config.save()
+    return config
+
+
+def config_set_enabled(*, config: AutoscalingConfig, enabled: bool) -> AutoscalingConfig:
+    """Enable or disable a config (enabling validates it first: an invalid config never goes live)."""
+    if config.enabled == enabled:
+        return config
+    config.enabled = enabled
+    if enabled:
+        config.full_clean()
+    config.save()
+    return config
+
+
+def config_delete_blockers(*, config: AutoscalingConfig) -> list[str]:
+    """Why ``config`` cannot be deleted now (empty when it can)."""
+    reasons = []
+    run = selectors.scale_event_in_flight(config=config)
+    if run is not None:
+        reasons.append(
+            _("Scale event #%(id)s (%(action)s) is %(status)s; wait for it to finish.")
+            % {"id": run.pk, "action": run.action, "status": run.status}
+        )
+    alive = list(selectors.managed_vms_alive(config=config).values_list("name", flat=True)[:10])
+    if alive:
+        reasons.append(
+            _("Autoscaled VMs are still alive (%(names)s); scale in to the minimum or delete them first.")
+            % {"names": ", ".join(alive)}
+        )
+    return reasons
+
+
+def config_delete(*, config: AutoscalingConfig) -> None:
+    """Delete a config unless a run is in flight or VMs it created are still alive.
+
+    Its scale events stay (audit); its cooldown state and released IP leases go with it.
+    """
+    with transaction.atomic():
+        reasons = config_delete_blockers(config=config)
+        if reasons:
+            raise ConfigDeleteRefused(
+                _("The autoscaling config '%(name)s' cannot be deleted: %(reasons)s")
+                % {"name": config.service_name, "reasons": " ".join(reasons)}
+            )
+        config.delete()
+
+
+def validation_error_dict(error: ValidationError) -> dict[str, list[str]]:
+    """Field errors of a model ValidationError as plain strings (``__all__`` for non-field errors)."""
+    if hasattr(error, "error_dict"):
+        return {field: [str(message) for message in ValidationError(messages).messages]
+                for field, messages in error.error_dict.items()}
+    return {"__all__": [str(message) for message in error.messages]}

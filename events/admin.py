@@ -1,0 +1,51 @@
+"""Admin of scale events: a read-only, append-only audit (no add, change or delete for anyone)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from events.models import ScaleEvent, ScaleEventStage
+
+
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class ScaleEventStageInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ScaleEventStage
+    fields = ("position", "name", "status", "started_at", "finished_at", "log")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+
+@admin.register(ScaleEvent)
+class ScaleEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "service_name", "action", "decision", "status", "current_vm_count", "requested_count",
+                    "trigger", "created_at", "finished_at")
+    list_filter = ("action", "decision", "status", "trigger", "executor", "dry_run")
+    search_fields = ("service_name", "alert_name", "alert_fingerprint", "reason", "error", "triggered_by")
+    date_hierarchy = "created_at"
+    inlines = [ScaleEventStageInline]
+    fieldsets = (
+        (None, {"fields": ("service_name", "config", "action", "decision", "reason", "status", "dry_run")}),
+        ("Run", {"fields": ("executor", "current_vm_count", "requested_count", "before_count", "after_count",
+                            "vm_names", "current_stage", "error", "rollback_summary", "task_id", "jenkins_build_url",
+                            "plan")}),
+        ("Trigger", {"fields": ("trigger", "triggered_by", "alert_name", "alert_fingerprint", "alert_starts_at",
+                                "alert_labels")}),
+        ("Timing", {"fields": ("created_at", "started_at", "finished_at", "heartbeat_at")}),
+    )
+    readonly_fields = tuple(field for group in fieldsets for field in group[1]["fields"])
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        return {}

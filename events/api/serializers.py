@@ -1,0 +1,67 @@
+"""Scale events, read-only, camelCase like the config API."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from autoscaling.choices import Decision, ScaleAction
+from events.choices import EventStatus
+from events.models import ScaleEvent, ScaleEventStage
+
+
+class ScaleEventStageSerializer(serializers.ModelSerializer):
+    startedAt = serializers.DateTimeField(source="started_at", read_only=True)  # noqa: N815
+    finishedAt = serializers.DateTimeField(source="finished_at", read_only=True)  # noqa: N815
+
+    class Meta:
+        model = ScaleEventStage
+        fields = ["position", "name", "status", "startedAt", "finishedAt", "log", "detail"]
+        read_only_fields = fields
+
+
+_CAMEL = {
+    "serviceName": "service_name",
+    "dryRun": "dry_run",
+    "currentVmCount": "current_vm_count",
+    "requestedCount": "requested_count",
+    "beforeCount": "before_count",
+    "afterCount": "after_count",
+    "vmNames": "vm_names",
+    "currentStage": "current_stage",
+    "rollbackSummary": "rollback_summary",
+    "alertName": "alert_name",
+    "alertFingerprint": "alert_fingerprint",
+    "alertStartsAt": "alert_starts_at",
+    "alertLabels": "alert_labels",
+    "triggeredBy": "triggered_by",
+    "jenkinsBuildUrl": "jenkins_build_url",
+    "createdAt": "created_at",
+    "startedAt": "started_at",
+    "finishedAt": "finished_at",
+    "heartbeatAt": "heartbeat_at",
+}
+
+
+class ScaleEventSerializer(serializers.ModelSerializer):
+    """One decision and, when allowed, its run with stages."""
+
+    stages = ScaleEventStageSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ScaleEvent
+        fields = ["id", "serviceName", "action", "decision", "reason", "status", "trigger", "executor", "dryRun",
+                  "currentVmCount", "requestedCount", "beforeCount", "afterCount", "vmNames", "currentStage",
+                  "error", "rollbackSummary", "alertName", "alertFingerprint", "alertStartsAt", "alertLabels",
+                  "triggeredBy", "jenkinsBuildUrl", "createdAt", "startedAt", "finishedAt", "heartbeatAt",
+                  "stages"]
+        extra_kwargs = {name: {"source": model} for name, model in _CAMEL.items()}
+        read_only_fields = fields
+
+
+class ScaleEventFilterSerializer(serializers.Serializer):
+    """Query parameters of the event list."""
+
+    service = serializers.CharField(required=False, max_length=63, help_text="Service name.")
+    action = serializers.ChoiceField(ScaleAction.choices, required=False)
+    decision = serializers.ChoiceField(Decision.choices, required=False)
+    status = serializers.ChoiceField(EventStatus.choices, required=False)

@@ -1,0 +1,185 @@
+"""Fault injection: every failed run rolls back what it created, says what failed and what was undone, starts the
+cooldown, and leaves nothing behind in vCenter, the F5 pool, the targets file or the IP leases."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from autoscaling.choices import Decision, NetworkMode, ScaleAction
+from autoscaling.models import CooldownState, ManagedVM
+from events.choices import EventStatus, StageStatus
+from events.models import ScaleEvent
+
+pytestmark = pytest.mark.slow
+pytest_plugins = ["tests.fixtures.pipeline_env"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def decide(world, action=ScaleAction.SCALE_OUT):
+    from autoscaling.services.decisions import scale_decision_record
+
+    event = scale_decision_record(config=world.config, action=action)
+    event.refresh_from_db()
+    return event
+
+
+def assert_rolled_back(event, failed_stage: str):
+    assert event.status == EventStatus.ROLLED_BACK, (event.status, event.error, event.rollback_summary)
+    assert f"Stage '{failed_stage}' failed" in event.error
+    statuses = dict(event.stages.values_list("name", "status"))
+    assert statuses[failed_stage] == StageStatus.ROLLED_BACK
+    assert StageStatus.RUNNING not in statuses.values()
+    assert CooldownState.objects.get(config=event.config).last_scale_out_at is not None
+
+
+def test_vcenter_clone_fault(pipeline_world, vcsim_control, q_sync):
+    vcsim_control.control(
+        faults=[{"op": "clone", "match": pipeline_world.config.vm_prefix, "fault": "InsufficientResourcesFault",
+                 "message": "Insufficient resources in the cluster"}]
+    )
+    event = decide(pipeline_world)
+    assert event.decision == Decision.ALLOW
+    assert_rolled_back(event, "clone")
+    assert "nsufficient" in event.error
+    assert "released IP" in event.rollback_summary
+    pipeline_world.assert_clean()
+
+
+def test_f5_5xx_on_member_add(pipeline_world, q_sync):
+    pipeline_world.f5.inject("POST", r"/members$", 500)
+    event = decide(pipeline_world)
+    assert_rolled_back(event, "f5_add")
+    assert "answered 500" in event.error
+    summary = event.rollback_summary
+    assert "destroyed VM" in summary and "released IP" in summary and "deleted F5 node" in summary
+    pipeline_world.assert_clean()
+
+
+def test_health_never_passing(pipeline_world, settings, q_sync):
+    settings.IXNODE_HEALTH_TIMEOUT = 1.0
+    pipeline_world.health.healthy = False
+    event = decide(pipeline_world)
+    assert_rolled_back(event, "health")
+    assert "destroyed VM" in event.rollback_summary
+    pipeline_world.assert_clean()
+
+
+def test_ssh_refused(pipeline_world, vcsim_control, settings, q_sync):
+    from tests.fixtures.prometheus import free_port
+
+    config = pipeline_world.config
+    config.network_mode = NetworkMode.SSH_NETPLAN
+    config.save()
+    vcsim_control.control(bootstrap_ips=["127.0.48.240"])  # the "DHCP" address the clone boots with
+    settings.IXNODE_SSH_PORT = free_port()  # nothing listens there: connection refused
+    settings.IXNODE_SSH_CONNECT_TIMEOUT = 1.0
+    settings.IXNODE_SSH_BOOT_TIMEOUT = 1.0
+    settings.VCENTER_GUEST_IP_TIMEOUT = 10.0
+    event = decide(pipeline_world)
+    assert_rolled_back(event, "network")
+    assert "127.0.48.240" in event.error
+    assert "destroyed VM" in event.rollback_summary
+    pipeline_world.assert_clean()
+
+
+def test_prometheus_down_at_decision_time(pipeline_world, settings, q_sync):
+    from tests.fixtures.prometheus import free_port
+
+    settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    event = decide(pipeline_world)
+    assert event.decision == Decision.BLOCK_UNKNOWN_COUNT and event.status == EventStatus.BLOCKED
+    assert not event.stages.exists()
+    pipeline_world.assert_clean()
+
+
+def _subprocess_env(world, settings) -> dict:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        url = f"sqlite:///{db['NAME']}"
+    else:
+        url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": url,
+            "F5_HOST": settings.F5_HOST,
+            "F5_USER": settings.F5_USER,
+            "F5_PASSWORD": settings.F5_PASSWORD,
+            "F5_VERIFY_TLS": settings.F5_VERIFY_TLS,
+            "PROMETHEUS_URL": settings.PROMETHEUS_URL,
+            "IXNODE_PROMETHEUS_TARGETS_DIR": settings.IXNODE_PROMETHEUS_TARGETS_DIR,
+            "IXNODE_PLG_MODE": "local",
+            "IXNODE_PIPELINE_HEARTBEAT_SECONDS": "0.5",
+        }
+    )
+    for key, value in world.vcsim.django_settings().items():
+        env[key] = str(value)
+    return env
+
+
+def test_worker_killed_mid_clone(pipeline_world, vcsim_control, settings):
+    """A real worker process runs the pipeline; it is SIGKILLed while vCenter clones; reconcile rolls back."""
+    from autoscaling.pipelines.reconcile import pipeline_reconcile
+    from autoscaling.services.decisions import scale_decision_record
+
+    world = pipeline_world
+    vcsim_control.control(clone_delay_ms=2500)
+    settings.IXNODE_CLONE_SETTLE_SECONDS = 8.0
+    # Decide without running: the run is left queued for the worker process below.
+    from unittest import mock
+
+    with mock.patch("autoscaling.services.decisions.scale_event_enqueue"):
+        event = scale_decision_record(config=world.config, action=ScaleAction.SCALE_OUT)
+    assert event.status == EventStatus.QUEUED
+
+    worker = subprocess.Popen(
+        [sys.executable, "-c",
+         "import django; django.setup(); from autoscaling.pipelines.runner import run_scale_event; "
+         f"run_scale_event({event.pk})"],
+        cwd=ROOT, env=_subprocess_env(world, settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            event.refresh_from_db()
+            vms = (event.plan.get("run") or {}).get("vms") or []
+            clone_log = event.stages.filter(name="clone").values_list("log", flat=True).first() or ""
+            if event.current_stage == "clone" and vms and vms[0].get("clone_started") and "cloning" in clone_log:
+                break
+            assert worker.poll() is None, worker.stdout.read().decode()
+            time.sleep(0.05)
+        else:
+            pytest.fail("the worker never reached the clone stage")
+        time.sleep(1.0)  # the CloneVM_Task is now running in vCenter (it takes 2.5 s)
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        worker.stdout.close()
+
+    event.refresh_from_db()
+    assert event.status == EventStatus.RUNNING  # dead, but nobody knows yet
+    vm_name = event.plan["run"]["vms"][0]["name"]
+
+    report = pipeline_reconcile()
+    assert report.rolled_back == [event.pk], report
+    event.refresh_from_db()
+    assert event.status == EventStatus.ROLLED_BACK, (event.error, event.rollback_summary)
+    assert "worker" in event.error and "died" in event.error
+    assert f"destroyed VM {vm_name}" in event.rollback_summary
+    assert dict(event.stages.values_list("name", "status"))["clone"] == StageStatus.ROLLED_BACK
+    assert ManagedVM.objects.get(name=vm_name).state == "deleted"
+    time.sleep(1.0)  # nothing shows up late
+    world.assert_clean()
+    assert pipeline_reconcile().rolled_back == []
+    assert ScaleEvent.objects.filter(status=EventStatus.RUNNING).count() == 0

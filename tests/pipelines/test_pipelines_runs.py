@@ -1,0 +1,151 @@
+"""Pipeline runs beyond the seed scenario: parallel step > 1, scale-in choice, idempotent steps, reconcile."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from autoscaling.choices import ManagedVMState, ScaleAction, ScaleInOrder
+from autoscaling.models import ManagedVM
+from autoscaling.pipelines.scale_out import vm_names_unique
+from events.choices import EventStatus, StageStatus
+from events.models import ScaleEvent
+
+pytestmark = pytest.mark.slow
+pytest_plugins = ["tests.fixtures.pipeline_env"]
+
+
+def decide(world, action):
+    from autoscaling.services.decisions import scale_decision_record
+
+    event = scale_decision_record(config=world.config, action=action)
+    event.refresh_from_db()
+    return event
+
+
+def test_names_unique_within_one_second():
+    taken = {"web-20260101000000"}
+    names = vm_names_unique("web", 3, taken, now=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
+    assert names == ["web-20260101000000-2", "web-20260101000000-3", "web-20260101000000-4"]
+
+
+def test_step_two_clones_in_parallel_then_scale_in_choice(pipeline_world, q_sync, settings):
+    world = pipeline_world
+    config = world.config
+    config.scale_out_step = 2
+    config.scale_in_step = 1
+    config.cooldown_seconds = 0
+    config.save()
+
+    out = decide(world, ScaleAction.SCALE_OUT)
+    assert out.status == EventStatus.SUCCEEDED, (out.error, out.rollback_summary)
+    assert out.requested_count == 2 and len(out.vm_names) == 2 and len(set(out.vm_names)) == 2
+    assert world.ours() == set(out.vm_names)
+    assert len(world.f5.member_names(config.f5_pool_name)) == 4
+    world.prometheus.wait_for_targets(world.job, 4)
+    first, second = sorted(out.vm_names)  # same second: base name and -2 (or consecutive seconds)
+    older = ManagedVM.objects.get(name=second).created_at - datetime.timedelta(seconds=5)
+    ManagedVM.objects.filter(name=first).update(created_at=older)
+
+    # oldest-first per config, protected VMs skipped
+    config.scale_in_order = ScaleInOrder.OLDEST_FIRST
+    config.save()
+    ManagedVM.objects.filter(name=first).update(scale_in_protected=True)
+    inn = decide(world, ScaleAction.SCALE_IN)
+    assert inn.status == EventStatus.SUCCEEDED, (inn.error, inn.rollback_summary)
+    assert inn.vm_names == [second]
+    assert world.ours() == {first}
+
+    # the protected one is never picked: the run fails cleanly and puts nothing out of service
+    world.prometheus.wait_for_targets(world.job, 3)
+    blocked = decide(world, ScaleAction.SCALE_IN)
+    assert blocked.status == EventStatus.ROLLED_BACK
+    assert "only VMs the autoscaler created" in blocked.error
+    assert ManagedVM.objects.get(name=first).state == ManagedVMState.IN_SERVICE
+    assert world.ours() == {first}
+
+    ManagedVM.objects.filter(name=first).update(scale_in_protected=False)
+    last = decide(world, ScaleAction.SCALE_IN)
+    assert last.status == EventStatus.SUCCEEDED, last.error
+    world.assert_clean()
+
+
+def test_pipeline_step_command_runs_stages_one_by_one(pipeline_world):
+    from unittest import mock
+
+    from autoscaling.pipelines.runner import stage_names
+    from autoscaling.services.decisions import scale_decision_record
+
+    world = pipeline_world
+    with mock.patch("autoscaling.services.decisions.scale_event_enqueue"):
+        event = scale_decision_record(config=world.config, action=ScaleAction.SCALE_OUT)
+    with pytest.raises(CommandError, match="cannot run before allocate_ip"):
+        call_command("pipeline_step", "--run", event.pk, "--step", "clone")
+    with pytest.raises(CommandError, match="Unknown step"):
+        call_command("pipeline_step", "--run", event.pk, "--step", "nope")
+    for name in stage_names(ScaleAction.SCALE_OUT):
+        call_command("pipeline_step", "--run", event.pk, "--step", name)
+        # idempotent: running a finished step again changes nothing
+        call_command("pipeline_step", "--run", event.pk, "--step", name)
+    event.refresh_from_db()
+    assert event.status == EventStatus.SUCCEEDED
+    assert len(world.ours()) == 1
+    assert set(event.stages.values_list("status", flat=True)) == {StageStatus.SUCCEEDED}
+
+    # scale-in through the aliases a generated Jenkins job uses
+    with mock.patch("autoscaling.services.decisions.scale_event_enqueue"):
+        world.config.cooldown_seconds = 0
+        world.config.save()
+        world.prometheus.wait_for_targets(world.job, 3)
+        event = scale_decision_record(config=world.config, action=ScaleAction.SCALE_IN)
+    for alias in ("select-vm", "f5-remove-member", "remove-agents", "prometheus-remove-target", "power-off",
+                  "destroy-vm", "release-ip", "complete"):
+        call_command("pipeline_step", "--run", event.pk, "--step", alias)
+    event.refresh_from_db()
+    assert event.status == EventStatus.SUCCEEDED
+    world.assert_clean()
+
+
+def test_pipeline_step_failure_rolls_back_and_exits_nonzero(pipeline_world):
+    from unittest import mock
+
+    from autoscaling.services.decisions import scale_decision_record
+
+    world = pipeline_world
+    with mock.patch("autoscaling.services.decisions.scale_event_enqueue"):
+        event = scale_decision_record(config=world.config, action=ScaleAction.SCALE_OUT)
+    for name in ("allocate_ip", "clone", "power_on", "network", "health"):
+        call_command("pipeline_step", "--run", event.pk, "--step", name)
+    world.f5.inject("POST", r"/members$", 503)
+    with pytest.raises(CommandError, match="Step 'f5_add' of run .* failed; the run is rolled_back"):
+        call_command("pipeline_step", "--run", event.pk, "--step", "f5_add")
+    world.assert_clean()
+    with pytest.raises(CommandError):
+        call_command("pipeline_step", "--run", event.pk, "--step", "target_add")
+
+
+def test_ensure_schedules_and_queued_timeout(pipeline_world, settings):
+    from unittest import mock
+
+    from django_q.models import Schedule
+
+    from autoscaling.services.decisions import scale_decision_record
+
+    call_command("ensure_schedules")
+    call_command("ensure_schedules", "--no-reconcile")
+    schedule = Schedule.objects.get(name="ixnode-pipelines-reconcile")
+    assert schedule.func == "autoscaling.pipelines.tasks.pipeline_reconcile_task"
+    assert schedule.schedule_type == Schedule.MINUTES and schedule.repeats == -1
+
+    with mock.patch("autoscaling.services.decisions.scale_event_enqueue"):
+        event = scale_decision_record(config=pipeline_world.config, action=ScaleAction.SCALE_OUT)
+    settings.IXNODE_PIPELINE_QUEUED_TIMEOUT = 0
+    from autoscaling.pipelines.tasks import pipeline_reconcile_task
+
+    assert pipeline_reconcile_task()["failed_queued"] == [event.pk]
+    event.refresh_from_db()
+    assert event.status == EventStatus.FAILED and "never started" in event.error
+    assert ScaleEvent.objects.filter(status__in=["queued", "running"]).count() == 0
