@@ -133,6 +133,34 @@ def load(port: int, concurrency: int, total: int, services: int) -> dict:
     }
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (gunicorn master + workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                pids += [int(child) for child in handle.read().split()]
+    except OSError:
+        pass
+    for one in pids:
+        try:
+            with open(f"/proc/{one}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def _measured(server_pid: int, port: int, concurrency: int, total: int, services: int) -> dict:
+    before = _cpu_seconds(server_pid)
+    result = load(port, concurrency, total, services)
+    result["cpu_ms"] = (_cpu_seconds(server_pid) - before) / max(result["requests"], 1) * 1000
+    return result
+
+
 def _env(base: dict, prometheus_url: str) -> dict:
     env = dict(os.environ)
     env.update(base)
@@ -193,9 +221,9 @@ def scenario(db: str, prometheus_url: str, job: str, workdir: Path) -> list[tupl
         results = []
         for concurrency in (1, 32):
             total = REQUESTS // 3 if concurrency == 1 else REQUESTS
-            results.append((f"{db:<10} c={concurrency:<3} {SERVICES} services", load(port, concurrency, total,
-                                                                                     SERVICES)))
-        results.append((f"{db:<10} c=32  1 service ", load(port, 32, REQUESTS, 1)))
+            results.append((f"{db:<10} c={concurrency:<3} {SERVICES} services",
+                            _measured(server.pid, port, concurrency, total, SERVICES)))
+        results.append((f"{db:<10} c=32  1 service ", _measured(server.pid, port, 32, REQUESTS, 1)))
         return results
     finally:
         server.terminate()
@@ -217,7 +245,8 @@ def run() -> None:
         print(f"Prometheus {prometheus.url}: {len(jobs)} jobs × 4 targets; gunicorn {WORKERS} workers × "
               f"{THREADS} threads; {os.cpu_count()} CPUs; decisions are BLOCK_MAX (count read from Prometheus, "
               f"event + cooldown written)")
-        print(f"{'scenario':<36} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+        print(f"{'scenario':<36} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+              f"{'web CPU ms/req':>14}")
         for db in ("sqlite", "postgresql"):
             try:
                 rows = scenario(db, prometheus.url, job, workdir)
@@ -225,9 +254,9 @@ def run() -> None:
                 print(f"{db}: failed: {exc.__class__.__name__}: {exc}")
                 continue
             for name, r in rows:
+                error = f"  first error: {r['first_error']}" if r["errors"] else ""
                 print(f"{name:<36} {r['requests']:>8} {r['errors']:>6} {r['throughput']:>8.0f} "
-                      f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f}" + (f"  first error: {r['first_error']}"
-                                                                     if r["errors"] else ""), flush=True)
+                      f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['cpu_ms']:>14.1f}{error}", flush=True)
     finally:
         prometheus.stop()
         shutil.rmtree(workdir, ignore_errors=True)

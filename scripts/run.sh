@@ -21,6 +21,10 @@ $PY manage.py compilemessages -v 0 >/dev/null 2>&1 || true
 $PY manage.py ensure_admin
 $PY manage.py ensure_schedules  # pipeline reconcile schedule; rolls back runs left by a dead worker
 
+# /metrics merges every gunicorn worker's (and the worker cluster's) metrics from this directory.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$PWD/var/metrics}"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR" && rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
+
 pids=()
 stop() {
   trap - INT TERM EXIT

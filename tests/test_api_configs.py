@@ -269,3 +269,17 @@ def test_events_are_read_only(api, config):
     assert api.post("/api/events/", {}, format="json").status_code == 405
     assert api.delete(f"/api/events/{event.pk}/").status_code == 405
     assert api.patch(f"/api/events/{event.pk}/", {"reason": "x"}, format="json").status_code == 405
+
+
+def test_templates_api_in_the_seed_shape(api, template):
+    """Seed §4.1 TemplateMetadata: camelCase like the config API."""
+    created = api.post("/api/templates/", {"name": "ubuntu-24.04-golden", "sourceVmName": "golden-24",
+                                           "description": "base", "tags": ["web", "base"]}, format="json")
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert {"id", "name", "sourceVmName", "vcenterPath", "datastore", "createdAt", "description", "tags"} <= set(body)
+    assert body["sourceVmName"] == "golden-24" and body["tags"] == ["web", "base"]
+    bad = api.post("/api/templates/", {"name": "bad/name", "tags": None}, format="json")
+    assert bad.status_code == 400 and {"name", "tags"} <= set(bad.json())
+    listed = api.get("/api/templates/").json()
+    assert {row["name"] for row in listed["results"]} == {template.name, "ubuntu-24.04-golden"}

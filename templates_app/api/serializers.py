@@ -8,16 +8,22 @@ from templates_app.models import Template
 
 
 class TemplateSerializer(serializers.ModelSerializer):
+    """A template in the seed's shape (§4.1 TemplateMetadata: camelCase), like the config API."""
+
     # A list of strings, never null (the model column is NOT NULL; a bare JSONField let null and objects through).
     tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
 
     class Meta:
         model = Template
-        fields = [
-            "id", "name", "source_vm_name", "vcenter_path", "datastore", "description", "tags", "created_at",
-            "updated_at",
-        ]
-        read_only_fields = ["id", "vcenter_path", "datastore", "created_at", "updated_at"]
+        fields = ["id", "name", "sourceVmName", "vcenterPath", "datastore", "createdAt", "description", "tags",
+                  "updatedAt"]
+        extra_kwargs = {
+            "sourceVmName": {"source": "source_vm_name"},
+            "vcenterPath": {"source": "vcenter_path"},
+            "createdAt": {"source": "created_at"},
+            "updatedAt": {"source": "updated_at"},
+        }
+        read_only_fields = ["id", "vcenterPath", "datastore", "createdAt", "updatedAt"]
 
     def validate_name(self, value: str) -> str:
         if self.instance is not None and value != self.instance.name:

@@ -110,7 +110,11 @@ class PrometheusClient:
                  session: requests.Session | None = None) -> None:
         self.base_url = (base_url or settings.PROMETHEUS_URL).rstrip("/")
         self.timeout = float(timeout if timeout is not None else settings.PROMETHEUS_TIMEOUT)
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            # Prometheus is reached directly: skip the per-request proxy/netrc environment lookup (~1 ms each).
+            session.trust_env = False
+        self.session = session
 
     # --- low level ---------------------------------------------------------------------------------------
 
