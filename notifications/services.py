@@ -144,7 +144,7 @@ def notification_send_for_event(*, event_id: int) -> NotificationResult | None:
 
     from events.models import ScaleEvent
 
-    event = ScaleEvent.objects.filter(pk=event_id).first()
+    event = ScaleEvent.objects.select_related("config").filter(pk=event_id).first()
     if event is None:
         return None
     found = notification_kind_for_event(status=event.status, decision=event.decision, action=event.action)
@@ -154,7 +154,30 @@ def notification_send_for_event(*, event_id: int) -> NotificationResult | None:
     # A run's outcome is one notification per event; a block repeats per alert, so it is keyed per service.
     key = key or f"event-{event.pk}"
     url = settings.IXNODE_PUBLIC_URL + reverse("events:detail", args=[event.pk])
-    return notification_send(kind=kind, service=event.service_name, key=key, text=_event_text(event, kind), url=url)
+    result = notification_send(kind=kind, service=event.service_name, key=key, text=_event_text(event, kind),
+                               url=url)
+    bound = _bound_reached(event)
+    if bound is not None:  # the run itself brought the service to its maximum / minimum
+        bound_kind, limit = bound
+        text = _("%(service)s now runs %(count)s VMs: its %(which)s (%(limit)s) is reached.") % {
+            "service": event.service_name, "count": event.after_count, "limit": limit,
+            "which": _("maximum") if bound_kind == NotificationKind.MAX_REACHED else _("minimum")}
+        notification_send(kind=bound_kind, service=event.service_name, key=BOUND_KEYS[bound_kind], text=text, url=url)
+    return result
+
+
+BOUND_KEYS = {NotificationKind.MAX_REACHED: "max", NotificationKind.MIN_REACHED: "min"}
+
+
+def _bound_reached(event) -> tuple[str, int] | None:
+    config = event.config
+    if event.status != "succeeded" or config is None or event.after_count is None:
+        return None
+    if event.action == "scale-out" and event.after_count >= config.max_vms:
+        return NotificationKind.MAX_REACHED, config.max_vms
+    if event.action == "scale-in" and event.after_count <= config.min_vms:
+        return NotificationKind.MIN_REACHED, config.min_vms
+    return None
 
 
 def _event_text(event, kind: str) -> str:

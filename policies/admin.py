@@ -37,8 +37,9 @@ class ScalingPolicyAdmin(admin.ModelAdmin):
                        "recommendations", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("config", "policy_type", "metric", "time_zone")}),
-        (_("Target tracking"), {"fields": ("target_utilisation", "tolerance", "max_change_per_run",
-                                           "stabilisation_seconds", "warmup_seconds", "flapping_check")}),
+        (_("Target tracking"), {"fields": ("target_utilisation", "scale_in_target_utilisation", "tolerance",
+                                           "max_change_per_run", "stabilisation_seconds", "warmup_seconds",
+                                           "flapping_check")}),
         (_("Step (seed)"), {"fields": ("recheck_alert_at_cooldown_end",)}),
         (_("Predictive"), {"fields": ("forecast_only", "clone_lead_seconds", "forecast_history_days")}),
         (_("Operator controls"), {"fields": ("dry_run", "suspend_scale_out", "suspend_scale_in", "suspend_scheduled",

@@ -48,6 +48,12 @@ class ScalingPolicy(models.Model):
         _("target utilisation %"), default=constants.DEFAULT_TARGET_UTILISATION,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
     )
+    scale_in_target_utilisation = models.FloatField(
+        _("scale-in target utilisation %"), null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("Optional hysteresis: a scale-in removes only as many VMs as leave the rest at or below this "
+                    "(at most the target; empty = the target). Fewer flaps, a little more headroom."),
+    )
     tolerance = models.FloatField(
         _("tolerance"), default=constants.DEFAULT_TOLERANCE, validators=[MinValueValidator(0), MaxValueValidator(0.9)],
         help_text=_("No change while |utilisation / target − 1| is at most this (0.1 = 10 %)."),
@@ -112,6 +118,13 @@ class ScalingPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.config} ({self.policy_type})"
+
+    def clean(self) -> None:
+        if (self.scale_in_target_utilisation is not None and self.target_utilisation is not None
+                and self.scale_in_target_utilisation > self.target_utilisation):
+            raise ValidationError({"scale_in_target_utilisation": _(
+                "The scale-in target must not exceed the target utilisation (a scale-in would be undone by the "
+                "next scale-out).")})
 
     def is_suspended(self, process: str) -> bool:
         return bool(getattr(self, f"suspend_{ScalingProcess(process).value}"))

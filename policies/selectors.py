@@ -28,6 +28,7 @@ def policy_settings(config: AutoscalingConfig, policy: ScalingPolicy | None) -> 
         policy_type=policy.policy_type,
         target=policy.target_utilisation,
         tolerance=policy.tolerance,
+        scale_in_target=policy.scale_in_target_utilisation,
         max_change=policy.max_change_per_run,
         stabilisation_seconds=policy.stabilisation_seconds,
         warmup_seconds=policy.warmup_seconds,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -101,7 +101,9 @@ def _forecast_peak_read(*, config: AutoscalingConfig, policy: ScalingPolicy, pro
     step = 300
     template = CPU_BY_INSTANCE if policy.metric == "cpu" else MEMORY_BY_INSTANCE
     promql = "sum(" + template.format(job=config.prometheus_job_name, window="5m") + ")"
-    start = now - timedelta(days=policy.forecast_history_days)
+    # A grid aligned to the step: Prometheus answers at start + k × step (millisecond timestamps).
+    first = (now.timestamp() - policy.forecast_history_days * 86400) // step * step
+    start = datetime.fromtimestamp(first, tz=UTC)
     try:
         result = prometheus.query_range(promql, start=start, end=now, step_seconds=step)
     except PrometheusError as exc:
@@ -109,9 +111,11 @@ def _forecast_peak_read(*, config: AutoscalingConfig, policy: ScalingPolicy, pro
         return None
     if not result.samples:
         return None
-    points = dict(result.samples[0].points)
-    first = start.timestamp()
-    values = [points.get(first + i * step) for i in range(int((now.timestamp() - first) // step) + 1)]
+    values: list[float | None] = [None] * (int((now.timestamp() - first) // step) + 1)
+    for at, value in result.samples[0].points:
+        index = round((at - first) / step)
+        if 0 <= index < len(values) and value == value:  # NaN: no data in that bin
+            values[index] = value
     forecaster = Forecaster(start=first, step=step, values=values)
     return forecaster.peak(now=now.timestamp(), horizon=policy.clone_lead_seconds + settings.IXNODE_POLICY_INTERVAL)
 
@@ -180,6 +184,61 @@ def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None, p
         fields["last_forecast_desired"] = outcome.forecast_desired
     ScalingPolicy.objects.filter(pk=policy.pk).update(**fields)
     return outcome, event
+
+
+EVALUATION_SCHEDULE_NAME = "policies: evaluate scaling policies"
+EVALUATION_TASK = "policies.tasks.policy_evaluate_all"
+
+
+def policy_interval_error(interval_seconds: int) -> str:
+    """Why ``interval_seconds`` cannot be the evaluation schedule ("" when it can): django-q2 schedules
+    run at whole minutes."""
+    if interval_seconds < 60 or interval_seconds % 60:
+        return (f"IXNODE_POLICY_INTERVAL={interval_seconds} s: the evaluation loop runs on a django-q2 schedule, "
+                "which counts whole minutes; use a multiple of 60 (60, 120, 300, ...).")
+    return ""
+
+
+def policy_schedule_sync(*, interval_seconds: int | None = None):
+    """Create or update the django-q2 schedule of the evaluation loop to run every ``interval_seconds``
+    (default ``IXNODE_POLICY_INTERVAL``). Raises ValueError for an interval that is not whole minutes."""
+    from django_q.models import Schedule
+
+    interval = settings.IXNODE_POLICY_INTERVAL if interval_seconds is None else interval_seconds
+    error = policy_interval_error(interval)
+    if error:
+        raise ValueError(error)
+    schedule, created = Schedule.objects.get_or_create(
+        name=EVALUATION_SCHEDULE_NAME,
+        defaults={"func": EVALUATION_TASK, "schedule_type": Schedule.MINUTES, "minutes": interval // 60,
+                  "repeats": -1},
+    )
+    if not created and (schedule.func, schedule.schedule_type, schedule.minutes, schedule.repeats) != (
+            EVALUATION_TASK, Schedule.MINUTES, interval // 60, -1):
+        schedule.func, schedule.schedule_type, schedule.minutes, schedule.repeats = (
+            EVALUATION_TASK, Schedule.MINUTES, interval // 60, -1)
+        schedule.save(update_fields=["func", "schedule_type", "minutes", "repeats"])
+    return schedule
+
+
+def policy_alert_repeat_reason(*, config: AutoscalingConfig, action: ScaleAction | str, fingerprint: str,
+                               starts_at: datetime | None) -> str:
+    """For a service a target-tracking/predictive policy manages, an alert is recorded once per alert start
+    (fingerprint + startsAt) as BLOCK_DISABLED; its repeats return the reason they are ignored (no event).
+    "" means: decide the alert as usual (no policy, a step policy, or the first notification)."""
+    policy = selectors.policy_get(config=config)
+    if policy is None or policy.policy_type == PolicyType.STEP or not fingerprint:
+        return ""
+    process = ScalingProcess.SCALE_OUT if ScaleAction(action) == ScaleAction.SCALE_OUT else ScalingProcess.SCALE_IN
+    if policy.is_suspended(process):
+        return ""
+    first = (ScaleEvent.objects.filter(config=config, trigger=Trigger.ALERT, action=action,
+                                       alert_fingerprint=fingerprint[:64], alert_starts_at=starts_at)
+             .order_by("pk").values_list("pk", flat=True).first())
+    if first is None:
+        return ""
+    return (f"Repeat of an alert already recorded as event {first}: this service scales by its "
+            f"{policy.get_policy_type_display()} policy, not by alerts.")
 
 
 def policy_evaluate_all(*, now: datetime | None = None) -> int:

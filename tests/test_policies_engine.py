@@ -284,3 +284,34 @@ def test_scheduled_bounds_lower_the_maximum():
     out = evaluate_policy(PolicySettings(), _inp(active_window=act))
     assert (out.action, out.trigger, out.decision.decision, out.decision.count) == (
         ScaleAction.SCALE_IN, "schedule", Decision.ALLOW, 2)
+
+
+@pytest.mark.parametrize(
+    ("current", "metric", "scale_in_target", "expected"),
+    [
+        (6, 30, 60, 3),  # 180 VM-% at ≤ 60 % → 3 VMs
+        (6, 30, 45, 4),  # a lower scale-in target keeps more headroom: ceil(4.0)
+        (6, 31, 45, 5),  # ceil(4.13)
+        (4, 59, 60, 4),  # never more than the current count
+        (4, 0, 60, 1),  # never below one VM
+    ],
+)
+def test_scale_in_count(current, metric, scale_in_target, expected):
+    assert tt.scale_in_count(current=current, metric=metric, scale_in_target=scale_in_target) == expected
+
+
+@pytest.mark.parametrize(
+    ("metric", "scale_in_target", "desired"),
+    [
+        (30, None, 3),  # HPA formula at target 65: ceil(6 × 30 / 65) = 3
+        (30, 50, 4),  # hysteresis band: the rest must run at ≤ 50 % → ceil(3.6) = 4
+        (55, 50, 6),  # the formula keeps 6 (ceil(6 × 55 / 65) = 6): the band only acts on a scale-in
+        (80, 50, 8),  # scale-out ignores the scale-in target: ceil(6 × 80 / 65) = 8
+    ],
+)
+def test_evaluate_scale_in_target_band(metric, scale_in_target, desired):
+    settings = PolicySettings(policy_type="target_tracking", target=65, tolerance=0.1, stabilisation_seconds=0,
+                              scale_in_target=scale_in_target, flapping_check=False)
+    out = evaluate_policy(settings, _inp(current_vm_count=6, max_vms=10,
+                                         vms=[tt.VMUtilisation(metric)] * 6))
+    assert out.desired == desired

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, time
 
 import pytest
@@ -12,6 +13,7 @@ from autoscaling.choices import Decision
 from autoscaling.models import ManagedVM
 from autoscaling.services.decisions import DecisionTrigger, scale_decision_record
 from events.choices import EventStatus, Trigger
+from events.models import ScaleEvent
 from policies import services
 from policies.models import ScalingPolicy, ScheduledAction
 
@@ -144,3 +146,104 @@ def test_api_vm_protection(config, operator):
     assert ManagedVM.objects.get().scale_in_protected
     assert operator.patch(url, {"scale_in_protected": "maybe"}, format="json").status_code == 400
     assert APIClient().patch(url, {"scale_in_protected": False}, format="json").status_code in (401, 403)
+
+
+# --- IXNODE_POLICY_INTERVAL sets the evaluation schedule ------------------------------------------------------
+
+
+def test_evaluation_schedule_follows_policy_interval(db, settings):
+    from django.core.checks import run_checks
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+    from django.core.management.sql import emit_post_migrate_signal
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.get(name=services.EVALUATION_SCHEDULE_NAME)  # created by migrate
+    assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
+        "policies.tasks.policy_evaluate_all", Schedule.MINUTES, settings.IXNODE_POLICY_INTERVAL // 60)
+
+    settings.IXNODE_POLICY_INTERVAL = 180
+    emit_post_migrate_signal(0, False, "default")  # what every `migrate` ends with
+    assert Schedule.objects.get(name=services.EVALUATION_SCHEDULE_NAME).minutes == 3
+
+    out = io.StringIO()
+    call_command("policy_schedule", "--interval", "300", stdout=out)
+    assert Schedule.objects.filter(name=services.EVALUATION_SCHEDULE_NAME).count() == 1
+    assert Schedule.objects.get(name=services.EVALUATION_SCHEDULE_NAME).minutes == 5 and "every 5 min" in out.getvalue()
+    with pytest.raises(CommandError, match="multiple of 60"):
+        call_command("policy_schedule", "--interval", "90")
+    assert Schedule.objects.get(name=services.EVALUATION_SCHEDULE_NAME).minutes == 5  # unchanged
+
+    settings.IXNODE_POLICY_INTERVAL = 30
+    assert [e.id for e in run_checks() if e.id.startswith("policies.")] == ["policies.E001"]
+    emit_post_migrate_signal(0, False, "default")  # logs the error, keeps the last good schedule
+    assert Schedule.objects.get(name=services.EVALUATION_SCHEDULE_NAME).minutes == 5
+
+
+# --- webhook repeats for a policy-managed service ---------------------------------------------------------------
+
+WEBHOOK_TOKEN = "policies-webhook-token"
+
+
+def _notification(fingerprint: str, starts_at: str) -> dict:
+    return {"version": "4", "status": "firing", "receiver": "ixnode-auto-vm-test", "groupLabels": {},
+            "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://127.0.0.1:9093",
+            "groupKey": "{}:{}", "truncatedAlerts": 0,
+            "alerts": [{"status": "firing", "labels": {"alertname": "AutoVmTestHighCpu", "autoscale": "scale-out"},
+                        "annotations": {}, "startsAt": starts_at, "endsAt": "0001-01-01T00:00:00Z",
+                        "generatorURL": "", "fingerprint": fingerprint}]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("policy_type", ["target_tracking", "predictive"])
+def test_webhook_repeats_for_a_policy_managed_service_record_one_event(service, settings, policy_type):
+    settings.IXNODE_WEBHOOK_TOKEN = WEBHOOK_TOKEN
+    ScalingPolicy.objects.create(config=service, policy_type=policy_type)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {WEBHOOK_TOKEN}")
+    url = f"/api/webhook/autoscale/{service.service_name}"
+    first = api.post(url, _notification("aa11", "2025-03-05T11:58:00Z"), format="json").json()
+    assert [d["decision"] for d in first["decisions"]] == [Decision.BLOCK_DISABLED] and first["ignored"] == []
+    event_id = first["decisions"][0]["event_id"]
+    for _ in range(3):  # Alertmanager's repeat_interval re-sends the same alert
+        again = api.post(url, _notification("aa11", "2025-03-05T11:58:00Z"), format="json").json()
+        assert again["decisions"] == []
+        (ignored,) = again["ignored"]
+        assert (ignored["fingerprint"], ignored["status"], ignored["action"]) == ("aa11", "firing", "scale-out")
+        assert f"event {event_id}" in ignored["reason"] and "policy" in ignored["reason"]
+    # the alert resolved and fired again: a new start, recorded once more
+    new = api.post(url, _notification("aa11", "2025-03-05T12:30:00Z"), format="json").json()
+    assert [d["decision"] for d in new["decisions"]] == [Decision.BLOCK_DISABLED]
+    assert ScaleEvent.objects.filter(config=service).count() == 2
+
+
+@pytest.mark.slow
+def test_webhook_repeats_for_step_and_suspended_services_are_decided_each_time(service, settings):
+    settings.IXNODE_WEBHOOK_TOKEN = WEBHOOK_TOKEN
+    policy = ScalingPolicy.objects.create(config=service, policy_type="step")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {WEBHOOK_TOKEN}")
+    url = f"/api/webhook/autoscale/{service.service_name}"
+    decisions = [api.post(url, _notification("bb22", "2025-03-05T11:58:00Z"), format="json").json()["decisions"]
+                 for _ in range(2)]
+    assert [d[0]["decision"] for d in decisions] == [Decision.ALLOW, Decision.BLOCK_IN_PROGRESS]  # the seed's
+    ScaleEvent.objects.all().delete()
+    ScalingPolicy.objects.filter(pk=policy.pk).update(policy_type="target_tracking", suspend_scale_out=True)
+    for _ in range(2):  # an operator's suspension is recorded on every notification (it is not the policy's call)
+        body = api.post(url, _notification("bb22", "2025-03-05T11:58:00Z"), format="json").json()
+        assert body["decisions"][0]["decision"] == Decision.BLOCK_DISABLED and body["ignored"] == []
+
+
+def test_api_scale_in_target_must_not_exceed_target(config, operator):
+    url = f"/api/policies/{config.service_name}/"
+    bad = operator.put(url, {"policy_type": "target_tracking", "target_utilisation": 65,
+                             "scale_in_target_utilisation": 70}, format="json")
+    assert bad.status_code == 400 and "scale_in_target_utilisation" in bad.json()
+    good = operator.put(url, {"policy_type": "target_tracking", "target_utilisation": 70,
+                              "scale_in_target_utilisation": 60}, format="json")
+    assert good.status_code in (200, 201), good.content
+    policy = ScalingPolicy.objects.get(config=config)
+    from policies.selectors import policy_settings
+
+    assert policy_settings(config, policy).scale_in_target == 60
+    assert operator.patch(url, {"target_utilisation": 55}, format="json").status_code == 400  # 60 > 55

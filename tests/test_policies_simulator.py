@@ -181,6 +181,10 @@ def test_cli_compares_policies_and_writes_plots(tmp_path, config_file, capsys):
         ({"config": "/nonexistent/cfg.json"}, "does not exist"),
         ({"config": "no-such-service"}, "No autoscaling config named"),
         ({"gap": ["2025-01-06T00:00Z"]}, "START..END"),
+        ({"policy": ["target_tracking:target"]}, "is not KEY=VALUE"),
+        ({"policy": ["target_tracking:colour=blue"]}, "is not KEY=VALUE"),
+        ({"policy": ["target_tracking:target=high"]}, "target = 'high' is not a number"),
+        ({"policy": ["magic"]}, "unknown policy 'magic'"),
     ],
 )
 @pytest.mark.django_db
@@ -213,3 +217,14 @@ def test_cli_reads_a_service_from_the_database(tmp_path, config, capsys):
     call_command("simulate", trace=str(trace), config=config.service_name, load_column="load", capacity=100)
     out = capsys.readouterr().out
     assert "target_tracking" in out and "auto-vm-test" in out
+
+
+def test_cli_policy_specs_carry_their_own_settings(tmp_path, config_file, capsys):
+    trace = write_trace(tmp_path / "t.csv", ([50] * 30 + [300] * 30) * 3)
+    call_command("simulate", trace=str(trace), config=str(config_file), load_column="load", rate_window=60,
+                 policy=["target_tracking", "target_tracking:target=90,scale_in_target=85"], json=True)
+    plain, banded = json.loads(capsys.readouterr().out)
+    assert plain["policy"] == "target_tracking"
+    assert banded["policy"] == "target_tracking:target=90,scale_in_target=85"
+    # load 300 at 100 per VM: 5 VMs at the default target 60 %, 4 at 90 %
+    assert (plain["peak_vms"], banded["peak_vms"]) == (5, 4) and banded["vm_hours"] < plain["vm_hours"]

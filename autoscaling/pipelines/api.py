@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.permissions import BasePermission
@@ -21,6 +24,14 @@ class BearerTokenAuthentication(TokenAuthentication):
     keyword = "Bearer"
 
 
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "autoscaling.pipelines.api.BearerTokenAuthentication"
+    name = "operatorBearerToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "DRF token of a user (e.g. the Jenkins bot)"}
+
+
 class CanViewConfigs(BasePermission):
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.has_perm("autoscaling.view_autoscalingconfig"))
@@ -36,6 +47,7 @@ class DriftReportView(APIView):
 
     permission_classes = [CanViewConfigs]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Drift report of a service (read-only)")
     def get(self, request, service_name: str):
         config = get_object_or_404(AutoscalingConfig, service_name=service_name)
         return Response(drift_report(config=config).as_dict())
@@ -57,6 +69,7 @@ class RunStepView(APIView):
     authentication_classes = [BearerTokenAuthentication, TokenAuthentication, SessionAuthentication]
     permission_classes = [CanRunSteps]
 
+    @extend_schema(request=StepRequestSerializer, responses=OpenApiTypes.OBJECT, summary="Run one stage of a run")
     def post(self, request, event_id: int):
         from autoscaling.pipelines.runner import STEP_ALIASES, run_one_step, stage_names
 

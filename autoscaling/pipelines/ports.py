@@ -192,10 +192,29 @@ def target_list(config: AutoscalingConfig) -> list[str]:
 
 
 def monitoring_uninstall(ctx: RunContext, *, vm_name: str, ip: str) -> str:
-    """Remove the monitoring agents *we* installed on the VM (exporters app); says what happened."""
+    """Remove the monitoring agents *we* installed on the VM (the exporters app's record of successful installs
+    on its address); says what happened. A VM nobody installed agents on through the product is left alone."""
     try:
-        from exporters.services import exporter_uninstall_for_vm  # type: ignore[attr-defined]
+        from exporters.models import ExporterInstallHost
+        from exporters.services import monitoring_agents_remove
     except ImportError:
         return "no agents installed by us (exporter management is not installed)"
+    host = (
+        ExporterInstallHost.objects.filter(address=ip, status="succeeded", install__action="install")
+        .select_related("install")
+        .order_by("-pk")
+        .first()
+    )
+    if host is None:
+        return "no agents installed by us"
+    install = host.install
     with waiting(ctx):
-        return exporter_uninstall_for_vm(vm_name=vm_name, ip=ip) or "agents removed"
+        changed = monitoring_agents_remove(
+            address=ip,
+            ssh_user=install.ssh_user,
+            ssh_key_path=install.ssh_key_path,
+            ssh_port=install.ssh_port,
+            components=list(install.components),
+            exporter_port=install.exporter_port,
+        )
+    return "; ".join(changed) or f"agents of install #{install.pk} were already gone"

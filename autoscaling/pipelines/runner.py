@@ -259,10 +259,19 @@ def run_scale_event(event_id: int, *, clients=None) -> ScaleEvent:
         return scale_event_finish(event=event, status=EventStatus.FAILED, error="The config was deleted.")
     from autoscaling.pipelines.executors import executor_name, jenkins_execute
 
+    if event.status == EventStatus.RUNNING:
+        # Another worker owns it (a redelivered task); if that worker died, reconcile rolls the run back.
+        logger.warning("scale event %s is already running: not starting it twice", event_id)
+        return event
     if executor_name() == Executor.JENKINS and event.executor != Executor.EMBEDDED:
         return jenkins_execute(event)
-    event = scale_event_start(event=event)
-    ScaleEvent.objects.filter(pk=event.pk).update(executor=Executor.EMBEDDED)
+    now = timezone.now()
+    claimed = ScaleEvent.objects.filter(pk=event.pk, status=EventStatus.QUEUED).update(
+        status=EventStatus.RUNNING, started_at=now, heartbeat_at=now, executor=Executor.EMBEDDED
+    )
+    if not claimed:  # two workers got the same task: exactly one runs it
+        logger.warning("scale event %s was claimed by another worker", event_id)
+        return _load(event.pk)
     return Runner(_load(event.pk), clients=clients).run_all()
 
 

@@ -93,9 +93,10 @@ class F5DisableStage(Stage):
         config = ctx.config
         done = []
         for vm in ctx.vms:
-            if vm.get("f5_disabled") and not vm.get("f5_removed") and _live(vm):
+            if vm.get("f5_disabled") and _live(vm):
                 with ports.waiting(ctx):
-                    if ctx.clients.f5.get_member(**_member(ctx, vm)):
+                    member = ctx.clients.f5.get_member(**_member(ctx, vm))
+                    if member is not None and not member.enabled:
                         ctx.clients.f5.enable_member(**_member(ctx, vm))
                         done.append(f"re-enabled F5 member {vm['ip']}:{config.f5_vip_port}")
         return done

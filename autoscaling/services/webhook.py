@@ -42,6 +42,21 @@ def alertmanager_notification_handle(
                 }
             )
             continue
+        from policies.services import policy_alert_repeat_reason
+
+        repeat = policy_alert_repeat_reason(config=config, action=labels[AUTOSCALE_LABEL],
+                                            fingerprint=alert.get("fingerprint", ""), starts_at=alert.get("startsAt"))
+        if repeat:  # a policy manages the service: one event per alert start, not one per repeat
+            outcome.ignored.append(
+                {
+                    "alert_name": labels.get("alertname", ""),
+                    "fingerprint": alert.get("fingerprint", ""),
+                    "action": labels.get(AUTOSCALE_LABEL, ""),
+                    "status": "firing",
+                    "reason": repeat,
+                }
+            )
+            continue
         trigger = DecisionTrigger(
             kind=Trigger.ALERT,
             alert_name=labels.get("alertname", ""),

@@ -20,6 +20,7 @@ from autoscaling.choices import ArtifactStatus, ScaleAction
 from autoscaling.models import AutoscalingConfig
 from events.choices import IN_FLIGHT_STATUSES, EventStatus
 from events.models import ScaleEvent, ScaleEventStage
+from events.views.selectors import stage_label
 
 RECENT_EVENTS = 15
 EVENT_ROW_FIELDS = (
@@ -166,7 +167,8 @@ def service_overview_rows(*, vm_counts: VmCounts, now: dt.datetime | None = None
         if row.run:
             row.run_url = event_url.replace("__id__", str(row.run.pk))
             row.run_action = labels.get(ScaleAction, row.run.action)
-            row.run_stage = row.run.current_stage or labels.get(EventStatus, row.run.status)
+            row.run_stage = (stage_label(row.run.current_stage) if row.run.current_stage
+                             else labels.get(EventStatus, row.run.status))
         if row.last_event:
             row.last_url = event_url.replace("__id__", str(row.last_event.pk))
             row.last_action = labels.get(ScaleAction, row.last_event.action)

@@ -20,6 +20,7 @@ from events.views.selectors import (
     event_list_columns,
     event_progress,
     stage_duration,
+    stage_label,
 )
 
 PAGE_SIZE = 50
@@ -78,8 +79,9 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
     event = event_get(event_id=event_id)
     if event is None:
         raise Http404
-    stages = [(stage, stage_duration(stage)) for stage in event.stages.all()]
-    return render(request, "events/detail.html", {"event": event, "stages": stages})
+    stages = [(stage, stage_duration(stage), stage_label(stage.name)) for stage in event.stages.all()]
+    live = event_progress(event=event) if event.is_in_flight else None
+    return render(request, "events/detail.html", {"event": event, "stages": stages, "live": live})
 
 
 @require_GET

@@ -31,13 +31,22 @@ class ScalingPolicySerializer(serializers.ModelSerializer):
     class Meta:
         model = ScalingPolicy
         fields = [
-            "service_name", "policy_type", "metric", "target_utilisation", "tolerance", "max_change_per_run",
+            "service_name", "policy_type", "metric", "target_utilisation", "scale_in_target_utilisation",
+            "tolerance", "max_change_per_run",
             "stabilisation_seconds", "warmup_seconds", "flapping_check", "recheck_alert_at_cooldown_end",
             "forecast_only", "clone_lead_seconds", "forecast_history_days", "time_zone", "dry_run",
             "suspend_scale_out", "suspend_scale_in", "suspend_scheduled", "suspend_predictive", "suspended_processes",
             "scheduled_actions", "last_evaluated_at", "last_evaluation",
         ]
         read_only_fields = ["last_evaluated_at", "last_evaluation"]
+
+    def validate(self, attrs):
+        target = attrs.get("target_utilisation", getattr(self.instance, "target_utilisation", 60.0))
+        scale_in = attrs.get("scale_in_target_utilisation", getattr(self.instance, "scale_in_target_utilisation", None))
+        if scale_in is not None and target is not None and scale_in > target:
+            raise serializers.ValidationError({"scale_in_target_utilisation": [
+                "The scale-in target must not exceed the target utilisation."]})
+        return attrs
 
     def validate_scheduled_actions(self, value):
         names = [item["name"] for item in value]

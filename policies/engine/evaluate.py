@@ -29,6 +29,9 @@ class PolicySettings:
     max_change: int | None = None
     stabilisation_seconds: int = 300
     warmup_seconds: int = 300
+    # Asymmetric band (hysteresis): a scale-in removes only as many VMs as leave the rest at or below this %
+    # (None: the target). Below the target it keeps headroom on the way down and avoids flapping.
+    scale_in_target: float | None = None
     scale_out_threshold: float = 80.0  # the flapping check's limit (the config's scale-out CPU %)
     flapping_check: bool = True
     forecast_only: bool = False
@@ -104,6 +107,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
             detail = f": {inp.metric_error}" if inp.metric_error else " (no VM past its warm-up)"
             return PolicyOutcome(None, None, None, f"No action: utilisation unknown{detail}.", history=history)
         raw = tt.desired_count(current=current, metric=metric, target=settings.target, tolerance=settings.tolerance)
+        if raw < current and settings.scale_in_target:
+            raw = tt.scale_in_count(current=current, metric=metric, scale_in_target=settings.scale_in_target)
         raw = max(bounds.min_vms, min(bounds.max_vms, raw))
         history = tt.trim_history(history, now=now_s, window_seconds=settings.stabilisation_seconds)
         history.append((now_s, raw))

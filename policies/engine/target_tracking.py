@@ -36,6 +36,14 @@ def desired_count(*, current: int, metric: float, target: float, tolerance: floa
     return max(1, math.ceil(round(current * ratio, 9)))
 
 
+def scale_in_count(*, current: int, metric: float, scale_in_target: float) -> int:
+    """The fewest VMs that carry the measured load at or below ``scale_in_target`` % (asymmetric band: a
+    scale-in target above the scale-out target lets the service run hotter on the way down)."""
+    if current <= 0 or scale_in_target <= 0:
+        return current
+    return min(current, max(1, math.ceil(round(current * metric / scale_in_target, 9))))
+
+
 def clamp(desired: int, *, current: int, min_vms: int, max_vms: int, max_change: int | None) -> int:
     """Clamp to [min, max] and to at most ``max_change`` VMs away from ``current`` (per-run maximum)."""
     desired = max(min_vms, min(max_vms, desired))

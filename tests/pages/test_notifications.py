@@ -109,3 +109,14 @@ def test_integration_down_is_notified_once(channels, q_sync, settings):
     payloads = [r.json()["ixnode"] for r in channels.requests]
     assert [(p["kind"], p["key"]) for p in payloads] == [("integration_down", "prometheus")]
     assert "unreachable" in payloads[0]["text"]
+
+
+def test_run_reaching_max_notifies_max_reached_once(channels, q_sync, config, make_event,
+                                                    django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        make_event(config, before_count=3, after_count=4)  # max_vms is 4
+    with django_capture_on_commit_callbacks(execute=True):
+        make_event(config, decision="BLOCK_MAX", status="blocked", reason="4 >= max 4")
+    kinds = [r.json()["ixnode"]["kind"] for r in channels.requests]
+    assert kinds == ["scale_out_done", "max_reached"]  # the later block at max is the same (service, max) key
+    assert "maximum (4) is reached" in channels.requests[1].json()["text"]

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from autoscaling.choices import ManagedVMState, ScaleAction, ScaleInOrder
-from autoscaling.models import ManagedVM
+from autoscaling.models import CooldownState, ManagedVM
 from autoscaling.pipelines.scale_out import vm_names_unique
 from events.choices import EventStatus, StageStatus
 from events.models import ScaleEvent
@@ -149,3 +149,92 @@ def test_ensure_schedules_and_queued_timeout(pipeline_world, settings):
     event.refresh_from_db()
     assert event.status == EventStatus.FAILED and "never started" in event.error
     assert ScaleEvent.objects.filter(status__in=["queued", "running"]).count() == 0
+
+
+def _scaled_out(world):
+    world.config.cooldown_seconds = 0
+    world.config.save()
+    out = decide(world, ScaleAction.SCALE_OUT)
+    assert out.status == EventStatus.SUCCEEDED, out.error
+    world.prometheus.wait_for_targets(world.job, 3)
+    return out.vm_names[0], ManagedVM.objects.get(name=out.vm_names[0]).ip_address
+
+
+def test_scale_in_failure_puts_the_vm_back_in_service(pipeline_world, q_sync):
+    world = pipeline_world
+    name, ip = _scaled_out(world)
+    port = world.config.f5_vip_port
+    world.f5.inject("DELETE", rf"/members/~Common~{ip}:{port}$", 503)
+    event = decide(world, ScaleAction.SCALE_IN)
+    assert event.status == EventStatus.ROLLED_BACK, (event.error, event.rollback_summary)
+    assert "Stage 'f5_remove' failed" in event.error and "503" in event.error
+    assert f"re-enabled F5 member {ip}:{port}" in event.rollback_summary
+    assert world.f5.member(world.config.f5_pool_name, ip, port)["session"] == "monitor-enabled"
+    assert ManagedVM.objects.get(name=name).state == ManagedVMState.IN_SERVICE
+    assert world.ours() == {name} and f"{ip}:9100" in world.targets()
+    assert CooldownState.objects.get(config=world.config).last_scale_in_at is not None
+
+    # the next attempt removes it
+    done = decide(world, ScaleAction.SCALE_IN)
+    assert done.status == EventStatus.SUCCEEDED, done.error
+    world.assert_clean()
+
+
+def test_scale_in_drain_timeout_and_hung_guest(pipeline_world, vcsim_control, settings, q_sync):
+    world = pipeline_world
+    name, ip = _scaled_out(world)
+    world.f5.set_connections(world.config.f5_pool_name, ip, world.config.f5_vip_port, 4)
+    settings.F5_DRAIN_TIMEOUT = 0.3
+    settings.IXNODE_GUEST_SHUTDOWN_TIMEOUT = 0.5
+    vcsim_control.control(shutdown_delay_ms=-1)  # the guest never stops by itself
+    event = decide(world, ScaleAction.SCALE_IN)
+    assert event.status == EventStatus.SUCCEEDED, event.error
+    assert "still has 4 connection(s)" in event.stages.get(name="f5_drain").log
+    assert "stopped by power_off" in event.stages.get(name="shutdown").log
+    world.assert_clean()
+
+
+def test_reconcile_stale_heartbeat_of_another_host(pipeline_world, settings):
+    import datetime as dt
+    from unittest import mock
+
+    from django.utils import timezone
+
+    from autoscaling.pipelines.reconcile import pipeline_reconcile
+    from autoscaling.pipelines.runner import Runner
+    from autoscaling.services.decisions import scale_decision_record
+    from autoscaling.services.runs import scale_event_start
+
+    world = pipeline_world
+    with mock.patch("autoscaling.services.decisions.scale_event_enqueue"):
+        event = scale_decision_record(config=world.config, action=ScaleAction.SCALE_OUT)
+    event = scale_event_start(event=event)
+    runner = Runner(ScaleEvent.objects.select_related("config__template").get(pk=event.pk))
+    runner.ensure_stage_rows()
+    assert runner.run_stage(runner.stages[0])  # allocate_ip: a lease is held
+    plan = ScaleEvent.objects.get(pk=event.pk).plan
+    plan["run"]["worker"] = {"host": "another-host", "pid": 1}
+    ScaleEvent.objects.filter(pk=event.pk).update(plan=plan, heartbeat_at=timezone.now())
+    assert pipeline_reconcile().rolled_back == []  # alive as far as anyone can tell
+    settings.IXNODE_PIPELINE_STALE_SECONDS = 30
+    ScaleEvent.objects.filter(pk=event.pk).update(heartbeat_at=timezone.now() - dt.timedelta(seconds=31))
+    assert pipeline_reconcile().rolled_back == [event.pk]
+    event.refresh_from_db()
+    assert event.status == EventStatus.ROLLED_BACK and "no heartbeat for" in event.error
+    world.assert_clean()
+
+
+def test_a_run_is_never_executed_twice(pipeline_world):
+    from unittest import mock
+
+    from autoscaling.pipelines.runner import run_scale_event
+    from autoscaling.services.decisions import scale_decision_record
+    from autoscaling.services.runs import scale_event_start
+
+    with mock.patch("autoscaling.services.decisions.scale_event_enqueue"):
+        event = scale_decision_record(config=pipeline_world.config, action=ScaleAction.SCALE_OUT)
+    scale_event_start(event=event)  # another worker took it
+    again = run_scale_event(event.pk)  # the redelivered task
+    assert again.status == EventStatus.RUNNING and not again.stages.exists()
+    assert pipeline_world.ours() == set()
+    ScaleEvent.objects.filter(pk=event.pk).update(status=EventStatus.FAILED)

@@ -3,7 +3,7 @@
 Base VMs 1 and 2 are static targets; min 2, max 4, step 1. Scale-out alerts create VM 3, then (after the
 cooldown) VM 4, then BLOCK_MAX; scale-in alerts remove VM 4 then VM 3, then BLOCK_MIN. Afterwards vcsim holds
 exactly the VMs it started with, the F5 pool exactly the two base members, the targets file two targets, and
-no IP lease is held. Decisions go through the decision service, runs through django-q2's task.
+no IP lease is held. Alerts arrive through the Alertmanager webhook; runs go through django-q2's task.
 """
 
 from __future__ import annotations
@@ -11,21 +11,53 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.conf import settings
 
 from autoscaling.choices import Decision, ManagedVMState, ScaleAction
 from autoscaling.models import CooldownState, ManagedVM
 from events.choices import EventStatus, StageStatus
+from events.models import ScaleEvent
 
 pytestmark = pytest.mark.slow
 pytest_plugins = ["tests.fixtures.pipeline_env"]
 
 
 def decide(world, action):
-    from autoscaling.services.decisions import scale_decision_record
+    """What Alertmanager does: POST a v4 notification with one firing alert to the service's webhook."""
+    from django.test import Client
 
-    event = scale_decision_record(config=world.config, action=action)
-    event.refresh_from_db()
-    return event
+    body = {
+        "version": "4",
+        "groupKey": f'{{}}:{{alertname="{world.config.service_name}-{action}"}}',
+        "truncatedAlerts": 0,
+        "status": "firing",
+        "receiver": f"ixnode-{world.config.service_name}",
+        "groupLabels": {"alertname": f"{world.config.service_name}-{action}"},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://127.0.0.1:9093",
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {"alertname": f"{world.config.service_name}-{action}", "autoscale": str(action)},
+                "annotations": {},
+                "startsAt": "2026-01-01T00:06:00.000Z",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://127.0.0.1:9090/graph",
+                "fingerprint": f"{abs(hash((world.config.service_name, str(action)))):016x}"[:16],
+            }
+        ],
+    }
+    response = Client().post(
+        f"/api/webhook/autoscale/{world.config.service_name}",
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {settings.IXNODE_WEBHOOK_TOKEN}",
+    )
+    assert response.status_code == 200, response.content
+    decisions = response.json()["decisions"]
+    assert len(decisions) == 1 and decisions[0]["action"] == str(action)
+    return ScaleEvent.objects.get(pk=decisions[0]["event_id"])
 
 
 def wait_cooldown(world):

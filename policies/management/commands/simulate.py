@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import fields, replace
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -27,8 +27,10 @@ class Command(BaseCommand):
         parser.add_argument("--trace", required=True, help="CSV file with a time column and a load column.")
         parser.add_argument("--config", required=True, help="Service name of an autoscaling config, or a JSON file.")
         parser.add_argument(
-            "--policy", action="append", choices=POLICY_CHOICES,
-            help="Policy to replay; repeat to compare several (default: the config's policy, else step).",
+            "--policy", action="append", metavar="NAME[:KEY=VALUE,...]",
+            help=f"Policy to replay, one of {', '.join(POLICY_CHOICES)}, optionally with its own settings "
+                 "(e.g. target_tracking:target=68,scale_in_target=60); repeat to compare several "
+                 "(default: the config's policy, else step).",
         )
         parser.add_argument("--time-column", default="timestamp")
         parser.add_argument("--load-column", default="request_count")
@@ -46,6 +48,8 @@ class Command(BaseCommand):
         parser.add_argument("--policy-interval", type=int, help="Evaluation loop interval (s).")
         parser.add_argument("--initial-vms", type=int)
         parser.add_argument("--target", type=float, help="Target utilisation % (target tracking / predictive).")
+        parser.add_argument("--scale-in-target", type=float,
+                            help="Scale-in target utilisation %% (hysteresis below the target).")
         parser.add_argument("--tolerance", type=float)
         parser.add_argument("--stabilisation-seconds", type=int)
         parser.add_argument("--max-change", type=int, help="Per-run maximum of VMs added/removed.")
@@ -81,19 +85,24 @@ class Command(BaseCommand):
             raise CommandError("--capacity must be above 0 requests per interval.")
 
         base = settings or PolicySettings(scale_out_threshold=config.scale_out_cpu_threshold)
-        tuned = {k: opts[k] for k in ("target", "tolerance", "stabilisation_seconds", "max_change", "warmup_seconds")
+        tuned = {k: opts[k] for k in ("target", "tolerance", "stabilisation_seconds", "max_change", "warmup_seconds",
+                                         "scale_in_target")
                  if opts[k] is not None}
         if opts["forecast_only"]:
             tuned["forecast_only"] = True
         base = replace(base, scale_out_threshold=config.scale_out_cpu_threshold, **tuned)
         names = opts["policy"] or [str(base.policy_type)]
         results = []
-        for name in names:
+        for spec in names:
+            name, own = self._policy_spec(spec)
             recheck = name == "step+recheck"
             policy_type = PolicyType.STEP if recheck else PolicyType(name)
-            settings_for = replace(base, policy_type=policy_type)
-            results.append(simulate(trace, config, policy=settings_for,
-                                    params=replace(params, recheck_at_cooldown_end=recheck)))
+            settings_for = replace(base, policy_type=policy_type, **own)
+            result = simulate(trace, config, policy=settings_for,
+                              params=replace(params, recheck_at_cooldown_end=recheck))
+            if own:
+                result.policy = spec
+            results.append(result)
         if opts["json"]:
             self.stdout.write(json.dumps([r.summary() for r in results], indent=2))
         else:
@@ -118,6 +127,32 @@ class Command(BaseCommand):
             except (OSError, ValueError) as exc:
                 raise CommandError(f"Cannot write the plot {opts['plot']}: {exc}") from exc
             self.stdout.write(f"plot written to {opts['plot']}")
+
+    @staticmethod
+    def _policy_spec(spec: str) -> tuple[str, dict]:
+        """``target_tracking:target=68,scale_in_target=60`` → ("target_tracking", {...}); CommandError if bad."""
+        name, _, rest = spec.partition(":")
+        if name not in POLICY_CHOICES:
+            raise CommandError(f"--policy {spec!r}: unknown policy {name!r}; choose from {', '.join(POLICY_CHOICES)}.")
+        known = {f.name: f for f in fields(PolicySettings)}
+        own: dict = {}
+        for item in filter(None, (part.strip() for part in rest.split(","))):
+            key, eq, value = item.partition("=")
+            key = key.strip().replace("-", "_")
+            if not eq or key not in known or key in ("policy_type", "scale_out_threshold"):
+                raise CommandError(f"--policy {spec!r}: {item!r} is not KEY=VALUE with a policy setting as KEY "
+                                   f"(e.g. target, scale_in_target, tolerance, stabilisation_seconds, max_change).")
+            default = getattr(PolicySettings(), key)
+            try:
+                if isinstance(default, bool):
+                    own[key] = value.strip().lower() in ("1", "true", "yes", "on")
+                elif key in ("max_change", "stabilisation_seconds", "warmup_seconds"):
+                    own[key] = int(value)
+                else:
+                    own[key] = float(value)
+            except ValueError as exc:
+                raise CommandError(f"--policy {spec!r}: {key} = {value!r} is not a number.") from exc
+        return name, own
 
     @staticmethod
     def _span(text: str) -> tuple[float, float]:

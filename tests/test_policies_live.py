@@ -1,0 +1,265 @@
+"""The policies' live paths end to end against the real binaries.
+
+- per-VM utilisation: load-controlled node exporters scraped by a real Prometheus, read by the evaluation loop;
+- predictive: the forecast history read with query_range from a Prometheus whose data dir holds two days of
+  node_exporter history backfilled by ``promtool tsdb create-blocks-from openmetrics``;
+- the seed path's cooldown-end re-check against a real Alertmanager holding a firing alert.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+import yaml
+from django.utils import timezone
+
+from autoscaling.choices import Decision, ScaleAction
+from autoscaling.models import AutoscalingConfig, CooldownState, ManagedVM
+from events.choices import EventStatus, Trigger
+from events.models import ScaleEvent
+from ixnode.integrations.prometheus.client import PrometheusClient
+from policies import services
+from policies.models import ScalingPolicy
+from tests.fixtures.plg_stack import LoadExporter
+from tests.fixtures.prometheus import free_port
+
+pytest_plugins = ["tests.fixtures.prometheus", "tests.fixtures.plg_stack"]
+
+pytestmark = pytest.mark.slow
+
+
+def _wait(predicate, *, timeout: float = 20.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+# --- per-VM utilisation through Prometheus ------------------------------------------------------------------
+
+
+@pytest.fixture
+def scraped_service(config, prometheus_server, load_exporters, prometheus_url, settings):
+    """The config's job = two load exporters scraped every second by the session Prometheus."""
+    job = f"policies-live-{time.monotonic_ns()}"
+    load_exporters[0].set_load(cpu=90, memory=20)
+    load_exporters[1].set_load(cpu=50, memory=20)
+    prometheus_server.set_targets(job, [e.target for e in load_exporters])
+    config.prometheus_job_name = job
+    config.save(update_fields=["prometheus_job_name"])
+    settings.IXNODE_POLICY_RATE_WINDOW = "5s"
+    return config
+
+
+def test_per_vm_utilisation_read_through_prometheus(scraped_service):
+    policy = ScalingPolicy.objects.create(config=scraped_service, policy_type="target_tracking",
+                                          target_utilisation=60, stabilisation_seconds=0, dry_run=True)
+    client = PrometheusClient()
+
+    def settled():
+        vms, error = services._utilisation_read(config=scraped_service, policy=policy, prometheus=client)
+        values = sorted(round(vm.utilisation) for vm in vms or [])
+        return values if len(values) == 2 and abs(values[0] - 50) <= 3 and abs(values[1] - 90) <= 3 else None
+
+    _wait(settled, what="per-instance CPU 50 % / 90 % from the exporters")
+    outcome, event = services.policy_evaluate(config=scraped_service)
+    assert 66 <= outcome.metric <= 74  # the average of the two VMs' own utilisation
+    assert (outcome.action, outcome.desired) == (ScaleAction.SCALE_OUT, 3)  # ceil(2 × 70 / 60)
+    assert (event.decision, event.status, event.trigger, event.current_vm_count) == (
+        Decision.ALLOW, EventStatus.DRY_RUN, Trigger.POLICY, 2)
+    assert "utilisation" in event.triggered_by
+
+
+def test_vms_in_warm_up_are_matched_by_ip_and_ignored(scraped_service):
+    ScalingPolicy.objects.create(config=scraped_service, policy_type="target_tracking", target_utilisation=60,
+                                 warmup_seconds=600, dry_run=True)
+    # both exporters listen on 127.0.0.1: a VM that went into service a minute ago at that IP covers both
+    ManagedVM.objects.create(config=scraped_service, name="auto-vm-test-20250101000000", ip_address="127.0.0.1",
+                             state="in_service", in_service_at=timezone.now() - timedelta(minutes=1))
+    outcome = _wait(lambda: (o := services.policy_evaluate(config=scraped_service)[0]) and "warm-up" in o.reason
+                    and o, what="the warm-up verdict")
+    assert outcome.action is None and "no VM past its warm-up" in outcome.reason
+    assert not ScaleEvent.objects.filter(config=scraped_service).exists()
+
+
+# --- forecast history via query_range from backfilled Prometheus -----------------------------------------------
+
+HISTORY_JOB = "policies-forecast-job"
+HISTORY_STEP = 60
+
+
+def _history_openmetrics(*, now: float, end: float, busy_fraction) -> str:
+    instances = ["10.255.60.1:9100", "10.255.60.2:9100"]
+    start = (now - 2 * 86400) // HISTORY_STEP * HISTORY_STEP
+    lines = ["# TYPE node_cpu_seconds counter"]
+    for instance in instances:
+        idle = 5000.0
+        t = start
+        while t <= end:
+            labels = f'job="{HISTORY_JOB}",instance="{instance}",cpu="0",mode="idle"'
+            lines.append(f"node_cpu_seconds_total{{{labels}}} {idle:.3f} {t:.0f}")
+            idle += HISTORY_STEP * (1 - busy_fraction(t))
+            t += HISTORY_STEP
+    lines.append("# EOF")
+    return "\n".join(lines) + "\n"
+
+
+class ForecastPrometheus:
+    def __init__(self, url: str, exporters: list[LoadExporter]) -> None:
+        self.url, self.exporters = url, exporters
+
+
+@pytest.fixture
+def forecast_prometheus(tmp_path) -> Iterator[ForecastPrometheus]:
+    """Two days of history (both VMs 80 % busy each day from 30 min before to 60 min after the current time of
+    day, 20 % otherwise) backfilled into the data dir; two live load exporters scraped as the same job."""
+    for binary in ("prometheus", "promtool"):
+        if shutil.which(binary) is None:
+            pytest.fail(f"'{binary}' is not installed: run scripts/install-test-deps.sh", pytrace=False)
+    now = time.time()
+    day_offset = now % 86400
+
+    def busy(t: float) -> float:
+        delta = (t % 86400 - day_offset + 43200) % 86400 - 43200  # seconds from now's time of day, ±12 h
+        return 0.8 if -1800 <= delta <= 3600 else 0.2
+
+    history = tmp_path / "history.om"
+    history.write_text(_history_openmetrics(now=now, end=now - 900, busy_fraction=busy))
+    subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(history), str(tmp_path / "data")],
+                   check=True, capture_output=True, cwd=tmp_path)
+    exporters = [LoadExporter(), LoadExporter()]
+    for exporter in exporters:
+        exporter.set_load(cpu=30, memory=20)
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "1s"},
+        "scrape_configs": [{"job_name": HISTORY_JOB,
+                            "static_configs": [{"targets": [e.target for e in exporters]}]}],
+    }))
+    port = free_port()
+    log_path = tmp_path / "prometheus.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            ["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}", f"--web.listen-address=127.0.0.1:{port}",
+             f"--storage.tsdb.path={tmp_path / 'data'}", "--log.level=warn"],
+            stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("prometheus did not start: " + log_path.read_text()[-2000:])
+            time.sleep(0.05)
+        yield ForecastPrometheus(url, exporters)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        for exporter in exporters:
+            exporter.stop()
+
+
+def test_predictive_forecast_history_from_prometheus_query_range(config, forecast_prometheus, settings):
+    settings.PROMETHEUS_URL = forecast_prometheus.url
+    settings.IXNODE_POLICY_RATE_WINDOW = "5s"
+    config.prometheus_job_name = HISTORY_JOB
+    config.save(update_fields=["prometheus_job_name"])
+    policy = ScalingPolicy.objects.create(config=config, policy_type="predictive", target_utilisation=60,
+                                          forecast_history_days=2, clone_lead_seconds=300, dry_run=True)
+    client = PrometheusClient()
+    now = timezone.now()
+    peak = services._forecast_peak_read(config=config, policy=policy, prometheus=client, now=now)
+    # yesterday and the day before, at this time of day, both VMs ran at 80 %: 160 VM-% (trend ≈ 1)
+    assert peak is not None and 140 <= peak <= 180, peak
+
+    def live():
+        vms, _ = services._utilisation_read(config=config, policy=policy, prometheus=client)
+        return vms and len(vms) == 2 and all(abs(vm.utilisation - 30) <= 3 for vm in vms)
+
+    _wait(live, what="live 30 % from the exporters")
+    outcome, event = services.policy_evaluate(config=config)
+    # measured 30 % on 2 VMs alone would keep the minimum of 2; the forecast floor ceil(160 / 60) = 3 scales out
+    assert outcome.forecast_desired == 3 and outcome.trigger == "predictive"
+    assert (event.action, event.decision, event.status, event.trigger) == (
+        ScaleAction.SCALE_OUT, Decision.ALLOW, EventStatus.DRY_RUN, Trigger.POLICY)
+    assert "forecast peak" in event.triggered_by
+
+    # Six hours on, outside the busy hours, the history says 2 × 20 % = 40 VM-%: a floor of the minimum only.
+    far = now + timedelta(hours=6)
+    quiet = services._forecast_peak_read(config=config, policy=policy, prometheus=client, now=far)
+    assert quiet is not None and quiet < 60
+
+
+# --- cooldown-end re-check against a real Alertmanager --------------------------------------------------------
+
+
+def _post_alert(url: str, labels: dict[str, str]) -> None:
+    starts = datetime.now(UTC) - timedelta(minutes=10)
+    response = requests.post(f"{url}/api/v2/alerts", json=[{
+        "labels": labels, "annotations": {"summary": "CPU above 80 %"},
+        "startsAt": starts.isoformat().replace("+00:00", "Z"),
+        "endsAt": (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
+        "generatorURL": "http://127.0.0.1:9090/graph",
+    }], timeout=5)
+    assert response.status_code == 200, response.text
+
+
+def test_cooldown_end_recheck_acts_on_a_still_firing_alert(config, plg_stack, prometheus_server, settings):
+    settings.PROMETHEUS_URL = prometheus_server.url
+    config.prometheus_job_name = prometheus_server.job_with_count(2)
+    config.save(update_fields=["prometheus_job_name"])
+    ScalingPolicy.objects.create(config=config, policy_type="step", recheck_alert_at_cooldown_end=True)
+    finished = timezone.now() - timedelta(seconds=config.cooldown_seconds + 5)
+    ScaleEvent.objects.create(config=config, service_name=config.service_name, action=ScaleAction.SCALE_OUT,
+                              decision=Decision.ALLOW, status=EventStatus.SUCCEEDED, requested_count=1,
+                              finished_at=finished)
+    CooldownState.objects.update_or_create(config=config, defaults={"last_scale_out_at": finished})
+
+    # no alert firing: the re-check asks Alertmanager and does nothing
+    assert services.alert_recheck(config=config) is None
+    ScalingPolicy.objects.filter(config=config).update(last_alert_recheck_at=None)
+
+    _post_alert(plg_stack.alertmanager_url, {"alertname": "AutoVmTestHighCpu", "service": config.service_name,
+                                             "autoscale": "scale-out", "severity": "warning"})
+    _post_alert(plg_stack.alertmanager_url, {"alertname": "OtherHighCpu", "service": "another-service",
+                                             "autoscale": "scale-out"})
+    event = services.alert_recheck(config=AutoscalingConfig.objects.get(pk=config.pk))
+    assert event is not None
+    assert (event.decision, event.trigger, event.triggered_by, event.alert_name) == (
+        Decision.ALLOW, Trigger.ALERT, "re-check at cooldown end", "AutoVmTestHighCpu")
+    assert len(event.alert_fingerprint) == 16 and event.status == EventStatus.QUEUED
+    # once per cooldown end: the next evaluation does not act again on the same alert
+    assert services.alert_recheck(config=AutoscalingConfig.objects.get(pk=config.pk)) is None
+
+
+def test_recheck_reports_an_unreachable_alertmanager(config, prometheus_server, settings, caplog):
+    settings.ALERTMANAGER_URL = f"http://127.0.0.1:{free_port()}"
+    config.prometheus_job_name = prometheus_server.job_with_count(2)
+    config.save(update_fields=["prometheus_job_name"])
+    ScalingPolicy.objects.create(config=config, policy_type="step")
+    finished = timezone.now() - timedelta(seconds=config.cooldown_seconds + 5)
+    ScaleEvent.objects.create(config=config, service_name=config.service_name, action=ScaleAction.SCALE_OUT,
+                              decision=Decision.ALLOW, status=EventStatus.SUCCEEDED, requested_count=1,
+                              finished_at=finished)
+    CooldownState.objects.update_or_create(config=config, defaults={"last_scale_out_at": finished})
+    assert services.alert_recheck(config=config) is None
+    assert "ALERTMANAGER_URL" in caplog.text and ScaleEvent.objects.count() == 1  # only the finished run
+
