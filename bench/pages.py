@@ -99,12 +99,10 @@ def _populate() -> None:
             "UPDATE events_scaleevent SET created_at = %s - (id %% 86400) * interval '60 seconds'", [now]
         )
     allowed = list(ScaleEvent.objects.filter(decision="ALLOW").values_list("id", flat=True)[:5000])
+    names = ["allocate_ip", "clone", "power_on", "network", "health", "f5_add", "target_add", "complete"]
     stages = [ScaleEventStage(event_id=event_id, position=p, name=name, status="succeeded",
                               started_at=now - timedelta(minutes=5), finished_at=now, log="ok\n" * 5)
-              for event_id in allowed for p, name in enumerate(["allocate_ip", "clone_vm", "power_on",
-                                                                 "configure_network", "wait_health",
-                                                                 "f5_add_member", "prometheus_add_target",
-                                                                 "complete"], start=1)]
+              for event_id in allowed for p, name in enumerate(names, start=1)]
     ScaleEventStage.objects.bulk_create(stages, batch_size=10_000)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")

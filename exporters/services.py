@@ -269,3 +269,29 @@ def monitoring_agents_remove(
             plan = agents.AgentPlan(component, _base_dir(), ())
             changed += _run_script(ssh, agents.uninstall_script(plan))
     return changed
+
+
+def exporter_uninstall_for_vm(*, vm_name: str, ip: str) -> str:
+    """Scale-in's monitoring-removal stage: remove the agents an exporter job installed on this VM.
+
+    Uses the SSH access and components of the latest successful install on the VM (matched by address, or by
+    name). VMs we never installed agents on (e.g. templates with node_exporter baked in) are left alone.
+    The Prometheus target is removed by the pipeline's own stage. Raises on SSH failures (the stage fails).
+    """
+    from django.db.models import Q
+
+    host = (
+        ExporterInstallHost.objects.select_related("install")
+        .filter(install__action=InstallAction.INSTALL, status=HostStatus.SUCCEEDED)
+        .filter(Q(address=ip) | Q(vm_name=vm_name) if vm_name else Q(address=ip))
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+    if host is None:
+        return f"no agents installed by us on {vm_name or ip}"
+    install = host.install
+    changed = monitoring_agents_remove(
+        address=ip or host.address, ssh_user=install.ssh_user, ssh_key_path=install.ssh_key_path,
+        ssh_port=install.ssh_port, components=install.components, config=None, exporter_port=install.exporter_port,
+    )
+    return "; ".join(changed) if changed else f"agents already removed from {vm_name or ip}"

@@ -1,23 +1,29 @@
-"""Translated labels of the pipeline stage names the runners record (unknown names are humanised)."""
+"""Translated labels of the pipeline stage names the runners record (unknown names are humanised).
+
+The names and English titles are the pipelines' (autoscaling/pipelines/scale_out.py, scale_in.py).
+"""
 
 from django.utils.translation import gettext_lazy as _
 
 STAGE_LABELS = {
-    "decide": _("Decide"),
-    "allocate_ip": _("Allocate IP"),
-    "clone_vm": _("Clone VM from template"),
+    # scale-out
+    "allocate_ip": _("Allocate IP addresses"),
+    "clone": _("Clone VMs from the template"),
     "power_on": _("Power on"),
-    "configure_network": _("Configure network"),
-    "wait_health": _("Wait for health check"),
-    "f5_add_member": _("Add F5 pool member"),
-    "prometheus_add_target": _("Add Prometheus target"),
+    "network": _("Configure the network"),
+    "health": _("Wait for the health check"),
+    "f5_add": _("Add F5 pool members"),
+    "target_add": _("Add Prometheus targets"),
     "complete": _("Complete"),
-    "select_vm": _("Pick VM"),
-    "f5_remove_member": _("Remove F5 pool member"),
-    "remove_monitoring": _("Remove monitoring agents"),
-    "prometheus_remove_target": _("Remove Prometheus target"),
-    "power_off": _("Shut down"),
-    "destroy_vm": _("Destroy VM"),
-    "release_ip": _("Release IP"),
-    "rollback": _("Roll back"),
+    # scale-in
+    "pick_vms": _("Pick VMs to remove"),
+    "f5_disable": _("Disable F5 pool members"),
+    "f5_drain": _("Drain connections"),
+    "f5_remove": _("Remove F5 pool members and nodes"),
+    "monitoring_remove": _("Remove monitoring agents"),
+    "target_remove": _("Remove Prometheus targets"),
+    "shutdown": _("Shut down the guests"),
+    "destroy": _("Destroy the VMs"),
+    "release_ip": _("Release IP addresses"),
+    "reconcile": _("Reconcile"),
 }

@@ -99,14 +99,14 @@ def make_event():
     return factory
 
 
-SCALE_OUT_STAGES = [
+SCALE_OUT_STAGES = [  # the scale-out pipeline's stage names (autoscaling/pipelines/scale_out.py)
     "allocate_ip",
-    "clone_vm",
+    "clone",
     "power_on",
-    "configure_network",
-    "wait_health",
-    "f5_add_member",
-    "prometheus_add_target",
+    "network",
+    "health",
+    "f5_add",
+    "target_add",
     "complete",
 ]
 

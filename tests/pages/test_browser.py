@@ -105,11 +105,11 @@ def test_live_stage_progress_advances(demo, logged_in, site):
                                                                   log="leased 127.0.61.221\n")
     ScaleEventStage.objects.filter(event=run, position=2).update(status="running", started_at=timezone.now(),
                                                                   log="cloning cart-api-20260301101500\n")
-    ScaleEvent.objects.filter(pk=run.pk).update(current_stage="clone_vm")
+    ScaleEvent.objects.filter(pk=run.pk).update(current_stage="clone")
     page.wait_for_selector('#run-live li[data-stage="allocate_ip"][data-status="succeeded"]')
-    page.wait_for_selector('#run-live li[data-stage="clone_vm"][data-status="running"]')
-    assert "cloning cart-api-20260301101500" in page.locator('#run-live li[data-stage="clone_vm"]').inner_text()
-    assert page.locator("[data-run-stage]").inner_text() == "Clone VM from template"
+    page.wait_for_selector('#run-live li[data-stage="clone"][data-status="running"]')
+    assert "cloning cart-api-20260301101500" in page.locator('#run-live li[data-stage="clone"]').inner_text()
+    assert page.locator("[data-run-stage]").inner_text() == "Clone VMs from the template"
     ScaleEventStage.objects.filter(event=run).update(status="succeeded")
     ScaleEvent.objects.filter(pk=run.pk).update(status="succeeded", current_stage="complete", after_count=4)
     page.wait_for_selector("#run-live [data-run-status].succeeded")

@@ -110,3 +110,16 @@ def test_page_starts_a_job_and_shows_progress(admin_client, job_args, django_cap
     assert progress["status"] == "pending" and progress["hosts"][0]["address"] == "127.0.0.1"
     page = admin_client.get(response["Location"]).content.decode()
     assert "auto-vm-test-base-1" in page and "data-install-live" in page
+
+
+def test_scale_in_removes_the_agents_we_installed(job_args, config, django_capture_on_commit_callbacks):
+    from exporters.services import exporter_uninstall_for_vm
+
+    assert exporter_uninstall_for_vm(vm_name="never-seen", ip="127.0.0.9") == "no agents installed by us on never-seen"
+    port = job_args["exporter_port"]
+    assert run_job(django_capture_on_commit_callbacks, **job_args).status == "succeeded"
+    said = exporter_uninstall_for_vm(vm_name="auto-vm-test-base-1", ip="127.0.0.1")
+    assert "stopped node_exporter" in said
+    with pytest.raises(requests.RequestException):
+        requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+    assert "already removed" in exporter_uninstall_for_vm(vm_name="auto-vm-test-base-1", ip="127.0.0.1")

@@ -114,6 +114,6 @@ def test_progress_json(operator_client, config, make_run, django_assert_max_num_
     with django_assert_max_num_queries(6):
         data = operator_client.get(reverse("events:progress", args=[event.pk])).json()
     assert data["active"] is True
-    assert [s["name"] for s in data["event"]["stages"]][:2] == ["allocate_ip", "clone_vm"]
+    assert [s["name"] for s in data["event"]["stages"]][:2] == ["allocate_ip", "clone"]
     assert data["event"]["stages"][0]["status"] == "running"
-    assert data["event"]["stages"][0]["label"] == "Allocate IP"
+    assert data["event"]["stages"][0]["label"] == "Allocate IP addresses"

@@ -51,11 +51,11 @@ def test_run_json_follows_stage_updates(operator_client, config, make_run, djang
     assert first["event"]["stages"][0]["status"] == "running"
     ScaleEventStage.objects.filter(event=run, position=1).update(status="succeeded", log="leased 127.0.48.221\nok\n")
     ScaleEventStage.objects.filter(event=run, position=2).update(status="running")
-    run.current_stage = "clone_vm"
+    run.current_stage = "clone"
     run.save(update_fields=["current_stage"])
     second = operator_client.get(url).json()["event"]
     assert [s["status"] for s in second["stages"][:3]] == ["succeeded", "running", "pending"]
-    assert second["current_stage_label"] == "Clone VM from template"
+    assert second["current_stage_label"] == "Clone VMs from the template"
     assert second["stages"][0]["log_tail"].endswith("ok")
 
 
