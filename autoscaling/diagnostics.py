@@ -98,7 +98,44 @@ def health_f5() -> CheckResult:
     return CheckResult("f5", title, True, _("Logged in, pool readable."))
 
 
-HEALTH_PROBES: list[Callable[[], CheckResult]] = [health_prometheus, health_vcenter, health_f5]
+def health_alertmanager() -> CheckResult:
+    from ixnode.integrations.alertmanager.client import (
+        AlertmanagerClient,
+        AlertmanagerError,
+        alertmanager_loaded_config,
+    )
+
+    title = "Alertmanager"
+    try:
+        alertmanager_loaded_config(AlertmanagerClient())
+    except AlertmanagerError as exc:
+        return CheckResult("alertmanager", title, False, str(exc),
+                           _("Check ALERTMANAGER_URL and that Alertmanager runs."))
+    return CheckResult("alertmanager", title, True, _("Configuration loaded."))
+
+
+def health_jenkins() -> CheckResult:
+    from ixnode.integrations.jenkins.client import JenkinsClient, JenkinsError
+
+    title = "Jenkins"
+    client = JenkinsClient.from_settings()
+    if client is None:
+        return CheckResult("jenkins", title, None, _("Not configured (runs use the embedded executor)."),
+                           _("Set JENKINS_URL, JENKINS_USER and JENKINS_TOKEN to run pipelines on Jenkins."))
+    try:
+        client.job_config(name="ixnode-health-probe")  # None (404) is an answer: Jenkins is reachable
+    except JenkinsError as exc:
+        return CheckResult("jenkins", title, False, str(exc), _("Check JENKINS_URL and the API token."))
+    return CheckResult("jenkins", title, True, _("Reachable, token accepted."))
+
+
+HEALTH_PROBES: list[Callable[[], CheckResult]] = [
+    health_prometheus,
+    health_alertmanager,
+    health_vcenter,
+    health_f5,
+    health_jenkins,
+]
 
 
 def integration_health(*, use_cache: bool = True) -> list[CheckResult]:

@@ -14,7 +14,8 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-pytest_plugins = ["tests.fixtures.browser", "tests.fixtures.prometheus_history"]
+pytest_plugins = ["tests.fixtures.browser", "tests.fixtures.prometheus_history", "tests.fixtures.plg",
+                  "tests.fixtures.plg_stack"]
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -70,14 +71,15 @@ def test_login_rejects_bad_password(page, site, operator):
     assert "/accounts/login/" in page.url
 
 
-def test_overview_and_service_pages(demo, logged_in, site, prometheus_history):
-    page = logged_in
+def test_overview_and_service_pages(plg_stack, demo, logged_in, site, prometheus_history):
+    page = logged_in  # Alertmanager is the live one of plg_stack; Prometheus the one holding history
     rows = page.locator("#services tbody tr")
     assert rows.count() == 3
     shop = page.locator('tr[data-service="shop-web"]')
     assert shop.locator("[data-vm-count]").inner_text() == "3"
     assert "Scale-out" in page.locator('tr[data-service="cart-api"]').inner_text()  # run in flight
     assert page.locator('[data-integration="prometheus"]').get_attribute("data-state") == "ok"
+    assert page.locator('[data-integration="alertmanager"]').get_attribute("data-state") == "ok"
     page.screenshot(path=str(DOCS / "overview.png"), full_page=True)
 
     shop.locator("a").first.click()

@@ -73,3 +73,31 @@ def test_diagnostics_page(operator_client, config, prometheus_url, f5_settings):
     assert 'data-check="prometheus_job" data-state="bad"' in body
     assert 'data-check="cooldown" data-state="ok"' in body
     assert "Fix:" in body
+
+
+@pytest.fixture
+def jenkins(settings):
+    from tests.doubles.jenkins import JenkinsDouble
+
+    double = JenkinsDouble().start()
+    settings.JENKINS_URL = double.url.rstrip("/")
+    settings.JENKINS_USER = double.user
+    settings.JENKINS_TOKEN = double.token
+    yield double
+    double.stop()
+
+
+def test_jenkins_health_and_jobs(config, jenkins, settings):
+    from autoscaling.artifacts.jenkins import jenkins_job_names
+    from autoscaling.diagnostics import DiagnosticsContext, check_jenkins_jobs, health_jenkins
+    from ixnode.integrations.jenkins.client import JenkinsClient
+
+    assert health_jenkins().ok is True
+    missing = check_jenkins_jobs(config=config, ctx=DiagnosticsContext())
+    assert missing.ok is False and "ixnode-auto-vm-test-scale-out" in missing.detail
+    client = JenkinsClient.from_settings()
+    for name in jenkins_job_names(config.service_name).values():
+        client.job_upsert(name=name, config_xml="<project><description>x</description></project>")
+    assert check_jenkins_jobs(config=config, ctx=DiagnosticsContext()).ok is True
+    settings.JENKINS_TOKEN = "wrong"
+    assert health_jenkins().ok is False

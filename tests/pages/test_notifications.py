@@ -106,7 +106,7 @@ def test_integration_down_is_notified_once(channels, q_sync, settings):
     settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
     integration_health(use_cache=False)
     integration_health(use_cache=False)
-    payloads = [r.json()["ixnode"] for r in channels.requests]
+    payloads = [r.json()["ixnode"] for r in channels.requests if r.json()["ixnode"]["key"] == "prometheus"]
     assert [(p["kind"], p["key"]) for p in payloads] == [("integration_down", "prometheus")]
     assert "unreachable" in payloads[0]["text"]
 
