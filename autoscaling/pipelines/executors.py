@@ -81,9 +81,8 @@ def jenkins_execute(event: ScaleEvent, *, client=None) -> ScaleEvent:
     except JenkinsError as exc:
         return fail(f"Jenkins did not take job '{job}': {exc}. Check that the service's artifacts (its Jenkins "
                     "jobs) were published.")
-    plan = dict(event.plan or {})
-    plan.setdefault("run", {})["jenkins"] = {"job": job, "queue_id": queue_id}
-    ScaleEvent.objects.filter(pk=event.pk).update(plan=plan)
+    # Nothing here writes the event's plan: the job's steps own it (they may already be running).
+    logger.info("scale event %s queued as Jenkins job %s (queue item %s)", event.pk, job, queue_id)
 
     deadline = time.monotonic() + settings.IXNODE_PIPELINE_QUEUED_TIMEOUT
     while True:
@@ -105,8 +104,6 @@ def jenkins_execute(event: ScaleEvent, *, client=None) -> ScaleEvent:
                         f"({why}).")
         _poll()
     ScaleEvent.objects.filter(pk=event.pk).update(jenkins_build_url=url[:500])
-    plan["run"]["jenkins"].update({"build": number, "url": url})
-    ScaleEvent.objects.filter(pk=event.pk).update(plan=plan)
     logger.info("scale event %s runs as Jenkins build %s", event.pk, url)
 
     while True:

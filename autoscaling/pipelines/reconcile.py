@@ -4,8 +4,9 @@ A process working on a run records itself in the run's plan (``run.worker``: hos
 ``heartbeat_at`` every ``IXNODE_PIPELINE_HEARTBEAT_SECONDS``. A running run is dead when
 
 - its worker is on this host and that pid no longer exists (detected at once), or
-- its heartbeat is older than ``IXNODE_PIPELINE_STALE_SECONDS`` (any host; also a Jenkins agent that died
-  between steps).
+- its heartbeat is older than ``IXNODE_PIPELINE_STALE_SECONDS`` (any host); for a Jenkins run, whose steps
+  may wait for an agent, older than ``IXNODE_PIPELINE_QUEUED_TIMEOUT`` (the task following the build rolls
+  back a run whose build ended).
 
 A queued run that never started within ``IXNODE_PIPELINE_QUEUED_TIMEOUT`` is failed (nothing was created).
 Reconcile claims a dead run by moving its heartbeat forward in one conditional UPDATE, so two reconcilers
@@ -54,7 +55,12 @@ def run_is_dead(event: ScaleEvent, *, now=None) -> str:
     if worker.get("host") == socket.gethostname() and worker.get("pid") and not _pid_alive(int(worker["pid"])):
         return f"its worker process {worker['pid']} on {worker['host']} is gone"
     beat = event.heartbeat_at or event.started_at or event.created_at
-    stale = timedelta(seconds=settings.IXNODE_PIPELINE_STALE_SECONDS)
+    seconds = settings.IXNODE_PIPELINE_STALE_SECONDS
+    if event.executor == "jenkins":
+        # Between two steps a Jenkins run has no worker and may wait for an agent; the task following the
+        # build rolls it back when the build ends, so only a run silent for the queue timeout is dead here.
+        seconds = max(seconds, settings.IXNODE_PIPELINE_QUEUED_TIMEOUT)
+    stale = timedelta(seconds=seconds)
     if beat is not None and now - beat > stale:
         return f"no heartbeat for {int((now - beat).total_seconds())}s"
     return ""

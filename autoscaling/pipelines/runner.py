@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from autoscaling.choices import ScaleAction
 from autoscaling.pipelines import scale_in, scale_out
-from autoscaling.pipelines.stages import RunContext, Stage
+from autoscaling.pipelines.stages import RunContext, Stage, StageError
 from autoscaling.services.runs import scale_event_finish, scale_event_heartbeat, scale_event_start
 from events.choices import IN_FLIGHT_STATUSES, EventStatus, Executor, StageStatus
 from events.models import ScaleEvent, ScaleEventStage
@@ -144,6 +144,8 @@ class Runner:
         scale_event_heartbeat(event=self.event, stage=stage.name)
         self.ctx.set_log_sink(self._sink_for(row))
         try:
+            if stage is not self.stages[0] and not self.ctx.vms:
+                raise StageError(f"the run's plan lists no VM to work on (stage {self.stages[0].name} recorded none)")
             stage.run(self.ctx)
         except Exception as exc:
             logger.warning("scale event %s: stage %s failed: %s", self.event.pk, stage.name, exc)

@@ -132,8 +132,8 @@ def test_worker_killed_mid_clone(pipeline_world, vcsim_control, settings):
     from autoscaling.services.decisions import scale_decision_record
 
     world = pipeline_world
-    vcsim_control.control(clone_delay_ms=2500)
-    settings.IXNODE_CLONE_SETTLE_SECONDS = 8.0
+    vcsim_control.control(clone_delay_ms=4000)
+    settings.IXNODE_CLONE_SETTLE_SECONDS = 12.0
     # Decide without running: the run is left queued for the worker process below.
     from unittest import mock
 
@@ -159,7 +159,7 @@ def test_worker_killed_mid_clone(pipeline_world, vcsim_control, settings):
             time.sleep(0.05)
         else:
             pytest.fail("the worker never reached the clone stage")
-        time.sleep(1.0)  # the CloneVM_Task is now running in vCenter (it takes 2.5 s)
+        time.sleep(1.5)  # the CloneVM_Task is now running in vCenter (it takes 4 s)
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     finally:

@@ -66,6 +66,9 @@ def test_jenkins_runs_scale_out_and_in(jenkins_world, jenkins_double):
     inn = decide(world, ScaleAction.SCALE_IN)
     assert inn.status == EventStatus.SUCCEEDED, (inn.error, inn.rollback_summary)
     assert inn.jenkins_build_url == jenkins_double.build_url(f"ixnode-{config.service_name}-scale-in", 1)
+    assert inn.vm_names == out.vm_names
+    assert set(inn.stages.values_list("status", flat=True)) == {StageStatus.SUCCEEDED}
+    assert f"destroyed {out.vm_names[0]}" in inn.stages.get(name="destroy").log
     world.assert_clean()
 
 
