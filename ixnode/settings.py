@@ -227,7 +227,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # urllib3 logs request paths at DEBUG; webhook URLs carry their secret in the path, so never below INFO.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "urllib3.connectionpool": {"level": "INFO"}},
 }
 
 # --- Generated artifacts: PLG host (Prometheus/Alertmanager files), Grafana, Jenkins ----------------------

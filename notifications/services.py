@@ -84,9 +84,11 @@ def notification_send(
         try:
             response = requests.post(hook, json=payload, timeout=settings.IXNODE_NOTIFY_TIMEOUT)
         except requests.RequestException as exc:
-            # The URL holds the webhook's secret: never let it reach logs or the database.
-            detail = str(exc).replace(hook, _redact(hook))[:200]
-            result.errors.append(f"webhook {_redact(hook)}: {exc.__class__.__name__}: {detail}")
+            # The URL's path and query hold the webhook's secret and requests/urllib3 put the path into their
+            # messages: record only the exception class and the HTTP status, never str(exc).
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            status_text = f" (HTTP {status})" if status else ""
+            result.errors.append(f"webhook {_redact(hook)}: {exc.__class__.__name__}{status_text}")
             continue
         if response.status_code >= 400:
             result.errors.append(f"webhook {_redact(hook)}: HTTPError: answered HTTP {response.status_code}")
@@ -107,11 +109,19 @@ def notification_send(
 
 
 def _redact(url: str) -> str:
-    """A webhook URL without its secret path (Slack URLs carry the token in the path)."""
+    """A webhook URL reduced to scheme, host and port: Slack URLs carry the token in the path, others in the
+    query or in ``user:password@``, so all of those are masked."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/…"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = parts.port
+    except ValueError:
+        return "<unparsable webhook URL>"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme or '?'}://{host}{f':{port}' if port else ''}/…"
 
 
 # --- scale events ----------------------------------------------------------------------------------------

@@ -60,6 +60,48 @@ def test_delivery_errors_are_recorded_not_raised(channels):
     assert "HTTPError" in row.last_error and "secret" not in row.last_error
 
 
+SECRET = "XoXbSeCrEt0123456789"
+
+
+def _assert_secret_nowhere(caplog, result):
+    row = SentNotification.objects.get()
+    stored = " ".join([row.last_error, str(row.channels), row.text])
+    assert SECRET not in stored and "/services/" not in stored
+    assert SECRET not in caplog.text and "/services/" not in caplog.text
+    assert not any(SECRET in str(error) for error in result.errors)
+    return row
+
+
+def test_refused_webhook_leaks_no_secret_to_logs_or_db(settings, caplog):
+    import logging
+
+    from tests.fixtures.prometheus import free_port
+
+    caplog.set_level(logging.DEBUG)  # even with LOG_LEVEL=DEBUG (urllib3 logs request paths at DEBUG)
+    settings.IXNODE_NOTIFY_EMAILS = []
+    port = free_port()  # nothing listens there: connection refused
+    settings.IXNODE_NOTIFY_WEBHOOK_URLS = [f"http://user:pw@127.0.0.1:{port}/services/T000/B000/{SECRET}?token={SECRET}"]
+    result = notification_send(kind="run_failed", service="shop", key="event-1", text="boom")
+    assert result.sent and not result.delivered
+    row = _assert_secret_nowhere(caplog, result)
+    assert row.last_error == f"webhook http://127.0.0.1:{port}/…: ConnectionError"
+    assert "pw" not in row.last_error and "pw@" not in caplog.text
+    assert "ConnectionError" in caplog.text
+
+
+def test_failing_webhook_answer_leaks_no_secret_to_logs_or_db(settings, http_receiver, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)  # even with LOG_LEVEL=DEBUG (urllib3 logs request paths at DEBUG)
+    settings.IXNODE_NOTIFY_EMAILS = []
+    http_receiver.status = 500
+    settings.IXNODE_NOTIFY_WEBHOOK_URLS = [f"{http_receiver.url}/services/T000/B000/{SECRET}"]
+    result = notification_send(kind="run_failed", service="shop", key="event-1", text="boom")
+    assert len(http_receiver.requests) == 1 and not result.delivered
+    row = _assert_secret_nowhere(caplog, result)
+    assert row.last_error == f"webhook {http_receiver.url}/…: HTTPError: answered HTTP 500"
+
+
 def test_unknown_kind_is_rejected():
     with pytest.raises(ValueError, match="unknown notification kind"):
         notification_send(kind="nope", text="x")
