@@ -11,7 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from autoscaling import constants
 from autoscaling.choices import ArtifactStatus, LeaseState, ManagedVMState, NetworkMode, ScaleInOrder
-from autoscaling.validation import config_errors
+from autoscaling.validation import config_errors, validate_absolute_path, validate_dns_servers
 
 PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
 
@@ -103,7 +103,11 @@ class AutoscalingConfig(models.Model):
         _("VLAN id"), default=0, validators=[MaxValueValidator(4094)], help_text=_("0 for untagged.")
     )
     dns_servers = models.CharField(
-        _("DNS servers"), max_length=255, blank=True, help_text=_("Comma-separated; written into netplan.")
+        _("DNS servers"),
+        max_length=255,
+        blank=True,
+        validators=[validate_dns_servers],
+        help_text=_("Comma-separated IP addresses; written into netplan."),
     )
 
     # F5
@@ -131,7 +135,11 @@ class AutoscalingConfig(models.Model):
         validators=[RegexValidator(constants.SSH_USER_RE, _("Enter a valid Unix user name."))],
     )
     ssh_key_path = models.CharField(
-        _("SSH key path"), max_length=512, blank=True, help_text=_("Private key file on the host running pipelines.")
+        _("SSH key path"),
+        max_length=512,
+        blank=True,
+        validators=[validate_absolute_path],
+        help_text=_("Absolute path of the private key file on the host running pipelines (mode 600)."),
     )
 
     # Generated artifacts (Prometheus job/rules, Alertmanager route, Grafana, Jenkins)

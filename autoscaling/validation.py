@@ -7,9 +7,12 @@ through ``full_clean()``, so every entry point rejects the same things with the 
 from __future__ import annotations
 
 import ipaddress
+import posixpath
+import re
 from collections import defaultdict
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -27,6 +30,50 @@ def _network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None
         return ipaddress.ip_network(str(value), strict=True)
     except ValueError:
         return None
+
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTNAME_RE = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
+
+
+def dns_server_list(value: str | None) -> list[str]:
+    """The DNS servers of a config's ``dns_servers`` text (comma- or semicolon-separated)."""
+    return [item.strip() for item in (value or "").replace(";", ",").split(",") if item.strip()]
+
+
+def validate_dns_servers(value: Any) -> None:
+    """Field validator: every comma-separated entry must be an IP address (netplan ``nameservers.addresses``)."""
+    bad = [item for item in dns_server_list(str(value or "")) if _ip(item) is None]
+    if bad:
+        raise ValidationError(
+            _(
+                "%(bad)s is not an IP address; enter DNS servers as comma-separated IP addresses, "
+                "e.g. 10.0.0.53, 10.0.1.53."
+            )
+            % {"bad": ", ".join(repr(item) for item in bad)},
+            code="invalid_dns_servers",
+        )
+
+
+def validate_absolute_path(value: Any) -> None:
+    """Field validator: a file path on the host running the pipelines must be absolute (or left empty)."""
+    text = str(value or "")
+    if text and (not posixpath.isabs(text) or "\0" in text):
+        raise ValidationError(
+            _("Enter an absolute path (starting with '/'), e.g. /etc/ixnode/ssh/id_ed25519, or leave it empty."),
+            code="relative_path",
+        )
+
+
+def hostname_error(host: Any) -> str | None:
+    """Why ``host`` is not a DNS host name (None when it is one). IP addresses are checked by the caller."""
+    if not isinstance(host, str) or not HOSTNAME_RE.match(host):
+        return _("'%(host)s' is neither an IP address nor a host name.") % {"host": host}
+    if host.rsplit(".", 1)[-1].isdigit():
+        return _("'%(host)s' is neither an IP address nor a host name (a numeric-only name is not a host).") % {
+            "host": host
+        }
+    return None
 
 
 def pool_size(start: str, end: str) -> int:

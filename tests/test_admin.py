@@ -53,6 +53,9 @@ def test_vip_inside_pool_rejected_in_the_admin_form(admin_client, config_values)
         ({"ip_pool_end": "127.0.50.1"}, "ip_pool_end", "outside the subnet"),
         ({"scale_out_cpu_threshold": 101}, "scale_out_cpu_threshold", "less than or equal to 100"),
         ({"scale_in_memory_threshold": 95}, "scale_in_memory_threshold", "below the scale-out"),
+        ({"dns_servers": "x"}, "dns_servers", "'x' is not an IP address"),
+        ({"dns_servers": "127.0.0.53, dns.example"}, "dns_servers", "'dns.example' is not an IP address"),
+        ({"ssh_key_path": "keys/id_ed25519"}, "ssh_key_path", "absolute path"),
     ],
 )
 def test_invalid_configs_rejected_in_admin(admin_client, config_values, overrides, field, fragment):
@@ -66,6 +69,14 @@ def test_valid_config_saved_from_admin(admin_client, config_values):
     response = admin_client.post(reverse("admin:autoscaling_autoscalingconfig_add"), form_data(config_values))
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert AutoscalingConfig.objects.get().f5_vip_address == "127.0.48.229"
+
+
+def test_dns_servers_and_key_path_accepted_in_admin(admin_client, config_values):
+    data = form_data(config_values, dns_servers="127.0.0.53, ::1;127.0.0.54", ssh_key_path="/etc/ixnode/id_ed25519")
+    response = admin_client.post(reverse("admin:autoscaling_autoscalingconfig_add"), data)
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    saved = AutoscalingConfig.objects.get()
+    assert (saved.dns_servers, saved.ssh_key_path) == ("127.0.0.53, ::1;127.0.0.54", "/etc/ixnode/id_ed25519")
 
 
 def test_fieldsets_grouped_like_the_seed(admin_client, config):

@@ -124,6 +124,9 @@ def _error(body: dict, path: tuple) -> list[str]:
         (("f5", "healthCheckPath"), "health", ("f5", "healthCheckPath"), "starting with '/'"),
         (("network", "ipPoolStart"), "not-an-ip", ("network", "ipPoolStart"), "valid IPv4 or IPv6"),
         (("monitoring",), "flat", ("monitoring", "non_field_errors"), "dictionary"),
+        (("network", "dnsServers"), "x", ("network", "dnsServers"), "'x' is not an IP address"),
+        (("network", "dnsServers"), "127.0.0.53,,300.1.1.1", ("network", "dnsServers"), "'300.1.1.1'"),
+        (("sshKeyPath",), "id_rsa", ("sshKeyPath",), "absolute path"),
     ],
 )
 def test_invalid_configs_rejected_with_nested_field_errors(api, template, path, value, error_path, fragment):

@@ -29,7 +29,7 @@ def test_normalize(raw, expected):
 
 
 @pytest.mark.parametrize("raw", ["", "127.0.0.1:0", "127.0.0.1:70000", "127.0.0.1:http", "bad_host:1", "-a:1",
-                                 "[::1:9100", "a b:1"])
+                                 "[::1:9100", "a b:1", "123", "123:9100", "10.1.2:9100", 123, None])
 def test_invalid_targets(raw):
     with pytest.raises(ValidationError):
         target_normalize(raw, default_port=9100)
@@ -87,6 +87,10 @@ def test_api(operator, plg_files, config):
     bad = operator.post(url, {"target": "127.0.0.9:99999"}, format="json")
     assert bad.status_code == 400 and "target" in bad.json()
     assert operator.post(url, {}, format="json").status_code == 400
+    for wrong in (123, 12.5, True, ["127.0.0.9:9100"], "123", "123:9100"):
+        answer = operator.post(url, {"target": wrong}, format="json")
+        assert answer.status_code == 400 and answer.json()["target"], (wrong, answer.content)
+    assert operator.get(url).json()["targets"] == ["127.0.0.9:9100"], "nothing wrong was stored"
     assert operator.delete(url + "127.0.0.9:9100/").status_code == 204
     assert operator.delete(url + "127.0.0.9:9100/").status_code == 404
     assert operator.delete(url + "not a target/").status_code == 400

@@ -28,8 +28,17 @@ class TargetsPermission(BasePermission):
         return user.has_perm(f"autoscaling.{action}_autoscalingconfig")
 
 
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses JSON numbers and booleans instead of turning ``123`` into ``"123"``."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class TargetInputSerializer(serializers.Serializer):
-    target = serializers.CharField(max_length=300, help_text="host:port (a bare host gets the node exporter port)")
+    target = StrictCharField(max_length=300, help_text="host:port (a bare host gets the node exporter port)")
 
 
 TargetsOutput = inline_serializer(

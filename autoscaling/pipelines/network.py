@@ -62,7 +62,9 @@ class NetworkSetupResult:
 
 
 def dns_servers_of(config: AutoscalingConfig) -> list[str]:
-    return [item.strip() for item in (config.dns_servers or "").replace(";", ",").split(",") if item.strip()]
+    from autoscaling.validation import dns_server_list
+
+    return dns_server_list(config.dns_servers)
 
 
 def netplan_render(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import re
 from typing import Any
 
 from django.conf import settings
@@ -18,15 +17,15 @@ from django.core.exceptions import ValidationError
 from autoscaling.artifacts.context import RenderContext
 from autoscaling.artifacts.prometheus import render_targets_file
 from autoscaling.models import AutoscalingConfig
+from autoscaling.validation import hostname_error
 from ixnode.integrations.plg.client import PlgError, PlgHost, plg_host
-
-LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-HOSTNAME_RE = re.compile(rf"^(?=.{{1,253}}$){LABEL}(?:\.{LABEL})*$")
 
 
 def target_normalize(target: str, *, default_port: int | None = None) -> str:
     """``host:port`` (IPv6 as ``[addr]:port``) or raise ValidationError; a bare host gets ``default_port``."""
-    value = str(target or "").strip()
+    if not isinstance(target, str):
+        raise ValidationError({"target": ["Enter a target as a string host:port, e.g. \"10.0.0.5:9100\"."]})
+    value = target.strip()
     if not value:
         raise ValidationError({"target": ["Enter a target as host:port."]})
     host, port_text = value, ""
@@ -52,8 +51,9 @@ def target_normalize(target: str, *, default_port: int | None = None) -> str:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        if not HOSTNAME_RE.match(host):
-            raise ValidationError({"target": [f"'{host}' is neither an IP address nor a host name."]}) from None
+        error = hostname_error(host)
+        if error:
+            raise ValidationError({"target": [error]}) from None
         return f"{host.lower()}:{int(port_text)}"
     if address.version == 6:
         return f"[{address.compressed}]:{int(port_text)}"
