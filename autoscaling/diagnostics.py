@@ -168,6 +168,13 @@ def check_artifacts(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Ch
             "artifacts", title, False, _("The config is disabled: no scrape job, rules or route are published."),
             _("Enable the config in the admin to publish its Prometheus, Alertmanager and Jenkins artifacts."),
         )
+    if settings.IXNODE_PLG_MODE == "off" and config.artifacts_status == ArtifactStatus.PENDING:
+        return CheckResult(
+            "artifacts", title, False,
+            _("Publishing is off (IXNODE_PLG_MODE=off): the artifacts are rendered (see the admin preview) but "
+              "not written to Prometheus or Alertmanager."),
+            _("Set IXNODE_PLG_MODE=local (files on this machine) or ssh (the PLG host) to publish them."),
+        )
     return CheckResult(
         "artifacts", title, False,
         _("Status %(status)s. %(error)s") % {"status": config.get_artifacts_status_display(),

@@ -14,6 +14,7 @@ from autoscaling.choices import ArtifactStatus, LeaseState, ManagedVMState, Netw
 from autoscaling.validation import config_errors, validate_absolute_path, validate_dns_servers
 
 PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
+PUBLISHING_OFF_LABEL = _("Pending – publishing is off (IXNODE_PLG_MODE=off)")
 
 
 class AutoscalingConfig(models.Model):
@@ -169,6 +170,15 @@ class AutoscalingConfig(models.Model):
         errors = config_errors(values)
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def artifacts_status_text(self) -> str:
+        """The artifacts status as shown to operators; says so when publishing is switched off."""
+        from django.conf import settings
+
+        if settings.IXNODE_PLG_MODE == "off" and self.artifacts_status == ArtifactStatus.PENDING:
+            return str(PUBLISHING_OFF_LABEL)
+        return str(self.get_artifacts_status_display())
 
     @property
     def managed_vm_regex(self) -> str:

@@ -233,7 +233,8 @@ LOGGING = {
 
 # --- Generated artifacts: PLG host (Prometheus/Alertmanager files), Grafana, Jenkins ----------------------
 # IXNODE_PLG_MODE: local (files on this machine), ssh (on IXNODE_PLG_SSH_HOST over SFTP), off (render only).
-IXNODE_PLG_MODE = env_str("IXNODE_PLG_MODE", "local").strip().lower()
+# Default off: writing into /etc/prometheus etc. must be an explicit choice, never a side effect of `make run`.
+IXNODE_PLG_MODE = (env_str("IXNODE_PLG_MODE", "off").strip() or "off").lower()
 if IXNODE_PLG_MODE not in {"local", "ssh", "off"}:
     raise ImproperlyConfigured(f"IXNODE_PLG_MODE must be local, ssh or off, got {IXNODE_PLG_MODE!r}")
 IXNODE_PLG_SSH_HOST = env_str("IXNODE_PLG_SSH_HOST")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 
 from autoscaling.choices import ArtifactStatus
@@ -149,6 +151,43 @@ def test_plg_mode_off_renders_but_does_not_publish(db, plg_files, config, settin
     assert plg_files.read() == before
 
 
+def test_plg_mode_off_is_shown_as_publishing_off(db, plg_files, config, settings, admin_client):
+    from django.urls import reverse
+
+    from autoscaling.diagnostics import DiagnosticsContext, check_artifacts
+
+    settings.IXNODE_PLG_MODE = "off"
+    config = publish(config)
+    assert config.artifacts_status == ArtifactStatus.PENDING
+    shown = "publishing is off (IXNODE_PLG_MODE=off)"
+    assert config.artifacts_status_text == "Pending – " + shown
+    assert shown in admin_client.get(reverse("autoscaling:service", args=[config.service_name])).content.decode()
+    assert shown in admin_client.get(reverse("autoscaling:overview")).content.decode()
+    check = check_artifacts(config=config, ctx=DiagnosticsContext())
+    assert not check.ok and "Publishing is off" in check.detail and "IXNODE_PLG_MODE=local" in check.fix
+
+    settings.IXNODE_PLG_MODE = "local"  # the same pending status while publishing is on reads plainly
+    assert config.artifacts_status_text == "Pending"
+
+
+def test_plg_mode_defaults_to_off_so_a_local_instance_never_writes_system_files(tmp_path):
+    """`make run` without IXNODE_PLG_MODE must not publish into /etc/prometheus (Debian's packaged paths)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("IXNODE_PLG_")}
+    env.update(DJANGO_SETTINGS_MODULE="ixnode.settings", SECRET_KEY="x", IXNODE_WEBHOOK_TOKEN="x")
+    code = "import django; django.setup(); from django.conf import settings; print(settings.IXNODE_PLG_MODE)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
+                         check=True, cwd=str(Path(__file__).resolve().parent.parent))
+    assert out.stdout.strip() == "off"
+    env["IXNODE_PLG_MODE"] = "local"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
+                         check=True, cwd=str(Path(__file__).resolve().parent.parent))
+    assert out.stdout.strip() == "local"
+
+
 def test_preview_shows_deployed_items_without_secrets(db, plg_files, config):
     publish(config)
     deployed = artifacts_deployed(config=config)
@@ -193,3 +232,4 @@ def test_ssh_rejects_unknown_host_key(db, settings, sshd, tmp_path, config):
     config = publish(config)
     assert config.artifacts_status == ArtifactStatus.ERROR
     assert "host key unknown" in config.artifacts_error
+

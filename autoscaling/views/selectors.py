@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db.models import OuterRef, Prefetch, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
@@ -136,6 +137,7 @@ def service_overview_rows(*, vm_counts: VmCounts, now: dt.datetime | None = None
     )
     by_id, running = _events_by_id({c.last_event_id for c in configs if c.last_event_id}, with_in_flight=True)
     labels = _Labels()
+    publishing_off = settings.IXNODE_PLG_MODE == "off"
     service_url = reverse("autoscaling:service", args=["__service__"])
     diagnostics_url = reverse("autoscaling:service-diagnostics", args=["__service__"])
     event_url = reverse("events:detail", args=[0]).replace("/0/", "/__id__/")
@@ -163,7 +165,10 @@ def service_overview_rows(*, vm_counts: VmCounts, now: dt.datetime | None = None
         row = rows[-1]
         row.url = service_url.replace("__service__", config.service_name)
         row.diagnostics_url = diagnostics_url.replace("__service__", config.service_name)
-        row.artifacts_label = labels.get(ArtifactStatus, config.artifacts_status)
+        if publishing_off and config.artifacts_status == ArtifactStatus.PENDING:
+            row.artifacts_label = config.artifacts_status_text
+        else:
+            row.artifacts_label = labels.get(ArtifactStatus, config.artifacts_status)
         if row.run:
             row.run_url = event_url.replace("__id__", str(row.run.pk))
             row.run_action = labels.get(ScaleAction, row.run.action)
