@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from autoscaling.choices import ArtifactStatus
@@ -233,3 +234,24 @@ def test_ssh_rejects_unknown_host_key(db, settings, sshd, tmp_path, config):
     assert config.artifacts_status == ArtifactStatus.ERROR
     assert "host key unknown" in config.artifacts_error
 
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604], ids=oct)
+def test_ssh_refuses_a_key_readable_by_others(db, settings, sshd, tmp_path, config, mode):
+    import shutil
+
+    from ixnode.integrations.plg.client import PlgConnectionError, plg_host
+
+    files = ssh_settings(settings, sshd, tmp_path)
+    loose = tmp_path / "loose_key"
+    shutil.copyfile(sshd.key_path, loose)
+    loose.chmod(mode)
+    settings.IXNODE_PLG_SSH_KEY = str(loose)
+    expected = rf"IXNODE_PLG_SSH_KEY: .*mode {mode:03o}.*chmod 600 {loose}"
+    with pytest.raises(PlgConnectionError, match=expected), plg_host():
+        pass
+    config = publish(config)
+    assert config.artifacts_status == ArtifactStatus.ERROR and "chmod 600" in config.artifacts_error
+    assert not files.rules_dir.exists() or not (files.rules_dir / "ixnode-auto-vm-test.rules.yml").exists()
+
+    loose.chmod(0o600)  # the same key with the right mode is accepted
+    assert publish(config).artifacts_status == ArtifactStatus.ACTIVE

@@ -224,6 +224,14 @@ class SshPlgHost(PlgHost):
             return
         if not self.host or not self.user:
             raise PlgConnectionError("IXNODE_PLG_MODE=ssh needs IXNODE_PLG_SSH_HOST and IXNODE_PLG_SSH_USER")
+        if self.key_path:
+            # Same rule as the VM SSH client: the key must be ours and readable by us only (600 or 400).
+            from ixnode.integrations.ssh.client import SSHConfigError, check_key_file
+
+            try:
+                check_key_file(self.key_path)
+            except SSHConfigError as exc:
+                raise PlgConnectionError(f"IXNODE_PLG_SSH_KEY: {exc}") from exc
         client = paramiko.SSHClient()
         try:
             if self.known_hosts:
