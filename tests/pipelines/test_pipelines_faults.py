@@ -183,3 +183,33 @@ def test_worker_killed_mid_clone(pipeline_world, vcsim_control, settings):
     world.assert_clean()
     assert pipeline_reconcile().rolled_back == []
     assert ScaleEvent.objects.filter(status=EventStatus.RUNNING).count() == 0
+
+
+def test_crash_outside_a_stage_rolls_back(pipeline_world, monkeypatch, q_sync):
+    """A database error recording "clone succeeded" escapes the runner's per-stage try: the task's crash
+    handler rolls back the VM the clone created (and the lease) before it finishes the run."""
+    from django.db import OperationalError
+
+    from autoscaling.pipelines.runner import Runner
+
+    original = Runner._mark
+    crashed = []
+
+    def flaky_mark(self, row, status, **fields):
+        if row.name == "clone" and status == StageStatus.SUCCEEDED and not crashed:
+            crashed.append(self.ours_before_crash())
+            raise OperationalError("database is locked")
+        return original(self, row, status, **fields)
+
+    monkeypatch.setattr(Runner, "_mark", flaky_mark)
+    monkeypatch.setattr(Runner, "ours_before_crash", lambda self: pipeline_world.ours(), raising=False)
+    event = decide(pipeline_world)
+    assert crashed and crashed[0], "the clone stage should have created a VM before the crash"
+    assert event.status == EventStatus.ROLLED_BACK, (event.status, event.error, event.rollback_summary)
+    assert "The run crashed: OperationalError: database is locked" in event.error
+    assert "destroyed VM" in event.rollback_summary and "released IP" in event.rollback_summary
+    statuses = dict(event.stages.values_list("name", "status"))
+    assert StageStatus.RUNNING not in statuses.values()
+    assert CooldownState.objects.get(config=event.config).last_scale_out_at is not None
+    pipeline_world.assert_clean()
+
