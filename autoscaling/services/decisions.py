@@ -28,6 +28,7 @@ from autoscaling import selectors
 from autoscaling.choices import Decision, ScaleAction
 from autoscaling.decision import DecisionInput, DecisionResult, decide
 from autoscaling.models import AutoscalingConfig
+from autoscaling.services.ip_leases import ip_pool_free_count
 from autoscaling.services.runs import cooldown_lock, cooldown_start, scale_event_enqueue
 from autoscaling.signals import scale_decision_recorded, send_logged, vm_count_unknown
 from events.choices import EventStatus, Trigger
@@ -121,7 +122,10 @@ def scale_decision_record(
         result = decide(inputs)
         if result.allowed and action == ScaleAction.SCALE_OUT:
             # The IP pool is the last check of decide(): count free addresses only when it would matter.
-            result = decide(replace(inputs, free_ips=selectors.ip_pool_free_count(config=fresh)))
+            free = ip_pool_free_count(config=fresh)
+            result = decide(replace(inputs, free_ips=free.count))
+            if free.note:
+                result = replace(result, reason=f"{result.reason} (IP pool: {free.note})")
         if blocked_reason and result.allowed:
             result = DecisionResult(Decision.BLOCK_DISABLED, blocked_reason)
         event = _event_create(config=fresh, action=action, result=result, count=count, trigger=trigger,
