@@ -7,7 +7,8 @@ BLOCK_MAX: no pipeline runs, but nothing is skipped either. Load comes from clie
 (2 cores shared with the server, Prometheus and the database): figures are a floor, not a ceiling.
 
 Environment: BENCH_REQUESTS (per scenario, default 1500), BENCH_SERVICES (default 32), BENCH_WORKERS /
-BENCH_THREADS (gunicorn, default 3 × 8), BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/ixnode_bench).
+BENCH_THREADS (gunicorn gthread, default 2 × 4: one worker per core), BENCH_DATABASES (default
+``sqlite,postgresql``), BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/ixnode_bench).
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ PY = sys.executable
 TOKEN = "bench-webhook-token"
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "1500"))
 SERVICES = int(os.environ.get("BENCH_SERVICES", "32"))
-WORKERS = int(os.environ.get("BENCH_WORKERS", "3"))
-THREADS = int(os.environ.get("BENCH_THREADS", "8"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/ixnode_bench")
+DATABASES = os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",")
 
 SEED = """
 from templates_app.models import Template
@@ -247,7 +249,7 @@ def run() -> None:
               f"event + cooldown written)")
         print(f"{'scenario':<36} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
               f"{'web CPU ms/req':>14}")
-        for db in ("sqlite", "postgresql"):
+        for db in DATABASES:
             try:
                 rows = scenario(db, prometheus.url, job, workdir)
             except Exception as exc:  # noqa: BLE001 - report the database that could not run
