@@ -105,7 +105,7 @@ def _client_process(port: int, threads: int, per_thread: int, services: int, off
         thread.start()
     for thread in pool:
         thread.join()
-    out.put((latencies, errors))
+    out.put((latencies, errors, time.process_time()))
 
 
 def load(port: int, concurrency: int, total: int, services: int) -> dict:
@@ -123,8 +123,9 @@ def load(port: int, concurrency: int, total: int, services: int) -> dict:
     for proc in procs:
         proc.join()
     elapsed = time.perf_counter() - started
-    latencies = sorted(x for lat, _ in results for x in lat)
-    errors = [e for _, errs in results for e in errs]
+    latencies = sorted(x for lat, _, _ in results for x in lat)
+    errors = [e for _, errs, _ in results for e in errs]
+    client_cpu = sum(cpu for _, _, cpu in results)
     return {
         "requests": len(latencies),
         "errors": len(errors),
@@ -132,6 +133,7 @@ def load(port: int, concurrency: int, total: int, services: int) -> dict:
         "throughput": len(latencies) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "client_cpu_ms": client_cpu / max(len(latencies), 1) * 1000,
     }
 
 
@@ -248,7 +250,7 @@ def run() -> None:
               f"{THREADS} threads; {os.cpu_count()} CPUs; decisions are BLOCK_MAX (count read from Prometheus, "
               f"event + cooldown written)")
         print(f"{'scenario':<36} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'web CPU ms/req':>14}")
+              f"{'web CPU ms/req':>14} {'client CPU ms/req':>17}")
         for db in DATABASES:
             try:
                 rows = scenario(db, prometheus.url, job, workdir)
@@ -258,7 +260,8 @@ def run() -> None:
             for name, r in rows:
                 error = f"  first error: {r['first_error']}" if r["errors"] else ""
                 print(f"{name:<36} {r['requests']:>8} {r['errors']:>6} {r['throughput']:>8.0f} "
-                      f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['cpu_ms']:>14.1f}{error}", flush=True)
+                      f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['cpu_ms']:>14.1f} {r['client_cpu_ms']:>17.1f}"
+                      f"{error}", flush=True)
     finally:
         prometheus.stop()
         shutil.rmtree(workdir, ignore_errors=True)
