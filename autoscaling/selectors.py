@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from autoscaling.choices import LeaseState, ManagedVMState
 from autoscaling.models import AutoscalingConfig, IPLease, ManagedVM
@@ -18,6 +18,16 @@ def config_list() -> QuerySet[AutoscalingConfig]:
 
 def config_get(*, service_name: str) -> AutoscalingConfig | None:
     return config_list().filter(service_name=service_name).first()
+
+
+def config_get_for_decision(*, service_name: str) -> AutoscalingConfig | None:
+    """The config for a webhook decision, in one round trip: its scaling policy (policies app, reverse
+    one-to-one; without a row the cached relation raises ``DoesNotExist`` without a query) and
+    ``in_flight_hint``, the unlocked "is a run queued or running" pre-check of ``scale_decision_record``
+    (consumed by its first decision; the decision itself re-checks under the row lock)."""
+    in_flight = ScaleEvent.objects.filter(config=OuterRef("pk"), status__in=IN_FLIGHT_STATUSES)
+    return (AutoscalingConfig.objects.select_related("template", "scaling_policy")
+            .annotate(in_flight_hint=Exists(in_flight)).filter(service_name=service_name).first())
 
 
 def scale_event_in_flight(*, config: AutoscalingConfig) -> ScaleEvent | None:

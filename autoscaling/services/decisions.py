@@ -95,7 +95,11 @@ def scale_decision_record(
         dry_run, bounds, blocked_reason = dry_run or options.dry_run, bounds or options.bounds, options.blocked_reason
 
     # Unlocked pre-check: skip the Prometheus round trip when the answer cannot depend on the count.
-    needs_count = config.enabled and not selectors.scale_event_in_flight_exists(config=config)
+    # ``in_flight_hint``: the same unlocked check, already read with the config (selectors.config_get_for_decision);
+    # it is used once, so a second alert of the same notification checks again.
+    hint = config.__dict__.pop("in_flight_hint", None)
+    in_flight_hint = selectors.scale_event_in_flight_exists(config=config) if hint is None else hint
+    needs_count = config.enabled and not in_flight_hint
     count = vm_count_read(config=config, prometheus=prometheus) if needs_count else None
 
     with transaction.atomic():
