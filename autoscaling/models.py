@@ -168,6 +168,10 @@ class AutoscalingConfig(models.Model):
     def clean(self) -> None:
         values = {field.name: getattr(self, field.attname) for field in self._meta.concrete_fields}
         errors = config_errors(values)
+        if not errors.get("ip_pool_start") and not errors.get("ip_pool_end"):
+            from autoscaling.selectors import ip_pool_overlap_errors  # a DB query: kept out of validation.py
+
+            errors = {**ip_pool_overlap_errors(config=self), **errors}
         if errors:
             raise ValidationError(errors)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from autoscaling.choices import LeaseState, ManagedVMState
 from autoscaling.models import AutoscalingConfig, IPLease, ManagedVM
@@ -18,6 +18,16 @@ def config_list() -> QuerySet[AutoscalingConfig]:
 
 def config_get(*, service_name: str) -> AutoscalingConfig | None:
     return config_list().filter(service_name=service_name).first()
+
+
+def config_get_for_decision(*, service_name: str) -> AutoscalingConfig | None:
+    """The config for a webhook decision, in one round trip: its scaling policy (policies app, reverse
+    one-to-one; without a row the cached relation raises ``DoesNotExist`` without a query) and
+    ``in_flight_hint``, the unlocked "is a run queued or running" pre-check of ``scale_decision_record``
+    (consumed by its first decision; the decision itself re-checks under the row lock)."""
+    in_flight = ScaleEvent.objects.filter(config=OuterRef("pk"), status__in=IN_FLIGHT_STATUSES)
+    return (AutoscalingConfig.objects.select_related("template", "scaling_policy")
+            .annotate(in_flight_hint=Exists(in_flight)).filter(service_name=service_name).first())
 
 
 def scale_event_in_flight(*, config: AutoscalingConfig) -> ScaleEvent | None:
@@ -69,3 +79,30 @@ def ip_pool_free_count(*, config: AutoscalingConfig) -> int:
     taken = {ip for ip in ip_leases_active(config=config).values_list("ip_address", flat=True) if in_pool(ip)}
     taken |= {ip for ip in ip_pool_addresses_reserved(config=config) if in_pool(ip)}
     return max(size - len(taken), 0)
+
+
+def ip_pool_overlap_errors(*, config: AutoscalingConfig) -> dict[str, list[str]]:
+    """Field errors when ``config``'s IP pool overlaps another config's pool (two services must never be
+    able to hand out the same address); empty when the pool bounds are not valid addresses — the pure
+    validation reports those."""
+    from django.utils.translation import gettext as _
+
+    try:
+        start = ipaddress.ip_address(str(config.ip_pool_start))
+        end = ipaddress.ip_address(str(config.ip_pool_end))
+    except ValueError:
+        return {}
+    if start.version != end.version or start > end:
+        return {}
+    others = AutoscalingConfig.objects.exclude(pk=config.pk) if config.pk else AutoscalingConfig.objects.all()
+    for name, other_start, other_end in others.values_list("service_name", "ip_pool_start", "ip_pool_end"):
+        try:
+            low, high = ipaddress.ip_address(str(other_start)), ipaddress.ip_address(str(other_end))
+        except ValueError:
+            continue
+        if low.version != start.version or start > high or end < low:
+            continue
+        message = _("The IP pool %(start)s–%(end)s overlaps the pool %(low)s–%(high)s of service %(name)s.") % {
+            "start": start, "end": end, "low": low, "high": high, "name": name}
+        return {"ip_pool_start": [message], "ip_pool_end": [message]}
+    return {}

@@ -7,7 +7,8 @@ BLOCK_MAX: no pipeline runs, but nothing is skipped either. Load comes from clie
 (2 cores shared with the server, Prometheus and the database): figures are a floor, not a ceiling.
 
 Environment: BENCH_REQUESTS (per scenario, default 1500), BENCH_SERVICES (default 32), BENCH_WORKERS /
-BENCH_THREADS (gunicorn, default 3 × 8), BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/ixnode_bench).
+BENCH_THREADS (gunicorn gthread, default 2 × 4: one worker per core), BENCH_DATABASES (default
+``sqlite,postgresql``), BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/ixnode_bench).
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ PY = sys.executable
 TOKEN = "bench-webhook-token"
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "1500"))
 SERVICES = int(os.environ.get("BENCH_SERVICES", "32"))
-WORKERS = int(os.environ.get("BENCH_WORKERS", "3"))
-THREADS = int(os.environ.get("BENCH_THREADS", "8"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/ixnode_bench")
+DATABASES = os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",")
 
 SEED = """
 from templates_app.models import Template
@@ -103,7 +105,7 @@ def _client_process(port: int, threads: int, per_thread: int, services: int, off
         thread.start()
     for thread in pool:
         thread.join()
-    out.put((latencies, errors))
+    out.put((latencies, errors, time.process_time()))
 
 
 def load(port: int, concurrency: int, total: int, services: int) -> dict:
@@ -121,8 +123,9 @@ def load(port: int, concurrency: int, total: int, services: int) -> dict:
     for proc in procs:
         proc.join()
     elapsed = time.perf_counter() - started
-    latencies = sorted(x for lat, _ in results for x in lat)
-    errors = [e for _, errs in results for e in errs]
+    latencies = sorted(x for lat, _, _ in results for x in lat)
+    errors = [e for _, errs, _ in results for e in errs]
+    client_cpu = sum(cpu for _, _, cpu in results)
     return {
         "requests": len(latencies),
         "errors": len(errors),
@@ -130,6 +133,7 @@ def load(port: int, concurrency: int, total: int, services: int) -> dict:
         "throughput": len(latencies) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "client_cpu_ms": client_cpu / max(len(latencies), 1) * 1000,
     }
 
 
@@ -246,8 +250,8 @@ def run() -> None:
               f"{THREADS} threads; {os.cpu_count()} CPUs; decisions are BLOCK_MAX (count read from Prometheus, "
               f"event + cooldown written)")
         print(f"{'scenario':<36} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'web CPU ms/req':>14}")
-        for db in ("sqlite", "postgresql"):
+              f"{'web CPU ms/req':>14} {'client CPU ms/req':>17}")
+        for db in DATABASES:
             try:
                 rows = scenario(db, prometheus.url, job, workdir)
             except Exception as exc:  # noqa: BLE001 - report the database that could not run
@@ -256,7 +260,8 @@ def run() -> None:
             for name, r in rows:
                 error = f"  first error: {r['first_error']}" if r["errors"] else ""
                 print(f"{name:<36} {r['requests']:>8} {r['errors']:>6} {r['throughput']:>8.0f} "
-                      f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['cpu_ms']:>14.1f}{error}", flush=True)
+                      f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['cpu_ms']:>14.1f} {r['client_cpu_ms']:>17.1f}"
+                      f"{error}", flush=True)
     finally:
         prometheus.stop()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import threading
+
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
+from django_q.brokers import Broker, get_broker
 from django_q.tasks import async_task
 
 from events.models import ScaleEvent
 from notifications.services import notification_kind_for_event
+
+_local = threading.local()
+
+
+def _broker() -> Broker:
+    """One django-q2 broker per thread: ``async_task`` without one builds a broker per call, and building it
+    closes and re-opens the database connection (ORM broker) — a noticeable share of a webhook decision."""
+    broker = getattr(_local, "broker", None)
+    if broker is None:
+        broker = _local.broker = get_broker()
+    return broker
 
 
 @receiver(post_save, sender=ScaleEvent, dispatch_uid="notifications_scale_event_saved")
@@ -16,5 +30,6 @@ def scale_event_saved(sender, instance: ScaleEvent, **kwargs) -> None:
     if notification_kind_for_event(status=instance.status, decision=instance.decision, action=instance.action):
         event_id = instance.pk
         transaction.on_commit(
-            lambda: async_task("notifications.tasks.notification_send_for_event", event_id, group="notifications")
+            lambda: async_task("notifications.tasks.notification_send_for_event", event_id, group="notifications",
+                               broker=_broker())
         )

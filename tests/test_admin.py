@@ -167,3 +167,22 @@ def test_managed_vm_protection_and_lease_admin(admin_client, config):
 def test_changelists_render(admin_client, config, model):
     response = admin_client.get(reverse(f"admin:{model}_changelist") + "?q=auto")
     assert response.status_code == 200
+
+
+def test_overlapping_ip_pool_rejected_in_admin(admin_client, config, config_values):
+    other = dict(config_values, service_name="other-svc", prometheus_job_name="other-svc", vm_prefix="other-svc",
+                 f5_pool_name="other-svc-pool", ip_pool_start="127.0.48.200", ip_pool_end="127.0.48.221",
+                 f5_vip_address="127.0.48.230")
+    response = admin_client.post(reverse("admin:autoscaling_autoscalingconfig_add"), form_data(other))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    for field in ("ip_pool_start", "ip_pool_end"):
+        assert any("overlaps the pool 127.0.48.220–127.0.48.228 of service auto-vm-test" in m for m in errors[field])
+    assert not AutoscalingConfig.objects.filter(service_name="other-svc").exists()
+    # A disjoint pool is fine, and editing a config does not collide with its own pool.
+    response = admin_client.post(reverse("admin:autoscaling_autoscalingconfig_add"),
+                                 form_data(other, ip_pool_end="127.0.48.219"))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    response = admin_client.post(reverse("admin:autoscaling_autoscalingconfig_change", args=[config.pk]),
+                                 form_data(config_values, max_vms=5))
+    assert response.status_code == 302

@@ -286,3 +286,19 @@ def test_templates_api_in_the_seed_shape(api, template):
     assert bad.status_code == 400 and {"name", "tags"} <= set(bad.json())
     listed = api.get("/api/templates/").json()
     assert {row["name"] for row in listed["results"]} == {template.name, "ubuntu-24.04-golden"}
+
+
+def test_overlapping_ip_pool_rejected(api, template, config):
+    document = seed_document(template)
+    document.update(serviceName="other-svc", prometheusJobName="other-svc", vmPrefix="other-svc")
+    document["f5"].update(poolName="other-svc-pool", vipAddress="127.0.48.230")
+    document["network"].update(ipPoolStart="127.0.48.225", ipPoolEnd="127.0.48.228")
+    response = api.post(BASE, document, format="json")
+    assert response.status_code == 400, response.content
+    expected = "overlaps the pool 127.0.48.220–127.0.48.228 of service auto-vm-test"
+    for key in ("ipPoolStart", "ipPoolEnd"):
+        assert expected in response.json()["network"][key][0]
+    assert not AutoscalingConfig.objects.filter(service_name="other-svc").exists()
+    document["network"].update(ipPoolStart="127.0.48.230", ipPoolEnd="127.0.48.240")
+    document["f5"]["vipAddress"] = "127.0.48.241"
+    assert api.post(BASE, document, format="json").status_code == 201

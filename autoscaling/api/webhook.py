@@ -115,7 +115,7 @@ class AutoscaleWebhookView(APIView):
     )
     def post(self, request: Request, service_name: str) -> Response:
         started = time.perf_counter()
-        config = selectors.config_get(service_name=service_name)
+        config = selectors.config_get_for_decision(service_name=service_name)
         if config is None:
             raise NotFound(f"No autoscaling config for service '{service_name}'.")
         try:

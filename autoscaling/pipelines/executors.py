@@ -70,6 +70,17 @@ def jenkins_execute(event: ScaleEvent, *, client=None) -> ScaleEvent:
     def fail(error: str) -> ScaleEvent:
         return scale_event_finish(event=event, status=EventStatus.FAILED, error=error)
 
+    def abandon(error: str, *, queue_id: int) -> ScaleEvent:
+        """Give up following the queue item: cancel it (best effort — it may already run as a build whose
+        steps record what they create) and roll back whatever the run's plan recorded, then finish."""
+        try:
+            client.queue_cancel(queue_id=queue_id)
+            logger.info("scale event %s: cancelled Jenkins queue item %s", event.pk, queue_id)
+        except JenkinsError as exc:
+            logger.warning("scale event %s: queue item %s not cancelled: %s", event.pk, queue_id, exc)
+            error = f"{error} (cancelling the queue item failed too: {exc})"
+        return rollback_scale_event(event.pk, reason=error)
+
     try:
         client = client or jenkins_client()
     except JenkinsExecutorError as exc:
@@ -92,16 +103,16 @@ def jenkins_execute(event: ScaleEvent, *, client=None) -> ScaleEvent:
             logger.warning("scale event %s: %s (retrying)", event.pk, exc)
             item = None
         except JenkinsError as exc:
-            return fail(f"The Jenkins queue item of job '{job}' could not be followed: {exc}")
+            return abandon(f"The Jenkins queue item of job '{job}' could not be followed: {exc}", queue_id=queue_id)
         if item is not None and item.cancelled:
-            return fail(f"The Jenkins queue item of job '{job}' was cancelled.")
+            return rollback_scale_event(event.pk, reason=f"The Jenkins queue item of job '{job}' was cancelled.")
         if item is not None and item.build_number is not None:
             number, url = item.build_number, item.build_url or ""
             break
         if time.monotonic() > deadline:
             why = (item.why if item else "") or "still queued"
-            return fail(f"Jenkins job '{job}' did not start within {int(settings.IXNODE_PIPELINE_QUEUED_TIMEOUT)}s "
-                        f"({why}).")
+            return abandon(f"Jenkins job '{job}' did not start within {int(settings.IXNODE_PIPELINE_QUEUED_TIMEOUT)}s "
+                           f"({why}); its queue item was cancelled.", queue_id=queue_id)
         _poll()
     ScaleEvent.objects.filter(pk=event.pk).update(jenkins_build_url=url[:500])
     logger.info("scale event %s runs as Jenkins build %s", event.pk, url)

@@ -118,16 +118,42 @@ def vm_destroy(ctx: RunContext, *, name: str) -> bool:
 
 def lease_allocate(ctx: RunContext, *, vm_name: str):
     """Lease a free address of the config's pool for ``vm_name`` (an IPLease), skipping the service's
-    registered targets and every guest IP vCenter reports."""
-    from autoscaling.services.ip_leases import ip_lease_allocate
+    registered targets and every guest IP vCenter reports.
 
-    return ip_lease_allocate(
-        config=ctx.config,
-        vm_name=vm_name,
-        event=ctx.event,
-        exclude=target_list(ctx.config),
-        vcenter=ctx.clients.vcenter,
-    )
+    When the pool turns out to be exhausted at run time (the decision counted a free address that is gone by
+    now) the stage fails with an error that says so, and the ip_pool_exhausted notification is sent.
+    """
+    from autoscaling.pipelines.stages import StageError
+    from autoscaling.services.ip_leases import IPPoolExhausted, ip_lease_allocate
+
+    try:
+        return ip_lease_allocate(
+            config=ctx.config,
+            vm_name=vm_name,
+            event=ctx.event,
+            exclude=target_list(ctx.config),
+            vcenter=ctx.clients.vcenter,
+        )
+    except IPPoolExhausted as exc:
+        text = f"IP pool exhausted: {exc.message}"
+        ip_pool_exhausted_notify(ctx, text=text)
+        raise StageError(text) from exc
+
+
+def ip_pool_exhausted_notify(ctx: RunContext, *, text: str) -> None:
+    """Send the ip_pool_exhausted notification for the run's service (best effort: never fails the run)."""
+    try:
+        from notifications.choices import NotificationKind
+        from notifications.services import notification_send
+    except ImportError:  # notifications app not installed
+        return
+    try:
+        notification_send(kind=NotificationKind.IP_POOL_EXHAUSTED, service=ctx.config.service_name,
+                          key="ip-pool", text=f"Scale-out #{ctx.event.pk}: {text}")
+    except Exception:  # noqa: BLE001 - a notification channel's failure is logged, the run still fails cleanly
+        import logging
+
+        logging.getLogger(__name__).exception("ip_pool_exhausted notification for %s failed", ctx.config)
 
 
 def lease_release(ctx: RunContext, *, lease_id: int) -> bool:

@@ -8,7 +8,9 @@ A process working on a run records itself in the run's plan (``run.worker``: hos
   may wait for an agent, older than ``IXNODE_PIPELINE_QUEUED_TIMEOUT`` (the task following the build rolls
   back a run whose build ended).
 
-A queued run that never started within ``IXNODE_PIPELINE_QUEUED_TIMEOUT`` is failed (nothing was created).
+A queued run that never started is failed (nothing was created): a run handed to Jenkins after
+``IXNODE_PIPELINE_QUEUED_TIMEOUT``, any other (its django-q2 task was lost) after
+``IXNODE_PIPELINE_EMBEDDED_QUEUED_TIMEOUT``.
 Reconcile claims a dead run by moving its heartbeat forward in one conditional UPDATE, so two reconcilers
 never roll back the same run. It runs from the django-q2 schedule ``ixnode-pipelines-reconcile`` (created
 by ``manage.py ensure_schedules``) and once when the cluster starts.
@@ -25,7 +27,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from events.choices import EventStatus
+from events.choices import EventStatus, Executor
 from events.models import ScaleEvent
 
 logger = logging.getLogger(__name__)
@@ -93,13 +95,27 @@ def pipeline_reconcile(*, now=None) -> ReconcileReport:
         except Exception as exc:
             logger.exception("reconcile of scale event %s failed", event.pk)
             report.errors.append(f"event {event.pk}: {exc}")
-    queued_cutoff = now - timedelta(seconds=settings.IXNODE_PIPELINE_QUEUED_TIMEOUT)
+    queued_cutoff = now - timedelta(seconds=min(queued_timeout(Executor.EMBEDDED), queued_timeout(Executor.JENKINS)))
     for event in ScaleEvent.objects.filter(status=EventStatus.QUEUED, created_at__lt=queued_cutoff):
+        timeout = queued_timeout(event.executor)
+        if now - event.created_at <= timedelta(seconds=timeout):
+            continue
         scale_event_finish(
             event=event,
             status=EventStatus.FAILED,
-            error=f"The run never started within {int(settings.IXNODE_PIPELINE_QUEUED_TIMEOUT)}s of being queued "
+            error=f"The run never started within {int(timeout)}s of being queued "
             "(is the django-q2 cluster or Jenkins running?).",
         )
         report.failed_queued.append(event.pk)
     return report
+
+
+def queued_timeout(executor: str) -> float:
+    """How long a run may stay queued: a run handed to Jenkins may wait for an agent
+    (IXNODE_PIPELINE_QUEUED_TIMEOUT); any other is waiting for a django-q2 worker to pick its task up — a task
+    lost between commit and enqueue, or by the broker, must not block the service for long
+    (IXNODE_PIPELINE_EMBEDDED_QUEUED_TIMEOUT, never more than IXNODE_PIPELINE_QUEUED_TIMEOUT)."""
+    if executor == Executor.JENKINS:
+        return settings.IXNODE_PIPELINE_QUEUED_TIMEOUT
+    embedded = getattr(settings, "IXNODE_PIPELINE_EMBEDDED_QUEUED_TIMEOUT", 300.0)
+    return min(settings.IXNODE_PIPELINE_QUEUED_TIMEOUT, embedded)

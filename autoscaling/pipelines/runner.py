@@ -124,6 +124,9 @@ class Runner:
 
         return sink
 
+    def _mark(self, row: ScaleEventStage, status: str, **fields) -> None:
+        ScaleEventStage.objects.filter(pk=row.pk).update(status=status, **fields)
+
     def claim_worker(self) -> None:
         self.ctx.plan["run"]["worker"] = {"host": socket.gethostname(), "pid": os.getpid()}
         self.ctx.save_plan()
@@ -140,7 +143,7 @@ class Runner:
             return True
         self.current = stage.name
         now = timezone.now()
-        ScaleEventStage.objects.filter(pk=row.pk).update(status=StageStatus.RUNNING, started_at=now, finished_at=None)
+        self._mark(row, StageStatus.RUNNING, started_at=now, finished_at=None)
         scale_event_heartbeat(event=self.event, stage=stage.name)
         self.ctx.set_log_sink(self._sink_for(row))
         try:
@@ -151,12 +154,12 @@ class Runner:
             logger.warning("scale event %s: stage %s failed: %s", self.event.pk, stage.name, exc)
             self.ctx.log(f"FAILED: {exc}")
             logger.debug("%s", traceback.format_exc())
-            ScaleEventStage.objects.filter(pk=row.pk).update(status=StageStatus.FAILED, finished_at=timezone.now())
             self.ctx.set_log_sink(None)
+            self._mark(row, StageStatus.FAILED, finished_at=timezone.now())
             self.fail(f"Stage '{stage.name}' failed: {exc}")
             return False
         self.ctx.set_log_sink(None)
-        ScaleEventStage.objects.filter(pk=row.pk).update(status=StageStatus.SUCCEEDED, finished_at=timezone.now())
+        self._mark(row, StageStatus.SUCCEEDED, finished_at=timezone.now())
         if stage is self.stages[-1]:
             self.succeed()
         return True

@@ -219,6 +219,16 @@ class DestroyStage(Stage):
 
         ctx.parallel(destroy, ctx.vms)
 
+    def rollback(self, ctx: RunContext) -> list[str]:
+        """A destroyed VM cannot come back, so roll forward: release its lease (the address is free now) —
+        else a failing release_ip stage would leak the lease for good."""
+        done = []
+        for vm in ctx.vms:
+            lease_id = vm.get("lease_id")
+            if vm.get("destroyed") and lease_id and ports.lease_release(ctx, lease_id=lease_id):
+                done.append(f"released IP {vm['ip']} of destroyed VM {vm['name']}")
+        return done
+
 
 class ReleaseIPStage(Stage):
     name = "release_ip"

@@ -28,6 +28,7 @@ from autoscaling import selectors
 from autoscaling.choices import Decision, ScaleAction
 from autoscaling.decision import DecisionInput, DecisionResult, decide
 from autoscaling.models import AutoscalingConfig
+from autoscaling.services.ip_leases import ip_pool_free_count
 from autoscaling.services.runs import cooldown_lock, cooldown_start, scale_event_enqueue
 from autoscaling.signals import scale_decision_recorded, send_logged, vm_count_unknown
 from events.choices import EventStatus, Trigger
@@ -94,7 +95,11 @@ def scale_decision_record(
         dry_run, bounds, blocked_reason = dry_run or options.dry_run, bounds or options.bounds, options.blocked_reason
 
     # Unlocked pre-check: skip the Prometheus round trip when the answer cannot depend on the count.
-    needs_count = config.enabled and not selectors.scale_event_in_flight_exists(config=config)
+    # ``in_flight_hint``: the same unlocked check, already read with the config (selectors.config_get_for_decision);
+    # it is used once, so a second alert of the same notification checks again.
+    hint = config.__dict__.pop("in_flight_hint", None)
+    in_flight_hint = selectors.scale_event_in_flight_exists(config=config) if hint is None else hint
+    needs_count = config.enabled and not in_flight_hint
     count = vm_count_read(config=config, prometheus=prometheus) if needs_count else None
 
     with transaction.atomic():
@@ -121,7 +126,10 @@ def scale_decision_record(
         result = decide(inputs)
         if result.allowed and action == ScaleAction.SCALE_OUT:
             # The IP pool is the last check of decide(): count free addresses only when it would matter.
-            result = decide(replace(inputs, free_ips=selectors.ip_pool_free_count(config=fresh)))
+            free = ip_pool_free_count(config=fresh)
+            result = decide(replace(inputs, free_ips=free.count))
+            if free.note:
+                result = replace(result, reason=f"{result.reason} (IP pool: {free.note})")
         if blocked_reason and result.allowed:
             result = DecisionResult(Decision.BLOCK_DISABLED, blocked_reason)
         event = _event_create(config=fresh, action=action, result=result, count=count, trigger=trigger,

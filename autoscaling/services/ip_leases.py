@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -127,6 +128,66 @@ def _default_vcenter() -> VCenterClient | None:
     from ixnode.integrations.vcenter.client import vcenter_client
 
     return vcenter_client()
+
+
+@dataclass(frozen=True)
+class PoolFree:
+    """How many addresses of a pool are free, and a note when not every source of "in use" could be asked."""
+
+    count: int
+    note: str = ""
+
+
+def ip_pool_free_count(
+    *,
+    config: AutoscalingConfig,
+    exclude: Iterable[str] | None = None,
+    vcenter: VCenterClient | None = None,
+    check_vcenter: bool = True,
+    vcenter_timeout: float | None = None,
+) -> PoolFree:
+    """Free addresses of ``config``'s pool, from the very exclusion set allocation uses
+    (``ip_addresses_unavailable``: gateway, VIP, every config's active leases, the service's Prometheus
+    targets and — when VCENTER_HOST is set — vCenter's guest IPs).
+
+    Counted arithmetically (the pool may be large). vCenter is asked with a short timeout
+    (``vcenter_timeout``, default IXNODE_DECISION_VCENTER_TIMEOUT); if it cannot be asked the count falls back
+    to the other exclusions and ``note`` says so.
+    """
+    from django.conf import settings
+
+    try:
+        start, end = _pool(config)
+    except ValueError:
+        return PoolFree(0, "the pool bounds are not valid addresses")
+    if start.version != end.version or start > end:
+        return PoolFree(0, "the pool bounds are not a valid range")
+    exclude = prometheus_target_addresses(config=config) if exclude is None else list(exclude)
+    note = ""
+    if vcenter is None and check_vcenter and getattr(settings, "VCENTER_HOST", ""):
+        from ixnode.integrations.vcenter.client import vcenter_client
+
+        timeout = vcenter_timeout
+        if timeout is None:
+            timeout = getattr(settings, "IXNODE_DECISION_VCENTER_TIMEOUT", 5.0)
+        vcenter = vcenter_client(timeout=timeout)
+    try:
+        unavailable = ip_addresses_unavailable(config=config, exclude=exclude, vcenter=vcenter)
+    except Exception as exc:  # noqa: BLE001 - vCenter unreachable must not block or hang the decision
+        if vcenter is None:
+            raise
+        logger.warning("free IPs of %s: vCenter guest IPs not readable (%s)", config.service_name, exc)
+        note = f"vCenter guest IPs could not be read ({exc.__class__.__name__}: {exc}); counted without them"
+        unavailable = ip_addresses_unavailable(config=config, exclude=exclude, vcenter=None)
+    taken = 0
+    for value in unavailable:
+        try:
+            address = ipaddress.ip_address(value)
+        except ValueError:
+            continue
+        if address.version == start.version and start <= address <= end:
+            taken += 1
+    return PoolFree(max(int(end) - int(start) + 1 - taken, 0), note)
 
 
 def ip_lease_allocate(

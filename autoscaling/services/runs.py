@@ -69,8 +69,11 @@ def scale_event_enqueue(*, event: ScaleEvent) -> str:
         )
     except Exception as exc:
         logger.exception("could not queue the run of scale event %s", event.pk)
+        fresh = ScaleEvent.objects.filter(pk=event.pk).first()
+        if fresh is None or fresh.status not in IN_FLIGHT_STATUSES:
+            return ""  # a synchronous broker ran the task, which already ended the run (and re-raised)
         scale_event_finish(
-            event=event,
+            event=fresh,
             status=EventStatus.FAILED,
             error=f"The run could not be queued on the task broker: {exc.__class__.__name__}: {exc}",
         )

@@ -12,6 +12,8 @@ Endpoints (https://www.jenkins.io/doc/book/using/remote-access-api/):
   ``GET /job/<job>/api/json`` (``?tree=name`` honoured for the name), ``404`` for unknown jobs
 - ``POST /job/<job>/build|buildWithParameters`` → ``201`` + ``Location: <root>/queue/item/<id>/``
 - ``GET /queue/item/<id>/api/json`` (``WaitingItem`` → ``LeftItem`` with ``executable.number/url``)
+- ``POST /queue/cancelItem?id=<id>`` → ``204`` (the item is cancelled: ``cancelled: true``, no build), ``404``
+  for an unknown id, ``422`` for an item that already left the queue (as Jenkins' ``Queue.doCancelItem``)
 - ``GET /job/<job>/<n>/api/json`` (``building``, ``result``, ``ParametersAction``), ``/consoleText``,
   ``POST /job/<job>/<n>/stop``
 
@@ -57,6 +59,7 @@ class Build:
     duration: int = 0
     log: list[str] = field(default_factory=list)
     done: threading.Event = field(default_factory=threading.Event)
+    held: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -106,6 +109,9 @@ class JenkinsDouble:
         self.crumb = secrets.token_hex(16)
         self.queue_delay = queue_delay
         self.hold_builds = False
+        self.hold_queue = False
+        self.hold_after_stage = ""
+        self.queue_read_status: int | None = None
         self.credentials: dict[str, str] = {}
         self.jobs: dict[str, Job] = {}
         self.queue: dict[int, QueueItem] = {}
@@ -165,6 +171,8 @@ class JenkinsDouble:
 
     def _run(self, item: QueueItem) -> None:
         time.sleep(self.queue_delay)
+        while self.hold_queue and not item.cancelled:
+            time.sleep(0.01)
         with self.lock:
             job = self.jobs.get(item.job)
             if job is None or item.cancelled:
@@ -201,6 +209,9 @@ class JenkinsDouble:
                 if not 200 <= response.status_code < 300:
                     with self.lock:
                         self._finish(build, "FAILURE")
+                    return
+                if stage == self.hold_after_stage:  # an agent that hangs mid-pipeline: building until stopped
+                    build.held.set()
                     return
         if not self.hold_builds:
             with self.lock:
@@ -395,7 +406,21 @@ class JenkinsDouble:
                 if method == "POST" and path == "/createItem":
                     self._create(query, body)
                     return
+                if method == "POST" and path == "/queue/cancelItem":
+                    ids = query.get("id") or [""]
+                    item = double.queue.get(int(ids[0])) if ids[0].isdigit() else None
+                    if item is None:
+                        self._send(404, f"Provided id ({ids[0]}) not found")
+                    elif item.build is not None:
+                        self._send(422, f"Item for id ({item.id}) is not cancellable")
+                    else:
+                        item.cancelled = True
+                        self._send(204)
+                    return
                 match = re.match(r"^/queue/item/(\d+)/api/json$", path)
+                if match and method == "GET" and double.queue_read_status:
+                    self._send(double.queue_read_status, "Server Error")
+                    return
                 if match and method == "GET":
                     item = double.queue.get(int(match.group(1)))
                     if item is None:

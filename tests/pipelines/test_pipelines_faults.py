@@ -183,3 +183,71 @@ def test_worker_killed_mid_clone(pipeline_world, vcsim_control, settings):
     world.assert_clean()
     assert pipeline_reconcile().rolled_back == []
     assert ScaleEvent.objects.filter(status=EventStatus.RUNNING).count() == 0
+
+
+def test_crash_outside_a_stage_rolls_back(pipeline_world, monkeypatch, q_sync):
+    """A database error recording "clone succeeded" escapes the runner's per-stage try: the task's crash
+    handler rolls back the VM the clone created (and the lease) before it finishes the run."""
+    from django.db import OperationalError
+
+    from autoscaling.pipelines.runner import Runner
+
+    original = Runner._mark
+    crashed = []
+
+    def flaky_mark(self, row, status, **fields):
+        if row.name == "clone" and status == StageStatus.SUCCEEDED and not crashed:
+            crashed.append(self.ours_before_crash())
+            raise OperationalError("database is locked")
+        return original(self, row, status, **fields)
+
+    monkeypatch.setattr(Runner, "_mark", flaky_mark)
+    monkeypatch.setattr(Runner, "ours_before_crash", lambda self: pipeline_world.ours(), raising=False)
+    event = decide(pipeline_world)
+    assert crashed and crashed[0], "the clone stage should have created a VM before the crash"
+    assert event.status == EventStatus.ROLLED_BACK, (event.status, event.error, event.rollback_summary)
+    assert "The run crashed: OperationalError: database is locked" in event.error
+    assert "destroyed VM" in event.rollback_summary and "released IP" in event.rollback_summary
+    statuses = dict(event.stages.values_list("name", "status"))
+    assert StageStatus.RUNNING not in statuses.values()
+    assert CooldownState.objects.get(config=event.config).last_scale_out_at is not None
+    pipeline_world.assert_clean()
+
+
+def _pool_is_the_base_vms(world):
+    """Shrink the pool to the base VMs' addresses: no lease, but every address is a Prometheus target."""
+    from autoscaling.models import AutoscalingConfig
+
+    AutoscalingConfig.objects.filter(pk=world.config.pk).update(ip_pool_start="127.0.48.11",
+                                                                ip_pool_end="127.0.48.12")
+    world.config.refresh_from_db()
+
+
+def test_pool_full_of_base_vm_targets_blocks_with_ip_pool(pipeline_world, q_sync):
+    _pool_is_the_base_vms(pipeline_world)
+    event = decide(pipeline_world)
+    assert event.decision == Decision.BLOCK_IP_POOL, (event.decision, event.reason)
+    assert event.status == EventStatus.BLOCKED and not event.stages.exists()
+    from notifications.models import SentNotification
+
+    assert SentNotification.objects.filter(kind="ip_pool_exhausted").exists()
+    pipeline_world.assert_clean()
+
+
+def test_pool_exhausted_at_run_time_says_so_and_notifies(pipeline_world, monkeypatch, q_sync):
+    """The decision counted a free address that is gone when the run allocates: the run ends with an error
+    saying the pool is exhausted, and the ip_pool_exhausted notification is recorded."""
+    from autoscaling.services import decisions
+    from autoscaling.services.ip_leases import PoolFree
+    from notifications.models import SentNotification
+
+    _pool_is_the_base_vms(pipeline_world)
+    monkeypatch.setattr(decisions, "ip_pool_free_count", lambda *, config: PoolFree(1))
+    event = decide(pipeline_world)
+    assert event.decision == Decision.ALLOW
+    assert event.status == EventStatus.ROLLED_BACK, (event.status, event.error)
+    assert "Stage 'allocate_ip' failed: IP pool exhausted:" in event.error
+    assert "2 in use (Prometheus target)" in event.error
+    sent = SentNotification.objects.get(kind="ip_pool_exhausted", service_name=pipeline_world.config.service_name)
+    assert "IP pool exhausted" in sent.text
+    pipeline_world.assert_clean()

@@ -3,6 +3,8 @@ job's stages run the same stage code (stage callback → ``run_one_step``) on a 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.contrib.auth.models import Permission, User
 from rest_framework.authtoken.models import Token
@@ -15,6 +17,12 @@ from events.choices import EventStatus, Executor, StageStatus
 from ixnode.integrations.jenkins.client import JenkinsClient
 
 pytestmark = pytest.mark.slow
+
+MINIMAL_JOB_XML = (
+    "<?xml version='1.1' encoding='UTF-8'?><flow-definition plugin=\"workflow-job\">"
+    "<definition class=\"org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition\"><script>node { echo 'hi' }</script>"
+    "<sandbox>true</sandbox></definition></flow-definition>"
+)
 pytest_plugins = ["tests.fixtures.pipeline_env", "tests.doubles.jenkins"]
 
 
@@ -113,3 +121,64 @@ def test_step_callback_auth(jenkins_world, client):
 
     rollback_scale_event(event.pk, reason="test over")
     jenkins_world.assert_clean()
+
+
+def test_queue_follow_failure_mid_build_rolls_back(jenkins_world, jenkins_double, monkeypatch):
+    """Following the queue item fails while the build already ran stages (a VM was cloned): the run is rolled
+    back — nothing leaks — instead of being marked failed with the VM left behind."""
+    from ixnode.integrations.jenkins.client import JenkinsError
+
+    world = jenkins_world
+    job = f"ixnode-{world.config.service_name}-scale-out"
+    jenkins_double.hold_after_stage = "clone-vm"
+    original = JenkinsClient.queue_item
+
+    def flaky_queue_item(self, *, queue_id):
+        item = original(self, queue_id=queue_id)
+        if item.build_number is not None:
+            assert jenkins_double.jobs[job].builds[0].held.wait(30)
+            raise JenkinsError("Jenkins at test: read queue item failed with HTTP 500")
+        return item
+
+    monkeypatch.setattr(JenkinsClient, "queue_item", flaky_queue_item)
+    event = decide(world, ScaleAction.SCALE_OUT)
+    try:
+        assert event.status == EventStatus.ROLLED_BACK, (event.status, event.error, event.rollback_summary)
+        assert "could not be followed" in event.error
+        assert "destroyed VM" in event.rollback_summary and "released IP" in event.rollback_summary
+        world.assert_clean()
+    finally:
+        jenkins_double.finish_build(job, 1, "ABORTED")
+
+
+def test_queue_timeout_cancels_the_queue_item(jenkins_world, jenkins_double, settings):
+    world = jenkins_world
+    settings.IXNODE_PIPELINE_QUEUED_TIMEOUT = 0.5
+    jenkins_double.hold_queue = True
+    event = decide(world, ScaleAction.SCALE_OUT)
+    assert event.status == EventStatus.ROLLED_BACK, (event.status, event.error)
+    assert "did not start within" in event.error and "cancelled" in event.error
+    [item] = jenkins_double.queue.values()
+    assert item.cancelled and item.build is None
+    assert ("POST", f"/queue/cancelItem?id={item.id}") in jenkins_double.requests
+    jenkins_double.hold_queue = False
+    time.sleep(0.2)
+    assert not jenkins_double.jobs[f"ixnode-{world.config.service_name}-scale-out"].builds
+    world.assert_clean()
+
+
+def test_queue_cancel_against_the_double(jenkins_double):
+    from ixnode.integrations.jenkins.client import JenkinsError
+
+    client = JenkinsClient.from_settings()
+    jenkins_double.hold_queue = True
+    client.job_upsert(name="cancel-me", config_xml=MINIMAL_JOB_XML)
+    queue_id = client.build_start(name="cancel-me", parameters={"EVENT_ID": "1"})
+    client.queue_cancel(queue_id=queue_id)
+    assert client.queue_item(queue_id=queue_id).cancelled
+    client.queue_cancel(queue_id=9999)  # unknown item: Jenkins answers 404, python-jenkins ignores it
+    jenkins_double.hold_queue = False
+    second = client.build_start(name="cancel-me", parameters={"EVENT_ID": "2"})
+    jenkins_double.wait_build("cancel-me", 1)
+    with pytest.raises(JenkinsError):  # left the queue: not cancellable (422)
+        client.queue_cancel(queue_id=second)

@@ -238,3 +238,50 @@ def test_a_run_is_never_executed_twice(pipeline_world):
     assert again.status == EventStatus.RUNNING and not again.stages.exists()
     assert pipeline_world.ours() == set()
     ScaleEvent.objects.filter(pk=event.pk).update(status=EventStatus.FAILED)
+
+
+def test_scale_in_release_failure_after_destroy_rolls_forward(pipeline_world, monkeypatch, q_sync):
+    """release_ip fails after the VM was destroyed: the failure path releases the lease (roll forward), so no
+    lease of a VM that no longer exists is left behind."""
+    from autoscaling.models import IPLease
+    from autoscaling.pipelines import ports
+
+    world = pipeline_world
+    name, ip = _scaled_out(world)
+    original = ports.lease_release
+    calls = []
+
+    def flaky_release(ctx, *, lease_id):
+        calls.append(lease_id)
+        if len(calls) == 1:
+            raise RuntimeError("database is locked")
+        return original(ctx, lease_id=lease_id)
+
+    monkeypatch.setattr(ports, "lease_release", flaky_release)
+    event = decide(world, ScaleAction.SCALE_IN)
+    assert event.status == EventStatus.FAILED, (event.status, event.error)  # a destroyed VM cannot come back
+    assert "Stage 'release_ip' failed" in event.error
+    assert f"released IP {ip} of destroyed VM {name}" in event.rollback_summary
+    assert not IPLease.objects.filter(ip_address=ip, state="leased").exists()
+    assert ManagedVM.objects.get(name=name).state == ManagedVMState.DELETED
+    world.assert_clean()
+
+
+def test_lost_embedded_task_fails_after_the_embedded_queued_timeout(pipeline_world, settings):
+    """A queued run whose django-q2 task was lost blocks the service only for the (short) embedded timeout;
+    a run handed to Jenkins keeps the long queue timeout (it may be waiting for an agent)."""
+    from unittest import mock
+
+    from autoscaling.pipelines.reconcile import pipeline_reconcile
+    from autoscaling.services.decisions import scale_decision_record
+
+    with mock.patch("autoscaling.services.decisions.scale_event_enqueue"):  # the task is never queued
+        event = scale_decision_record(config=pipeline_world.config, action=ScaleAction.SCALE_OUT)
+    later = event.created_at + datetime.timedelta(seconds=301)
+    assert settings.IXNODE_PIPELINE_QUEUED_TIMEOUT == 3600 and settings.IXNODE_PIPELINE_EMBEDDED_QUEUED_TIMEOUT == 300
+    ScaleEvent.objects.filter(pk=event.pk).update(executor="jenkins")
+    assert pipeline_reconcile(now=later).failed_queued == []
+    ScaleEvent.objects.filter(pk=event.pk).update(executor="")
+    assert pipeline_reconcile(now=later).failed_queued == [event.pk]
+    event.refresh_from_db()
+    assert event.status == EventStatus.FAILED and "never started within 300s" in event.error

@@ -154,6 +154,11 @@ class JenkinsClient:
             why=data.get("why"),
         )
 
+    def queue_cancel(self, *, queue_id: int) -> None:
+        """Cancel a queued build (``POST /queue/cancelItem?id=``). Jenkins answers 204, or 404 for an item it no
+        longer has (python-jenkins ignores that); an item that already left the queue is not cancellable."""
+        self._call(f"cancel queue item {queue_id}", lambda: self._server.cancel_queue(queue_id))
+
     def build_status(self, *, name: str, number: int) -> BuildStatus:
         data = self._call(f"read build {name}#{number}", lambda: self._server.get_build_info(name, number))
         return BuildStatus(
