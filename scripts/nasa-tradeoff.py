@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Overload minutes vs VM-hours on the NASA-HTTP 1995 trace for several targets (docs/readme/policies.md).
+"""Overload minutes vs VM-hours on the NASA-HTTP 1995 trace for several targets (README: scaling policies).
 
 July is the month the settings were chosen on, August is held out. Writes docs/simulation-nasa-tradeoff.png
 and prints the points. ``IXNODE_NASA_TRACE`` overrides the trace path. Takes a few minutes on 2 cores.

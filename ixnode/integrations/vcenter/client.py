@@ -1,7 +1,7 @@
 """vCenter client on pyVmomi: list/find VMs, clone (from a template, or to a template), power, guest shutdown,
 destroy, guest IP. Neutral dataclasses out, project exceptions (``exceptions.py``) for every vSphere fault.
 
-Connection settings come from ``VCENTER_*`` (see docs/readme/vsphere.md). One logged-in session per
+Connection settings come from ``VCENTER_*`` (see README, "vSphere, templates, …"). One logged-in session per
 vCenter/user is kept per process and reused by every client; an expired session is re-established once,
 transparently.
 """
