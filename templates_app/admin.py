@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -16,8 +16,7 @@ from ixnode.integrations.vcenter.client import VCenterError
 from templates_app.forms import TemplateFromVMForm
 from templates_app.models import Template
 from templates_app.selectors import vcenter_vms_list
-from templates_app.services import template_create_from_vm, templates_sync
-from templates_app.views import add_validation_errors
+from templates_app.services import templates_sync
 
 
 @admin.register(Template)
@@ -76,26 +75,14 @@ class TemplateAdmin(SimpleHistoryAdmin):
         status = 200
         if request.method == "POST":
             status = 400
-            if form.is_valid():
-                data = form.cleaned_data
-                try:
-                    template = template_create_from_vm(
-                        source_vm_name=data["source_vm_name"],
-                        name=data["name"],
-                        description=data["description"],
-                        tags=data["tags"],
-                    )
-                except ValidationError as exc:
-                    add_validation_errors(form, exc)
-                except VCenterError as exc:
-                    form.add_error(None, exc.message)
-                else:
-                    self.message_user(
-                        request,
-                        _("Template '%(name)s' created at %(path)s.")
-                        % {"name": template.name, "path": template.vcenter_path},
-                    )
-                    return redirect("admin:templates_app_template_change", template.pk)
+            template = form.create_template()
+            if template is not None:
+                self.message_user(
+                    request,
+                    _("Template '%(name)s' created at %(path)s.")
+                    % {"name": template.name, "path": template.vcenter_path},
+                )
+                return redirect("admin:templates_app_template_change", template.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

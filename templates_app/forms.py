@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from templates_app.models import VCENTER_NAME_VALIDATOR
+from ixnode.integrations.vcenter.client import VCenterError
+from templates_app.models import VCENTER_NAME_VALIDATOR, Template
+from templates_app.services import template_create_from_vm
+
+
+def add_validation_errors(form: forms.BaseForm, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on its field when the form has one, else at the top."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+    else:
+        for error in exc.messages:
+            form.add_error(None, error)
 
 
 class TemplateFromVMForm(forms.Form):
@@ -26,3 +40,21 @@ class TemplateFromVMForm(forms.Form):
     def clean_tags(self) -> list[str]:
         raw = self.cleaned_data.get("tags") or ""
         return [tag.strip() for tag in raw.split(",") if tag.strip()]
+
+    def create_template(self) -> Template | None:
+        """Run ``template_create_from_vm`` on valid data; its errors land on the form (``None`` returned)."""
+        if not self.is_valid():
+            return None
+        data = self.cleaned_data
+        try:
+            return template_create_from_vm(
+                source_vm_name=data["source_vm_name"],
+                name=data["name"],
+                description=data["description"],
+                tags=data["tags"],
+            )
+        except ValidationError as exc:
+            add_validation_errors(self, exc)
+        except VCenterError as exc:
+            self.add_error(None, exc.message)
+        return None

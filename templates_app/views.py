@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from ixnode.integrations.vcenter.client import VCenterError
 from templates_app.forms import TemplateFromVMForm
 from templates_app.selectors import template_list, vcenter_vms_list
-from templates_app.services import template_create_from_vm, templates_sync
+from templates_app.services import templates_sync
 
 
 def site_base_template() -> str:
@@ -25,17 +24,6 @@ def site_base_template() -> str:
     except TemplateDoesNotExist:
         return "templates_app/base.html"
     return "base.html"
-
-
-def add_validation_errors(form, exc: ValidationError) -> None:
-    """Show a service's ValidationError on the form: on its field when the form has one, else at the top."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            for error in errors:
-                form.add_error(field if field in form.fields else None, error)
-    else:
-        for error in exc.messages:
-            form.add_error(None, error)
 
 
 @login_required
@@ -58,26 +46,14 @@ def vcenter_inventory(request: HttpRequest) -> HttpResponse:
             messages.error(request, _("You need the permission to add templates."))
             return redirect("templates_app:inventory")
         form = TemplateFromVMForm(request.POST, vm_names=vm_names)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                template = template_create_from_vm(
-                    source_vm_name=data["source_vm_name"],
-                    name=data["name"],
-                    description=data["description"],
-                    tags=data["tags"],
-                )
-            except ValidationError as exc:
-                add_validation_errors(form, exc)
-            except VCenterError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(
-                    request,
-                    _("Template '%(name)s' created from VM '%(vm)s' at %(path)s.")
-                    % {"name": template.name, "vm": template.source_vm_name, "path": template.vcenter_path},
-                )
-                return redirect("templates_app:inventory")
+        template = form.create_template()
+        if template is not None:
+            messages.success(
+                request,
+                _("Template '%(name)s' created from VM '%(vm)s' at %(path)s.")
+                % {"name": template.name, "vm": template.source_vm_name, "path": template.vcenter_path},
+            )
+            return redirect("templates_app:inventory")
         status = 400
     else:
         form = TemplateFromVMForm(vm_names=vm_names)
