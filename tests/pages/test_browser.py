@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
+from playwright.sync_api import expect
 
 pytest_plugins = ["tests.fixtures.browser", "tests.fixtures.prometheus_history", "tests.fixtures.plg",
                   "tests.fixtures.plg_stack"]
@@ -118,15 +120,19 @@ def test_live_stage_progress_advances(demo, logged_in, site):
     page.goto(site + "/services/cart-api/")
     stage = page.locator('#run-live li[data-stage="allocate_ip"]')
     assert stage.get_attribute("data-status") == "running"
-    ScaleEventStage.objects.filter(event=run, position=1).update(status="succeeded", finished_at=timezone.now(),
-                                                                  log="leased 127.0.61.221\n")
-    ScaleEventStage.objects.filter(event=run, position=2).update(status="running", started_at=timezone.now(),
-                                                                  log="cloning cart-api-20260301101500\n")
-    ScaleEvent.objects.filter(pk=run.pk).update(current_stage="clone")
+    # One transaction, so the page's poll never sees half of the stage change.
+    with transaction.atomic():
+        ScaleEventStage.objects.filter(event=run, position=1).update(
+            status="succeeded", finished_at=timezone.now(), log="leased 127.0.61.221\n"
+        )
+        ScaleEventStage.objects.filter(event=run, position=2).update(
+            status="running", started_at=timezone.now(), log="cloning cart-api-20260301101500\n"
+        )
+        ScaleEvent.objects.filter(pk=run.pk).update(current_stage="clone")
     page.wait_for_selector('#run-live li[data-stage="allocate_ip"][data-status="succeeded"]')
     page.wait_for_selector('#run-live li[data-stage="clone"][data-status="running"]')
     assert "cloning cart-api-20260301101500" in page.locator('#run-live li[data-stage="clone"]').inner_text()
-    assert page.locator("[data-run-stage]").inner_text() == "Clone VMs from the template"
+    expect(page.locator("[data-run-stage]")).to_have_text("Clone VMs from the template")
     ScaleEventStage.objects.filter(event=run).update(status="succeeded")
     ScaleEvent.objects.filter(pk=run.pk).update(status="succeeded", current_stage="complete", after_count=4)
     page.wait_for_selector("#run-live [data-run-status].succeeded")
