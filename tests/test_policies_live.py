@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-import yaml
 from django.utils import timezone
 
 from autoscaling.choices import Decision, ScaleAction
@@ -28,6 +27,7 @@ from policies import services
 from policies.models import ScalingPolicy
 from tests.fixtures.plg_stack import LoadExporter
 from tests.fixtures.prometheus import free_port
+from tests.fixtures.prometheus_history import prometheus_process
 
 pytest_plugins = ["tests.fixtures.prometheus", "tests.fixtures.plg_stack"]
 
@@ -140,39 +140,14 @@ def forecast_prometheus(tmp_path) -> Iterator[ForecastPrometheus]:
     exporters = [LoadExporter(), LoadExporter()]
     for exporter in exporters:
         exporter.set_load(cpu=30, memory=20)
-    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
+    config = {
         "global": {"scrape_interval": "1s"},
-        "scrape_configs": [{"job_name": HISTORY_JOB,
-                            "static_configs": [{"targets": [e.target for e in exporters]}]}],
-    }))
-    port = free_port()
-    log_path = tmp_path / "prometheus.log"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            ["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}", f"--web.listen-address=127.0.0.1:{port}",
-             f"--storage.tsdb.path={tmp_path / 'data'}", "--log.level=warn"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
-        )
-    url = f"http://127.0.0.1:{port}"
+        "scrape_configs": [{"job_name": HISTORY_JOB, "static_configs": [{"targets": [e.target for e in exporters]}]}],
+    }
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("prometheus did not start: " + log_path.read_text()[-2000:])
-            time.sleep(0.05)
-        yield ForecastPrometheus(url, exporters)
+        with prometheus_process(tmp_path, config) as url:
+            yield ForecastPrometheus(url, exporters)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
         for exporter in exporters:
             exporter.stop()
 
