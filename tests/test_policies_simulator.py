@@ -16,8 +16,8 @@ from policies.simulator.trace import TraceError, read_trace
 T0 = datetime(2025, 1, 6, 0, 0, tzinfo=UTC)
 SEED = SimConfig(min_vms=2, max_vms=4, cooldown_seconds=300, alert_repeat_interval_seconds=300)
 # Seed §13.1/§13.2 timings: clone 5 min, delete 2 min; 1-minute trace so a 1-minute rate window is exact.
-SEED_PARAMS = SimParams(capacity=100, clone_seconds=300, delete_seconds=120, rate_window=60, dispatch_seconds=30,
-                        group_wait=30, group_interval=300, eval_interval=60)
+SEED_PARAMS = SimParams(capacity=100, clone_seconds=300, delete_seconds=120, rate_window=60, policy_rate_window=60,
+                        dispatch_seconds=30, group_wait=30, group_interval=300, eval_interval=60)
 
 
 def write_trace(path, loads, *, step=60, start=T0, time_column="timestamp", load_column="load"):
@@ -92,6 +92,24 @@ def test_no_policy_is_the_seed_decision_for_decision(seed_out_trace):
     assert [(d.at, d.action, d.decision, d.count, d.reason) for d in a.decisions] == [
         (d.at, d.action, d.decision, d.count, d.reason) for d in b.decisions
     ]
+
+
+def test_policy_reads_cpu_over_its_own_rate_window(tmp_path):
+    """The evaluation loop queries IXNODE_POLICY_RATE_WINDOW (2m), not the rules' 5m: a shorter window sees a
+    jump sooner, so the first scale-out comes earlier."""
+    # 50 % on 2 VMs, then 70 %: above the target's tolerance (66 %) once the window holds 80 % of the new load.
+    trace = read_trace(write_trace(tmp_path / "t.csv", [100] * 10 + [140] * 20), time_column="timestamp",
+                       load_column="load")
+    policy = PolicySettings(policy_type="target_tracking", target=60, max_change=3)
+    config = SimConfig(min_vms=2, max_vms=8)
+
+    def first_allow(window: int) -> float:
+        params = SimParams(capacity=100, rate_window=300, policy_rate_window=window)
+        result = simulate(trace, config, policy=policy, params=params)
+        return next(d.at for d in result.decisions if d.decision == Decision.ALLOW)
+
+    assert SimParams().policy_rate_window == 120
+    assert first_allow(300) - first_allow(120) == 120  # 4 min vs 2 min after the jump (1-minute loop)
 
 
 def test_target_tracking_reacts_in_one_run(seed_out_trace):

@@ -7,7 +7,8 @@ which itself ends in ``decide()``). Everything else here models the systems arou
 
 * Load: the trace's value per interval (requests); a VM serves ``capacity`` requests per interval at
   100 % CPU; the F5 spreads load evenly over the VMs in the pool: CPU = 100 × load / (VMs × capacity).
-* Prometheus: measures CPU as the average over ``rate_window`` (the rules' ``rate(...[5m])``), evaluates
+* Prometheus: measures CPU as the average over ``rate_window`` (the rules' ``rate(...[5m])``; the evaluation
+  loop's query uses ``policy_rate_window``, IXNODE_POLICY_RATE_WINDOW's 2m by default), evaluates
   the scale-out/in rules every ``eval_interval`` with their ``for`` durations; memory is assumed below
   both thresholds. Gaps in the trace are missing data: rules do not fire, policies see "unknown".
 * Alertmanager: first notification ``group_wait`` after an alert fires, then at ``group_interval`` flushes
@@ -66,7 +67,8 @@ class SimParams:
     f5_remove_seconds: int = 10
     dispatch_seconds: int = 30  # ALLOW → pipeline running (queue, Jenkins)
     eval_interval: int = 60  # Prometheus rule evaluation interval
-    rate_window: int = 300  # rate(node_cpu_seconds_total[5m])
+    rate_window: int = 300  # the alert rules' rate(node_cpu_seconds_total[5m])
+    policy_rate_window: int = 120  # the evaluation loop's query window (IXNODE_POLICY_RATE_WINDOW, 2m)
     group_wait: int = 30
     group_interval: int = 300
     policy_interval: int = 60  # the evaluation loop's schedule
@@ -201,10 +203,11 @@ class Simulation:
             return self.cp_i[idx], self.cp_k[idx]
         return self.cp_i[idx] + min(cpu, 1e6) * dt, self.cp_k[idx] + dt
 
-    def measured_cpu(self) -> float | None:
-        """What Prometheus reports now: the CPU averaged over the rate window (None: no data)."""
+    def measured_cpu(self, window: int | None = None) -> float | None:
+        """What Prometheus reports now: the CPU averaged over ``window`` (default: the rules' rate window;
+        None: no data)."""
         i1, k1 = self._integrals(self.now)
-        i0, k0 = self._integrals(self.now - self.params.rate_window)
+        i0, k0 = self._integrals(self.now - (window or self.params.rate_window))
         known = k1 - k0
         if known <= 0 or self.load is None:
             return None
@@ -276,7 +279,7 @@ class Simulation:
     def evaluate(self) -> None:
         """What the evaluation loop does for a target-tracking or predictive service."""
         c = self.config
-        m = self.measured_cpu()
+        m = self.measured_cpu(self.params.policy_rate_window)
         vms = None if m is None else [VMUtilisation(m, None if at is None else _dt(at)) for at in self.serving]
         out = evaluate_policy(
             self.policy,

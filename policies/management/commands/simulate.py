@@ -42,6 +42,8 @@ class Command(BaseCommand):
         parser.add_argument("--dispatch-seconds", type=int)
         parser.add_argument("--eval-interval", type=int, help="Prometheus rule evaluation interval (s).")
         parser.add_argument("--rate-window", type=int, help="CPU rate window (s), the rules' [5m].")
+        parser.add_argument("--policy-rate-window", type=int,
+                            help="CPU rate window (s) of the evaluation loop's query (IXNODE_POLICY_RATE_WINDOW, 120).")
         parser.add_argument("--group-wait", type=int)
         parser.add_argument("--group-interval", type=int)
         parser.add_argument("--repeat-interval", type=int, help="Alertmanager repeat_interval (s).")
@@ -76,7 +78,8 @@ class Command(BaseCommand):
             overrides = {
                 key: opts[key]
                 for key in ("capacity", "clone_seconds", "delete_seconds", "dispatch_seconds", "eval_interval",
-                            "rate_window", "group_wait", "group_interval", "policy_interval", "initial_vms")
+                            "rate_window", "policy_rate_window", "group_wait", "group_interval", "policy_interval",
+                            "initial_vms")
             }
             params = params_with(simulation, **overrides)
         except (TraceError, ConfigError) as exc:
