@@ -39,7 +39,7 @@ class AutoscalingConfigAdmin(ArtifactsAdminMixin, SimpleHistoryAdmin):
         (gettext_lazy("Service"), {"fields": ("service_name", "prometheus_job_name", "template", "vm_prefix",
                                               "enabled")}),
         (gettext_lazy("Scaling"), {"fields": (("min_vms", "max_vms"), ("scale_out_step", "scale_in_step"),
-                                              "scale_in_order")}),
+                                              "scale_in_order", "warm_pool_size")}),
         (gettext_lazy("Monitoring"), {
             "description": gettext_lazy("Scale out when CPU or memory stays above its threshold for the duration; "
                                         "scale in when both stay below theirs."),

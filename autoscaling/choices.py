@@ -46,4 +46,5 @@ class ManagedVMState(models.TextChoices):
     PROVISIONING = "provisioning", _("Provisioning")
     IN_SERVICE = "in_service", _("In service")
     DRAINING = "draining", _("Draining")
+    WARM = "warm", _("Warm (powered off in the warm pool)")
     DELETED = "deleted", _("Deleted")

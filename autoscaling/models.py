@@ -66,6 +66,14 @@ class AutoscalingConfig(models.Model):
     scale_in_order = models.CharField(
         _("scale-in order"), max_length=16, choices=ScaleInOrder.choices, default=ScaleInOrder.NEWEST_FIRST
     )
+    warm_pool_size = models.PositiveIntegerField(
+        _("warm pool size"),
+        default=0,
+        help_text=_(
+            "VMs a scale-in keeps prepared and powered off instead of destroying them (they keep their IP); a "
+            "scale-out powers them on first, skipping the clone. 0 turns the warm pool off."
+        ),
+    )
 
     # Monitoring
     scale_out_cpu_threshold = models.FloatField(_("scale-out CPU %"), default=80, validators=PERCENT)

@@ -97,6 +97,17 @@ def config_errors(values: dict[str, Any]) -> dict[str, list[str]]:
             _("Maximum VMs (%(max)s) must be greater than or equal to minimum VMs (%(min)s).")
             % {"max": max_vms, "min": min_vms}
         )
+    warm = get("warm_pool_size")
+    warm = warm if isinstance(warm, int) and warm > 0 else 0
+    bounds_ok = isinstance(min_vms, int) and isinstance(max_vms, int) and max_vms >= min_vms
+    if warm and bounds_ok and warm > max_vms - min_vms:
+        errors["warm_pool_size"].append(
+            _(
+                "A warm pool of %(warm)s is larger than the %(added)s VMs a scale-in can ever return to it "
+                "(maximum %(max)s − minimum %(min)s)."
+            )
+            % {"warm": warm, "added": max_vms - min_vms, "max": max_vms, "min": min_vms}
+        )
 
     for out_name, in_name, label in (
         ("scale_out_cpu_threshold", "scale_in_cpu_threshold", _("CPU")),
@@ -163,6 +174,14 @@ def config_errors(values: dict[str, Any]) -> dict[str, list[str]]:
                         "(maximum %(max)s − minimum %(min)s)."
                     )
                     % {"size": size, "needed": needed, "max": max_vms, "min": min_vms}
+                )
+            elif size < needed + warm:
+                errors["ip_pool_end"].append(
+                    _(
+                        "The IP pool holds %(size)s addresses but up to %(needed)s VMs may be added and "
+                        "%(warm)s more kept in the warm pool, each holding its address."
+                    )
+                    % {"size": size, "needed": needed, "warm": warm}
                 )
 
     return dict(errors)

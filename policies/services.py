@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from autoscaling import selectors as as_selectors
-from autoscaling.choices import ScaleAction, ScaleInOrder
+from autoscaling.choices import ManagedVMState, ScaleAction, ScaleInOrder
 from autoscaling.models import AutoscalingConfig, CooldownState, ManagedVM
 from events.choices import Trigger
 from events.models import ScaleEvent
@@ -299,9 +299,19 @@ def alert_recheck(*, config: AutoscalingConfig, now: datetime | None = None, ale
 
 def dry_run_plan(*, config: AutoscalingConfig, action: ScaleAction | str, count: int, now: datetime | None = None
                  ) -> dict:
-    """What a run would do, without doing it: VM names, IPs and F5 members (scale-in skips protected VMs)."""
+    """What a run would do, without doing it: VM names, IPs and F5 members (scale-out takes warm-pool VMs first;
+    scale-in skips protected VMs)."""
     now = now or timezone.now()
     if ScaleAction(action) == ScaleAction.SCALE_OUT:
+        warm = list(
+            as_selectors.managed_vms_alive(config=config)
+            .filter(state=ManagedVMState.WARM)
+            .order_by("created_at", "name")[:count]
+        )
+        from_pool = [{"vm": vm.name, "ip": vm.ip_address, "f5_member": f"{vm.ip_address}:{config.f5_vip_port}",
+                      "prometheus_target": f"{vm.ip_address}:{config.node_exporter_port}", "from_warm_pool": True}
+                     for vm in warm]
+        count -= len(from_pool)
         taken = set(as_selectors.ip_leases_active(config=config).values_list("ip_address", flat=True))
         taken |= as_selectors.ip_pool_addresses_reserved(config=config)
         start, end = ipaddress.ip_address(config.ip_pool_start), ipaddress.ip_address(config.ip_pool_end)
@@ -313,12 +323,13 @@ def dry_run_plan(*, config: AutoscalingConfig, action: ScaleAction | str, count:
             address += 1
         stamp = now.strftime("%Y%m%d%H%M%S")
         names = [f"{config.vm_prefix}-{stamp}" + (f"-{i}" if i else "") for i in range(count)]
-        vms = [{"vm": n, "ip": ip, "f5_member": f"{ip}:{config.f5_vip_port}",
-                "prometheus_target": f"{ip}:{config.node_exporter_port}"} for n, ip in zip(names, ips, strict=False)]
+        vms = from_pool + [{"vm": n, "ip": ip, "f5_member": f"{ip}:{config.f5_vip_port}",
+                            "prometheus_target": f"{ip}:{config.node_exporter_port}"}
+                           for n, ip in zip(names, ips, strict=False)]
         return {"action": "scale-out", "f5_pool": config.f5_pool_name, "template": str(config.template),
                 "vms": vms, "short_of_ips": count - len(ips)}
     order = "-created_at" if config.scale_in_order == ScaleInOrder.NEWEST_FIRST else "created_at"
-    alive = as_selectors.managed_vms_alive(config=config).order_by(order)
+    alive = as_selectors.managed_vms_alive(config=config).filter(state=ManagedVMState.IN_SERVICE).order_by(order)
     picked = list(alive.filter(scale_in_protected=False)[:count])
     protected = list(alive.filter(scale_in_protected=True).values_list("name", flat=True))
     return {"action": "scale-in", "f5_pool": config.f5_pool_name, "protected_skipped": protected,

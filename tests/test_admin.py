@@ -27,7 +27,7 @@ def form_data(config_values: dict, **overrides) -> dict:
     data = {key: value for key, value in config_values.items() if key not in ("template", "enabled")}
     data["template"] = config_values["template"].pk
     data.update(scale_in_order="newest_first", network_mode="ssh_netplan", alert_repeat_interval_seconds=300,
-                node_exporter_port=9100, dns_servers="")
+                node_exporter_port=9100, dns_servers="", warm_pool_size=0)
     if config_values.get("enabled"):
         data["enabled"] = "on"
     data.update(overrides)

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission, User
 from rest_framework.test import APIClient
 
 from autoscaling.choices import Decision
-from autoscaling.models import ManagedVM
+from autoscaling.models import IPLease, ManagedVM
 from autoscaling.services.decisions import DecisionTrigger, scale_decision_record
 from events.choices import EventStatus, Trigger
 from events.models import ScaleEvent
@@ -104,6 +104,25 @@ def test_dry_run_plan_skips_protected_vms(config):
     plan = services.dry_run_plan(config=config, action="scale-in", count=2)
     assert [v["vm"] for v in plan["vms"]] == ["auto-vm-test-20250101000002", "auto-vm-test-20250101000000"]
     assert plan["protected_skipped"] == ["auto-vm-test-20250101000001"]
+
+
+def test_dry_run_plan_takes_warm_pool_vms_first_and_never_picks_them_for_scale_in(config):
+    config.warm_pool_size = 1
+    config.save()
+    ManagedVM.objects.create(config=config, name="auto-vm-test-20250101000000", ip_address="127.0.48.220",
+                             state="in_service")
+    ManagedVM.objects.create(config=config, name="auto-vm-test-20250101000001", ip_address="127.0.48.221",
+                             state="warm")
+    for i in range(2):
+        IPLease.objects.create(config=config, ip_address=f"127.0.48.22{i}", vm_name=f"auto-vm-test-2025010100000{i}")
+    plan = services.dry_run_plan(config=config, action="scale-out", count=2, now=NOW)
+    assert plan["vms"][0] == {"vm": "auto-vm-test-20250101000001", "ip": "127.0.48.221",
+                              "f5_member": f"127.0.48.221:{config.f5_vip_port}",
+                              "prometheus_target": f"127.0.48.221:{config.node_exporter_port}", "from_warm_pool": True}
+    assert "from_warm_pool" not in plan["vms"][1] and plan["vms"][1]["ip"] not in ("127.0.48.220", "127.0.48.221")
+    assert len(plan["vms"]) == 2 and plan["short_of_ips"] == 0
+    scale_in = services.dry_run_plan(config=config, action="scale-in", count=2)
+    assert [v["vm"] for v in scale_in["vms"]] == ["auto-vm-test-20250101000000"]
 
 
 @pytest.fixture

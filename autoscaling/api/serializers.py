@@ -61,6 +61,7 @@ TOP = {
     "scaleOutStep": "scale_out_step",
     "scaleInStep": "scale_in_step",
     "scaleInOrder": "scale_in_order",
+    "warmPoolSize": "warm_pool_size",
     "sshUser": "ssh_user",
     "sshKeyPath": "ssh_key_path",
     "enabled": "enabled",

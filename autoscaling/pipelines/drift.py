@@ -7,7 +7,7 @@ costs money. ``drift_report(config=...)`` lists every address with where it was 
 - ``orphan_vm``: a VM named like ours (``<prefix>-YYYYMMDDHHmmss``) that is not a target or not in the pool,
   or that no ManagedVM row knows;
 - ``target_without_vm`` / ``member_without_target``: registered in one place but not the other;
-- ``managed_vm_missing``: a ManagedVM row in service whose VM is gone from vCenter;
+- ``managed_vm_missing``: a ManagedVM row in service or in the warm pool whose VM is gone from vCenter;
 - ``lease_leak``: an IP lease held for a VM that does not exist.
 
 Nothing is changed; each source that could not be read is reported in ``errors`` instead of guessed.
@@ -119,6 +119,8 @@ def drift_report(*, config: AutoscalingConfig, vcenter=None, f5=None, prometheus
         for name, row in sorted(managed.items()):
             if row.state == ManagedVMState.IN_SERVICE and name not in vm_ips:
                 add(DriftFinding("managed_vm_missing", name, "in service according to the database, gone from vCenter"))
+            elif row.state == ManagedVMState.WARM and name not in vm_ips:
+                add(DriftFinding("managed_vm_missing", name, "in the warm pool (database), gone from vCenter"))
         for lease in IPLease.objects.filter(config=config, state="leased"):
             if lease.vm_name and lease.vm_name not in vm_ips and lease.vm_name not in managed:
                 add(DriftFinding("lease_leak", lease.ip_address, f"leased for {lease.vm_name}, which does not exist"))

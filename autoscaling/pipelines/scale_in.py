@@ -6,6 +6,10 @@ Only VMs the autoscaler created are ever picked (a ManagedVM row in service whos
 the config says so; protected VMs are skipped. A failure before the VM is destroyed puts it back in service
 (member re-added/enabled, target re-added, VM powered on again); after the destroy there is nothing to
 restore and the run says so.
+
+Warm pool (``warm_pool_size`` > 0): while the config's pool holds fewer VMs than that, a picked VM is not
+destroyed: after the shutdown it stays powered off in state ``warm`` with its IP lease, network settings and
+monitoring agents, for a scale-out to power on instead of cloning (AWS "reuse on scale-in").
 """
 
 from __future__ import annotations
@@ -34,6 +38,19 @@ def _member(ctx: RunContext, vm: dict) -> dict:
     return {"pool": ctx.config.f5_pool_name, "address": vm["ip"], "port": ctx.config.f5_vip_port}
 
 
+def warm_pool_room(config) -> int:
+    """How many more VMs the config's warm pool can take."""
+    if config.warm_pool_size <= 0:
+        return 0
+    held = ManagedVM.objects.filter(config=config, state=ManagedVMState.WARM).count()
+    return max(0, config.warm_pool_size - held)
+
+
+def _pooled(vm: dict) -> bool:
+    """This run keeps the VM powered off in the warm pool instead of destroying it."""
+    return bool(vm.get("to_warm_pool"))
+
+
 def _live(vm: dict) -> bool:
     """The VM still exists (not destroyed by this run): restoring its service makes sense."""
     return not vm.get("destroyed")
@@ -54,18 +71,23 @@ class PickVMsStage(Stage):
                 f"No VM of {ctx.config.service_name} can be removed: only VMs the autoscaler created and that are "
                 "in service and not protected are picked (base VMs never are)."
             )
+        room = warm_pool_room(ctx.config)
         for row in picked:
             lease = IPLease.objects.filter(config=ctx.config, ip_address=row.ip_address, state="leased").first()
+            to_pool = room > 0
+            room -= to_pool
             ctx.vms.append(
                 {
                     "name": row.name,
                     "ip": row.ip_address,
                     "managed_vm_id": row.pk,
                     "lease_id": lease.pk if lease else None,
+                    "to_warm_pool": to_pool,
                 }
             )
             ManagedVM.objects.filter(pk=row.pk).update(state=ManagedVMState.DRAINING)
-            ctx.log(f"picked {row.name} ({row.ip_address})")
+            kept = "; it will be kept powered off in the warm pool" if to_pool else ""
+            ctx.log(f"picked {row.name} ({row.ip_address}){kept}")
         ctx.save_plan()
 
     def rollback(self, ctx: RunContext) -> list[str]:
@@ -160,6 +182,9 @@ class MonitoringRemoveStage(Stage):
 
     def run(self, ctx: RunContext) -> None:
         for vm in ctx.vms:
+            if _pooled(vm):
+                ctx.log(f"{vm['name']}: agents kept (goes to the warm pool)")
+                continue
             ctx.log(f"{vm['name']}: {ports.monitoring_uninstall(ctx, vm_name=vm['name'], ip=vm['ip'])}")
 
 
@@ -209,6 +234,12 @@ class DestroyStage(Stage):
     title = "Destroy the VMs"
 
     def run(self, ctx: RunContext) -> None:
+        for vm in ctx.vms:
+            if _pooled(vm):
+                ctx.update_vm(vm, pooled=True)
+                ManagedVM.objects.filter(pk=vm["managed_vm_id"]).update(state=ManagedVMState.WARM, in_service_at=None)
+                ctx.log(f"kept {vm['name']} powered off in the warm pool ({vm['ip']} stays leased)")
+
         def destroy(vm: dict) -> None:
             existed = ports.vm_destroy(ctx, name=vm["name"])
             ctx.update_vm(vm, destroyed=True)
@@ -217,7 +248,7 @@ class DestroyStage(Stage):
             )
             ctx.log(f"destroyed {vm['name']}" if existed else f"{vm['name']} was already gone")
 
-        ctx.parallel(destroy, ctx.vms)
+        ctx.parallel(destroy, [vm for vm in ctx.vms if not _pooled(vm)])
 
     def rollback(self, ctx: RunContext) -> list[str]:
         """A destroyed VM cannot come back, so roll forward: release its lease (the address is free now) —
@@ -237,7 +268,9 @@ class ReleaseIPStage(Stage):
     def run(self, ctx: RunContext) -> None:
         for vm in ctx.vms:
             lease_id = vm.get("lease_id")
-            if lease_id and ports.lease_release(ctx, lease_id=lease_id):
+            if _pooled(vm):
+                ctx.log(f"{vm['ip']} stays leased to {vm['name']} in the warm pool")
+            elif lease_id and ports.lease_release(ctx, lease_id=lease_id):
                 ctx.log(f"released {vm['ip']}")
             else:
                 ctx.log(f"no lease held for {vm['ip']}")
@@ -249,6 +282,9 @@ class CompleteScaleInStage(Stage):
 
     def run(self, ctx: RunContext) -> None:
         ctx.log(f"removed: {', '.join(vm['name'] for vm in ctx.vms)}")
+        pooled = [vm["name"] for vm in ctx.vms if _pooled(vm)]
+        if pooled:
+            ctx.log(f"in the warm pool (powered off): {', '.join(pooled)}")
 
 
 STAGES: list[Stage] = [

@@ -2,6 +2,11 @@
 
 Each stage works on every VM of the run (``event.requested_count`` of them); the slow ones (clone, power on,
 network, health) handle the VMs in parallel threads, so a step of 4 costs about as much as a step of 1.
+
+Warm pool: VMs a scale-in kept powered off (state ``warm``, see ``scale_in``) are taken first, oldest first:
+they keep their name, address and network settings, so they skip the clone and network stages and are only
+powered on. If such a run fails, a warm VM that had passed its health check goes back to the pool (powered
+off); one that had not is destroyed and its address released, so a broken VM is not handed out again.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from autoscaling.choices import ManagedVMState
@@ -37,6 +43,41 @@ def vm_names_unique(prefix: str, count: int, taken: set[str], now=None) -> list[
     return names
 
 
+def _warm(vm: dict) -> bool:
+    """The VM came from the warm pool (not cloned by this run)."""
+    return bool(vm.get("warm"))
+
+
+def warm_vms_claim(ctx: RunContext, *, count: int) -> list[dict]:
+    """Take up to ``count`` VMs out of the config's warm pool into this run's plan (oldest first). The state
+    change and the plan are written in one transaction: a crash leaves the VM either in the pool or in the plan."""
+    if count <= 0:
+        return []
+    claimed: list[dict] = []
+    with transaction.atomic():
+        rows = list(
+            ManagedVM.objects.select_for_update()
+            .filter(config=ctx.config, state=ManagedVMState.WARM)
+            .order_by("created_at", "name")[:count]
+        )
+        for row in rows:
+            lease = IPLease.objects.filter(config=ctx.config, ip_address=row.ip_address, state="leased").first()
+            ManagedVM.objects.filter(pk=row.pk).update(state=ManagedVMState.PROVISIONING)
+            claimed.append(
+                {
+                    "name": row.name,
+                    "ip": row.ip_address,
+                    "lease_id": lease.pk if lease else None,
+                    "moref": row.moref,
+                    "cloned": True,
+                    "warm": True,
+                }
+            )
+        ctx.vms.extend(claimed)
+        ctx.save_plan()
+    return claimed
+
+
 class AllocateIPStage(Stage):
     name = "allocate_ip"
     title = "Allocate IP addresses"
@@ -46,6 +87,11 @@ class AllocateIPStage(Stage):
         missing = wanted - len(ctx.vms)
         if missing <= 0:
             ctx.log(f"{len(ctx.vms)} address(es) already allocated")
+            return
+        for vm in warm_vms_claim(ctx, count=missing):
+            ctx.log(f"took {vm['name']} ({vm['ip']}) from the warm pool")
+        missing = wanted - len(ctx.vms)
+        if missing <= 0:
             return
         prefix = ctx.config.vm_prefix
         taken = set(ManagedVM.objects.filter(name__startswith=prefix).values_list("name", flat=True))
@@ -59,7 +105,7 @@ class AllocateIPStage(Stage):
 
     def rollback(self, ctx: RunContext) -> list[str]:
         done = []
-        lease_ids = {vm.get("lease_id") for vm in ctx.vms if vm.get("lease_id")}
+        lease_ids = {vm.get("lease_id") for vm in ctx.vms if vm.get("lease_id") and not _warm(vm)}
         lease_ids |= set(IPLease.objects.filter(event=ctx.event, state="leased").values_list("pk", flat=True))
         for lease_id in sorted(lease_ids):
             ip = IPLease.objects.filter(pk=lease_id).values_list("ip_address", flat=True).first()
@@ -107,7 +153,26 @@ class CloneStage(Stage):
 
     def rollback(self, ctx: RunContext) -> list[str]:
         done: list[str] = []
-        started = [vm for vm in ctx.vms if vm.get("clone_started") or vm.get("cloned")]
+        started = [vm for vm in ctx.vms if (vm.get("clone_started") or vm.get("cloned")) and not _warm(vm)]
+        warm_back = [vm for vm in ctx.vms if _warm(vm) and vm.get("healthy")]
+        warm_broken = [vm for vm in ctx.vms if _warm(vm) and not vm.get("healthy")]
+
+        def to_pool(vm: dict) -> None:
+            how = ports.vm_shutdown(ctx, name=vm["name"], timeout=settings.IXNODE_GUEST_SHUTDOWN_TIMEOUT)
+            ManagedVM.objects.filter(name=vm["name"]).update(state=ManagedVMState.WARM, in_service_at=None)
+            done.append(f"returned {vm['name']} to the warm pool ({how})")
+
+        def drop(vm: dict) -> None:
+            existed = ports.vm_destroy(ctx, name=vm["name"])
+            ManagedVM.objects.filter(name=vm["name"]).update(state=ManagedVMState.DELETED, deleted_at=timezone.now())
+            released = vm.get("lease_id") and ports.lease_release(ctx, lease_id=vm["lease_id"])
+            done.append(
+                f"{'destroyed' if existed else 'gone:'} warm VM {vm['name']} (it never passed the health check)"
+                + (f", released IP {vm['ip']}" if released else "")
+            )
+
+        ctx.parallel(to_pool, warm_back)
+        ctx.parallel(drop, warm_broken)
 
         def destroy(vm: dict) -> None:
             # A clone whose call never returned (worker killed, task timed out) may still be running in
@@ -155,7 +220,10 @@ class NetworkStage(Stage):
             ports.network_configure(ctx, vm_name=vm["name"], ip=vm["ip"])
             ctx.log(f"network of {vm['name']} set to {vm['ip']}")
 
-        ctx.parallel(configure, ctx.vms)
+        for vm in ctx.vms:
+            if _warm(vm):
+                ctx.log(f"network of {vm['name']} already set to {vm['ip']} (warm pool)")
+        ctx.parallel(configure, [vm for vm in ctx.vms if not _warm(vm)])
 
 
 class HealthStage(Stage):
@@ -165,6 +233,7 @@ class HealthStage(Stage):
     def run(self, ctx: RunContext) -> None:
         def check(vm: dict) -> None:
             ports.health_wait(ctx, ip=vm["ip"])
+            ctx.update_vm(vm, healthy=True)
             ctx.log(f"{vm['name']} healthy at http://{vm['ip']}:{ctx.config.f5_vip_port}"
                     f"{ctx.config.f5_health_check_path}")
 

@@ -1,0 +1,133 @@
+"""Warm pool against vcsim, the F5 double and a real Prometheus: a scale-in keeps VMs powered off (with their
+address) up to ``warm_pool_size``, a scale-out powers them on instead of cloning, and a failed run gives a
+healthy warm VM back to the pool but destroys one that never passed its health check."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoscaling.choices import ManagedVMState, ScaleAction
+from autoscaling.models import IPLease, ManagedVM
+from events.choices import EventStatus
+
+pytestmark = pytest.mark.slow
+pytest_plugins = ["tests.fixtures.pipeline_env"]
+OUT, IN = ScaleAction.SCALE_OUT, ScaleAction.SCALE_IN
+
+
+def decide(world, action):
+    from autoscaling.services.decisions import scale_decision_record
+
+    event = scale_decision_record(config=world.config, action=action)
+    event.refresh_from_db()
+    return event
+
+
+def power_state(name: str) -> str:
+    from ixnode.integrations.vcenter.client import vcenter_client
+
+    return vcenter_client().vm_get(name).power_state
+
+
+def leased(config) -> set[str]:
+    return set(IPLease.objects.filter(config=config, state="leased").values_list("ip_address", flat=True))
+
+
+def warm_world(world, *, pool: int, step: int):
+    config = world.config
+    config.cooldown_seconds = 0
+    config.scale_out_step = step
+    config.scale_in_step = step
+    config.warm_pool_size = pool
+    config.full_clean()
+    config.save()
+    return config
+
+
+def scale_out_then_in(world, *, vms: int) -> tuple[ManagedVM, set[str]]:
+    out = decide(world, OUT)
+    assert out.status == EventStatus.SUCCEEDED, (out.error, out.rollback_summary)
+    world.prometheus.wait_for_targets(world.job, 2 + vms)
+    inn = decide(world, IN)
+    assert inn.status == EventStatus.SUCCEEDED, (inn.error, inn.rollback_summary)
+    world.prometheus.wait_for_targets(world.job, 2)
+    return ManagedVM.objects.get(config=world.config, state=ManagedVMState.WARM), set(out.vm_names)
+
+
+def test_scale_in_keeps_up_to_the_pool_size_and_scale_out_powers_them_on(pipeline_world, q_sync):
+    world = pipeline_world
+    config = warm_world(world, pool=1, step=2)
+    warm, first = scale_out_then_in(world, vms=2)
+
+    # one of the two kept powered off with its address; the other destroyed and its address released
+    assert warm.name in first
+    (gone,) = first - {warm.name}
+    assert ManagedVM.objects.get(name=gone).state == ManagedVMState.DELETED
+    assert world.ours() == {warm.name}
+    assert power_state(warm.name) == "poweredOff"
+    assert leased(config) == {warm.ip_address}
+    assert world.f5.member_names(config.f5_pool_name) == world.base_members()
+    assert sorted(world.targets()) == sorted(world.base_targets())
+    inn = config.events.filter(action=IN).latest("pk")
+    assert f"kept {warm.name} powered off in the warm pool" in inn.stages.get(name="destroy").log
+    assert "stays leased" in inn.stages.get(name="release_ip").log
+    assert "agents kept" in inn.stages.get(name="monitoring_remove").log
+
+    # the next scale-out takes the warm VM (same name and address, no clone) and clones only the second one
+    out = decide(world, OUT)
+    assert out.status == EventStatus.SUCCEEDED, (out.error, out.rollback_summary)
+    assert warm.name in out.vm_names and len(out.vm_names) == 2
+    assert f"took {warm.name} ({warm.ip_address}) from the warm pool" in out.stages.get(name="allocate_ip").log
+    clone_log = out.stages.get(name="clone").log
+    assert f"→ {warm.name}" not in clone_log and clone_log.count("cloning") == 1
+    assert "(warm pool)" in out.stages.get(name="network").log
+    assert power_state(warm.name) == "poweredOn"
+    row = ManagedVM.objects.get(name=warm.name)
+    assert row.state == ManagedVMState.IN_SERVICE and row.ip_address == warm.ip_address and row.in_service_at
+    assert f"{warm.ip_address}:{config.f5_vip_port}" in world.f5.member_names(config.f5_pool_name)
+    world.prometheus.wait_for_targets(world.job, 4)
+    assert f"{warm.ip_address}:{config.node_exporter_port}" in world.targets()
+    assert len(leased(config)) == 2
+
+    # with the pool turned off the next scale-in destroys everything it picks
+    config.warm_pool_size = 0
+    config.save()
+    last = decide(world, IN)
+    assert last.status == EventStatus.SUCCEEDED, last.error
+    assert not ManagedVM.objects.filter(config=config, state=ManagedVMState.WARM).exists()
+    world.assert_clean()
+
+
+def test_failed_scale_out_gives_a_healthy_warm_vm_back_to_the_pool(pipeline_world, q_sync):
+    world = pipeline_world
+    config = warm_world(world, pool=1, step=1)
+    warm, _ = scale_out_then_in(world, vms=1)
+
+    world.f5.inject("POST", r"/members$", 500)
+    event = decide(world, OUT)
+    assert event.status == EventStatus.ROLLED_BACK, (event.status, event.error)
+    assert "Stage 'f5_add' failed" in event.error
+    assert f"returned {warm.name} to the warm pool" in event.rollback_summary
+    row = ManagedVM.objects.get(name=warm.name)
+    assert row.state == ManagedVMState.WARM
+    assert power_state(warm.name) == "poweredOff"
+    assert leased(config) == {warm.ip_address}
+    assert world.ours() == {warm.name}
+    assert world.f5.member_names(config.f5_pool_name) == world.base_members()
+    assert sorted(world.targets()) == sorted(world.base_targets())
+
+
+def test_warm_vm_that_never_gets_healthy_is_destroyed_not_pooled(pipeline_world, settings, q_sync):
+    world = pipeline_world
+    config = warm_world(world, pool=1, step=1)
+    warm, _ = scale_out_then_in(world, vms=1)
+
+    settings.IXNODE_HEALTH_TIMEOUT = 1.0
+    world.health.healthy = False
+    event = decide(world, OUT)
+    assert event.status == EventStatus.ROLLED_BACK, (event.status, event.error)
+    assert "Stage 'health' failed" in event.error
+    assert f"destroyed warm VM {warm.name}" in event.rollback_summary
+    assert f"released IP {warm.ip_address}" in event.rollback_summary
+    assert ManagedVM.objects.get(name=warm.name).state == ManagedVMState.DELETED
+    world.assert_clean()
