@@ -34,7 +34,7 @@ class AutoscalingConfigAdmin(ArtifactsAdminMixin, SimpleHistoryAdmin):
     search_fields = ("service_name", "prometheus_job_name", "vm_prefix", "f5_pool_name", "f5_vip_address")
     list_select_related = ("template",)
     readonly_fields = ("created_at", "updated_at")
-    actions = ["enable_configs", "disable_configs"]
+    actions = ["enable_configs", "disable_configs", "trim_warm_pools"]
     fieldsets = (
         (gettext_lazy("Service"), {"fields": ("service_name", "prometheus_job_name", "template", "vm_prefix",
                                               "enabled")}),
@@ -64,6 +64,21 @@ class AutoscalingConfigAdmin(ArtifactsAdminMixin, SimpleHistoryAdmin):
     @admin.action(description=gettext_lazy("Disable selected configs"), permissions=["change"])
     def disable_configs(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._set_enabled(request, queryset, False)
+
+    @admin.action(description=gettext_lazy("Destroy warm VMs above the warm pool size"), permissions=["change"])
+    def trim_warm_pools(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from autoscaling.services.warm_pool import warm_pool_trim
+
+        for config in queryset:
+            try:
+                lines = warm_pool_trim(config=config)
+            except Exception as exc:  # vCenter unreachable: say so, never a 500
+                self.message_user(request, _("%(name)s: the warm pool was not trimmed: %(error)s")
+                                  % {"name": config.service_name, "error": exc}, messages.ERROR)
+                continue
+            failed = any("not destroyed" in line for line in lines)
+            text = "; ".join(lines) or _("no warm VM above the pool size")
+            self.message_user(request, f"{config.service_name}: {text}", messages.ERROR if failed else messages.SUCCESS)
 
     def _set_enabled(self, request: HttpRequest, queryset: QuerySet, enabled: bool) -> None:
         changed = []

@@ -119,7 +119,7 @@ def test_failed_scale_out_gives_a_healthy_warm_vm_back_to_the_pool(pipeline_worl
 
 def test_warm_vm_that_never_gets_healthy_is_destroyed_not_pooled(pipeline_world, settings, q_sync):
     world = pipeline_world
-    config = warm_world(world, pool=1, step=1)
+    warm_world(world, pool=1, step=1)
     warm, _ = scale_out_then_in(world, vms=1)
 
     settings.IXNODE_HEALTH_TIMEOUT = 1.0
@@ -131,3 +131,30 @@ def test_warm_vm_that_never_gets_healthy_is_destroyed_not_pooled(pipeline_world,
     assert f"released IP {warm.ip_address}" in event.rollback_summary
     assert ManagedVM.objects.get(name=warm.name).state == ManagedVMState.DELETED
     world.assert_clean()
+
+
+def test_trim_destroys_warm_vms_above_a_lowered_pool_size(pipeline_world, q_sync):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    world = pipeline_world
+    config = warm_world(world, pool=1, step=1)
+    warm, _ = scale_out_then_in(world, vms=1)
+
+    out = StringIO()
+    call_command("warm_pool_trim", config.service_name, stdout=out)  # size 1 holds 1: nothing to do
+    assert "no warm VM(s) above the pool size of 1" in out.getvalue()
+    assert world.ours() == {warm.name}
+
+    config.warm_pool_size = 0
+    config.save()
+    out = StringIO()
+    call_command("warm_pool_trim", config.service_name, stdout=out)
+    assert f"destroyed warm VM {warm.name}, released IP {warm.ip_address}" in out.getvalue()
+    assert ManagedVM.objects.get(name=warm.name).state == ManagedVMState.DELETED
+    world.assert_clean()
+
+    with pytest.raises(CommandError, match="No autoscaling config named nope"):
+        call_command("warm_pool_trim", "nope")
