@@ -2,7 +2,8 @@
 """Overload minutes vs VM-hours on the NASA-HTTP 1995 trace for several targets (README: scaling policies).
 
 July is the month the settings were chosen on, August is held out. Writes docs/simulation-nasa-tradeoff.png
-and prints the points. ``IXNODE_NASA_TRACE`` overrides the trace path. Takes a few minutes on 2 cores.
+and prints the points (VM-hours: powered-on; with a warm pool also its powered-off VM-hours).
+``IXNODE_NASA_TRACE`` overrides the trace path. Takes a few minutes on 2 cores.
 
     DJANGO_SETTINGS_MODULE=tests.settings .venv/bin/python scripts/nasa-tradeoff.py
 """
@@ -22,15 +23,19 @@ TRACE = os.environ.get("IXNODE_NASA_TRACE", "/work/shared/data/traces/nasa_http_
 GAP = ("1995-07-28 13:35:00-04:00", "1995-07-31 23:55:00-04:00")
 AUGUST = "1995-08-01 00:00:00-04:00"
 CAPACITY = 150.0
+WARM_POOL = 3
 
 CURVES = {
     "target tracking (stabilisation 30 min)": ("target_tracking", {"stabilisation_seconds": 1800},
-                                               (60, 65, 68, 70, 72, 75)),
+                                               (60, 65, 68, 69, 70, 72, 75)),
     "target tracking (stabilisation 60 min)": ("target_tracking", {"stabilisation_seconds": 3600}, (65, 70, 75)),
     "target tracking, scale-in target = target − 10": ("target_tracking", {"stabilisation_seconds": 1800, "band": 10},
                                                       (65, 70, 75)),
     "predictive (stabilisation 30 min)": ("predictive", {"stabilisation_seconds": 1800}, (65, 70, 72, 75, 80)),
+    f"target tracking + warm pool {WARM_POOL} (stabilisation 30 min)": (
+        "target_tracking", {"stabilisation_seconds": 1800, "warm_pool": WARM_POOL}, (65, 68, 69, 70, 72, 75)),
 }
+SEED_WITH_POOL = (("warm_pool", WARM_POOL),)
 
 
 def _traces():
@@ -56,16 +61,16 @@ def _run(job):
     from policies.simulator.engine import SimConfig, SimParams, simulate
 
     traces = _traces()
-    config = SimConfig(service_name="nasa-www", min_vms=2, max_vms=10)
+    extra = dict(extra)
+    config = SimConfig(service_name="nasa-www", min_vms=2, max_vms=10, warm_pool_size=extra.pop("warm_pool", 0))
     if policy_type == "step":
         policy = PolicySettings()
     else:
-        extra = dict(extra)
         band = extra.pop("band", None)
         policy = PolicySettings(policy_type=policy_type, target=target, max_change=3,
                                 scale_in_target=target - band if band else None, **extra)
     result = simulate(traces[month], config, policy=policy, params=SimParams(capacity=CAPACITY))
-    return result.overload_minutes, result.vm_hours
+    return result.overload_minutes, result.vm_hours, result.warm_vm_hours
 
 
 def _ideal(month):
@@ -87,7 +92,7 @@ def _ideal(month):
 
 
 def main() -> None:
-    jobs = [(m, "step", None, ()) for m in ("July", "August")]
+    jobs = [(m, "step", None, extra) for m in ("July", "August") for extra in ((), SEED_WITH_POOL)]
     for policy_type, extra, targets in CURVES.values():
         jobs += [(m, policy_type, t, tuple(extra.items())) for m in ("July", "August") for t in targets]
     with ProcessPoolExecutor(max_workers=2) as pool:
@@ -99,18 +104,22 @@ def main() -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
     for ax, month in zip(axes, ("July", "August"), strict=True):
-        seed_over, seed_vmh = results[(month, "step", None, ())]
+        seed_over, seed_vmh, _ = results[(month, "step", None, ())]
         print(f"{month}: seed {seed_over:.0f} overload min, {seed_vmh:.0f} VM-h")
         ax.add_patch(plt.Rectangle((0, 0), seed_vmh, seed_over / 2, color="tab:green", alpha=0.12,
                                    label="goal: ≤ 50 % overload at ≤ seed VM-hours"))
         ax.plot([seed_vmh], [seed_over], "k*", markersize=14, label="step (seed)")
+        over, vmh, warm = results[(month, "step", None, SEED_WITH_POOL)]
+        ax.plot([vmh], [over], "*", color="tab:gray", markersize=14, label=f"step (seed) + warm pool {WARM_POOL}")
+        print(f"  step + warm pool {WARM_POOL}: {over:.0f} overload min ({over / seed_over - 1:+.0%}), "
+              f"{vmh:.0f} VM-h ({vmh / seed_vmh - 1:+.1%}), {warm:.0f} stopped VM-h")
         for name, (policy_type, extra, targets) in CURVES.items():
             pts = [(t, *results[(month, policy_type, t, tuple(extra.items()))]) for t in targets]
             ax.plot([p[2] for p in pts], [p[1] for p in pts], "o-", label=name)
-            for t, over, vmh in pts:
+            for t, over, vmh, warm in pts:
                 ax.annotate(f"{t}", (vmh, over), textcoords="offset points", xytext=(4, 4), fontsize=7)
                 print(f"  {name} target {t}: {over:.0f} overload min ({over / seed_over - 1:+.0%}), "
-                      f"{vmh:.0f} VM-h ({vmh / seed_vmh - 1:+.1%})")
+                      f"{vmh:.0f} VM-h ({vmh / seed_vmh - 1:+.1%})" + (f", {warm:.0f} stopped VM-h" if warm else ""))
         ideal = _ideal(month)
         ax.plot([p[2] for p in ideal], [p[1] for p in ideal], "k:",
                 label="idealised reactive reference (10-min lag, no clone cost)")
@@ -120,7 +129,7 @@ def main() -> None:
         ax.set_xlim(seed_vmh * 0.9, seed_vmh * 1.15)
         ax.set_ylim(0, seed_over * 2)
         ax.set_title(f"NASA-HTTP 1995, {month}" + (" (held out)" if month == "August" else " (tuning)"))
-        ax.set_xlabel("VM-hours")
+        ax.set_xlabel("VM-hours (powered on)")
         ax.set_ylabel("overload minutes (CPU > 80 %)")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7, loc="upper right")

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from autoscaling.choices import Decision
 from policies.engine.evaluate import PolicySettings
-from policies.simulator.engine import SimConfig, SimParams, simulate
+from policies.simulator.engine import SimConfig, SimParams, Simulation, simulate
 from policies.simulator.trace import TraceError, read_trace
 
 T0 = datetime(2025, 1, 6, 0, 0, tzinfo=UTC)
@@ -145,6 +145,123 @@ def test_flaps_are_counted(tmp_path):
     assert calm.flaps < result.flaps
 
 
+# --- warm pool ----------------------------------------------------------------------------------
+# 4 VMs at capacity 100 and a load of 40 (10 % CPU): the scale-in alert fires at 00:06, is notified at 00:06:30
+# (ALLOW), the run starts at 00:07, the VMs leave the F5 pool at 00:07:10 and the run is done at 00:09.
+WARM_PARAMS = SimParams(**{**SEED_PARAMS.__dict__, "initial_vms": 4, "warm_start_seconds": 120})
+SCALE_IN_DONE = 9 * 60
+
+
+def warm_config(pool: int, *, step_in: int = 2, step_out: int = 1) -> SimConfig:
+    return SimConfig(min_vms=2, max_vms=6, scale_in_step=step_in, scale_out_step=step_out, warm_pool_size=pool)
+
+
+def in_service_times(result) -> list[float]:
+    """Trace times at which the serving capacity went up (a scale-out run's VMs went into service)."""
+    t, cap = result.series["t"], result.series["capacity"]
+    return [t[i] for i in range(1, len(t)) if cap[i] > cap[i - 1]]
+
+
+@pytest.mark.parametrize(
+    ("pool", "step_in", "kept"),
+    [
+        (0, 2, 0),  # off: both removed VMs deleted
+        (1, 2, 1),  # room for one: one kept powered off, one deleted
+        (2, 2, 2),
+        (5, 2, 2),  # a pool larger than the run keeps only what the run removed
+    ],
+)
+def test_scale_in_fills_the_warm_pool_up_to_its_size(tmp_path, pool, step_in, kept):
+    trace = read_trace(write_trace(tmp_path / "in.csv", [40] * 20), time_column="timestamp", load_column="load")
+    sim = Simulation(trace, warm_config(pool, step_in=step_in), params=WARM_PARAMS)
+    result = sim.run()
+    assert [(minute(d), d.decision, d.count) for d in result.decisions if d.decision == Decision.ALLOW] == [
+        ("00:06:30", Decision.ALLOW, 2)
+    ]
+    assert (sim.existing, sim.warm) == (2, kept)  # 4 - 2 powered on; the rest of the removed VMs are gone
+    # powered-on VM-hours don't depend on the pool: 4 VMs until the run is done (00:09), then 2 until 00:20
+    assert result.vm_hours == pytest.approx((4 * SCALE_IN_DONE + 2 * (1200 - SCALE_IN_DONE)) / 3600)
+    # the kept VMs are powered off from 00:09 to the end (00:20)
+    assert result.warm_vm_hours == pytest.approx(kept * (1200 - SCALE_IN_DONE) / 3600)
+    assert result.warm_pool_size == pool
+
+
+def test_a_full_pool_takes_no_more_vms(tmp_path):
+    # one VM per run: two scale-ins (00:06:30 and the first notification after the cooldown), pool of 1
+    trace = read_trace(write_trace(tmp_path / "in.csv", [40] * 30), time_column="timestamp", load_column="load")
+    sim = Simulation(trace, warm_config(1, step_in=1), params=WARM_PARAMS)
+    result = sim.run()
+    assert result.scale_ins == 2
+    assert (sim.existing, sim.warm) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    ("pool", "step_out", "ready_after", "warm_left"),
+    [
+        (0, 1, 300, 0),  # no pool: a clone, 5 min
+        (2, 1, 120, 1),  # one warm VM of two: power on, 2 min
+        (2, 2, 120, 0),  # both warm
+        (1, 1, 120, 0),
+        (1, 2, 300, 0),  # mixed: one warm, one clone → the run waits for the clone
+        (2, 3, 300, 0),  # mixed: two warm, one clone
+    ],
+)
+def test_scale_out_takes_warm_vms_first(tmp_path, pool, step_out, ready_after, warm_left):
+    # 10 % CPU until 00:12 (scale-in of 2 done at 00:09), then 170 % on 2 VMs: one scale-out, then max out
+    loads = [40] * 12 + [340] * 18
+    trace = read_trace(write_trace(tmp_path / "w.csv", loads), time_column="timestamp", load_column="load")
+    config = SimConfig(min_vms=2, max_vms=2 + step_out, scale_in_step=2, scale_out_step=step_out,
+                       warm_pool_size=pool)
+    sim = Simulation(trace, config, params=WARM_PARAMS)
+    result = sim.run()
+    out = next(d for d in result.decisions if d.action == "scale-out" and d.decision == Decision.ALLOW)
+    assert out.count == step_out
+    assert in_service_times(result)[0] - out.at == WARM_PARAMS.dispatch_seconds + ready_after
+    assert sim.warm == warm_left
+    assert sim.existing == 2 + step_out
+    # powered off from the scale-in's end until the scale-out run starts, powered on after that
+    kept = min(2, pool)
+    run_start = out.at + WARM_PARAMS.dispatch_seconds
+    assert result.warm_vm_hours == pytest.approx(
+        (kept * (run_start - T0.timestamp() - SCALE_IN_DONE) + warm_left * (T0.timestamp() + 1800 - run_start))
+        / 3600)
+
+
+def test_warm_start_seconds_sets_the_power_on_time(tmp_path):
+    loads = [40] * 12 + [340] * 18
+    trace = read_trace(write_trace(tmp_path / "w.csv", loads), time_column="timestamp", load_column="load")
+    config = SimConfig(min_vms=2, max_vms=3, scale_in_step=2, warm_pool_size=2)
+    for seconds in (60, 180):
+        result = simulate(trace, config, params=SimParams(**{**WARM_PARAMS.__dict__, "warm_start_seconds": seconds}))
+        out = next(d for d in result.decisions if d.action == "scale-out" and d.decision == Decision.ALLOW)
+        assert in_service_times(result)[0] - out.at == 30 + seconds
+
+
+def decision_log(result) -> list[tuple]:
+    return [(d.at, d.action, d.decision, d.count, d.trigger, d.vms_before, d.reason) for d in result.decisions]
+
+
+@pytest.mark.parametrize("policy", [PolicySettings(), PolicySettings(policy_type="target_tracking", target=60,
+                                                                      stabilisation_seconds=300, max_change=3)])
+def test_warm_pool_changes_nothing_but_the_start_time(tmp_path, policy):
+    """Pool 0 is today's simulator (the warm-start time is then irrelevant); and a pool whose VMs start as slowly
+    as a clone gives the very same decisions and powered-on VM-hours: only the powered-off VM-hours differ."""
+    loads = ([40] * 20 + [340] * 20 + [150] * 20) * 3
+    trace = read_trace(write_trace(tmp_path / "p.csv", loads), time_column="timestamp", load_column="load")
+    config = SimConfig(min_vms=2, max_vms=6, scale_in_step=2, scale_out_step=2)
+    today = simulate(trace, config, policy=policy, params=WARM_PARAMS)
+    off = simulate(trace, config, policy=policy, params=SimParams(**{**WARM_PARAMS.__dict__, "warm_start_seconds": 1}))
+    assert decision_log(off) == decision_log(today) and off.series == today.series
+    assert today.warm_vm_hours == 0
+    slow = SimParams(**{**WARM_PARAMS.__dict__, "warm_start_seconds": WARM_PARAMS.clone_seconds})
+    pooled = simulate(trace, SimConfig(**{**config.__dict__, "warm_pool_size": 2}), policy=policy, params=slow)
+    assert decision_log(pooled) == decision_log(today) and pooled.series == today.series
+    assert pooled.vm_hours == today.vm_hours and pooled.warm_vm_hours > 0
+    fast = simulate(trace, SimConfig(**{**config.__dict__, "warm_pool_size": 4}), policy=policy, params=WARM_PARAMS)
+    assert fast.overload_minutes < today.overload_minutes  # warm VMs do shorten the scale-outs here
+    assert fast.policy.endswith(" + warm pool 4") and today.policy in ("step", "target_tracking")
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -203,6 +320,10 @@ def test_cli_compares_policies_and_writes_plots(tmp_path, config_file, capsys):
         ({"policy": ["target_tracking:colour=blue"]}, "is not KEY=VALUE"),
         ({"policy": ["target_tracking:target=high"]}, "target = 'high' is not a number"),
         ({"policy": ["magic"]}, "unknown policy 'magic'"),
+        ({"warm_pool": -1}, r"--warm-pool must be 0 \(off\) or more VMs \(got -1\)"),
+        ({"warm_start_seconds": -5}, "--warm-start-seconds must be 0 or more"),
+        ({"policy": ["step:warm_pool=-2"]}, "warm_pool must be 0"),
+        ({"policy": ["step:warm_pool=some"]}, "warm_pool = 'some' is not a number"),
     ],
 )
 @pytest.mark.django_db
@@ -246,3 +367,57 @@ def test_cli_policy_specs_carry_their_own_settings(tmp_path, config_file, capsys
     assert banded["policy"] == "target_tracking:target=90,scale_in_target=85"
     # load 300 at 100 per VM: 5 VMs at the default target 60 %, 4 at 90 %
     assert (plain["peak_vms"], banded["peak_vms"]) == (5, 4) and banded["vm_hours"] < plain["vm_hours"]
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ({"scaling": {"warmPoolSize": 2}}, 2),  # the seed's JSON shape
+        ({"warm_pool_size": 3}, 3),  # flat field names
+        ({}, 0),  # default: off
+    ],
+)
+def test_cli_reads_the_warm_pool_from_the_config_json(tmp_path, capsys, shape, expected):
+    path = tmp_path / "pool.json"
+    path.write_text(json.dumps({"serviceName": "pool-svc", "minVms": 2, "maxVms": 6, **shape,
+                                "simulation": {"capacity": 100}}))
+    trace = write_trace(tmp_path / "t.csv", ([40] * 20 + [340] * 20) * 2)
+    call_command("simulate", trace=str(trace), config=str(path), load_column="load", rate_window=60, json=True)
+    (result,) = json.loads(capsys.readouterr().out)
+    assert result["warm_pool_size"] == expected
+    assert (result["warm_vm_hours"] > 0) == (expected > 0)
+
+
+def test_cli_warm_pool_option_spec_and_table(tmp_path, config_file, capsys):
+    trace = write_trace(tmp_path / "t.csv", ([40] * 20 + [340] * 20) * 2)
+    common = {"trace": str(trace), "config": str(config_file), "load_column": "load", "rate_window": 60}
+    call_command("simulate", **common, policy=["step"])
+    assert "stopped VM-h" not in capsys.readouterr().out  # no pool anywhere: the seed's columns
+    call_command("simulate", **common, policy=["step", "step:warm_pool=2"], warm_start_seconds=60)
+    out = capsys.readouterr().out
+    assert "stopped VM-h" in out and "step:warm_pool=2" in out and "warm start 60 s" in out
+    call_command("simulate", **common, policy=["step", "target_tracking"], warm_pool=2, json=True)
+    step, tracking = json.loads(capsys.readouterr().out)
+    assert step["policy"] == "step + warm pool 2" and tracking["policy"] == "target_tracking + warm pool 2"
+    assert step["warm_pool_size"] == tracking["warm_pool_size"] == 2 and step["warm_vm_hours"] > 0
+
+
+def test_cli_bad_warm_pool_in_json_and_exit_status(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"minVms": 2, "maxVms": 4, "scaling": {"warmPoolSize": -1}}))
+    trace = write_trace(tmp_path / "t.csv", [1, 2, 3])
+    with pytest.raises(CommandError, match=r"warm_pool_size must be 0 \(off\) or more \(got -1\)"):
+        call_command("simulate", trace=str(trace), config=str(path), load_column="load")
+    ok = tmp_path / "ok.json"
+    ok.write_text(json.dumps({"minVms": 2, "maxVms": 4}))
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "simulate", "--trace", str(trace), "--load-column", "load", "--config", str(ok),
+         "--warm-pool", "-3"],
+        capture_output=True, text=True, env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin",
+                                              "PYTHONPATH": "."}, timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "--warm-pool must be 0 (off) or more VMs (got -3)" in proc.stderr

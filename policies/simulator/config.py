@@ -89,6 +89,8 @@ def _check(config: SimConfig, what: str) -> None:
         raise ConfigError(f"{what}: the scale-in CPU threshold must be below the scale-out threshold.")
     if config.scale_out_step < 1 or config.scale_in_step < 1:
         raise ConfigError(f"{what}: steps must be at least 1.")
+    if config.warm_pool_size < 0:
+        raise ConfigError(f"{what}: warm_pool_size must be 0 (off) or more (got {config.warm_pool_size}).")
 
 
 def config_from_service(service_name: str) -> tuple[SimConfig, PolicySettings | None, dict[str, Any]]:
@@ -102,7 +104,9 @@ def config_from_service(service_name: str) -> tuple[SimConfig, PolicySettings | 
         raise ConfigError(
             f"No autoscaling config named {service_name!r}; give a service name or a path to a JSON file."
         ) from exc
-    config = _build(SimConfig, {f.name: getattr(row, f.name) for f in fields(SimConfig)}, service_name)
+    # fields the model may not have (yet) keep the simulator's default
+    config = _build(SimConfig, {f.name: getattr(row, f.name) for f in fields(SimConfig) if hasattr(row, f.name)},
+                    service_name)
     policy = getattr(row, "scaling_policy", None) if hasattr(row, "scaling_policy") else None
     return config, (policy_settings(row, policy) if policy else None), {}
 

@@ -16,6 +16,11 @@ which itself ends in ``decide()``). Everything else here models the systems arou
 * Pipelines: a run starts ``dispatch`` after an ALLOW; scale-out puts the VM(s) into the pool and the
   Prometheus job after ``clone_seconds``; scale-in takes them out of the pool after ``f5_remove_seconds``
   and is done after ``delete_seconds``. Completion starts the cooldown (as the pipelines do).
+* Warm pool (the config's ``warm_pool_size``, 0 = off): a scale-in run keeps as many of its removed VMs
+  powered off as the pool has room for (the rest are deleted); a scale-out run takes warm VMs first and
+  clones only the rest: all warm → in service after ``warm_start_seconds``, else the run waits for the
+  clones (``clone_seconds``). The pool starts empty and is filled only by scale-ins. Powered-off VMs count
+  as ``warm_vm_hours``, not as VM-hours.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class SimConfig:
     scale_in_duration_minutes: int = 5
     cooldown_seconds: int = 300
     alert_repeat_interval_seconds: int = 300
+    warm_pool_size: int = 0  # powered-off VMs kept on scale-in for reuse on scale-out (0 = off)
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class SimParams:
 
     capacity: float = 150.0  # requests per trace interval one VM serves at 100 % CPU
     clone_seconds: int = 300  # seed §13.1: 3-5 min until in service
+    warm_start_seconds: int = 120  # a warm-pool VM: power on, boot, health check, F5 add, target add
     delete_seconds: int = 120  # seed §13.1: about 2 min
     f5_remove_seconds: int = 10
     dispatch_seconds: int = 30  # ALLOW → pipeline running (queue, Jenkins)
@@ -98,6 +105,8 @@ class SimResult:
     scale_ins: int
     flaps: int
     peak_vms: int
+    warm_vm_hours: float = 0.0  # powered-off VM-hours in the warm pool (not in vm_hours)
+    warm_pool_size: int = 0
     decisions: list[SimDecision] = field(default_factory=list)
     series: dict[str, list] = field(default_factory=dict)  # t, load, capacity, vms (one point per trace sample)
     wall_seconds: float = 0.0
@@ -132,7 +141,8 @@ class Simulation:
         # VMs
         self.serving: list[float | None] = [None] * n0  # in-service times of the VMs in the F5 pool (None: warm)
         self.targets = n0  # Prometheus job targets: the decision's current VM count
-        self.existing = n0  # VMs that cost (cloning, serving, being deleted)
+        self.existing = n0  # powered-on VMs (cloning or starting, serving, being removed)
+        self.warm = 0  # powered-off VMs in the warm pool
         self.in_flight = False
         self.last_out: float | None = None
         self.last_in: float | None = None
@@ -148,6 +158,7 @@ class Simulation:
         self.now = trace.start
         self.overload_s = 0.0
         self.vm_s = 0.0
+        self.warm_s = 0.0
         self.decisions: list[SimDecision] = []
         self.peak = n0
         self.history: list[tuple[float, int]] = []
@@ -218,6 +229,7 @@ class Simulation:
         dt = t - self.now
         if dt > 0 and self.load is not None:  # gaps count neither VM-hours nor overload: the load is unknown
             self.vm_s += self.existing * dt
+            self.warm_s += self.warm * dt
             cpu = self._cpu()
             if cpu is not None and cpu > self.config.scale_out_cpu_threshold:
                 self.overload_s += dt
@@ -360,9 +372,12 @@ class Simulation:
             elif kind == _RUN_START:
                 action, count = payload
                 if action == OUT:
+                    warm = min(count, self.warm)  # warm VMs first, clones for the rest
+                    self.warm -= warm
                     self.existing += count
                     self.peak = max(self.peak, self.existing)
-                    self._push(at + p.clone_seconds, _RUN_DONE, action, count)
+                    ready = p.warm_start_seconds if warm == count else p.clone_seconds
+                    self._push(at + ready, _RUN_DONE, action, count)
                 else:
                     self._push(at + p.f5_remove_seconds, _F5_REMOVE, count)
                     self._push(at + p.delete_seconds, _RUN_DONE, action, count)
@@ -381,6 +396,7 @@ class Simulation:
                     self._mark()
                 else:
                     self.existing -= count
+                    self.warm += min(count, max(0, self.config.warm_pool_size - self.warm))  # the rest: deleted
                     self.last_in = at
                 self._schedule_recheck(action)
         flaps = _count_flaps(self.decisions)
@@ -394,6 +410,8 @@ class Simulation:
             scale_ins=sum(1 for d in allowed if d.action == IN),
             flaps=flaps,
             peak_vms=self.peak,
+            warm_vm_hours=self.warm_s / 3600,
+            warm_pool_size=self.config.warm_pool_size,
             decisions=self.decisions,
             series=self.series,
             wall_seconds=wallclock.perf_counter() - started,
@@ -406,6 +424,8 @@ class Simulation:
             name += "+recheck"
         if self.policy.policy_type == PolicyType.PREDICTIVE and self.policy.forecast_only:
             name += " (forecast only)"
+        if self.config.warm_pool_size:
+            name += f" + warm pool {self.config.warm_pool_size}"
         return name
 
     def _rule(self, action: str, condition: bool, for_seconds: int) -> None:

@@ -19,15 +19,24 @@ COLUMNS = (
     ("flaps", "flaps", "{}"),
     ("peak_vms", "peak VMs", "{}"),
 )
+WARM_COLUMN = ("warm_vm_hours", "stopped VM-h", "{:.0f}")  # shown when some result has a warm pool
+
+
+def _columns(results: list[SimResult]) -> tuple:
+    if any(r.warm_pool_size for r in results):
+        return COLUMNS[:3] + (WARM_COLUMN,) + COLUMNS[3:]
+    return COLUMNS
 
 
 def table(results: list[SimResult], *, markdown: bool = False) -> str:
-    """A text (or Markdown) table, with each policy's change against the first row."""
-    heads = [h for _, h, _ in COLUMNS] + ["overload vs first", "VM-hours vs first"]
+    """A text (or Markdown) table, with each policy's change against the first row. VM-hours are powered-on
+    VM-hours; with a warm pool, "stopped VM-h" are the powered-off ones in the pool."""
+    columns = _columns(results)
+    heads = [h for _, h, _ in columns] + ["overload vs first", "VM-hours vs first"]
     rows = []
     base = results[0] if results else None
     for r in results:
-        cells = [fmt.format(getattr(r, key)) for key, _, fmt in COLUMNS]
+        cells = [fmt.format(getattr(r, key)) for key, _, fmt in columns]
         cells.append(_pct(r.overload_minutes, base.overload_minutes))
         cells.append(_pct(r.vm_hours, base.vm_hours))
         rows.append(cells)
@@ -75,7 +84,8 @@ def _figure(results: list[SimResult], *, threshold: float, tz_offset: float, tit
         ax_load.step(t, [c * threshold / 100 for c in series["capacity"]], where="post", lw=0.8, color=color,
                      alpha=0.8, label=f"{r.policy}: capacity at {threshold:g} % CPU")
         ax_vms.step(t, series["vms"], where="post", lw=0.8, color=color, alpha=0.8,
-                    label=f"{r.policy} ({r.overload_minutes:.0f} overload min, {r.vm_hours:.0f} VM-h)")
+                    label=f"{r.policy} ({r.overload_minutes:.0f} overload min, {r.vm_hours:.0f} VM-h"
+                          + (f", {r.warm_vm_hours:.0f} stopped VM-h)" if r.warm_pool_size else ")"))
     ax_load.set_ylabel("requests per interval")
     ax_load.legend(loc="upper left", fontsize=8)
     ax_load.set_title(title)

@@ -29,8 +29,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--policy", action="append", metavar="NAME[:KEY=VALUE,...]",
             help=f"Policy to replay, one of {', '.join(POLICY_CHOICES)}, optionally with its own settings "
-                 "(e.g. target_tracking:target=68,scale_in_target=60); repeat to compare several "
-                 "(default: the config's policy, else step).",
+                 "(e.g. target_tracking:target=68,scale_in_target=60, or warm_pool=3 for this run's warm pool); "
+                 "repeat to compare several (default: the config's policy, else step).",
         )
         parser.add_argument("--time-column", default="timestamp")
         parser.add_argument("--load-column", default="request_count")
@@ -38,6 +38,11 @@ class Command(BaseCommand):
                             help="Treat samples in this time span as gaps (repeatable), e.g. 1995-07-28T13:35-04:00..")
         parser.add_argument("--capacity", type=float, help="Requests per trace interval one VM serves at 100 %% CPU.")
         parser.add_argument("--clone-seconds", type=int)
+        parser.add_argument("--warm-pool", type=int, metavar="N",
+                            help="Warm pool size: powered-off VMs kept on scale-in for reuse (the config's "
+                                 "warm_pool_size; 0 = off).")
+        parser.add_argument("--warm-start-seconds", type=int,
+                            help="A warm-pool VM: power on to in service (s, default 120).")
         parser.add_argument("--delete-seconds", type=int)
         parser.add_argument("--dispatch-seconds", type=int)
         parser.add_argument("--eval-interval", type=int, help="Prometheus rule evaluation interval (s).")
@@ -75,17 +80,23 @@ class Command(BaseCommand):
                 config, settings, simulation = config_from_service(source)
             if opts["repeat_interval"]:
                 config = replace(config, alert_repeat_interval_seconds=opts["repeat_interval"])
+            if opts["warm_pool"] is not None:
+                config = replace(config, warm_pool_size=opts["warm_pool"])
             overrides = {
                 key: opts[key]
-                for key in ("capacity", "clone_seconds", "delete_seconds", "dispatch_seconds", "eval_interval",
-                            "rate_window", "policy_rate_window", "group_wait", "group_interval", "policy_interval",
-                            "initial_vms")
+                for key in ("capacity", "clone_seconds", "warm_start_seconds", "delete_seconds", "dispatch_seconds",
+                            "eval_interval", "rate_window", "policy_rate_window", "group_wait", "group_interval",
+                            "policy_interval", "initial_vms")
             }
             params = params_with(simulation, **overrides)
         except (TraceError, ConfigError) as exc:
             raise CommandError(str(exc)) from exc
         if params.capacity <= 0:
             raise CommandError("--capacity must be above 0 requests per interval.")
+        if config.warm_pool_size < 0:
+            raise CommandError(f"--warm-pool must be 0 (off) or more VMs (got {config.warm_pool_size}).")
+        if params.warm_start_seconds < 0:
+            raise CommandError(f"--warm-start-seconds must be 0 or more (got {params.warm_start_seconds}).")
 
         base = settings or PolicySettings(scale_out_threshold=config.scale_out_cpu_threshold)
         tuned = {k: opts[k] for k in ("target", "tolerance", "stabilisation_seconds", "max_change", "warmup_seconds",
@@ -98,12 +109,14 @@ class Command(BaseCommand):
         results = []
         for spec in names:
             name, own = self._policy_spec(spec)
+            labelled = bool(own)
+            warm_pool = own.pop("warm_pool", config.warm_pool_size)
             recheck = name == "step+recheck"
             policy_type = PolicyType.STEP if recheck else PolicyType(name)
             settings_for = replace(base, policy_type=policy_type, **own)
-            result = simulate(trace, config, policy=settings_for,
+            result = simulate(trace, replace(config, warm_pool_size=warm_pool), policy=settings_for,
                               params=replace(params, recheck_at_cooldown_end=recheck))
-            if own:
+            if labelled:
                 result.policy = spec
             results.append(result)
         if opts["json"]:
@@ -113,7 +126,8 @@ class Command(BaseCommand):
                 f"{trace.days:.1f} days of {opts['trace']}, {config.service_name}: "
                 f"VMs {config.min_vms}..{config.max_vms}, "
                 f"capacity {params.capacity:g} requests/interval/VM, clone {params.clone_seconds} s, "
-                f"delete {params.delete_seconds} s"
+                f"delete {params.delete_seconds} s, warm pool {config.warm_pool_size} "
+                f"(warm start {params.warm_start_seconds} s)"
             )
             self.stdout.write(report.table(results, markdown=opts["markdown"]))
             speed = sum(r.wall_seconds for r in results)
@@ -142,19 +156,22 @@ class Command(BaseCommand):
         for item in filter(None, (part.strip() for part in rest.split(","))):
             key, eq, value = item.partition("=")
             key = key.strip().replace("-", "_")
-            if not eq or key not in known or key in ("policy_type", "scale_out_threshold"):
+            if not eq or (key not in known and key != "warm_pool") or key in ("policy_type", "scale_out_threshold"):
                 raise CommandError(f"--policy {spec!r}: {item!r} is not KEY=VALUE with a policy setting as KEY "
-                                   f"(e.g. target, scale_in_target, tolerance, stabilisation_seconds, max_change).")
-            default = getattr(PolicySettings(), key)
+                                   f"(e.g. target, scale_in_target, tolerance, stabilisation_seconds, max_change, "
+                                   f"warm_pool).")
+            default = getattr(PolicySettings(), key, 0)
             try:
                 if isinstance(default, bool):
                     own[key] = value.strip().lower() in ("1", "true", "yes", "on")
-                elif key in ("max_change", "stabilisation_seconds", "warmup_seconds"):
+                elif key in ("max_change", "stabilisation_seconds", "warmup_seconds", "warm_pool"):
                     own[key] = int(value)
                 else:
                     own[key] = float(value)
             except ValueError as exc:
                 raise CommandError(f"--policy {spec!r}: {key} = {value!r} is not a number.") from exc
+        if own.get("warm_pool", 0) < 0:
+            raise CommandError(f"--policy {spec!r}: warm_pool must be 0 (off) or more VMs.")
         return name, own
 
     @staticmethod
