@@ -49,6 +49,7 @@ def service_detail(request: HttpRequest, service_name: str) -> HttpResponse:
     context = {
         "config": config,
         "events": selectors.service_recent_events(service_name=config.service_name),
+        "warm_vms": selectors.service_warm_vms(config=config),
         "run": event_progress(event=run) if run else None,
         "history": config_history(config=config, user=request.user),
         "webhook_url": diagnostics.webhook_url(config),

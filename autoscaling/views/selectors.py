@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from autoscaling.choices import ArtifactStatus, ScaleAction
-from autoscaling.models import AutoscalingConfig
+from autoscaling.choices import ArtifactStatus, ManagedVMState, ScaleAction
+from autoscaling.models import AutoscalingConfig, ManagedVM
 from events.choices import IN_FLIGHT_STATUSES, EventStatus
 from events.models import ScaleEvent, ScaleEventStage
 from events.views.selectors import stage_label
@@ -198,6 +198,15 @@ def service_get(*, service_name: str) -> AutoscalingConfig | None:
     """A config with its template and cooldown state (one query)."""
     return (
         AutoscalingConfig.objects.select_related("template", "cooldown").filter(service_name=service_name).first()
+    )
+
+
+def service_warm_vms(*, config: AutoscalingConfig) -> list[ManagedVM]:
+    """The VMs in the service's warm pool, oldest first (the order scale-outs take them in; one query)."""
+    return list(
+        ManagedVM.objects.filter(config=config, state=ManagedVMState.WARM)
+        .order_by("created_at", "name")
+        .only("name", "ip_address", "created_at")
     )
 
 

@@ -38,6 +38,22 @@ def test_service_page_shows_run_events_and_history(operator_client, operator, co
     assert 'data-field="max_vms"' in body and "<del>4</del>" in body and "<ins>6</ins>" in body
     assert history[-1].kind == "created"
     assert operator_client.get(reverse("autoscaling:service", args=["missing"])).status_code == 404
+    assert '<dd id="warm-pool">off</dd>' in body
+
+
+def test_service_page_lists_the_warm_pool(operator_client, config):
+    from autoscaling.models import ManagedVM
+
+    config.warm_pool_size = 2
+    config.save()
+    ManagedVM.objects.create(config=config, name=f"{config.vm_prefix}-20250101000000", ip_address="127.0.48.221",
+                             state="warm")
+    ManagedVM.objects.create(config=config, name=f"{config.vm_prefix}-20250101000001", ip_address="127.0.48.222",
+                             state="in_service")
+    body = operator_client.get(reverse("autoscaling:service", args=[config.service_name])).content.decode()
+    warm = body.split('<dd id="warm-pool">')[1].split("</dd>")[0]
+    assert warm.startswith("1 of 2 powered off: ")
+    assert f"{config.vm_prefix}-20250101000000 (127.0.48.221)" in warm and "127.0.48.222" not in warm
 
 
 def test_run_json_follows_stage_updates(operator_client, config, make_run, django_assert_max_num_queries):
