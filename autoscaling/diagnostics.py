@@ -271,23 +271,34 @@ def check_cooldown(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Che
 
 
 def check_free_ips(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    """Free addresses as a scale-out would count them: the allocation's exclusion set (gateway, VIP, every
+    config's leases, the job's Prometheus targets, vCenter guest IPs when configured). Warm-pool VMs keep their
+    addresses and are reused first, so they lower the headroom needed."""
     title = _("Free IP addresses in the pool")
-    from autoscaling.selectors import ip_pool_free_count
+    from autoscaling.models import ManagedVM
+    from autoscaling.services.ip_leases import address_of, ip_pool_free_count
 
     start, end = ipaddress.ip_address(config.ip_pool_start), ipaddress.ip_address(config.ip_pool_end)
     size = int(end) - int(start) + 1
-    free = ip_pool_free_count(config=config)
     targets = ctx.facts.get("targets")
+    hosts = [address_of(t.instance) for t in targets] if targets is not None else []
+    pool = ip_pool_free_count(config=config, exclude=hosts)
+    free = pool.count
+    warm = ManagedVM.objects.filter(config=config, state="warm").count()
     headroom = max(0, config.max_vms - len(targets)) if targets is not None else config.max_vms - config.min_vms
+    headroom = max(0, headroom - warm)
     values = {"free": free, "size": size, "need": headroom}
-    if free == 0:
-        return CheckResult("free_ips", title, False, _("No free address left (%(size)d in the pool).") % values,
+    note = f" ({pool.note})" if pool.note else ""
+    if free == 0 and headroom > 0:
+        return CheckResult("free_ips", title, False,
+                           _("No free address left (%(size)d in the pool).") % values + note,
                            _("Widen the IP pool range or release leases of deleted VMs."))
     if free < headroom:
         return CheckResult("free_ips", title, False,
-                           _("%(free)d free of %(size)d, fewer than the %(need)d VMs scale-out may add.") % values,
+                           _("%(free)d free of %(size)d, fewer than the %(need)d VMs scale-out may add.") % values
+                           + note,
                            _("Widen the IP pool range so it covers max − current VMs."))
-    return CheckResult("free_ips", title, True, _("%(free)d free of %(size)d.") % values)
+    return CheckResult("free_ips", title, True, _("%(free)d free of %(size)d.") % values + note)
 
 
 def check_f5_pool(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:

@@ -101,3 +101,28 @@ def test_jenkins_health_and_jobs(config, jenkins, settings):
     assert check_jenkins_jobs(config=config, ctx=DiagnosticsContext()).ok is True
     settings.JENKINS_TOKEN = "wrong"
     assert health_jenkins().ok is False
+
+
+def test_free_ips_counts_like_allocation_and_credits_the_warm_pool(config, settings):
+    """A pool address the job already scrapes (a VM someone added by hand) is not free, as allocation sees it;
+    warm-pool VMs bring their own addresses, so they lower the headroom the check asks for."""
+    from autoscaling.diagnostics import DiagnosticsContext, check_free_ips
+    from autoscaling.models import IPLease, ManagedVM
+    from ixnode.integrations.prometheus.client import Target
+
+    settings.VCENTER_HOST = ""
+    job = config.prometheus_job_name
+    targets = [Target(instance=f"127.0.48.{n}:9100", job=job, scrape_pool=job, health="up") for n in (10, 220)]
+    for n in range(221, 227):
+        IPLease.objects.create(config=config, ip_address=f"127.0.48.{n}")
+    ctx = DiagnosticsContext(facts={"targets": targets})
+    result = check_free_ips(config=config, ctx=ctx)  # 9 − 6 leased − 1 scraped = 2 free; max 4 − 2 VMs = 2 needed
+    assert result.ok is True and result.detail.startswith("2 free of 9"), result.detail
+
+    IPLease.objects.create(config=config, ip_address="127.0.48.227")
+    result = check_free_ips(config=config, ctx=ctx)
+    assert result.ok is False and "1 free of 9, fewer than the 2 VMs" in result.detail
+
+    ManagedVM.objects.create(config=config, name=f"{config.vm_prefix}-20250101000000", ip_address="127.0.48.226",
+                             state="warm")
+    assert check_free_ips(config=config, ctx=ctx).ok is True  # the warm VM covers one of the two
