@@ -71,14 +71,23 @@ def jenkins_execute(event: ScaleEvent, *, client=None) -> ScaleEvent:
         return scale_event_finish(event=event, status=EventStatus.FAILED, error=error)
 
     def abandon(error: str, *, queue_id: int) -> ScaleEvent:
-        """Give up following the queue item: cancel it (best effort — it may already run as a build whose
-        steps record what they create) and roll back whatever the run's plan recorded, then finish."""
+        """Give up following the queue item: cancel it; if it already became a build, stop that build so no
+        further step starts; then roll back whatever the run's plan recorded, and finish."""
         try:
             client.queue_cancel(queue_id=queue_id)
             logger.info("scale event %s: cancelled Jenkins queue item %s", event.pk, queue_id)
         except JenkinsError as exc:
             logger.warning("scale event %s: queue item %s not cancelled: %s", event.pk, queue_id, exc)
             error = f"{error} (cancelling the queue item failed too: {exc})"
+        try:
+            number = client.build_for_queue_item(name=job, queue_id=queue_id)
+            if number is not None:
+                client.build_stop(name=job, number=number)
+                logger.info("scale event %s: stopped Jenkins build %s#%s", event.pk, job, number)
+                error = f"{error} Its build #{number} was stopped."
+        except JenkinsError as exc:
+            logger.warning("scale event %s: the build of queue item %s not stopped: %s", event.pk, queue_id, exc)
+            error = f"{error} (stopping its build failed: {exc})"
         return rollback_scale_event(event.pk, reason=error)
 
     try:

@@ -15,7 +15,8 @@ Endpoints (https://www.jenkins.io/doc/book/using/remote-access-api/):
 - ``POST /queue/cancelItem?id=<id>`` → ``204`` (the item is cancelled: ``cancelled: true``, no build), ``404``
   for an unknown id, ``422`` for an item that already left the queue (as Jenkins' ``Queue.doCancelItem``)
 - ``GET /job/<job>/<n>/api/json`` (``building``, ``result``, ``ParametersAction``), ``/consoleText``,
-  ``POST /job/<job>/<n>/stop``
+  ``POST /job/<job>/<n>/stop`` (→ 302 to the build page, ``GET /job/<job>/<n>/``, as Jenkins does); builds carry
+  ``queueId`` (the queue item they came from)
 
 Builds run like the product's generated Pipeline: when the job's script has ``stage('…')`` steps and the build
 has a ``CALLBACK_URL`` parameter, each stage POSTs ``{"stage", "build_url", "event_id"}`` to it with
@@ -501,6 +502,8 @@ class JenkinsDouble:
                     elif sub == "/stop" and method == "POST":
                         double._finish(build, "ABORTED")
                         self._send(302, headers={"Location": double.build_url(job.name, number)})
+                    elif sub == "/" and method == "GET":  # the build's HTML page (where /stop redirects to)
+                        self._send(200, f"<html><title>{job.name} #{number}</title></html>")
                     else:
                         self._send(404, "Not found")
                     return

@@ -145,6 +145,10 @@ def test_queue_follow_failure_mid_build_rolls_back(jenkins_world, jenkins_double
     try:
         assert event.status == EventStatus.ROLLED_BACK, (event.status, event.error, event.rollback_summary)
         assert "could not be followed" in event.error
+        # the build the queue item became is stopped (found by its queueId: the queue item is unreadable)
+        assert "Its build #1 was stopped." in event.error
+        assert ("POST", f"/job/{job}/1/stop") in jenkins_double.requests
+        assert jenkins_double.jobs[job].builds[0].result == "ABORTED"
         assert "destroyed VM" in event.rollback_summary and "released IP" in event.rollback_summary
         world.assert_clean()
     finally:
@@ -182,3 +186,8 @@ def test_queue_cancel_against_the_double(jenkins_double):
     jenkins_double.wait_build("cancel-me", 1)
     with pytest.raises(JenkinsError):  # left the queue: not cancellable (422)
         client.queue_cancel(queue_id=second)
+    # which build a queue item became: from the item, or by the builds' queueId once Jenkins forgot the item
+    assert client.build_for_queue_item(name="cancel-me", queue_id=second) == 1
+    assert client.build_for_queue_item(name="cancel-me", queue_id=queue_id) is None  # cancelled: no build
+    del jenkins_double.queue[second]
+    assert client.build_for_queue_item(name="cancel-me", queue_id=second) == 1

@@ -169,5 +169,22 @@ class JenkinsClient:
             result=data.get("result"),
         )
 
+    def build_for_queue_item(self, *, name: str, queue_id: int, scan: int = 10) -> int | None:
+        """The number of the build a queue item became: from the item (``executable``) when Jenkins still has
+        it, else by the ``queueId`` of the job's last ``scan`` builds; None when no build came of it."""
+        try:
+            number = self.queue_item(queue_id=queue_id).build_number
+        except JenkinsError:
+            number = None
+        if number is not None:
+            return int(number)
+        info = self._call(f"read job {name}", lambda: self._server.get_job_info(name))
+        for build in (info.get("builds") or [])[:scan]:
+            data = self._call(f"read build {name}#{build.get('number')}",
+                              lambda b=build: self._server.get_build_info(name, int(b["number"])))
+            if data.get("queueId") == queue_id:
+                return int(data["number"])
+        return None
+
     def build_stop(self, *, name: str, number: int) -> None:
         self._call(f"stop build {name}#{number}", lambda: self._server.stop_build(name, number))
