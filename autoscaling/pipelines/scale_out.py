@@ -111,6 +111,12 @@ class AllocateIPStage(Stage):
             ip = IPLease.objects.filter(pk=lease_id).values_list("ip_address", flat=True).first()
             if ports.lease_release(ctx, lease_id=lease_id):
                 done.append(f"released IP {ip}")
+        # Warm VMs claimed by a run that failed before its clone stage: untouched (still powered off), back they go.
+        for vm in ctx.vms:
+            if _warm(vm) and ManagedVM.objects.filter(name=vm["name"], state=ManagedVMState.PROVISIONING).update(
+                state=ManagedVMState.WARM
+            ):
+                done.append(f"returned {vm['name']} to the warm pool")
         return done
 
 
@@ -167,7 +173,8 @@ class CloneStage(Stage):
             ManagedVM.objects.filter(name=vm["name"]).update(state=ManagedVMState.DELETED, deleted_at=timezone.now())
             released = vm.get("lease_id") and ports.lease_release(ctx, lease_id=vm["lease_id"])
             done.append(
-                f"{'destroyed' if existed else 'gone:'} warm VM {vm['name']} (it never passed the health check)"
+                f"{'destroyed' if existed else 'gone:'} warm VM {vm['name']} (the run failed before it passed its "
+                "health check)"
                 + (f", released IP {vm['ip']}" if released else "")
             )
 

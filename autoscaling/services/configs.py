@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from autoscaling import selectors
+from autoscaling.choices import ManagedVMState
 from autoscaling.models import AutoscalingConfig
 
 
@@ -60,7 +61,15 @@ def config_delete_blockers(*, config: AutoscalingConfig) -> list[str]:
             _("Scale event #%(id)s (%(action)s) is %(status)s; wait for it to finish.")
             % {"id": run.pk, "action": run.action, "status": run.status}
         )
-    alive = list(selectors.managed_vms_alive(config=config).values_list("name", flat=True)[:10])
+    alive_vms = selectors.managed_vms_alive(config=config)
+    warm = list(alive_vms.filter(state=ManagedVMState.WARM).values_list("name", flat=True)[:10])
+    alive = list(alive_vms.exclude(state=ManagedVMState.WARM).values_list("name", flat=True)[:10])
+    if warm:
+        reasons.append(
+            _("VMs are waiting in the warm pool (%(names)s); set the warm pool size to 0 and destroy them "
+              "(admin action or manage.py warm_pool_trim) first.")
+            % {"names": ", ".join(warm)}
+        )
     if alive:
         reasons.append(
             _("Autoscaled VMs are still alive (%(names)s); scale in to the minimum or delete them first.")

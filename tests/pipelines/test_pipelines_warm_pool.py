@@ -158,3 +158,28 @@ def test_trim_destroys_warm_vms_above_a_lowered_pool_size(pipeline_world, q_sync
 
     with pytest.raises(CommandError, match="No autoscaling config named nope"):
         call_command("warm_pool_trim", "nope")
+
+
+def test_run_failing_before_its_clone_stage_puts_the_claimed_warm_vm_back(pipeline_world, monkeypatch, q_sync):
+    from autoscaling.pipelines import ports
+    from autoscaling.services.configs import ConfigDeleteRefused, config_delete
+
+    world = pipeline_world
+    config = warm_world(world, pool=1, step=2)
+    warm, _ = scale_out_then_in(world, vms=2)
+
+    def no_address(ctx, *, vm_name):
+        raise RuntimeError("address allocation broke")
+
+    monkeypatch.setattr(ports, "lease_allocate", no_address)
+    event = decide(world, OUT)  # takes the warm VM, then fails leasing an address for the second VM
+    assert event.status == EventStatus.ROLLED_BACK, (event.status, event.error)
+    assert "Stage 'allocate_ip' failed" in event.error
+    assert f"returned {warm.name} to the warm pool" in event.rollback_summary
+    assert ManagedVM.objects.get(name=warm.name).state == ManagedVMState.WARM
+    assert power_state(warm.name) == "poweredOff"
+    assert leased(config) == {warm.ip_address} and world.ours() == {warm.name}
+
+    # a config whose warm pool still holds VMs cannot be deleted, and the refusal says how to empty it
+    with pytest.raises(ConfigDeleteRefused, match="waiting in the warm pool .*warm_pool_trim"):
+        config_delete(config=config)
