@@ -4,6 +4,7 @@ overhead = wall time of a run − time spent waiting on vCenter, F5, SSH and the
 every external call, ``RunContext.waited_seconds``). Runs with one VM, so no waits overlap. Then a scale-out
 of 4 VMs at once (parallel clones) against 4 runs of one, with vcsim's clone taking ``CLONE_DELAY`` seconds
 as a stand-in for a real clone. Goals (issue 4): overhead ≤ 1 s per run; 4 parallel clones ≤ 1.5× one clone.
+Last, with a warm pool of 1: a scale-out that powers on a VM the previous scale-in kept, against a cloned one.
 """
 
 from __future__ import annotations
@@ -112,6 +113,20 @@ def run() -> None:
                       f"{four[2]['clone']:.2f} s (×{four[2]['clone'] / one[2]['clone']:.2f}); whole run 1 VM "
                       f"{one[0]:.2f} s, 4 VMs {four[0]:.2f} s (×{four[0] / one[0]:.2f}; 4 runs of one ≈ "
                       f"{4 * one[0]:.2f} s)")
+
+                # warm pool: a scale-in keeps the VM powered off, the next scale-out powers it on (no clone)
+                config.warm_pool_size = 1
+                config.save()
+                _run(_event(config, "scale-out", 1, 2))
+                warm_in = _run(_event(config, "scale-in", 1, 3))
+                warm_out = _run(_event(config, "scale-out", 1, 2))
+                print(f"warm pool (clone delay {CLONE_DELAY:.1f} s): scale-out from the pool {warm_out[0]:.2f} s vs "
+                      f"cloned {one[0]:.2f} s (clone stage {warm_out[2]['clone']:.3f} s vs {one[2]['clone']:.2f} s; "
+                      f"pipeline overhead {warm_out[0] - warm_out[1]:.3f} s); scale-in into the pool "
+                      f"{warm_in[0]:.2f} s")
+                config.warm_pool_size = 0
+                config.save()
+                _run(_event(config, "scale-in", 1, 3))
     finally:
         health.stop()
         from ixnode.integrations.vcenter.client import vcenter_sessions_close
