@@ -10,7 +10,8 @@ A process working on a run records itself in the run's plan (``run.worker``: hos
 
 A queued run that never started is failed (nothing was created): a run handed to Jenkins after
 ``IXNODE_PIPELINE_QUEUED_TIMEOUT``, any other (its django-q2 task was lost) after
-``IXNODE_PIPELINE_EMBEDDED_QUEUED_TIMEOUT``.
+``IXNODE_PIPELINE_EMBEDDED_QUEUED_TIMEOUT`` — unless every django-q2 worker is busy with a run, when it is
+only waiting for one (then ``IXNODE_PIPELINE_QUEUED_TIMEOUT`` applies to it too).
 Reconcile claims a dead run by moving its heartbeat forward in one conditional UPDATE, so two reconcilers
 never roll back the same run. It runs from the django-q2 schedule ``ixnode-pipelines-reconcile`` (created
 by ``manage.py ensure_schedules``) and once when the cluster starts.
@@ -96,8 +97,14 @@ def pipeline_reconcile(*, now=None) -> ReconcileReport:
             logger.exception("reconcile of scale event %s failed", event.pk)
             report.errors.append(f"event {event.pk}: {exc}")
     queued_cutoff = now - timedelta(seconds=min(queued_timeout(Executor.EMBEDDED), queued_timeout(Executor.JENKINS)))
+    workers_busy = None  # read once, only when some run has been queued that long
     for event in ScaleEvent.objects.filter(status=EventStatus.QUEUED, created_at__lt=queued_cutoff):
         timeout = queued_timeout(event.executor)
+        if event.executor != Executor.JENKINS:
+            if workers_busy is None:
+                workers_busy = embedded_workers_busy()
+            if workers_busy:
+                timeout = settings.IXNODE_PIPELINE_QUEUED_TIMEOUT
         if now - event.created_at <= timedelta(seconds=timeout):
             continue
         scale_event_finish(
@@ -108,6 +115,13 @@ def pipeline_reconcile(*, now=None) -> ReconcileReport:
         )
         report.failed_queued.append(event.pk)
     return report
+
+
+def embedded_workers_busy() -> bool:
+    """Every django-q2 worker is running a pipeline run: a queued run is waiting for one, not lost."""
+    workers = int((getattr(settings, "Q_CLUSTER", {}) or {}).get("workers") or 1)
+    running = ScaleEvent.objects.filter(status=EventStatus.RUNNING).exclude(executor=Executor.JENKINS).count()
+    return running >= workers
 
 
 def queued_timeout(executor: str) -> float:

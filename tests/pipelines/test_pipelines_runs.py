@@ -282,6 +282,14 @@ def test_lost_embedded_task_fails_after_the_embedded_queued_timeout(pipeline_wor
     ScaleEvent.objects.filter(pk=event.pk).update(executor="jenkins")
     assert pipeline_reconcile(now=later).failed_queued == []
     ScaleEvent.objects.filter(pk=event.pk).update(executor="")
+    # every worker busy with a run (here 1 of 1): the queued run is waiting for it, not lost
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "workers": 1}
+    busy = ScaleEvent.objects.create(config=None, service_name="another-service", action=ScaleAction.SCALE_IN,
+                                     decision="ALLOW", status=EventStatus.RUNNING, executor="embedded",
+                                     started_at=later, heartbeat_at=later)
+    report = pipeline_reconcile(now=later)
+    assert report.failed_queued == [] and report.rolled_back == []
+    ScaleEvent.objects.filter(pk=busy.pk).update(status=EventStatus.SUCCEEDED)
     assert pipeline_reconcile(now=later).failed_queued == [event.pk]
     event.refresh_from_db()
     assert event.status == EventStatus.FAILED and "never started within 300s" in event.error
