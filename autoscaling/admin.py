@@ -65,19 +65,20 @@ class AutoscalingConfigAdmin(ArtifactsAdminMixin, SimpleHistoryAdmin):
     def disable_configs(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._set_enabled(request, queryset, False)
 
-    @admin.action(description=gettext_lazy("Destroy warm VMs above the warm pool size"), permissions=["change"])
+    @admin.action(description=gettext_lazy("Destroy stale warm VMs and those above the warm pool size"),
+                  permissions=["change"])
     def trim_warm_pools(self, request: HttpRequest, queryset: QuerySet) -> None:
         from autoscaling.services.warm_pool import warm_pool_trim
 
         for config in queryset:
             try:
                 lines = warm_pool_trim(config=config)
-            except Exception as exc:  # vCenter unreachable: say so, never a 500
+            except Exception as exc:  # a run in flight, vCenter unreachable: say so, never a 500
                 self.message_user(request, _("%(name)s: the warm pool was not trimmed: %(error)s")
                                   % {"name": config.service_name, "error": exc}, messages.ERROR)
                 continue
             failed = any("not destroyed" in line for line in lines)
-            text = "; ".join(lines) or _("no warm VM above the pool size")
+            text = "; ".join(lines) or _("no stale warm VM and none above the pool size")
             self.message_user(request, f"{config.service_name}: {text}", messages.ERROR if failed else messages.SUCCESS)
 
     def _set_enabled(self, request: HttpRequest, queryset: QuerySet, enabled: bool) -> None:

@@ -258,6 +258,12 @@ class ManagedVM(models.Model):
     scale_in_protected = models.BooleanField(
         _("scale-in protection"), default=False, help_text=_("Protected VMs are never picked for scale-in.")
     )
+    warm_fingerprint = models.CharField(
+        _("warm pool fingerprint"),
+        max_length=64,
+        blank=True,
+        help_text=_("Template and network settings the VM was prepared with when it entered the warm pool."),
+    )
     created_by_event = models.ForeignKey(
         "events.ScaleEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="created_vms"
     )

@@ -175,13 +175,7 @@ def config_errors(values: dict[str, Any]) -> dict[str, list[str]]:
                     )
                     % {"size": size, "needed": needed, "max": max_vms, "min": min_vms}
                 )
-            elif size < needed + warm:
-                errors["ip_pool_end"].append(
-                    _(
-                        "The IP pool holds %(size)s addresses but up to %(needed)s VMs may be added and "
-                        "%(warm)s more kept in the warm pool, each holding its address."
-                    )
-                    % {"size": size, "needed": needed, "warm": warm}
-                )
+            # Warm VMs need no extra addresses: a scale-out takes them before it clones, so the VMs added
+            # plus those in the pool never exceed maximum − minimum.
 
     return dict(errors)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from autoscaling import selectors as as_selectors
 from autoscaling.choices import ManagedVMState, ScaleAction, ScaleInOrder
 from autoscaling.models import AutoscalingConfig, CooldownState, ManagedVM
+from autoscaling.services.warm_pool import warm_pool_room, warm_vms_usable
 from events.choices import Trigger
 from events.models import ScaleEvent
 from policies import selectors
@@ -303,11 +304,8 @@ def dry_run_plan(*, config: AutoscalingConfig, action: ScaleAction | str, count:
     scale-in skips protected VMs)."""
     now = now or timezone.now()
     if ScaleAction(action) == ScaleAction.SCALE_OUT:
-        warm = list(
-            as_selectors.managed_vms_alive(config=config)
-            .filter(state=ManagedVMState.WARM)
-            .order_by("created_at", "name")[:count]
-        )
+        leased = set(as_selectors.ip_leases_active(config=config).values_list("ip_address", flat=True))
+        warm = [vm for vm in warm_vms_usable(config=config) if vm.ip_address in leased][:count]
         from_pool = [{"vm": vm.name, "ip": vm.ip_address, "f5_member": f"{vm.ip_address}:{config.f5_vip_port}",
                       "prometheus_target": f"{vm.ip_address}:{config.node_exporter_port}", "from_warm_pool": True}
                      for vm in warm]
@@ -332,9 +330,16 @@ def dry_run_plan(*, config: AutoscalingConfig, action: ScaleAction | str, count:
     alive = as_selectors.managed_vms_alive(config=config).filter(state=ManagedVMState.IN_SERVICE).order_by(order)
     picked = list(alive.filter(scale_in_protected=False)[:count])
     protected = list(alive.filter(scale_in_protected=True).values_list("name", flat=True))
-    return {"action": "scale-in", "f5_pool": config.f5_pool_name, "protected_skipped": protected,
-            "vms": [{"vm": vm.name, "ip": vm.ip_address, "f5_member": f"{vm.ip_address}:{config.f5_vip_port}"}
-                    for vm in picked]}
+    room = warm_pool_room(config)
+    leased = set(as_selectors.ip_leases_active(config=config).values_list("ip_address", flat=True))
+    vms = []
+    for vm in picked:
+        row = {"vm": vm.name, "ip": vm.ip_address, "f5_member": f"{vm.ip_address}:{config.f5_vip_port}"}
+        if room > 0 and vm.ip_address in leased:  # as the scale-in pipeline decides
+            room -= 1
+            row["to_warm_pool"] = True
+        vms.append(row)
+    return {"action": "scale-in", "f5_pool": config.f5_pool_name, "protected_skipped": protected, "vms": vms}
 
 
 def scale_event_plan_record(*, event: ScaleEvent) -> None:

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from autoscaling.choices import Decision
 from autoscaling.models import IPLease, ManagedVM
 from autoscaling.services.decisions import DecisionTrigger, scale_decision_record
+from autoscaling.services.warm_pool import warm_fingerprint
 from events.choices import EventStatus, Trigger
 from events.models import ScaleEvent
 from policies import services
@@ -112,8 +113,10 @@ def test_dry_run_plan_takes_warm_pool_vms_first_and_never_picks_them_for_scale_i
     ManagedVM.objects.create(config=config, name="auto-vm-test-20250101000000", ip_address="127.0.48.220",
                              state="in_service")
     ManagedVM.objects.create(config=config, name="auto-vm-test-20250101000001", ip_address="127.0.48.221",
-                             state="warm")
-    for i in range(2):
+                             state="warm", warm_fingerprint=warm_fingerprint(config=config))
+    ManagedVM.objects.create(config=config, name="auto-vm-test-20241231000000", ip_address="127.0.48.227",
+                             state="warm", warm_fingerprint="prepared-with-an-older-template")  # stale: never used
+    for i in (0, 1, 7):
         IPLease.objects.create(config=config, ip_address=f"127.0.48.22{i}", vm_name=f"auto-vm-test-2025010100000{i}")
     plan = services.dry_run_plan(config=config, action="scale-out", count=2, now=NOW)
     assert plan["vms"][0] == {"vm": "auto-vm-test-20250101000001", "ip": "127.0.48.221",
@@ -123,6 +126,11 @@ def test_dry_run_plan_takes_warm_pool_vms_first_and_never_picks_them_for_scale_i
     assert len(plan["vms"]) == 2 and plan["short_of_ips"] == 0
     scale_in = services.dry_run_plan(config=config, action="scale-in", count=2)
     assert [v["vm"] for v in scale_in["vms"]] == ["auto-vm-test-20250101000000"]
+    assert "to_warm_pool" not in scale_in["vms"][0]  # the pool of 1 is full (the stale VM counts until trimmed)
+    config.warm_pool_size = 3
+    config.save()
+    scale_in = services.dry_run_plan(config=config, action="scale-in", count=2)
+    assert scale_in["vms"][0]["to_warm_pool"] is True
 
 
 @pytest.fixture

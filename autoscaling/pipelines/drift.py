@@ -8,6 +8,8 @@ costs money. ``drift_report(config=...)`` lists every address with where it was 
   or that no ManagedVM row knows;
 - ``target_without_vm`` / ``member_without_target``: registered in one place but not the other;
 - ``managed_vm_missing``: a ManagedVM row in service or in the warm pool whose VM is gone from vCenter;
+- ``managed_vm_stuck``: a ManagedVM row still provisioning or draining while no run of the service is in
+  flight (a rollback that could not finish);
 - ``lease_leak``: an IP lease held for a VM that does not exist.
 
 Nothing is changed; each source that could not be read is reported in ``errors`` instead of guessed.
@@ -102,6 +104,10 @@ def drift_report(*, config: AutoscalingConfig, vcenter=None, f5=None, prometheus
     managed = {
         vm.name: vm for vm in ManagedVM.objects.filter(config=config).exclude(state=ManagedVMState.DELETED)
     }
+    from events.choices import IN_FLIGHT_STATUSES
+    from events.models import ScaleEvent
+
+    run_in_flight = ScaleEvent.objects.filter(config=config, status__in=IN_FLIGHT_STATUSES).exists()
     add = report.findings.append
 
     if vcenter_ok:
@@ -121,6 +127,13 @@ def drift_report(*, config: AutoscalingConfig, vcenter=None, f5=None, prometheus
                 add(DriftFinding("managed_vm_missing", name, "in service according to the database, gone from vCenter"))
             elif row.state == ManagedVMState.WARM and name not in vm_ips:
                 add(DriftFinding("managed_vm_missing", name, "in the warm pool (database), gone from vCenter"))
+        if not run_in_flight:
+            for name, row in sorted(managed.items()):
+                if row.state in (ManagedVMState.PROVISIONING, ManagedVMState.DRAINING):
+                    where = "in vCenter" if name in vm_ips else "not in vCenter"
+                    add(DriftFinding("managed_vm_stuck", name,
+                                     f"{row.get_state_display().lower()} with no run in flight ({where}): a rollback "
+                                     "that could not finish; destroy or restore it by hand"))
         for lease in IPLease.objects.filter(config=config, state="leased"):
             if lease.vm_name and lease.vm_name not in vm_ips and lease.vm_name not in managed:
                 add(DriftFinding("lease_leak", lease.ip_address, f"leased for {lease.vm_name}, which does not exist"))

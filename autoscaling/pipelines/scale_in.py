@@ -7,9 +7,11 @@ the config says so; protected VMs are skipped. A failure before the VM is destro
 (member re-added/enabled, target re-added, VM powered on again); after the destroy there is nothing to
 restore and the run says so.
 
-Warm pool (``warm_pool_size`` > 0): while the config's pool holds fewer VMs than that, a picked VM is not
-destroyed: after the shutdown it stays powered off in state ``warm`` with its IP lease, network settings and
-monitoring agents, for a scale-out to power on instead of cloning (AWS "reuse on scale-in").
+Warm pool (``warm_pool_size`` > 0): while the config's pool holds fewer VMs than that, a picked VM that holds
+its address lease is not destroyed: after the shutdown it stays powered off with its lease, network settings
+and monitoring agents, for a scale-out to power on instead of cloning (AWS "reuse on scale-in"). The room is
+checked again at the destroy stage, and the VM becomes ``warm`` only when the run completes (until then it is
+``draining``, so neither a trim nor a scale-out can take it from a run that may still roll back).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from autoscaling.choices import ManagedVMState, ScaleInOrder
 from autoscaling.models import IPLease, ManagedVM
 from autoscaling.pipelines import ports
 from autoscaling.pipelines.stages import RunContext, Stage, StageError
+from autoscaling.services.warm_pool import warm_pool_room
 
 
 def scale_in_candidates(config) -> list[ManagedVM]:
@@ -36,14 +39,6 @@ def scale_in_candidates(config) -> list[ManagedVM]:
 
 def _member(ctx: RunContext, vm: dict) -> dict:
     return {"pool": ctx.config.f5_pool_name, "address": vm["ip"], "port": ctx.config.f5_vip_port}
-
-
-def warm_pool_room(config) -> int:
-    """How many more VMs the config's warm pool can take."""
-    if config.warm_pool_size <= 0:
-        return 0
-    held = ManagedVM.objects.filter(config=config, state=ManagedVMState.WARM).count()
-    return max(0, config.warm_pool_size - held)
 
 
 def _pooled(vm: dict) -> bool:
@@ -74,7 +69,7 @@ class PickVMsStage(Stage):
         room = warm_pool_room(ctx.config)
         for row in picked:
             lease = IPLease.objects.filter(config=ctx.config, ip_address=row.ip_address, state="leased").first()
-            to_pool = room > 0
+            to_pool = room > 0 and lease is not None  # a pooled VM must keep its address leased
             room -= to_pool
             ctx.vms.append(
                 {
@@ -93,8 +88,9 @@ class PickVMsStage(Stage):
     def rollback(self, ctx: RunContext) -> list[str]:
         done = []
         for vm in ctx.vms:
-            if _live(vm):
-                ManagedVM.objects.filter(pk=vm["managed_vm_id"]).update(state=ManagedVMState.IN_SERVICE)
+            if _live(vm) and ManagedVM.objects.filter(pk=vm["managed_vm_id"], state=ManagedVMState.DRAINING).update(
+                state=ManagedVMState.IN_SERVICE
+            ):
                 done.append(f"{vm['name']} back in service")
         return done
 
@@ -234,11 +230,18 @@ class DestroyStage(Stage):
     title = "Destroy the VMs"
 
     def run(self, ctx: RunContext) -> None:
+        # The pool may have filled or shrunk since the VMs were picked: decide again, now. The kept VMs stay
+        # "draining" (out of reach of a trim) until the run completes.
+        room = warm_pool_room(ctx.config)
         for vm in ctx.vms:
-            if _pooled(vm):
-                ctx.update_vm(vm, pooled=True)
-                ManagedVM.objects.filter(pk=vm["managed_vm_id"]).update(state=ManagedVMState.WARM, in_service_at=None)
-                ctx.log(f"kept {vm['name']} powered off in the warm pool ({vm['ip']} stays leased)")
+            if not _pooled(vm):
+                continue
+            if room > 0:
+                room -= 1
+                ctx.log(f"kept {vm['name']} powered off for the warm pool ({vm['ip']} stays leased)")
+            else:
+                ctx.update_vm(vm, to_warm_pool=False)
+                ctx.log(f"the warm pool has no room left: {vm['name']} is destroyed instead")
 
         def destroy(vm: dict) -> None:
             existed = ports.vm_destroy(ctx, name=vm["name"])
@@ -281,10 +284,17 @@ class CompleteScaleInStage(Stage):
     title = "Complete"
 
     def run(self, ctx: RunContext) -> None:
+        from autoscaling.services.warm_pool import warm_fingerprint
+
         ctx.log(f"removed: {', '.join(vm['name'] for vm in ctx.vms)}")
-        pooled = [vm["name"] for vm in ctx.vms if _pooled(vm)]
+        pooled = [vm for vm in ctx.vms if _pooled(vm)]
+        fingerprint = warm_fingerprint(config=ctx.config)
+        for vm in pooled:
+            ManagedVM.objects.filter(pk=vm["managed_vm_id"], state=ManagedVMState.DRAINING).update(
+                state=ManagedVMState.WARM, in_service_at=None, warm_fingerprint=fingerprint
+            )
         if pooled:
-            ctx.log(f"in the warm pool (powered off): {', '.join(pooled)}")
+            ctx.log(f"in the warm pool (powered off): {', '.join(vm['name'] for vm in pooled)}")
 
 
 STAGES: list[Stage] = [

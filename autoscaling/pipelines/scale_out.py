@@ -5,8 +5,9 @@ network, health) handle the VMs in parallel threads, so a step of 4 costs about 
 
 Warm pool: VMs a scale-in kept powered off (state ``warm``, see ``scale_in``) are taken first, oldest first:
 they keep their name, address and network settings, so they skip the clone and network stages and are only
-powered on. If such a run fails, a warm VM that had passed its health check goes back to the pool (powered
-off); one that had not is destroyed and its address released, so a broken VM is not handed out again.
+powered on. If such a run fails, a warm VM goes back to the pool (powered off) unless its own health check
+failed (then it is destroyed and its address released, so a broken VM is not handed out again). Only warm VMs
+prepared with the config's current template and network settings are taken (``services.warm_pool``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from django.utils import timezone
 from autoscaling.choices import ManagedVMState
 from autoscaling.models import IPLease, ManagedVM
 from autoscaling.pipelines import ports
-from autoscaling.pipelines.stages import RunContext, Stage
+from autoscaling.pipelines.stages import RunContext, Stage, StageError
 
 
 def vm_name_base(prefix: str, now=None) -> str:
@@ -49,20 +50,26 @@ def _warm(vm: dict) -> bool:
 
 
 def warm_vms_claim(ctx: RunContext, *, count: int) -> list[dict]:
-    """Take up to ``count`` VMs out of the config's warm pool into this run's plan (oldest first). The state
-    change and the plan are written in one transaction: a crash leaves the VM either in the pool or in the plan."""
+    """Take up to ``count`` usable VMs (current template and network settings, address still leased) out of the
+    config's warm pool into this run's plan, oldest first. Each is claimed by a conditional update (warm →
+    provisioning), and the claims and the plan are written in one transaction: a crash leaves a VM either in the
+    pool or in the plan, and two runs or a trim never take the same VM."""
+    from autoscaling.services.warm_pool import warm_vms_usable
+
     if count <= 0:
         return []
     claimed: list[dict] = []
     with transaction.atomic():
-        rows = list(
-            ManagedVM.objects.select_for_update()
-            .filter(config=ctx.config, state=ManagedVMState.WARM)
-            .order_by("created_at", "name")[:count]
-        )
-        for row in rows:
+        for row in warm_vms_usable(config=ctx.config).select_for_update():
+            if len(claimed) >= count:
+                break
             lease = IPLease.objects.filter(config=ctx.config, ip_address=row.ip_address, state="leased").first()
-            ManagedVM.objects.filter(pk=row.pk).update(state=ManagedVMState.PROVISIONING)
+            if lease is None:
+                continue  # its address is no longer held: never hand it out (a trim destroys it)
+            if not ManagedVM.objects.filter(pk=row.pk, state=ManagedVMState.WARM).update(
+                state=ManagedVMState.PROVISIONING
+            ):
+                continue
             claimed.append(
                 {
                     "name": row.name,
@@ -108,14 +115,20 @@ class AllocateIPStage(Stage):
         lease_ids = {vm.get("lease_id") for vm in ctx.vms if vm.get("lease_id") and not _warm(vm)}
         lease_ids |= set(IPLease.objects.filter(event=ctx.event, state="leased").values_list("pk", flat=True))
         for lease_id in sorted(lease_ids):
-            ip = IPLease.objects.filter(pk=lease_id).values_list("ip_address", flat=True).first()
+            ip, vm_name = IPLease.objects.filter(pk=lease_id).values_list("ip_address", "vm_name").first() or ("", "")
+            alive = ManagedVM.objects.filter(name=vm_name).exclude(state=ManagedVMState.DELETED).first()
+            if alive is not None and alive.state != ManagedVMState.WARM:
+                # its VM could not be destroyed (the clone rollback failed): the address stays with it
+                done.append(f"kept IP {ip}: VM {vm_name} was not destroyed")
+                continue
             if ports.lease_release(ctx, lease_id=lease_id):
                 done.append(f"released IP {ip}")
-        # Warm VMs claimed by a run that failed before its clone stage: untouched (still powered off), back they go.
+        # Warm VMs claimed by a run that failed before powering them on: untouched (still off), back they go.
         for vm in ctx.vms:
-            if _warm(vm) and ManagedVM.objects.filter(name=vm["name"], state=ManagedVMState.PROVISIONING).update(
-                state=ManagedVMState.WARM
-            ):
+            if not _warm(vm) or vm.get("power_on_started"):
+                continue
+            claimed = ManagedVM.objects.filter(name=vm["name"], state=ManagedVMState.PROVISIONING)
+            if claimed.update(state=ManagedVMState.WARM):
                 done.append(f"returned {vm['name']} to the warm pool")
         return done
 
@@ -158,28 +171,39 @@ class CloneStage(Stage):
         ctx.parallel(clone, pending)
 
     def rollback(self, ctx: RunContext) -> list[str]:
+        """Destroy the clones; give the warm VMs back to the pool powered off — except one whose own health check
+        failed (destroyed, address released) or that vCenter no longer has. Every VM is handled even when another
+        fails; the first error is raised at the end (so the address of a clone that could not be destroyed is
+        kept by the allocate_ip rollback, and the run is marked failed)."""
         done: list[str] = []
         started = [vm for vm in ctx.vms if (vm.get("clone_started") or vm.get("cloned")) and not _warm(vm)]
-        warm_back = [vm for vm in ctx.vms if _warm(vm) and vm.get("healthy")]
-        warm_broken = [vm for vm in ctx.vms if _warm(vm) and not vm.get("healthy")]
+        warm = [vm for vm in ctx.vms if _warm(vm)]
 
-        def to_pool(vm: dict) -> None:
+        def release(vm: dict) -> str:
+            if vm.get("lease_id") and ports.lease_release(ctx, lease_id=vm["lease_id"]):
+                return f", released IP {vm['ip']}"
+            return ""
+
+        def warm_back(vm: dict) -> None:
+            if vm.get("health_failed"):
+                existed = ports.vm_destroy(ctx, name=vm["name"])
+                ManagedVM.objects.filter(name=vm["name"]).update(
+                    state=ManagedVMState.DELETED, deleted_at=timezone.now()
+                )
+                done.append(f"{'destroyed' if existed else 'gone:'} warm VM {vm['name']} (it failed its health "
+                            f"check){release(vm)}")
+                return
+            if not ports.vm_exists(ctx, name=vm["name"]):
+                ManagedVM.objects.filter(name=vm["name"]).update(
+                    state=ManagedVMState.DELETED, deleted_at=timezone.now()
+                )
+                done.append(f"warm VM {vm['name']} is gone from vCenter{release(vm)}")
+                return
             how = ports.vm_shutdown(ctx, name=vm["name"], timeout=settings.IXNODE_GUEST_SHUTDOWN_TIMEOUT)
-            ManagedVM.objects.filter(name=vm["name"]).update(state=ManagedVMState.WARM, in_service_at=None)
-            done.append(f"returned {vm['name']} to the warm pool ({how})")
-
-        def drop(vm: dict) -> None:
-            existed = ports.vm_destroy(ctx, name=vm["name"])
-            ManagedVM.objects.filter(name=vm["name"]).update(state=ManagedVMState.DELETED, deleted_at=timezone.now())
-            released = vm.get("lease_id") and ports.lease_release(ctx, lease_id=vm["lease_id"])
-            done.append(
-                f"{'destroyed' if existed else 'gone:'} warm VM {vm['name']} (the run failed before it passed its "
-                "health check)"
-                + (f", released IP {vm['ip']}" if released else "")
+            ManagedVM.objects.filter(name=vm["name"], state=ManagedVMState.PROVISIONING).update(
+                state=ManagedVMState.WARM, in_service_at=None
             )
-
-        ctx.parallel(to_pool, warm_back)
-        ctx.parallel(drop, warm_broken)
+            done.append(f"returned {vm['name']} to the warm pool ({how})")
 
         def destroy(vm: dict) -> None:
             # A clone whose call never returned (worker killed, task timed out) may still be running in
@@ -202,7 +226,15 @@ class CloneStage(Stage):
                 time.sleep(min(1.0, max(0.05, settle / 20)))
             ManagedVM.objects.filter(name=vm["name"]).update(state=ManagedVMState.DELETED, deleted_at=timezone.now())
 
-        ctx.parallel(destroy, started)
+        errors: list[Exception] = []
+        for fn, group in ((destroy, started), (warm_back, warm)):
+            try:
+                ctx.parallel(fn, group)
+            except Exception as exc:  # noqa: BLE001 - the other group is still handled; raised below
+                errors.append(exc)
+        if errors:
+            undone = f" (done before it: {'; '.join(done)})" if done else ""
+            raise StageError(f"{errors[0]}{undone}") from errors[0]
         return done
 
 
@@ -212,6 +244,7 @@ class PowerOnStage(Stage):
 
     def run(self, ctx: RunContext) -> None:
         def power_on(vm: dict) -> None:
+            ctx.update_vm(vm, power_on_started=True)
             ports.vm_power_on(ctx, name=vm["name"])
             ctx.log(f"powered on {vm['name']}")
 
@@ -239,7 +272,11 @@ class HealthStage(Stage):
 
     def run(self, ctx: RunContext) -> None:
         def check(vm: dict) -> None:
-            ports.health_wait(ctx, ip=vm["ip"])
+            try:
+                ports.health_wait(ctx, ip=vm["ip"])
+            except Exception:
+                ctx.update_vm(vm, health_failed=True)
+                raise
             ctx.update_vm(vm, healthy=True)
             ctx.log(f"{vm['name']} healthy at http://{vm['ip']}:{ctx.config.f5_vip_port}"
                     f"{ctx.config.f5_health_check_path}")

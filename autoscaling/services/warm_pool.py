@@ -1,12 +1,14 @@
-"""The warm pool outside a run: which VMs it holds, and trimming it when the operator lowered its size.
+"""The warm pool outside a run: which VMs it holds, whether they still match the config, and trimming it.
 
 Runs fill and empty the pool (``pipelines.scale_in`` keeps VMs, ``pipelines.scale_out`` takes them); this
-module only destroys the VMs above ``warm_pool_size`` — e.g. after the pool was turned off — and releases
-their addresses.
+module destroys the VMs above ``warm_pool_size`` — e.g. after the pool was turned off — and the stale ones
+(prepared with another template or other network settings), and releases their addresses.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 
 from django.db.models import QuerySet
@@ -19,21 +21,59 @@ from autoscaling.services.ip_leases import ip_lease_release
 logger = logging.getLogger(__name__)
 
 
+def warm_fingerprint(*, config: AutoscalingConfig) -> str:
+    """What a warm VM was prepared with: the template and every network setting a scale-out would apply.
+    A warm VM whose fingerprint differs from the config's current one is stale: never handed out, trimmed."""
+    parts = {
+        "template": [config.template_id, config.template.name if config.template_id else ""],
+        "network": [config.network_mode, config.ip_pool_start, config.ip_pool_end, config.gateway, config.subnet_cidr,
+                    config.vlan_id, config.dns_servers, config.ssh_user],
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def warm_vms(*, config: AutoscalingConfig) -> QuerySet[ManagedVM]:
     """The config's warm VMs, oldest first (the order scale-outs take them in)."""
     return ManagedVM.objects.filter(config=config, state=ManagedVMState.WARM).order_by("created_at", "name")
 
 
+def warm_pool_room(config: AutoscalingConfig) -> int:
+    """How many more VMs the config's warm pool can take (every warm VM counts, stale ones too)."""
+    if config.warm_pool_size <= 0:
+        return 0
+    return max(0, config.warm_pool_size - warm_vms(config=config).count())
+
+
+def warm_vms_usable(*, config: AutoscalingConfig) -> QuerySet[ManagedVM]:
+    """Warm VMs a scale-out may take: prepared with the config's current template and network settings."""
+    return warm_vms(config=config).filter(warm_fingerprint=warm_fingerprint(config=config))
+
+
+class WarmPoolBusy(Exception):
+    """A run of the service is in flight; the pool is trimmed only between runs."""
+
+
 def warm_pool_trim(*, config: AutoscalingConfig, vcenter=None) -> list[str]:
-    """Destroy the warm VMs above the config's pool size (the newest go; all when the size is 0) and release
-    their addresses. Each VM is claimed first (warm → draining), so a scale-out cannot take it meanwhile.
-    Returns what was done, one line per VM; a VM that could not be destroyed goes back to the pool."""
-    if vcenter is None:
+    """Destroy the stale warm VMs and those above the config's pool size (the newest go; all when the size is
+    0) and release their addresses. Refused (``WarmPoolBusy``) while a run of the service is in flight. Each
+    VM is claimed first (warm → draining), so a scale-out cannot take it meanwhile. Returns what was done, one
+    line per VM; a VM that could not be destroyed goes back to the pool."""
+    from events.choices import IN_FLIGHT_STATUSES
+    from events.models import ScaleEvent
+
+    run = ScaleEvent.objects.filter(config=config, status__in=IN_FLIGHT_STATUSES).first()
+    if run is not None:
+        raise WarmPoolBusy(f"run #{run.pk} ({run.action}) is {run.status}; trim the warm pool when it has ended")
+    current = warm_fingerprint(config=config)
+    rows = list(warm_vms(config=config))
+    stale = [row for row in rows if row.warm_fingerprint != current]
+    fresh = [row for row in rows if row.warm_fingerprint == current]
+    surplus = stale + fresh[max(0, config.warm_pool_size):]
+    if surplus and vcenter is None:
         from ixnode.integrations.vcenter.client import vcenter_client
 
         vcenter = vcenter_client()
     done: list[str] = []
-    surplus = list(warm_vms(config=config)[max(0, config.warm_pool_size):])
     for row in surplus:
         if not ManagedVM.objects.filter(pk=row.pk, state=ManagedVMState.WARM).update(state=ManagedVMState.DRAINING):
             continue  # a scale-out took it
@@ -46,7 +86,8 @@ def warm_pool_trim(*, config: AutoscalingConfig, vcenter=None) -> list[str]:
             continue
         ManagedVM.objects.filter(pk=row.pk).update(state=ManagedVMState.DELETED, deleted_at=timezone.now())
         released = ip_lease_release(config=config, ip_address=row.ip_address) if row.ip_address else 0
-        line = f"{'destroyed' if existed else 'gone from vCenter:'} warm VM {row.name}" + (
+        why = " (stale: prepared with another template or network settings)" if row in stale else ""
+        line = f"{'destroyed' if existed else 'gone from vCenter:'} warm VM {row.name}{why}" + (
             f", released IP {row.ip_address}" if released else ""
         )
         logger.info("warm pool trim of %s: %s", config.service_name, line)

@@ -69,7 +69,8 @@ def test_scale_in_keeps_up_to_the_pool_size_and_scale_out_powers_them_on(pipelin
     assert world.f5.member_names(config.f5_pool_name) == world.base_members()
     assert sorted(world.targets()) == sorted(world.base_targets())
     inn = config.events.filter(action=IN).latest("pk")
-    assert f"kept {warm.name} powered off in the warm pool" in inn.stages.get(name="destroy").log
+    assert f"kept {warm.name} powered off for the warm pool" in inn.stages.get(name="destroy").log
+    assert f"in the warm pool (powered off): {warm.name}" in inn.stages.get(name="complete").log
     assert "stays leased" in inn.stages.get(name="release_ip").log
     assert "agents kept" in inn.stages.get(name="monitoring_remove").log
 
@@ -145,7 +146,7 @@ def test_trim_destroys_warm_vms_above_a_lowered_pool_size(pipeline_world, q_sync
 
     out = StringIO()
     call_command("warm_pool_trim", config.service_name, stdout=out)  # size 1 holds 1: nothing to do
-    assert "no warm VM(s) above the pool size of 1" in out.getvalue()
+    assert "no warm VM(s) stale or above the pool size of 1" in out.getvalue()
     assert world.ours() == {warm.name}
 
     config.warm_pool_size = 0
@@ -183,3 +184,84 @@ def test_run_failing_before_its_clone_stage_puts_the_claimed_warm_vm_back(pipeli
     # a config whose warm pool still holds VMs cannot be deleted, and the refusal says how to empty it
     with pytest.raises(ConfigDeleteRefused, match="waiting in the warm pool .*warm_pool_trim"):
         config_delete(config=config)
+
+
+def test_clone_failure_in_a_mixed_run_keeps_the_untouched_warm_vm(pipeline_world, vcsim_control, q_sync):
+    world = pipeline_world
+    config = warm_world(world, pool=1, step=2)
+    warm, _ = scale_out_then_in(world, vms=2)
+    vcsim_control.control(faults=[{"op": "clone", "match": config.vm_prefix, "fault": "InsufficientResourcesFault",
+                                   "message": "Insufficient resources in the cluster"}])
+    event = decide(world, OUT)  # the warm VM + one clone; the clone fails
+    assert event.status == EventStatus.ROLLED_BACK, (event.status, event.error)
+    assert "Stage 'clone' failed" in event.error
+    assert f"returned {warm.name} to the warm pool" in event.rollback_summary
+    assert ManagedVM.objects.get(name=warm.name).state == ManagedVMState.WARM
+    assert power_state(warm.name) == "poweredOff"
+    assert leased(config) == {warm.ip_address} and world.ours() == {warm.name}
+
+
+def test_a_failing_warm_vm_rollback_does_not_leak_the_clone(pipeline_world, monkeypatch, q_sync):
+    """The warm VM cannot be shut down during the rollback: the clone is still destroyed and its address
+    released, the run is marked failed, and the drift report shows the warm VM stuck."""
+    from autoscaling.pipelines import ports
+    from autoscaling.pipelines.drift import drift_report
+
+    world = pipeline_world
+    config = warm_world(world, pool=1, step=2)
+    warm, _ = scale_out_then_in(world, vms=2)
+    original = ports.vm_shutdown
+
+    def shutdown(ctx, *, name, timeout):
+        if name == warm.name:
+            raise RuntimeError("vCenter refused the guest shutdown")
+        return original(ctx, name=name, timeout=timeout)
+
+    monkeypatch.setattr(ports, "vm_shutdown", shutdown)
+    world.f5.inject("POST", r"/members$", 500)
+    event = decide(world, OUT)
+    assert event.status == EventStatus.FAILED, (event.status, event.error, event.rollback_summary)
+    assert "rollback of clone FAILED: vCenter refused the guest shutdown" in event.rollback_summary
+    (clone,) = set(event.vm_names) - {warm.name}
+    assert f"destroyed VM {clone}" in event.rollback_summary
+    assert world.ours() == {warm.name}  # the clone is gone
+    assert leased(config) == {warm.ip_address}  # its address released, the warm VM's kept
+    report = drift_report(config=config)
+    assert [(f.kind, f.subject) for f in report.findings if f.kind == "managed_vm_stuck"] == [
+        ("managed_vm_stuck", warm.name)]
+
+
+def test_trim_waits_for_runs_and_stale_warm_vms_are_never_handed_out(pipeline_world, q_sync):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from autoscaling.services.warm_pool import WarmPoolBusy, warm_pool_trim
+    from events.models import ScaleEvent
+
+    world = pipeline_world
+    config = warm_world(world, pool=1, step=1)
+    warm, _ = scale_out_then_in(world, vms=1)
+
+    # a run in flight: no trim (it might be about to take or return a warm VM)
+    running = ScaleEvent.objects.create(config=config, service_name=config.service_name, action=OUT,
+                                        decision="ALLOW", status=EventStatus.RUNNING)
+    with pytest.raises(WarmPoolBusy, match=f"run #{running.pk}"):
+        warm_pool_trim(config=config)
+    out = StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("warm_pool_trim", config.service_name, stdout=out)
+    assert exit_info.value.code == 1 and "not trimmed: run #" in out.getvalue()
+    ScaleEvent.objects.filter(pk=running.pk).update(status=EventStatus.SUCCEEDED)
+
+    # the network settings changed: the warm VM is stale, a scale-out clones instead of taking it
+    config.dns_servers = "127.0.0.53"
+    config.save()
+    event = decide(world, OUT)
+    assert event.status == EventStatus.SUCCEEDED, (event.error, event.rollback_summary)
+    assert warm.name not in event.vm_names and "from the warm pool" not in event.stages.get(name="allocate_ip").log
+    assert ManagedVM.objects.get(name=warm.name).state == ManagedVMState.WARM
+    lines = warm_pool_trim(config=config)
+    assert lines == [f"destroyed warm VM {warm.name} (stale: prepared with another template or network settings), "
+                     f"released IP {warm.ip_address}"]
+    assert world.ours() == set(event.vm_names)
