@@ -22,11 +22,12 @@ def config_get(*, service_name: str) -> AutoscalingConfig | None:
 
 def config_get_for_decision(*, service_name: str) -> AutoscalingConfig | None:
     """The config for a webhook decision, in one round trip: its scaling policy (policies app, reverse
-    one-to-one; without a row the cached relation raises ``DoesNotExist`` without a query) and
+    one-to-one; without a row the cached relation raises ``DoesNotExist`` without a query), its cooldown row
+    (the unlocked pre-check of ``scale_decision_record``: does a scale-out need the IP pool's external reads) and
     ``in_flight_hint``, the unlocked "is a run queued or running" pre-check of ``scale_decision_record``
     (consumed by its first decision; the decision itself re-checks under the row lock)."""
     in_flight = ScaleEvent.objects.filter(config=OuterRef("pk"), status__in=IN_FLIGHT_STATUSES)
-    return (AutoscalingConfig.objects.select_related("template", "scaling_policy")
+    return (AutoscalingConfig.objects.select_related("template", "scaling_policy", "cooldown")
             .annotate(in_flight_hint=Exists(in_flight)).filter(service_name=service_name).first())
 
 

@@ -277,3 +277,95 @@ def test_decision_waits_for_the_lock_holder(service, caplog):
     assert "error" not in result, result
     assert result["event"].decision == Decision.BLOCK_IN_PROGRESS
     assert not [r for r in caplog.records if "unique index rejected" in r.getMessage()]
+
+
+class _ExternalCalls:
+    """Records, for every call to Prometheus, the PLG host's target file and vCenter, whether a transaction
+    (the decision's lock: CooldownState row lock / BEGIN IMMEDIATE) was open at that moment."""
+
+    def __init__(self, monkeypatch, settings):
+        from django.db import connection
+
+        from autoscaling.services import targets
+        from ixnode.integrations.prometheus import client as prometheus_client
+        from ixnode.integrations.vcenter import client as vcenter_module
+
+        self.calls: list[tuple[str, bool]] = []
+        real_get = prometheus_client.PrometheusClient._get
+        calls = self.calls
+
+        def prometheus_get(client, path, params=None):
+            calls.append((f"prometheus {path}", connection.in_atomic_block))
+            return real_get(client, path, params)
+
+        class VCenter:
+            def vms_list(self):
+                calls.append(("vcenter vms_list", connection.in_atomic_block))
+                return []
+
+        def targets_list(*, config):
+            calls.append(("plg targets_list", connection.in_atomic_block))
+            return []
+
+        settings.VCENTER_HOST = "vcenter.invalid"
+        monkeypatch.setattr(prometheus_client.PrometheusClient, "_get", prometheus_get)
+        monkeypatch.setattr(vcenter_module, "vcenter_client", lambda **kw: VCenter())
+        monkeypatch.setattr(targets, "targets_list", targets_list)
+
+    def kinds(self) -> set[str]:
+        return {name.split(" ", 1)[0] for name, _ in self.calls}
+
+    def inside_lock(self) -> list[str]:
+        return [name for name, locked in self.calls if locked]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_external_reads_happen_before_the_lock(service, monkeypatch, settings):
+    """An allowed scale-out reads the VM count, the service's targets and vCenter's guest IPs, none of them
+    while the decision's transaction (and so its lock) is open."""
+    external = _ExternalCalls(monkeypatch, settings)
+    event = record(service)
+    assert (event.decision, event.requested_count) == (Decision.ALLOW, 1)
+    assert external.kinds() == {"prometheus", "plg", "vcenter"}
+    assert external.inside_lock() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_external_reads_stay_outside_the_lock_when_the_pre_check_was_wrong(service, monkeypatch, settings):
+    """The unlocked pre-check predicted no count (config seen disabled) or no pool check (a stale cooldown):
+    the locked re-check finds otherwise, and the missing inputs are still read outside the lock, with the same
+    decision as if they had been read up front."""
+    from autoscaling.models import AutoscalingConfig
+    from autoscaling.services import decisions
+
+    external = _ExternalCalls(monkeypatch, settings)
+    stale = AutoscalingConfig.objects.get(pk=service.pk)
+    stale.enabled = False  # the caller's copy is stale: the database says enabled
+    event = record(stale)
+    assert (event.decision, event.current_vm_count) == (Decision.ALLOW, 2)
+    assert external.kinds() == {"prometheus", "plg", "vcenter"}
+    assert external.inside_lock() == []
+
+    from events.models import ScaleEvent
+
+    ScaleEvent.objects.update(status=EventStatus.SUCCEEDED)
+    CooldownState.objects.filter(pk=service.pk).update(last_scale_out_at=None)
+    external.calls.clear()
+    stale_state = CooldownState(config_id=service.pk, last_scale_out_at=timezone.now())
+    monkeypatch.setattr(decisions, "_cooldown_unlocked", lambda config: stale_state)
+    event = record(service)
+    assert (event.decision, event.requested_count) == (Decision.ALLOW, 1)
+    assert {"plg", "vcenter"} <= external.kinds()
+    assert external.inside_lock() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_blocked_scale_out_skips_the_pool_reads(service, monkeypatch, settings):
+    """A scale-out the unlocked inputs already block (maximum, cooldown) reads only the VM count."""
+    external = _ExternalCalls(monkeypatch, settings)
+    service.set_count(4)
+    assert record(service).decision == Decision.BLOCK_MAX
+    service.set_count(2)
+    assert record(service).decision == Decision.BLOCK_COOLDOWN  # the BLOCK_MAX started the cooldown
+    assert external.kinds() == {"prometheus"}
+    assert external.inside_lock() == []

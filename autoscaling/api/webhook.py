@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from typing import Any
 
 from django.db import DatabaseError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -66,6 +68,80 @@ class AlertmanagerPayloadSerializer(serializers.Serializer):
     alerts = AlertSerializer(many=True, max_length=1000)
 
 
+_UNSAFE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")  # DRF's CharField refuses null and surrogate characters
+_STARTS_AT = serializers.DateTimeField(allow_null=True)
+_ACTIONS = frozenset(choice.value for choice in ScaleAction)
+_MISSING = object()
+
+
+def _text(value: Any, max_length: int | None = None) -> str | None:
+    """What DRF's ``CharField(allow_blank=True, max_length=…)`` returns for a plain string; None when that field
+    might answer anything else (not a string, too long, a null or surrogate character)."""
+    if type(value) is not str or _UNSAFE_CHARACTERS.search(value):
+        return None
+    value = value.strip()
+    return value if max_length is None or len(value) <= max_length else None
+
+
+def _texts(value: Any, max_length: int | None = None) -> dict[str, str] | None:
+    """``DictField(child=CharField(allow_blank=True, …))`` of a JSON object of strings, or None."""
+    if type(value) is not dict:
+        return None
+    out = {}
+    for key, item in value.items():
+        text = _text(item, max_length)
+        if text is None:
+            return None
+        out[str(key)] = text
+    return out
+
+
+def _optional_texts_ok(data: dict, lengths: dict[str, int | None], mappings: tuple[str, ...]) -> bool:
+    return all(data.get(name, "") == "" or _text(data[name], length) is not None for name, length in lengths.items()) \
+        and all(name not in data or _texts(data[name]) is not None for name in mappings)
+
+
+def payload_fast_validate(data: Any) -> dict[str, Any] | None:
+    """The validated data the view uses (``alerts``: status, labels, fingerprint, startsAt; ``receiver``) for a
+    well-formed payload, without building DRF's serializers; None when the payload is anything but plainly valid,
+    and the view then validates it with ``AlertmanagerPayloadSerializer`` (same answer, its 400 field errors).
+
+    Accepts only what the serializer accepts, and returns what it would return for those fields (stripped
+    strings, parsed ``startsAt``); anything unusual (numbers for strings, nulls, too long values, unknown
+    ``autoscale`` values…) goes the serializer's way.
+    """
+    if type(data) is not dict or data.get("version") != "4" or data.get("status") not in ALERT_STATUSES:
+        return None
+    truncated = data.get("truncatedAlerts", 0)
+    if type(truncated) is not int or truncated < 0:
+        return None
+    if not _optional_texts_ok(data, {"groupKey": 4096, "receiver": 255, "externalURL": 4096},
+                              ("groupLabels", "commonLabels", "commonAnnotations")):
+        return None
+    receiver = _text(data.get("receiver", ""), 255)
+    alerts_in = data.get("alerts")
+    if type(alerts_in) is not list or len(alerts_in) > 1000:
+        return None
+    alerts = []
+    for alert in alerts_in:
+        if type(alert) is not dict or alert.get("status") not in ALERT_STATUSES:
+            return None
+        labels = _texts(alert.get("labels"), 1024)
+        if labels is None or labels.get(AUTOSCALE_LABEL) not in _ACTIONS:
+            return None
+        if not _optional_texts_ok(alert, {"endsAt": 64, "generatorURL": 4096, "fingerprint": 64}, ("annotations",)):
+            return None
+        starts_at = alert.get("startsAt")
+        if starts_at is not None:
+            try:
+                starts_at = _STARTS_AT.run_validation(starts_at)
+            except serializers.ValidationError:
+                return None
+        alerts.append({"status": alert["status"], "labels": labels, "startsAt": starts_at,
+                       "fingerprint": _text(alert.get("fingerprint", ""), 64)})
+    return {"alerts": alerts, "receiver": receiver}
+
+
 class DecisionOutSerializer(serializers.Serializer):
     action = serializers.ChoiceField(ScaleAction.choices)
     decision = serializers.CharField()
@@ -119,9 +195,11 @@ class AutoscaleWebhookView(APIView):
         if config is None:
             raise NotFound(f"No autoscaling config for service '{service_name}'.")
         try:
-            payload = AlertmanagerPayloadSerializer(data=request.data)
-            payload.is_valid(raise_exception=True)
-            data = payload.validated_data
+            data = payload_fast_validate(request.data)
+            if data is None:  # anything unusual: the serializer decides, with its field errors
+                payload = AlertmanagerPayloadSerializer(data=request.data)
+                payload.is_valid(raise_exception=True)
+                data = payload.validated_data
             try:
                 outcome = alertmanager_notification_handle(
                     config=config, alerts=data["alerts"], receiver=data.get("receiver", "")

@@ -8,11 +8,14 @@ but every transaction starts with ``BEGIN IMMEDIATE`` (settings ``transaction_mo
 write lock before the first read: all writers are serialised, which is stronger still. A partial unique
 index (one queued/running event per config) is the last line of defence.
 
-The VM count comes from Prometheus, read *before* the transaction so no lock is held across network I/O
-(on SQLite that lock is the whole database). This loses nothing: the count Prometheus reports already
-lags a finished run by a discovery cycle, and what protects against double runs is the in-flight check
-and the cooldown a finished run starts, both read under the lock. When the pre-check saw a run in flight
-or a disabled config (no count needed) but the locked re-check finds otherwise, the count is read then.
+Every external input is read *before* the transaction so no lock is held across network I/O (on SQLite that
+lock is the whole database): the VM count from Prometheus and, for a scale-out the unlocked inputs say would
+be allowed, the IP pool's external half (the service's Prometheus targets, vCenter's guest IPs — up to
+IXNODE_DECISION_VCENTER_TIMEOUT). This loses nothing: the count Prometheus reports already lags a finished run
+by a discovery cycle, and what protects against double runs is the in-flight check and the cooldown a finished
+run starts, both read under the lock, as are the database's IP leases. When the locked re-check needs an input
+the pre-check did not read (it saw a run in flight or a disabled config, or predicted a block), the
+transaction ends without writing, the input is read outside the lock and the decision is taken again.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from django.utils import timezone
 from autoscaling import selectors
 from autoscaling.choices import Decision, ScaleAction
 from autoscaling.decision import DecisionInput, DecisionResult, decide
-from autoscaling.models import AutoscalingConfig
-from autoscaling.services.ip_leases import ip_pool_free_count
+from autoscaling.models import AutoscalingConfig, CooldownState
+from autoscaling.services.ip_leases import PoolInUse, ip_pool_free_count, ip_pool_in_use_read
 from autoscaling.services.runs import cooldown_lock, cooldown_start, scale_event_enqueue
 from autoscaling.signals import scale_decision_recorded, send_logged, vm_count_unknown
 from events.choices import EventStatus, Trigger
@@ -99,34 +102,91 @@ def scale_decision_record(
     # it is used once, so a second alert of the same notification checks again.
     hint = config.__dict__.pop("in_flight_hint", None)
     in_flight_hint = selectors.scale_event_in_flight_exists(config=config) if hint is None else hint
-    needs_count = config.enabled and not in_flight_hint
-    count = vm_count_read(config=config, prometheus=prometheus) if needs_count else None
+    count = vm_count_read(config=config, prometheus=prometheus) if config.enabled and not in_flight_hint else None
+    in_use = None
+    if count is not None and action == ScaleAction.SCALE_OUT:
+        # The IP pool's external half (Prometheus targets, vCenter guest IPs) only when the unlocked inputs say
+        # the decision reaches the pool check, i.e. would ALLOW: not on every BLOCK_MAX or cooldown repeat.
+        unlocked = _inputs(action=action, config=config, state=_cooldown_unlocked(config), in_flight=in_flight_hint,
+                           count=count, now=now or timezone.now(), bounds=bounds, step=step)
+        if decide(unlocked).allowed:
+            in_use = ip_pool_in_use_read(config=config)
 
+    # Every external read happens before the lock: the locked decision only reads and writes the database. If the
+    # locked re-check needs an input the pre-check did not read (a run finished, the config was enabled or a
+    # cooldown reset meanwhile), the transaction ends without writing anything, the inputs are read outside the
+    # lock and the decision is taken again — at most once more, as the second attempt has every input.
+    while True:
+        outcome = _decide_locked(config=config, action=action, trigger=trigger, now=now, count=count, in_use=in_use,
+                                 dry_run=dry_run, step=step, bounds=bounds, blocked_reason=blocked_reason)
+        if isinstance(outcome, ScaleEvent):
+            break
+        config = outcome
+        if count is None:
+            count = vm_count_read(config=config, prometheus=prometheus)
+        if in_use is None and action == ScaleAction.SCALE_OUT:
+            in_use = ip_pool_in_use_read(config=config)
+    event = outcome
+    DECISIONS.labels(event.service_name, event.action, event.decision).inc()
+    return event
+
+
+def _cooldown_unlocked(config: AutoscalingConfig) -> CooldownState | None:
+    """The config's cooldown row without a lock (for the pre-check only), from the select_related cache if any."""
+    cached = config._state.fields_cache.get("cooldown", False)
+    if cached is not False:
+        return cached
+    return CooldownState.objects.filter(pk=config.pk).first()
+
+
+def _inputs(*, action: ScaleAction, config: AutoscalingConfig, state: CooldownState | None, in_flight: bool,
+            count: VMCount | None, now: datetime, bounds: tuple[int, int] | None, step: int | None) -> DecisionInput:
+    return DecisionInput(
+        action=action,
+        now=now,
+        enabled=config.enabled,
+        min_vms=bounds[0] if bounds else config.min_vms,
+        max_vms=bounds[1] if bounds else config.max_vms,
+        step=step or (config.scale_out_step if action == ScaleAction.SCALE_OUT else config.scale_in_step),
+        cooldown_seconds=config.cooldown_seconds,
+        current_vm_count=count.value if count else None,
+        last_scale_out_at=state.last_scale_out_at if state else None,
+        last_scale_in_at=state.last_scale_in_at if state else None,
+        run_in_flight=in_flight,
+        count_error=count.error if count else "",
+    )
+
+
+def _decide_locked(
+    *,
+    config: AutoscalingConfig,
+    action: ScaleAction,
+    trigger: DecisionTrigger,
+    now: datetime | None,
+    count: VMCount | None,
+    in_use: PoolInUse | None,
+    dry_run: bool,
+    step: int | None,
+    bounds: tuple[int, int] | None,
+    blocked_reason: str,
+) -> ScaleEvent | AutoscalingConfig:
+    """The decision under the service's lock, from inputs read before it: the recorded ScaleEvent, or — when an
+    external input it needs was not read — the config as re-read under the lock, and nothing written."""
     with transaction.atomic():
         state = cooldown_lock(config_id=config.pk)
         fresh = state.config  # re-read under the lock: enabled/bounds may have changed meanwhile
         in_flight = selectors.scale_event_in_flight_exists(config=fresh)
         if count is None and fresh.enabled and not in_flight:
-            count = vm_count_read(config=fresh, prometheus=prometheus)
+            return fresh
         decided_at = now or timezone.now()
-        inputs = DecisionInput(
-            action=action,
-            now=decided_at,
-            enabled=fresh.enabled,
-            min_vms=bounds[0] if bounds else fresh.min_vms,
-            max_vms=bounds[1] if bounds else fresh.max_vms,
-            step=step or (fresh.scale_out_step if action == ScaleAction.SCALE_OUT else fresh.scale_in_step),
-            cooldown_seconds=fresh.cooldown_seconds,
-            current_vm_count=count.value if count else None,
-            last_scale_out_at=state.last_scale_out_at,
-            last_scale_in_at=state.last_scale_in_at,
-            run_in_flight=in_flight,
-            count_error=count.error if count else "",
-        )
+        inputs = _inputs(action=action, config=fresh, state=state, in_flight=in_flight, count=count, now=decided_at,
+                         bounds=bounds, step=step)
         result = decide(inputs)
         if result.allowed and action == ScaleAction.SCALE_OUT:
+            if in_use is None:
+                return fresh
             # The IP pool is the last check of decide(): count free addresses only when it would matter.
-            free = ip_pool_free_count(config=fresh)
+            free = ip_pool_free_count(config=fresh, in_use=in_use)
             result = decide(replace(inputs, free_ips=free.count))
             if free.note:
                 result = replace(result, reason=f"{result.reason} (IP pool: {free.note})")
@@ -139,7 +199,6 @@ def scale_decision_record(
         if event.status == EventStatus.QUEUED:
             transaction.on_commit(lambda: scale_event_enqueue(event=event))
         transaction.on_commit(lambda: _announce(event=event, config=fresh, count=count))
-    DECISIONS.labels(event.service_name, event.action, event.decision).inc()
     return event
 
 

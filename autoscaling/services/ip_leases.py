@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -67,15 +67,29 @@ def _addresses(config: AutoscalingConfig) -> Iterator[str]:
         yield str(kind(value))
 
 
-def ip_addresses_unavailable(
-    *, config: AutoscalingConfig, exclude: Iterable[str] = (), vcenter: VCenterClient | None = None
-) -> dict[str, str]:
-    """Every address that must not be handed out, with the reason (for messages and diagnostics)."""
+def _vcenter_guest_ips(vcenter: VCenterClient) -> dict[str, str]:
+    """Guest IPs vCenter reports, with the reason they are unavailable."""
     reasons: dict[str, str] = {}
+    for vm in vcenter.vms_list():
+        for ip in vm.guest_ips:
+            reasons.setdefault(address_of(ip), f"guest IP of vCenter VM {vm.name}")
+    return reasons
+
+
+def ip_addresses_unavailable(
+    *,
+    config: AutoscalingConfig,
+    exclude: Iterable[str] = (),
+    vcenter: VCenterClient | None = None,
+    guest_ips: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Every address that must not be handed out, with the reason (for messages and diagnostics).
+
+    ``guest_ips``: vCenter's guest IPs already read (``PoolInUse.guest_ips``), instead of asking ``vcenter``.
+    """
+    reasons: dict[str, str] = dict(guest_ips or {})
     if vcenter is not None:
-        for vm in vcenter.vms_list():
-            for ip in vm.guest_ips:
-                reasons.setdefault(address_of(ip), f"guest IP of vCenter VM {vm.name}")
+        reasons.update({ip: why for ip, why in _vcenter_guest_ips(vcenter).items() if ip not in reasons})
     for value in exclude:
         reasons[address_of(value)] = "in use (Prometheus target)"
     for ip, vm_name in IPLease.objects.filter(state=LeaseState.LEASED).values_list("ip_address", "vm_name"):
@@ -138,9 +152,54 @@ class PoolFree:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class PoolInUse:
+    """The addresses in use that only systems outside the database know: the service's Prometheus targets and
+    vCenter's guest IPs. Read by ``ip_pool_in_use_read`` *before* a decision takes its lock (network I/O, up to
+    the vCenter timeout), then counted under the lock with the database's leases by ``ip_pool_free_count``."""
+
+    targets: tuple[str, ...] = ()
+    guest_ips: dict[str, str] = field(default_factory=dict)  # address → reason
+    note: str = ""  # set when vCenter could not be asked
+
+
+def ip_pool_in_use_read(
+    *,
+    config: AutoscalingConfig,
+    exclude: Iterable[str] | None = None,
+    vcenter: VCenterClient | None = None,
+    check_vcenter: bool = True,
+    vcenter_timeout: float | None = None,
+) -> PoolInUse:
+    """The external half of ``ip_pool_free_count``: the service's Prometheus targets (``exclude`` overrides
+    them) and — when VCENTER_HOST is set, or ``vcenter`` is given — vCenter's guest IPs, asked with a short
+    timeout (``vcenter_timeout``, default IXNODE_DECISION_VCENTER_TIMEOUT). vCenter failing is not an error: the
+    guest IPs are left out and ``note`` says so."""
+    from django.conf import settings
+
+    targets = tuple(prometheus_target_addresses(config=config) if exclude is None else exclude)
+    if vcenter is None and check_vcenter and getattr(settings, "VCENTER_HOST", ""):
+        from ixnode.integrations.vcenter.client import vcenter_client
+
+        timeout = vcenter_timeout
+        if timeout is None:
+            timeout = getattr(settings, "IXNODE_DECISION_VCENTER_TIMEOUT", 5.0)
+        vcenter = vcenter_client(timeout=timeout)
+    if vcenter is None:
+        return PoolInUse(targets)
+    try:
+        return PoolInUse(targets, _vcenter_guest_ips(vcenter))
+    except Exception as exc:  # noqa: BLE001 - vCenter unreachable must not block or hang the decision
+        logger.warning("free IPs of %s: vCenter guest IPs not readable (%s)", config.service_name, exc)
+        return PoolInUse(
+            targets, note=f"vCenter guest IPs could not be read ({exc.__class__.__name__}: {exc}); counted without them"
+        )
+
+
 def ip_pool_free_count(
     *,
     config: AutoscalingConfig,
+    in_use: PoolInUse | None = None,
     exclude: Iterable[str] | None = None,
     vcenter: VCenterClient | None = None,
     check_vcenter: bool = True,
@@ -150,35 +209,21 @@ def ip_pool_free_count(
     (``ip_addresses_unavailable``: gateway, VIP, every config's active leases, the service's Prometheus
     targets and — when VCENTER_HOST is set — vCenter's guest IPs).
 
-    Counted arithmetically (the pool may be large). vCenter is asked with a short timeout
-    (``vcenter_timeout``, default IXNODE_DECISION_VCENTER_TIMEOUT); if it cannot be asked the count falls back
-    to the other exclusions and ``note`` says so.
+    ``in_use``: the external addresses already read (``ip_pool_in_use_read``); then only the database is asked.
+    Without it they are read here (``exclude``, ``vcenter``, ``check_vcenter``, ``vcenter_timeout``: see
+    ``ip_pool_in_use_read``). Counted arithmetically (the pool may be large). When vCenter could not be asked
+    the count falls back to the other exclusions and ``note`` says so.
     """
-    from django.conf import settings
-
     try:
         start, end = _pool(config)
     except ValueError:
         return PoolFree(0, "the pool bounds are not valid addresses")
     if start.version != end.version or start > end:
         return PoolFree(0, "the pool bounds are not a valid range")
-    exclude = prometheus_target_addresses(config=config) if exclude is None else list(exclude)
-    note = ""
-    if vcenter is None and check_vcenter and getattr(settings, "VCENTER_HOST", ""):
-        from ixnode.integrations.vcenter.client import vcenter_client
-
-        timeout = vcenter_timeout
-        if timeout is None:
-            timeout = getattr(settings, "IXNODE_DECISION_VCENTER_TIMEOUT", 5.0)
-        vcenter = vcenter_client(timeout=timeout)
-    try:
-        unavailable = ip_addresses_unavailable(config=config, exclude=exclude, vcenter=vcenter)
-    except Exception as exc:  # noqa: BLE001 - vCenter unreachable must not block or hang the decision
-        if vcenter is None:
-            raise
-        logger.warning("free IPs of %s: vCenter guest IPs not readable (%s)", config.service_name, exc)
-        note = f"vCenter guest IPs could not be read ({exc.__class__.__name__}: {exc}); counted without them"
-        unavailable = ip_addresses_unavailable(config=config, exclude=exclude, vcenter=None)
+    if in_use is None:
+        in_use = ip_pool_in_use_read(config=config, exclude=exclude, vcenter=vcenter, check_vcenter=check_vcenter,
+                                     vcenter_timeout=vcenter_timeout)
+    unavailable = ip_addresses_unavailable(config=config, exclude=in_use.targets, guest_ips=in_use.guest_ips)
     taken = 0
     for value in unavailable:
         try:
@@ -187,7 +232,7 @@ def ip_pool_free_count(
             continue
         if address.version == start.version and start <= address <= end:
             taken += 1
-    return PoolFree(max(int(end) - int(start) + 1 - taken, 0), note)
+    return PoolFree(max(int(end) - int(start) + 1 - taken, 0), in_use.note)
 
 
 def ip_lease_allocate(

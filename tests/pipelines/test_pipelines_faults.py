@@ -242,7 +242,7 @@ def test_pool_exhausted_at_run_time_says_so_and_notifies(pipeline_world, monkeyp
     from notifications.models import SentNotification
 
     _pool_is_the_base_vms(pipeline_world)
-    monkeypatch.setattr(decisions, "ip_pool_free_count", lambda *, config: PoolFree(1))
+    monkeypatch.setattr(decisions, "ip_pool_free_count", lambda *, config, **kwargs: PoolFree(1))
     event = decide(pipeline_world)
     assert event.decision == Decision.ALLOW
     assert event.status == EventStatus.ROLLED_BACK, (event.status, event.error)
