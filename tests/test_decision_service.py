@@ -207,6 +207,33 @@ def test_ip_pool_exhausted(service):
     assert "no free address" in event.reason
 
 
+def test_warm_pool_vms_count_as_free_addresses(service):
+    """Every pool address leased, two of them by warm VMs: a scale-out of 2 takes those, so it is allowed; a stale
+    warm VM (prepared with other settings) is never taken and does not count."""
+    from autoscaling.models import ManagedVM
+    from autoscaling.services.warm_pool import warm_fingerprint
+
+    service.max_vms, service.scale_out_step, service.warm_pool_size = 6, 2, 2
+    service.save()
+    start = ipaddress.ip_address(service.ip_pool_start)
+    end = ipaddress.ip_address(service.ip_pool_end)
+    addresses = [str(start + i) for i in range(int(end) - int(start) + 1)]
+    for address in addresses:
+        IPLease.objects.create(config=service, ip_address=address)
+    for i, address in enumerate(addresses[:2]):
+        ManagedVM.objects.create(config=service, name=f"{service.vm_prefix}-2025010100000{i}", ip_address=address,
+                                 state="warm", warm_fingerprint=warm_fingerprint(config=service))
+    event = record(service)
+    assert event.decision == Decision.ALLOW and event.requested_count == 2, event.reason
+    from events.models import ScaleEvent
+
+    ScaleEvent.objects.update(status=EventStatus.FAILED)
+    CooldownState.objects.filter(pk=service.pk).update(last_scale_out_at=None)
+    ManagedVM.objects.filter(ip_address=addresses[1]).update(warm_fingerprint="older-template")
+    event = record(service)
+    assert event.decision == Decision.ALLOW and event.requested_count == 1, event.reason
+
+
 def test_cooldown_row_created_when_missing(service):
     CooldownState.objects.filter(pk=service.pk).delete()
     record(service)

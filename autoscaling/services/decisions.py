@@ -33,6 +33,7 @@ from autoscaling.decision import DecisionInput, DecisionResult, decide
 from autoscaling.models import AutoscalingConfig, CooldownState
 from autoscaling.services.ip_leases import PoolInUse, ip_pool_free_count, ip_pool_in_use_read
 from autoscaling.services.runs import cooldown_lock, cooldown_start, scale_event_enqueue
+from autoscaling.services.warm_pool import warm_vms_ready_count
 from autoscaling.signals import scale_decision_recorded, send_logged, vm_count_unknown
 from events.choices import EventStatus, Trigger
 from events.models import ScaleEvent
@@ -185,9 +186,10 @@ def _decide_locked(
         if result.allowed and action == ScaleAction.SCALE_OUT:
             if in_use is None:
                 return fresh
-            # The IP pool is the last check of decide(): count free addresses only when it would matter.
+            # The IP pool is the last check of decide(): count free addresses only when it would matter. Warm-pool
+            # VMs are taken first and bring their own addresses, so they count as free ones.
             free = ip_pool_free_count(config=fresh, in_use=in_use)
-            result = decide(replace(inputs, free_ips=free.count))
+            result = decide(replace(inputs, free_ips=free.count + warm_vms_ready_count(config=fresh)))
             if free.note:
                 result = replace(result, reason=f"{result.reason} (IP pool: {free.note})")
         if blocked_reason and result.allowed:

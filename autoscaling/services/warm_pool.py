@@ -14,8 +14,8 @@ import logging
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from autoscaling.choices import ManagedVMState
-from autoscaling.models import AutoscalingConfig, ManagedVM
+from autoscaling.choices import LeaseState, ManagedVMState
+from autoscaling.models import AutoscalingConfig, IPLease, ManagedVM
 from autoscaling.services.ip_leases import ip_lease_release
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,12 @@ def warm_pool_room(config: AutoscalingConfig) -> int:
 def warm_vms_usable(*, config: AutoscalingConfig) -> QuerySet[ManagedVM]:
     """Warm VMs a scale-out may take: prepared with the config's current template and network settings."""
     return warm_vms(config=config).filter(warm_fingerprint=warm_fingerprint(config=config))
+
+
+def warm_vms_ready_count(*, config: AutoscalingConfig) -> int:
+    """How many warm VMs a scale-out would take: usable and still holding their address (they need no free one)."""
+    leased = IPLease.objects.filter(config=config, state=LeaseState.LEASED).values("ip_address")
+    return warm_vms_usable(config=config).filter(ip_address__in=leased).count()
 
 
 class WarmPoolBusy(Exception):
