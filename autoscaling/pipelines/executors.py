@@ -15,7 +15,7 @@ import time
 
 from django.conf import settings
 
-from events.choices import IN_FLIGHT_STATUSES, EventStatus, Executor
+from events.choices import IN_FLIGHT_STATUSES, EventStatus, Executor, StageStatus
 from events.models import ScaleEvent
 
 logger = logging.getLogger(__name__)
@@ -61,6 +61,17 @@ def _poll(seconds: float | None = None) -> None:
     time.sleep(settings.IXNODE_JENKINS_POLL_SECONDS if seconds is None else seconds)
 
 
+def step_in_progress_wait(event: ScaleEvent, *, timeout: float) -> bool:
+    """Wait (at most ``timeout`` seconds) until no stage of the run is executing — a Jenkins step runs inside our
+    web process through the step callback and goes on after its build was stopped. True when none is left."""
+    deadline = time.monotonic() + timeout
+    while event.stages.filter(status=StageStatus.RUNNING).exists():
+        if time.monotonic() >= deadline:
+            return False
+        _poll(min(settings.IXNODE_JENKINS_POLL_SECONDS, 0.5))
+    return True
+
+
 def jenkins_execute(event: ScaleEvent, *, client=None) -> ScaleEvent:
     """Trigger the service's job for ``event``, follow it to its end, roll back a run it left in flight."""
     from autoscaling.pipelines.runner import rollback_scale_event
@@ -85,6 +96,9 @@ def jenkins_execute(event: ScaleEvent, *, client=None) -> ScaleEvent:
                 client.build_stop(name=job, number=number)
                 logger.info("scale event %s: stopped Jenkins build %s#%s", event.pk, job, number)
                 error = f"{error} Its build #{number} was stopped."
+                # A step already executing (in our web process) finishes first, so the rollback sees what it made.
+                if not step_in_progress_wait(event, timeout=settings.IXNODE_PIPELINE_STALE_SECONDS):
+                    error = f"{error} A step was still running after {int(settings.IXNODE_PIPELINE_STALE_SECONDS)}s."
         except JenkinsError as exc:
             logger.warning("scale event %s: the build of queue item %s not stopped: %s", event.pk, queue_id, exc)
             error = f"{error} (stopping its build failed: {exc})"

@@ -191,3 +191,30 @@ def test_queue_cancel_against_the_double(jenkins_double):
     assert client.build_for_queue_item(name="cancel-me", queue_id=queue_id) is None  # cancelled: no build
     del jenkins_double.queue[second]
     assert client.build_for_queue_item(name="cancel-me", queue_id=second) == 1
+
+
+@pytest.mark.django_db
+def test_abandoning_waits_for_a_step_still_executing(config, monkeypatch):
+    """After the build is stopped, a step the callback is still executing in our process finishes before the
+    rollback reads the plan; a step that never ends is waited for only up to the timeout."""
+    from autoscaling.pipelines import executors
+    from events.models import ScaleEvent, ScaleEventStage
+
+    event = ScaleEvent.objects.create(config=config, service_name=config.service_name, action=ScaleAction.SCALE_OUT,
+                                      decision="ALLOW", status=EventStatus.RUNNING, executor=Executor.JENKINS)
+    stage = ScaleEventStage.objects.create(event=event, name="clone", position=2, status=StageStatus.RUNNING)
+    polls = []
+
+    def poll(seconds=None):
+        polls.append(seconds)
+        if len(polls) == 3:  # the step ends while we wait
+            ScaleEventStage.objects.filter(pk=stage.pk).update(status=StageStatus.SUCCEEDED)
+
+    monkeypatch.setattr(executors, "_poll", poll)
+    assert executors.step_in_progress_wait(event, timeout=60) is True and len(polls) == 3
+
+    ScaleEventStage.objects.filter(pk=stage.pk).update(status=StageStatus.RUNNING)
+    monkeypatch.setattr(executors, "_poll", lambda seconds=None: time.sleep(0.01))
+    started = time.monotonic()
+    assert executors.step_in_progress_wait(event, timeout=0.1) is False
+    assert time.monotonic() - started < 5
