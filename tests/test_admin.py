@@ -186,3 +186,21 @@ def test_overlapping_ip_pool_rejected_in_admin(admin_client, config, config_valu
     response = admin_client.post(reverse("admin:autoscaling_autoscalingconfig_change", args=[config.pk]),
                                  form_data(config_values, max_vms=5))
     assert response.status_code == 302
+
+
+def test_trim_warm_pool_action_reports_and_never_500s(admin_client, config, settings):
+    from events.models import ScaleEvent
+
+    url = reverse("admin:autoscaling_autoscalingconfig_changelist")
+    response = admin_client.post(url, {"action": "trim_warm_pools", "_selected_action": [config.pk]}, follow=True)
+    assert response.status_code == 200
+    assert [str(m) for m in response.context["messages"]] == [
+        f"{config.service_name}: no stale warm VM and none above the pool size"]
+
+    # a run in flight: refused with a message naming it
+    run = ScaleEvent.objects.create(config=config, service_name=config.service_name, action="scale-out",
+                                    decision="ALLOW", status="running")
+    response = admin_client.post(url, {"action": "trim_warm_pools", "_selected_action": [config.pk]}, follow=True)
+    assert response.status_code == 200
+    (message,) = [str(m) for m in response.context["messages"]]
+    assert "the warm pool was not trimmed" in message and f"run #{run.pk}" in message
