@@ -265,3 +265,39 @@ def test_trim_waits_for_runs_and_stale_warm_vms_are_never_handed_out(pipeline_wo
     assert lines == [f"destroyed warm VM {warm.name} (stale: prepared with another template or network settings), "
                      f"released IP {warm.ip_address}"]
     assert world.ours() == set(event.vm_names)
+
+
+def test_step_by_step_runs_take_and_keep_warm_vms(pipeline_world, monkeypatch, q_sync):
+    """The Jenkins executor runs one stage per call (``run_one_step``, a fresh context each time): the warm VM
+    is taken from the plan across steps, and a scale-in abandoned after its destroy stage puts the VM it was
+    keeping back in service, never in the pool."""
+    from autoscaling.pipelines.runner import rollback_scale_event, run_one_step, stage_names
+    from autoscaling.services import decisions
+
+    world = pipeline_world
+    config = warm_world(world, pool=1, step=2)
+    warm, _ = scale_out_then_in(world, vms=2)
+    monkeypatch.setattr(decisions, "scale_event_enqueue", lambda event: None)  # the steps are driven here
+
+    out = decide(world, OUT)
+    assert out.status == EventStatus.QUEUED
+    for step in stage_names(OUT):
+        ok, out = run_one_step(out.pk, step)
+        assert ok, (step, out.error)
+    assert out.status == EventStatus.SUCCEEDED and warm.name in out.vm_names
+    assert ManagedVM.objects.get(name=warm.name).state == ManagedVMState.IN_SERVICE
+    world.prometheus.wait_for_targets(world.job, 4)
+
+    inn = decide(world, IN)
+    names = stage_names(IN)
+    for step in names[: names.index("destroy") + 1]:
+        ok, inn = run_one_step(inn.pk, step)
+        assert ok, (step, inn.error)
+    kept = [vm["name"] for vm in inn.plan["run"]["vms"] if vm.get("to_warm_pool")]
+    assert len(kept) == 1 and ManagedVM.objects.get(name=kept[0]).state == ManagedVMState.DRAINING
+    inn = rollback_scale_event(inn.pk, reason="build aborted")
+    assert inn.status == EventStatus.FAILED  # the destroyed one cannot come back; the kept one can
+    row = ManagedVM.objects.get(name=kept[0])
+    assert row.state == ManagedVMState.IN_SERVICE and power_state(kept[0]) == "poweredOn"
+    assert f"{row.ip_address}:{config.node_exporter_port}" in world.targets()
+    assert not ManagedVM.objects.filter(config=config, state=ManagedVMState.WARM).exists()
