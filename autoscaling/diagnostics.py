@@ -275,8 +275,8 @@ def check_free_ips(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Che
     config's leases, the job's Prometheus targets, vCenter guest IPs when configured). Warm-pool VMs keep their
     addresses and are reused first, so they lower the headroom needed."""
     title = _("Free IP addresses in the pool")
-    from autoscaling.models import ManagedVM
     from autoscaling.services.ip_leases import address_of, ip_pool_free_count
+    from autoscaling.services.warm_pool import warm_vms
 
     start, end = ipaddress.ip_address(config.ip_pool_start), ipaddress.ip_address(config.ip_pool_end)
     size = int(end) - int(start) + 1
@@ -284,7 +284,7 @@ def check_free_ips(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Che
     hosts = [address_of(t.instance) for t in targets] if targets is not None else []
     pool = ip_pool_free_count(config=config, exclude=hosts)
     free = pool.count
-    warm = ManagedVM.objects.filter(config=config, state="warm").count()
+    warm = warm_vms(config=config).count()
     headroom = max(0, config.max_vms - len(targets)) if targets is not None else config.max_vms - config.min_vms
     headroom = max(0, headroom - warm)
     values = {"free": free, "size": size, "need": headroom}

@@ -18,7 +18,7 @@ from django.utils import timezone
 from autoscaling import selectors as as_selectors
 from autoscaling.choices import ManagedVMState, ScaleAction, ScaleInOrder
 from autoscaling.models import AutoscalingConfig, CooldownState, ManagedVM
-from autoscaling.services.warm_pool import warm_pool_room, warm_vms_usable
+from autoscaling.services.warm_pool import warm_pool_room, warm_vms_ready
 from events.choices import Trigger
 from events.models import ScaleEvent
 from policies import selectors
@@ -304,8 +304,7 @@ def dry_run_plan(*, config: AutoscalingConfig, action: ScaleAction | str, count:
     scale-in skips protected VMs)."""
     now = now or timezone.now()
     if ScaleAction(action) == ScaleAction.SCALE_OUT:
-        leased = set(as_selectors.ip_leases_active(config=config).values_list("ip_address", flat=True))
-        warm = [vm for vm in warm_vms_usable(config=config) if vm.ip_address in leased][:count]
+        warm = list(warm_vms_ready(config=config)[:count])
         from_pool = [{"vm": vm.name, "ip": vm.ip_address, "f5_member": f"{vm.ip_address}:{config.f5_vip_port}",
                       "prometheus_target": f"{vm.ip_address}:{config.node_exporter_port}", "from_warm_pool": True}
                      for vm in warm]

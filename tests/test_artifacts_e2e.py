@@ -8,29 +8,17 @@ Prometheus' /api/v1/rules and its route from Alertmanager's /api/v2/status.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 
 from autoscaling.choices import ArtifactStatus
 from autoscaling.models import AutoscalingConfig
 from autoscaling.services.targets import target_add
+from tests.fixtures.waiting import wait_for
 
 pytest_plugins = ["tests.fixtures.plg", "tests.fixtures.plg_stack"]
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.25):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
 
 
 def e2e_config(config_values) -> AutoscalingConfig:

@@ -28,21 +28,12 @@ from policies.models import ScalingPolicy
 from tests.fixtures.plg_stack import LoadExporter
 from tests.fixtures.prometheus import free_port
 from tests.fixtures.prometheus_history import prometheus_process
+from tests.fixtures.waiting import wait_for as _wait
 
 pytest_plugins = ["tests.fixtures.prometheus", "tests.fixtures.plg_stack"]
 
 pytestmark = pytest.mark.slow
 
-
-def _wait(predicate, *, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 # --- per-VM utilisation through Prometheus ------------------------------------------------------------------

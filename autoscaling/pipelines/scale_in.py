@@ -25,7 +25,7 @@ from autoscaling.choices import ManagedVMState, ScaleInOrder
 from autoscaling.models import IPLease, ManagedVM
 from autoscaling.pipelines import ports
 from autoscaling.pipelines.stages import RunContext, Stage, StageError
-from autoscaling.services.warm_pool import warm_pool_room
+from autoscaling.services.warm_pool import warm_fingerprint, warm_pool_room
 
 
 def scale_in_candidates(config) -> list[ManagedVM]:
@@ -284,8 +284,6 @@ class CompleteScaleInStage(Stage):
     title = "Complete"
 
     def run(self, ctx: RunContext) -> None:
-        from autoscaling.services.warm_pool import warm_fingerprint
-
         ctx.log(f"removed: {', '.join(vm['name'] for vm in ctx.vms)}")
         pooled = [vm for vm in ctx.vms if _pooled(vm)]
         fingerprint = warm_fingerprint(config=ctx.config)

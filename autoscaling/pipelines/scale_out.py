@@ -22,6 +22,7 @@ from autoscaling.choices import ManagedVMState
 from autoscaling.models import IPLease, ManagedVM
 from autoscaling.pipelines import ports
 from autoscaling.pipelines.stages import RunContext, Stage, StageError
+from autoscaling.services.warm_pool import warm_vms_ready
 
 
 def vm_name_base(prefix: str, now=None) -> str:
@@ -54,19 +55,15 @@ def warm_vms_claim(ctx: RunContext, *, count: int) -> list[dict]:
     config's warm pool into this run's plan, oldest first. Each is claimed by a conditional update (warm →
     provisioning), and the claims and the plan are written in one transaction: a crash leaves a VM either in the
     pool or in the plan, and two runs or a trim never take the same VM."""
-    from autoscaling.services.warm_pool import warm_vms_usable
-
     if count <= 0:
         return []
     claimed: list[dict] = []
     with transaction.atomic():
-        for row in warm_vms_usable(config=ctx.config).select_for_update():
+        for row in warm_vms_ready(config=ctx.config).select_for_update():
             if len(claimed) >= count:
                 break
             lease = IPLease.objects.filter(config=ctx.config, ip_address=row.ip_address, state="leased").first()
-            if lease is None:
-                continue  # its address is no longer held: never hand it out (a trim destroys it)
-            if not ManagedVM.objects.filter(pk=row.pk, state=ManagedVMState.WARM).update(
+            if lease is None or not ManagedVM.objects.filter(pk=row.pk, state=ManagedVMState.WARM).update(
                 state=ManagedVMState.PROVISIONING
             ):
                 continue
@@ -74,7 +71,7 @@ def warm_vms_claim(ctx: RunContext, *, count: int) -> list[dict]:
                 {
                     "name": row.name,
                     "ip": row.ip_address,
-                    "lease_id": lease.pk if lease else None,
+                    "lease_id": lease.pk,
                     "moref": row.moref,
                     "cloned": True,
                     "warm": True,

@@ -49,10 +49,15 @@ def warm_vms_usable(*, config: AutoscalingConfig) -> QuerySet[ManagedVM]:
     return warm_vms(config=config).filter(warm_fingerprint=warm_fingerprint(config=config))
 
 
-def warm_vms_ready_count(*, config: AutoscalingConfig) -> int:
-    """How many warm VMs a scale-out would take: usable and still holding their address (they need no free one)."""
+def warm_vms_ready(*, config: AutoscalingConfig) -> QuerySet[ManagedVM]:
+    """The warm VMs a scale-out takes, in its order: usable and still holding their address (so they need no
+    free one). The decision counts them, the pipeline claims them, the dry-run plan names them."""
     leased = IPLease.objects.filter(config=config, state=LeaseState.LEASED).values("ip_address")
-    return warm_vms_usable(config=config).filter(ip_address__in=leased).count()
+    return warm_vms_usable(config=config).filter(ip_address__in=leased)
+
+
+def warm_vms_ready_count(*, config: AutoscalingConfig) -> int:
+    return warm_vms_ready(config=config).count()
 
 
 class WarmPoolBusy(Exception):

@@ -26,11 +26,9 @@ class AlertmanagerClient:
         self.base_url = (base_url or settings.ALERTMANAGER_URL).rstrip("/")
         self.timeout = float(timeout if timeout is not None else settings.ALERTMANAGER_TIMEOUT)
 
-    def active_alerts(self, matchers: dict[str, str]) -> list[ActiveAlert]:
-        """Active (not silenced, not inhibited) alerts whose labels equal ``matchers``."""
-        params = [("filter", f'{k}="{v}"') for k, v in matchers.items()]
-        params += [("active", "true"), ("silenced", "false"), ("inhibited", "false"), ("unprocessed", "true")]
-        url = f"{self.base_url}/api/v2/alerts"
+    def get(self, path: str, *, params: list[tuple[str, str]] | None = None) -> requests.Response:
+        """GET ``path`` of the API; an unreachable Alertmanager or a non-200 answer raises AlertmanagerError."""
+        url = f"{self.base_url}{path}"
         try:
             response = requests.get(url, params=params, timeout=self.timeout)
         except requests.RequestException as exc:
@@ -39,6 +37,13 @@ class AlertmanagerClient:
             ) from exc
         if response.status_code != 200:
             raise AlertmanagerError(f"Alertmanager at {self.base_url} answered HTTP {response.status_code} on {url}.")
+        return response
+
+    def active_alerts(self, matchers: dict[str, str]) -> list[ActiveAlert]:
+        """Active (not silenced, not inhibited) alerts whose labels equal ``matchers``."""
+        params = [("filter", f'{k}="{v}"') for k, v in matchers.items()]
+        params += [("active", "true"), ("silenced", "false"), ("inhibited", "false"), ("unprocessed", "true")]
+        response = self.get("/api/v2/alerts", params=params)
         try:
             items = response.json()
             alerts = []
@@ -59,15 +64,7 @@ class AlertmanagerClient:
 
 def alertmanager_loaded_config(client: AlertmanagerClient) -> str:
     """The configuration Alertmanager runs with (``GET /api/v2/status`` → ``config.original``), as YAML text."""
-    url = f"{client.base_url}/api/v2/status"
-    try:
-        response = requests.get(url, timeout=client.timeout)
-    except requests.RequestException as exc:
-        raise AlertmanagerError(
-            f"Alertmanager at {client.base_url} is unreachable ({exc.__class__.__name__}); check ALERTMANAGER_URL."
-        ) from exc
-    if response.status_code != 200:
-        raise AlertmanagerError(f"Alertmanager at {client.base_url} answered HTTP {response.status_code} on {url}.")
+    response = client.get("/api/v2/status")
     try:
         return str(response.json()["config"]["original"])
     except (ValueError, KeyError, TypeError) as exc:
