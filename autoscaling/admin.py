@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
-from autoscaling.admin_artifacts import ArtifactsAdminMixin
+from artifacts.admin import ArtifactsAdminMixin
 from autoscaling.decision import cooldown_remaining
 from autoscaling.models import AutoscalingConfig, CooldownState, IPLease, ManagedVM
 from autoscaling.services.configs import (

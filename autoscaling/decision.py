@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from autoscaling.choices import Decision, ScaleAction
+from events.choices import Decision, ScaleAction
 
 
 @dataclass(frozen=True)

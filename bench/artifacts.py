@@ -94,7 +94,7 @@ def _time(func) -> float:
 
 def _bench(stack, requests, settings) -> None:
     from autoscaling.models import AutoscalingConfig
-    from autoscaling.services.artifacts import artifacts_publish_all
+    from artifacts.services import artifacts_publish_all
     from templates_app.models import Template
 
     template = Template.objects.create(name="bench-template", source_vm_name="bench-src", datastore="ds1")
@@ -145,8 +145,8 @@ def _bench(stack, requests, settings) -> None:
 
 def _time_merge(config, settings) -> float:
     """Time of rendering + merging one service into the live files (no I/O to Prometheus)."""
-    from autoscaling.artifacts.context import RenderContext
-    from autoscaling.services.artifacts import plg_updates
+    from artifacts.renderers.context import RenderContext
+    from artifacts.services import plg_updates
     from ixnode.integrations.plg.client import LocalPlgHost
 
     ctx = RenderContext.from_settings()

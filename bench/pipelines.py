@@ -42,7 +42,7 @@ def _event(config, action, count, current):
 
 
 def _run(event):
-    from autoscaling.pipelines.runner import Runner
+    from provisioning.runner import Runner
     from autoscaling.services.runs import scale_event_start
 
     scale_event_start(event=event)

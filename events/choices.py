@@ -1,7 +1,23 @@
-"""Enumerations of scale events and their pipeline stages."""
+"""Enumerations of scale events (the action, its decision, the run's status) and their pipeline stages."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+class ScaleAction(models.TextChoices):
+    SCALE_OUT = "scale-out", _("Scale-out")
+    SCALE_IN = "scale-in", _("Scale-in")
+
+
+class Decision(models.TextChoices):
+    ALLOW = "ALLOW", _("Allowed")
+    BLOCK_MAX = "BLOCK_MAX", _("Blocked: maximum VM count reached")
+    BLOCK_MIN = "BLOCK_MIN", _("Blocked: minimum VM count reached")
+    BLOCK_COOLDOWN = "BLOCK_COOLDOWN", _("Blocked: in cooldown")
+    BLOCK_IN_PROGRESS = "BLOCK_IN_PROGRESS", _("Blocked: a run is already in flight")
+    BLOCK_DISABLED = "BLOCK_DISABLED", _("Blocked: config disabled")
+    BLOCK_UNKNOWN_COUNT = "BLOCK_UNKNOWN_COUNT", _("Blocked: current VM count unknown")
+    BLOCK_IP_POOL = "BLOCK_IP_POOL", _("Blocked: IP pool exhausted")
 
 
 class EventStatus(models.TextChoices):

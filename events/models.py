@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from autoscaling.choices import Decision, ScaleAction
+from events.choices import Decision, ScaleAction
 from events.choices import EventStatus, Executor, StageStatus, Trigger
 
 

@@ -201,7 +201,7 @@ def _host_install(install: ExporterInstall, host: ExporterInstallHost) -> HostOu
             outcome.metrics_ok = True
             _progress(host, _("verified"), f"GET http://{host.address}:{install.exporter_port}/metrics: ok")
             if install.config is not None:
-                from autoscaling.services.targets import target_add
+                from artifacts.targets import target_add
 
                 target = f"{host.address}:{install.exporter_port}"
                 _targets, added = target_add(config=install.config, target=target)
@@ -259,7 +259,7 @@ def monitoring_agents_remove(
     changed: list[str] = []
     port = exporter_port or (config.node_exporter_port if config else 9100)
     if config is not None and Component.NODE_EXPORTER in components:
-        from autoscaling.services.targets import target_remove
+        from artifacts.targets import target_remove
 
         _targets, removed = target_remove(config=config, target=f"{address}:{port}")
         if removed:

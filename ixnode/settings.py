@@ -36,11 +36,13 @@ INSTALLED_APPS = [
     "simple_history",
     "ixnode",
     "templates_app",
-    "autoscaling",
     "events",
+    "autoscaling",
+    "artifacts",
     "exporters",
+    "policies",
+    "provisioning",
     "notifications",
-    "policies.apps.PoliciesAppConfig",
 ]
 
 MIDDLEWARE = [

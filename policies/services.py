@@ -16,7 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from autoscaling import selectors as as_selectors
-from autoscaling.choices import ManagedVMState, ScaleAction, ScaleInOrder
+from autoscaling.choices import ManagedVMState, ScaleInOrder
+from events.choices import ScaleAction
 from autoscaling.models import AutoscalingConfig, CooldownState, ManagedVM
 from autoscaling.services.warm_pool import warm_pool_room, warm_vms_ready
 from events.choices import Trigger

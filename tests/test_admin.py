@@ -6,7 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from autoscaling.choices import Decision, ManagedVMState
+from autoscaling.choices import ManagedVMState
+
+from events.choices import Decision
 from autoscaling.models import AutoscalingConfig, CooldownState, IPLease, ManagedVM
 from events.choices import EventStatus
 from events.models import ScaleEvent, ScaleEventStage

@@ -10,7 +10,9 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from autoscaling.choices import Decision, ManagedVMState
+from autoscaling.choices import ManagedVMState
+
+from events.choices import Decision
 from autoscaling.models import AutoscalingConfig, ManagedVM
 from events.choices import EventStatus
 from events.models import ScaleEvent, ScaleEventStage

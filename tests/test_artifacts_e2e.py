@@ -13,7 +13,7 @@ import requests
 
 from autoscaling.choices import ArtifactStatus
 from autoscaling.models import AutoscalingConfig
-from autoscaling.services.targets import target_add
+from artifacts.targets import target_add
 from tests.fixtures.waiting import wait_for
 
 pytest_plugins = ["tests.fixtures.plg", "tests.fixtures.plg_stack"]

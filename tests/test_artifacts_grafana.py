@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from autoscaling.choices import ArtifactStatus
-from autoscaling.services.artifacts import artifacts_regenerate
+from artifacts.services import artifacts_regenerate
 from ixnode.integrations.grafana.client import GrafanaClient, GrafanaError
 
 pytest_plugins = ["tests.fixtures.plg"]

@@ -9,10 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from autoscaling.artifacts.context import RenderContext
-from autoscaling.artifacts.jenkins import SCALE_OUT_STAGES, render_jenkins_jobs
+from artifacts.renderers.context import RenderContext
+from artifacts.renderers.jenkins import SCALE_OUT_STAGES, render_jenkins_jobs
 from autoscaling.choices import ArtifactStatus
-from autoscaling.services.artifacts import artifacts_regenerate
+from artifacts.services import artifacts_regenerate
 from ixnode.integrations.jenkins.client import (
     JenkinsAuthError,
     JenkinsClient,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from autoscaling.artifacts.merge import MergeError, merge_alertmanager_config, merge_prometheus_config
+from artifacts.merge import MergeError, merge_alertmanager_config, merge_prometheus_config
 from tests.fixtures.plg import OPERATOR_ALERTMANAGER_YML, OPERATOR_PROMETHEUS_YML
 
 

@@ -9,7 +9,7 @@ import yaml
 
 from autoscaling.choices import ArtifactStatus
 from autoscaling.models import AutoscalingConfig
-from autoscaling.services.artifacts import artifacts_deployed, artifacts_regenerate
+from artifacts.services import artifacts_deployed, artifacts_regenerate
 from tests.fixtures.plg import OPERATOR_ALERTMANAGER_YML, OPERATOR_PROMETHEUS_YML, make_plg_files, point_settings_at
 
 pytest_plugins = ["tests.fixtures.plg", "tests.fixtures.sshd"]
@@ -155,7 +155,7 @@ def test_plg_mode_off_renders_but_does_not_publish(db, plg_files, config, settin
 def test_plg_mode_off_is_shown_as_publishing_off(db, plg_files, config, settings, admin_client):
     from django.urls import reverse
 
-    from autoscaling.diagnostics import DiagnosticsContext, check_artifacts
+    from provisioning.diagnostics import DiagnosticsContext, check_artifacts
 
     settings.IXNODE_PLG_MODE = "off"
     config = publish(config)

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.test import RequestFactory
 from django_q.models import OrmQ
 
-from autoscaling.admin_artifacts import ArtifactsAdminMixin, preview_artifacts, regenerate_artifacts
+from artifacts.admin import ArtifactsAdminMixin, preview_artifacts, regenerate_artifacts
 from autoscaling.choices import ArtifactStatus
 from autoscaling.models import AutoscalingConfig
 
@@ -20,7 +20,7 @@ pytest_plugins = ["tests.fixtures.plg"]
 
 def queued() -> list[tuple]:
     tasks = [entry.task for entry in OrmQ.objects.order_by("id")]
-    return [tuple(t["args"]) for t in tasks if t["func"] == "autoscaling.artifacts.tasks.artifacts_regenerate_task"]
+    return [tuple(t["args"]) for t in tasks if t["func"] == "artifacts.tasks.artifacts_regenerate_task"]
 
 
 @pytest.mark.django_db(transaction=True)

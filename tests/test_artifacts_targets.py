@@ -9,7 +9,7 @@ from django.contrib.auth.models import Permission, User
 from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
-from autoscaling.services.targets import target_add, target_normalize, target_remove, targets_list
+from artifacts.targets import target_add, target_normalize, target_remove, targets_list
 
 pytest_plugins = ["tests.fixtures.plg", "tests.fixtures.sshd"]
 

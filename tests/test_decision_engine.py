@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from autoscaling.choices import Decision, ScaleAction
+from events.choices import Decision, ScaleAction
 from autoscaling.decision import DecisionInput, cooldown_remaining, decide, in_cooldown
 
 T0 = datetime(2025, 1, 1, 0, 0, tzinfo=UTC)

@@ -9,7 +9,9 @@ import pytest
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from autoscaling.choices import Decision, LeaseState
+from autoscaling.choices import LeaseState
+
+from events.choices import Decision
 from autoscaling.models import CooldownState, IPLease
 from autoscaling.services.decisions import DecisionTrigger, scale_decision_record
 from autoscaling.services.runs import RunStateError, scale_event_finish, scale_event_start
@@ -55,7 +57,7 @@ def test_allow_queues_the_run_after_commit(service, django_capture_on_commit_cal
     event.refresh_from_db()
     assert event.task_id
     queued = [package.task for package in OrmQ.objects.all()]
-    assert any(task["func"] == "events.tasks.scale_event_execute" and task["args"] == (event.pk,)
+    assert any(task["func"] == "provisioning.tasks.scale_event_execute" and task["args"] == (event.pk,)
                for task in queued)
 
 

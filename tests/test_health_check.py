@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from autoscaling.pipelines.health import HealthCheckFailed, health_url, health_wait
+from provisioning.health import HealthCheckFailed, health_url, health_wait
 
 
 class ScriptedServer:

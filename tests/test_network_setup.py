@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from autoscaling.choices import NetworkMode
-from autoscaling.pipelines.network import (
+from provisioning.network import (
     NetworkSetupError,
     netplan_render,
     netplan_render_for_config,

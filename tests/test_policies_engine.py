@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from autoscaling.choices import Decision, ScaleAction
+from events.choices import Decision, ScaleAction
 from policies.engine import predictive as pred
 from policies.engine import target_tracking as tt
 from policies.engine.evaluate import PolicyInput, PolicySettings, evaluate_policy

@@ -18,7 +18,7 @@ import pytest
 import requests
 from django.utils import timezone
 
-from autoscaling.choices import Decision, ScaleAction
+from events.choices import Decision, ScaleAction
 from autoscaling.models import AutoscalingConfig, CooldownState, ManagedVM
 from events.choices import EventStatus, Trigger
 from events.models import ScaleEvent

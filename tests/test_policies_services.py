@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from rest_framework.test import APIClient
 
-from autoscaling.choices import Decision
+from events.choices import Decision
 from autoscaling.models import IPLease, ManagedVM
 from autoscaling.services.decisions import DecisionTrigger, scale_decision_record
 from autoscaling.services.warm_pool import warm_fingerprint

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
-from autoscaling.choices import Decision
+from events.choices import Decision
 from policies.engine.evaluate import PolicySettings
 from policies.simulator.engine import SimConfig, SimParams, Simulation, simulate
 from policies.simulator.trace import TraceError, read_trace

@@ -13,7 +13,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from autoscaling.choices import Decision
+from events.choices import Decision
 from events.choices import EventStatus
 from events.models import ScaleEvent
 

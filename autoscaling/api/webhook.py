@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from autoscaling import selectors
 from autoscaling.api.authentication import IsWebhookCaller, WebhookBearerAuthentication
-from autoscaling.choices import ScaleAction
+from events.choices import ScaleAction
 from autoscaling.services.webhook import AUTOSCALE_LABEL, alertmanager_notification_handle
 from ixnode.metrics import WEBHOOK_LATENCY
 

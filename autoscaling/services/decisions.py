@@ -28,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from autoscaling import selectors
-from autoscaling.choices import Decision, ScaleAction
+from events.choices import Decision, ScaleAction
 from autoscaling.decision import DecisionInput, DecisionResult, decide
 from autoscaling.models import AutoscalingConfig, CooldownState
 from autoscaling.services.ip_leases import PoolInUse, ip_pool_free_count, ip_pool_in_use_read

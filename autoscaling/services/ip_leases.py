@@ -118,13 +118,13 @@ def ip_pool_free_addresses(
 
 
 def prometheus_target_addresses(*, config: AutoscalingConfig) -> list[str]:
-    """The service's Prometheus targets (``autoscaling.services.targets``), [] when they cannot be read.
+    """The service's Prometheus targets (``artifacts.targets``), [] when they cannot be read.
 
     Reading them is a best effort here: the lease table and vCenter's guest IPs still protect the allocation,
     and the decision service already refuses to act when the target count is unknown.
     """
     try:
-        from autoscaling.services.targets import targets_list
+        from artifacts.targets import targets_list
     except ImportError:  # target registration not installed
         return []
     try:

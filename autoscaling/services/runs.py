@@ -12,7 +12,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from autoscaling.choices import ScaleAction
+from events.choices import ScaleAction
 from autoscaling.models import CooldownState
 from autoscaling.signals import scale_run_finished, send_logged
 from events.choices import FINISHED_STATUSES, IN_FLIGHT_STATUSES, EventStatus
@@ -20,7 +20,7 @@ from events.models import ScaleEvent
 
 logger = logging.getLogger(__name__)
 
-RUN_TASK = "events.tasks.scale_event_execute"
+RUN_TASK = "provisioning.tasks.scale_event_execute"
 
 
 class RunStateError(Exception):

@@ -17,7 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from autoscaling.choices import ArtifactStatus, ManagedVMState, ScaleAction
+from autoscaling.choices import ArtifactStatus, ManagedVMState
+
+from events.choices import ScaleAction
 from autoscaling.models import AutoscalingConfig, ManagedVM
 from events.choices import IN_FLIGHT_STATUSES, EventStatus
 from events.models import ScaleEvent, ScaleEventStage

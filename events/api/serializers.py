@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from autoscaling.choices import Decision, ScaleAction
+from events.choices import Decision, ScaleAction
 from events.choices import EventStatus
 from events.models import ScaleEvent, ScaleEventStage
 

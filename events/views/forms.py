@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from autoscaling.choices import Decision, ScaleAction
+from events.choices import Decision, ScaleAction
 from events.choices import EventStatus
 from events.views.selectors import EventFilters
 

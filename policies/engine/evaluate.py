@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from autoscaling.choices import ScaleAction
+from events.choices import ScaleAction
 from autoscaling.decision import DecisionInput, DecisionResult, decide
 from policies.choices import PolicyType
 from policies.engine import predictive as pred

@@ -32,7 +32,7 @@ from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from autoscaling.choices import Decision, ScaleAction
+from events.choices import Decision, ScaleAction
 from autoscaling.decision import DecisionInput, decide
 from policies.choices import PolicyType
 from policies.constants import FLAP_WINDOW_SECONDS

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from autoscaling.diagnostics import integration_health, service_diagnostics
+from provisioning.diagnostics import integration_health, service_diagnostics
 
 pytest_plugins = ["tests.fixtures.prometheus", "tests.fixtures.f5"]
 pytestmark = pytest.mark.django_db
@@ -88,8 +88,8 @@ def jenkins(settings):
 
 
 def test_jenkins_health_and_jobs(config, jenkins, settings):
-    from autoscaling.artifacts.jenkins import jenkins_job_names
-    from autoscaling.diagnostics import DiagnosticsContext, check_jenkins_jobs, health_jenkins
+    from artifacts.renderers.jenkins import jenkins_job_names
+    from provisioning.diagnostics import DiagnosticsContext, check_jenkins_jobs, health_jenkins
     from ixnode.integrations.jenkins.client import JenkinsClient
 
     assert health_jenkins().ok is True
@@ -106,7 +106,7 @@ def test_jenkins_health_and_jobs(config, jenkins, settings):
 def test_free_ips_counts_like_allocation_and_credits_the_warm_pool(config, settings):
     """A pool address the job already scrapes (a VM someone added by hand) is not free, as allocation sees it;
     warm-pool VMs bring their own addresses, so they lower the headroom the check asks for."""
-    from autoscaling.diagnostics import DiagnosticsContext, check_free_ips
+    from provisioning.diagnostics import DiagnosticsContext, check_free_ips
     from autoscaling.models import IPLease, ManagedVM
     from ixnode.integrations.prometheus.client import Target
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autoscaling.diagnostics import service_diagnostics
+from provisioning.diagnostics import service_diagnostics
 from autoscaling.models import AutoscalingConfig
 
 pytest_plugins = ["tests.fixtures.plg", "tests.fixtures.plg_stack", "tests.fixtures.http_receiver"]
@@ -41,7 +41,7 @@ def test_disabled_service_has_no_rules_or_route(plg_stack, settings, config_valu
 def test_webhook_refusing_the_token_is_red(http_receiver, settings, config):
     http_receiver.status = 401  # a server at IXNODE_PUBLIC_URL that does not accept our token
     settings.IXNODE_PUBLIC_URL = http_receiver.url
-    from autoscaling.diagnostics import DiagnosticsContext, check_webhook
+    from provisioning.diagnostics import DiagnosticsContext, check_webhook
 
     result = check_webhook(config=config, ctx=DiagnosticsContext())
     assert result.ok is False and "refused the token" in result.detail

@@ -47,7 +47,7 @@ def run_job(django_capture_on_commit_callbacks, **args):
 
 
 def test_install_twice_changes_nothing_then_uninstall(job_args, config, django_capture_on_commit_callbacks):
-    from autoscaling.services.targets import targets_list
+    from artifacts.targets import targets_list
 
     port = job_args["exporter_port"]
     first = run_job(django_capture_on_commit_callbacks, **job_args)

@@ -142,7 +142,7 @@ def test_rolled_back_save_sends_nothing(channels, q_sync, config, make_event, dj
 
 
 def test_integration_down_is_notified_once(channels, q_sync, settings):
-    from autoscaling.diagnostics import integration_health
+    from provisioning.diagnostics import integration_health
     from tests.fixtures.prometheus import free_port
 
     settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"

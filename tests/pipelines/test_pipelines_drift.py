@@ -9,7 +9,7 @@ from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 
 from autoscaling.models import IPLease
-from autoscaling.pipelines.drift import drift_report
+from provisioning.drift import drift_report
 
 pytestmark = pytest.mark.slow
 pytest_plugins = ["tests.fixtures.pipeline_env"]

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from autoscaling.choices import Decision, NetworkMode, ScaleAction
+from autoscaling.choices import NetworkMode
+
+from events.choices import Decision, ScaleAction
 from autoscaling.models import CooldownState, ManagedVM
 from events.choices import EventStatus, StageStatus
 from events.models import ScaleEvent
@@ -128,7 +130,7 @@ def _subprocess_env(world, settings) -> dict:
 
 def test_worker_killed_mid_clone(pipeline_world, vcsim_control, settings):
     """A real worker process runs the pipeline; it is SIGKILLed while vCenter clones; reconcile rolls back."""
-    from autoscaling.pipelines.reconcile import pipeline_reconcile
+    from provisioning.reconcile import pipeline_reconcile
     from autoscaling.services.decisions import scale_decision_record
 
     world = pipeline_world
@@ -143,7 +145,7 @@ def test_worker_killed_mid_clone(pipeline_world, vcsim_control, settings):
 
     worker = subprocess.Popen(
         [sys.executable, "-c",
-         "import django; django.setup(); from autoscaling.pipelines.runner import run_scale_event; "
+         "import django; django.setup(); from provisioning.runner import run_scale_event; "
          f"run_scale_event({event.pk})"],
         cwd=ROOT, env=_subprocess_env(world, settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
@@ -190,7 +192,7 @@ def test_crash_outside_a_stage_rolls_back(pipeline_world, monkeypatch, q_sync):
     handler rolls back the VM the clone created (and the lease) before it finishes the run."""
     from django.db import OperationalError
 
-    from autoscaling.pipelines.runner import Runner
+    from provisioning.runner import Runner
 
     original = Runner._mark
     crashed = []

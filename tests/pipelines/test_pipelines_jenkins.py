@@ -9,10 +9,10 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from rest_framework.authtoken.models import Token
 
-from autoscaling.artifacts.context import RenderContext
-from autoscaling.artifacts.jenkins import render_jenkins_job_xml
-from autoscaling.artifacts.naming import jenkins_job_name
-from autoscaling.choices import ScaleAction
+from artifacts.renderers.context import RenderContext
+from artifacts.renderers.jenkins import render_jenkins_job_xml
+from artifacts.renderers.naming import jenkins_job_name
+from events.choices import ScaleAction
 from events.choices import EventStatus, Executor, StageStatus
 from ixnode.integrations.jenkins.client import JenkinsClient
 
@@ -117,7 +117,7 @@ def test_step_callback_auth(jenkins_world, client):
     assert early.status_code == 400 and "cannot run before" in early.json()["stage"][0]
     ok = client.post(url, {"stage": "allocate-ip"}, content_type="application/json", **auth)
     assert ok.status_code == 200 and ok.json()["status"] == "running"
-    from autoscaling.pipelines.runner import rollback_scale_event
+    from provisioning.runner import rollback_scale_event
 
     rollback_scale_event(event.pk, reason="test over")
     jenkins_world.assert_clean()
@@ -197,7 +197,7 @@ def test_queue_cancel_against_the_double(jenkins_double):
 def test_abandoning_waits_for_a_step_still_executing(config, monkeypatch):
     """After the build is stopped, a step the callback is still executing in our process finishes before the
     rollback reads the plan; a step that never ends is waited for only up to the timeout."""
-    from autoscaling.pipelines import executors
+    from provisioning import executors
     from events.models import ScaleEvent, ScaleEventStage
 
     event = ScaleEvent.objects.create(config=config, service_name=config.service_name, action=ScaleAction.SCALE_OUT,

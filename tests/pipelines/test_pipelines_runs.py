@@ -8,9 +8,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from autoscaling.choices import ManagedVMState, ScaleAction, ScaleInOrder
+from autoscaling.choices import ManagedVMState, ScaleInOrder
+
+from events.choices import ScaleAction
 from autoscaling.models import CooldownState, ManagedVM
-from autoscaling.pipelines.scale_out import vm_names_unique
+from provisioning.stages.scale_out import vm_names_unique
 from events.choices import EventStatus, StageStatus
 from events.models import ScaleEvent
 
@@ -76,7 +78,7 @@ def test_step_two_clones_in_parallel_then_scale_in_choice(pipeline_world, q_sync
 def test_pipeline_step_command_runs_stages_one_by_one(pipeline_world):
     from unittest import mock
 
-    from autoscaling.pipelines.runner import stage_names
+    from provisioning.runner import stage_names
     from autoscaling.services.decisions import scale_decision_record
 
     world = pipeline_world
@@ -137,13 +139,13 @@ def test_ensure_schedules_and_queued_timeout(pipeline_world, settings):
     call_command("ensure_schedules")
     call_command("ensure_schedules", "--no-reconcile")
     schedule = Schedule.objects.get(name="ixnode-pipelines-reconcile")
-    assert schedule.func == "autoscaling.pipelines.tasks.pipeline_reconcile_task"
+    assert schedule.func == "provisioning.tasks.pipeline_reconcile_task"
     assert schedule.schedule_type == Schedule.MINUTES and schedule.repeats == -1
 
     with mock.patch("autoscaling.services.decisions.scale_event_enqueue"):
         event = scale_decision_record(config=pipeline_world.config, action=ScaleAction.SCALE_OUT)
     settings.IXNODE_PIPELINE_QUEUED_TIMEOUT = 0
-    from autoscaling.pipelines.tasks import pipeline_reconcile_task
+    from provisioning.tasks import pipeline_reconcile_task
 
     assert pipeline_reconcile_task()["failed_queued"] == [event.pk]
     event.refresh_from_db()
@@ -200,8 +202,8 @@ def test_reconcile_stale_heartbeat_of_another_host(pipeline_world, settings):
 
     from django.utils import timezone
 
-    from autoscaling.pipelines.reconcile import pipeline_reconcile
-    from autoscaling.pipelines.runner import Runner
+    from provisioning.reconcile import pipeline_reconcile
+    from provisioning.runner import Runner
     from autoscaling.services.decisions import scale_decision_record
     from autoscaling.services.runs import scale_event_start
 
@@ -227,7 +229,7 @@ def test_reconcile_stale_heartbeat_of_another_host(pipeline_world, settings):
 def test_a_run_is_never_executed_twice(pipeline_world):
     from unittest import mock
 
-    from autoscaling.pipelines.runner import run_scale_event
+    from provisioning.runner import run_scale_event
     from autoscaling.services.decisions import scale_decision_record
     from autoscaling.services.runs import scale_event_start
 
@@ -244,7 +246,7 @@ def test_scale_in_release_failure_after_destroy_rolls_forward(pipeline_world, mo
     """release_ip fails after the VM was destroyed: the failure path releases the lease (roll forward), so no
     lease of a VM that no longer exists is left behind."""
     from autoscaling.models import IPLease
-    from autoscaling.pipelines import ports
+    from provisioning import ports
 
     world = pipeline_world
     name, ip = _scaled_out(world)
@@ -272,7 +274,7 @@ def test_lost_embedded_task_fails_after_the_embedded_queued_timeout(pipeline_wor
     a run handed to Jenkins keeps the long queue timeout (it may be waiting for an agent)."""
     from unittest import mock
 
-    from autoscaling.pipelines.reconcile import pipeline_reconcile
+    from provisioning.reconcile import pipeline_reconcile
     from autoscaling.services.decisions import scale_decision_record
 
     with mock.patch("autoscaling.services.decisions.scale_event_enqueue"):  # the task is never queued

@@ -13,7 +13,9 @@ import time
 import pytest
 from django.conf import settings
 
-from autoscaling.choices import Decision, ManagedVMState, ScaleAction
+from autoscaling.choices import ManagedVMState
+
+from events.choices import Decision, ScaleAction
 from autoscaling.models import CooldownState, ManagedVM
 from events.choices import EventStatus, StageStatus
 from events.models import ScaleEvent

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from autoscaling.choices import ManagedVMState, ScaleAction
+from autoscaling.choices import ManagedVMState
+
+from events.choices import ScaleAction
 from autoscaling.models import IPLease, ManagedVM
 from events.choices import EventStatus
 
@@ -162,7 +164,7 @@ def test_trim_destroys_warm_vms_above_a_lowered_pool_size(pipeline_world, q_sync
 
 
 def test_run_failing_before_its_clone_stage_puts_the_claimed_warm_vm_back(pipeline_world, monkeypatch, q_sync):
-    from autoscaling.pipelines import ports
+    from provisioning import ports
     from autoscaling.services.configs import ConfigDeleteRefused, config_delete
 
     world = pipeline_world
@@ -204,8 +206,8 @@ def test_clone_failure_in_a_mixed_run_keeps_the_untouched_warm_vm(pipeline_world
 def test_a_failing_warm_vm_rollback_does_not_leak_the_clone(pipeline_world, monkeypatch, q_sync):
     """The warm VM cannot be shut down during the rollback: the clone is still destroyed and its address
     released, the run is marked failed, and the drift report shows the warm VM stuck."""
-    from autoscaling.pipelines import ports
-    from autoscaling.pipelines.drift import drift_report
+    from provisioning import ports
+    from provisioning.drift import drift_report
 
     world = pipeline_world
     config = warm_world(world, pool=1, step=2)
@@ -271,7 +273,7 @@ def test_step_by_step_runs_take_and_keep_warm_vms(pipeline_world, monkeypatch, q
     """The Jenkins executor runs one stage per call (``run_one_step``, a fresh context each time): the warm VM
     is taken from the plan across steps, and a scale-in abandoned after its destroy stage puts the VM it was
     keeping back in service, never in the pool."""
-    from autoscaling.pipelines.runner import rollback_scale_event, run_one_step, stage_names
+    from provisioning.runner import rollback_scale_event, run_one_step, stage_names
     from autoscaling.services import decisions
 
     world = pipeline_world

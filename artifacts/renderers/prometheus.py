@@ -1,0 +1,127 @@
+"""Prometheus artifacts of one service: scrape job (file_sd), targets file and alert rules (seed §5)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from artifacts.renderers import naming
+from artifacts.renderers.context import RenderContext
+from artifacts.renderers.formatting import dump_json, dump_yaml, minutes, number, promql_string
+
+SCALE_OUT = "scale-out"
+SCALE_IN = "scale-in"
+ALERT_SCALE_OUT_CPU = "IxnodeScaleOutCpu"
+ALERT_SCALE_OUT_MEMORY = "IxnodeScaleOutMemory"
+ALERT_SCALE_IN = "IxnodeScaleIn"
+
+
+def prometheus_job_data(config: Any, ctx: RenderContext) -> dict[str, Any]:
+    """The scrape job: the config's job name, targets from the service's file_sd file."""
+    job: dict[str, Any] = {"job_name": config.prometheus_job_name}
+    if ctx.scrape_interval:
+        job["scrape_interval"] = ctx.scrape_interval
+    job["file_sd_configs"] = [{"files": [ctx.targets_path(config.service_name)]}]
+    return job
+
+
+def render_prometheus_job(config: Any, ctx: RenderContext) -> str:
+    """The job as a ``scrape_configs`` fragment (what the publisher merges into prometheus.yml)."""
+    return dump_yaml({"scrape_configs": [prometheus_job_data(config, ctx)]})
+
+
+def targets_data(config: Any, targets: Iterable[str]) -> list[dict[str, Any]]:
+    return [{"targets": sorted(set(targets)), "labels": {"service": config.service_name}}]
+
+
+def render_targets_file(config: Any, targets: Iterable[str] = ()) -> str:
+    """The file_sd JSON: one target group labelled with the service."""
+    return dump_json(targets_data(config, targets))
+
+
+def cpu_usage_expr(job_name: str, rate_window: str) -> str:
+    """Highest per-instance CPU usage in % (seed §5.1.1)."""
+    job = promql_string(job_name)
+    return (
+        "max(\n"
+        "  100 - (avg by (instance) (\n"
+        f'    rate(node_cpu_seconds_total{{mode="idle",job={job}}}[{rate_window}])\n'
+        "  ) * 100)\n"
+        ")"
+    )
+
+
+def memory_usage_expr(job_name: str) -> str:
+    """Highest per-instance memory usage in % (seed §5.1.2)."""
+    job = promql_string(job_name)
+    return (
+        "max(\n"
+        "  (1 - (avg by (instance) (\n"
+        f"    node_memory_MemAvailable_bytes{{job={job}}}\n"
+        "  ) / avg by (instance) (\n"
+        f"    node_memory_MemTotal_bytes{{job={job}}}\n"
+        "  ))) * 100\n"
+        ")"
+    )
+
+
+def _indent(text: str, spaces: int) -> str:
+    return "\n".join(" " * spaces + line for line in text.splitlines())
+
+
+def alert_rules_data(config: Any, ctx: RenderContext) -> dict[str, Any]:
+    service = config.service_name
+    job = config.prometheus_job_name
+    cpu = cpu_usage_expr(job, ctx.rate_window)
+    memory = memory_usage_expr(job)
+    out_for = minutes(config.scale_out_duration_minutes)
+    in_for = minutes(config.scale_in_duration_minutes)
+    out_cpu = number(config.scale_out_cpu_threshold)
+    out_mem = number(config.scale_out_memory_threshold)
+    in_cpu = number(config.scale_in_cpu_threshold)
+    in_mem = number(config.scale_in_memory_threshold)
+
+    def labels(action: str) -> dict[str, str]:
+        return {"service": service, "autoscale": action}
+
+    scale_in_expr = f"(\n{_indent(cpu, 2)} < {in_cpu}\n)\nand\n(\n{_indent(memory, 2)} < {in_mem}\n)"
+    rules = [
+        {
+            "alert": ALERT_SCALE_OUT_CPU,
+            "expr": f"{cpu} > {out_cpu}",
+            "for": out_for,
+            "labels": labels(SCALE_OUT),
+            "annotations": {
+                "summary": f"{service}: CPU above {out_cpu}% for {out_for}",
+                "description": "Highest per-instance CPU usage of job " + job + " is {{ $value | printf \"%.1f\" }}%.",
+            },
+        },
+        {
+            "alert": ALERT_SCALE_OUT_MEMORY,
+            "expr": f"{memory} > {out_mem}",
+            "for": out_for,
+            "labels": labels(SCALE_OUT),
+            "annotations": {
+                "summary": f"{service}: memory above {out_mem}% for {out_for}",
+                "description": "Highest per-instance memory usage of job "
+                + job
+                + " is {{ $value | printf \"%.1f\" }}%.",
+            },
+        },
+        {
+            "alert": ALERT_SCALE_IN,
+            "expr": scale_in_expr,
+            "for": in_for,
+            "labels": labels(SCALE_IN),
+            "annotations": {
+                "summary": f"{service}: CPU below {in_cpu}% and memory below {in_mem}% for {in_for}",
+                "description": f"Every instance of job {job} is below the scale-in thresholds.",
+            },
+        },
+    ]
+    return {"groups": [{"name": naming.rule_group_name(service), "rules": rules}]}
+
+
+def render_alert_rules(config: Any, ctx: RenderContext) -> str:
+    """The service's rule file: scale-out on CPU, scale-out on memory, scale-in on CPU and memory."""
+    return dump_yaml(alert_rules_data(config, ctx))

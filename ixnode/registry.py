@@ -1,0 +1,105 @@
+"""The product's registry: where an app plugs behaviour into an app below it (as NetBox's ``netbox.registry``).
+
+Dependencies run one way (see ``docs/architecture.md``): a lower app never imports the apps above it. When it
+needs their behaviour — the decision asking the policies app for options, the IP pool asking the artifacts app
+which addresses its Prometheus targets use, the run queue needing the task that executes a run — it declares an
+:class:`ExtensionPoint` and calls whatever the upper app registered in its ``AppConfig.ready()``. Without a
+registration the lower app keeps its own default, so each app still works (and is tested) on its own.
+
+The pipeline stages are registered here too (:class:`StageInfo`): the runner, the generated Jenkins jobs and the
+pages all read the stage list from :func:`Registry.pipeline`, the only place it is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from django.utils.functional import Promise
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StageInfo:
+    """What the rest of the product knows of one pipeline stage: its action, name, title and Jenkins step.
+
+    ``name`` is what runs record (``ScaleEventStage.name``); ``title`` the operator-facing label (translatable);
+    ``jenkins_step`` the stage of the generated Jenkins job that runs it (one Jenkins stage may run several of ours,
+    e.g. ``f5-remove-member`` runs ``f5_disable``, ``f5_drain`` and ``f5_remove`` in that order).
+    """
+
+    action: str
+    name: str
+    title: str | Promise
+    jenkins_step: str
+
+
+class ExtensionPoint(Generic[T]):
+    """An ordered set of items (usually callables) that apps above the declaring one register."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._items: list[T] = []
+
+    def register(self, item: T) -> T:
+        """Add ``item`` once (registering it again, e.g. from a second ``ready()``, changes nothing)."""
+        if item not in self._items:
+            self._items.append(item)
+        return item
+
+    def unregister(self, item: T) -> None:
+        if item in self._items:
+            self._items.remove(item)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(tuple(self._items))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def last(self) -> T | None:
+        """The item registered last, or None (for points that take one provider)."""
+        return self._items[-1] if self._items else None
+
+    def __repr__(self) -> str:
+        return f"<ExtensionPoint {self.name}: {len(self._items)} registered>"
+
+
+class Registry:
+    """Stage lists per action, and the named extension points."""
+
+    def __init__(self) -> None:
+        self._pipelines: dict[str, tuple[StageInfo, ...]] = {}
+        self._points: dict[str, ExtensionPoint] = {}
+
+    # ---- pipeline stages ---------------------------------------------------------------------------
+    def register_pipeline(self, action: str, stages: Sequence[StageInfo]) -> None:
+        names = [stage.name for stage in stages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"the {action} pipeline names a stage twice: {names}")
+        if any(stage.action != action for stage in stages):
+            raise ValueError(f"every stage of the {action} pipeline must say action={action!r}")
+        self._pipelines[action] = tuple(stages)
+
+    def pipeline(self, action: str) -> tuple[StageInfo, ...]:
+        """The stages of ``action``'s pipeline in order; () when no app registered one."""
+        return self._pipelines.get(str(action), ())
+
+    def stage(self, name: str) -> StageInfo | None:
+        """The first registered stage called ``name`` (titles of a name are the same in every pipeline)."""
+        for stages in self._pipelines.values():
+            for stage in stages:
+                if stage.name == name:
+                    return stage
+        return None
+
+    # ---- extension points --------------------------------------------------------------------------
+    def extension_point(self, name: str) -> ExtensionPoint:
+        """The point called ``name`` (created on first use: the declaring module and the registering app see the
+        same object whichever imports first)."""
+        return self._points.setdefault(name, ExtensionPoint(name))
+
+
+registry = Registry()

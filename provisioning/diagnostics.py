@@ -1,0 +1,476 @@
+"""Diagnostics: the seed's troubleshooting list (§11.3) run automatically, and the integrations' health.
+
+Each check is a function ``check_<what>(*, config, ctx) -> CheckResult`` that talks to the real system
+through the project's integration client for it, and answers green/red with the fix an operator applies.
+``ok=None`` means the check could not run (its prerequisite failed or the system is not configured).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from autoscaling.choices import ArtifactStatus
+from autoscaling.models import AutoscalingConfig
+
+HEALTH_CACHE_KEY = "ixnode:integration-health"
+HEALTH_CACHE_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One green/red line: what was checked, what was seen, and what to do when red."""
+
+    key: str
+    title: str
+    ok: bool | None
+    detail: str
+    fix: str = ""
+
+    @property
+    def state(self) -> str:
+        return {True: "ok", False: "bad", None: "unknown"}[self.ok]
+
+
+@dataclass
+class DiagnosticsContext:
+    """Clients and facts shared by the checks of one run (each system is asked once)."""
+
+    prometheus: Any = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def _prometheus_client() -> Any:
+    from ixnode.integrations.prometheus.client import get_client
+
+    return get_client()
+
+
+# --- integration health (overview row) -----------------------------------------------------------------
+
+def health_prometheus() -> CheckResult:
+    from ixnode.integrations.prometheus.client import PrometheusError
+
+    title = "Prometheus"
+    try:
+        jobs = _prometheus_client().job_names()
+    except PrometheusError as exc:
+        return CheckResult("prometheus", title, False, str(exc), _("Check PROMETHEUS_URL and that Prometheus runs."))
+    return CheckResult("prometheus", title, True, _("%(count)d scrape jobs loaded") % {"count": len(jobs)})
+
+
+def health_vcenter() -> CheckResult:
+    from ixnode.integrations.vcenter.client import vcenter_client
+    from ixnode.integrations.vcenter.exceptions import VCenterConfigError, VCenterError
+
+    title = "vCenter"
+    try:
+        about = vcenter_client().about()
+    except VCenterConfigError as exc:
+        return CheckResult("vcenter", title, None, str(exc), _("Set the VCENTER_* settings."))
+    except VCenterError as exc:
+        return CheckResult("vcenter", title, False, str(exc), _("Check VCENTER_HOST, the credentials and TLS pin."))
+    return CheckResult("vcenter", title, True, f"{about['name']}")
+
+
+def health_f5() -> CheckResult:
+    from ixnode.integrations.f5.client import F5Client, F5ConfigurationError, F5Error, F5NotFound
+
+    title = "F5 BIG-IP"
+    try:
+        client = F5Client.from_settings()
+        pool = AutoscalingConfig.objects.values_list("f5_pool_name", flat=True).first() or "ixnode-health-probe"
+        client.check_pool(pool=pool)
+    except F5ConfigurationError as exc:
+        return CheckResult("f5", title, None, str(exc), _("Set F5_HOST, F5_USER and F5_PASSWORD."))
+    except F5NotFound:
+        return CheckResult("f5", title, True, _("Logged in (a pool is missing: see the service's diagnostics)."))
+    except F5Error as exc:
+        return CheckResult("f5", title, False, str(exc), _("Check F5_HOST, the credentials and F5_VERIFY_TLS."))
+    return CheckResult("f5", title, True, _("Logged in, pool readable."))
+
+
+def health_alertmanager() -> CheckResult:
+    from ixnode.integrations.alertmanager.client import (
+        AlertmanagerClient,
+        AlertmanagerError,
+        alertmanager_loaded_config,
+    )
+
+    title = "Alertmanager"
+    try:
+        alertmanager_loaded_config(AlertmanagerClient())
+    except AlertmanagerError as exc:
+        return CheckResult("alertmanager", title, False, str(exc),
+                           _("Check ALERTMANAGER_URL and that Alertmanager runs."))
+    return CheckResult("alertmanager", title, True, _("Configuration loaded."))
+
+
+def health_jenkins() -> CheckResult:
+    from ixnode.integrations.jenkins.client import JenkinsClient, JenkinsError
+
+    title = "Jenkins"
+    client = JenkinsClient.from_settings()
+    if client is None:
+        return CheckResult("jenkins", title, None, _("Not configured (runs use the embedded executor)."),
+                           _("Set JENKINS_URL, JENKINS_USER and JENKINS_TOKEN to run pipelines on Jenkins."))
+    try:
+        client.job_config(name="ixnode-health-probe")  # None (404) is an answer: Jenkins is reachable
+    except JenkinsError as exc:
+        return CheckResult("jenkins", title, False, str(exc), _("Check JENKINS_URL and the API token."))
+    return CheckResult("jenkins", title, True, _("Reachable, token accepted."))
+
+
+HEALTH_PROBES: list[Callable[[], CheckResult]] = [
+    health_prometheus,
+    health_alertmanager,
+    health_vcenter,
+    health_f5,
+    health_jenkins,
+]
+
+
+def integration_health(*, use_cache: bool = True) -> list[CheckResult]:
+    """Reachability of every external system (cached briefly: the overview is opened all day)."""
+    if use_cache:
+        cached = cache.get(HEALTH_CACHE_KEY)
+        if cached is not None:
+            return cached
+    results = [probe() for probe in HEALTH_PROBES]
+    cache.set(HEALTH_CACHE_KEY, results, HEALTH_CACHE_SECONDS)
+    down = [r for r in results if r.ok is False]
+    if down:
+        from django_q.tasks import async_task
+
+        for result in down:  # de-duplicated by the notification service (one per system and window)
+            async_task("notifications.tasks.notification_send_integration_down", result.key,
+                       f"{result.title}: {result.detail}", group="notifications")
+    return results
+
+
+# --- per-service checks (seed §11.3) --------------------------------------------------------------------
+
+def check_artifacts(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    title = _("Generated artifacts published")
+    if config.artifacts_status == ArtifactStatus.ACTIVE:
+        when = timezone.localtime(config.artifacts_published_at) if config.artifacts_published_at else None
+        return CheckResult("artifacts", title, True, _("Active since %(when)s") % {"when": when or "–"})
+    if not config.enabled:
+        return CheckResult(
+            "artifacts", title, False, _("The config is disabled: no scrape job, rules or route are published."),
+            _("Enable the config in the admin to publish its Prometheus, Alertmanager and Jenkins artifacts."),
+        )
+    if settings.IXNODE_PLG_MODE == "off" and config.artifacts_status == ArtifactStatus.PENDING:
+        return CheckResult(
+            "artifacts", title, False,
+            _("Publishing is off (IXNODE_PLG_MODE=off): the artifacts are rendered (see the admin preview) but "
+              "not written to Prometheus or Alertmanager."),
+            _("Set IXNODE_PLG_MODE=local (files on this machine) or ssh (the PLG host) to publish them."),
+        )
+    return CheckResult(
+        "artifacts", title, False,
+        _("Status %(status)s. %(error)s") % {"status": config.get_artifacts_status_display(),
+                                             "error": config.artifacts_error},
+        _("Fix the error shown, then save the config again to regenerate its artifacts."),
+    )
+
+
+def check_prometheus_job(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    from ixnode.integrations.prometheus.client import PrometheusError
+
+    title = _("Scrape job loaded in Prometheus")
+    job = config.prometheus_job_name
+    try:
+        jobs = ctx.prometheus.job_names()
+    except PrometheusError as exc:
+        return CheckResult("prometheus_job", title, None, str(exc), _("Check PROMETHEUS_URL and that Prometheus runs."))
+    ctx.facts["prometheus_jobs"] = jobs
+    if job in jobs:
+        return CheckResult("prometheus_job", title, True, _("Job '%(job)s' is loaded.") % {"job": job})
+    return CheckResult(
+        "prometheus_job", title, False, _("Prometheus has no job '%(job)s'.") % {"job": job},
+        _("Check the Prometheus job name, that the generated scrape config is included in prometheus.yml, "
+          "and reload Prometheus (POST /-/reload)."),
+    )
+
+
+def check_targets_up(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    from ixnode.integrations.prometheus.client import PrometheusError
+
+    title = _("Targets up")
+    try:
+        targets = ctx.prometheus.targets(config.prometheus_job_name)
+    except PrometheusError as exc:
+        return CheckResult("targets_up", title, None, str(exc), _("Check PROMETHEUS_URL and that Prometheus runs."))
+    ctx.facts["targets"] = targets
+    down = [t for t in targets if t.health != "up"]
+    if not targets:
+        return CheckResult(
+            "targets_up", title, False, _("The job has no targets."),
+            _("Install Node Exporter on the service's VMs (Exporters page) so they are registered."),
+        )
+    if down:
+        names = ", ".join(f"{t.instance} ({t.last_error or t.health})" for t in down)
+        return CheckResult(
+            "targets_up", title, False, _("%(down)d of %(total)d targets are down: %(names)s")
+            % {"down": len(down), "total": len(targets), "names": names},
+            _("Check the VM is running, that node_exporter listens on port %(port)d and the firewall allows it.")
+            % {"port": config.node_exporter_port},
+        )
+    return CheckResult("targets_up", title, True, _("All %(total)d targets are up.") % {"total": len(targets)})
+
+
+def check_count_bounds(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    title = _("VM count within min/max")
+    targets = ctx.facts.get("targets")
+    if targets is None:
+        return CheckResult("count_bounds", title, None, _("The VM count is unknown (Prometheus)."))
+    count = len(targets)
+    values = {"count": count, "min": config.min_vms, "max": config.max_vms}
+    if count >= config.max_vms:
+        return CheckResult(
+            "count_bounds", title, False, _("%(count)d VMs: the maximum %(max)d is reached, scale-out is blocked.")
+            % values, _("Raise the maximum VM count if the service needs more capacity."),
+        )
+    if count <= config.min_vms:
+        return CheckResult(
+            "count_bounds", title, count >= config.min_vms,
+            _("%(count)d VMs: at the minimum %(min)d, scale-in is blocked.") % values
+            if count == config.min_vms else _("%(count)d VMs: below the minimum %(min)d.") % values,
+            "" if count >= config.min_vms else _("Check the base VMs are registered in the Prometheus job."),
+        )
+    return CheckResult("count_bounds", title, True, _("%(count)d VMs (min %(min)d, max %(max)d).") % values)
+
+
+def check_cooldown(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    from autoscaling.views.selectors import cooldown_remaining
+
+    title = _("Cooldown")
+    state = getattr(config, "cooldown", None)
+    now = timezone.now()
+    out_left = cooldown_remaining(last_at=state and state.last_scale_out_at, cooldown_seconds=config.cooldown_seconds,
+                                  now=now)
+    in_left = cooldown_remaining(last_at=state and state.last_scale_in_at, cooldown_seconds=config.cooldown_seconds,
+                                 now=now)
+    if out_left or in_left:
+        return CheckResult(
+            "cooldown", title, False,
+            _("In cooldown: scale-out %(out)d s, scale-in %(in)d s left.") % {"out": out_left, "in": in_left},
+            _("Wait for the cooldown to end, or shorten the cooldown (seconds) in the config."),
+        )
+    return CheckResult("cooldown", title, True, _("No cooldown running (%(s)d s after each run).")
+                       % {"s": config.cooldown_seconds})
+
+
+def check_free_ips(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    """Free addresses as a scale-out would count them: the allocation's exclusion set (gateway, VIP, every
+    config's leases, the job's Prometheus targets, vCenter guest IPs when configured). Warm-pool VMs keep their
+    addresses and are reused first, so they lower the headroom needed."""
+    title = _("Free IP addresses in the pool")
+    from autoscaling.services.ip_leases import address_of, ip_pool_free_count
+    from autoscaling.services.warm_pool import warm_vms
+
+    start, end = ipaddress.ip_address(config.ip_pool_start), ipaddress.ip_address(config.ip_pool_end)
+    size = int(end) - int(start) + 1
+    targets = ctx.facts.get("targets")
+    hosts = [address_of(t.instance) for t in targets] if targets is not None else []
+    pool = ip_pool_free_count(config=config, exclude=hosts)
+    free = pool.count
+    warm = warm_vms(config=config).count()
+    headroom = max(0, config.max_vms - len(targets)) if targets is not None else config.max_vms - config.min_vms
+    headroom = max(0, headroom - warm)
+    values = {"free": free, "size": size, "need": headroom}
+    note = f" ({pool.note})" if pool.note else ""
+    if free == 0 and headroom > 0:
+        return CheckResult("free_ips", title, False,
+                           _("No free address left (%(size)d in the pool).") % values + note,
+                           _("Widen the IP pool range or release leases of deleted VMs."))
+    if free < headroom:
+        return CheckResult("free_ips", title, False,
+                           _("%(free)d free of %(size)d, fewer than the %(need)d VMs scale-out may add.") % values
+                           + note,
+                           _("Widen the IP pool range so it covers max − current VMs."))
+    return CheckResult("free_ips", title, True, _("%(free)d free of %(size)d.") % values + note)
+
+
+def check_f5_pool(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    from ixnode.integrations.f5.client import F5Client, F5ConfigurationError, F5Error
+
+    title = _("F5 pool reachable with its members")
+    try:
+        members = F5Client.from_settings().list_members(pool=config.f5_pool_name)
+    except F5ConfigurationError as exc:
+        return CheckResult("f5_pool", title, None, str(exc), _("Set F5_HOST, F5_USER and F5_PASSWORD."))
+    except F5Error as exc:
+        return CheckResult("f5_pool", title, False, str(exc),
+                           _("Check the F5 pool name and VIP in the config, the F5 credentials and the network."))
+    if not members:
+        return CheckResult("f5_pool", title, False, _("Pool %(pool)s has no members.") % {"pool": config.f5_pool_name},
+                           _("Add the service's base VMs to the F5 pool and check their health monitor."))
+    unhealthy = [m for m in members if not m.enabled or m.state not in ("up", "unchecked")]
+    listing = ", ".join(f"{m.name} ({m.state}{'' if m.enabled else ', disabled'})" for m in members)
+    if unhealthy:
+        return CheckResult("f5_pool", title, False, _("Members: %(list)s") % {"list": listing},
+                           _("Check the health-check path answers on the members marked down or disabled."))
+    return CheckResult("f5_pool", title, True, _("Members: %(list)s") % {"list": listing})
+
+
+def check_rules_loaded(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    """The service's alert rule group is loaded and healthy in Prometheus (``GET /api/v1/rules``)."""
+    from artifacts.renderers import naming
+    from ixnode.integrations.prometheus.client import PrometheusError
+
+    title = _("Alert rules loaded in Prometheus")
+    group_name = naming.rule_group_name(config.service_name)
+    try:
+        # The Prometheus client's own request path (errors translated the same way as every other call).
+        data = ctx.prometheus._get("/api/v1/rules", {"type": "alert"})
+    except PrometheusError as exc:
+        return CheckResult("rules", title, None, str(exc), _("Check PROMETHEUS_URL and that Prometheus runs."))
+    groups = [g for g in (data or {}).get("groups", []) if g.get("name") == group_name]
+    if not groups:
+        return CheckResult(
+            "rules", title, False, _("No rule group '%(group)s' is loaded.") % {"group": group_name},
+            _("Enable the config (artifacts are published on save), check the rules file is under Prometheus' "
+              "rule_files glob and reload Prometheus."),
+        )
+    rules = [r for g in groups for r in g.get("rules", [])]
+    broken = [r.get("name", "?") + ": " + r.get("lastError", "") for r in rules if r.get("health") == "err"]
+    if broken:
+        return CheckResult("rules", title, False, "; ".join(broken),
+                           _("Fix the rule expression (promtool check rules) and regenerate the artifacts."))
+    names = ", ".join(sorted({r.get("name", "?") for r in rules}))
+    return CheckResult("rules", title, True, _("%(count)d rules: %(names)s") % {"count": len(rules), "names": names})
+
+
+def _routes(route: dict) -> list[dict]:
+    found = [route]
+    for child in route.get("routes") or []:
+        if isinstance(child, dict):
+            found += _routes(child)
+    return found
+
+
+def check_alertmanager_route(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    """Alertmanager runs a route to the service's receiver, whose webhook points at this service's URL."""
+    import yaml
+
+    from artifacts.renderers import naming
+    from ixnode.integrations.alertmanager.client import (
+        AlertmanagerClient,
+        AlertmanagerError,
+        alertmanager_loaded_config,
+    )
+
+    title = _("Route present in Alertmanager")
+    receiver = naming.receiver_name(config.service_name)
+    try:
+        loaded = yaml.safe_load(alertmanager_loaded_config(AlertmanagerClient())) or {}
+    except AlertmanagerError as exc:
+        return CheckResult("route", title, None, str(exc), _("Check ALERTMANAGER_URL and that Alertmanager runs."))
+    routes = [r for r in _routes(loaded.get("route") or {}) if r.get("receiver") == receiver]
+    receivers = [r for r in loaded.get("receivers") or [] if r.get("name") == receiver]
+    if not routes or not receivers:
+        return CheckResult(
+            "route", title, False, _("Alertmanager has no route to receiver '%(r)s'.") % {"r": receiver},
+            _("Enable the config so its route is published, check alertmanager.yml and reload Alertmanager."),
+        )
+    urls = [str(w.get("url", "")) for w in receivers[0].get("webhook_configs") or []]
+    path = f"/api/webhook/autoscale/{config.service_name}"
+    if not any(url.rstrip("/").endswith(path) for url in urls):
+        return CheckResult("route", title, False, _("Receiver '%(r)s' posts to %(urls)s, not to %(path)s.")
+                           % {"r": receiver, "urls": ", ".join(urls) or "–", "path": path},
+                           _("Set IXNODE_PUBLIC_URL to the URL Alertmanager reaches this server at and "
+                             "regenerate the artifacts."))
+    return CheckResult("route", title, True, _("Route to %(r)s → %(url)s") % {"r": receiver, "url": urls[0]})
+
+
+def check_webhook(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    """The webhook answers at IXNODE_PUBLIC_URL with the configured token (a resolved alert starts nothing)."""
+    import requests
+
+    title = _("Webhook reachable with the token")
+    url = webhook_url(config)
+    probe = {
+        "version": "4", "status": "resolved", "receiver": "ixnode-diagnostics",
+        "alerts": [{"status": "resolved", "labels": {"alertname": "IxnodeDiagnosticsProbe", "autoscale": "scale-out",
+                                                      "service": config.service_name}}],
+    }
+    headers = {"Authorization": f"Bearer {settings.IXNODE_WEBHOOK_TOKEN}"}
+    try:
+        response = requests.post(url, json=probe, headers=headers, timeout=5)
+    except requests.RequestException as exc:
+        return CheckResult("webhook", title, False, f"{url}: {exc.__class__.__name__}",
+                           _("Set IXNODE_PUBLIC_URL to the address Alertmanager uses to reach this server."))
+    if response.status_code in (401, 403):
+        return CheckResult("webhook", title, False, _("%(url)s refused the token (HTTP %(code)d).")
+                           % {"url": url, "code": response.status_code},
+                           _("Use the same IXNODE_WEBHOOK_TOKEN here and in Alertmanager's receiver."))
+    if response.status_code != 200:
+        return CheckResult("webhook", title, False, _("%(url)s answered HTTP %(code)d.")
+                           % {"url": url, "code": response.status_code},
+                           _("Check the service name and the server's log."))
+    return CheckResult("webhook", title, True, _("%(url)s accepted the token.") % {"url": url})
+
+
+def check_jenkins_jobs(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    from artifacts.renderers.jenkins import jenkins_job_names
+    from ixnode.integrations.jenkins.client import JenkinsClient, JenkinsError
+
+    title = _("Jenkins jobs present")
+    client = JenkinsClient.from_settings()
+    if client is None:
+        executor = settings.IXNODE_EXECUTOR
+        return CheckResult("jenkins", title, None if executor != "jenkins" else False,
+                           _("Jenkins is not configured (runs use the %(executor)s executor).")
+                           % {"executor": executor}, _("Set JENKINS_URL, JENKINS_USER and JENKINS_TOKEN."))
+    names = list(jenkins_job_names(config.service_name).values())
+    try:
+        missing = [name for name in names if client.job_config(name=name) is None]
+    except JenkinsError as exc:
+        return CheckResult("jenkins", title, False, str(exc), _("Check JENKINS_URL and the API token."))
+    if missing:
+        return CheckResult("jenkins", title, False, _("Missing: %(names)s") % {"names": ", ".join(missing)},
+                           _("Enable the config (or regenerate its artifacts) so the Jenkins jobs are created."))
+    return CheckResult("jenkins", title, True, ", ".join(names))
+
+
+SERVICE_CHECKS: list[Callable[..., CheckResult]] = [
+    check_artifacts,
+    check_rules_loaded,
+    check_alertmanager_route,
+    check_webhook,
+    check_prometheus_job,
+    check_targets_up,
+    check_count_bounds,
+    check_cooldown,
+    check_free_ips,
+    check_jenkins_jobs,
+    check_f5_pool,
+]
+
+
+def service_diagnostics(*, config: AutoscalingConfig, ctx: DiagnosticsContext | None = None) -> list[CheckResult]:
+    """Run every check, in order, for one service; a check that crashes reports red with the error."""
+    ctx = ctx or DiagnosticsContext(prometheus=_prometheus_client())
+    results = []
+    for check in SERVICE_CHECKS:
+        try:
+            results.append(check(config=config, ctx=ctx))
+        except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
+            name = getattr(check, "__name__", "check").removeprefix("check_")
+            results.append(CheckResult(name, name, False, f"{exc.__class__.__name__}: {exc}",
+                                       str(gettext_lazy("Report this error: the check itself failed."))))
+    return results
+
+
+def webhook_url(config: AutoscalingConfig) -> str:
+    return f"{settings.IXNODE_PUBLIC_URL}/api/webhook/autoscale/{config.service_name}"
