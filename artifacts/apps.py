@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from autoscaling import hooks as autoscaling_hooks
+
 
 class ArtifactsAppConfig(AppConfig):
     """Generated PLG, Grafana and Jenkins artifacts: renderers, merge, publishing, file_sd targets."""
@@ -10,6 +12,9 @@ class ArtifactsAppConfig(AppConfig):
     verbose_name = _("Generated artifacts")
 
     def ready(self) -> None:
-        from artifacts import signals  # noqa: PLC0415 - receivers need the app registry ready (models loaded)
+        # Receivers and the targets reader need the models loaded: imported here, once the app registry is ready.
+        from artifacts import signals  # noqa: PLC0415
+        from artifacts.targets import targets_list  # noqa: PLC0415
 
         signals.connect()
+        autoscaling_hooks.addresses_in_use.register(targets_list)

@@ -11,25 +11,36 @@ are disabled (renames included) are removed on the way.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
+import yaml
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
+from artifacts.locks import publish_lock
+from artifacts.merge import (
+    MergeError,
+    merge_alertmanager_config,
+    merge_prometheus_config,
+    owned_alertmanager_items,
+    owned_jobs,
+)
 from artifacts.renderers import naming
-from artifacts.renderers.alertmanager import alertmanager_receiver_data, alertmanager_route_data
+from artifacts.renderers.alertmanager import MASK, alertmanager_receiver_data, alertmanager_route_data
 from artifacts.renderers.bundle import artifact_files, artifacts_hash
 from artifacts.renderers.context import RenderContext
+from artifacts.renderers.formatting import dump_yaml
 from artifacts.renderers.grafana import grafana_dashboard_data
 from artifacts.renderers.jenkins import render_jenkins_jobs
-from artifacts.merge import MergeError, merge_alertmanager_config, merge_prometheus_config
 from artifacts.renderers.prometheus import prometheus_job_data, render_alert_rules, render_targets_file
+from artifacts.targets import targets_list
 from autoscaling.choices import ArtifactStatus
 from autoscaling.models import AutoscalingConfig
+from ixnode.integrations.grafana.client import GrafanaClient, GrafanaError
+from ixnode.integrations.jenkins.client import JenkinsClient, JenkinsError
 from ixnode.integrations.plg.client import PlgError, PlgHost, plg_host
 from ixnode.integrations.plg.publisher import FileUpdate, PublishResult, Reloader, publish
 
@@ -55,19 +66,6 @@ class ArtifactsOutcome:
     @property
     def error(self) -> str:
         return "\n".join(self.errors)
-
-
-@contextlib.contextmanager
-def publish_lock() -> Iterator[None]:
-    """Serialise read-modify-write of the PLG files between workers of this control plane."""
-    path = Path(settings.VAR_DIR) / "plg-publish.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def reloaders() -> list[Reloader]:
@@ -150,7 +148,6 @@ def _service_of_rules_file(name: str) -> str | None:
 
 def artifacts_render(*, config: AutoscalingConfig, mask_secrets: bool = False) -> dict[str, str]:
     """Every artifact of the service as file name → text (what ``render_artifacts`` writes)."""
-    from artifacts.targets import targets_list
 
     try:
         targets = targets_list(config=config) if settings.IXNODE_PLG_MODE != "off" else []
@@ -161,11 +158,7 @@ def artifacts_render(*, config: AutoscalingConfig, mask_secrets: bool = False) -
 
 def artifacts_deployed(*, config: AutoscalingConfig) -> dict[str, str]:
     """What is live on the PLG host for the service (for the admin preview); secrets masked."""
-    import yaml
 
-    from artifacts.renderers.alertmanager import MASK
-    from artifacts.renderers.formatting import dump_yaml
-    from artifacts.merge import owned_alertmanager_items, owned_jobs
 
     ctx = RenderContext.from_settings()
     service = config.service_name
@@ -210,7 +203,6 @@ def _publish_plg(ctx: RenderContext, publish_configs: dict[str, AutoscalingConfi
 
 
 def _sync_jenkins(service_name: str, jobs: dict[str, str] | None) -> str:
-    from ixnode.integrations.jenkins.client import JenkinsClient
 
     client = JenkinsClient.from_settings()
     if client is None:
@@ -224,7 +216,6 @@ def _sync_jenkins(service_name: str, jobs: dict[str, str] | None) -> str:
 
 
 def _sync_grafana(config: AutoscalingConfig | None, service_name: str, ctx: RenderContext) -> str:
-    from ixnode.integrations.grafana.client import GrafanaClient
 
     client = GrafanaClient.from_settings()
     if client is None:
@@ -239,8 +230,6 @@ def artifacts_regenerate(*, service_name: str, config_id: int | None = None) -> 
     """Publish (enabled config) or remove (disabled or deleted config) every artifact of one service and record
     the outcome on the config. Never raises for integration failures: they end up in the outcome and on the
     config (``artifacts_status=error``, ``artifacts_error``)."""
-    from ixnode.integrations.grafana.client import GrafanaError
-    from ixnode.integrations.jenkins.client import JenkinsError
 
     config = None
     if config_id is not None:
@@ -323,7 +312,6 @@ class _Regeneration:
         self.key = (service_name, config_id)
 
     def __call__(self) -> None:
-        from django_q.tasks import async_task
 
         try:
             async_task(
@@ -345,7 +333,6 @@ class _Regeneration:
 def artifacts_regenerate_enqueue(*, service_name: str, config_id: int | None) -> None:
     """Queue one regeneration of the service after the current transaction commits (at most one per transaction
     and service, however often the config is saved in it; nothing for a rolled-back transaction)."""
-    from django.db import transaction
 
     connection = transaction.get_connection()
     if connection.in_atomic_block:

@@ -6,6 +6,9 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save, pre_save
 
+from artifacts.services import artifacts_regenerate_enqueue
+from autoscaling.models import AutoscalingConfig
+
 ARTIFACT_STATE_FIELDS = {"artifacts_status", "artifacts_published_at", "artifacts_hash", "artifacts_error"}
 
 
@@ -23,7 +26,6 @@ def config_saved(sender: Any, instance: Any, raw: bool = False, update_fields: A
         return
     if update_fields and set(update_fields) <= ARTIFACT_STATE_FIELDS | {"updated_at"}:
         return
-    from artifacts.services import artifacts_regenerate_enqueue
 
     previous = getattr(instance, "_artifacts_previous_service_name", None)
     if previous and previous != instance.service_name:
@@ -32,13 +34,11 @@ def config_saved(sender: Any, instance: Any, raw: bool = False, update_fields: A
 
 
 def config_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
-    from artifacts.services import artifacts_regenerate_enqueue
 
     artifacts_regenerate_enqueue(service_name=instance.service_name, config_id=None)
 
 
 def connect() -> None:
-    from autoscaling.models import AutoscalingConfig
 
     pre_save.connect(config_saving, sender=AutoscalingConfig, dispatch_uid="artifacts-config-saving")
     post_save.connect(config_saved, sender=AutoscalingConfig, dispatch_uid="artifacts-config-saved")

@@ -14,11 +14,13 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from artifacts.locks import publish_lock
 from artifacts.renderers.context import RenderContext
 from artifacts.renderers.prometheus import render_targets_file
 from autoscaling.models import AutoscalingConfig
 from autoscaling.validation import hostname_error
 from ixnode.integrations.plg.client import PlgError, PlgHost, plg_host
+from ixnode.netaddr import HostPortError, join_host_port, split_host_port
 
 
 def target_normalize(target: str, *, default_port: int | None = None) -> str:
@@ -28,20 +30,10 @@ def target_normalize(target: str, *, default_port: int | None = None) -> str:
     value = target.strip()
     if not value:
         raise ValidationError({"target": ["Enter a target as host:port."]})
-    host, port_text = value, ""
-    if value.startswith("["):
-        end = value.find("]")
-        if end < 0:
-            raise ValidationError({"target": [f"'{value}' is not a valid target: missing ']'."]})
-        host, rest = value[1:end], value[end + 1 :]
-        if rest:
-            if not rest.startswith(":"):
-                raise ValidationError({"target": [f"'{value}' is not a valid target."]})
-            port_text = rest[1:]
-    elif value.count(":") == 1:
-        host, port_text = value.split(":")
-    elif value.count(":") > 1:
-        host = value  # bare IPv6 address
+    try:
+        host, port_text = split_host_port(value)
+    except HostPortError as exc:
+        raise ValidationError({"target": [f"'{value}' is not a valid target: {exc}"]}) from None
     if not port_text:
         if default_port is None:
             raise ValidationError({"target": [f"'{value}' has no port; use host:port."]})
@@ -55,9 +47,7 @@ def target_normalize(target: str, *, default_port: int | None = None) -> str:
         if error:
             raise ValidationError({"target": [error]}) from None
         return f"{host.lower()}:{int(port_text)}"
-    if address.version == 6:
-        return f"[{address.compressed}]:{int(port_text)}"
-    return f"{address}:{int(port_text)}"
+    return join_host_port(str(address), int(port_text))
 
 
 def _read_targets(host: PlgHost, path: str) -> list[str] | None:
@@ -86,8 +76,6 @@ def targets_list(*, config: AutoscalingConfig) -> list[str]:
 
 
 def _modify(config: AutoscalingConfig, change: Any) -> tuple[list[str], bool]:
-    from artifacts.services import publish_lock
-
     if settings.IXNODE_PLG_MODE == "off":
         raise PlgError("IXNODE_PLG_MODE=off: target registration needs the PLG host")
     path = RenderContext.from_settings().targets_path(config.service_name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -24,6 +26,7 @@ from autoscaling.services.configs import (
 )
 from autoscaling.services.runs import cooldown_clear
 from autoscaling.services.vms import managed_vm_set_protection
+from autoscaling.services.warm_pool import warm_pool_trim
 
 
 @admin.register(AutoscalingConfig)
@@ -68,7 +71,6 @@ class AutoscalingConfigAdmin(ArtifactsAdminMixin, SimpleHistoryAdmin):
     @admin.action(description=gettext_lazy("Destroy stale warm VMs and those above the warm pool size"),
                   permissions=["change"])
     def trim_warm_pools(self, request: HttpRequest, queryset: QuerySet) -> None:
-        from autoscaling.services.warm_pool import warm_pool_trim
 
         for config in queryset:
             try:
@@ -134,11 +136,11 @@ class CooldownStateAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("scale-out cooldown left (s)"))
     def scale_out_remaining(self, obj: CooldownState) -> int:
-        return round(cooldown_remaining(timezone.now(), obj.last_scale_out_at, obj.config.cooldown_seconds))
+        return math.ceil(cooldown_remaining(timezone.now(), obj.last_scale_out_at, obj.config.cooldown_seconds))
 
     @admin.display(description=gettext_lazy("scale-in cooldown left (s)"))
     def scale_in_remaining(self, obj: CooldownState) -> int:
-        return round(cooldown_remaining(timezone.now(), obj.last_scale_in_at, obj.config.cooldown_seconds))
+        return math.ceil(cooldown_remaining(timezone.now(), obj.last_scale_in_at, obj.config.cooldown_seconds))
 
     @admin.action(description=gettext_lazy("Clear both cooldowns"), permissions=["change"])
     def clear_cooldowns(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -1,4 +1,4 @@
-"""The decision engine (DESIGN §4, seed §6.4): a pure function over config bounds, state and a clock.
+"""The decision engine: a pure function over config bounds, state and a clock.
 
 No database, no network, no clock of its own: the caller gathers the inputs (the webhook service, the
 evaluation loop, the simulator) and this module says ALLOW or which BLOCK, and how many VMs to move.
@@ -29,6 +29,9 @@ class DecisionInput:
     run_in_flight: bool = False
     free_ips: int | None = None  # scale-out only: addresses left in the pool; None when not checked
     count_error: str = ""  # why the count is unknown
+    # Set when the action may not run although every check passes: the operator suspended the process, or a
+    # policy other than step scales the service. The decision is then BLOCK_DISABLED with this reason.
+    suspended_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class DecisionResult:
     decision: Decision
     reason: str
     count: int = 0  # VMs to add (scale-out) or remove (scale-in); 0 when blocked
-    starts_cooldown: bool = False  # BLOCK_MAX / BLOCK_MIN start that direction's cooldown (seed §6.2)
+    starts_cooldown: bool = False  # BLOCK_MAX / BLOCK_MIN start that direction's cooldown
 
     @property
     def allowed(self) -> bool:
@@ -44,7 +47,8 @@ class DecisionResult:
 
 
 def in_cooldown(now: datetime, last_action_at: datetime | None, cooldown_seconds: int) -> bool:
-    """Seed §6.4 ``isInCooldown``: no last action or no cooldown means not in cooldown."""
+    """In cooldown: the last action of that direction is less than ``cooldown_seconds`` ago (no last action or
+    no cooldown means not in cooldown)."""
     if last_action_at is None or not cooldown_seconds:
         return False
     return now - last_action_at < timedelta(seconds=cooldown_seconds)
@@ -61,10 +65,18 @@ def cooldown_remaining(now: datetime, last_action_at: datetime | None, cooldown_
 def decide(inp: DecisionInput) -> DecisionResult:
     """Decide one scaling action.
 
-    Order: disabled → run in flight → unknown count → min/max (seed §6.4: checked before the cooldown,
-    and starting that direction's cooldown) → cooldown → IP pool (scale-out) → ALLOW with
+    Order: disabled → run in flight → unknown count → min/max (checked before the cooldown, and starting that
+    direction's cooldown, so an alert that keeps firing at the bound is answered by the cooldown instead of
+    being re-evaluated on every repeat) → cooldown → IP pool (scale-out) → suspended → ALLOW with
     ``min(step, headroom)`` VMs.
     """
+    result = _decide(inp)
+    if result.allowed and inp.suspended_reason:
+        return DecisionResult(Decision.BLOCK_DISABLED, inp.suspended_reason)
+    return result
+
+
+def _decide(inp: DecisionInput) -> DecisionResult:
     action = ScaleAction(inp.action)
     if not inp.enabled:
         return DecisionResult(Decision.BLOCK_DISABLED, "The autoscaling config is disabled.")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -177,8 +182,6 @@ class AutoscalingConfig(models.Model):
         values = {field.name: getattr(self, field.attname) for field in self._meta.concrete_fields}
         errors = config_errors(values)
         if not errors.get("ip_pool_start") and not errors.get("ip_pool_end"):
-            from autoscaling.selectors import ip_pool_overlap_errors  # a DB query: kept out of validation.py
-
             errors = {**ip_pool_overlap_errors(config=self), **errors}
         if errors:
             raise ValidationError(errors)
@@ -186,8 +189,6 @@ class AutoscalingConfig(models.Model):
     @property
     def artifacts_status_text(self) -> str:
         """The artifacts status as shown to operators; says so when publishing is switched off."""
-        from django.conf import settings
-
         if settings.IXNODE_PLG_MODE == "off" and self.artifacts_status == ArtifactStatus.PENDING:
             return str(PUBLISHING_OFF_LABEL)
         return str(self.get_artifacts_status_display())
@@ -195,8 +196,6 @@ class AutoscalingConfig(models.Model):
     @property
     def managed_vm_regex(self) -> str:
         """Regex matching names of VMs this config's pipelines created."""
-        import re
-
         return "^" + re.escape(self.vm_prefix) + constants.MANAGED_VM_SUFFIX_RE
 
 
@@ -278,3 +277,28 @@ class ManagedVM(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def ip_pool_overlap_errors(*, config: AutoscalingConfig) -> dict[str, list[str]]:
+    """Field errors when ``config``'s IP pool overlaps another config's pool (two services must never be
+    able to hand out the same address); empty when the pool bounds are not valid addresses — the pure
+    validation reports those."""
+    try:
+        start = ipaddress.ip_address(str(config.ip_pool_start))
+        end = ipaddress.ip_address(str(config.ip_pool_end))
+    except ValueError:
+        return {}
+    if start.version != end.version or start > end:
+        return {}
+    others = AutoscalingConfig.objects.exclude(pk=config.pk) if config.pk else AutoscalingConfig.objects.all()
+    for name, other_start, other_end in others.values_list("service_name", "ip_pool_start", "ip_pool_end"):
+        try:
+            low, high = ipaddress.ip_address(str(other_start)), ipaddress.ip_address(str(other_end))
+        except ValueError:
+            continue
+        if low.version != start.version or start > high or end < low:
+            continue
+        message = gettext("The IP pool %(start)s–%(end)s overlaps the pool %(low)s–%(high)s of service %(name)s.") % {
+            "start": start, "end": end, "low": low, "high": high, "name": name}
+        return {"ip_pool_start": [message], "ip_pool_end": [message]}
+    return {}

@@ -80,30 +80,3 @@ def ip_pool_free_count(*, config: AutoscalingConfig) -> int:
     taken = {ip for ip in ip_leases_active(config=config).values_list("ip_address", flat=True) if in_pool(ip)}
     taken |= {ip for ip in ip_pool_addresses_reserved(config=config) if in_pool(ip)}
     return max(size - len(taken), 0)
-
-
-def ip_pool_overlap_errors(*, config: AutoscalingConfig) -> dict[str, list[str]]:
-    """Field errors when ``config``'s IP pool overlaps another config's pool (two services must never be
-    able to hand out the same address); empty when the pool bounds are not valid addresses — the pure
-    validation reports those."""
-    from django.utils.translation import gettext as _
-
-    try:
-        start = ipaddress.ip_address(str(config.ip_pool_start))
-        end = ipaddress.ip_address(str(config.ip_pool_end))
-    except ValueError:
-        return {}
-    if start.version != end.version or start > end:
-        return {}
-    others = AutoscalingConfig.objects.exclude(pk=config.pk) if config.pk else AutoscalingConfig.objects.all()
-    for name, other_start, other_end in others.values_list("service_name", "ip_pool_start", "ip_pool_end"):
-        try:
-            low, high = ipaddress.ip_address(str(other_start)), ipaddress.ip_address(str(other_end))
-        except ValueError:
-            continue
-        if low.version != start.version or start > high or end < low:
-            continue
-        message = _("The IP pool %(start)s–%(end)s overlaps the pool %(low)s–%(high)s of service %(name)s.") % {
-            "start": start, "end": end, "low": low, "high": high, "name": name}
-        return {"ip_pool_start": [message], "ip_pool_end": [message]}
-    return {}

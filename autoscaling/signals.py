@@ -8,6 +8,8 @@
 Receivers must not raise: ``send_robust`` is used and failures are logged.
 """
 
+import logging
+
 from django.dispatch import Signal
 
 scale_decision_recorded = Signal()
@@ -17,7 +19,6 @@ scale_run_finished = Signal()
 
 def send_logged(signal: Signal, sender: object, **kwargs: object) -> None:
     """Send ``signal`` robustly: a failing receiver is logged, never breaks the caller."""
-    import logging
 
     for receiver, response in signal.send_robust(sender=sender, **kwargs):
         if isinstance(response, Exception):

@@ -93,8 +93,8 @@ def _time(func) -> float:
 
 
 def _bench(stack, requests, settings) -> None:
-    from autoscaling.models import AutoscalingConfig
     from artifacts.services import artifacts_publish_all
+    from autoscaling.models import AutoscalingConfig
     from templates_app.models import Template
 
     template = Template.objects.create(name="bench-template", source_vm_name="bench-src", datastore="ds1")

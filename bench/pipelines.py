@@ -42,8 +42,8 @@ def _event(config, action, count, current):
 
 
 def _run(event):
-    from provisioning.runner import Runner
     from autoscaling.services.runs import scale_event_start
+    from provisioning.runner import Runner
 
     scale_event_start(event=event)
     runner = Runner(type(event).objects.select_related("config__template").get(pk=event.pk))

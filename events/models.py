@@ -6,8 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from events.choices import Decision, ScaleAction
-from events.choices import EventStatus, Executor, StageStatus, Trigger
+from events.choices import Decision, EventStatus, Executor, ScaleAction, StageStatus, Trigger
 
 
 class ScaleEvent(models.Model):

@@ -6,8 +6,10 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from exporters.choices import HostStatus
+from exporters.choices import HostStatus, InstallAction
 from exporters.models import ExporterInstall, ExporterInstallHost
+from ixnode.integrations.vcenter.client import vcenter_client
+from ixnode.integrations.vcenter.exceptions import VCenterConfigError, VCenterError
 
 
 def exporter_install_list(*, limit: int = 50) -> QuerySet[ExporterInstall]:
@@ -28,6 +30,18 @@ def exporter_install_get(*, install_id: int) -> ExporterInstall | None:
     return ExporterInstall.objects.select_related("config", "created_by").prefetch_related(hosts).filter(
         pk=install_id
     ).first()
+
+
+def exporter_install_last_for_address(*, address: str) -> ExporterInstall | None:
+    """The last install job that put agents on ``address`` successfully (what a scale-in removes again)."""
+    host = (
+        ExporterInstallHost.objects.filter(address=address, status=HostStatus.SUCCEEDED,
+                                           install__action=InstallAction.INSTALL)
+        .select_related("install")
+        .order_by("-pk")
+        .first()
+    )
+    return host.install if host is not None else None
 
 
 def exporter_install_progress(*, install: ExporterInstall) -> dict[str, Any]:
@@ -58,8 +72,6 @@ def exporter_install_progress(*, install: ExporterInstall) -> dict[str, Any]:
 
 def vcenter_vms() -> tuple[list, str]:
     """VMs (not templates) from vCenter with their IPs, or the reason they cannot be listed."""
-    from ixnode.integrations.vcenter.client import vcenter_client
-    from ixnode.integrations.vcenter.exceptions import VCenterConfigError, VCenterError
 
     try:
         return sorted(vcenter_client().vms_list(templates=False), key=lambda vm: vm.name), ""

@@ -16,12 +16,16 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_q.tasks import async_task
 
+from artifacts.targets import target_add, target_remove
 from exporters import agents
 from exporters.choices import BinarySource, Component, HostStatus, InstallAction, JobStatus
 from exporters.models import ExporterInstall, ExporterInstallHost
+from ixnode.integrations.ssh.client import SSHClient, SSHCommandFailed
 
 VERIFY_TIMEOUT = 15.0
 
@@ -83,7 +87,6 @@ def exporter_install_create(
 
 
 def _enqueue(install_id: int) -> None:
-    from django_q.tasks import async_task
 
     task_id = async_task("exporters.tasks.exporter_install_run", install_id, group="exporters")
     ExporterInstall.objects.filter(pk=install_id).update(task_id=str(task_id or ""))
@@ -128,13 +131,11 @@ def exporter_install_run(*, install_id: int) -> ExporterInstall:
 
 
 def _ssh(install: ExporterInstall, address: str):
-    from ixnode.integrations.ssh.client import SSHClient
 
     return SSHClient(host=address, user=install.ssh_user, key_path=install.ssh_key_path, port=install.ssh_port)
 
 
 def _run_script(ssh, script: str) -> list[str]:
-    from ixnode.integrations.ssh.client import SSHCommandFailed
 
     try:
         result = ssh.run("sh -s", stdin=script.encode(), timeout=600)
@@ -201,7 +202,6 @@ def _host_install(install: ExporterInstall, host: ExporterInstallHost) -> HostOu
             outcome.metrics_ok = True
             _progress(host, _("verified"), f"GET http://{host.address}:{install.exporter_port}/metrics: ok")
             if install.config is not None:
-                from artifacts.targets import target_add
 
                 target = f"{host.address}:{install.exporter_port}"
                 _targets, added = target_add(config=install.config, target=target)
@@ -253,13 +253,11 @@ def monitoring_agents_remove(
 
     Returns what changed. Scale-in's monitoring-removal stage calls this before the VM is destroyed.
     """
-    from ixnode.integrations.ssh.client import SSHClient
 
     components = components or [Component.NODE_EXPORTER, Component.PROMTAIL]
     changed: list[str] = []
     port = exporter_port or (config.node_exporter_port if config else 9100)
     if config is not None and Component.NODE_EXPORTER in components:
-        from artifacts.targets import target_remove
 
         _targets, removed = target_remove(config=config, target=f"{address}:{port}")
         if removed:
@@ -278,7 +276,6 @@ def exporter_uninstall_for_vm(*, vm_name: str, ip: str) -> str:
     name). VMs we never installed agents on (e.g. templates with node_exporter baked in) are left alone.
     The Prometheus target is removed by the pipeline's own stage. Raises on SSH failures (the stage fails).
     """
-    from django.db.models import Q
 
     host = (
         ExporterInstallHost.objects.select_related("install")

@@ -95,6 +95,18 @@ class Registry:
                     return stage
         return None
 
+    def jenkins_steps(self, action: str) -> dict[str, tuple[str, ...]]:
+        """The generated Jenkins job's stages of ``action`` in order, each with the stages it runs."""
+        steps: dict[str, list[str]] = {}
+        for stage in self.pipeline(action):
+            steps.setdefault(stage.jenkins_step, []).append(stage.name)
+        return {step: tuple(names) for step, names in steps.items()}
+
+    def stages_for_step(self, action: str, step: str) -> tuple[str, ...]:
+        """The stages a Jenkins callback's ``stage`` value stands for: a Jenkins step, or one of our stage names
+        (given as is, so an unknown name is reported by the caller)."""
+        return self.jenkins_steps(action).get(step) or (step,)
+
     # ---- extension points --------------------------------------------------------------------------
     def extension_point(self, name: str) -> ExtensionPoint:
         """The point called ``name`` (created on first use: the declaring module and the registering app see the

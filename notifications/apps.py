@@ -8,4 +8,5 @@ class NotificationsAppConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
-        from notifications import receivers  # noqa: F401 - connects the ScaleEvent receiver
+        # Importing the receivers connects them; they need the models loaded.
+        from notifications import receivers  # noqa: F401, PLC0415

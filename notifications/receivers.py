@@ -1,4 +1,5 @@
-"""ScaleEvent status changes → a notification task, enqueued only once the transaction commits."""
+"""What notifications listens to: ScaleEvent status changes and the provisioning app's signals; each becomes a
+notification task, enqueued only once the transaction commits."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from django_q.brokers import Broker, get_broker
 from django_q.tasks import async_task
 
 from events.models import ScaleEvent
-from notifications.services import notification_kind_for_event
+from notifications.choices import NotificationKind
+from notifications.services import notification_kind_for_event, notification_send
+from provisioning.signals import integration_down, ip_pool_exhausted
 
 _local = threading.local()
 
@@ -33,3 +36,16 @@ def scale_event_saved(sender, instance: ScaleEvent, **kwargs) -> None:
             lambda: async_task("notifications.tasks.notification_send_for_event", event_id, group="notifications",
                                broker=_broker())
         )
+
+
+@receiver(ip_pool_exhausted, dispatch_uid="notifications_ip_pool_exhausted")
+def run_ip_pool_exhausted(sender, event: ScaleEvent, text: str, **kwargs) -> None:
+    notification_send(kind=NotificationKind.IP_POOL_EXHAUSTED, service=event.service_name, key="ip-pool", text=text)
+
+
+@receiver(integration_down, dispatch_uid="notifications_integration_down")
+def probe_integration_down(sender, system: str, text: str, **kwargs) -> None:
+    transaction.on_commit(
+        lambda: async_task("notifications.tasks.notification_send_integration_down", system, text,
+                           group="notifications", broker=_broker())
+    )

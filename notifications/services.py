@@ -11,15 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from events.models import ScaleEvent
 from notifications.choices import SEVERITY, NotificationKind
 from notifications.models import SentNotification
 
@@ -111,7 +114,6 @@ def notification_send(
 def _redact(url: str) -> str:
     """A webhook URL reduced to scheme, host and port: Slack URLs carry the token in the path, others in the
     query or in ``user:password@``, so all of those are masked."""
-    from urllib.parse import urlsplit
 
     try:
         parts = urlsplit(url)
@@ -150,9 +152,7 @@ def notification_kind_for_event(*, status: str, decision: str, action: str) -> t
 
 def notification_send_for_event(*, event_id: int) -> NotificationResult | None:
     """Notify about a scale event's current status (the task behind the ScaleEvent receiver)."""
-    from django.urls import reverse
 
-    from events.models import ScaleEvent
 
     event = ScaleEvent.objects.select_related("config").filter(pk=event_id).first()
     if event is None:

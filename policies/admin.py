@@ -1,4 +1,4 @@
-"""Admin: scaling policies with their scheduled actions, operator controls and VM scale-in protection."""
+"""Admin: scaling policies with their scheduled actions and operator controls."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from policies import services
 from policies.choices import ScalingProcess
-from policies.models import ScalingPolicy, ScheduledAction, VMProtection
+from policies.models import ScalingPolicy, ScheduledAction
 
 
 class ScheduledActionInline(admin.TabularInline):
@@ -67,29 +67,3 @@ class ScalingPolicyAdmin(admin.ModelAdmin):
     def dry_run_off(self, request, queryset):
         for policy in queryset:
             services.policy_dry_run_set(policy=policy, enabled=False)
-
-
-@admin.register(VMProtection)
-class VMProtectionAdmin(admin.ModelAdmin):
-    list_display = ("name", "config", "state", "ip_address", "scale_in_protected", "created_at")
-    list_filter = ("scale_in_protected", "state", "config")
-    search_fields = ("name", "ip_address")
-    fields = ("name", "config", "state", "ip_address", "scale_in_protected")
-    readonly_fields = ("name", "config", "state", "ip_address")
-    actions = ["protect", "unprotect"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.action(description=_("Protect from scale-in"), permissions=["change"])
-    def protect(self, request, queryset):
-        for vm in queryset:
-            services.managed_vm_protection_set(vm=vm, protected=True)
-
-    @admin.action(description=_("Remove scale-in protection"), permissions=["change"])
-    def unprotect(self, request, queryset):
-        for vm in queryset:
-            services.managed_vm_protection_set(vm=vm, protected=False)

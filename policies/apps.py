@@ -3,12 +3,15 @@ import logging
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from autoscaling import hooks as autoscaling_hooks
+
 logger = logging.getLogger(__name__)
 
 
 def _schedule_sync(sender, using="default", **kwargs) -> None:
     """After ``migrate``: set the evaluation loop's django-q2 schedule to IXNODE_POLICY_INTERVAL."""
-    from policies.services import policy_schedule_sync
+    # apps.py is imported before the models are loaded: services (they import models) only inside functions.
+    from policies.services import policy_schedule_sync  # noqa: PLC0415
 
     try:
         policy_schedule_sync()
@@ -22,6 +25,10 @@ class PoliciesAppConfig(AppConfig):
     verbose_name = "Scaling policies"
 
     def ready(self) -> None:
-        from policies import checks, signals  # noqa: F401 - registers the check, connects the receivers
+        # Importing these registers the system check and connects the receivers; they need the models loaded.
+        from policies import checks, signals  # noqa: F401, PLC0415
+        from policies.services import policy_alert_options, policy_alert_repeat_reason  # noqa: PLC0415
 
+        autoscaling_hooks.decision_options.register(policy_alert_options)
+        autoscaling_hooks.alert_repeat_checks.register(policy_alert_repeat_reason)
         post_migrate.connect(_schedule_sync, sender=self, dispatch_uid="policies-schedule-sync")

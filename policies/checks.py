@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.checks import Error, register
 
+from policies.services import policy_interval_error
+
 
 @register()
 def policy_interval_check(app_configs, **kwargs) -> list[Error]:
-    from policies.services import policy_interval_error
 
     error = policy_interval_error(settings.IXNODE_POLICY_INTERVAL)
     return [Error(error, id="policies.E001")] if error else []

@@ -9,7 +9,6 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from autoscaling.models import ManagedVM
 from policies import constants
 from policies.choices import PolicyMetric, PolicyType, ScalingProcess
 from policies.engine.schedules import parse_weekdays
@@ -171,12 +170,3 @@ class ScheduledAction(models.Model):
             errors["end_time"] = [_("Start and end must differ.")]
         if errors:
             raise ValidationError(errors)
-
-
-class VMProtection(ManagedVM):
-    """Managed VMs seen from the operator's scale-in protection controls (a proxy, no table of its own)."""
-
-    class Meta:
-        proxy = True
-        verbose_name = _("VM scale-in protection")
-        verbose_name_plural = _("VM scale-in protection")

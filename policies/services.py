@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
+from django_q.models import Schedule
 
 from autoscaling import selectors as as_selectors
 from autoscaling.choices import ManagedVMState, ScaleInOrder
-from events.choices import ScaleAction
-from autoscaling.models import AutoscalingConfig, CooldownState, ManagedVM
+from autoscaling.hooks import DecisionOptions
+from autoscaling.models import AutoscalingConfig, CooldownState
+from autoscaling.services.decisions import DecisionTrigger, scale_decision_record, vm_count_read
 from autoscaling.services.warm_pool import warm_pool_room, warm_vms_ready
-from events.choices import Trigger
+from events.choices import ScaleAction, Trigger
 from events.models import ScaleEvent
+from ixnode.integrations.alertmanager.client import AlertmanagerClient, AlertmanagerError
+from ixnode.integrations.prometheus import promql
+from ixnode.integrations.prometheus.client import PrometheusError, get_client
+from ixnode.netaddr import address_of
 from policies import selectors
 from policies.choices import PolicyType, ScalingProcess
 from policies.engine.evaluate import PolicyInput, PolicyOutcome, evaluate_policy
@@ -32,28 +36,18 @@ from policies.models import ScalingPolicy
 
 logger = logging.getLogger(__name__)
 
-CPU_BY_INSTANCE = '100 - avg by (instance) (rate(node_cpu_seconds_total{{mode="idle",job="{job}"}}[{window}])) * 100'
-MEMORY_BY_INSTANCE = (
-    '(1 - avg by (instance) (node_memory_MemAvailable_bytes{{job="{job}"}}) / '
-    'avg by (instance) (node_memory_MemTotal_bytes{{job="{job}"}})) * 100'
-)
-
-
-@dataclass(frozen=True)
-class AlertOptions:
-    """What a service's policy changes on the alert path (defaults: nothing — the seed's behaviour)."""
-
-    dry_run: bool = False
-    bounds: tuple[int, int] | None = None
-    blocked_reason: str = ""
+def _by_instance(*, config: AutoscalingConfig, metric: str, window: str) -> str:
+    """The policy's metric (``cpu`` or ``memory``) of each instance of the service."""
+    job = config.prometheus_job_name
+    return promql.cpu_by_instance(job, window) if metric == "cpu" else promql.memory_by_instance(job)
 
 
 def policy_alert_options(*, config: AutoscalingConfig, action: ScaleAction | str, now: datetime | None = None
-                         ) -> AlertOptions:
+                         ) -> DecisionOptions:
     """Dry-run, suspension, scheduled bounds and non-step policies for an alert-driven decision."""
     policy = selectors.policy_get(config=config)
     if policy is None:
-        return AlertOptions()
+        return DecisionOptions()
     now = now or timezone.now()
     action = ScaleAction(action)
     process = ScalingProcess.SCALE_OUT if action == ScaleAction.SCALE_OUT else ScalingProcess.SCALE_IN
@@ -68,16 +62,14 @@ def policy_alert_options(*, config: AutoscalingConfig, action: ScaleAction | str
     if active is not None:
         b = effective_bounds(min_vms=config.min_vms, max_vms=config.max_vms, active=active)
         bounds = (b.min_vms, b.max_vms)
-    return AlertOptions(dry_run=policy.dry_run, bounds=bounds, blocked_reason=reason)
+    return DecisionOptions(dry_run=policy.dry_run, bounds=bounds, suspended_reason=reason)
 
 
 def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prometheus) -> tuple[list | None, str]:
-    from ixnode.integrations.prometheus.client import PrometheusError
 
-    template = CPU_BY_INSTANCE if policy.metric == "cpu" else MEMORY_BY_INSTANCE
-    promql = template.format(job=config.prometheus_job_name, window=settings.IXNODE_POLICY_RATE_WINDOW)
+    query = _by_instance(config=config, metric=policy.metric, window=settings.IXNODE_POLICY_RATE_WINDOW)
     try:
-        result = prometheus.query(promql)
+        result = prometheus.query(query)
     except PrometheusError as exc:
         return None, str(exc)
     in_service = {
@@ -89,7 +81,7 @@ def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prome
         value = sample.value
         if value != value:  # NaN: no rate yet
             continue
-        host = sample.labels.get("instance", "").rsplit(":", 1)[0]
+        host = address_of(sample.labels.get("instance", ""))
         vms.append(VMUtilisation(value, in_service.get(host)))
     if not vms:
         return None, f"no {policy.metric} samples for job {config.prometheus_job_name}"
@@ -98,16 +90,14 @@ def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prome
 
 def _forecast_peak_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prometheus, now: datetime
                         ) -> float | None:
-    from ixnode.integrations.prometheus.client import PrometheusError
 
     step = 300
-    template = CPU_BY_INSTANCE if policy.metric == "cpu" else MEMORY_BY_INSTANCE
-    promql = "sum(" + template.format(job=config.prometheus_job_name, window="5m") + ")"
+    query = promql.total(_by_instance(config=config, metric=policy.metric, window="5m"))
     # A grid aligned to the step: Prometheus answers at start + k × step (millisecond timestamps).
     first = (now.timestamp() - policy.forecast_history_days * 86400) // step * step
     start = datetime.fromtimestamp(first, tz=UTC)
     try:
-        result = prometheus.query_range(promql, start=start, end=now, step_seconds=step)
+        result = prometheus.query_range(query, start=start, end=now, step_seconds=step)
     except PrometheusError as exc:
         logger.warning("forecast history of %s unavailable: %s", config.service_name, exc)
         return None
@@ -125,8 +115,6 @@ def _forecast_peak_read(*, config: AutoscalingConfig, policy: ScalingPolicy, pro
 def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None, prometheus=None
                     ) -> tuple[PolicyOutcome | None, ScaleEvent | None]:
     """Evaluate one service's policy (target tracking, predictive, scheduled actions) and act on it."""
-    from autoscaling.services.decisions import DecisionTrigger, scale_decision_record, vm_count_read
-    from ixnode.integrations.prometheus.client import get_client
 
     policy = selectors.policy_get(config=config)
     if policy is None or not config.enabled:
@@ -204,7 +192,6 @@ def policy_interval_error(interval_seconds: int) -> str:
 def policy_schedule_sync(*, interval_seconds: int | None = None):
     """Create or update the django-q2 schedule of the evaluation loop to run every ``interval_seconds``
     (default ``IXNODE_POLICY_INTERVAL``). Raises ValueError for an interval that is not whole minutes."""
-    from django_q.models import Schedule
 
     interval = settings.IXNODE_POLICY_INTERVAL if interval_seconds is None else interval_seconds
     error = policy_interval_error(interval)
@@ -259,8 +246,6 @@ def policy_evaluate_all(*, now: datetime | None = None) -> int:
 def alert_recheck(*, config: AutoscalingConfig, now: datetime | None = None, alertmanager=None) -> ScaleEvent | None:
     """Seed path: once a cooldown has ended, if the service's alert still fires, act now instead of waiting
     for Alertmanager's next repeat (seed §13.2's extra 5 minutes)."""
-    from autoscaling.services.decisions import DecisionTrigger, scale_decision_record
-    from ixnode.integrations.alertmanager.client import AlertmanagerClient, AlertmanagerError
 
     policy = selectors.policy_get(config=config)
     if policy is None or policy.policy_type != PolicyType.STEP or not policy.recheck_alert_at_cooldown_end:
@@ -370,10 +355,3 @@ def policy_dry_run_set(*, policy: ScalingPolicy, enabled: bool) -> ScalingPolicy
 def policy_get_or_create(*, config: AutoscalingConfig) -> ScalingPolicy:
     policy, _ = ScalingPolicy.objects.get_or_create(config=config)
     return policy
-
-
-def managed_vm_protection_set(*, vm: ManagedVM, protected: bool) -> ManagedVM:
-    with transaction.atomic():
-        ManagedVM.objects.filter(pk=vm.pk).update(scale_in_protected=protected)
-    vm.scale_in_protected = protected
-    return vm

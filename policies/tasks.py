@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from policies.services import policy_evaluate_all as run
+
 
 def policy_evaluate_all() -> int:
-    from policies.services import policy_evaluate_all as run
 
     return run()

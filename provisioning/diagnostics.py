@@ -8,18 +8,35 @@ through the project's integration client for it, and answers green/red with the 
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
+import yaml
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from artifacts.renderers import naming
+from artifacts.renderers.jenkins import jenkins_job_names
 from autoscaling.choices import ArtifactStatus
+from autoscaling.decision import cooldown_remaining
 from autoscaling.models import AutoscalingConfig
+from autoscaling.services.ip_leases import ip_pool_free_count
+from autoscaling.services.warm_pool import warm_vms
+from autoscaling.signals import send_logged
+from ixnode.integrations.alertmanager.client import AlertmanagerClient, AlertmanagerError, alertmanager_loaded_config
+from ixnode.integrations.f5.client import F5Client, F5ConfigurationError, F5Error, F5NotFound
+from ixnode.integrations.jenkins.client import JenkinsClient, JenkinsError
+from ixnode.integrations.prometheus.client import PrometheusError, get_client
+from ixnode.integrations.vcenter.client import vcenter_client
+from ixnode.integrations.vcenter.exceptions import VCenterConfigError, VCenterError
+from ixnode.netaddr import address_of
+from provisioning.signals import integration_down
 
 HEALTH_CACHE_KEY = "ixnode:integration-health"
 HEALTH_CACHE_SECONDS = 30
@@ -49,7 +66,6 @@ class DiagnosticsContext:
 
 
 def _prometheus_client() -> Any:
-    from ixnode.integrations.prometheus.client import get_client
 
     return get_client()
 
@@ -57,7 +73,6 @@ def _prometheus_client() -> Any:
 # --- integration health (overview row) -----------------------------------------------------------------
 
 def health_prometheus() -> CheckResult:
-    from ixnode.integrations.prometheus.client import PrometheusError
 
     title = "Prometheus"
     try:
@@ -68,8 +83,6 @@ def health_prometheus() -> CheckResult:
 
 
 def health_vcenter() -> CheckResult:
-    from ixnode.integrations.vcenter.client import vcenter_client
-    from ixnode.integrations.vcenter.exceptions import VCenterConfigError, VCenterError
 
     title = "vCenter"
     try:
@@ -82,7 +95,6 @@ def health_vcenter() -> CheckResult:
 
 
 def health_f5() -> CheckResult:
-    from ixnode.integrations.f5.client import F5Client, F5ConfigurationError, F5Error, F5NotFound
 
     title = "F5 BIG-IP"
     try:
@@ -99,11 +111,6 @@ def health_f5() -> CheckResult:
 
 
 def health_alertmanager() -> CheckResult:
-    from ixnode.integrations.alertmanager.client import (
-        AlertmanagerClient,
-        AlertmanagerError,
-        alertmanager_loaded_config,
-    )
 
     title = "Alertmanager"
     try:
@@ -115,7 +122,6 @@ def health_alertmanager() -> CheckResult:
 
 
 def health_jenkins() -> CheckResult:
-    from ixnode.integrations.jenkins.client import JenkinsClient, JenkinsError
 
     title = "Jenkins"
     client = JenkinsClient.from_settings()
@@ -147,12 +153,8 @@ def integration_health(*, use_cache: bool = True) -> list[CheckResult]:
     results = [probe() for probe in HEALTH_PROBES]
     cache.set(HEALTH_CACHE_KEY, results, HEALTH_CACHE_SECONDS)
     down = [r for r in results if r.ok is False]
-    if down:
-        from django_q.tasks import async_task
-
-        for result in down:  # de-duplicated by the notification service (one per system and window)
-            async_task("notifications.tasks.notification_send_integration_down", result.key,
-                       f"{result.title}: {result.detail}", group="notifications")
+    for result in down:  # de-duplicated by the notification service (one per system and window)
+        send_logged(integration_down, result.key, system=result.key, text=f"{result.title}: {result.detail}")
     return results
 
 
@@ -184,7 +186,6 @@ def check_artifacts(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Ch
 
 
 def check_prometheus_job(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
-    from ixnode.integrations.prometheus.client import PrometheusError
 
     title = _("Scrape job loaded in Prometheus")
     job = config.prometheus_job_name
@@ -203,7 +204,6 @@ def check_prometheus_job(*, config: AutoscalingConfig, ctx: DiagnosticsContext) 
 
 
 def check_targets_up(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
-    from ixnode.integrations.prometheus.client import PrometheusError
 
     title = _("Targets up")
     try:
@@ -251,15 +251,12 @@ def check_count_bounds(*, config: AutoscalingConfig, ctx: DiagnosticsContext) ->
 
 
 def check_cooldown(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
-    from autoscaling.views.selectors import cooldown_remaining
 
     title = _("Cooldown")
     state = getattr(config, "cooldown", None)
     now = timezone.now()
-    out_left = cooldown_remaining(last_at=state and state.last_scale_out_at, cooldown_seconds=config.cooldown_seconds,
-                                  now=now)
-    in_left = cooldown_remaining(last_at=state and state.last_scale_in_at, cooldown_seconds=config.cooldown_seconds,
-                                 now=now)
+    out_left = math.ceil(cooldown_remaining(now, state and state.last_scale_out_at, config.cooldown_seconds))
+    in_left = math.ceil(cooldown_remaining(now, state and state.last_scale_in_at, config.cooldown_seconds))
     if out_left or in_left:
         return CheckResult(
             "cooldown", title, False,
@@ -275,8 +272,6 @@ def check_free_ips(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Che
     config's leases, the job's Prometheus targets, vCenter guest IPs when configured). Warm-pool VMs keep their
     addresses and are reused first, so they lower the headroom needed."""
     title = _("Free IP addresses in the pool")
-    from autoscaling.services.ip_leases import address_of, ip_pool_free_count
-    from autoscaling.services.warm_pool import warm_vms
 
     start, end = ipaddress.ip_address(config.ip_pool_start), ipaddress.ip_address(config.ip_pool_end)
     size = int(end) - int(start) + 1
@@ -302,7 +297,6 @@ def check_free_ips(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Che
 
 
 def check_f5_pool(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
-    from ixnode.integrations.f5.client import F5Client, F5ConfigurationError, F5Error
 
     title = _("F5 pool reachable with its members")
     try:
@@ -325,8 +319,6 @@ def check_f5_pool(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Chec
 
 def check_rules_loaded(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
     """The service's alert rule group is loaded and healthy in Prometheus (``GET /api/v1/rules``)."""
-    from artifacts.renderers import naming
-    from ixnode.integrations.prometheus.client import PrometheusError
 
     title = _("Alert rules loaded in Prometheus")
     group_name = naming.rule_group_name(config.service_name)
@@ -361,14 +353,7 @@ def _routes(route: dict) -> list[dict]:
 
 def check_alertmanager_route(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
     """Alertmanager runs a route to the service's receiver, whose webhook points at this service's URL."""
-    import yaml
 
-    from artifacts.renderers import naming
-    from ixnode.integrations.alertmanager.client import (
-        AlertmanagerClient,
-        AlertmanagerError,
-        alertmanager_loaded_config,
-    )
 
     title = _("Route present in Alertmanager")
     receiver = naming.receiver_name(config.service_name)
@@ -395,7 +380,6 @@ def check_alertmanager_route(*, config: AutoscalingConfig, ctx: DiagnosticsConte
 
 def check_webhook(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
     """The webhook answers at IXNODE_PUBLIC_URL with the configured token (a resolved alert starts nothing)."""
-    import requests
 
     title = _("Webhook reachable with the token")
     url = webhook_url(config)
@@ -422,8 +406,6 @@ def check_webhook(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Chec
 
 
 def check_jenkins_jobs(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
-    from artifacts.renderers.jenkins import jenkins_job_names
-    from ixnode.integrations.jenkins.client import JenkinsClient, JenkinsError
 
     title = _("Jenkins jobs present")
     client = JenkinsClient.from_settings()

@@ -22,6 +22,12 @@ from dataclasses import asdict, dataclass, field
 
 from autoscaling.choices import ManagedVMState
 from autoscaling.models import AutoscalingConfig, IPLease, ManagedVM
+from events.choices import IN_FLIGHT_STATUSES
+from events.models import ScaleEvent
+from ixnode.integrations.f5.client import F5Client
+from ixnode.integrations.prometheus.client import get_client
+from ixnode.integrations.vcenter.client import vcenter_client
+from ixnode.netaddr import address_of
 
 
 @dataclass
@@ -50,10 +56,6 @@ class DriftReport:
         return data
 
 
-def _host(address: str) -> str:
-    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address
-
-
 def drift_report(*, config: AutoscalingConfig, vcenter=None, f5=None, prometheus=None) -> DriftReport:
     report = DriftReport(service=config.service_name)
     pattern = re.compile(config.managed_vm_regex)
@@ -62,7 +64,6 @@ def drift_report(*, config: AutoscalingConfig, vcenter=None, f5=None, prometheus
     vcenter_ok = True
     try:
         if vcenter is None:
-            from ixnode.integrations.vcenter.client import vcenter_client
 
             vcenter = vcenter_client()
         for vm in vcenter.vms_list(templates=False):
@@ -77,7 +78,6 @@ def drift_report(*, config: AutoscalingConfig, vcenter=None, f5=None, prometheus
     targets_ok = True
     try:
         if prometheus is None:
-            from ixnode.integrations.prometheus.client import get_client
 
             prometheus = get_client()
         targets = {t.instance for t in prometheus.targets(config.prometheus_job_name)}
@@ -90,7 +90,6 @@ def drift_report(*, config: AutoscalingConfig, vcenter=None, f5=None, prometheus
     f5_ok = True
     try:
         if f5 is None:
-            from ixnode.integrations.f5.client import F5Client
 
             f5 = F5Client.from_settings()
         members = {f"{m.address}:{m.port}" for m in f5.list_members(pool=config.f5_pool_name)}
@@ -99,13 +98,11 @@ def drift_report(*, config: AutoscalingConfig, vcenter=None, f5=None, prometheus
         report.errors.append(f"F5: {exc}")
     report.members = sorted(members)
 
-    target_hosts = {_host(t) for t in targets}
-    member_hosts = {_host(m) for m in members}
+    target_hosts = {address_of(t) for t in targets}
+    member_hosts = {address_of(m) for m in members}
     managed = {
         vm.name: vm for vm in ManagedVM.objects.filter(config=config).exclude(state=ManagedVMState.DELETED)
     }
-    from events.choices import IN_FLIGHT_STATUSES
-    from events.models import ScaleEvent
 
     run_in_flight = ScaleEvent.objects.filter(config=config, status__in=IN_FLIGHT_STATUSES).exists()
     add = report.findings.append
@@ -139,16 +136,16 @@ def drift_report(*, config: AutoscalingConfig, vcenter=None, f5=None, prometheus
                 add(DriftFinding("lease_leak", lease.ip_address, f"leased for {lease.vm_name}, which does not exist"))
     if targets_ok and f5_ok:
         for target in sorted(targets):
-            if _host(target) not in member_hosts:
+            if address_of(target) not in member_hosts:
                 add(DriftFinding("target_without_member", target, f"not in F5 pool {config.f5_pool_name}"))
         for member in sorted(members):
-            if _host(member) not in target_hosts:
+            if address_of(member) not in target_hosts:
                 add(DriftFinding("member_without_target", member, "an F5 member Prometheus does not monitor"))
     if targets_ok and vcenter_ok:
         all_vm_ips = set().union(*vm_ips.values()) if vm_ips else set()
         managed_ips = {row.ip_address for row in managed.values() if row.ip_address}
         for target in sorted(targets):
-            host = _host(target)
+            host = address_of(target)
             if host in managed_ips and host not in all_vm_ips:
                 add(DriftFinding("target_without_vm", target, "the target's autoscaled VM is gone from vCenter"))
     return report

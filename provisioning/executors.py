@@ -17,8 +17,12 @@ import time
 
 from django.conf import settings
 
+from artifacts.renderers.naming import jenkins_job_name
+from autoscaling.services.runs import scale_event_finish
 from events.choices import IN_FLIGHT_STATUSES, EventStatus, Executor, StageStatus
 from events.models import ScaleEvent
+from ixnode.integrations.jenkins.client import JenkinsClient, JenkinsError, JenkinsUnavailableError
+from provisioning.runner import rollback_scale_event, run_scale_event, runnable_event
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +39,6 @@ def executor_name() -> str:
 
 
 def jenkins_client():
-    from ixnode.integrations.jenkins.client import JenkinsClient
 
     client = JenkinsClient.from_settings()
     if client is None:
@@ -44,7 +47,6 @@ def jenkins_client():
 
 
 def jenkins_job_for(event: ScaleEvent) -> str:
-    from artifacts.renderers.naming import jenkins_job_name
 
     return jenkins_job_name(event.service_name, event.action)
 
@@ -87,9 +89,6 @@ def scale_event_execute_here(event_id: int) -> ScaleEvent:
 
 def jenkins_execute(event: ScaleEvent, *, client=None) -> ScaleEvent:
     """Trigger the service's job for ``event``, follow it to its end, roll back a run it left in flight."""
-    from provisioning.runner import rollback_scale_event
-    from autoscaling.services.runs import scale_event_finish
-    from ixnode.integrations.jenkins.client import JenkinsError, JenkinsUnavailableError
 
     def fail(error: str) -> ScaleEvent:
         return scale_event_finish(event=event, status=EventStatus.FAILED, error=error)

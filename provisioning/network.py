@@ -23,6 +23,7 @@ from django.conf import settings
 
 from autoscaling.choices import NetworkMode
 from autoscaling.models import AutoscalingConfig
+from autoscaling.validation import dns_server_list
 from ixnode.integrations.ssh.client import (
     SSHClient,
     SSHCommandFailed,
@@ -62,7 +63,6 @@ class NetworkSetupResult:
 
 
 def dns_servers_of(config: AutoscalingConfig) -> list[str]:
-    from autoscaling.validation import dns_server_list
 
     return dns_server_list(config.dns_servers)
 

@@ -28,8 +28,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from autoscaling.services.runs import scale_event_finish
 from events.choices import EventStatus, Executor
 from events.models import ScaleEvent
+from provisioning.runner import rollback_scale_event
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +73,6 @@ def run_is_dead(event: ScaleEvent, *, now=None) -> str:
 
 def pipeline_reconcile(*, now=None) -> ReconcileReport:
     """Roll back every dead running run and fail every queued run that never started."""
-    from provisioning.runner import rollback_scale_event
-    from autoscaling.services.runs import scale_event_finish
 
     now = now or timezone.now()
     report = ReconcileReport()

@@ -18,47 +18,14 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from events.choices import ScaleAction
-from provisioning.stages import scale_in, scale_out
-from provisioning.stages.base import RunContext, Stage, StageError
 from autoscaling.services.runs import scale_event_finish, scale_event_heartbeat, scale_event_start
-from events.choices import IN_FLIGHT_STATUSES, EventStatus, Executor, StageStatus
+from events.choices import IN_FLIGHT_STATUSES, EventStatus, Executor, ScaleAction, StageStatus
 from events.models import ScaleEvent, ScaleEventStage
+from provisioning.clients import Clients
+from provisioning.stages import pipeline_stages, stage_names
+from provisioning.stages.base import RunContext, Stage, StageError
 
 logger = logging.getLogger(__name__)
-
-PIPELINES: dict[str, list[Stage]] = {
-    ScaleAction.SCALE_OUT: scale_out.STAGES,
-    ScaleAction.SCALE_IN: scale_in.STAGES,
-}
-
-
-# Stage names a generated Jenkins job may use for our stages (one Jenkins stage can cover several of ours).
-STEP_ALIASES: dict[str, list[str]] = {
-    "allocate-ip": ["allocate_ip"],
-    "clone-vm": ["clone"],
-    "power-on": ["power_on"],
-    "configure-network": ["network"],
-    "wait-healthy": ["health"],
-    "f5-add-member": ["f5_add"],
-    "prometheus-add-target": ["target_add"],
-    "select-vm": ["pick_vms"],
-    "f5-remove-member": ["f5_disable", "f5_drain", "f5_remove"],
-    "remove-agents": ["monitoring_remove"],
-    "prometheus-remove-target": ["target_remove"],
-    "power-off": ["shutdown"],
-    "destroy-vm": ["destroy"],
-    "release-ip": ["release_ip"],
-}
-
-
-def pipeline_stages(action: str) -> list[Stage]:
-    return PIPELINES[ScaleAction(action)]
-
-
-def stage_names(action: str) -> list[str]:
-    return [stage.name for stage in pipeline_stages(action)]
-
 
 class _Heartbeat:
     """A thread that keeps the run's heartbeat fresh while a stage runs."""

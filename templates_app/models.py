@@ -1,5 +1,6 @@
 """VM templates that autoscaling configs clone from (seed §4.1)."""
 
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -35,7 +36,6 @@ class Template(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
 
         if not isinstance(self.tags, list) or not all(isinstance(tag, str) for tag in self.tags):
             raise ValidationError({"tags": _("Tags must be a list of strings.")})

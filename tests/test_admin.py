@@ -7,10 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from autoscaling.choices import ManagedVMState
-
-from events.choices import Decision
 from autoscaling.models import AutoscalingConfig, CooldownState, IPLease, ManagedVM
-from events.choices import EventStatus
+from events.choices import Decision, EventStatus
 from events.models import ScaleEvent, ScaleEventStage
 
 

@@ -11,10 +11,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from autoscaling.choices import ManagedVMState
-
-from events.choices import Decision
 from autoscaling.models import AutoscalingConfig, ManagedVM
-from events.choices import EventStatus
+from events.choices import Decision, EventStatus
 from events.models import ScaleEvent, ScaleEventStage
 
 BASE = "/api/autoscaling/configs/"

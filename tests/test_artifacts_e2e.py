@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 import requests
 
+from artifacts.targets import target_add
 from autoscaling.choices import ArtifactStatus
 from autoscaling.models import AutoscalingConfig
-from artifacts.targets import target_add
 from tests.fixtures.waiting import wait_for
 
 pytest_plugins = ["tests.fixtures.plg", "tests.fixtures.plg_stack"]

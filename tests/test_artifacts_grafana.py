@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from autoscaling.choices import ArtifactStatus
 from artifacts.services import artifacts_regenerate
+from autoscaling.choices import ArtifactStatus
 from ixnode.integrations.grafana.client import GrafanaClient, GrafanaError
 
 pytest_plugins = ["tests.fixtures.plg"]

@@ -11,8 +11,8 @@ import pytest
 
 from artifacts.renderers.context import RenderContext
 from artifacts.renderers.jenkins import SCALE_OUT_STAGES, render_jenkins_jobs
-from autoscaling.choices import ArtifactStatus
 from artifacts.services import artifacts_regenerate
+from autoscaling.choices import ArtifactStatus
 from ixnode.integrations.jenkins.client import (
     JenkinsAuthError,
     JenkinsClient,

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from artifacts.services import artifacts_deployed, artifacts_regenerate
 from autoscaling.choices import ArtifactStatus
 from autoscaling.models import AutoscalingConfig
-from artifacts.services import artifacts_deployed, artifacts_regenerate
 from tests.fixtures.plg import OPERATOR_ALERTMANAGER_YML, OPERATOR_PROMETHEUS_YML, make_plg_files, point_settings_at
 
 pytest_plugins = ["tests.fixtures.plg", "tests.fixtures.sshd"]

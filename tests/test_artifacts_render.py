@@ -12,12 +12,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from artifacts.merge import merge_alertmanager_config, merge_prometheus_config
 from artifacts.renderers import naming
 from artifacts.renderers.alertmanager import alertmanager_receiver_data, alertmanager_route_data
 from artifacts.renderers.bundle import artifact_files, artifacts_hash
 from artifacts.renderers.context import RenderContext
 from artifacts.renderers.formatting import minutes, number, seconds
-from artifacts.merge import merge_alertmanager_config, merge_prometheus_config
 from artifacts.renderers.prometheus import prometheus_job_data, render_alert_rules, render_targets_file
 from autoscaling.models import AutoscalingConfig
 from tests.fixtures.plg import OPERATOR_ALERTMANAGER_YML, OPERATOR_PROMETHEUS_YML

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from events.choices import Decision, ScaleAction
 from autoscaling.decision import DecisionInput, cooldown_remaining, decide, in_cooldown
+from events.choices import Decision, ScaleAction
 
 T0 = datetime(2025, 1, 1, 0, 0, tzinfo=UTC)
 OUT, IN = ScaleAction.SCALE_OUT, ScaleAction.SCALE_IN

@@ -10,13 +10,11 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from autoscaling.choices import LeaseState
-
-from events.choices import Decision
 from autoscaling.models import CooldownState, IPLease
 from autoscaling.services.decisions import DecisionTrigger, scale_decision_record
 from autoscaling.services.runs import RunStateError, scale_event_finish, scale_event_start
 from autoscaling.signals import scale_decision_recorded, scale_run_finished, vm_count_unknown
-from events.choices import EventStatus, Trigger
+from events.choices import Decision, EventStatus, Trigger
 from ixnode.integrations.prometheus.client import PrometheusClient
 
 pytest_plugins = ["tests.fixtures.prometheus", "tests.fixtures.scripted_http"]
@@ -315,7 +313,7 @@ class _ExternalCalls:
     def __init__(self, monkeypatch, settings):
         from django.db import connection
 
-        from autoscaling.services import targets
+        from artifacts import targets
         from ixnode.integrations.prometheus import client as prometheus_client
         from ixnode.integrations.vcenter import client as vcenter_module
 

@@ -14,7 +14,6 @@ from autoscaling.models import AutoscalingConfig, IPLease
 from autoscaling.selectors import ip_pool_free_count
 from autoscaling.services.ip_leases import (
     IPPoolExhausted,
-    address_of,
     ip_addresses_unavailable,
     ip_lease_allocate,
     ip_lease_assign_vm,
@@ -22,6 +21,7 @@ from autoscaling.services.ip_leases import (
     ip_pool_free_addresses,
 )
 from ixnode.integrations.vcenter.client import vcenter_client
+from ixnode.netaddr import address_of
 
 pytest_plugins = ["tests.fixtures.vcsim"]
 

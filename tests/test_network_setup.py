@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from autoscaling.choices import NetworkMode
+from ixnode.integrations.ssh.client import SSHSettings
+from ixnode.integrations.vcenter.client import NetworkCustomization, vcenter_client
 from provisioning.network import (
     NetworkSetupError,
     netplan_render,
@@ -18,8 +20,6 @@ from provisioning.network import (
     network_configure,
     network_configure_over_ssh,
 )
-from ixnode.integrations.ssh.client import SSHSettings
-from ixnode.integrations.vcenter.client import NetworkCustomization, vcenter_client
 from tests.fixtures.sshd import start_sshd
 
 pytest_plugins = ["tests.fixtures.vcsim"]

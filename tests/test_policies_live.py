@@ -18,9 +18,8 @@ import pytest
 import requests
 from django.utils import timezone
 
-from events.choices import Decision, ScaleAction
 from autoscaling.models import AutoscalingConfig, CooldownState, ManagedVM
-from events.choices import EventStatus, Trigger
+from events.choices import Decision, EventStatus, ScaleAction, Trigger
 from events.models import ScaleEvent
 from ixnode.integrations.prometheus.client import PrometheusClient
 from policies import services

@@ -9,11 +9,10 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from rest_framework.test import APIClient
 
-from events.choices import Decision
 from autoscaling.models import IPLease, ManagedVM
 from autoscaling.services.decisions import DecisionTrigger, scale_decision_record
 from autoscaling.services.warm_pool import warm_fingerprint
-from events.choices import EventStatus, Trigger
+from events.choices import Decision, EventStatus, Trigger
 from events.models import ScaleEvent
 from policies import services
 from policies.models import ScalingPolicy, ScheduledAction

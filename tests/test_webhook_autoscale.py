@@ -13,8 +13,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from events.choices import Decision
-from events.choices import EventStatus
+from events.choices import Decision, EventStatus
 from events.models import ScaleEvent
 
 pytest_plugins = ["tests.fixtures.prometheus"]

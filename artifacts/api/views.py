@@ -12,8 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from autoscaling.models import AutoscalingConfig
 from artifacts.targets import target_add, target_normalize, target_remove, targets_list
+from autoscaling.models import AutoscalingConfig
 from ixnode.integrations.plg.client import PlgError
 
 

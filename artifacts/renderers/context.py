@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from django.conf import settings
 
 from artifacts.renderers import naming
+from events.choices import ScaleAction
+from ixnode.registry import registry
+
+
+def pipeline_steps_registered() -> dict[str, tuple[str, ...]]:
+    """The Jenkins stages of each action's registered pipeline."""
+    return {action: tuple(registry.jenkins_steps(action)) for action in ScaleAction.values}
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,8 @@ class RenderContext:
     group_interval: str = "5m"
     grafana_datasource_uid: str = "prometheus"
     jenkins_credentials_id: str = "ixnode-api-token"
+    # action → the Jenkins job's stages, in order (the registered pipelines)
+    pipeline_steps: Mapping[str, tuple[str, ...]] = field(default_factory=pipeline_steps_registered)
 
     @classmethod
     def from_settings(cls) -> RenderContext:

@@ -30,11 +30,6 @@ def seconds(value: int) -> str:
     return f"{value}s"
 
 
-def promql_string(value: str) -> str:
-    """A PromQL string literal (double-quoted, escaped)."""
-    return json.dumps(str(value))
-
-
 class _Dumper(yaml.SafeDumper):
     """Block style, multi-line strings as literal blocks, no aliases."""
 

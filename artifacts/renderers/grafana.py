@@ -8,7 +8,8 @@ from typing import Any
 
 from artifacts.renderers import naming
 from artifacts.renderers.context import RenderContext
-from artifacts.renderers.formatting import dump_json, promql_string
+from artifacts.renderers.formatting import dump_json
+from ixnode.integrations.prometheus import promql
 
 
 def _threshold_steps(lines: list[tuple[float, str]]) -> dict[str, Any]:
@@ -39,13 +40,9 @@ def _timeseries(
 
 def grafana_dashboard_data(config: Any, ctx: RenderContext) -> dict[str, Any]:
     service = config.service_name
-    job = promql_string(config.prometheus_job_name)
     ds = {"type": "prometheus", "uid": ctx.grafana_datasource_uid}
-    cpu = f'100 - (avg by (instance) (rate(node_cpu_seconds_total{{mode="idle",job={job}}}[{ctx.rate_window}])) * 100)'
-    memory = (
-        f"(1 - (avg by (instance) (node_memory_MemAvailable_bytes{{job={job}}})"
-        f" / avg by (instance) (node_memory_MemTotal_bytes{{job={job}}}))) * 100"
-    )
+    cpu = promql.cpu_by_instance(config.prometheus_job_name, ctx.rate_window)
+    memory = promql.memory_by_instance(config.prometheus_job_name)
     cpu_lines = [(config.scale_in_cpu_threshold, "blue"), (config.scale_out_cpu_threshold, "red")]
     memory_lines = [(config.scale_in_memory_threshold, "blue"), (config.scale_out_memory_threshold, "red")]
     panels = [
@@ -72,7 +69,7 @@ def grafana_dashboard_data(config: Any, ctx: RenderContext) -> dict[str, Any]:
         _timeseries(
             3,
             "VM count (scrape targets)",
-            f"count(up{{job={job}}})",
+            promql.target_count(config.prometheus_job_name),
             "VMs",
             {"h": 7, "w": 12, "x": 0, "y": 9},
             ds,
@@ -85,7 +82,7 @@ def grafana_dashboard_data(config: Any, ctx: RenderContext) -> dict[str, Any]:
             "title": "Targets up",
             "datasource": ds,
             "gridPos": {"h": 7, "w": 12, "x": 12, "y": 9},
-            "targets": [{"refId": "A", "datasource": ds, "expr": f"sum(up{{job={job}}})"}],
+            "targets": [{"refId": "A", "datasource": ds, "expr": promql.targets_up(config.prometheus_job_name)}],
             "options": {"reduceOptions": {"calcs": ["lastNotNull"]}},
         },
     ]
@@ -111,7 +108,7 @@ def grafana_dashboard_data(config: Any, ctx: RenderContext) -> dict[str, Any]:
             "datasource": ds,
             "enable": True,
             "iconColor": "red",
-            "expr": f'ALERTS{{service={promql_string(service)},alertstate="firing"}}',
+            "expr": promql.alerts_firing(service),
             "titleFormat": "{{alertname}} ({{autoscale}})",
             "tagKeys": "autoscale,service",
             "step": "30s",

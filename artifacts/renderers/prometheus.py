@@ -1,4 +1,4 @@
-"""Prometheus artifacts of one service: scrape job (file_sd), targets file and alert rules (seed §5)."""
+"""Prometheus artifacts of one service: scrape job (file_sd), targets file and alert rules."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 from artifacts.renderers import naming
 from artifacts.renderers.context import RenderContext
-from artifacts.renderers.formatting import dump_json, dump_yaml, minutes, number, promql_string
+from artifacts.renderers.formatting import dump_json, dump_yaml, minutes, number
+from ixnode.integrations.prometheus import promql
 
 SCALE_OUT = "scale-out"
 SCALE_IN = "scale-in"
@@ -39,41 +40,11 @@ def render_targets_file(config: Any, targets: Iterable[str] = ()) -> str:
     return dump_json(targets_data(config, targets))
 
 
-def cpu_usage_expr(job_name: str, rate_window: str) -> str:
-    """Highest per-instance CPU usage in % (seed §5.1.1)."""
-    job = promql_string(job_name)
-    return (
-        "max(\n"
-        "  100 - (avg by (instance) (\n"
-        f'    rate(node_cpu_seconds_total{{mode="idle",job={job}}}[{rate_window}])\n'
-        "  ) * 100)\n"
-        ")"
-    )
-
-
-def memory_usage_expr(job_name: str) -> str:
-    """Highest per-instance memory usage in % (seed §5.1.2)."""
-    job = promql_string(job_name)
-    return (
-        "max(\n"
-        "  (1 - (avg by (instance) (\n"
-        f"    node_memory_MemAvailable_bytes{{job={job}}}\n"
-        "  ) / avg by (instance) (\n"
-        f"    node_memory_MemTotal_bytes{{job={job}}}\n"
-        "  ))) * 100\n"
-        ")"
-    )
-
-
-def _indent(text: str, spaces: int) -> str:
-    return "\n".join(" " * spaces + line for line in text.splitlines())
-
-
 def alert_rules_data(config: Any, ctx: RenderContext) -> dict[str, Any]:
     service = config.service_name
     job = config.prometheus_job_name
-    cpu = cpu_usage_expr(job, ctx.rate_window)
-    memory = memory_usage_expr(job)
+    cpu = promql.cpu_highest(job, ctx.rate_window)
+    memory = promql.memory_highest(job)
     out_for = minutes(config.scale_out_duration_minutes)
     in_for = minutes(config.scale_in_duration_minutes)
     out_cpu = number(config.scale_out_cpu_threshold)
@@ -84,7 +55,7 @@ def alert_rules_data(config: Any, ctx: RenderContext) -> dict[str, Any]:
     def labels(action: str) -> dict[str, str]:
         return {"service": service, "autoscale": action}
 
-    scale_in_expr = f"(\n{_indent(cpu, 2)} < {in_cpu}\n)\nand\n(\n{_indent(memory, 2)} < {in_mem}\n)"
+    scale_in_expr = f"({cpu} < {in_cpu})\nand\n({memory} < {in_mem})"
     rules = [
         {
             "alert": ALERT_SCALE_OUT_CPU,

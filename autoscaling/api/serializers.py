@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-from autoscaling.models import AutoscalingConfig
+from autoscaling.models import AutoscalingConfig, ManagedVM
 from autoscaling.services.configs import config_create, config_update, validation_error_dict
 from templates_app.models import Template
 
@@ -151,3 +151,12 @@ class AutoscalingConfigSerializer(serializers.ModelSerializer):
             return config_update(config=instance, values=validated_data)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(nest_errors(validation_error_dict(exc))) from exc
+
+
+class VMProtectionSerializer(serializers.ModelSerializer):
+    service_name = serializers.CharField(source="config.service_name", read_only=True)
+
+    class Meta:
+        model = ManagedVM
+        fields = ["name", "service_name", "state", "ip_address", "scale_in_protected"]
+        read_only_fields = ["name", "service_name", "state", "ip_address"]

@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from autoscaling.api.views import AutoscalingConfigViewSet
+from autoscaling.api.views import AutoscalingConfigViewSet, VMProtectionView
 from autoscaling.api.webhook import AutoscaleWebhookSlashView, AutoscaleWebhookView
 
 router = SimpleRouter()
@@ -12,5 +12,6 @@ router.register("autoscaling/configs", AutoscalingConfigViewSet, basename="autos
 urlpatterns: list = [
     path("webhook/autoscale/<str:service_name>", AutoscaleWebhookView.as_view(), name="webhook-autoscale"),
     path("webhook/autoscale/<str:service_name>/", AutoscaleWebhookSlashView.as_view()),
+    path("managed-vms/<str:name>/protection", VMProtectionView.as_view(), name="managed-vm-protection"),
     *router.urls,
 ]

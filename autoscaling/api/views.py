@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from autoscaling import selectors
-from autoscaling.api.serializers import AutoscalingConfigSerializer
+from autoscaling.api.serializers import AutoscalingConfigSerializer, VMProtectionSerializer
+from autoscaling.models import ManagedVM
 from autoscaling.services.configs import ConfigDeleteRefused, config_delete
+from autoscaling.services.vms import managed_vm_set_protection
 
 
 @extend_schema_view(
@@ -34,3 +37,22 @@ class AutoscalingConfigViewSet(viewsets.ModelViewSet):
         except ConfigDeleteRefused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VMProtectionView(GenericAPIView):
+    """GET/PATCH ``/api/managed-vms/<name>/protection`` ``{"scale_in_protected": true}``."""
+
+    serializer_class = VMProtectionSerializer
+    queryset = ManagedVM.objects.select_related("config")
+    lookup_field = "name"
+
+    def get(self, request, name):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def patch(self, request, name):
+        vm = self.get_object()
+        serializer = self.get_serializer(vm, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        protected = serializer.validated_data.get("scale_in_protected", vm.scale_in_protected)
+        vm = managed_vm_set_protection(vm=vm, protected=protected)
+        return Response(self.get_serializer(vm).data)

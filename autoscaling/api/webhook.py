@@ -16,8 +16,8 @@ from rest_framework.views import APIView
 
 from autoscaling import selectors
 from autoscaling.api.authentication import IsWebhookCaller, WebhookBearerAuthentication
-from events.choices import ScaleAction
 from autoscaling.services.webhook import AUTOSCALE_LABEL, alertmanager_notification_handle
+from events.choices import ScaleAction
 from ixnode.metrics import WEBHOOK_LATENCY
 
 ALERT_STATUSES = ["firing", "resolved"]

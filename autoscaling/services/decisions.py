@@ -27,15 +27,14 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from autoscaling import selectors
-from events.choices import Decision, ScaleAction
+from autoscaling import hooks, selectors
 from autoscaling.decision import DecisionInput, DecisionResult, decide
 from autoscaling.models import AutoscalingConfig, CooldownState
 from autoscaling.services.ip_leases import PoolInUse, ip_pool_free_count, ip_pool_in_use_read
 from autoscaling.services.runs import cooldown_lock, cooldown_start, scale_event_enqueue
 from autoscaling.services.warm_pool import warm_vms_ready_count
 from autoscaling.signals import scale_decision_recorded, send_logged, vm_count_unknown
-from events.choices import EventStatus, Trigger
+from events.choices import Decision, EventStatus, ScaleAction, Trigger
 from events.models import ScaleEvent
 from ixnode.integrations.prometheus.client import PrometheusAPI, PrometheusError, get_client
 from ixnode.metrics import DECISIONS
@@ -89,14 +88,13 @@ def scale_decision_record(
     """
     action = ScaleAction(action)
     trigger = trigger or DecisionTrigger()
-    # Scaling policy (policies app): step/bounds come from policy evaluations; on the alert path a policy may
-    # set dry-run, scheduled bounds or block a suspended process. Without a policy nothing changes.
-    blocked_reason = ""
+    # Registered options (the policies app): step/bounds come from policy evaluations; on the alert path a policy
+    # may set dry-run, scheduled bounds or suspend the process. Without a registration nothing changes.
+    suspended_reason = ""
     if trigger.kind == Trigger.ALERT:
-        from policies.services import policy_alert_options
-
-        options = policy_alert_options(config=config, action=action, now=now)
-        dry_run, bounds, blocked_reason = dry_run or options.dry_run, bounds or options.bounds, options.blocked_reason
+        options = hooks.decision_options_for(config=config, action=action, now=now)
+        dry_run, bounds, suspended_reason = dry_run or options.dry_run, bounds or options.bounds, \
+            options.suspended_reason
 
     # Unlocked pre-check: skip the Prometheus round trip when the answer cannot depend on the count.
     # ``in_flight_hint``: the same unlocked check, already read with the config (selectors.config_get_for_decision);
@@ -109,7 +107,8 @@ def scale_decision_record(
         # The IP pool's external half (Prometheus targets, vCenter guest IPs) only when the unlocked inputs say
         # the decision reaches the pool check, i.e. would ALLOW: not on every BLOCK_MAX or cooldown repeat.
         unlocked = _inputs(action=action, config=config, state=_cooldown_unlocked(config), in_flight=in_flight_hint,
-                           count=count, now=now or timezone.now(), bounds=bounds, step=step)
+                           count=count, now=now or timezone.now(), bounds=bounds, step=step,
+                           suspended_reason=suspended_reason)
         if decide(unlocked).allowed:
             in_use = ip_pool_in_use_read(config=config)
 
@@ -119,7 +118,7 @@ def scale_decision_record(
     # lock and the decision is taken again — at most once more, as the second attempt has every input.
     while True:
         outcome = _decide_locked(config=config, action=action, trigger=trigger, now=now, count=count, in_use=in_use,
-                                 dry_run=dry_run, step=step, bounds=bounds, blocked_reason=blocked_reason)
+                                 dry_run=dry_run, step=step, bounds=bounds, suspended_reason=suspended_reason)
         if isinstance(outcome, ScaleEvent):
             break
         config = outcome
@@ -141,7 +140,8 @@ def _cooldown_unlocked(config: AutoscalingConfig) -> CooldownState | None:
 
 
 def _inputs(*, action: ScaleAction, config: AutoscalingConfig, state: CooldownState | None, in_flight: bool,
-            count: VMCount | None, now: datetime, bounds: tuple[int, int] | None, step: int | None) -> DecisionInput:
+            count: VMCount | None, now: datetime, bounds: tuple[int, int] | None, step: int | None,
+            suspended_reason: str) -> DecisionInput:
     return DecisionInput(
         action=action,
         now=now,
@@ -155,6 +155,7 @@ def _inputs(*, action: ScaleAction, config: AutoscalingConfig, state: CooldownSt
         last_scale_in_at=state.last_scale_in_at if state else None,
         run_in_flight=in_flight,
         count_error=count.error if count else "",
+        suspended_reason=suspended_reason,
     )
 
 
@@ -169,7 +170,7 @@ def _decide_locked(
     dry_run: bool,
     step: int | None,
     bounds: tuple[int, int] | None,
-    blocked_reason: str,
+    suspended_reason: str,
 ) -> ScaleEvent | AutoscalingConfig:
     """The decision under the service's lock, from inputs read before it: the recorded ScaleEvent, or — when an
     external input it needs was not read — the config as re-read under the lock, and nothing written."""
@@ -181,7 +182,7 @@ def _decide_locked(
             return fresh
         decided_at = now or timezone.now()
         inputs = _inputs(action=action, config=fresh, state=state, in_flight=in_flight, count=count, now=decided_at,
-                         bounds=bounds, step=step)
+                         bounds=bounds, step=step, suspended_reason=suspended_reason)
         result = decide(inputs)
         if result.allowed and action == ScaleAction.SCALE_OUT:
             if in_use is None:
@@ -192,8 +193,6 @@ def _decide_locked(
             result = decide(replace(inputs, free_ips=free.count + warm_vms_ready_count(config=fresh)))
             if free.note:
                 result = replace(result, reason=f"{result.reason} (IP pool: {free.note})")
-        if blocked_reason and result.allowed:
-            result = DecisionResult(Decision.BLOCK_DISABLED, blocked_reason)
         event = _event_create(config=fresh, action=action, result=result, count=count, trigger=trigger,
                               dry_run=dry_run)
         if result.starts_cooldown:

@@ -16,14 +16,17 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from autoscaling import hooks
 from autoscaling.choices import LeaseState
 from autoscaling.models import AutoscalingConfig, IPLease
 from events.models import ScaleEvent
-from ixnode.integrations.vcenter.client import VCenterClient
+from ixnode.integrations.vcenter.client import VCenterClient, vcenter_client
+from ixnode.netaddr import address_of
 
 logger = logging.getLogger(__name__)
 
@@ -37,21 +40,6 @@ class IPPoolExhausted(Exception):
         super().__init__(message)
         self.message = message
         self.config = config
-
-
-def address_of(value: str) -> str:
-    """The address in "10.0.0.5", "10.0.0.5:9100", "[fe80::1]:9100" or "http://10.0.0.5:9100/metrics"."""
-    text = str(value).strip()
-    if "://" in text:
-        text = text.split("://", 1)[1].split("/", 1)[0]
-    if text.startswith("["):
-        return text[1:].split("]", 1)[0]
-    if text.count(":") == 1:
-        text = text.split(":", 1)[0]
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        return text
 
 
 def _pool(config: AutoscalingConfig) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...]:
@@ -118,28 +106,25 @@ def ip_pool_free_addresses(
 
 
 def prometheus_target_addresses(*, config: AutoscalingConfig) -> list[str]:
-    """The service's Prometheus targets (``artifacts.targets``), [] when they cannot be read.
+    """Addresses of the service in use outside the lease table, as the registered sources report them (the
+    artifacts app: the service's Prometheus targets); [] when none is registered or none can be read.
 
     Reading them is a best effort here: the lease table and vCenter's guest IPs still protect the allocation,
     and the decision service already refuses to act when the target count is unknown.
     """
-    try:
-        from artifacts.targets import targets_list
-    except ImportError:  # target registration not installed
-        return []
-    try:
-        return list(targets_list(config=config))
-    except Exception as exc:  # noqa: BLE001 - any failure of the PLG host must not block the allocation
-        logger.warning("IP allocation for %s: Prometheus targets not readable (%s)", config.service_name, exc)
-        return []
+    found: list[str] = []
+    for source in hooks.addresses_in_use:
+        try:
+            found.extend(source(config=config))
+        except Exception as exc:  # noqa: BLE001 - any failure of the PLG host must not block the allocation
+            logger.warning("IP allocation for %s: addresses in use not readable (%s)", config.service_name, exc)
+    return found
 
 
 def _default_vcenter() -> VCenterClient | None:
-    from django.conf import settings
 
     if not getattr(settings, "VCENTER_HOST", ""):
         return None
-    from ixnode.integrations.vcenter.client import vcenter_client
 
     return vcenter_client()
 
@@ -175,11 +160,9 @@ def ip_pool_in_use_read(
     them) and — when VCENTER_HOST is set, or ``vcenter`` is given — vCenter's guest IPs, asked with a short
     timeout (``vcenter_timeout``, default IXNODE_DECISION_VCENTER_TIMEOUT). vCenter failing is not an error: the
     guest IPs are left out and ``note`` says so."""
-    from django.conf import settings
 
     targets = tuple(prometheus_target_addresses(config=config) if exclude is None else exclude)
     if vcenter is None and check_vcenter and getattr(settings, "VCENTER_HOST", ""):
-        from ixnode.integrations.vcenter.client import vcenter_client
 
         timeout = vcenter_timeout
         if timeout is None:

@@ -1,6 +1,6 @@
 """Services for the life of a pipeline run (a ScaleEvent that was allowed): queue, start, finish.
 
-A run that ends — success or failure — starts the cooldown of its direction (DESIGN §4, seed §13.2), in
+A run that ends — success or failure — starts the cooldown of its direction in
 the same transaction that ends the run, so no decision ever sees "no run in flight and no cooldown".
 """
 
@@ -9,18 +9,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
-from events.choices import ScaleAction
+from autoscaling import hooks
 from autoscaling.models import CooldownState
 from autoscaling.signals import scale_run_finished, send_logged
-from events.choices import FINISHED_STATUSES, IN_FLIGHT_STATUSES, EventStatus
+from events.choices import FINISHED_STATUSES, IN_FLIGHT_STATUSES, EventStatus, ScaleAction
 from events.models import ScaleEvent
 
 logger = logging.getLogger(__name__)
 
-RUN_TASK = "provisioning.tasks.scale_event_execute"
 
 
 class RunStateError(Exception):
@@ -61,11 +62,12 @@ def scale_event_enqueue(*, event: ScaleEvent) -> str:
     When the queue cannot take it (broker down), the run ends as failed with the reason, which also starts
     the cooldown: the next alert repeat retries once the cooldown is over instead of hammering a dead queue.
     """
-    from django_q.tasks import async_task
-
     try:
+        task = hooks.run_task.last()
+        if task is None:
+            raise ImproperlyConfigured("no installed app executes runs (the provisioning app registers the task)")
         task_id = async_task(
-            RUN_TASK, event.pk, task_name=f"scale-event-{event.pk}", group=f"scale-{event.service_name}"
+            task, event.pk, task_name=f"scale-event-{event.pk}", group=f"scale-{event.service_name}"
         )
     except Exception as exc:
         logger.exception("could not queue the run of scale event %s", event.pk)

@@ -17,6 +17,9 @@ from django.utils import timezone
 from autoscaling.choices import LeaseState, ManagedVMState
 from autoscaling.models import AutoscalingConfig, IPLease, ManagedVM
 from autoscaling.services.ip_leases import ip_lease_release
+from events.choices import IN_FLIGHT_STATUSES
+from events.models import ScaleEvent
+from ixnode.integrations.vcenter.client import vcenter_client
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +72,6 @@ def warm_pool_trim(*, config: AutoscalingConfig, vcenter=None) -> list[str]:
     0) and release their addresses. Refused (``WarmPoolBusy``) while a run of the service is in flight. Each
     VM is claimed first (warm → draining), so a scale-out cannot take it meanwhile. Returns what was done, one
     line per VM; a VM that could not be destroyed goes back to the pool."""
-    from events.choices import IN_FLIGHT_STATUSES
-    from events.models import ScaleEvent
 
     run = ScaleEvent.objects.filter(config=config, status__in=IN_FLIGHT_STATUSES).first()
     if run is not None:
@@ -81,7 +82,6 @@ def warm_pool_trim(*, config: AutoscalingConfig, vcenter=None) -> list[str]:
     fresh = [row for row in rows if row.warm_fingerprint == current]
     surplus = stale + fresh[max(0, config.warm_pool_size):]
     if surplus and vcenter is None:
-        from ixnode.integrations.vcenter.client import vcenter_client
 
         vcenter = vcenter_client()
     done: list[str] = []

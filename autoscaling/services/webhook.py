@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from autoscaling import hooks
 from autoscaling.models import AutoscalingConfig
 from autoscaling.services.decisions import DecisionTrigger, scale_decision_record
 from events.choices import Trigger
@@ -42,10 +43,8 @@ def alertmanager_notification_handle(
                 }
             )
             continue
-        from policies.services import policy_alert_repeat_reason
-
-        repeat = policy_alert_repeat_reason(config=config, action=labels[AUTOSCALE_LABEL],
-                                            fingerprint=alert.get("fingerprint", ""), starts_at=alert.get("startsAt"))
+        repeat = hooks.alert_repeat_reason(config=config, action=labels[AUTOSCALE_LABEL],
+                                           fingerprint=alert.get("fingerprint", ""), starts_at=alert.get("startsAt"))
         if repeat:  # a policy manages the service: one event per alert start, not one per repeat
             outcome.ignored.append(
                 {

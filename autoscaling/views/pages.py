@@ -8,10 +8,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from autoscaling import diagnostics
 from autoscaling.views import selectors
 from autoscaling.views.audit import config_history
 from events.views.selectors import event_progress
+from provisioning import diagnostics
 
 VIEW_CONFIG = "autoscaling.view_autoscalingconfig"
 MAX_CHART_HOURS = 24 * 7

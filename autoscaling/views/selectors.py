@@ -18,12 +18,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from autoscaling.choices import ArtifactStatus, ManagedVMState
-
-from events.choices import ScaleAction
+from autoscaling.decision import cooldown_remaining
 from autoscaling.models import AutoscalingConfig, ManagedVM
-from events.choices import IN_FLIGHT_STATUSES, EventStatus
+from events.choices import IN_FLIGHT_STATUSES, EventStatus, ScaleAction
 from events.models import ScaleEvent, ScaleEventStage
 from events.views.selectors import stage_label
+from ixnode.integrations.prometheus import promql
+from ixnode.integrations.prometheus.client import PrometheusError
 
 RECENT_EVENTS = 15
 EVENT_ROW_FIELDS = (
@@ -93,10 +94,9 @@ class ServiceRow:
 
 def vm_counts_fetch(*, client: Any) -> VmCounts:
     """Every job's active target count in one Prometheus query (``up`` exists for every active target)."""
-    from ixnode.integrations.prometheus.client import PrometheusError
 
     try:
-        result = client.query("count by (job) (up)")
+        result = client.query(promql.TARGET_COUNT_BY_JOB)
     except PrometheusError as exc:
         return VmCounts(error=str(exc))
     counts: dict[str, int] = {}
@@ -105,13 +105,6 @@ def vm_counts_fetch(*, client: Any) -> VmCounts:
         if job is not None and not math.isnan(sample.value):
             counts[job] = int(sample.value)
     return VmCounts(by_job=counts)
-
-
-def cooldown_remaining(*, last_at: dt.datetime | None, cooldown_seconds: int, now: dt.datetime) -> int:
-    """Seconds left of a direction's cooldown (0 when over or never started)."""
-    if last_at is None:
-        return 0
-    return max(0, math.ceil(cooldown_seconds - (now - last_at).total_seconds()))
 
 
 def _events_by_id(ids: set[int], *, with_in_flight: bool) -> tuple[dict[int, ScaleEvent], dict[int, ScaleEvent]]:
@@ -146,20 +139,13 @@ def service_overview_rows(*, vm_counts: VmCounts, now: dt.datetime | None = None
     rows = []
     for config in configs:
         state = getattr(config, "cooldown", None)  # select_related'ed; None when the row does not exist
+        last_out, last_in = (state.last_scale_out_at, state.last_scale_in_at) if state else (None, None)
         rows.append(
             ServiceRow(
                 config=config,
                 vm_count=vm_counts.get(config.prometheus_job_name),
-                cooldown_out_remaining=cooldown_remaining(
-                    last_at=state.last_scale_out_at if state else None,
-                    cooldown_seconds=config.cooldown_seconds,
-                    now=now,
-                ),
-                cooldown_in_remaining=cooldown_remaining(
-                    last_at=state.last_scale_in_at if state else None,
-                    cooldown_seconds=config.cooldown_seconds,
-                    now=now,
-                ),
+                cooldown_out_remaining=math.ceil(cooldown_remaining(now, last_out, config.cooldown_seconds)),
+                cooldown_in_remaining=math.ceil(cooldown_remaining(now, last_in, config.cooldown_seconds)),
                 run=running.get(config.pk),
                 last_event=by_id.get(config.last_event_id) if config.last_event_id else None,
             )
@@ -232,25 +218,6 @@ def service_current_run(*, config: AutoscalingConfig) -> ScaleEvent | None:
 
 # --- chart ----------------------------------------------------------------------------------------------
 
-def cpu_promql(job: str) -> str:
-    """Max over instances of CPU busy % (seed §5.1.1)."""
-    return (
-        f'max(100 - (avg by (instance) (rate(node_cpu_seconds_total{{mode="idle",job="{job}"}}[5m])) * 100))'
-    )
-
-
-def memory_promql(job: str) -> str:
-    """Max over instances of memory used % (seed §5.1.1)."""
-    return (
-        f'max((1 - (avg by (instance) (node_memory_MemAvailable_bytes{{job="{job}"}}) / '
-        f'avg by (instance) (node_memory_MemTotal_bytes{{job="{job}"}}))) * 100)'
-    )
-
-
-def vm_count_promql(job: str) -> str:
-    return f'count(up{{job="{job}"}})'
-
-
 def _points(result) -> list[list[float]]:
     if not result.samples:
         return []
@@ -261,7 +228,6 @@ def service_chart(
     *, config: AutoscalingConfig, client: Any, end: dt.datetime, hours: float, max_points: int = 240
 ) -> dict[str, Any]:
     """CPU/memory max and VM count over time from Prometheus ``query_range``, thresholds and scale events."""
-    from ixnode.integrations.prometheus.client import PrometheusError
 
     start = end - dt.timedelta(hours=hours)
     step = max(15.0, round(hours * 3600 / max_points))
@@ -269,8 +235,11 @@ def service_chart(
     series: dict[str, list[list[float]]] = {"cpu": [], "memory": [], "vms": []}
     error = ""
     try:
-        for key, promql in (("cpu", cpu_promql(job)), ("memory", memory_promql(job)), ("vms", vm_count_promql(job))):
-            series[key] = _points(client.query_range(promql, start=start, end=end, step_seconds=step))
+        window = settings.IXNODE_PROMETHEUS_RATE_WINDOW
+        queries = (("cpu", promql.cpu_highest(job, window)), ("memory", promql.memory_highest(job)),
+                   ("vms", promql.target_count(job)))
+        for key, query in queries:
+            series[key] = _points(client.query_range(query, start=start, end=end, step_seconds=step))
     except PrometheusError as exc:
         error = _("Metrics unavailable: %(error)s") % {"error": exc}
     events = (

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from events.choices import Decision, ScaleAction
-from events.choices import EventStatus
+from events.choices import Decision, EventStatus, ScaleAction
 from events.models import ScaleEvent, ScaleEventStage
 
 

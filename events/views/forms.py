@@ -5,8 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from events.choices import Decision, ScaleAction
-from events.choices import EventStatus
+from events.choices import Decision, EventStatus, ScaleAction
 from events.views.selectors import EventFilters
 
 

@@ -13,8 +13,9 @@ from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from events.choices import StageStatus
+from events.choices import StageStatus, Trigger
 from events.models import ScaleEvent, ScaleEventStage
+from ixnode.registry import registry
 
 LOG_TAIL_LINES = 12
 
@@ -121,12 +122,13 @@ def event_get(*, event_id: int) -> ScaleEvent | None:
 
 
 def stage_label(name: str) -> str:
-    """A readable label for a stage name (``allocate_ip`` → ``Allocate ip``), translated when known."""
-    from events.views.labels import STAGE_LABELS
-
-    label = STAGE_LABELS.get(name)
-    if label is not None:
-        return str(label)
+    """The translated title of a registered stage, "Reconcile" for a run the reconcile task is rolling back, else
+    the name humanised (``allocate_ip`` → ``Allocate ip``: a stage of an older version)."""
+    stage = registry.stage(name)
+    if stage is not None:
+        return str(stage.title)
+    if name == Trigger.RECONCILE:
+        return str(Trigger.RECONCILE.label)
     words = name.replace("_", " ").replace("-", " ").strip()
     return words[:1].upper() + words[1:]
 

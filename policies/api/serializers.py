@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from autoscaling.models import ManagedVM
 from policies.choices import ScalingProcess
 from policies.models import ScalingPolicy, ScheduledAction
 
@@ -73,12 +72,3 @@ class ProcessesSerializer(serializers.Serializer):
 
 class DryRunSerializer(serializers.Serializer):
     enabled = serializers.BooleanField()
-
-
-class VMProtectionSerializer(serializers.ModelSerializer):
-    service_name = serializers.CharField(source="config.service_name", read_only=True)
-
-    class Meta:
-        model = ManagedVM
-        fields = ["name", "service_name", "state", "ip_address", "scale_in_protected"]
-        read_only_fields = ["name", "service_name", "state", "ip_address"]

@@ -9,5 +9,4 @@ urlpatterns = [
     path("policies/<str:service_name>/suspend", views.PolicySuspendView.as_view(), name="policy-suspend"),
     path("policies/<str:service_name>/resume", views.PolicyResumeView.as_view(), name="policy-resume"),
     path("policies/<str:service_name>/dry-run", views.PolicyDryRunView.as_view(), name="policy-dry-run"),
-    path("managed-vms/<str:name>/protection", views.VMProtectionView.as_view(), name="managed-vm-protection"),
 ]

@@ -9,13 +9,12 @@ from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from autoscaling.models import AutoscalingConfig, ManagedVM
+from autoscaling.models import AutoscalingConfig
 from policies import services
 from policies.api.serializers import (
     DryRunSerializer,
     ProcessesSerializer,
     ScalingPolicySerializer,
-    VMProtectionSerializer,
 )
 from policies.models import ScalingPolicy
 
@@ -102,22 +101,3 @@ class PolicyDryRunView(_ControlView):
         policy = services.policy_get_or_create(config=self.config())
         policy = services.policy_dry_run_set(policy=policy, enabled=serializer.validated_data["enabled"])
         return Response(ScalingPolicySerializer(policy).data)
-
-
-class VMProtectionView(GenericAPIView):
-    """GET/PATCH ``/api/managed-vms/<name>/protection`` ``{"scale_in_protected": true}``."""
-
-    serializer_class = VMProtectionSerializer
-    queryset = ManagedVM.objects.select_related("config")
-    lookup_field = "name"
-
-    def get(self, request, name):
-        return Response(self.get_serializer(self.get_object()).data)
-
-    def patch(self, request, name):
-        vm = self.get_object()
-        serializer = self.get_serializer(vm, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        protected = serializer.validated_data.get("scale_in_protected", vm.scale_in_protected)
-        vm = services.managed_vm_protection_set(vm=vm, protected=protected)
-        return Response(self.get_serializer(vm).data)

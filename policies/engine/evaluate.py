@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from events.choices import ScaleAction
 from autoscaling.decision import DecisionInput, DecisionResult, decide
+from events.choices import ScaleAction
 from policies.choices import PolicyType
 from policies.engine import predictive as pred
 from policies.engine import target_tracking as tt

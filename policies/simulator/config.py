@@ -8,7 +8,9 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from autoscaling.models import AutoscalingConfig
 from policies.engine.evaluate import PolicySettings
+from policies.selectors import policy_settings
 from policies.simulator.engine import SimConfig, SimParams
 
 
@@ -95,8 +97,6 @@ def _check(config: SimConfig, what: str) -> None:
 
 def config_from_service(service_name: str) -> tuple[SimConfig, PolicySettings | None, dict[str, Any]]:
     """Read the config (and its scaling policy, if any) of ``service_name`` from the database."""
-    from autoscaling.models import AutoscalingConfig
-    from policies.selectors import policy_settings
 
     try:
         row = AutoscalingConfig.objects.get(service_name=service_name)

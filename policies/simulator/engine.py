@@ -32,8 +32,8 @@ from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from events.choices import Decision, ScaleAction
 from autoscaling.decision import DecisionInput, decide
+from events.choices import Decision, ScaleAction
 from policies.choices import PolicyType
 from policies.constants import FLAP_WINDOW_SECONDS
 from policies.engine.evaluate import PolicyInput, PolicySettings, evaluate_policy

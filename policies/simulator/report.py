@@ -8,6 +8,10 @@ import io
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import matplotlib
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+
 from policies.simulator.engine import SimResult
 
 COLUMNS = (
@@ -65,11 +69,8 @@ def _window(series: dict[str, list], window: tuple[float, float] | None) -> dict
 
 def _figure(results: list[SimResult], *, threshold: float, tz_offset: float, title: str,
             window: tuple[float, float] | None = None):
-    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.dates as mdates
-    import matplotlib.pyplot as plt
 
     tz = timezone(timedelta(seconds=tz_offset))
     fig, (ax_load, ax_vms) = plt.subplots(2, 1, figsize=(14, 7.5), sharex=True, height_ratios=[3, 2])
@@ -99,7 +100,6 @@ def _figure(results: list[SimResult], *, threshold: float, tz_offset: float, tit
 def plot(results: list[SimResult], path: str | Path, *, threshold: float, tz_offset: float = 0.0,
          title: str = "", window: tuple[float, float] | None = None) -> None:
     """Write a PNG/SVG/PDF (by extension) or a self-contained HTML page (the PNG inline, and the table)."""
-    import matplotlib.pyplot as plt
 
     path = Path(path)
     fig = _figure(results, threshold=threshold, tz_offset=tz_offset, title=title, window=window)

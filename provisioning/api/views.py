@@ -14,8 +14,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from autoscaling.models import AutoscalingConfig
-from provisioning.drift import drift_report
 from events.models import ScaleEvent
+from ixnode.registry import registry
+from provisioning.drift import drift_report
+from provisioning.runner import run_one_step
+from provisioning.stages import stage_names
 
 
 class BearerTokenAuthentication(TokenAuthentication):
@@ -71,14 +74,12 @@ class RunStepView(APIView):
 
     @extend_schema(request=StepRequestSerializer, responses=OpenApiTypes.OBJECT, summary="Run one stage of a run")
     def post(self, request, event_id: int):
-        from provisioning.runner import STEP_ALIASES, run_one_step, stage_names
-
         event = get_object_or_404(ScaleEvent, pk=event_id)
         body = StepRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         stage = body.validated_data["stage"]
         names = stage_names(event.action)
-        steps = STEP_ALIASES.get(stage, [stage])
+        steps = registry.stages_for_step(event.action, stage)
         if any(step not in names for step in steps):
             return Response(
                 {"stage": [f"Unknown stage '{stage}' for a {event.action} run; stages are: {', '.join(names)}."]},

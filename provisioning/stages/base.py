@@ -16,9 +16,11 @@ from typing import Any, ClassVar
 
 from django.db import close_old_connections, connection
 from django.utils import timezone
+from django.utils.functional import Promise
 
 from autoscaling.models import AutoscalingConfig
 from events.models import ScaleEvent
+from provisioning.clients import Clients
 
 logger = logging.getLogger(__name__)
 
@@ -31,15 +33,13 @@ class RunContext:
     """What a run's stages share: the event, its config, the persisted plan, the clients, a stage log."""
 
     def __init__(self, *, event: ScaleEvent, clients: Any = None) -> None:
-        from provisioning import ports
-
         self.event = event
         self.config: AutoscalingConfig = event.config
         plan = dict(event.plan or {})
         plan.setdefault("run", {})
         plan["run"].setdefault("vms", [])
         self.plan: dict = plan
-        self.clients = clients or ports.Clients()
+        self.clients = clients or Clients()
         self._lock = threading.RLock()
         self._log_sink: Callable[[str], None] | None = None
         self.waited_seconds = 0.0  # time spent waiting on vCenter/F5/SSH/health (for the benchmark)
@@ -100,8 +100,9 @@ class RunContext:
 class Stage:
     """One named step of a pipeline. Subclasses set ``name`` and implement ``run`` (and ``rollback``)."""
 
-    name: ClassVar[str] = ""
-    title: ClassVar[str] = ""
+    name: ClassVar[str] = ""  # what runs record (ScaleEventStage.name)
+    title: ClassVar[str | Promise] = ""  # the operator-facing label (translatable)
+    jenkins_step: ClassVar[str] = ""  # the generated Jenkins job's stage that runs it
     idempotent: ClassVar[bool] = True
 
     def run(self, ctx: RunContext) -> None:

@@ -20,12 +20,14 @@ import re
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from autoscaling.choices import ManagedVMState, ScaleInOrder
 from autoscaling.models import IPLease, ManagedVM
+from autoscaling.services.warm_pool import warm_fingerprint, warm_pool_room
+from ixnode.integrations.f5.client import F5Conflict, F5DrainTimeout
 from provisioning import ports
 from provisioning.stages.base import RunContext, Stage, StageError
-from autoscaling.services.warm_pool import warm_fingerprint, warm_pool_room
 
 
 def scale_in_candidates(config) -> list[ManagedVM]:
@@ -53,7 +55,8 @@ def _live(vm: dict) -> bool:
 
 class PickVMsStage(Stage):
     name = "pick_vms"
-    title = "Pick VMs to remove"
+    title = _("Pick VMs to remove")
+    jenkins_step = "select-vm"
 
     def run(self, ctx: RunContext) -> None:
         if ctx.vms:
@@ -97,7 +100,8 @@ class PickVMsStage(Stage):
 
 class F5DisableStage(Stage):
     name = "f5_disable"
-    title = "Disable F5 pool members"
+    title = _("Disable F5 pool members")
+    jenkins_step = "f5-remove-member"
 
     def run(self, ctx: RunContext) -> None:
         config = ctx.config
@@ -122,10 +126,10 @@ class F5DisableStage(Stage):
 
 class F5DrainStage(Stage):
     name = "f5_drain"
-    title = "Drain connections"
+    title = _("Drain connections")
+    jenkins_step = "f5-remove-member"
 
     def run(self, ctx: RunContext) -> None:
-        from ixnode.integrations.f5.client import F5DrainTimeout
 
         config = ctx.config
         for vm in ctx.vms:
@@ -142,10 +146,10 @@ class F5DrainStage(Stage):
 
 class F5RemoveStage(Stage):
     name = "f5_remove"
-    title = "Remove F5 pool members and nodes"
+    title = _("Remove F5 pool members and nodes")
+    jenkins_step = "f5-remove-member"
 
     def run(self, ctx: RunContext) -> None:
-        from ixnode.integrations.f5.client import F5Conflict
 
         config = ctx.config
         for vm in ctx.vms:
@@ -174,7 +178,8 @@ class F5RemoveStage(Stage):
 
 class MonitoringRemoveStage(Stage):
     name = "monitoring_remove"
-    title = "Remove monitoring agents"
+    title = _("Remove monitoring agents")
+    jenkins_step = "remove-agents"
 
     def run(self, ctx: RunContext) -> None:
         for vm in ctx.vms:
@@ -186,7 +191,8 @@ class MonitoringRemoveStage(Stage):
 
 class TargetRemoveStage(Stage):
     name = "target_remove"
-    title = "Remove Prometheus targets"
+    title = _("Remove Prometheus targets")
+    jenkins_step = "prometheus-remove-target"
 
     def run(self, ctx: RunContext) -> None:
         for vm in ctx.vms:
@@ -206,7 +212,8 @@ class TargetRemoveStage(Stage):
 
 class ShutdownStage(Stage):
     name = "shutdown"
-    title = "Shut down the guests"
+    title = _("Shut down the guests")
+    jenkins_step = "power-off"
 
     def run(self, ctx: RunContext) -> None:
         def shutdown(vm: dict) -> None:
@@ -227,7 +234,8 @@ class ShutdownStage(Stage):
 
 class DestroyStage(Stage):
     name = "destroy"
-    title = "Destroy the VMs"
+    title = _("Destroy the VMs")
+    jenkins_step = "destroy-vm"
 
     def run(self, ctx: RunContext) -> None:
         # The pool may have filled or shrunk since the VMs were picked: decide again, now. The kept VMs stay
@@ -266,7 +274,8 @@ class DestroyStage(Stage):
 
 class ReleaseIPStage(Stage):
     name = "release_ip"
-    title = "Release IP addresses"
+    title = _("Release IP addresses")
+    jenkins_step = "release-ip"
 
     def run(self, ctx: RunContext) -> None:
         for vm in ctx.vms:
@@ -281,7 +290,8 @@ class ReleaseIPStage(Stage):
 
 class CompleteScaleInStage(Stage):
     name = "complete"
-    title = "Complete"
+    title = _("Complete")
+    jenkins_step = "complete"
 
     def run(self, ctx: RunContext) -> None:
         ctx.log(f"removed: {', '.join(vm['name'] for vm in ctx.vms)}")
@@ -294,16 +304,3 @@ class CompleteScaleInStage(Stage):
         if pooled:
             ctx.log(f"in the warm pool (powered off): {', '.join(vm['name'] for vm in pooled)}")
 
-
-STAGES: list[Stage] = [
-    PickVMsStage(),
-    F5DisableStage(),
-    F5DrainStage(),
-    F5RemoveStage(),
-    MonitoringRemoveStage(),
-    TargetRemoveStage(),
-    ShutdownStage(),
-    DestroyStage(),
-    ReleaseIPStage(),
-    CompleteScaleInStage(),
-]

@@ -17,12 +17,14 @@ import time
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from autoscaling.choices import ManagedVMState
 from autoscaling.models import IPLease, ManagedVM
+from autoscaling.services.warm_pool import warm_vms_ready
+from ixnode.integrations.f5.client import F5Conflict
 from provisioning import ports
 from provisioning.stages.base import RunContext, Stage, StageError
-from autoscaling.services.warm_pool import warm_vms_ready
 
 
 def vm_name_base(prefix: str, now=None) -> str:
@@ -84,7 +86,8 @@ def warm_vms_claim(ctx: RunContext, *, count: int) -> list[dict]:
 
 class AllocateIPStage(Stage):
     name = "allocate_ip"
-    title = "Allocate IP addresses"
+    title = _("Allocate IP addresses")
+    jenkins_step = "allocate-ip"
 
     def run(self, ctx: RunContext) -> None:
         wanted = max(1, ctx.event.requested_count or 1)
@@ -132,7 +135,8 @@ class AllocateIPStage(Stage):
 
 class CloneStage(Stage):
     name = "clone"
-    title = "Clone VMs from the template"
+    title = _("Clone VMs from the template")
+    jenkins_step = "clone-vm"
 
     def run(self, ctx: RunContext) -> None:
         pending = [vm for vm in ctx.vms if not vm.get("moref") and not vm.get("cloned")]
@@ -237,7 +241,8 @@ class CloneStage(Stage):
 
 class PowerOnStage(Stage):
     name = "power_on"
-    title = "Power on"
+    title = _("Power on")
+    jenkins_step = "power-on"
 
     def run(self, ctx: RunContext) -> None:
         def power_on(vm: dict) -> None:
@@ -250,7 +255,8 @@ class PowerOnStage(Stage):
 
 class NetworkStage(Stage):
     name = "network"
-    title = "Configure the network"
+    title = _("Configure the network")
+    jenkins_step = "configure-network"
 
     def run(self, ctx: RunContext) -> None:
         def configure(vm: dict) -> None:
@@ -265,7 +271,8 @@ class NetworkStage(Stage):
 
 class HealthStage(Stage):
     name = "health"
-    title = "Wait for the health check"
+    title = _("Wait for the health check")
+    jenkins_step = "wait-healthy"
 
     def run(self, ctx: RunContext) -> None:
         def check(vm: dict) -> None:
@@ -283,7 +290,8 @@ class HealthStage(Stage):
 
 class F5AddStage(Stage):
     name = "f5_add"
-    title = "Add F5 pool members"
+    title = _("Add F5 pool members")
+    jenkins_step = "f5-add-member"
 
     def run(self, ctx: RunContext) -> None:
         config = ctx.config
@@ -295,7 +303,6 @@ class F5AddStage(Stage):
             ctx.log(f"added {member.name} to F5 pool {config.f5_pool_name}")
 
     def rollback(self, ctx: RunContext) -> list[str]:
-        from ixnode.integrations.f5.client import F5Conflict
 
         config = ctx.config
         done = []
@@ -315,7 +322,8 @@ class F5AddStage(Stage):
 
 class TargetAddStage(Stage):
     name = "target_add"
-    title = "Add Prometheus targets"
+    title = _("Add Prometheus targets")
+    jenkins_step = "prometheus-add-target"
 
     def run(self, ctx: RunContext) -> None:
         for vm in ctx.vms:
@@ -333,7 +341,8 @@ class TargetAddStage(Stage):
 
 class CompleteScaleOutStage(Stage):
     name = "complete"
-    title = "Complete"
+    title = _("Complete")
+    jenkins_step = "complete"
 
     def run(self, ctx: RunContext) -> None:
         now = timezone.now()
@@ -341,14 +350,3 @@ class CompleteScaleOutStage(Stage):
         ManagedVM.objects.filter(name__in=names).update(state=ManagedVMState.IN_SERVICE, in_service_at=now)
         ctx.log(f"in service: {', '.join(names)}")
 
-
-STAGES: list[Stage] = [
-    AllocateIPStage(),
-    CloneStage(),
-    PowerOnStage(),
-    NetworkStage(),
-    HealthStage(),
-    F5AddStage(),
-    TargetAddStage(),
-    CompleteScaleOutStage(),
-]

@@ -89,8 +89,8 @@ def jenkins(settings):
 
 def test_jenkins_health_and_jobs(config, jenkins, settings):
     from artifacts.renderers.jenkins import jenkins_job_names
-    from provisioning.diagnostics import DiagnosticsContext, check_jenkins_jobs, health_jenkins
     from ixnode.integrations.jenkins.client import JenkinsClient
+    from provisioning.diagnostics import DiagnosticsContext, check_jenkins_jobs, health_jenkins
 
     assert health_jenkins().ok is True
     missing = check_jenkins_jobs(config=config, ctx=DiagnosticsContext())
@@ -106,9 +106,9 @@ def test_jenkins_health_and_jobs(config, jenkins, settings):
 def test_free_ips_counts_like_allocation_and_credits_the_warm_pool(config, settings):
     """A pool address the job already scrapes (a VM someone added by hand) is not free, as allocation sees it;
     warm-pool VMs bring their own addresses, so they lower the headroom the check asks for."""
-    from provisioning.diagnostics import DiagnosticsContext, check_free_ips
     from autoscaling.models import IPLease, ManagedVM
     from ixnode.integrations.prometheus.client import Target
+    from provisioning.diagnostics import DiagnosticsContext, check_free_ips
 
     settings.VCENTER_HOST = ""
     job = config.prometheus_job_name

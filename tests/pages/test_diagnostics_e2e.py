@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from provisioning.diagnostics import service_diagnostics
 from autoscaling.models import AutoscalingConfig
+from provisioning.diagnostics import service_diagnostics
 
 pytest_plugins = ["tests.fixtures.plg", "tests.fixtures.plg_stack", "tests.fixtures.http_receiver"]
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

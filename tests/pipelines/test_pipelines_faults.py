@@ -14,10 +14,8 @@ import pytest
 from django.db import connection
 
 from autoscaling.choices import NetworkMode
-
-from events.choices import Decision, ScaleAction
 from autoscaling.models import CooldownState, ManagedVM
-from events.choices import EventStatus, StageStatus
+from events.choices import Decision, EventStatus, ScaleAction, StageStatus
 from events.models import ScaleEvent
 
 pytestmark = pytest.mark.slow
@@ -130,8 +128,8 @@ def _subprocess_env(world, settings) -> dict:
 
 def test_worker_killed_mid_clone(pipeline_world, vcsim_control, settings):
     """A real worker process runs the pipeline; it is SIGKILLed while vCenter clones; reconcile rolls back."""
-    from provisioning.reconcile import pipeline_reconcile
     from autoscaling.services.decisions import scale_decision_record
+    from provisioning.reconcile import pipeline_reconcile
 
     world = pipeline_world
     vcsim_control.control(clone_delay_ms=4000)

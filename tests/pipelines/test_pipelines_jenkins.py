@@ -12,8 +12,7 @@ from rest_framework.authtoken.models import Token
 from artifacts.renderers.context import RenderContext
 from artifacts.renderers.jenkins import render_jenkins_job_xml
 from artifacts.renderers.naming import jenkins_job_name
-from events.choices import ScaleAction
-from events.choices import EventStatus, Executor, StageStatus
+from events.choices import EventStatus, Executor, ScaleAction, StageStatus
 from ixnode.integrations.jenkins.client import JenkinsClient
 
 pytestmark = pytest.mark.slow
@@ -197,8 +196,8 @@ def test_queue_cancel_against_the_double(jenkins_double):
 def test_abandoning_waits_for_a_step_still_executing(config, monkeypatch):
     """After the build is stopped, a step the callback is still executing in our process finishes before the
     rollback reads the plan; a step that never ends is waited for only up to the timeout."""
-    from provisioning import executors
     from events.models import ScaleEvent, ScaleEventStage
+    from provisioning import executors
 
     event = ScaleEvent.objects.create(config=config, service_name=config.service_name, action=ScaleAction.SCALE_OUT,
                                       decision="ALLOW", status=EventStatus.RUNNING, executor=Executor.JENKINS)

@@ -9,12 +9,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from autoscaling.choices import ManagedVMState, ScaleInOrder
-
-from events.choices import ScaleAction
 from autoscaling.models import CooldownState, ManagedVM
-from provisioning.stages.scale_out import vm_names_unique
-from events.choices import EventStatus, StageStatus
+from events.choices import EventStatus, ScaleAction, StageStatus
 from events.models import ScaleEvent
+from provisioning.stages.scale_out import vm_names_unique
 
 pytestmark = pytest.mark.slow
 pytest_plugins = ["tests.fixtures.pipeline_env"]
@@ -78,8 +76,8 @@ def test_step_two_clones_in_parallel_then_scale_in_choice(pipeline_world, q_sync
 def test_pipeline_step_command_runs_stages_one_by_one(pipeline_world):
     from unittest import mock
 
-    from provisioning.runner import stage_names
     from autoscaling.services.decisions import scale_decision_record
+    from provisioning.stages import stage_names
 
     world = pipeline_world
     with mock.patch("autoscaling.services.decisions.scale_event_enqueue"):
@@ -202,10 +200,10 @@ def test_reconcile_stale_heartbeat_of_another_host(pipeline_world, settings):
 
     from django.utils import timezone
 
-    from provisioning.reconcile import pipeline_reconcile
-    from provisioning.runner import Runner
     from autoscaling.services.decisions import scale_decision_record
     from autoscaling.services.runs import scale_event_start
+    from provisioning.reconcile import pipeline_reconcile
+    from provisioning.runner import Runner
 
     world = pipeline_world
     with mock.patch("autoscaling.services.decisions.scale_event_enqueue"):
@@ -229,9 +227,9 @@ def test_reconcile_stale_heartbeat_of_another_host(pipeline_world, settings):
 def test_a_run_is_never_executed_twice(pipeline_world):
     from unittest import mock
 
-    from provisioning.runner import run_scale_event
     from autoscaling.services.decisions import scale_decision_record
     from autoscaling.services.runs import scale_event_start
+    from provisioning.runner import run_scale_event
 
     with mock.patch("autoscaling.services.decisions.scale_event_enqueue"):
         event = scale_decision_record(config=pipeline_world.config, action=ScaleAction.SCALE_OUT)
@@ -274,8 +272,8 @@ def test_lost_embedded_task_fails_after_the_embedded_queued_timeout(pipeline_wor
     a run handed to Jenkins keeps the long queue timeout (it may be waiting for an agent)."""
     from unittest import mock
 
-    from provisioning.reconcile import pipeline_reconcile
     from autoscaling.services.decisions import scale_decision_record
+    from provisioning.reconcile import pipeline_reconcile
 
     with mock.patch("autoscaling.services.decisions.scale_event_enqueue"):  # the task is never queued
         event = scale_decision_record(config=pipeline_world.config, action=ScaleAction.SCALE_OUT)

@@ -14,10 +14,8 @@ import pytest
 from django.conf import settings
 
 from autoscaling.choices import ManagedVMState
-
-from events.choices import Decision, ScaleAction
 from autoscaling.models import CooldownState, ManagedVM
-from events.choices import EventStatus, StageStatus
+from events.choices import Decision, EventStatus, ScaleAction, StageStatus
 from events.models import ScaleEvent
 
 pytestmark = pytest.mark.slow

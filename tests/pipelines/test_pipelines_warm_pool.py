@@ -7,10 +7,8 @@ from __future__ import annotations
 import pytest
 
 from autoscaling.choices import ManagedVMState
-
-from events.choices import ScaleAction
 from autoscaling.models import IPLease, ManagedVM
-from events.choices import EventStatus
+from events.choices import EventStatus, ScaleAction
 
 pytestmark = pytest.mark.slow
 pytest_plugins = ["tests.fixtures.pipeline_env"]
@@ -164,8 +162,8 @@ def test_trim_destroys_warm_vms_above_a_lowered_pool_size(pipeline_world, q_sync
 
 
 def test_run_failing_before_its_clone_stage_puts_the_claimed_warm_vm_back(pipeline_world, monkeypatch, q_sync):
-    from provisioning import ports
     from autoscaling.services.configs import ConfigDeleteRefused, config_delete
+    from provisioning import ports
 
     world = pipeline_world
     config = warm_world(world, pool=1, step=2)
@@ -273,8 +271,9 @@ def test_step_by_step_runs_take_and_keep_warm_vms(pipeline_world, monkeypatch, q
     """The Jenkins executor runs one stage per call (``run_one_step``, a fresh context each time): the warm VM
     is taken from the plan across steps, and a scale-in abandoned after its destroy stage puts the VM it was
     keeping back in service, never in the pool."""
-    from provisioning.runner import rollback_scale_event, run_one_step, stage_names
     from autoscaling.services import decisions
+    from provisioning.runner import rollback_scale_event, run_one_step
+    from provisioning.stages import stage_names
 
     world = pipeline_world
     config = warm_world(world, pool=1, step=2)

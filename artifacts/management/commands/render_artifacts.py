@@ -6,8 +6,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from autoscaling.models import AutoscalingConfig
 from artifacts.services import artifacts_render
+from autoscaling.models import AutoscalingConfig
 
 
 class Command(BaseCommand):

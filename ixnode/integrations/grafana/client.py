@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+from django.conf import settings
 
 
 class GrafanaError(Exception):
@@ -24,7 +25,6 @@ class GrafanaClient:
 
     @classmethod
     def from_settings(cls) -> GrafanaClient | None:
-        from django.conf import settings
 
         if not settings.GRAFANA_URL:
             return None

@@ -12,6 +12,7 @@ from xml.etree import ElementTree as ET  # noqa: S405 - parses Jenkins' answer t
 
 import jenkins
 import requests
+from django.conf import settings
 
 T = TypeVar("T")
 
@@ -73,7 +74,6 @@ class JenkinsClient:
     @classmethod
     def from_settings(cls) -> JenkinsClient | None:
         """The configured Jenkins, or None when ``JENKINS_URL`` is not set (Jenkins artifacts are skipped)."""
-        from django.conf import settings
 
         if not settings.JENKINS_URL:
             return None

@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import paramiko
+from django.conf import settings
+
+from ixnode.integrations.ssh.client import SSHConfigError, check_key_file
 
 
 class PlgError(Exception):
@@ -226,7 +229,6 @@ class SshPlgHost(PlgHost):
             raise PlgConnectionError("IXNODE_PLG_MODE=ssh needs IXNODE_PLG_SSH_HOST and IXNODE_PLG_SSH_USER")
         if self.key_path:
             # Same rule as the VM SSH client: the key must be ours and readable by us only (600 or 400).
-            from ixnode.integrations.ssh.client import SSHConfigError, check_key_file
 
             try:
                 check_key_file(self.key_path)
@@ -369,7 +371,6 @@ class SshPlgHost(PlgHost):
 
 def plg_host_from_settings() -> PlgHost:
     """The PLG host configured by ``IXNODE_PLG_MODE`` and ``IXNODE_PLG_SSH_*``."""
-    from django.conf import settings
 
     mode = settings.IXNODE_PLG_MODE
     if mode == "local":

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import paramiko
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,6 @@ class SSHSettings:
 
     @classmethod
     def from_django(cls, **overrides: Any) -> SSHSettings:
-        from django.conf import settings
 
         values = {
             "host_key_policy": getattr(settings, "IXNODE_SSH_HOST_KEY_POLICY", "reject"),

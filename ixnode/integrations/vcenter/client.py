@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from django.conf import settings
 from pyVim.connect import SmartConnect
 from pyVmomi import vim, vmodl
 
@@ -95,7 +96,6 @@ class VCenterSettings:
 
     @classmethod
     def from_django(cls, **overrides: Any) -> VCenterSettings:
-        from django.conf import settings
 
         values = {
             "host": getattr(settings, "VCENTER_HOST", ""),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from policies.services import policy_schedule_sync
+
 
 class Command(BaseCommand):
     help = ("Create or update the django-q2 schedule that evaluates scaling policies, to run every "
@@ -13,7 +15,6 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=int, help="Seconds between evaluations (a multiple of 60).")
 
     def handle(self, *args, **opts):
-        from policies.services import policy_schedule_sync
 
         try:
             schedule = policy_schedule_sync(interval_seconds=opts["interval"])

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django_q.models import Schedule
+
+from provisioning.reconcile import pipeline_reconcile
 
 RECONCILE_SCHEDULE = "ixnode-pipelines-reconcile"
 
 
 def schedules_ensure() -> list[str]:
-    from django_q.models import Schedule
 
     Schedule.objects.update_or_create(
         name=RECONCILE_SCHEDULE,
@@ -39,7 +41,6 @@ class Command(BaseCommand):
         for name in schedules_ensure():
             self.stdout.write(f"schedule {name} ensured")
         if not no_reconcile:
-            from provisioning.reconcile import pipeline_reconcile
 
             report = pipeline_reconcile()
             self.stdout.write(

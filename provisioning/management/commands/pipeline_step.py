@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from provisioning.runner import STEP_ALIASES, run_one_step, stage_names
 from events.models import ScaleEvent
+from ixnode.registry import registry
+from provisioning.runner import run_one_step
+from provisioning.stages import stage_names
 
 
 class Command(BaseCommand):
@@ -23,7 +25,7 @@ class Command(BaseCommand):
         if event is None:
             raise CommandError(f"No scale event {run}.")
         names = stage_names(event.action)
-        steps = STEP_ALIASES.get(step, [step])
+        steps = registry.stages_for_step(event.action, step)
         unknown = [s for s in steps if s not in names]
         if unknown:
             raise CommandError(f"Unknown step '{step}' for a {event.action} run; steps are: {', '.join(names)}.")

@@ -1,0 +1,65 @@
+"""The PromQL the product asks and publishes, written once: alert rules, dashboards, pages and the policy loop
+build their queries here.
+
+A service's VMs are the targets of its Prometheus job and run node_exporter; "CPU" is the busy share of all
+cores of an instance, "memory" the used share of its memory, both in percent. The alert rules and the pages
+look at the highest instance (one hot VM is enough to scale out; every VM must be quiet to scale in).
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def string(value: str) -> str:
+    """A PromQL string literal (double-quoted, escaped)."""
+    return json.dumps(str(value))
+
+
+def cpu_by_instance(job: str, window: str) -> str:
+    """CPU busy % of each instance of ``job``, from the idle counter's rate over ``window`` (e.g. ``5m``)."""
+    return f'100 - (avg by (instance) (rate(node_cpu_seconds_total{{mode="idle",job={string(job)}}}[{window}])) * 100)'
+
+
+def memory_by_instance(job: str) -> str:
+    """Memory used % of each instance of ``job`` (1 − available / total)."""
+    return (
+        f"(1 - (avg by (instance) (node_memory_MemAvailable_bytes{{job={string(job)}}})"
+        f" / avg by (instance) (node_memory_MemTotal_bytes{{job={string(job)}}}))) * 100"
+    )
+
+
+def highest(expr: str) -> str:
+    """The highest value over the series of ``expr`` (the busiest instance)."""
+    return f"max({expr})"
+
+
+def total(expr: str) -> str:
+    """The sum over the series of ``expr`` (the whole service's demand)."""
+    return f"sum({expr})"
+
+
+def cpu_highest(job: str, window: str) -> str:
+    return highest(cpu_by_instance(job, window))
+
+
+def memory_highest(job: str) -> str:
+    return highest(memory_by_instance(job))
+
+
+def target_count(job: str) -> str:
+    """How many targets ``job`` has (``up`` exists once per active target)."""
+    return f"count(up{{job={string(job)}}})"
+
+
+def targets_up(job: str) -> str:
+    """How many targets of ``job`` answered their last scrape."""
+    return f"sum(up{{job={string(job)}}})"
+
+
+def alerts_firing(service: str) -> str:
+    """The firing autoscale alerts of ``service`` (the rules label them with ``service``)."""
+    return f'ALERTS{{service={string(service)},alertstate="firing"}}'
+
+
+TARGET_COUNT_BY_JOB = "count by (job) (up)"
