@@ -12,9 +12,7 @@ import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from artifacts.targets import target_add as add
-from artifacts.targets import target_remove as remove
-from artifacts.targets import targets_list
+from artifacts import targets
 from autoscaling.choices import NetworkMode
 from autoscaling.models import IPLease
 from autoscaling.services.ip_leases import IPPoolExhausted, ip_lease_allocate, ip_lease_release
@@ -22,9 +20,10 @@ from autoscaling.signals import send_logged
 from events.models import ScaleEvent
 from exporters.selectors import exporter_install_last_for_address
 from exporters.services import monitoring_agents_remove
+from ixnode.integrations.f5.client import F5Conflict, F5DrainTimeout
 from ixnode.integrations.vcenter.client import NetworkCustomization
-from provisioning.health import health_wait as wait
-from provisioning.network import network_configure as configure
+from ixnode.netaddr import join_host_port
+from provisioning import health, network
 from provisioning.signals import ip_pool_exhausted
 from provisioning.stages.base import StageError
 
@@ -140,40 +139,99 @@ def network_configure(ctx: RunContext, *, vm_name: str, ip: str) -> None:
     """Give the VM its address: guest customization (wait for VMware Tools to report it) or SSH + netplan."""
 
     with waiting(ctx):
-        configure(config=ctx.config, vm_name=vm_name, ip=ip, vcenter=ctx.clients.vcenter, log=ctx.log)
+        network.network_configure(config=ctx.config, vm_name=vm_name, ip=ip, vcenter=ctx.clients.vcenter, log=ctx.log)
 
 
 def health_wait(ctx: RunContext, *, ip: str) -> None:
     """Poll ``http://<ip>:<vipPort><healthCheckPath>`` until 2xx (IXNODE_HEALTH_TIMEOUT)."""
 
     with waiting(ctx):
-        wait(config=ctx.config, ip=ip, log=ctx.log)
+        health.health_wait(config=ctx.config, ip=ip, log=ctx.log)
+
+
+# ---- F5 pool members (the config's pool, the VM's address, the service port) -----------------------------
+
+
+def f5_member_add(ctx: RunContext, *, ip: str) -> str:
+    """Add the VM to the config's pool (creating its node); returns the member's name. Idempotent."""
+    config = ctx.config
+    with waiting(ctx):
+        return ctx.clients.f5.add_member(pool=config.f5_pool_name, address=ip, port=config.f5_vip_port).name
+
+
+def f5_member_remove(ctx: RunContext, *, ip: str) -> bool:
+    """Remove the VM's member from the pool; False when it was not a member."""
+    config = ctx.config
+    with waiting(ctx):
+        return ctx.clients.f5.remove_member(pool=config.f5_pool_name, address=ip, port=config.f5_vip_port)
+
+
+def f5_node_delete(ctx: RunContext, *, ip: str) -> str:
+    """Delete the VM's node; says what happened ("" when it did not exist). A node that another pool still
+    uses is kept, and the answer says so."""
+    with waiting(ctx):
+        try:
+            return f"deleted F5 node {ip}" if ctx.clients.f5.delete_node(address=ip) else ""
+        except F5Conflict as exc:
+            return str(exc)
+
+
+def f5_member_disable(ctx: RunContext, *, ip: str) -> bool:
+    """Stop new connections to the VM's member (existing ones go on); False when it was not a member."""
+    config = ctx.config
+    with waiting(ctx):
+        return ctx.clients.f5.disable_member(pool=config.f5_pool_name, address=ip, port=config.f5_vip_port) is not None
+
+
+def f5_member_enable_if_disabled(ctx: RunContext, *, ip: str) -> bool:
+    """Enable the VM's member again if it exists and is disabled; True when it was re-enabled."""
+    config = ctx.config
+    member = {"pool": config.f5_pool_name, "address": ip, "port": config.f5_vip_port}
+    with waiting(ctx):
+        current = ctx.clients.f5.get_member(**member)
+        if current is None or current.enabled:
+            return False
+        ctx.clients.f5.enable_member(**member)
+        return True
+
+
+def f5_member_drain(ctx: RunContext, *, ip: str) -> str:
+    """Wait until the VM's member has no connections (F5_DRAIN_TIMEOUT); says how it ended. Past the timeout
+    the member is removed anyway: the timeout is the operator's bound on a graceful drain."""
+    config = ctx.config
+    with waiting(ctx):
+        try:
+            waited = ctx.clients.f5.wait_drained(pool=config.f5_pool_name, address=ip, port=config.f5_vip_port)
+        except F5DrainTimeout as exc:
+            return f"{exc} Removing it anyway."
+    return f"{ip} drained after {waited}s"
 
 
 # ---- Prometheus targets ------------------------------------------------------------------------------
 
 
 def target_address(config: AutoscalingConfig, ip: str) -> str:
-    return f"{ip}:{config.node_exporter_port}"
+    """The VM's node_exporter target (``[v6]:port`` for an IPv6 address)."""
+    return join_host_port(ip, config.node_exporter_port)
 
 
 def target_add(ctx: RunContext, *, ip: str, vm_name: str) -> bool:
     """Register the VM's node_exporter in the service's file_sd targets; False when it already was."""
 
-    _targets, changed = add(config=ctx.config, target=target_address(ctx.config, ip))
+    _targets, changed = targets.target_add(config=ctx.config, target=target_address(ctx.config, ip))
     return changed
 
 
 def target_remove(ctx: RunContext, *, ip: str) -> bool:
     """Unregister the VM's target; False when it was not registered."""
 
-    _targets, changed = remove(config=ctx.config, target=target_address(ctx.config, ip))
+    _targets, changed = targets.target_remove(config=ctx.config, target=target_address(ctx.config, ip))
     return changed
 
 
 def target_list(config: AutoscalingConfig) -> list[str]:
 
-    return list(targets_list(config=config))
+    return list(targets.targets_list(config=config))
 
 
 # ---- monitoring agents ----------------------------------------------------------------------------------

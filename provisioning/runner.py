@@ -16,7 +16,7 @@ import traceback
 
 from django.conf import settings
 from django.db import close_old_connections, connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from autoscaling.services.runs import scale_event_finish, scale_event_heartbeat, scale_event_start
 from events.choices import IN_FLIGHT_STATUSES, EventStatus, Executor, ScaleAction, StageStatus
@@ -69,8 +69,10 @@ class Runner:
     # ---- records -------------------------------------------------------------------------------------
     def ensure_stage_rows(self) -> None:
         existing = set(self.event.stages.values_list("name", flat=True))
+        with translation.override(None):  # the record keeps the English title; pages translate the name
+            titles = {stage.name: str(stage.title) for stage in self.stages}
         rows = [
-            ScaleEventStage(event=self.event, position=i, name=stage.name, detail={"title": stage.title})
+            ScaleEventStage(event=self.event, position=i, name=stage.name, detail={"title": titles[stage.name]})
             for i, stage in enumerate(self.stages, start=1)
             if stage.name not in existing
         ]

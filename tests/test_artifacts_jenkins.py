@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from artifacts.renderers.context import RenderContext
-from artifacts.renderers.jenkins import SCALE_OUT_STAGES, render_jenkins_jobs
+from artifacts.renderers.jenkins import render_jenkins_jobs
 from artifacts.services import artifacts_regenerate
 from autoscaling.choices import ArtifactStatus
 from ixnode.integrations.jenkins.client import (
@@ -104,7 +104,10 @@ def test_builds_run_the_generated_stages(client, jenkins_double, config, callbac
     assert item.build_number == 1 and item.job == name and not item.cancelled
     status = client.build_status(name=name, number=1)
     assert status.succeeded, status
-    assert [call[0]["stage"] for call in Callback.calls] == list(SCALE_OUT_STAGES)
+    assert [call[0]["stage"] for call in Callback.calls] == [
+        "allocate-ip", "clone-vm", "power-on", "configure-network", "wait-healthy", "f5-add-member",
+        "prometheus-add-target", "complete",
+    ]
     assert {call[1] for call in Callback.calls} == {"Bearer api-secret"}
     assert Callback.calls[0][0]["event_id"] == "12"
 

@@ -313,9 +313,9 @@ class _ExternalCalls:
     def __init__(self, monkeypatch, settings):
         from django.db import connection
 
-        from artifacts import targets
+        from autoscaling import hooks
+        from autoscaling.services import ip_leases
         from ixnode.integrations.prometheus import client as prometheus_client
-        from ixnode.integrations.vcenter import client as vcenter_module
 
         self.calls: list[tuple[str, bool]] = []
         real_get = prometheus_client.PrometheusClient._get
@@ -336,8 +336,8 @@ class _ExternalCalls:
 
         settings.VCENTER_HOST = "vcenter.invalid"
         monkeypatch.setattr(prometheus_client.PrometheusClient, "_get", prometheus_get)
-        monkeypatch.setattr(vcenter_module, "vcenter_client", lambda **kw: VCenter())
-        monkeypatch.setattr(targets, "targets_list", targets_list)
+        monkeypatch.setattr(ip_leases, "vcenter_client", lambda **kw: VCenter())
+        monkeypatch.setattr(hooks.addresses_in_use, "_items", [targets_list])
 
     def kinds(self) -> set[str]:
         return {name.split(" ", 1)[0] for name, _ in self.calls}

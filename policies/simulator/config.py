@@ -8,9 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from autoscaling.models import AutoscalingConfig
 from policies.engine.evaluate import PolicySettings
-from policies.selectors import policy_settings
 from policies.simulator.engine import SimConfig, SimParams
 
 
@@ -97,6 +95,9 @@ def _check(config: SimConfig, what: str) -> None:
 
 def config_from_service(service_name: str) -> tuple[SimConfig, PolicySettings | None, dict[str, Any]]:
     """Read the config (and its scaling policy, if any) of ``service_name`` from the database."""
+    # The simulator runs without a database (bench, scripts, files): the ORM only when a service is named.
+    from autoscaling.models import AutoscalingConfig  # noqa: PLC0415
+    from policies.selectors import policy_settings  # noqa: PLC0415
 
     try:
         row = AutoscalingConfig.objects.get(service_name=service_name)

@@ -8,10 +8,6 @@ import io
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-import matplotlib
-import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
-
 from policies.simulator.engine import SimResult
 
 COLUMNS = (
@@ -69,8 +65,12 @@ def _window(series: dict[str, list], window: tuple[float, float] | None) -> dict
 
 def _figure(results: list[SimResult], *, threshold: float, tz_offset: float, title: str,
             window: tuple[float, float] | None = None):
+    # matplotlib takes about half a second to import: only when a plot is asked for.
+    import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")
+    import matplotlib.dates as mdates  # noqa: PLC0415
+    import matplotlib.pyplot as plt  # noqa: PLC0415
 
     tz = timezone(timedelta(seconds=tz_offset))
     fig, (ax_load, ax_vms) = plt.subplots(2, 1, figsize=(14, 7.5), sharex=True, height_ratios=[3, 2])
@@ -100,6 +100,7 @@ def _figure(results: list[SimResult], *, threshold: float, tz_offset: float, tit
 def plot(results: list[SimResult], path: str | Path, *, threshold: float, tz_offset: float = 0.0,
          title: str = "", window: tuple[float, float] | None = None) -> None:
     """Write a PNG/SVG/PDF (by extension) or a self-contained HTML page (the PNG inline, and the table)."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - see _figure
 
     path = Path(path)
     fig = _figure(results, threshold=threshold, tz_offset=tz_offset, title=title, window=window)

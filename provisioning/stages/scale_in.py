@@ -25,7 +25,6 @@ from django.utils.translation import gettext_lazy as _
 from autoscaling.choices import ManagedVMState, ScaleInOrder
 from autoscaling.models import IPLease, ManagedVM
 from autoscaling.services.warm_pool import warm_fingerprint, warm_pool_room
-from ixnode.integrations.f5.client import F5Conflict, F5DrainTimeout
 from provisioning import ports
 from provisioning.stages.base import RunContext, Stage, StageError
 
@@ -37,10 +36,6 @@ def scale_in_candidates(config) -> list[ManagedVM]:
     newest_first = config.scale_in_order != ScaleInOrder.OLDEST_FIRST
     rows = rows.order_by("-created_at", "-name") if newest_first else rows.order_by("created_at", "name")
     return [vm for vm in rows if pattern.match(vm.name)]
-
-
-def _member(ctx: RunContext, vm: dict) -> dict:
-    return {"pool": ctx.config.f5_pool_name, "address": vm["ip"], "port": ctx.config.f5_vip_port}
 
 
 def _pooled(vm: dict) -> bool:
@@ -104,23 +99,16 @@ class F5DisableStage(Stage):
     jenkins_step = "f5-remove-member"
 
     def run(self, ctx: RunContext) -> None:
-        config = ctx.config
         for vm in ctx.vms:
             ctx.update_vm(vm, f5_disabled=True)
-            with ports.waiting(ctx):
-                member = ctx.clients.f5.disable_member(**_member(ctx, vm))
-            ctx.log(f"disabled {vm['ip']}:{config.f5_vip_port}" if member else f"{vm['ip']} was not a member")
+            was_member = ports.f5_member_disable(ctx, ip=vm["ip"])
+            ctx.log(f"disabled {vm['ip']}:{ctx.config.f5_vip_port}" if was_member else f"{vm['ip']} was not a member")
 
     def rollback(self, ctx: RunContext) -> list[str]:
-        config = ctx.config
         done = []
         for vm in ctx.vms:
-            if vm.get("f5_disabled") and _live(vm):
-                with ports.waiting(ctx):
-                    member = ctx.clients.f5.get_member(**_member(ctx, vm))
-                    if member is not None and not member.enabled:
-                        ctx.clients.f5.enable_member(**_member(ctx, vm))
-                        done.append(f"re-enabled F5 member {vm['ip']}:{config.f5_vip_port}")
+            if vm.get("f5_disabled") and _live(vm) and ports.f5_member_enable_if_disabled(ctx, ip=vm["ip"]):
+                done.append(f"re-enabled F5 member {vm['ip']}:{ctx.config.f5_vip_port}")
         return done
 
 
@@ -130,18 +118,8 @@ class F5DrainStage(Stage):
     jenkins_step = "f5-remove-member"
 
     def run(self, ctx: RunContext) -> None:
-
-        config = ctx.config
         for vm in ctx.vms:
-            try:
-                with ports.waiting(ctx):
-                    waited = ctx.clients.f5.wait_drained(
-                        pool=config.f5_pool_name, address=vm["ip"], port=config.f5_vip_port
-                    )
-                ctx.log(f"{vm['ip']} drained after {waited}s")
-            except F5DrainTimeout as exc:
-                # The drain timeout is the operator's bound on a graceful drain; past it the member goes.
-                ctx.log(f"{exc} Removing it anyway.")
+            ctx.log(ports.f5_member_drain(ctx, ip=vm["ip"]))
 
 
 class F5RemoveStage(Stage):
@@ -150,29 +128,20 @@ class F5RemoveStage(Stage):
     jenkins_step = "f5-remove-member"
 
     def run(self, ctx: RunContext) -> None:
-
-        config = ctx.config
         for vm in ctx.vms:
             ctx.update_vm(vm, f5_removed=True)
-            with ports.waiting(ctx):
-                removed = ctx.clients.f5.remove_member(
-                    pool=config.f5_pool_name, address=vm["ip"], port=config.f5_vip_port
-                )
-                ctx.log(f"removed member {vm['ip']}:{config.f5_vip_port}" if removed else "member already gone")
-                try:
-                    ctx.clients.f5.delete_node(address=vm["ip"])
-                    ctx.log(f"deleted node {vm['ip']}")
-                except F5Conflict as exc:
-                    ctx.log(str(exc))
+            removed = ports.f5_member_remove(ctx, ip=vm["ip"])
+            ctx.log(f"removed member {vm['ip']}:{ctx.config.f5_vip_port}" if removed else "member already gone")
+            note = ports.f5_node_delete(ctx, ip=vm["ip"])
+            if note:
+                ctx.log(note)
 
     def rollback(self, ctx: RunContext) -> list[str]:
-        config = ctx.config
         done = []
         for vm in ctx.vms:
             if vm.get("f5_removed") and _live(vm):
-                with ports.waiting(ctx):
-                    ctx.clients.f5.add_member(pool=config.f5_pool_name, address=vm["ip"], port=config.f5_vip_port)
-                done.append(f"re-added F5 member {vm['ip']}:{config.f5_vip_port}")
+                ports.f5_member_add(ctx, ip=vm["ip"])
+                done.append(f"re-added F5 member {vm['ip']}:{ctx.config.f5_vip_port}")
         return done
 
 

@@ -22,7 +22,6 @@ from django.utils.translation import gettext_lazy as _
 from autoscaling.choices import ManagedVMState
 from autoscaling.models import IPLease, ManagedVM
 from autoscaling.services.warm_pool import warm_vms_ready
-from ixnode.integrations.f5.client import F5Conflict
 from provisioning import ports
 from provisioning.stages.base import RunContext, Stage, StageError
 
@@ -294,29 +293,22 @@ class F5AddStage(Stage):
     jenkins_step = "f5-add-member"
 
     def run(self, ctx: RunContext) -> None:
-        config = ctx.config
         for vm in ctx.vms:
             ctx.update_vm(vm, f5_started=True)
-            with ports.waiting(ctx):
-                member = ctx.clients.f5.add_member(pool=config.f5_pool_name, address=vm["ip"], port=config.f5_vip_port)
-            ctx.update_vm(vm, f5_member=member.name)
-            ctx.log(f"added {member.name} to F5 pool {config.f5_pool_name}")
+            member = ports.f5_member_add(ctx, ip=vm["ip"])
+            ctx.update_vm(vm, f5_member=member)
+            ctx.log(f"added {member} to F5 pool {ctx.config.f5_pool_name}")
 
     def rollback(self, ctx: RunContext) -> list[str]:
-
-        config = ctx.config
         done = []
         for vm in ctx.vms:
             if not vm.get("f5_started"):
                 continue
-            with ports.waiting(ctx):
-                if ctx.clients.f5.remove_member(pool=config.f5_pool_name, address=vm["ip"], port=config.f5_vip_port):
-                    done.append(f"removed F5 member {vm['ip']}:{config.f5_vip_port}")
-                try:
-                    if ctx.clients.f5.delete_node(address=vm["ip"]):
-                        done.append(f"deleted F5 node {vm['ip']}")
-                except F5Conflict as exc:
-                    done.append(str(exc))
+            if ports.f5_member_remove(ctx, ip=vm["ip"]):
+                done.append(f"removed F5 member {vm['ip']}:{ctx.config.f5_vip_port}")
+            note = ports.f5_node_delete(ctx, ip=vm["ip"])
+            if note:
+                done.append(note)
         return done
 
 
