@@ -1,4 +1,4 @@
-"""Regenerate, publish and remove the generated artifacts of autoscaling configs (DESIGN §1.1).
+"""Regenerate, publish and remove the generated artifacts of autoscaling configs.
 
 One entry point, :func:`artifacts_regenerate`, is called by the django-q2 task the signals enqueue, by the admin
 action and by the benchmark. It renders the service's artifacts, merges them into the PLG host's files and

@@ -23,7 +23,7 @@ PUBLISHING_OFF_LABEL = _("Pending – publishing is off (IXNODE_PLG_MODE=off)")
 
 
 class AutoscalingConfig(models.Model):
-    """How one service scales: template, bounds, thresholds, network, F5 pool and SSH access (seed §4.2)."""
+    """How one service scales: template, bounds, thresholds, network, F5 pool and SSH access."""
 
     # Service
     service_name = models.CharField(

@@ -2,7 +2,7 @@
 
 - ``scale_decision_recorded(sender=ScaleEvent, event=ScaleEvent)``: every decision, ALLOW or BLOCK.
 - ``vm_count_unknown(sender=AutoscalingConfig, config=AutoscalingConfig, event=ScaleEvent, error=str)``:
-  Prometheus could not give the VM count (BLOCK_UNKNOWN_COUNT); the operator must be told (DESIGN §4).
+  Prometheus could not give the VM count (BLOCK_UNKNOWN_COUNT); the operator must be told.
 - ``scale_run_finished(sender=ScaleEvent, event=ScaleEvent)``: a run ended (succeeded, failed, rolled back).
 
 Receivers must not raise: ``send_robust`` is used and failures are logged.

@@ -1,4 +1,4 @@
-"""Cross-field validation of an autoscaling config (DESIGN §3).
+"""Cross-field validation of an autoscaling config.
 
 One function, used by ``AutoscalingConfig.clean()``; the admin, the pages and the API all reach it
 through ``full_clean()``, so every entry point rejects the same things with the same field messages.

@@ -1,4 +1,4 @@
-"""Kinds of operator notifications (seed §13.4)."""
+"""Kinds of operator notifications."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _

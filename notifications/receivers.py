@@ -45,7 +45,6 @@ def run_ip_pool_exhausted(sender, event: ScaleEvent, text: str, **kwargs) -> Non
 
 @receiver(integration_down, dispatch_uid="notifications_integration_down")
 def probe_integration_down(sender, system: str, text: str, **kwargs) -> None:
-    transaction.on_commit(
-        lambda: async_task("notifications.tasks.notification_send_integration_down", system, text,
-                           group="notifications", broker=_broker())
-    )
+    # A probe is no database change: queued now (de-duplicated per system and window by the task).
+    async_task("notifications.tasks.notification_send_integration_down", system, text, group="notifications",
+               broker=_broker())

@@ -245,7 +245,7 @@ def policy_evaluate_all(*, now: datetime | None = None) -> int:
 
 def alert_recheck(*, config: AutoscalingConfig, now: datetime | None = None, alertmanager=None) -> ScaleEvent | None:
     """Seed path: once a cooldown has ended, if the service's alert still fires, act now instead of waiting
-    for Alertmanager's next repeat (seed §13.2's extra 5 minutes)."""
+    for Alertmanager's next repeat (up to a repeat interval, 5 minutes by default, after the cooldown)."""
 
     policy = selectors.policy_get(config=config)
     if policy is None or policy.policy_type != PolicyType.STEP or not policy.recheck_alert_at_cooldown_end:

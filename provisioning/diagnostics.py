@@ -1,4 +1,4 @@
-"""Diagnostics: the seed's troubleshooting list (§11.3) run automatically, and the integrations' health.
+"""Diagnostics: the operator's troubleshooting checklist run automatically, and the integrations' health.
 
 Each check is a function ``check_<what>(*, config, ctx) -> CheckResult`` that talks to the real system
 through the project's integration client for it, and answers green/red with the fix an operator applies.
@@ -158,7 +158,7 @@ def integration_health(*, use_cache: bool = True) -> list[CheckResult]:
     return results
 
 
-# --- per-service checks (seed §11.3) --------------------------------------------------------------------
+# --- per-service checks --------------------------------------------------------------------------------
 
 def check_artifacts(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
     title = _("Generated artifacts published")

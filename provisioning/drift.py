@@ -1,8 +1,8 @@
 """Drift report (read-only): a service's VMs in vCenter vs its Prometheus targets vs its F5 pool members.
 
-The seed's §6.1 problem made visible: the VM count comes from Prometheus targets, so a VM that exists but is
-not a target (or a target whose VM is gone, or an F5 member nobody manages) silently skews decisions and
-costs money. ``drift_report(config=...)`` lists every address with where it was seen, then the findings:
+The blind spot of counting by targets, made visible: the VM count comes from Prometheus targets, so a VM
+that exists but is not a target (or a target whose VM is gone, or an F5 member nobody manages) silently skews
+decisions and costs money. ``drift_report(config=...)`` lists every address with where it was seen, then the findings:
 
 - ``orphan_vm``: a VM named like ours (``<prefix>-YYYYMMDDHHmmss``) that is not a target or not in the pool,
   or that no ManagedVM row knows;

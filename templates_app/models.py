@@ -1,4 +1,4 @@
-"""VM templates that autoscaling configs clone from (seed §4.1)."""
+"""VM templates that autoscaling configs clone from."""
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator

@@ -14,7 +14,8 @@ def template(db):
 
 @pytest.fixture
 def config_values(template) -> dict:
-    """Valid field values of an AutoscalingConfig on loopback addresses (seed §4.2 shape, fixed VIP)."""
+    """Valid field values of an AutoscalingConfig on loopback addresses (the original design's example, VIP
+    outside the pool)."""
     return {
         "service_name": "auto-vm-test",
         "prometheus_job_name": "auto-vm-test-service",

@@ -1,4 +1,4 @@
-"""Config API (seed §4.2 shape) and events API: auth, validation with nested field paths, delete guard."""
+"""Config API (camelCase, nested sections) and events API: auth, validation with nested field paths, delete guard."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ def api(operator):
 
 
 def seed_document(template) -> dict:
-    """The seed §4.2 example, with the VIP moved out of the pool (DESIGN §3) and loopback addresses."""
+    """The original design's example config, with the VIP moved out of the pool (a VIP inside the pool is
+    refused) and loopback addresses."""
     return {
         "serviceName": "auto-vm-test",
         "prometheusJobName": "auto-vm-test-service",
@@ -275,7 +276,7 @@ def test_events_are_read_only(api, config):
 
 
 def test_templates_api_in_the_seed_shape(api, template):
-    """Seed §4.1 TemplateMetadata: camelCase like the config API."""
+    """Template metadata: camelCase like the config API."""
     created = api.post("/api/templates/", {"name": "ubuntu-24.04-golden", "sourceVmName": "golden-24",
                                            "description": "base", "tags": ["web", "base"]}, format="json")
     assert created.status_code == 201, created.json()

@@ -1,4 +1,5 @@
-"""DESIGN §3 validation of AutoscalingConfig, at the model level (admin and API reuse it)."""
+"""Validation of AutoscalingConfig (bounds, thresholds, pool, gateway/VIP outside it, names), at the model level
+(admin and API reuse it)."""
 
 from __future__ import annotations
 

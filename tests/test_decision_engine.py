@@ -1,4 +1,4 @@
-"""The pure decision engine (DESIGN §4, seed §6.4): every branch, table-driven, and the seed §13.2 replay."""
+"""The pure decision engine: every branch, table-driven, and the reference scenario replayed on a fake clock."""
 
 from __future__ import annotations
 
@@ -125,7 +125,7 @@ def test_in_cooldown(last, cooldown, expected, remaining):
     assert cooldown_remaining(T0, last, cooldown) == pytest.approx(remaining)
 
 
-# --- seed §13.2 replay on a fake clock -------------------------------------------------------------------
+# --- the reference scenario on a fake clock---------------------------------------------------------------
 
 
 @dataclass
@@ -140,7 +140,7 @@ class World:
     """Prometheus' target count, the cooldown state and the run in flight, advanced by a fake clock.
 
     A run that ends (here: always successfully) changes the count and starts its direction's cooldown,
-    exactly as the services do; BLOCK_MAX/BLOCK_MIN start the cooldown too (seed §6.2).
+    exactly as the services do; BLOCK_MAX/BLOCK_MIN start the cooldown too.
     """
 
     count: int
@@ -148,7 +148,7 @@ class World:
     max_vms: int = 4
     step: int = 1
     cooldown: int = 300
-    run_minutes: dict = field(default_factory=lambda: {OUT: 5, IN: 2})  # seed §13.1 timings
+    run_minutes: dict = field(default_factory=lambda: {OUT: 5, IN: 2})  # scale-out 5 min, scale-in 2 min
     last_out: datetime | None = None
     last_in: datetime | None = None
     run: Run | None = None
@@ -215,7 +215,7 @@ def test_seed_13_2_scale_out_replay():
     assert allowed == [6, 16]
     vm3_done = next(t for t, kind, action, _ in world.log if kind == "run-finished")
     assert minutes(16) - vm3_done >= timedelta(seconds=300)
-    # VM4's run ends at 00:21; from then on every alert is BLOCK_MAX (checked before the cooldown, seed §6.4),
+    # VM4's run ends at 00:21; from then on every alert is BLOCK_MAX (checked before the cooldown),
     # each one (re)starting the scale-out cooldown.
     assert all(decisions[m] == Decision.BLOCK_MAX for m in range(21, 52, 5))
     assert world.count == 4
@@ -223,7 +223,7 @@ def test_seed_13_2_scale_out_replay():
 
 
 def test_seed_13_2_scale_out_with_alert_during_run():
-    """A repeat arriving while the run is still in flight is BLOCK_IN_PROGRESS (the seed's gap, DESIGN §4)."""
+    """A repeat arriving while the run is still in flight is BLOCK_IN_PROGRESS (a run in flight blocks new actions)."""
     world = World(count=2, run_minutes={OUT: 7, IN: 2})
     assert world.alert(minutes(6), OUT) == Decision.ALLOW
     assert world.alert(minutes(11), OUT) == Decision.BLOCK_IN_PROGRESS

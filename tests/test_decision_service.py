@@ -1,4 +1,4 @@
-"""The decision service against the database and a real Prometheus (DESIGN §4)."""
+"""The decision service against the database and a real Prometheus."""
 
 from __future__ import annotations
 

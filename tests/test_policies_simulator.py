@@ -1,4 +1,4 @@
-"""The simulator replays traces through decide()/evaluate_policy(): seed §13.2, re-check, metrics, CLI."""
+"""The simulator replays traces through decide()/evaluate_policy(): the reference scenario, re-check, metrics, CLI."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from policies.simulator.trace import TraceError, read_trace
 
 T0 = datetime(2025, 1, 6, 0, 0, tzinfo=UTC)
 SEED = SimConfig(min_vms=2, max_vms=4, cooldown_seconds=300, alert_repeat_interval_seconds=300)
-# Seed §13.1/§13.2 timings: clone 5 min, delete 2 min; 1-minute trace so a 1-minute rate window is exact.
+# The reference timings: clone 5 min, delete 2 min; 1-minute trace so a 1-minute rate window is exact.
 SEED_PARAMS = SimParams(capacity=100, clone_seconds=300, delete_seconds=120, rate_window=60, policy_rate_window=60,
                         dispatch_seconds=30, group_wait=30, group_interval=300, eval_interval=60)
 
@@ -52,7 +52,7 @@ def test_seed_13_2_scale_out_timeline(seed_out_trace):
         ("00:06:30", Decision.ALLOW, 1),  # alert at 00:06 (CPU > 80 % from 00:05 for 1 m) → VM 3, run 00:07-00:12
         ("00:11:30", Decision.BLOCK_IN_PROGRESS, 0),  # Alertmanager repeat while VM 3 is being built
         ("00:16:30", Decision.BLOCK_COOLDOWN, 0),  # VM 3 in service at 00:12 → cooldown to 00:17
-        ("00:21:30", Decision.ALLOW, 1),  # next repeat: VM 4 (seed: cooldown 5 + repeat 5 = ≥ 10 min after VM 3)
+        ("00:21:30", Decision.ALLOW, 1),  # next repeat: VM 4 (cooldown 5 + repeat 5 = ≥ 10 min after VM 3)
         ("00:26:30", Decision.BLOCK_IN_PROGRESS, 0),
         ("00:31:30", Decision.BLOCK_MAX, 0),  # 4 VMs = maximum
     ]
@@ -80,7 +80,7 @@ def test_seed_13_2_scale_in_timeline(tmp_path):
     assert timeline(result, "scale-in")[:4] == [
         ("00:10:30", Decision.ALLOW, 1),  # CPU < 30 % from 00:05 for 5 m → delete VM 4 (00:11-00:13)
         ("00:15:30", Decision.BLOCK_COOLDOWN, 0),  # cooldown 00:13-00:18
-        ("00:20:30", Decision.ALLOW, 1),  # VM 3 (≈ 10 min after VM 4, as seed §13.2 says)
+        ("00:20:30", Decision.ALLOW, 1),  # VM 3 (≈ 10 min after VM 4, as the reference scenario says)
         ("00:25:30", Decision.BLOCK_MIN, 0),
     ]
     assert result.scale_ins == 2

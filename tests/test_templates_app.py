@@ -259,7 +259,7 @@ def test_api_vms_templates_from_vm_and_sync(vc):
     name = vc.new_name()
     created = api.post("/api/templates/from-vm/", {"source_vm_name": SOURCE_VM, "name": name}, format="json")
     assert created.status_code == 201, created.content
-    assert created.json()["vcenterPath"] == f"/DC0/vm/{name}"  # seed §4.1 shape
+    assert created.json()["vcenterPath"] == f"/DC0/vm/{name}"  # the template metadata shape
     bad = api.post("/api/templates/from-vm/", {"source_vm_name": "nope", "name": vc.new_name()}, format="json")
     assert bad.status_code == 400 and "source_vm_name" in bad.json()
     missing = api.post("/api/templates/from-vm/", {"name": "x"}, format="json")

@@ -1,4 +1,4 @@
-"""Grafana dashboard of one service (seed §9): CPU and memory per instance with the thresholds, VM count,
+"""Grafana dashboard of one service: CPU and memory per instance with the thresholds, VM count,
 scale events as annotations (Prometheus ``ALERTS`` of the service, and annotations tagged ``ixnode`` +
 the service name)."""
 

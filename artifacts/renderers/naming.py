@@ -37,7 +37,7 @@ def targets_file_name(service_name: str) -> str:
 
 
 def jenkins_job_name(service_name: str, action: str) -> str:
-    """``ixnode-<service>-scale-out`` / ``ixnode-<service>-scale-in`` (seed §7.2: one pair per service)."""
+    """``ixnode-<service>-scale-out`` / ``ixnode-<service>-scale-in`` (one pair of jobs per service)."""
     return f"{PREFIX}{service_name}-{action}"
 
 

@@ -1,4 +1,4 @@
-"""The config API in the seed's JSON shape (seed §4.2: camelCase, nested monitoring/network/f5).
+"""The config API's JSON shape: camelCase, nested monitoring/network/f5 sections.
 
 Field names map onto model fields through ``source``; the nested groups use ``source="*"``, so the
 validated data is flat model field values, handed to the services (which run ``full_clean()``). Model
@@ -120,7 +120,7 @@ def nest_errors(errors: dict[str, list[str]]) -> dict[str, Any]:
 
 
 class AutoscalingConfigSerializer(serializers.ModelSerializer):
-    """An autoscaling config, seed §4.2 shape."""
+    """An autoscaling config as the API shows it (camelCase, nested sections)."""
 
     templateId = serializers.PrimaryKeyRelatedField(  # noqa: N815
         source="template", queryset=Template.objects.all(), help_text="Id of the VM template (see /api/templates/)."

@@ -1,7 +1,7 @@
 """Services that write autoscaling configs: create, update, enable/disable, delete.
 
 Every write goes through ``full_clean()`` so the admin, the pages and the API reject the same things
-with the same field messages (DESIGN §3). Post-save work (artifact regeneration) hangs off the model's
+with the same field messages. Post-save work (artifact regeneration) hangs off the model's
 signals, which enqueue on commit.
 """
 

@@ -1,6 +1,6 @@
 """The decision service: gather the inputs of ``decide()``, record the ScaleEvent, queue the run.
 
-Concurrency (DESIGN §4: the same alert delivered N times at once yields at most one run): the decision is
+Concurrency (the same alert delivered N times at once yields at most one run): the decision is
 taken inside one transaction that first locks the service's CooldownState row, so decisions of one
 service are serialised and each sees the previous one's run or cooldown. On PostgreSQL that is a row
 lock (``SELECT … FOR UPDATE``, other services are not blocked). On SQLite ``select_for_update`` is a no-op,

@@ -27,6 +27,9 @@ from ixnode.integrations.prometheus import promql
 from ixnode.integrations.prometheus.client import PrometheusError
 
 RECENT_EVENTS = 15
+# The chart's CPU rate window: wide enough for any chart step (at least 15 s) and scrape interval, so the curve has
+# no gaps whatever window the alert rules use.
+CHART_RATE_WINDOW = "5m"
 EVENT_ROW_FIELDS = (
     "id",
     "config_id",
@@ -235,8 +238,7 @@ def service_chart(
     series: dict[str, list[list[float]]] = {"cpu": [], "memory": [], "vms": []}
     error = ""
     try:
-        window = settings.IXNODE_PROMETHEUS_RATE_WINDOW
-        queries = (("cpu", promql.cpu_highest(job, window)), ("memory", promql.memory_highest(job)),
+        queries = (("cpu", promql.cpu_highest(job, CHART_RATE_WINDOW)), ("memory", promql.memory_highest(job)),
                    ("vms", promql.target_count(job)))
         for key, query in queries:
             series[key] = _points(client.query_range(query, start=start, end=end, step_seconds=step))

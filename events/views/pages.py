@@ -1,4 +1,4 @@
-"""Event history (seed §10), one event's page, its live progress and the CSV export. Views stay thin."""
+"""Event history, one event's page, its live progress and the CSV export. Views stay thin."""
 
 from __future__ import annotations
 

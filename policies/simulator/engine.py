@@ -68,9 +68,9 @@ class SimParams:
     """The world around the decision code."""
 
     capacity: float = 150.0  # requests per trace interval one VM serves at 100 % CPU
-    clone_seconds: int = 300  # seed §13.1: 3-5 min until in service
+    clone_seconds: int = 300  # a clone takes 3-5 min until it is in service
     warm_start_seconds: int = 120  # a warm-pool VM: power on, boot, health check, F5 add, target add
-    delete_seconds: int = 120  # seed §13.1: about 2 min
+    delete_seconds: int = 120  # a scale-in takes about 2 min
     f5_remove_seconds: int = 10
     dispatch_seconds: int = 30  # ALLOW → pipeline running (queue, Jenkins)
     eval_interval: int = 60  # Prometheus rule evaluation interval
@@ -383,7 +383,7 @@ class Simulation:
                     self._push(at + p.delete_seconds, _RUN_DONE, action, count)
             elif kind == _F5_REMOVE:
                 count = payload[0]
-                del self.serving[-count:]  # newest first (LIFO, DESIGN §4)
+                del self.serving[-count:]  # newest first (LIFO), the product's default scale-in order
                 self.targets -= count
                 self._mark()
             elif kind == _RUN_DONE:

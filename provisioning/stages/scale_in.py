@@ -1,10 +1,10 @@
-"""Scale-in (seed §3.2, §7.3): pick VMs → F5 disable, drain, remove → monitoring removal → target removal →
+"""Scale-in: pick VMs → F5 disable, drain, remove → monitoring removal → target removal →
 guest shutdown (power off after a timeout) → destroy → release IP → complete.
 
 Only VMs the autoscaler created are ever picked (a ManagedVM row in service whose name is
-``<prefix>-YYYYMMDDHHmmss``), never the base VMs; newest first by default (seed §13.2), oldest first when
-the config says so; protected VMs are skipped. A failure before the VM is destroyed puts it back in service
-(member re-added/enabled, target re-added, VM powered on again); after the destroy there is nothing to
+``<prefix>-YYYYMMDDHHmmss``), never the base VMs; newest first by default (LIFO: the VM added last goes first),
+oldest first when the config says so; protected VMs are skipped. A failure before the VM is destroyed puts it back
+in service (member re-added/enabled, target re-added, VM powered on again); after the destroy there is nothing to
 restore and the run says so.
 
 Warm pool (``warm_pool_size`` > 0): while the config's pool holds fewer VMs than that, a picked VM that holds

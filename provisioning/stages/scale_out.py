@@ -1,4 +1,4 @@
-"""Scale-out (seed §3.1, §7.2): allocate IP → clone → power on → network → health → F5 add → target add → complete.
+"""Scale-out: allocate IP → clone → power on → network → health → F5 add → target add → complete.
 
 Each stage works on every VM of the run (``event.requested_count`` of them); the slow ones (clone, power on,
 network, health) handle the VMs in parallel threads, so a step of 4 costs about as much as a step of 1.
@@ -27,7 +27,7 @@ from provisioning.stages.base import RunContext, Stage, StageError
 
 
 def vm_name_base(prefix: str, now=None) -> str:
-    """``<prefix>-YYYYMMDDHHmmss`` in the server's time zone (seed §7.2)."""
+    """``<prefix>-YYYYMMDDHHmmss`` in the server's time zone (what scale-in recognises as ours)."""
     now = timezone.localtime(now or timezone.now())
     return f"{prefix}-{now.strftime('%Y%m%d%H%M%S')}"
 

@@ -8,7 +8,7 @@ from templates_app.models import Template
 
 
 class TemplateSerializer(serializers.ModelSerializer):
-    """A template in the seed's shape (§4.1 TemplateMetadata: camelCase), like the config API."""
+    """A template as the API shows it: camelCase fields, like the config API."""
 
     # A list of strings, never null (the model column is NOT NULL; a bare JSONField let null and objects through).
     tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False)

@@ -1,4 +1,5 @@
-"""Diagnostics per service (seed §11.3) against real Prometheus and the F5 double; the page renders them."""
+"""Diagnostics per service (the troubleshooting checklist) against real Prometheus and the F5 double; the page
+renders them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Seed §13.2 end to end with the embedded executor: vcsim, the F5 double, a real Prometheus (timings shortened).
+"""The reference scenario (2 → 4 VMs on CPU, back to 2) end to end with the embedded executor: vcsim, the F5
+double, a real Prometheus (timings shortened).
 
 Base VMs 1 and 2 are static targets; min 2, max 4, step 1. Scale-out alerts create VM 3, then (after the
 cooldown) VM 4, then BLOCK_MAX; scale-in alerts remove VM 4 then VM 3, then BLOCK_MIN. Afterwards vcsim holds

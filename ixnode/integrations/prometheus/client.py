@@ -1,14 +1,14 @@
-"""Prometheus HTTP API client: the current VM count of a service (seed §6.2) and PromQL queries.
+"""Prometheus HTTP API client: the current VM count of a service and PromQL queries.
 
 ``target_count(job)`` counts the *active* targets of a scrape job as ``/api/v1/targets`` reports them,
-whatever their health: the job's registered targets are the single source of truth for the VM count
-(seed §6.2), and a VM that is down is still a VM of the service (counting only healthy ones would let a
+whatever their health: the job's registered targets are the single source of truth for the VM count,
+and a VM that is down is still a VM of the service (counting only healthy ones would let a
 crashed VM trigger another scale-out past the maximum). Dropped targets (relabelled away) do not count.
 
 A job with no target at all is ambiguous: an empty file_sd list, or a job Prometheus does not know (its
 scrape config was never loaded). In that case the loaded configuration (``/api/v1/status/config``) is
 read and an unknown job raises :class:`PrometheusJobUnknown` instead of answering 0 — the decision engine
-never guesses (DESIGN §4).
+never acts on a count it does not know.
 
 Every failure is one of the project exceptions below, with a message an operator can act on.
 """
