@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# Fixtures of the operator page tests (users with and without permissions, events, stages), for every app.
+pytest_plugins = ["tests.fixtures.pages"]
+
 
 @pytest.fixture
 def template(db):

@@ -31,7 +31,8 @@ def screenshot_path(name: str, tmp_path: Path) -> Path:
     The README's ``docs/<name>`` is written only when ``IXNODE_UPDATE_SCREENSHOTS=1`` is set or the file is
     missing, so an ordinary test run does not leave the git tree dirty; otherwise the screenshot still gets
     taken (the page is rendered and captured the same way) but goes to pytest's tmp dir.
-    Refresh the committed pictures with ``IXNODE_UPDATE_SCREENSHOTS=1 scripts/test.sh tests/pages/test_browser.py``.
+    Refresh the committed pictures with
+    ``IXNODE_UPDATE_SCREENSHOTS=1 scripts/test.sh tests/autoscaling/test_browser.py``.
     """
     target = DOCS / name
     if os.environ.get("IXNODE_UPDATE_SCREENSHOTS") == "1" or not target.exists():

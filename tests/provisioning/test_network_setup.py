@@ -24,7 +24,7 @@ from tests.fixtures.sshd import start_sshd
 
 pytest_plugins = ["tests.fixtures.vcsim"]
 
-GOLDEN = Path(__file__).parent / "golden" / "netplan"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "netplan"
 BOOTSTRAP = "127.0.0.2"
 NEW_IP = "127.0.48.220"  # first address of conftest's pool
 

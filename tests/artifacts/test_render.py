@@ -22,7 +22,7 @@ from artifacts.renderers.prometheus import prometheus_job_data, render_alert_rul
 from autoscaling.models import AutoscalingConfig
 from tests.fixtures.plg import OPERATOR_ALERTMANAGER_YML, OPERATOR_PROMETHEUS_YML
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 PROMTOOL = shutil.which("promtool")
 AMTOOL = shutil.which("amtool")
 CTX = RenderContext(

@@ -181,11 +181,11 @@ def test_plg_mode_defaults_to_off_so_a_local_instance_never_writes_system_files(
     env.update(DJANGO_SETTINGS_MODULE="ixnode.settings", SECRET_KEY="x", IXNODE_WEBHOOK_TOKEN="x")
     code = "import django; django.setup(); from django.conf import settings; print(settings.IXNODE_PLG_MODE)"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
-                         check=True, cwd=str(Path(__file__).resolve().parent.parent))
+                         check=True, cwd=str(Path(__file__).resolve().parents[2]))
     assert out.stdout.strip() == "off"
     env["IXNODE_PLG_MODE"] = "local"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
-                         check=True, cwd=str(Path(__file__).resolve().parent.parent))
+                         check=True, cwd=str(Path(__file__).resolve().parents[2]))
     assert out.stdout.strip() == "local"
 
 
