@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
+import re
 
 from django.db.models import Exists, OuterRef, QuerySet
 
-from autoscaling.choices import LeaseState, ManagedVMState
+from autoscaling.choices import LeaseState, ManagedVMState, ScaleInOrder
 from autoscaling.models import AutoscalingConfig, IPLease, ManagedVM
 from events.choices import IN_FLIGHT_STATUSES
 from events.models import ScaleEvent
@@ -49,34 +49,11 @@ def ip_leases_active(*, config: AutoscalingConfig) -> QuerySet[IPLease]:
     return IPLease.objects.filter(config=config, state=LeaseState.LEASED)
 
 
-def ip_pool_addresses_reserved(*, config: AutoscalingConfig) -> set[str]:
-    """Addresses of the pool that can never be handed out: the gateway and the F5 VIP (validation keeps them
-    outside the pool; they are excluded here too so an old or imported config never hands them out)."""
-    return {str(config.gateway), str(config.f5_vip_address)}
-
-
-def ip_pool_free_count(*, config: AutoscalingConfig) -> int:
-    """Addresses of the config's pool not leased and not reserved (gateway, VIP).
-
-    Computed arithmetically (the pool may be large); only the leased/reserved addresses that really lie in
-    the pool are subtracted.
-    """
-    try:
-        start = ipaddress.ip_address(config.ip_pool_start)
-        end = ipaddress.ip_address(config.ip_pool_end)
-    except ValueError:
-        return 0
-    if start.version != end.version or start > end:
-        return 0
-    size = int(end) - int(start) + 1
-
-    def in_pool(value: str) -> bool:
-        try:
-            address = ipaddress.ip_address(value)
-        except ValueError:
-            return False
-        return address.version == start.version and start <= address <= end
-
-    taken = {ip for ip in ip_leases_active(config=config).values_list("ip_address", flat=True) if in_pool(ip)}
-    taken |= {ip for ip in ip_pool_addresses_reserved(config=config) if in_pool(ip)}
-    return max(size - len(taken), 0)
+def managed_vms_scale_in_candidates(*, config: AutoscalingConfig) -> list[ManagedVM]:
+    """VMs a scale-in may remove, in the config's order (newest first unless oldest-first is set): in service, not
+    protected, and named like the autoscaler's own VMs (never a base VM)."""
+    pattern = re.compile(config.managed_vm_regex)
+    rows = ManagedVM.objects.filter(config=config, state=ManagedVMState.IN_SERVICE, scale_in_protected=False)
+    newest_first = config.scale_in_order != ScaleInOrder.OLDEST_FIRST
+    rows = rows.order_by("-created_at", "-name") if newest_first else rows.order_by("created_at", "name")
+    return [vm for vm in rows if pattern.match(vm.name)]

@@ -6,7 +6,6 @@ ScaleEvent, run queued), so policies share the seed's safety rules and audit tra
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -15,17 +14,19 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from autoscaling import selectors as as_selectors
-from autoscaling.choices import ManagedVMState, ScaleInOrder
+from autoscaling.choices import ManagedVMState
 from autoscaling.hooks import DecisionOptions
+from autoscaling.managed_vms import managed_vm_names_new
 from autoscaling.models import AutoscalingConfig, CooldownState
 from autoscaling.services.decisions import DecisionTrigger, scale_decision_record, vm_count_read
+from autoscaling.services.ip_leases import ip_pool_free_addresses
 from autoscaling.services.warm_pool import warm_pool_room, warm_vms_ready
 from events.choices import ScaleAction, Trigger
 from events.models import ScaleEvent
 from ixnode.integrations.alertmanager.client import AlertmanagerClient, AlertmanagerError
 from ixnode.integrations.prometheus import promql
 from ixnode.integrations.prometheus.client import PrometheusError, get_client
-from ixnode.netaddr import address_of
+from ixnode.netaddr import address_of, join_host_port
 from policies import selectors
 from policies.choices import PolicyType, ScalingProcess
 from policies.engine.evaluate import PolicyInput, PolicyOutcome, evaluate_policy
@@ -291,35 +292,28 @@ def dry_run_plan(*, config: AutoscalingConfig, action: ScaleAction | str, count:
     now = now or timezone.now()
     if ScaleAction(action) == ScaleAction.SCALE_OUT:
         warm = list(warm_vms_ready(config=config)[:count])
-        from_pool = [{"vm": vm.name, "ip": vm.ip_address, "f5_member": f"{vm.ip_address}:{config.f5_vip_port}",
-                      "prometheus_target": f"{vm.ip_address}:{config.node_exporter_port}", "from_warm_pool": True}
+        from_pool = [{"vm": vm.name, "ip": vm.ip_address,
+                      "f5_member": join_host_port(vm.ip_address, config.f5_vip_port),
+                      "prometheus_target": join_host_port(vm.ip_address, config.node_exporter_port),
+                      "from_warm_pool": True}
                      for vm in warm]
         count -= len(from_pool)
-        taken = set(as_selectors.ip_leases_active(config=config).values_list("ip_address", flat=True))
-        taken |= as_selectors.ip_pool_addresses_reserved(config=config)
-        start, end = ipaddress.ip_address(config.ip_pool_start), ipaddress.ip_address(config.ip_pool_end)
-        ips: list[str] = []
-        address = start
-        while address <= end and len(ips) < count:
-            if str(address) not in taken:
-                ips.append(str(address))
-            address += 1
-        stamp = now.strftime("%Y%m%d%H%M%S")
-        names = [f"{config.vm_prefix}-{stamp}" + (f"-{i}" if i else "") for i in range(count)]
-        vms = from_pool + [{"vm": n, "ip": ip, "f5_member": f"{ip}:{config.f5_vip_port}",
-                            "prometheus_target": f"{ip}:{config.node_exporter_port}"}
-                           for n, ip in zip(names, ips, strict=False)]
+        ips = ip_pool_free_addresses(config=config, limit=count)
+        taken = set(as_selectors.managed_vms_alive(config=config).values_list("name", flat=True))
+        names = managed_vm_names_new(config.vm_prefix, len(ips), taken, now)
+        vms = from_pool + [{"vm": name, "ip": ip, "f5_member": join_host_port(ip, config.f5_vip_port),
+                            "prometheus_target": join_host_port(ip, config.node_exporter_port)}
+                           for name, ip in zip(names, ips, strict=True)]
         return {"action": "scale-out", "f5_pool": config.f5_pool_name, "template": str(config.template),
                 "vms": vms, "short_of_ips": count - len(ips)}
-    order = "-created_at" if config.scale_in_order == ScaleInOrder.NEWEST_FIRST else "created_at"
-    alive = as_selectors.managed_vms_alive(config=config).filter(state=ManagedVMState.IN_SERVICE).order_by(order)
-    picked = list(alive.filter(scale_in_protected=False)[:count])
+    alive = as_selectors.managed_vms_alive(config=config).filter(state=ManagedVMState.IN_SERVICE)
+    picked = as_selectors.managed_vms_scale_in_candidates(config=config)[:count]
     protected = list(alive.filter(scale_in_protected=True).values_list("name", flat=True))
     room = warm_pool_room(config)
     leased = set(as_selectors.ip_leases_active(config=config).values_list("ip_address", flat=True))
     vms = []
     for vm in picked:
-        row = {"vm": vm.name, "ip": vm.ip_address, "f5_member": f"{vm.ip_address}:{config.f5_vip_port}"}
+        row = {"vm": vm.name, "ip": vm.ip_address, "f5_member": join_host_port(vm.ip_address, config.f5_vip_port)}
         if room > 0 and vm.ip_address in leased:  # as the scale-in pipeline decides
             room -= 1
             row["to_warm_pool"] = True

@@ -16,26 +16,16 @@ checked again at the destroy stage, and the VM becomes ``warm`` only when the ru
 
 from __future__ import annotations
 
-import re
-
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from autoscaling.choices import ManagedVMState, ScaleInOrder
+from autoscaling.choices import ManagedVMState
 from autoscaling.models import IPLease, ManagedVM
+from autoscaling.selectors import managed_vms_scale_in_candidates
 from autoscaling.services.warm_pool import warm_fingerprint, warm_pool_room
 from provisioning import ports
 from provisioning.stages.base import RunContext, Stage, StageError
-
-
-def scale_in_candidates(config) -> list[ManagedVM]:
-    """VMs eligible for scale-in, in the config's order (newest first unless oldest-first is set)."""
-    pattern = re.compile(config.managed_vm_regex)
-    rows = ManagedVM.objects.filter(config=config, state=ManagedVMState.IN_SERVICE, scale_in_protected=False)
-    newest_first = config.scale_in_order != ScaleInOrder.OLDEST_FIRST
-    rows = rows.order_by("-created_at", "-name") if newest_first else rows.order_by("created_at", "name")
-    return [vm for vm in rows if pattern.match(vm.name)]
 
 
 def _pooled(vm: dict) -> bool:
@@ -58,7 +48,7 @@ class PickVMsStage(Stage):
             ctx.log(f"already picked: {', '.join(vm['name'] for vm in ctx.vms)}")
             return
         wanted = max(1, ctx.event.requested_count or 1)
-        picked = scale_in_candidates(ctx.config)[:wanted]
+        picked = managed_vms_scale_in_candidates(config=ctx.config)[:wanted]
         if not picked:
             raise StageError(
                 f"No VM of {ctx.config.service_name} can be removed: only VMs the autoscaler created and that are "

@@ -20,30 +20,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from autoscaling.choices import ManagedVMState
+from autoscaling.managed_vms import managed_vm_names_new
 from autoscaling.models import IPLease, ManagedVM
 from autoscaling.services.warm_pool import warm_vms_ready
 from provisioning import ports
 from provisioning.stages.base import RunContext, Stage, StageError
-
-
-def vm_name_base(prefix: str, now=None) -> str:
-    """``<prefix>-YYYYMMDDHHmmss`` in the server's time zone (what scale-in recognises as ours)."""
-    now = timezone.localtime(now or timezone.now())
-    return f"{prefix}-{now.strftime('%Y%m%d%H%M%S')}"
-
-
-def vm_names_unique(prefix: str, count: int, taken: set[str], now=None) -> list[str]:
-    """``count`` new names; a name already taken (same second, another VM) gets ``-2``, ``-3``, …"""
-    base = vm_name_base(prefix, now)
-    names: list[str] = []
-    suffix = 1
-    while len(names) < count:
-        candidate = base if suffix == 1 else f"{base}-{suffix}"
-        suffix += 1
-        if candidate not in taken:
-            names.append(candidate)
-            taken.add(candidate)
-    return names
 
 
 def _warm(vm: dict) -> bool:
@@ -103,7 +84,7 @@ class AllocateIPStage(Stage):
         taken = set(ManagedVM.objects.filter(name__startswith=prefix).values_list("name", flat=True))
         taken |= {vm["name"] for vm in ctx.vms}
         taken |= set(ports.vm_names(ctx, prefix=prefix))
-        for name in vm_names_unique(prefix, missing, taken):
+        for name in managed_vm_names_new(prefix, missing, taken):
             lease = ports.lease_allocate(ctx, vm_name=name)
             ctx.vms.append({"name": name, "ip": lease.ip_address, "lease_id": lease.pk})
             ctx.save_plan()

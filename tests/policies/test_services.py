@@ -68,7 +68,7 @@ def test_dry_run_records_decision_and_plan_executes_nothing(service, django_capt
     assert (event.status, event.dry_run, event.task_id) == (EventStatus.DRY_RUN, True, "")
     vms = event.plan["vms"]
     stamp = event.created_at.strftime("%Y%m%d%H%M%S")
-    assert [v["vm"] for v in vms] == [f"auto-vm-test-{stamp}", f"auto-vm-test-{stamp}-1"]
+    assert [v["vm"] for v in vms] == [f"auto-vm-test-{stamp}", f"auto-vm-test-{stamp}-2"]  # as the pipeline names them
     assert [v["ip"] for v in vms] == ["127.0.48.220", "127.0.48.221"]
     assert vms[0]["f5_member"] == "127.0.48.220:80" and event.plan["f5_pool"] == "auto-vm-test-pool"
     # dry-run on the alert path too

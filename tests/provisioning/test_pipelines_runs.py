@@ -9,10 +9,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from autoscaling.choices import ManagedVMState, ScaleInOrder
+from autoscaling.managed_vms import managed_vm_names_new
 from autoscaling.models import CooldownState, ManagedVM
 from events.choices import EventStatus, ScaleAction, StageStatus
 from events.models import ScaleEvent
-from provisioning.stages.scale_out import vm_names_unique
 
 pytestmark = pytest.mark.slow
 pytest_plugins = ["tests.fixtures.pipeline_env"]
@@ -28,7 +28,7 @@ def decide(world, action):
 
 def test_names_unique_within_one_second():
     taken = {"web-20260101000000"}
-    names = vm_names_unique("web", 3, taken, now=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
+    names = managed_vm_names_new("web", 3, taken, now=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
     assert names == ["web-20260101000000-2", "web-20260101000000-3", "web-20260101000000-4"]
 
 
