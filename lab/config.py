@@ -24,6 +24,11 @@ class Timings:
     shutdown_delay: str  # how long a guest takes to shut down
     health_interval: float  # IXNODE_HEALTH_INTERVAL
     watch_interval: float  # how often the lab looks at vCenter's VMs
+    # The config's durations (the rules' `for:`, whole minutes). Prometheus' rate() over a window longer than a
+    # series' age underestimates it, so a VM that just joined shows too much CPU for one rate window; a `for:`
+    # longer than the window keeps that from firing a scale-out on its own.
+    out_minutes: int
+    in_minutes: int
     # The load profile: (seconds into the cycle, requests per second), linear in between, repeated.
     profile: tuple[tuple[float, float], ...]
 
@@ -42,6 +47,8 @@ DEMO = Timings(
     shutdown_delay="2s",
     health_interval=1.0,
     watch_interval=0.5,
+    out_minutes=1,
+    in_minutes=1,
     # 8 req/s: 2 VMs at 40 %. 26 req/s: 2 VMs saturated, 3 at 87 % (above 75 %: scale out), 4 at 65 % (hold).
     # 4 req/s: 4 VMs at 10 %, 3 at 13 %, 2 at 20 % (below 30 %: scale in, down to the minimum of 2).
     # (Each VM's own 4 % comes on top.)
@@ -59,6 +66,8 @@ FAST = Timings(
     shutdown_delay="300ms",
     health_interval=0.3,
     watch_interval=0.2,
+    out_minutes=0,
+    in_minutes=0,
     profile=((0, 8), (10, 8), (12, 26), (90, 26), (92, 4), (170, 4), (172, 8), (180, 8)),
 )
 

@@ -156,8 +156,8 @@ class Product:
             "sshKeyPath": str(self.lab.var / "ssh" / "id_ed25519"),
             "enabled": True,
             "monitoring": {
-                "cpuThreshold": 75, "memoryThreshold": 90, "durationMinutes": 0,
-                "scaleInCpuThreshold": 30, "scaleInMemoryThreshold": 60, "scaleInDurationMinutes": 0,
+                "cpuThreshold": 75, "memoryThreshold": 90, "durationMinutes": t.out_minutes,
+                "scaleInCpuThreshold": 30, "scaleInMemoryThreshold": 60, "scaleInDurationMinutes": t.in_minutes,
                 "cooldownSeconds": t.cooldown_seconds, "alertRepeatIntervalSeconds": t.repeat_seconds,
                 "nodeExporterPort": self.lab.exporter_port,
             },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import secrets
 import shutil
@@ -117,7 +118,22 @@ class Lab:
         self.parts.append(self.load)
         self.load.start()
         self.ready = True
+        self.endpoints_write()
         self.banner()
+
+    def endpoints_write(self) -> None:
+        """var/lab/lab.json (mode 600): where everything listens, for scripts and the headless test."""
+        lab = self.lab
+        endpoints = {
+            "url": lab.url, "service": lab.service, "admin_user": lab.admin_user, "password": self.product.password,
+            "control_url": self.control.url, "control_token_file": str(lab.var / "control-token"),
+            "prometheus_url": self.plg.prometheus_url, "alertmanager_url": self.plg.alertmanager_url,
+            "vip": f"http://{lab.vip}:{lab.app_port}/", "base_addresses": list(lab.base_addresses),
+            "app_port": lab.app_port, "exporter_port": lab.exporter_port, "env_file": str(lab.var / "lab.env"),
+        }
+        fd = os.open(lab.var / "lab.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(endpoints, handle, indent=1)
 
     def banner(self) -> None:
         lab = self.lab
