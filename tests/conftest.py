@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# fresh_clone (session): the project as a newcomer clones it, for the tests of the documented commands.
+pytest_plugins = ["tests.fixtures.fresh_clone"]
+
 
 @pytest.fixture
 def template(db):

@@ -25,8 +25,6 @@ from tests.fixtures.fresh_clone import plain_env
 from tests.fixtures.sshd import free_port
 from tests.fixtures.terminal import PtyProcess
 
-pytest_plugins = ["tests.fixtures.fresh_clone"]
-
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")),
