@@ -43,15 +43,16 @@ class Command(BaseCommand):
         exists = get_user_model().objects.filter(username=username).exists()
         write("")
         write(self.style.SUCCESS(_("IXNode Autoscaling is running: %(url)s/") % {"url": url}))
-        write(_("  Log in at %(url)s/accounts/login/ as '%(user)s'") % {"url": url, "user": username})
+        indent = "  "
+        write(indent + _("Log in at %(url)s/accounts/login/ as '%(user)s'") % {"url": url, "user": username})
         if exists:
-            write(_("  (password: IXNODE_ADMIN_PASSWORD, or the one printed when the user was created; change it "
-                    "with .venv/bin/python manage.py changepassword %(user)s)") % {"user": username})
-        write(_("  Admin: %(url)s/admin/   API: %(url)s/api/docs/") % {"url": url})
+            write(indent + _("(password: IXNODE_ADMIN_PASSWORD, or the one printed when the user was created; "
+                             "change it with .venv/bin/python manage.py changepassword %(user)s)") % {"user": username})
+        write(indent + _("Admin: %(url)s/admin/   API: %(url)s/api/docs/") % {"url": url})
         env_file = getattr(settings, "ENV_FILE", None)
-        write(_("  Settings: the environment and %(file)s") % {"file": env_file} if env_file else
-              _("  Settings: the environment (no .env file: copy .env.example to .env, chmod 600 .env)"))
-        write(_("  Database: %(db)s; background tasks: %(broker)s") % {
+        write(indent + (_("Settings: the environment and %(file)s") % {"file": env_file} if env_file else
+                        _("Settings: the environment (no .env file: copy .env.example to .env, chmod 600 .env)")))
+        write(indent + _("Database: %(db)s; background tasks: %(broker)s") % {
             "db": database_line(),
             "broker": _("Redis %(url)s") % {"url": settings.IXNODE_REDIS_URL} if settings.IXNODE_REDIS_URL
             else _("the database (ORM broker)")})

@@ -86,8 +86,8 @@ class Command(BaseCommand):
         with TerminalForeground():
             self.supervise(
                 [
-                    ("worker", [sys.executable, manage, "qcluster"]),
-                    ("web server", [sys.executable, "-m", "gunicorn", *self.gunicorn_args(port, var_dir)]),
+                    (_("worker"), [sys.executable, manage, "qcluster"]),
+                    (_("web server"), [sys.executable, "-m", "gunicorn", *self.gunicorn_args(port, var_dir)]),
                 ],
                 env=env,
                 port=port,
