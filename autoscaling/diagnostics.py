@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
@@ -513,8 +514,6 @@ def check_publishing() -> CheckResult:
 
 def check_public_url() -> CheckResult:
     """IXNODE_PUBLIC_URL reaches this app (the URL written into Alertmanager's receivers and Jenkins' jobs)."""
-    import requests
-
     title = _("Public URL")
     url = settings.IXNODE_PUBLIC_URL
     try:

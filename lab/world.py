@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from ixnode.terminal import TerminalForeground
 from lab.config import LabConfig
 from lab.control import ControlServer
 from lab.f5 import Bigip
@@ -277,8 +278,6 @@ class Lab:
 
 
 def main() -> int:
-    from ixnode.terminal import TerminalForeground
-
     try:
         lab = LabConfig.from_env()
     except SystemExit as exc:
