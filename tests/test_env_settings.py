@@ -116,3 +116,16 @@ def test_settings_read_the_env_file_named(tmp_path):
     env_file.chmod(0o644)
     refused = plain_settings(var, IXNODE_ENV_FILE=str(env_file))
     assert refused.returncode != 0 and "chmod 600" in refused.stderr
+
+
+def test_manage_py_says_what_is_wrong_without_a_traceback(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("PORT=8222\n")
+    env_file.chmod(0o644)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "IXNODE_ENV_FILE": str(env_file),
+           "IXNODE_VAR_DIR": str(tmp_path / "var")}
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == f"Configuration error: {env_file} (settings file) is readable by other users " \
+                            f"(mode 644): chmod 600 {env_file}\n"
