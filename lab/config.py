@@ -47,12 +47,13 @@ DEMO = Timings(
     shutdown_delay="2s",
     health_interval=1.0,
     watch_interval=0.5,
+    # Scale-in has no such false alarm (no series is new after a scale-in): it acts after the rate window.
     out_minutes=1,
-    in_minutes=1,
+    in_minutes=0,
     # 8 req/s: 2 VMs at 40 %. 26 req/s: 2 VMs saturated, 3 at 87 % (above 75 %: scale out), 4 at 65 % (hold).
     # 4 req/s: 4 VMs at 10 %, 3 at 13 %, 2 at 20 % (below 30 %: scale in, down to the minimum of 2).
     # (Each VM's own 4 % comes on top.)
-    profile=((0, 8), (45, 8), (60, 26), (270, 26), (285, 4), (510, 4), (525, 8), (540, 8)),
+    profile=((0, 8), (45, 8), (60, 26), (225, 26), (240, 4), (420, 4), (435, 8), (450, 8)),
 )
 
 FAST = Timings(
