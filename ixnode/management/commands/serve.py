@@ -56,11 +56,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--port", type=int, default=None, help="Port to listen on (default: $PORT or 8000).")
         parser.add_argument("--no-summary", action="store_true", help="Do not print the setup summary.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        port = options["port"] or settings.PORT
+        port = settings.PORT  # $PORT (environment or .env): IXNODE_PUBLIC_URL follows the same value
         if not 0 < port < 65536:
             raise CommandError(_("PORT must be between 1 and 65535, got %(port)s.") % {"port": port})
         if port_in_use("127.0.0.1", port):
