@@ -44,6 +44,7 @@ class Lab:
         self.events: dict[int, dict] = {}
         self._last_block: dict[str, str] = {}
         self._busy: dict[str, tuple[float, float]] = {}
+        self._events_lock = threading.Lock()
 
     # --- start -----------------------------------------------------------------------------------------------
 
@@ -195,6 +196,10 @@ class Lab:
     def status(self) -> dict:
         if not self.ready:
             return {"ready": False}
+        try:
+            self.poll_events()  # fresh: the events as the product has them now
+        except LabError as exc:
+            say(f"reading the events failed: {exc}")
         return {
             "ready": True,
             "url": self.lab.url,
@@ -206,10 +211,14 @@ class Lab:
             "members": sorted(f"{m['address']}:{m['name'].rsplit(':', 1)[1]} {m['session']}"
                               for m in self.bigip.members()),
             "guests": self.fleet.snapshot(),
-            "events": [self.events[k] for k in sorted(self.events)],
+            "events": [self.events[k] for k in sorted(self.events.copy())],
         }
 
     def poll_events(self) -> None:
+        with self._events_lock:
+            self._poll_events()
+
+    def _poll_events(self) -> None:
         for event in sorted(self.product.events(), key=lambda e: e["id"]):
             known = self.events.get(event["id"])
             summary = {k: event[k] for k in ("id", "action", "decision", "status", "reason", "beforeCount",
