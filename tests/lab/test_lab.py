@@ -24,6 +24,7 @@ import requests
 from tests.fixtures.fresh_clone import plain_env
 from tests.fixtures.sshd import free_port
 from tests.fixtures.terminal import PtyProcess
+from tests.fixtures.waiting import wait_for
 
 pytestmark = [
     pytest.mark.slow,
@@ -120,10 +121,15 @@ def test_make_lab_scales_2_4_2_and_leaves_nothing(fresh_clone, tmp_path):
         # Nothing left: F5 members and guests are the base VMs', and so are the Prometheus targets.
         assert sorted(m.split()[0] for m in status["members"]) == base, status["members"]
         assert sorted(g["address"] for g in status["guests"]) == sorted(endpoints["base_addresses"])
-        targets = requests.get(f"{endpoints['prometheus_url']}/api/v1/targets", timeout=10).json()
-        job_targets = sorted(t["labels"]["instance"] for t in targets["data"]["activeTargets"]
-                             if t["labels"]["job"] == endpoints["service"])
-        assert job_targets == sorted(f"{a}:{endpoints['exporter_port']}" for a in endpoints["base_addresses"])
+        def job_targets() -> list[str]:
+            targets = requests.get(f"{endpoints['prometheus_url']}/api/v1/targets", timeout=10).json()
+            return sorted(t["labels"]["instance"] for t in targets["data"]["activeTargets"]
+                          if t["labels"]["job"] == endpoints["service"])
+
+        # Prometheus applies a targets file's change within its discovery cycle (~5 s): wait for it to settle.
+        base_targets = sorted(f"{a}:{endpoints['exporter_port']}" for a in endpoints["base_addresses"])
+        wait_for(lambda: job_targets() == base_targets, 30, "Prometheus to drop the removed VMs' targets")
+        assert job_targets() == base_targets
         # vCenter's VMs, F5, targets and leases compared by the product's own drift report (exit 0: no drift),
         # and the leases counted in its database, through manage.py with the lab's settings file.
         manage_env = plain_env(IXNODE_ENV_FILE=endpoints["env_file"])
