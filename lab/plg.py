@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 from lab.config import LabConfig
+from lab.i18n import _
 from lab.procs import LabError, Process, free_port, http_ok
 
 
@@ -33,7 +34,8 @@ class Plg:
         prometheus = shutil.which("prometheus")
         alertmanager = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
         if not prometheus or not alertmanager:
-            raise LabError("prometheus and prometheus-alertmanager are missing: run scripts/install-test-deps.sh")
+            raise LabError(_("prometheus and prometheus-alertmanager are missing: run scripts/install-test-deps.sh "
+                             "--lab (make lab does)"))
         for path in (self.rules, self.targets):
             path.mkdir(parents=True, exist_ok=True)
         self.prometheus_port, self.alertmanager_port = free_port(), free_port()

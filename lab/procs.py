@@ -13,6 +13,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from lab.i18n import _
+
 
 class LabError(Exception):
     """Something the lab needs did not start; the message says what and where its log is."""
@@ -63,17 +65,19 @@ class Process:
         return self.popen.poll() is None
 
     def fail(self, what: str) -> LabError:
-        return LabError(f"{self.name} {what} (log: {self.log}):\n{log_tail(self.log)}")
+        return LabError(_("%(name)s %(what)s (log: %(log)s):") % {"name": self.name, "what": what, "log": self.log}
+                        + "\n" + log_tail(self.log))
 
-    def wait_until(self, ready: Callable[[], bool], *, timeout: float, what: str = "did not become ready") -> None:
+    def wait_until(self, ready: Callable[[], bool], *, timeout: float, what: str = "") -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.alive():
-                raise self.fail(f"exited with status {self.popen.returncode}")
+                raise self.fail(_("exited with status %(status)s") % {"status": self.popen.returncode})
             if ready():
                 return
             time.sleep(0.1)
-        raise self.fail(f"{what} within {timeout:g} s")
+        raise self.fail(_("%(what)s within %(seconds)s s") % {"what": what or _("did not become ready"),
+                                                                "seconds": f"{timeout:g}"})
 
     def stop(self, timeout: float = 20.0, sig: int = signal.SIGTERM) -> None:
         if self.alive():

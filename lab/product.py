@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.config import ROOT, LabConfig
+from lab.i18n import _
 from lab.procs import LabError, Process, http_ok
 
 # What the operator's environment may carry that must not leak into the lab's product (it has its own
@@ -91,10 +92,10 @@ class Product:
 
     def start(self) -> None:
         log = self.lab.var / "logs" / "product.log"
-        self.process = Process("the product (scripts/run.sh)", [str(ROOT / "scripts" / "run.sh")], log=log,
+        self.process = Process(_("the product (scripts/run.sh)"), [str(ROOT / "scripts" / "run.sh")], log=log,
                                env=self._process_env(), cwd=ROOT)
         self.process.wait_until(lambda: http_ok(f"{self.lab.url}/healthz"), timeout=180,
-                                what=f"did not answer {self.lab.url}/healthz")
+                                what=_("did not answer %(url)s/healthz") % {"url": self.lab.url})
         self.token = self._token()
 
     def stop(self) -> None:
@@ -177,9 +178,11 @@ class Product:
             if status == "active":
                 return current
             if status == "error":
-                raise LabError(f"publishing the demo service failed: {current['artifacts']['error']}")
+                raise LabError(_("Publishing the demo service failed: %(error)s") % {
+                    "error": current["artifacts"]["error"]})
             time.sleep(0.5)
-        raise LabError("the demo service's artifacts were not published within 120 s (see var/lab/logs/product.log)")
+        raise LabError(_("The demo service's artifacts were not published within 120 s (see %(log)s)") % {
+            "log": self.lab.var / "logs" / "product.log"})
 
     def events(self) -> list[dict]:
         data = self.api("GET", f"/api/events/?service={self.lab.service}")

@@ -25,6 +25,7 @@ from pyVim.connect import Disconnect, SmartConnect
 from pyVmomi import vim, vmodl
 
 from lab.config import ROOT, LabConfig
+from lab.i18n import _
 from lab.procs import LabError, Process, free_port
 
 VCSIM_BIN = ROOT / "tests" / "vcsim" / "bin" / "vcsim"
@@ -54,7 +55,8 @@ class Vcsim:
 
     def start(self) -> None:
         if not VCSIM_BIN.exists():
-            raise LabError(f"{VCSIM_BIN} is missing: run scripts/install-test-deps.sh (make lab does)")
+            raise LabError(_("%(path)s is missing: run scripts/install-test-deps.sh --lab (make lab does)")
+                           % {"path": VCSIM_BIN})
         self.port = free_port()
         t = self.lab.timings
         argv = [
@@ -69,7 +71,7 @@ class Vcsim:
             self.process = Process("vcsim", argv, log=self.lab.var / "logs" / "vcsim.log", env=env, cwd=self.dir,
                                    stdout=out.fileno())
         self.process.wait_until(lambda: banner.stat().st_size > 0 and banner.read_bytes().endswith(b"\n"),
-                                timeout=30, what="printed no banner")
+                                timeout=30, what=_("printed no banner"))
         info = json.loads(banner.read_text())
         self.thumbprint = info["thumbprint_sha1"]
 

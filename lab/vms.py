@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from lab.config import CAPACITY, LabConfig
+from lab.i18n import _
 from lab.procs import Process
 from lab.vcenter import VmState
 
@@ -238,18 +239,19 @@ class Fleet:
             for name in list(self.guests):
                 if name not in wanted:
                     self.guests.pop(name).stop()
-                    self.log(f"{name} powered off or destroyed: its services stopped")
+                    self.log(_("%(vm)s powered off or destroyed: its services stopped") % {"vm": name})
             for name, ip in wanted.items():
                 guest = self.guests.get(name)
                 if guest is None:
                     guest = self.guests[name] = Guest(name, self.lab, self.keys)
                     guest.start(ip)
-                    self.log(f"{name} powered on at {ip}: health, node_exporter :{self.lab.exporter_port} and "
-                             f"sshd :{self.lab.ssh_port} up")
+                    self.log(_("%(vm)s powered on at %(ip)s: health check, node_exporter :%(exporter)s and sshd "
+                               ":%(ssh)s up") % {"vm": name, "ip": ip, "exporter": self.lab.exporter_port,
+                                                 "ssh": self.lab.ssh_port})
                 elif guest.address != ip:
                     old = guest.address
                     guest.move(ip)
-                    self.log(f"{name} moved from {old} to {ip}")
+                    self.log(_("%(vm)s moved from %(old)s to %(ip)s (netplan)") % {"vm": name, "old": old, "ip": ip})
 
     def at(self, address: str) -> Guest | None:
         with self._lock:

@@ -19,6 +19,7 @@ from ixnode.terminal import TerminalForeground
 from lab.config import LabConfig
 from lab.control import ControlServer
 from lab.f5 import Bigip
+from lab.i18n import _
 from lab.load import LoadGenerator
 from lab.plg import Plg
 from lab.procs import LabError, port_free
@@ -51,7 +52,8 @@ class Lab:
     def prepare_dir(self) -> None:
         var = self.lab.var
         if var.exists() and any(var.iterdir()) and not (var / MARKER).exists():
-            raise LabError(f"{var} exists and is not a lab directory (no {MARKER}): choose another LAB_VAR_DIR")
+            raise LabError(_("%(dir)s exists and is not a lab directory (no %(marker)s): choose another LAB_VAR_DIR")
+                           % {"dir": var, "marker": MARKER})
         if var.exists():
             shutil.rmtree(var)  # a fresh world each time: vcsim's inventory and the F5 double live in memory
         var.mkdir(parents=True)
@@ -61,14 +63,15 @@ class Lab:
     def check_ports(self) -> None:
         lab = self.lab
         if not port_free("127.0.0.1", lab.port):
-            raise LabError(f"port {lab.port} on 127.0.0.1 is in use (make run? another make lab?): "
-                           f"PORT={lab.port + 100} make lab")
+            raise LabError(_("Port %(port)s on 127.0.0.1 is in use (make run? another make lab?): choose another "
+                             "one, e.g. PORT=%(other)s make lab") % {"port": lab.port, "other": lab.port + 100})
         probe = lab.vip
         for name, port in (("LAB_APP_PORT", lab.app_port), ("LAB_EXPORTER_PORT", lab.exporter_port),
                            ("LAB_SSH_PORT", lab.ssh_port)):
             if not port_free(probe, port):
-                raise LabError(f"port {port} on {probe} is in use (something listens on every address?): "
-                               f"choose another with {name}=… make lab, or another subnet with LAB_SUBNET=…")
+                raise LabError(_("Port %(port)s on %(address)s is in use (something listens on every address?): "
+                                 "choose another with %(name)s=… make lab, or another subnet with LAB_SUBNET=…")
+                               % {"port": port, "address": probe, "name": name})
 
     def start(self) -> None:
         lab = self.lab
@@ -87,16 +90,16 @@ class Lab:
         self.control.start()
         self.parts.append(self.control)
 
-        say("starting vcsim (vCenter simulator)…")
+        say(_("Starting vcsim (the vCenter simulator)…"))
         self.keys = SshKeys(lab)
         self.vcsim = Vcsim(lab)
         self.parts.append(self.vcsim)
         self.vcsim.start()
-        say("starting Prometheus and Alertmanager…")
+        say(_("Starting Prometheus and Alertmanager…"))
         self.plg = Plg(lab)
         self.parts.append(self.plg)
         self.plg.start()
-        say("starting the F5 BIG-IP double and its VIP…")
+        say(_("Starting the F5 BIG-IP double and its VIP…"))
         self.bigip = Bigip(lab)
         self.parts.append(self.bigip)
         self.bigip.start()
@@ -108,13 +111,14 @@ class Lab:
         self.watcher.start()
         self.watcher.look()
 
-        say(f"starting the product (scripts/run.sh on {lab.url}, log var/lab/logs/product.log)…")
+        say(_("Starting the product (scripts/run.sh on %(url)s, log %(log)s)…")
+            % {"url": lab.url, "log": lab.var / "logs" / "product.log"})
         self.product = Product(lab, self.control.url, token_file)
         self.product.environment([self.vcsim.product_env(), self.plg.product_env(), self.bigip.product_env()])
         self.product.env_file(lab.var / "lab.env")
         self.parts.append(self.product)
         self.product.start()
-        say(f"creating the demo service '{lab.service}' through the API (min 2, max 4 VMs)…")
+        say(_("Creating the demo service '%(service)s' through the API (min 2, max 4 VMs)…") % {"service": lab.service})
         self.product.demo_service_create()
         self.load = LoadGenerator(lab)
         self.parts.append(self.load)
@@ -140,19 +144,20 @@ class Lab:
     def banner(self) -> None:
         lab = self.lab
         lines = [
-            "",
-            f"  IXNode Autoscaling lab is running: {lab.url}/services/{lab.service}/",
-            f"  Log in as '{lab.admin_user}' with password '{self.product.password}'",
-            f"  The load goes up and down every {lab.timings.profile[-1][0]:g} s: watch 2 → 3 → 4 VMs and back to 2",
-            "  (events, stage timelines and the chart on the service page; overview at /, history at /events/).",
-            f"  Prometheus {self.plg.prometheus_url}  Alertmanager {self.plg.alertmanager_url}  "
+            _("IXNode Autoscaling lab is running: %(url)s") % {"url": f"{lab.url}/services/{lab.service}/"},
+            _("Log in as '%(user)s' with password '%(password)s'") % {"user": lab.admin_user,
+                                                                       "password": self.product.password},
+            _("The load goes up and down every %(seconds)s s: watch 2 → 3 → 4 VMs and back to 2") % {
+                "seconds": f"{lab.timings.profile[-1][0]:g}"},
+            _("(events, stage timelines and the chart on the service page; overview at /, history at /events/)."),
+            f"Prometheus {self.plg.prometheus_url}  Alertmanager {self.plg.alertmanager_url}  "
             f"VIP http://{lab.vip}:{lab.app_port}/",
-            f"  Logs: {lab.var / 'logs'}   manage.py against the lab: IXNODE_ENV_FILE={lab.var / 'lab.env'} "
-            ".venv/bin/python manage.py …",
-            "  Ctrl-C stops everything.",
-            "",
+            _("Logs: %(logs)s   manage.py against the lab: %(command)s") % {
+                "logs": lab.var / "logs",
+                "command": f"IXNODE_ENV_FILE={lab.var / 'lab.env'} .venv/bin/python manage.py …"},
+            _("Ctrl-C stops everything."),
         ]
-        print("\n".join(lines), flush=True)
+        print("\n" + "\n".join(f"  {line}" for line in lines) + "\n", flush=True)
 
     # --- control routes ----------------------------------------------------------------------------------
 
@@ -186,7 +191,8 @@ class Lab:
                 self.vcsim.guest_ip_report(guest.name, address)
                 self.watcher.look()
             except Exception as exc:  # noqa: BLE001 - reported; the pipeline's reconnect then fails and says so
-                say(f"moving {guest.name} to {address} failed: {exc}")
+                say(_("Moving %(vm)s to %(address)s failed: %(error)s") % {"vm": guest.name, "address": address,
+                                                                            "error": exc})
 
         threading.Thread(target=move, name="lab-netplan", daemon=True).start()
         return 200, {"message": f"{guest.name}: {server_ip} → {address}"}
@@ -199,7 +205,7 @@ class Lab:
         try:
             self.poll_events()  # fresh: the events as the product has them now
         except LabError as exc:
-            say(f"reading the events failed: {exc}")
+            say(_("Reading the events failed: %(error)s") % {"error": exc})
         return {
             "ready": True,
             "url": self.lab.url,
@@ -226,17 +232,19 @@ class Lab:
             self.events[event["id"]] = summary
             if event["decision"] != "ALLOW":
                 if known is None and self._last_block.get(event["action"]) != event["decision"]:
-                    say(f"event {event['id']}: {event['action']} {event['decision']} — {event['reason']}")
+                    say(_("Event %(id)s: %(action)s %(decision)s — %(reason)s") % event)
                 self._last_block[event["action"]] = event["decision"]
                 continue
             self._last_block.pop(event["action"], None)
             if known is None:
-                say(f"event {event['id']}: {event['action']} ALLOW — {event['reason']}")
+                say(_("Event %(id)s: %(action)s %(decision)s — %(reason)s") % event)
             if event["status"] != (known or {}).get("status") and event["status"] in (
                     "succeeded", "failed", "rolled_back"):
                 detail = f": {event['error']}" if event["error"] else ""
-                say(f"event {event['id']}: {event['action']} {event['status']} "
-                    f"({event['beforeCount']} → {event['afterCount']} VMs, {', '.join(event['vmNames'])}){detail}")
+                say(_("Event %(id)s: %(action)s %(status)s (%(before)s → %(after)s VMs, %(vms)s)%(detail)s") % {
+                    "id": event["id"], "action": event["action"], "status": event["status"],
+                    "before": event["beforeCount"], "after": event["afterCount"], "vms": ", ".join(event["vmNames"]),
+                    "detail": detail})
         if len(self.events) > 500:
             for key in sorted(self.events)[:-500]:
                 del self.events[key]
@@ -252,7 +260,8 @@ class Lab:
             if then is not None and now > then[0]:
                 cpu = 100 * (busy - then[1]) / ((now - then[0]) * 2)
                 parts.append(f"{guest.name.removeprefix(self.lab.service + '-')} {cpu:.0f}%")
-        say(f"load {self.load.rate():.0f} req/s, F5 pool {len(members)} active members, CPU: {', '.join(parts)}")
+        say(_("Load %(rate)s req/s, F5 pool: %(members)s active members, CPU: %(cpu)s") % {
+            "rate": f"{self.load.rate():.0f}", "members": len(members), "cpu": ", ".join(parts)})
 
     def run(self) -> None:
         last_status = last_events = 0.0
@@ -260,14 +269,15 @@ class Lab:
             for part in (self.vcsim, *self.plg.processes, self.product):
                 process = getattr(part, "process", part)
                 if process is not None and not process.alive():
-                    raise LabError(f"{process.name} stopped unexpectedly (log: {process.log})")
+                    raise LabError(_("%(name)s stopped unexpectedly (log: %(log)s)") % {"name": process.name,
+                                                                                         "log": process.log})
             now = time.monotonic()
             if now - last_events >= EVENTS_EVERY:
                 last_events = now
                 try:
                     self.poll_events()
                 except LabError as exc:
-                    say(f"reading the events failed: {exc}")
+                    say(_("Reading the events failed: %(error)s") % {"error": exc})
             if now - last_status >= STATUS_EVERY:
                 last_status = now
                 self.bigip.trim_log()
@@ -276,14 +286,14 @@ class Lab:
     # --- stop --------------------------------------------------------------------------------------------
 
     def stop(self) -> None:
-        say("stopping…")
+        say(_("Stopping…"))
         for part in reversed(self.parts):
             try:
                 part.stop()
             except Exception as exc:  # noqa: BLE001 - stop everything else regardless
-                say(f"stopping {part.__class__.__name__} failed: {exc}")
+                say(_("Stopping %(part)s failed: %(error)s") % {"part": part.__class__.__name__, "error": exc})
         self.parts.clear()
-        say("stopped; logs are in " + str(self.lab.var / "logs"))
+        say(_("Stopped; the logs are in %(logs)s") % {"logs": self.lab.var / "logs"})
 
 
 def main() -> int:

@@ -149,7 +149,7 @@ def test_make_lab_scales_2_4_2_and_leaves_nothing(fresh_clone, tmp_path):
 
         lab.ctrl_c()
         assert lab.wait(90) == 0, lab.output[-4000:]
-        assert "stopped; logs are in" in lab.output
+        assert "Stopped; the logs are in" in lab.output
     finally:
         lab.kill()
     leftover = lab_processes(fresh_clone)
