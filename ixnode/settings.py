@@ -1,4 +1,5 @@
-"""Django settings for IXNode Autoscaling. Every value comes from the environment (see README)."""
+"""Django settings for IXNode Autoscaling. Every value comes from the environment (see README), which a ``.env``
+file in the project directory (mode 600) may fill in; variables set in the environment win over the file."""
 
 from __future__ import annotations
 
@@ -7,17 +8,18 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from ixnode.env import env_bool, env_float, env_int, env_list, env_str, persisted_secret
+from ixnode.env import env_bool, env_file_load, env_float, env_int, env_list, env_str, persisted_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+ENV_FILE = env_file_load(BASE_DIR)
 VAR_DIR = Path(env_str("IXNODE_VAR_DIR", str(BASE_DIR / "var")))
+if not VAR_DIR.is_absolute():
+    VAR_DIR = BASE_DIR / VAR_DIR
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (make run generates one under var/)")
-    SECRET_KEY = persisted_secret(VAR_DIR / "secret_key")
+# SECRET_KEY from the environment; else the key generated once and kept in var/secret_key (mode 600), the same
+# for `make run`, the worker and every manage.py command run beside it. Several hosts must share one key: set it.
+SECRET_KEY = env_str("SECRET_KEY") or persisted_secret(VAR_DIR / "secret_key")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -176,7 +178,10 @@ else:
 
 # --- Product ------------------------------------------------------------------------------------------
 IXNODE_WEBHOOK_TOKEN = env_str("IXNODE_WEBHOOK_TOKEN")
-IXNODE_PUBLIC_URL = env_str("IXNODE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# The web server listens on 127.0.0.1:$PORT (make run); unless told otherwise, that is where Alertmanager and
+# the pipelines reach the app.
+PORT = env_int("PORT", 8000)
+IXNODE_PUBLIC_URL = (env_str("IXNODE_PUBLIC_URL").strip() or f"http://127.0.0.1:{PORT}").rstrip("/")
 IXNODE_EXECUTOR = env_str("IXNODE_EXECUTOR", "embedded")
 
 # Prometheus / Alertmanager HTTP APIs
@@ -296,7 +301,7 @@ VCENTER_POLL_INTERVAL = env_float("VCENTER_POLL_INTERVAL", 0.5)
 # Scaling policies (policies app): evaluation loop interval and the utilisation query's rate window.
 IXNODE_POLICY_INTERVAL = env_int("IXNODE_POLICY_INTERVAL", 60)
 IXNODE_POLICY_RATE_WINDOW = env_str("IXNODE_POLICY_RATE_WINDOW", "2m")
-# --- SSH to VMs and network setup (ixnode/integrations/ssh, autoscaling/pipelines/network.py) -----------
+# --- SSH to VMs and network setup (ixnode/integrations/ssh, provisioning/network.py) -----------
 IXNODE_SSH_HOST_KEY_POLICY = env_str("IXNODE_SSH_HOST_KEY_POLICY", "reject")
 IXNODE_SSH_KNOWN_HOSTS = env_str("IXNODE_SSH_KNOWN_HOSTS", str(VAR_DIR / "ssh_known_hosts"))
 IXNODE_SSH_PORT = env_int("IXNODE_SSH_PORT", 22)
@@ -309,6 +314,6 @@ IXNODE_NETPLAN_INTERFACE = env_str("IXNODE_NETPLAN_INTERFACE", "ens192")
 IXNODE_NETPLAN_APPLY_COMMAND = env_str("IXNODE_NETPLAN_APPLY_COMMAND", "sudo netplan apply")
 IXNODE_NETPLAN_APPLY_TIMEOUT = env_float("IXNODE_NETPLAN_APPLY_TIMEOUT", 30.0)
 IXNODE_NETPLAN_SUDO = env_bool("IXNODE_NETPLAN_SUDO", True)
-# Health check of a new VM (autoscaling/pipelines/health.py); IXNODE_HEALTH_TIMEOUT bounds the whole wait.
+# Health check of a new VM (provisioning/health.py); IXNODE_HEALTH_TIMEOUT bounds the whole wait.
 IXNODE_HEALTH_INTERVAL = env_float("IXNODE_HEALTH_INTERVAL", 5.0)
 IXNODE_HEALTH_REQUEST_TIMEOUT = env_float("IXNODE_HEALTH_REQUEST_TIMEOUT", 5.0)

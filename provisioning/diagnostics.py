@@ -456,3 +456,62 @@ def service_diagnostics(*, config: AutoscalingConfig, ctx: DiagnosticsContext | 
 
 def webhook_url(config: AutoscalingConfig) -> str:
     return f"{settings.IXNODE_PUBLIC_URL}/api/webhook/autoscale/{config.service_name}"
+
+
+# --- setup checks (settings an operator turns on once; `make run`'s summary) --------------------------------
+
+def check_webhook_token() -> CheckResult:
+    title = _("Webhook token")
+    if settings.IXNODE_WEBHOOK_TOKEN:
+        return CheckResult("webhook_token", title, True, _("Set: Alertmanager's receivers send it as a bearer token."))
+    return CheckResult(
+        "webhook_token", title, False,
+        _("IXNODE_WEBHOOK_TOKEN is not set: the webhook refuses every Alertmanager call (HTTP 503)."),
+        _("Set IXNODE_WEBHOOK_TOKEN to a long random value (python3 -c 'import secrets; "
+          "print(secrets.token_urlsafe(32))'), in the environment or in .env."),
+    )
+
+
+def check_publishing() -> CheckResult:
+    title = _("Publishing to Prometheus and Alertmanager")
+    mode = settings.IXNODE_PLG_MODE
+    if mode == "local":
+        return CheckResult("publishing", title, True, _("Local files: %(config)s and %(am)s.") % {
+            "config": settings.IXNODE_PROMETHEUS_CONFIG, "am": settings.IXNODE_ALERTMANAGER_CONFIG})
+    if mode == "ssh":
+        if not settings.IXNODE_PLG_SSH_HOST:
+            return CheckResult("publishing", title, False, _("IXNODE_PLG_MODE=ssh but IXNODE_PLG_SSH_HOST is empty."),
+                               _("Set IXNODE_PLG_SSH_HOST, IXNODE_PLG_SSH_USER and IXNODE_PLG_SSH_KEY."))
+        return CheckResult("publishing", title, True,
+                           _("Over SSH on %(host)s.") % {"host": settings.IXNODE_PLG_SSH_HOST})
+    return CheckResult(
+        "publishing", title, False,
+        _("IXNODE_PLG_MODE=off: scrape jobs, rules and routes are rendered but not published, so no alert will "
+          "ever reach the webhook."),
+        _("Set IXNODE_PLG_MODE=local (Prometheus and Alertmanager on this machine) or ssh (a PLG host), and the "
+          "IXNODE_PROMETHEUS_* / IXNODE_ALERTMANAGER_* paths."),
+    )
+
+
+def check_public_url() -> CheckResult:
+    """IXNODE_PUBLIC_URL reaches this app (the URL written into Alertmanager's receivers and Jenkins' jobs)."""
+    title = _("Public URL")
+    url = settings.IXNODE_PUBLIC_URL
+    try:
+        response = requests.get(f"{url}/healthz", timeout=3, allow_redirects=False)
+    except requests.RequestException as exc:
+        return CheckResult("public_url", title, False, f"{url}: {exc.__class__.__name__}",
+                           _("Set IXNODE_PUBLIC_URL to the URL at which Alertmanager reaches this server."))
+    if response.status_code != 200:
+        return CheckResult("public_url", title, False, _("%(url)s/healthz answered HTTP %(code)d.")
+                           % {"url": url, "code": response.status_code},
+                           _("Set IXNODE_PUBLIC_URL to the URL at which Alertmanager reaches this server."))
+    return CheckResult("public_url", title, True, _("%(url)s answers.") % {"url": url})
+
+
+SETUP_CHECKS: list[Callable[[], CheckResult]] = [check_webhook_token, check_public_url, check_publishing]
+
+
+def setup_checklist() -> list[CheckResult]:
+    """What a first run needs: the setup checks, then every integration's health (fresh, not cached)."""
+    return [check() for check in SETUP_CHECKS] + integration_health(use_cache=False)

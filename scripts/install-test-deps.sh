@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs the system packages and binaries the test suite talks to. Idempotent; installs only what is
 # missing. Nothing here is optional: a binary that cannot be installed fails the run.
+# --lab: only what `make lab` runs (no browser, no PostgreSQL client).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+lab=0
+[ "${1:-}" = "--lab" ] && lab=1
 
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -15,13 +18,18 @@ have ssh-keygen || need+=(openssh-client)
 have prometheus-node-exporter || need+=(prometheus-node-exporter)
 have go || need+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/vmware/govmomi/simulator ] || need+=(golang-github-vmware-govmomi-dev)
-[ -x /usr/bin/chromium ] || need+=(chromium)
 have msgfmt || need+=(gettext)
-have psql || need+=(postgresql-client)
+if [ "$lab" = 0 ]; then
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  have psql || need+=(postgresql-client)
+fi
 
 if [ ${#need[@]} -gt 0 ]; then
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
   echo "installing system packages: ${need[*]}"
+  if [ "$(id -u)" != 0 ]; then
+    echo "installing them needs root: run 'sudo $0 $*' once, then again without sudo" >&2; exit 1
+  fi
   export DEBIAN_FRONTEND=noninteractive
   # Package maintainer scripts must not start daemons: the tests start their own on loopback ports.
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-# Fixtures of the operator page tests (users with and without permissions, events, stages), for every app.
-pytest_plugins = ["tests.fixtures.pages"]
+# Shared fixtures for every app: the operator page tests' users, events and stages; ``fresh_clone`` (session), the
+# project as a newcomer clones it, for the tests of the documented commands.
+pytest_plugins = ["tests.fixtures.pages", "tests.fixtures.fresh_clone"]
 
 
 @pytest.fixture

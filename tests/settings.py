@@ -2,6 +2,8 @@
 
 import os
 
+# The suite never reads a developer's .env (ixnode/env.py: env_file_load); tests of that loader set it themselves.
+os.environ["IXNODE_ENV_FILE"] = ""
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("IXNODE_WEBHOOK_TOKEN", "test-webhook-token")
 os.environ.setdefault("IXNODE_Q_SYNC", "0")

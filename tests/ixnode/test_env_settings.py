@@ -1,0 +1,131 @@
+"""Settings from the environment and a .env file; the secret key every manage.py command shares with make run;
+IXNODE_PUBLIC_URL following PORT. The settings module is imported in a plain subprocess, as a second shell does."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from ixnode.env import env_file_load, persisted_secret
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PRINT_SETTINGS = (
+    "import json, django; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps({'key': s.SECRET_KEY, 'url': s.IXNODE_PUBLIC_URL, 'env_file': str(s.ENV_FILE), "
+    "'db': str(s.DATABASES['default']['NAME']), 'token': s.IXNODE_WEBHOOK_TOKEN}))"
+)
+
+
+def plain_settings(var: Path, **env: str) -> subprocess.CompletedProcess:
+    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DJANGO_SETTINGS_MODULE": "ixnode.settings",
+            "IXNODE_VAR_DIR": str(var)}
+    return subprocess.run([sys.executable, "-c", PRINT_SETTINGS], cwd=ROOT, env={**base, **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_persisted_secret_created_private_and_reused(tmp_path):
+    path = tmp_path / "var" / "secret_key"
+    first = persisted_secret(path)
+    assert len(first) > 40
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert persisted_secret(path) == first
+
+
+def test_persisted_secret_readable_by_others_is_refused(tmp_path):
+    path = tmp_path / "secret_key"
+    path.write_text("x" * 50)
+    path.chmod(0o644)
+    with pytest.raises(ImproperlyConfigured, match="chmod 600"):
+        persisted_secret(path)
+    path.chmod(0o600)
+    path.write_text("")
+    with pytest.raises(ImproperlyConfigured, match="is empty"):
+        persisted_secret(path)
+
+
+def test_env_file_fills_in_but_the_environment_wins(tmp_path, monkeypatch):
+    env_file = tmp_path / ".env"
+    env_file.write_text("# settings\nIXNODE_TEST_A=from-file\nexport IXNODE_TEST_B='quoted value'\n"
+                        "IXNODE_TEST_C=${IXNODE_TEST_A}-too\n")
+    env_file.chmod(0o600)
+    monkeypatch.delenv("IXNODE_ENV_FILE", raising=False)
+    monkeypatch.setenv("IXNODE_TEST_A", "from-environment")
+    for name in ("IXNODE_TEST_B", "IXNODE_TEST_C"):
+        monkeypatch.delenv(name, raising=False)
+    try:
+        assert env_file_load(tmp_path) == env_file
+        assert os.environ["IXNODE_TEST_A"] == "from-environment"
+        assert os.environ["IXNODE_TEST_B"] == "quoted value"
+        assert os.environ["IXNODE_TEST_C"] == "from-environment-too"
+    finally:
+        for name in ("IXNODE_TEST_B", "IXNODE_TEST_C"):
+            os.environ.pop(name, None)
+
+
+def test_env_file_must_be_private_and_can_be_turned_off(tmp_path, monkeypatch):
+    env_file = tmp_path / ".env"
+    env_file.write_text("IXNODE_TEST_D=1\n")
+    env_file.chmod(0o640)
+    monkeypatch.delenv("IXNODE_ENV_FILE", raising=False)
+    with pytest.raises(ImproperlyConfigured, match=r"mode 640\): chmod 600"):
+        env_file_load(tmp_path)
+    monkeypatch.setenv("IXNODE_ENV_FILE", "")
+    assert env_file_load(tmp_path) is None
+    monkeypatch.setenv("IXNODE_ENV_FILE", "missing.env")
+    with pytest.raises(ImproperlyConfigured, match="no such file"):
+        env_file_load(tmp_path)
+
+
+def test_a_second_shell_gets_the_same_key_and_database_as_make_run(tmp_path):
+    var = tmp_path / "var"
+    first = plain_settings(var, IXNODE_ENV_FILE="")
+    assert first.returncode == 0, first.stderr
+    again = plain_settings(var, IXNODE_ENV_FILE="")
+    assert again.returncode == 0, again.stderr
+    one, two = json.loads(first.stdout), json.loads(again.stdout)
+    assert one["key"] == two["key"] == (var / "secret_key").read_text().strip()
+    assert one["db"] == two["db"] == str(var / "ixnode.sqlite3")
+    explicit = json.loads(plain_settings(var, IXNODE_ENV_FILE="", SECRET_KEY="from-env").stdout)
+    assert explicit["key"] == "from-env"
+
+
+def test_public_url_follows_port_unless_set(tmp_path):
+    var = tmp_path / "var"
+    assert json.loads(plain_settings(var, IXNODE_ENV_FILE="").stdout)["url"] == "http://127.0.0.1:8000"
+    assert json.loads(plain_settings(var, IXNODE_ENV_FILE="", PORT="8130").stdout)["url"] == "http://127.0.0.1:8130"
+    set_url = plain_settings(var, IXNODE_ENV_FILE="", PORT="8130", IXNODE_PUBLIC_URL="https://ixnode.example/")
+    assert json.loads(set_url.stdout)["url"] == "https://ixnode.example"
+
+
+def test_settings_read_the_env_file_named(tmp_path):
+    var = tmp_path / "var"
+    env_file = tmp_path / "lab.env"
+    env_file.write_text("IXNODE_WEBHOOK_TOKEN=token-from-file\nPORT=8222\n")
+    env_file.chmod(0o600)
+    values = json.loads(plain_settings(var, IXNODE_ENV_FILE=str(env_file)).stdout)
+    assert values == {**values, "token": "token-from-file", "url": "http://127.0.0.1:8222",
+                      "env_file": str(env_file)}
+    env_file.chmod(0o644)
+    refused = plain_settings(var, IXNODE_ENV_FILE=str(env_file))
+    assert refused.returncode != 0 and "chmod 600" in refused.stderr
+
+
+def test_manage_py_says_what_is_wrong_without_a_traceback(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("PORT=8222\n")
+    env_file.chmod(0o644)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "IXNODE_ENV_FILE": str(env_file),
+           "IXNODE_VAR_DIR": str(tmp_path / "var")}
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == f"Configuration error: {env_file} (settings file) is readable by other users " \
+                            f"(mode 644): chmod 600 {env_file}\n"
