@@ -6,26 +6,30 @@ from __future__ import annotations
 
 import difflib
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from artifacts.services import artifacts_deployed, artifacts_regenerate, artifacts_render
+from autoscaling.models import artifacts_status_label
 from ixnode.integrations.plg.client import PlgError
+from ixnode.integrations.problems import explain, explain_text
 
 
 @admin.action(description=_("Regenerate artifacts"), permissions=["change"])
 def regenerate_artifacts(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
     for config in queryset:
         outcome = artifacts_regenerate(service_name=config.service_name, config_id=config.pk)
-        summary = (
-            f"{outcome.service_name}: {outcome.status} — PLG: {outcome.plg}; Jenkins: {outcome.jenkins}; "
-            f"Grafana: {outcome.grafana}"
-        )
+        summary = gettext("%(name)s: %(status)s — PLG: %(plg)s; Jenkins: %(jenkins)s; Grafana: %(grafana)s") % {
+            "name": outcome.service_name, "status": artifacts_status_label(status=outcome.status),
+            "plg": outcome.plg, "jenkins": outcome.jenkins, "grafana": outcome.grafana}
         if outcome.errors:
-            modeladmin.message_user(request, f"{summary}. {outcome.error}", messages.ERROR)
+            problems = " ".join(explain_text(line).summary for line in outcome.errors)
+            modeladmin.message_user(request, f"{summary}. {problems}", messages.ERROR)
         else:
             modeladmin.message_user(request, summary, messages.SUCCESS)
 
@@ -35,11 +39,12 @@ def preview_artifacts(modeladmin: admin.ModelAdmin, request: HttpRequest, querys
     previews = []
     for config in queryset[:10]:
         rendered = artifacts_render(config=config, mask_secrets=True)
-        try:
-            deployed = artifacts_deployed(config=config)
-            deployed_error = ""
-        except PlgError as exc:
-            deployed, deployed_error = {}, str(exc)
+        deployed, deployed_error, publishing_off = {}, "", settings.IXNODE_PLG_MODE == "off"
+        if not publishing_off:
+            try:
+                deployed = artifacts_deployed(config=config)
+            except PlgError as exc:
+                deployed_error = explain(exc).summary
         files = []
         for name, text in rendered.items():
             live = deployed.get(name)
@@ -50,7 +55,8 @@ def preview_artifacts(modeladmin: admin.ModelAdmin, request: HttpRequest, querys
             )
             files.append({"name": name, "rendered": text, "deployed": live, "diff": diff,
                           "same": live is not None and live == text})
-        previews.append({"config": config, "files": files, "deployed_error": deployed_error})
+        previews.append({"config": config, "files": files, "deployed_error": deployed_error,
+                         "publishing_off": publishing_off})
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": _("Preview artifacts"),

@@ -39,6 +39,7 @@ from artifacts.renderers.prometheus import prometheus_job_data, render_alert_rul
 from artifacts.targets import targets_list
 from autoscaling.choices import ArtifactStatus
 from autoscaling.models import AutoscalingConfig
+from ixnode.history import SYSTEM_FIELDS_REASON, history_record_system_write
 from ixnode.integrations.grafana.client import GrafanaClient, GrafanaError
 from ixnode.integrations.jenkins.client import JenkinsClient, JenkinsError
 from ixnode.integrations.plg.client import PlgError, PlgHost, plg_host
@@ -48,6 +49,8 @@ logger = logging.getLogger(__name__)
 
 PROMETHEUS = "Prometheus"
 ALERTMANAGER = "Alertmanager"
+# The config's fields the regeneration writes (the system's, never an operator's).
+ARTIFACT_FIELDS = ("artifacts_status", "artifacts_published_at", "artifacts_hash", "artifacts_error")
 
 
 @dataclass
@@ -281,8 +284,12 @@ def artifacts_regenerate(*, service_name: str, config_id: int | None = None) -> 
         if not outcome.errors:
             fields["artifacts_hash"] = outcome.hash if active else ""
             fields["artifacts_published_at"] = timezone.now()
-        # update(): no post_save, so recording the outcome does not enqueue another regeneration.
+        # update(): no post_save, so recording the outcome does not enqueue another regeneration. The history gets
+        # its own row for it, credited to the system (not to whoever saved the config and so started this).
         AutoscalingConfig.objects.filter(pk=config.pk).update(**fields)
+        recorded = AutoscalingConfig.objects.filter(pk=config.pk).first()
+        if recorded is not None:
+            history_record_system_write(instance=recorded, fields=ARTIFACT_FIELDS, reason=SYSTEM_FIELDS_REASON)
     log = logger.warning if outcome.errors else logger.info
     log(
         "artifacts of %s: %s (plg: %s; jenkins: %s; grafana: %s) %s",
@@ -328,6 +335,9 @@ class _Regeneration:
                 artifacts_status=ArtifactStatus.ERROR,
                 artifacts_error=f"The regeneration could not be queued: {exc.__class__.__name__}: {exc}",
             )
+            recorded = AutoscalingConfig.objects.filter(pk=self.config_id).first()
+            if recorded is not None:
+                history_record_system_write(instance=recorded, fields=ARTIFACT_FIELDS, reason=SYSTEM_FIELDS_REASON)
 
 
 def artifacts_regenerate_enqueue(*, service_name: str, config_id: int | None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -15,8 +16,9 @@ from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from artifacts.admin import ArtifactsAdminMixin
+from autoscaling.choices import ArtifactStatus
 from autoscaling.decision import cooldown_remaining
-from autoscaling.models import AutoscalingConfig, CooldownState, IPLease, ManagedVM
+from autoscaling.models import AutoscalingConfig, CooldownState, IPLease, ManagedVM, artifacts_status_label
 from autoscaling.services.configs import (
     ConfigDeleteRefused,
     config_delete,
@@ -27,13 +29,39 @@ from autoscaling.services.configs import (
 from autoscaling.services.runs import cooldown_clear
 from autoscaling.services.vms import managed_vm_set_protection
 from autoscaling.services.warm_pool import warm_pool_trim
+from ixnode.history import HumanHistoryAdminMixin
+from ixnode.integrations.problems import explain
+
+
+class ArtifactsStatusFilter(admin.SimpleListFilter):
+    """The artifacts status in the wording of the list column (pending and removed read alike while publishing is
+    off: nothing is published either way)."""
+
+    title = gettext_lazy("artifacts status")
+    parameter_name = "artifacts"
+    NOT_PUBLISHED = "not_published"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        if settings.IXNODE_PLG_MODE == "off":
+            return [(self.NOT_PUBLISHED, artifacts_status_label(status=ArtifactStatus.PENDING)),
+                    *[(s, artifacts_status_label(status=s)) for s in (ArtifactStatus.ACTIVE, ArtifactStatus.ERROR)]]
+        return [(s, artifacts_status_label(status=s)) for s in ArtifactStatus.values]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value == self.NOT_PUBLISHED:
+            return queryset.filter(artifacts_status__in=[ArtifactStatus.PENDING, ArtifactStatus.REMOVED])
+        if value in ArtifactStatus.values:
+            return queryset.filter(artifacts_status=value)
+        return queryset
 
 
 @admin.register(AutoscalingConfig)
-class AutoscalingConfigAdmin(ArtifactsAdminMixin, SimpleHistoryAdmin):
-    list_display = ("service_name", "enabled", "template", "min_vms", "max_vms", "scale_out_step", "scale_in_step",
-                    "cooldown_seconds", "f5_pool_name", "artifacts_status", "updated_at")
-    list_filter = ("enabled", "artifacts_status", "network_mode", "scale_in_order", "template")
+class AutoscalingConfigAdmin(ArtifactsAdminMixin, HumanHistoryAdminMixin, SimpleHistoryAdmin):
+    # Fits a 1,400 px window: bounds and steps one column each, the artifacts in the pages' wording.
+    list_display = ("service_name", "enabled", "template", "vm_bounds", "steps", "cooldown_seconds", "f5_pool_name",
+                    "artifacts", "updated_at")
+    list_filter = ("enabled", ArtifactsStatusFilter, "network_mode", "scale_in_order", "template")
     search_fields = ("service_name", "prometheus_job_name", "vm_prefix", "f5_pool_name", "f5_vip_address")
     list_select_related = ("template",)
     readonly_fields = ("created_at", "updated_at")
@@ -60,6 +88,18 @@ class AutoscalingConfigAdmin(ArtifactsAdminMixin, SimpleHistoryAdmin):
         (gettext_lazy("Timestamps"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 
+    @admin.display(description=gettext_lazy("VMs (min–max)"), ordering="max_vms")
+    def vm_bounds(self, obj: AutoscalingConfig) -> str:
+        return f"{obj.min_vms}–{obj.max_vms}"
+
+    @admin.display(description=gettext_lazy("Steps out / in"))
+    def steps(self, obj: AutoscalingConfig) -> str:
+        return f"{obj.scale_out_step} / {obj.scale_in_step}"
+
+    @admin.display(description=gettext_lazy("Artifacts"), ordering="artifacts_status")
+    def artifacts(self, obj: AutoscalingConfig) -> str:
+        return obj.artifacts_status_text
+
     @admin.action(description=gettext_lazy("Enable selected configs"), permissions=["change"])
     def enable_configs(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._set_enabled(request, queryset, True)
@@ -77,7 +117,7 @@ class AutoscalingConfigAdmin(ArtifactsAdminMixin, SimpleHistoryAdmin):
                 lines = warm_pool_trim(config=config)
             except Exception as exc:  # a run in flight, vCenter unreachable: say so, never a 500
                 self.message_user(request, _("%(name)s: the warm pool was not trimmed: %(error)s")
-                                  % {"name": config.service_name, "error": exc}, messages.ERROR)
+                                  % {"name": config.service_name, "error": explain(exc).summary}, messages.ERROR)
                 continue
             failed = any("not destroyed" in line for line in lines)
             text = "; ".join(lines) or _("no stale warm VM and none above the pool size")

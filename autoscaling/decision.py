@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from events.choices import Decision, ScaleAction
+from events.reasons import Reason
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class DecisionInput:
 @dataclass(frozen=True)
 class DecisionResult:
     decision: Decision
-    reason: str
+    reason: str  # an events.reasons.Reason (its code and parameters kept for translation) or a plain text
     count: int = 0  # VMs to add (scale-out) or remove (scale-in); 0 when blocked
     starts_cooldown: bool = False  # BLOCK_MAX / BLOCK_MIN start that direction's cooldown
 
@@ -79,54 +80,46 @@ def decide(inp: DecisionInput) -> DecisionResult:
 def _decide(inp: DecisionInput) -> DecisionResult:
     action = ScaleAction(inp.action)
     if not inp.enabled:
-        return DecisionResult(Decision.BLOCK_DISABLED, "The autoscaling config is disabled.")
+        return DecisionResult(Decision.BLOCK_DISABLED, Reason("config_disabled"))
     if inp.run_in_flight:
-        return DecisionResult(
-            Decision.BLOCK_IN_PROGRESS, "A scaling run is already in flight for this service; it must finish first."
-        )
+        return DecisionResult(Decision.BLOCK_IN_PROGRESS, Reason("in_flight"))
     if inp.current_vm_count is None:
-        detail = f": {inp.count_error}" if inp.count_error else ""
-        return DecisionResult(
-            Decision.BLOCK_UNKNOWN_COUNT, f"The current VM count could not be read from Prometheus{detail}."
-        )
+        reason = Reason("count_unknown_error", error=inp.count_error) if inp.count_error else Reason("count_unknown")
+        return DecisionResult(Decision.BLOCK_UNKNOWN_COUNT, reason)
 
     count = inp.current_vm_count
     if action == ScaleAction.SCALE_OUT:
         if count >= inp.max_vms:
-            return DecisionResult(
-                Decision.BLOCK_MAX,
-                f"{count} VMs is at or above the maximum of {inp.max_vms}; scale-out cooldown started.",
-                starts_cooldown=True,
-            )
+            return DecisionResult(Decision.BLOCK_MAX, Reason("at_max", count=count, max=inp.max_vms),
+                                  starts_cooldown=True)
         if in_cooldown(inp.now, inp.last_scale_out_at, inp.cooldown_seconds):
             left = cooldown_remaining(inp.now, inp.last_scale_out_at, inp.cooldown_seconds)
-            return DecisionResult(Decision.BLOCK_COOLDOWN, f"Scale-out is in cooldown for another {left:.0f} s.")
+            return DecisionResult(Decision.BLOCK_COOLDOWN, Reason("cooldown_out", left=left))
         headroom = inp.max_vms - count
         moved = min(inp.step, headroom)
         if inp.free_ips is not None:
             if inp.free_ips <= 0:
-                return DecisionResult(Decision.BLOCK_IP_POOL, "The IP pool has no free address left.")
+                return DecisionResult(Decision.BLOCK_IP_POOL, Reason("ip_pool_empty"))
             if inp.free_ips < moved:
                 return DecisionResult(
                     Decision.ALLOW,
-                    f"Adding {inp.free_ips} of {moved} VMs: only {inp.free_ips} free addresses in the IP pool "
-                    f"({count} → {count + inp.free_ips}, maximum {inp.max_vms}).",
+                    Reason("adding_partial", free=inp.free_ips, moved=moved, count=count,
+                           after=count + inp.free_ips, max=inp.max_vms),
                     count=inp.free_ips,
                 )
         return DecisionResult(
-            Decision.ALLOW, f"Adding {moved} VM(s): {count} → {count + moved} (maximum {inp.max_vms}).", count=moved
+            Decision.ALLOW, Reason("adding", moved=moved, count=count, after=count + moved, max=inp.max_vms),
+            count=moved,
         )
 
     if count <= inp.min_vms:
-        return DecisionResult(
-            Decision.BLOCK_MIN,
-            f"{count} VMs is at or below the minimum of {inp.min_vms}; scale-in cooldown started.",
-            starts_cooldown=True,
-        )
+        return DecisionResult(Decision.BLOCK_MIN, Reason("at_min", count=count, min=inp.min_vms),
+                              starts_cooldown=True)
     if in_cooldown(inp.now, inp.last_scale_in_at, inp.cooldown_seconds):
         left = cooldown_remaining(inp.now, inp.last_scale_in_at, inp.cooldown_seconds)
-        return DecisionResult(Decision.BLOCK_COOLDOWN, f"Scale-in is in cooldown for another {left:.0f} s.")
+        return DecisionResult(Decision.BLOCK_COOLDOWN, Reason("cooldown_in", left=left))
     moved = min(inp.step, count - inp.min_vms)
     return DecisionResult(
-        Decision.ALLOW, f"Removing {moved} VM(s): {count} → {count - moved} (minimum {inp.min_vms}).", count=moved
+        Decision.ALLOW, Reason("removing", moved=moved, count=count, after=count - moved, min=inp.min_vms),
+        count=moved,
     )

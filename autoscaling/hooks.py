@@ -64,7 +64,9 @@ def decision_options_for(*, config: AutoscalingConfig, action: str, now: datetim
         bounds = options.bounds or bounds
         if options.suspended_reason:
             reasons.append(options.suspended_reason)
-    return DecisionOptions(dry_run=dry_run, bounds=bounds, suspended_reason=" ".join(reasons))
+    # One reason is passed on as it is (an events.reasons.Reason keeps its code for translation).
+    reason = reasons[0] if len(reasons) == 1 else " ".join(reasons)
+    return DecisionOptions(dry_run=dry_run, bounds=bounds, suspended_reason=reason)
 
 
 def alert_repeat_reason(*, config: AutoscalingConfig, action: str, fingerprint: str,

@@ -17,9 +17,20 @@ from simple_history.models import HistoricalRecords
 from autoscaling import constants
 from autoscaling.choices import ArtifactStatus, LeaseState, ManagedVMState, NetworkMode, ScaleInOrder
 from autoscaling.validation import config_errors, validate_absolute_path, validate_dns_servers
+from ixnode.history import HistoricalActorModel, history_user_of
 
 PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
-PUBLISHING_OFF_LABEL = _("Pending – publishing is off (IXNODE_PLG_MODE=off)")
+PUBLISHING_OFF_LABEL = _("Not published – publishing is off (IXNODE_PLG_MODE=off)")
+
+
+def artifacts_status_label(*, status: str) -> str:
+    """The one wording of an artifacts status, for the pages, the admin and the diagnostics alike.
+
+    While publishing is off nothing is written to Prometheus or Alertmanager, so a pending status (an enabled
+    config) and a removed one (a disabled config) both read "not published – publishing is off"."""
+    if settings.IXNODE_PLG_MODE == "off" and status in (ArtifactStatus.PENDING, ArtifactStatus.REMOVED):
+        return str(PUBLISHING_OFF_LABEL)
+    return str(ArtifactStatus(status).label) if status in ArtifactStatus.values else status
 
 
 class AutoscalingConfig(models.Model):
@@ -168,7 +179,7 @@ class AutoscalingConfig(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     # Audit trail: who changed what and when (django-simple-history; admin, API and pages alike).
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at"], bases=[HistoricalActorModel], get_user=history_user_of)
 
     class Meta:
         ordering = ["service_name"]
@@ -189,9 +200,7 @@ class AutoscalingConfig(models.Model):
     @property
     def artifacts_status_text(self) -> str:
         """The artifacts status as shown to operators; says so when publishing is switched off."""
-        if settings.IXNODE_PLG_MODE == "off" and self.artifacts_status == ArtifactStatus.PENDING:
-            return str(PUBLISHING_OFF_LABEL)
-        return str(self.get_artifacts_status_display())
+        return artifacts_status_label(status=self.artifacts_status)
 
     @property
     def managed_vm_regex(self) -> str:
@@ -203,11 +212,12 @@ class CooldownState(models.Model):
     """Per service: when each direction last started its cooldown (separate cooldowns, one duration)."""
 
     config = models.OneToOneField(
-        AutoscalingConfig, on_delete=models.CASCADE, primary_key=True, related_name="cooldown"
+        AutoscalingConfig, on_delete=models.CASCADE, primary_key=True, related_name="cooldown",
+        verbose_name=_("autoscaling config"),
     )
     last_scale_out_at = models.DateTimeField(_("last scale-out at"), null=True, blank=True)
     last_scale_in_at = models.DateTimeField(_("last scale-in at"), null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("cooldown state")
@@ -220,12 +230,14 @@ class CooldownState(models.Model):
 class IPLease(models.Model):
     """An address of a config's pool handed to a VM; never handed out twice while leased."""
 
-    config = models.ForeignKey(AutoscalingConfig, on_delete=models.CASCADE, related_name="ip_leases")
+    config = models.ForeignKey(AutoscalingConfig, on_delete=models.CASCADE, related_name="ip_leases",
+                               verbose_name=_("autoscaling config"))
     ip_address = models.GenericIPAddressField(_("IP address"))
     state = models.CharField(_("state"), max_length=16, choices=LeaseState.choices, default=LeaseState.LEASED)
     vm_name = models.CharField(_("VM name"), max_length=80, blank=True)
     event = models.ForeignKey(
-        "events.ScaleEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="ip_leases"
+        "events.ScaleEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="ip_leases",
+        verbose_name=_("scale event"),
     )
     leased_at = models.DateTimeField(_("leased at"), auto_now_add=True)
     released_at = models.DateTimeField(_("released at"), null=True, blank=True)
@@ -247,7 +259,8 @@ class IPLease(models.Model):
 class ManagedVM(models.Model):
     """A VM an autoscaling pipeline created; only these are ever picked for scale-in."""
 
-    config = models.ForeignKey(AutoscalingConfig, on_delete=models.CASCADE, related_name="managed_vms")
+    config = models.ForeignKey(AutoscalingConfig, on_delete=models.CASCADE, related_name="managed_vms",
+                               verbose_name=_("autoscaling config"))
     name = models.CharField(_("name"), max_length=80, unique=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     moref = models.CharField(_("vCenter managed object id"), max_length=64, blank=True)
@@ -264,7 +277,8 @@ class ManagedVM(models.Model):
         help_text=_("Template and network settings the VM was prepared with when it entered the warm pool."),
     )
     created_by_event = models.ForeignKey(
-        "events.ScaleEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="created_vms"
+        "events.ScaleEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="created_vms",
+        verbose_name=_("created by scale event"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     in_service_at = models.DateTimeField(_("in service at"), null=True, blank=True)

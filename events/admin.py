@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from events.models import ScaleEvent, ScaleEventStage
 
@@ -37,15 +38,21 @@ class ScaleEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [ScaleEventStageInline]
     fieldsets = (
-        (None, {"fields": ("service_name", "config", "action", "decision", "reason", "status", "dry_run")}),
-        ("Run", {"fields": ("executor", "current_vm_count", "requested_count", "before_count", "after_count",
-                            "vm_names", "current_stage", "error", "rollback_summary", "task_id", "jenkins_build_url",
-                            "plan")}),
-        ("Trigger", {"fields": ("trigger", "triggered_by", "alert_name", "alert_fingerprint", "alert_starts_at",
-                                "alert_labels")}),
-        ("Timing", {"fields": ("created_at", "started_at", "finished_at", "heartbeat_at")}),
+        (None, {"fields": ("service_name", "config", "action", "decision", "reason_shown", "reason_code", "status",
+                           "dry_run")}),
+        (gettext_lazy("Run"), {"fields": (
+            "executor", "current_vm_count", "requested_count", "before_count", "after_count", "vm_names",
+            "current_stage", "error", "rollback_summary", "task_id", "jenkins_build_url", "plan")}),
+        (gettext_lazy("Trigger"), {"fields": (
+            "trigger", "triggered_by", "alert_name", "alert_fingerprint", "alert_starts_at", "alert_labels")}),
+        (gettext_lazy("Timing"), {"fields": ("created_at", "started_at", "finished_at", "heartbeat_at")}),
     )
     readonly_fields = tuple(field for group in fieldsets for field in group[1]["fields"])
 
     def get_actions(self, request: HttpRequest) -> dict:
         return {}
+
+    @admin.display(description=gettext_lazy("reason"))
+    def reason_shown(self, obj: ScaleEvent) -> str:
+        """The reason in the reader's language (the stored English text is what the API and CSV give)."""
+        return obj.reason_shown

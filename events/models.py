@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from events.choices import Decision, EventStatus, Executor, ScaleAction, StageStatus, Trigger
+from events.reasons import reason_display
 
 
 class ScaleEvent(models.Model):
@@ -24,6 +25,9 @@ class ScaleEvent(models.Model):
     action = models.CharField(_("action"), max_length=16, choices=ScaleAction.choices)
     decision = models.CharField(_("decision"), max_length=24, choices=Decision.choices)
     reason = models.TextField(_("reason"), blank=True)
+    # The reason's code and parameters (events.reasons): pages show it in the reader's language.
+    reason_code = models.CharField(_("reason code"), max_length=32, blank=True)
+    reason_params = models.JSONField(_("reason parameters"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=EventStatus.choices)
     trigger = models.CharField(_("trigger"), max_length=16, choices=Trigger.choices, default=Trigger.ALERT)
     executor = models.CharField(_("executor"), max_length=16, choices=Executor.choices, blank=True)
@@ -79,6 +83,11 @@ class ScaleEvent(models.Model):
     @property
     def is_in_flight(self) -> bool:
         return self.status in (EventStatus.QUEUED, EventStatus.RUNNING)
+
+    @property
+    def reason_shown(self) -> str:
+        """The reason in the reader's language (events.reasons)."""
+        return reason_display(code=self.reason_code, params=self.reason_params, text=self.reason)
 
 
 class ScaleEventStage(models.Model):

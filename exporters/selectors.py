@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from exporters.choices import HostStatus, InstallAction
 from exporters.models import ExporterInstall, ExporterInstallHost
@@ -59,7 +60,7 @@ def exporter_install_progress(*, install: ExporterInstall) -> dict[str, Any]:
                 "address": host.address,
                 "status": host.status,
                 "status_display": str(host.get_status_display()),
-                "step": host.step,
+                "step": _(host.step) if host.step else "",  # stored as the worker's msgid: the reader's language
                 "log": host.log,
                 "changed": host.changed,
                 "metrics_ok": host.metrics_ok,

@@ -1,7 +1,13 @@
 from django.apps import AppConfig
+from simple_history.signals import pre_create_historical_record
 
 
 class IxnodeAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "ixnode"
     verbose_name = "IXNode"
+
+    def ready(self) -> None:
+        from ixnode.history import history_actor_fill  # noqa: PLC0415 - needs the models loaded
+
+        pre_create_historical_record.connect(history_actor_fill, dispatch_uid="ixnode-history-actor")

@@ -51,7 +51,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "ixnode.middleware.LanguageMiddleware",  # the reader's choice, then LANGUAGE_CODE, then the browser
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -110,6 +110,9 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en")
+# A LANGUAGE_CODE the operator sets wins over the browser's Accept-Language (docs/i18n.md); left unset, browsers
+# choose. The language menu (a cookie) wins over both.
+IXNODE_LANGUAGE_FROM_BROWSER = env_bool("IXNODE_LANGUAGE_FROM_BROWSER", not env_str("LANGUAGE_CODE"))
 LANGUAGES = [("en", "English"), ("ko", "한국어")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")

@@ -2,6 +2,7 @@ import logging
 
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 from autoscaling import hooks as autoscaling_hooks
 
@@ -22,7 +23,7 @@ def _schedule_sync(sender, using="default", **kwargs) -> None:
 class PoliciesAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "policies"
-    verbose_name = "Scaling policies"
+    verbose_name = _("Scaling policies")
 
     def ready(self) -> None:
         # Importing these registers the system check and connects the receivers; they need the models loaded.

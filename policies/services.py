@@ -23,6 +23,7 @@ from autoscaling.services.ip_leases import ip_pool_free_addresses
 from autoscaling.services.warm_pool import warm_pool_room, warm_vms_ready
 from events.choices import ScaleAction, Trigger
 from events.models import ScaleEvent
+from events.reasons import Reason, msgid_of
 from ixnode.integrations.alertmanager.client import AlertmanagerClient, AlertmanagerError
 from ixnode.integrations.prometheus import promql
 from ixnode.integrations.prometheus.client import PrometheusError, get_client
@@ -52,12 +53,13 @@ def policy_alert_options(*, config: AutoscalingConfig, action: ScaleAction | str
     now = now or timezone.now()
     action = ScaleAction(action)
     process = ScalingProcess.SCALE_OUT if action == ScaleAction.SCALE_OUT else ScalingProcess.SCALE_IN
-    reason = ""
+    reason: str = ""
     if policy.is_suspended(process):
-        reason = f"{action.label} is suspended for this service by the operator."
+        reason = Reason("suspended_out" if action == ScaleAction.SCALE_OUT else "suspended_in")
     elif policy.policy_type != PolicyType.STEP:
-        reason = (f"Alert not acted on: this service scales by its {policy.get_policy_type_display()} policy "
-                  f"(evaluated every {settings.IXNODE_POLICY_INTERVAL} s).")
+        # The label is stored as its English msgid (translated where the reason is shown).
+        reason = Reason("scaled_by_policy", policy=msgid_of(PolicyType(policy.policy_type).label),
+                        interval=settings.IXNODE_POLICY_INTERVAL)
     active = selectors.policy_active_window(policy=policy, now=now)
     bounds = None
     if active is not None:

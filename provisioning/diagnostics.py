@@ -18,8 +18,8 @@ import yaml
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from artifacts.renderers import naming
 from artifacts.renderers.jenkins import jenkins_job_names
@@ -32,6 +32,7 @@ from autoscaling.signals import send_logged
 from ixnode.integrations.alertmanager.client import AlertmanagerClient, AlertmanagerError, alertmanager_loaded_config
 from ixnode.integrations.f5.client import F5Client, F5ConfigurationError, F5Error, F5NotFound
 from ixnode.integrations.jenkins.client import JenkinsClient, JenkinsError
+from ixnode.integrations.problems import explain, explain_text, short_cause
 from ixnode.integrations.prometheus.client import PrometheusError, get_client
 from ixnode.integrations.vcenter.client import vcenter_client
 from ixnode.integrations.vcenter.exceptions import VCenterConfigError, VCenterError
@@ -49,8 +50,10 @@ class CheckResult:
     key: str
     title: str
     ok: bool | None
-    detail: str
-    fix: str = ""
+    detail: str  # a sentence in the reader's language
+    fix: str = ""  # the setting to change or the step to take
+    technical: str = ""  # what the system or library said, for the record (folded away on pages)
+    optional: bool = False  # not configured on purpose is fine (Jenkins: runs use the embedded executor)
 
     @property
     def state(self) -> str:
@@ -63,6 +66,23 @@ class DiagnosticsContext:
 
     prometheus: Any = None
     facts: dict[str, Any] = field(default_factory=dict)
+
+
+def _from_exception(key: str, title: str, ok: bool | None, exc: BaseException, fix: str, *, system: str = "",
+                    where: str = "") -> CheckResult:
+    """A red or grey line for a failure: the explained sentence, the exception's text kept as technical detail."""
+    problem = explain(exc, system=system, where=where)
+    return CheckResult(key, title, ok, problem.summary, fix, technical=problem.detail)
+
+
+def checks_summary(results: list[CheckResult]) -> dict[str, int]:
+    """How many checks passed, failed and could not run (prerequisite down or not configured)."""
+    return {
+        "ok": sum(1 for r in results if r.ok is True),
+        "failed": sum(1 for r in results if r.ok is False),
+        "not_run": sum(1 for r in results if r.ok is None),
+        "total": len(results),
+    }
 
 
 def _prometheus_client() -> Any:
@@ -78,7 +98,7 @@ def health_prometheus() -> CheckResult:
     try:
         jobs = _prometheus_client().job_names()
     except PrometheusError as exc:
-        return CheckResult("prometheus", title, False, str(exc), _("Check PROMETHEUS_URL and that Prometheus runs."))
+        return _from_exception("prometheus", title, False, exc, _("Check PROMETHEUS_URL and that Prometheus runs."))
     return CheckResult("prometheus", title, True, _("%(count)d scrape jobs loaded") % {"count": len(jobs)})
 
 
@@ -88,9 +108,11 @@ def health_vcenter() -> CheckResult:
     try:
         about = vcenter_client().about()
     except VCenterConfigError as exc:
-        return CheckResult("vcenter", title, None, str(exc), _("Set the VCENTER_* settings."))
+        return _from_exception("vcenter", title, None, exc,
+                               _("Set VCENTER_HOST, VCENTER_USER and VCENTER_PASSWORD (and VCENTER_DATACENTER when "
+                                 "vCenter has several)."))
     except VCenterError as exc:
-        return CheckResult("vcenter", title, False, str(exc), _("Check VCENTER_HOST, the credentials and TLS pin."))
+        return _from_exception("vcenter", title, False, exc, _("Check VCENTER_HOST, the credentials and TLS pin."))
     return CheckResult("vcenter", title, True, f"{about['name']}")
 
 
@@ -102,11 +124,11 @@ def health_f5() -> CheckResult:
         pool = AutoscalingConfig.objects.values_list("f5_pool_name", flat=True).first() or "ixnode-health-probe"
         client.check_pool(pool=pool)
     except F5ConfigurationError as exc:
-        return CheckResult("f5", title, None, str(exc), _("Set F5_HOST, F5_USER and F5_PASSWORD."))
+        return _from_exception("f5", title, None, exc, _("Set F5_HOST, F5_USER and F5_PASSWORD."))
     except F5NotFound:
         return CheckResult("f5", title, True, _("Logged in (a pool is missing: see the service's diagnostics)."))
     except F5Error as exc:
-        return CheckResult("f5", title, False, str(exc), _("Check F5_HOST, the credentials and F5_VERIFY_TLS."))
+        return _from_exception("f5", title, False, exc, _("Check F5_HOST, the credentials and F5_VERIFY_TLS."))
     return CheckResult("f5", title, True, _("Logged in, pool readable."))
 
 
@@ -116,7 +138,7 @@ def health_alertmanager() -> CheckResult:
     try:
         alertmanager_loaded_config(AlertmanagerClient())
     except AlertmanagerError as exc:
-        return CheckResult("alertmanager", title, False, str(exc),
+        return _from_exception("alertmanager", title, False, exc,
                            _("Check ALERTMANAGER_URL and that Alertmanager runs."))
     return CheckResult("alertmanager", title, True, _("Configuration loaded."))
 
@@ -127,11 +149,12 @@ def health_jenkins() -> CheckResult:
     client = JenkinsClient.from_settings()
     if client is None:
         return CheckResult("jenkins", title, None, _("Not configured (runs use the embedded executor)."),
-                           _("Set JENKINS_URL, JENKINS_USER and JENKINS_TOKEN to run pipelines on Jenkins."))
+                           _("Set JENKINS_URL, JENKINS_USER and JENKINS_TOKEN to run pipelines on Jenkins."),
+                           optional=True)
     try:
         client.job_config(name="ixnode-health-probe")  # None (404) is an answer: Jenkins is reachable
     except JenkinsError as exc:
-        return CheckResult("jenkins", title, False, str(exc), _("Check JENKINS_URL and the API token."))
+        return _from_exception("jenkins", title, False, exc, _("Check JENKINS_URL and the API token."))
     return CheckResult("jenkins", title, True, _("Reachable, token accepted."))
 
 
@@ -142,19 +165,25 @@ HEALTH_PROBES: list[Callable[[], CheckResult]] = [
     health_f5,
     health_jenkins,
 ]
+HEALTH_KEYS = frozenset({"prometheus", "alertmanager", "vcenter", "f5", "jenkins"})
+
+
+def _cache_key(name: str) -> str:
+    return f"{name}:{get_language() or settings.LANGUAGE_CODE}"  # the sentences are in the reader's language
 
 
 def integration_health(*, use_cache: bool = True) -> list[CheckResult]:
     """Reachability of every external system (cached briefly: the overview is opened all day)."""
     if use_cache:
-        cached = cache.get(HEALTH_CACHE_KEY)
+        cached = cache.get(_cache_key(HEALTH_CACHE_KEY))
         if cached is not None:
             return cached
     results = [probe() for probe in HEALTH_PROBES]
-    cache.set(HEALTH_CACHE_KEY, results, HEALTH_CACHE_SECONDS)
+    cache.set(_cache_key(HEALTH_CACHE_KEY), results, HEALTH_CACHE_SECONDS)
     down = [r for r in results if r.ok is False]
     for result in down:  # de-duplicated by the notification service (one per system and window)
-        send_logged(integration_down, result.key, system=result.key, text=f"{result.title}: {result.detail}")
+        send_logged(integration_down, result.key, system=result.key,
+                    text=f"{result.title}: {result.technical or result.detail}")
     return results
 
 
@@ -177,11 +206,14 @@ def check_artifacts(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Ch
               "not written to Prometheus or Alertmanager."),
             _("Set IXNODE_PLG_MODE=local (files on this machine) or ssh (the PLG host) to publish them."),
         )
+    problems = [explain_text(line) for line in config.artifacts_error.splitlines() if line.strip()]
+    detail = _("Status: %(status)s.") % {"status": config.artifacts_status_text}
+    if problems:
+        detail += " " + " ".join(problem.summary for problem in problems)
     return CheckResult(
-        "artifacts", title, False,
-        _("Status %(status)s. %(error)s") % {"status": config.get_artifacts_status_display(),
-                                             "error": config.artifacts_error},
+        "artifacts", title, False, detail,
         _("Fix the error shown, then save the config again to regenerate its artifacts."),
+        technical=config.artifacts_error,
     )
 
 
@@ -192,7 +224,7 @@ def check_prometheus_job(*, config: AutoscalingConfig, ctx: DiagnosticsContext) 
     try:
         jobs = ctx.prometheus.job_names()
     except PrometheusError as exc:
-        return CheckResult("prometheus_job", title, None, str(exc), _("Check PROMETHEUS_URL and that Prometheus runs."))
+        return _from_exception("prometheus_job", title, None, exc, _("Check PROMETHEUS_URL and that Prometheus runs."))
     ctx.facts["prometheus_jobs"] = jobs
     if job in jobs:
         return CheckResult("prometheus_job", title, True, _("Job '%(job)s' is loaded.") % {"job": job})
@@ -209,7 +241,7 @@ def check_targets_up(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> C
     try:
         targets = ctx.prometheus.targets(config.prometheus_job_name)
     except PrometheusError as exc:
-        return CheckResult("targets_up", title, None, str(exc), _("Check PROMETHEUS_URL and that Prometheus runs."))
+        return _from_exception("targets_up", title, None, exc, _("Check PROMETHEUS_URL and that Prometheus runs."))
     ctx.facts["targets"] = targets
     down = [t for t in targets if t.health != "up"]
     if not targets:
@@ -218,12 +250,13 @@ def check_targets_up(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> C
             _("Install Node Exporter on the service's VMs (Exporters page) so they are registered."),
         )
     if down:
-        names = ", ".join(f"{t.instance} ({t.last_error or t.health})" for t in down)
+        names = ", ".join(f"{t.instance} ({short_cause(t.last_error) or t.health})" for t in down)
         return CheckResult(
             "targets_up", title, False, _("%(down)d of %(total)d targets are down: %(names)s")
             % {"down": len(down), "total": len(targets), "names": names},
             _("Check the VM is running, that node_exporter listens on port %(port)d and the firewall allows it.")
             % {"port": config.node_exporter_port},
+            technical="\n".join(f"{t.instance}: {t.last_error or t.health}" for t in down),
         )
     return CheckResult("targets_up", title, True, _("All %(total)d targets are up.") % {"total": len(targets)})
 
@@ -302,9 +335,9 @@ def check_f5_pool(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Chec
     try:
         members = F5Client.from_settings().list_members(pool=config.f5_pool_name)
     except F5ConfigurationError as exc:
-        return CheckResult("f5_pool", title, None, str(exc), _("Set F5_HOST, F5_USER and F5_PASSWORD."))
+        return _from_exception("f5_pool", title, None, exc, _("Set F5_HOST, F5_USER and F5_PASSWORD."))
     except F5Error as exc:
-        return CheckResult("f5_pool", title, False, str(exc),
+        return _from_exception("f5_pool", title, False, exc,
                            _("Check the F5 pool name and VIP in the config, the F5 credentials and the network."))
     if not members:
         return CheckResult("f5_pool", title, False, _("Pool %(pool)s has no members.") % {"pool": config.f5_pool_name},
@@ -326,7 +359,7 @@ def check_rules_loaded(*, config: AutoscalingConfig, ctx: DiagnosticsContext) ->
         # The Prometheus client's own request path (errors translated the same way as every other call).
         data = ctx.prometheus._get("/api/v1/rules", {"type": "alert"})
     except PrometheusError as exc:
-        return CheckResult("rules", title, None, str(exc), _("Check PROMETHEUS_URL and that Prometheus runs."))
+        return _from_exception("rules", title, None, exc, _("Check PROMETHEUS_URL and that Prometheus runs."))
     groups = [g for g in (data or {}).get("groups", []) if g.get("name") == group_name]
     if not groups:
         return CheckResult(
@@ -337,8 +370,10 @@ def check_rules_loaded(*, config: AutoscalingConfig, ctx: DiagnosticsContext) ->
     rules = [r for g in groups for r in g.get("rules", [])]
     broken = [r.get("name", "?") + ": " + r.get("lastError", "") for r in rules if r.get("health") == "err"]
     if broken:
-        return CheckResult("rules", title, False, "; ".join(broken),
-                           _("Fix the rule expression (promtool check rules) and regenerate the artifacts."))
+        return CheckResult("rules", title, False,
+                           _("%(count)d of the service's alert rules fail to evaluate.") % {"count": len(broken)},
+                           _("Fix the rule expression (promtool check rules) and regenerate the artifacts."),
+                           technical="\n".join(broken))
     names = ", ".join(sorted({r.get("name", "?") for r in rules}))
     return CheckResult("rules", title, True, _("%(count)d rules: %(names)s") % {"count": len(rules), "names": names})
 
@@ -360,7 +395,7 @@ def check_alertmanager_route(*, config: AutoscalingConfig, ctx: DiagnosticsConte
     try:
         loaded = yaml.safe_load(alertmanager_loaded_config(AlertmanagerClient())) or {}
     except AlertmanagerError as exc:
-        return CheckResult("route", title, None, str(exc), _("Check ALERTMANAGER_URL and that Alertmanager runs."))
+        return _from_exception("route", title, None, exc, _("Check ALERTMANAGER_URL and that Alertmanager runs."))
     routes = [r for r in _routes(loaded.get("route") or {}) if r.get("receiver") == receiver]
     receivers = [r for r in loaded.get("receivers") or [] if r.get("name") == receiver]
     if not routes or not receivers:
@@ -392,8 +427,9 @@ def check_webhook(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Chec
     try:
         response = requests.post(url, json=probe, headers=headers, timeout=5)
     except requests.RequestException as exc:
-        return CheckResult("webhook", title, False, f"{url}: {exc.__class__.__name__}",
-                           _("Set IXNODE_PUBLIC_URL to the address Alertmanager uses to reach this server."))
+        return _from_exception("webhook", title, False, exc,
+                               _("Set IXNODE_PUBLIC_URL to the address Alertmanager uses to reach this server."),
+                               system=_("This server"), where=url)
     if response.status_code in (401, 403):
         return CheckResult("webhook", title, False, _("%(url)s refused the token (HTTP %(code)d).")
                            % {"url": url, "code": response.status_code},
@@ -418,7 +454,7 @@ def check_jenkins_jobs(*, config: AutoscalingConfig, ctx: DiagnosticsContext) ->
     try:
         missing = [name for name in names if client.job_config(name=name) is None]
     except JenkinsError as exc:
-        return CheckResult("jenkins", title, False, str(exc), _("Check JENKINS_URL and the API token."))
+        return _from_exception("jenkins", title, False, exc, _("Check JENKINS_URL and the API token."))
     if missing:
         return CheckResult("jenkins", title, False, _("Missing: %(names)s") % {"names": ", ".join(missing)},
                            _("Enable the config (or regenerate its artifacts) so the Jenkins jobs are created."))
@@ -449,8 +485,9 @@ def service_diagnostics(*, config: AutoscalingConfig, ctx: DiagnosticsContext | 
             results.append(check(config=config, ctx=ctx))
         except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
             name = getattr(check, "__name__", "check").removeprefix("check_")
-            results.append(CheckResult(name, name, False, f"{exc.__class__.__name__}: {exc}",
-                                       str(gettext_lazy("Report this error: the check itself failed."))))
+            results.append(CheckResult(name, name, False, _("The check itself failed."),
+                                       _("Report this error: the check itself failed."),
+                                       technical=f"{exc.__class__.__name__}: {exc}"))
     return results
 
 
@@ -500,8 +537,9 @@ def check_public_url() -> CheckResult:
     try:
         response = requests.get(f"{url}/healthz", timeout=3, allow_redirects=False)
     except requests.RequestException as exc:
-        return CheckResult("public_url", title, False, f"{url}: {exc.__class__.__name__}",
-                           _("Set IXNODE_PUBLIC_URL to the URL at which Alertmanager reaches this server."))
+        return _from_exception("public_url", title, False, exc,
+                               _("Set IXNODE_PUBLIC_URL to the URL at which Alertmanager reaches this server."),
+                               system=_("This server"), where=url)
     if response.status_code != 200:
         return CheckResult("public_url", title, False, _("%(url)s/healthz answered HTTP %(code)d.")
                            % {"url": url, "code": response.status_code},
@@ -512,6 +550,14 @@ def check_public_url() -> CheckResult:
 SETUP_CHECKS: list[Callable[[], CheckResult]] = [check_webhook_token, check_public_url, check_publishing]
 
 
-def setup_checklist() -> list[CheckResult]:
-    """What a first run needs: the setup checks, then every integration's health (fresh, not cached)."""
-    return [check() for check in SETUP_CHECKS] + integration_health(use_cache=False)
+SETUP_CACHE_KEY = "ixnode:setup-checks"
+
+
+def setup_checklist(*, use_cache: bool = False) -> list[CheckResult]:
+    """What a first run needs: the setup checks, then every integration's health (fresh unless ``use_cache``: the
+    overview shows it on every visit and keeps it as briefly as the integrations' health)."""
+    setup = cache.get(_cache_key(SETUP_CACHE_KEY)) if use_cache else None
+    if setup is None:
+        setup = [check() for check in SETUP_CHECKS]
+        cache.set(_cache_key(SETUP_CACHE_KEY), setup, HEALTH_CACHE_SECONDS)
+    return setup + integration_health(use_cache=use_cache)

@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 from autoscaling.services.runs import scale_event_finish, scale_event_heartbeat, scale_event_start
 from events.choices import IN_FLIGHT_STATUSES, EventStatus, Executor, ScaleAction, StageStatus
 from events.models import ScaleEvent, ScaleEventStage
+from events.reasons import STAGE_FAILED
 from provisioning.clients import Clients
 from provisioning.stages import pipeline_stages, stage_names
 from provisioning.stages.base import RunContext, Stage, StageError
@@ -125,7 +126,7 @@ class Runner:
             logger.debug("%s", traceback.format_exc())
             self.ctx.set_log_sink(None)
             self._mark(row, StageStatus.FAILED, finished_at=timezone.now())
-            self.fail(f"Stage '{stage.name}' failed: {exc}")
+            self.fail(STAGE_FAILED % {"stage": stage.name, "error": exc})
             return False
         self.ctx.set_log_sink(None)
         self._mark(row, StageStatus.SUCCEEDED, finished_at=timezone.now())

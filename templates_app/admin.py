@@ -12,20 +12,27 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
+from ixnode.history import HumanHistoryAdminMixin
+from ixnode.integrations.problems import explain
 from ixnode.integrations.vcenter.client import VCenterError
-from templates_app.forms import TemplateFromVMForm
+from templates_app.forms import TemplateAdminForm, TemplateFromVMForm
 from templates_app.models import Template
 from templates_app.selectors import vcenter_vms_list
 from templates_app.services import templates_sync
 
 
 @admin.register(Template)
-class TemplateAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "source_vm_name", "vcenter_path", "datastore", "created_at")
+class TemplateAdmin(HumanHistoryAdminMixin, SimpleHistoryAdmin):
+    form = TemplateAdminForm
+    list_display = ("name", "source_vm_name", "vcenter_path", "datastore", "tags_shown", "created_at")
     search_fields = ("name", "source_vm_name", "vcenter_path", "description")
     readonly_fields = ("created_at", "updated_at")
     change_list_template = "admin/templates_app/template/change_list.html"
     actions = ["sync_from_vcenter"]
+
+    @admin.display(description=gettext_lazy("tags"))
+    def tags_shown(self, obj: Template) -> str:
+        return ", ".join(obj.tags or [])
 
     def get_urls(self):
         urls = [
@@ -42,7 +49,7 @@ class TemplateAdmin(SimpleHistoryAdmin):
         try:
             result = templates_sync()
         except VCenterError as exc:
-            self.message_user(request, _("Sync failed: %(error)s") % {"error": exc.message}, messages.ERROR)
+            self.message_user(request, _("Sync failed: %(error)s") % {"error": explain(exc).summary}, messages.ERROR)
             return
         self.message_user(request, _("Synced from vCenter: %(summary)s.") % {"summary": result.summary()})
         if result.missing_in_vcenter:
@@ -70,7 +77,8 @@ class TemplateAdmin(SimpleHistoryAdmin):
         try:
             vm_names = [vm.name for vm in vcenter_vms_list(templates=False)]
         except VCenterError as exc:
-            self.message_user(request, _("vCenter cannot be read: %(error)s") % {"error": exc.message}, messages.ERROR)
+            self.message_user(request, _("vCenter cannot be read: %(error)s") % {"error": explain(exc).summary},
+                              messages.ERROR)
         form = TemplateFromVMForm(request.POST or None, vm_names=vm_names)
         status = 200
         if request.method == "POST":

@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from ixnode.integrations.problems import explain
 from ixnode.integrations.vcenter.client import VCenterError
 from templates_app.models import VCENTER_NAME_VALIDATOR, Template
 from templates_app.services import template_create_from_vm
@@ -20,6 +21,29 @@ def add_validation_errors(form: forms.BaseForm, exc: ValidationError) -> None:
     else:
         for error in exc.messages:
             form.add_error(None, error)
+
+
+def tags_parse(text: str) -> list[str]:
+    """``"linux, golden ,  "`` → ``["linux", "golden"]`` (the comma-separated tags the pages and admin take)."""
+    return [tag.strip() for tag in text.split(",") if tag.strip()]
+
+
+class TemplateAdminForm(forms.ModelForm):
+    """The admin's Template form: tags typed comma-separated, as the pages show them (stored as a JSON list)."""
+
+    tags = forms.CharField(label=_("tags"), required=False, help_text=_("Comma-separated."))
+
+    class Meta:
+        model = Template
+        fields = ("name", "source_vm_name", "vcenter_path", "datastore", "description", "tags")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound and self.instance.pk is not None:
+            self.initial["tags"] = ", ".join(self.instance.tags or [])
+
+    def clean_tags(self) -> list[str]:
+        return tags_parse(self.cleaned_data.get("tags") or "")
 
 
 class TemplateFromVMForm(forms.Form):
@@ -38,8 +62,7 @@ class TemplateFromVMForm(forms.Form):
             )
 
     def clean_tags(self) -> list[str]:
-        raw = self.cleaned_data.get("tags") or ""
-        return [tag.strip() for tag in raw.split(",") if tag.strip()]
+        return tags_parse(self.cleaned_data.get("tags") or "")
 
     def create_template(self) -> Template | None:
         """Run ``template_create_from_vm`` on valid data; its errors land on the form (``None`` returned)."""
@@ -56,5 +79,5 @@ class TemplateFromVMForm(forms.Form):
         except ValidationError as exc:
             add_validation_errors(self, exc)
         except VCenterError as exc:
-            self.add_error(None, exc.message)
+            self.add_error(None, explain(exc).summary)
         return None

@@ -6,6 +6,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from ixnode.history import HistoricalActorModel, history_user_of
+
 VCENTER_NAME_VALIDATOR = RegexValidator(
     r"^[^%/\\]{1,80}$",
     _("vCenter names are 1–80 characters and may not contain %%, / or \\."),
@@ -25,7 +27,7 @@ class Template(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     # Audit trail: who changed what and when (django-simple-history).
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at"], bases=[HistoricalActorModel], get_user=history_user_of)
 
     class Meta:
         ordering = ["name"]

@@ -26,6 +26,7 @@ class WebhookCaller:
     is_authenticated = True
     is_anonymous = False
     username = "alertmanager"
+    history_actor = "alertmanager"  # ixnode.history: what the change history says made a change in this call
 
     def __str__(self) -> str:
         return self.username

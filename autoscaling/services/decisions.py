@@ -36,6 +36,7 @@ from autoscaling.services.warm_pool import warm_vms_ready_count
 from autoscaling.signals import scale_decision_recorded, send_logged, vm_count_unknown
 from events.choices import Decision, EventStatus, ScaleAction, Trigger
 from events.models import ScaleEvent
+from events.reasons import Reason, reason_fields
 from ixnode.integrations.prometheus.client import PrometheusAPI, PrometheusError, get_client
 from ixnode.metrics import DECISIONS
 
@@ -192,7 +193,7 @@ def _decide_locked(
             free = ip_pool_free_count(config=fresh, in_use=in_use)
             result = decide(replace(inputs, free_ips=free.count + warm_vms_ready_count(config=fresh)))
             if free.note:
-                result = replace(result, reason=f"{result.reason} (IP pool: {free.note})")
+                result = replace(result, reason=Reason("with_ip_pool_note", reason=result.reason, note=free.note))
         event = _event_create(config=fresh, action=action, result=result, count=count, trigger=trigger,
                               dry_run=dry_run)
         if result.starts_cooldown:
@@ -219,7 +220,7 @@ def _event_create(
         service_name=config.service_name,
         action=action,
         decision=result.decision,
-        reason=result.reason,
+        **reason_fields(result.reason),
         status=status,
         trigger=trigger.kind,
         dry_run=dry_run,
@@ -244,7 +245,8 @@ def _event_create(
         logger.error("in-flight unique index rejected a second run for %s", config.service_name)
         event.pk = None
         event.decision = Decision.BLOCK_IN_PROGRESS
-        event.reason = "A scaling run is already in flight for this service; it must finish first."
+        for name, value in reason_fields(Reason("in_flight")).items():
+            setattr(event, name, value)
         event.status = EventStatus.BLOCKED
         event.requested_count = 0
         event.save()

@@ -30,10 +30,14 @@ def _config_or_404(service_name: str):
 def overview(request: HttpRequest) -> HttpResponse:
     counts = selectors.vm_counts_fetch(client=diagnostics._prometheus_client())
     rows = selectors.service_overview_rows(vm_counts=counts)
+    checklist = diagnostics.setup_checklist(use_cache=True)
     context = {
         "rows": rows,
-        "count_error": counts.error,
-        "health": diagnostics.integration_health(),
+        "count_problem": counts.problem,
+        "checklist": checklist,
+        "checklist_summary": diagnostics.checks_summary(checklist),
+        "setup_incomplete": any(r.ok is not True and not r.optional for r in checklist),
+        "health": [r for r in checklist if r.key in diagnostics.HEALTH_KEYS],
         "enabled_count": sum(1 for row in rows if row.config.enabled),
         "running_count": sum(1 for row in rows if row.run),
     }
@@ -94,7 +98,7 @@ def service_diagnostics(request: HttpRequest, service_name: str) -> HttpResponse
     context = {
         "config": config,
         "results": results,
-        "failed": sum(1 for r in results if r.ok is False),
+        "summary": diagnostics.checks_summary(results),
         "health": diagnostics.integration_health(use_cache=False),
     }
     return render(request, "autoscaling/diagnostics.html", context)

@@ -11,18 +11,19 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db.models import OuterRef, Prefetch, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from autoscaling.choices import ArtifactStatus, ManagedVMState
+from autoscaling.choices import ManagedVMState
 from autoscaling.decision import cooldown_remaining
 from autoscaling.models import AutoscalingConfig, ManagedVM
-from events.choices import IN_FLIGHT_STATUSES, EventStatus, ScaleAction
+from events.choices import IN_FLIGHT_STATUSES, Decision, EventStatus, ScaleAction
 from events.models import ScaleEvent, ScaleEventStage
+from events.reasons import reason_display
 from events.views.selectors import stage_label
+from ixnode.integrations.problems import Problem, explain, explain_text
 from ixnode.integrations.prometheus import promql
 from ixnode.integrations.prometheus.client import PrometheusError
 
@@ -38,6 +39,8 @@ EVENT_ROW_FIELDS = (
     "decision",
     "status",
     "reason",
+    "reason_code",
+    "reason_params",
     "current_stage",
     "before_count",
     "after_count",
@@ -53,6 +56,7 @@ class VmCounts:
 
     by_job: dict[str, int] = field(default_factory=dict)
     error: str = ""
+    problem: Problem | None = None  # the error for people (pages)
 
     def get(self, job: str) -> int | None:
         if self.error:
@@ -78,7 +82,9 @@ class ServiceRow:
     last_url: str = ""
     last_action: str = ""
     last_status: str = ""
+    last_decision: str = ""
     artifacts_label: str = ""
+    artifacts_problem: str = ""  # the artifacts error in sentences (the technical text is in the admin)
 
     @property
     def at_max(self) -> bool:
@@ -101,7 +107,7 @@ def vm_counts_fetch(*, client: Any) -> VmCounts:
     try:
         result = client.query(promql.TARGET_COUNT_BY_JOB)
     except PrometheusError as exc:
-        return VmCounts(error=str(exc))
+        return VmCounts(error=str(exc), problem=explain(exc))
     counts: dict[str, int] = {}
     for sample in result.samples:
         job = sample.labels.get("job")
@@ -135,7 +141,7 @@ def service_overview_rows(*, vm_counts: VmCounts, now: dt.datetime | None = None
     )
     by_id, running = _events_by_id({c.last_event_id for c in configs if c.last_event_id}, with_in_flight=True)
     labels = _Labels()
-    publishing_off = settings.IXNODE_PLG_MODE == "off"
+    artifacts_labels: dict[str, str] = {}
     service_url = reverse("autoscaling:service", args=["__service__"])
     diagnostics_url = reverse("autoscaling:service-diagnostics", args=["__service__"])
     event_url = reverse("events:detail", args=[0]).replace("/0/", "/__id__/")
@@ -156,10 +162,7 @@ def service_overview_rows(*, vm_counts: VmCounts, now: dt.datetime | None = None
         row = rows[-1]
         row.url = service_url.replace("__service__", config.service_name)
         row.diagnostics_url = diagnostics_url.replace("__service__", config.service_name)
-        if publishing_off and config.artifacts_status == ArtifactStatus.PENDING:
-            row.artifacts_label = config.artifacts_status_text
-        else:
-            row.artifacts_label = labels.get(ArtifactStatus, config.artifacts_status)
+        row.artifacts_label = artifacts_labels.setdefault(config.artifacts_status, config.artifacts_status_text)
         if row.run:
             row.run_url = event_url.replace("__id__", str(row.run.pk))
             row.run_action = labels.get(ScaleAction, row.run.action)
@@ -169,6 +172,11 @@ def service_overview_rows(*, vm_counts: VmCounts, now: dt.datetime | None = None
             row.last_url = event_url.replace("__id__", str(row.last_event.pk))
             row.last_action = labels.get(ScaleAction, row.last_event.action)
             row.last_status = labels.get(EventStatus, row.last_event.status)
+            row.last_decision = labels.get(Decision, row.last_event.decision)
+        if config.artifacts_error:
+            row.artifacts_problem = " ".join(
+                explain_text(line).summary for line in config.artifacts_error.splitlines() if line.strip()
+            )
     return rows
 
 
@@ -243,11 +251,12 @@ def service_chart(
         for key, query in queries:
             series[key] = _points(client.query_range(query, start=start, end=end, step_seconds=step))
     except PrometheusError as exc:
-        error = _("Metrics unavailable: %(error)s") % {"error": exc}
+        error = _("Metrics unavailable: %(error)s") % {"error": explain(exc).summary}
+    labels = _Labels()
     events = (
         ScaleEvent.objects.filter(service_name=config.service_name, created_at__gte=start, created_at__lte=end)
         .order_by("created_at")
-        .values("id", "created_at", "action", "decision", "status", "reason")[:500]
+        .values("id", "created_at", "action", "decision", "status", "reason", "reason_code", "reason_params")[:500]
     )
     return {
         "service": config.service_name,
@@ -271,7 +280,11 @@ def service_chart(
                 "action": event["action"],
                 "decision": event["decision"],
                 "status": event["status"],
-                "label": f"#{event['id']} {event['action']} {event['decision']} {event['reason']}".strip(),
+                "label": " ".join(part for part in (
+                    f"#{event['id']}", labels.get(ScaleAction, event["action"]),
+                    labels.get(Decision, event["decision"]),
+                    reason_display(code=event["reason_code"], params=event["reason_params"], text=event["reason"]),
+                ) if part),
                 "url": reverse("events:detail", args=[event["id"]]),
             }
             for event in events

@@ -47,6 +47,7 @@ def event_history(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "query": query.urlencode(),
+        "filtered": any(request.GET.get(name) for name in form.fields),
         "service_names": AutoscalingConfig.objects.order_by("service_name").values_list("service_name", flat=True),
     }
     return render(request, "events/list.html", context)

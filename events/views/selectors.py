@@ -6,15 +6,19 @@ Every selector runs a fixed number of SQL queries whatever the number of events 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from events.choices import StageStatus, Trigger
 from events.models import ScaleEvent, ScaleEventStage
+from events.reasons import STAGE_FAILED
+from ixnode.integrations.problems import explain_text
 from ixnode.registry import registry
 
 LOG_TAIL_LINES = 12
@@ -89,6 +93,8 @@ def event_list_columns(qs: QuerySet[ScaleEvent]) -> QuerySet[ScaleEvent]:
         "decision",
         "status",
         "reason",
+        "reason_code",
+        "reason_params",
         "before_count",
         "after_count",
         "vm_names",
@@ -131,6 +137,36 @@ def stage_label(name: str) -> str:
         return str(Trigger.RECONCILE.label)
     words = name.replace("_", " ").replace("-", " ").strip()
     return words[:1].upper() + words[1:]
+
+
+_STAGE_FAILED_RE = re.compile(
+    "^" + re.escape(STAGE_FAILED).replace(re.escape("%(stage)s"), "(?P<stage>[^']+)")
+    .replace(re.escape("%(error)s"), "(?P<error>.*)") + "$", re.S,
+)
+
+
+@dataclass(frozen=True)
+class RunError:
+    """A failed run's error for people: a sentence in the reader's language, the stored text as detail."""
+
+    summary: str
+    detail: str
+
+
+def event_error_display(text: str) -> RunError:
+    """``Stage 'clone' failed: vCenter … refused the connection …`` as "Stage “Clone VMs from the template” failed:
+    vCenter at … is not reachable (connection refused)." with the stored text kept as the detail."""
+    text = (text or "").strip()
+    if not text:
+        return RunError("", "")
+    found = _STAGE_FAILED_RE.match(text)
+    if found:
+        problem = explain_text(found.group("error"))
+        summary = _("Stage “%(stage)s” failed: %(problem)s") % {
+            "stage": stage_label(found.group("stage")), "problem": problem.summary}
+        return RunError(summary, text)
+    problem = explain_text(text)
+    return RunError(problem.summary, problem.detail)
 
 
 def _tail(text: str, lines: int = LOG_TAIL_LINES) -> str:

@@ -90,7 +90,16 @@
     fetch(box.getAttribute("data-url"), { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.json(); })
       .then(function (data) { drawChart(box, data); })
-      .catch(function (err) { box.textContent = String(err); });
+      .catch(function (err) {
+        // A sentence for people; the browser's own error text goes to the console.
+        var labels = JSON.parse(box.getAttribute("data-labels") || "{}");
+        if (window.console) { window.console.warn("chart", err); }
+        box.innerHTML = "";
+        var p = document.createElement("p");
+        p.className = "error chart-error";
+        p.textContent = labels.load_error || "The chart could not be loaded.";
+        box.appendChild(p);
+      });
   }
 
   function fmtTime(iso) {

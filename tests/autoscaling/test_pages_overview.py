@@ -61,7 +61,11 @@ def test_overview_when_prometheus_is_down(operator_client, shop, settings):
     response = operator_client.get(reverse("autoscaling:overview"))
     assert response.status_code == 200
     assert response.context["rows"][0].vm_count is None
-    assert "unreachable" in response.context["count_error"]
+    problem = response.context["count_problem"]
+    assert problem.summary == f"Prometheus at {settings.PROMETHEUS_URL} is not reachable (connection refused)."
+    assert "NewConnectionError" in problem.detail  # kept, folded away
+    body = response.content.decode()
+    assert problem.summary in body and "<details class=\"technical\">" in body
     assert {i.key: i.ok for i in response.context["health"]}["prometheus"] is False
 
 

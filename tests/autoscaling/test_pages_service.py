@@ -34,7 +34,7 @@ def test_service_page_shows_run_events_and_history(operator_client, operator, co
     history = response.context["history"]
     assert history[0].who == "operator" and history[0].kind == "changed"
     changed = {c.field: (c.old, c.new) for c in history[0].changes}
-    assert changed == {"scale_out_cpu_threshold": ("80.0", "85.0"), "max_vms": ("4", "6")}
+    assert changed == {"scale_out_cpu_threshold": ("80", "85"), "max_vms": ("4", "6")}
     assert 'data-field="max_vms"' in body and "<del>4</del>" in body and "<ins>6</ins>" in body
     assert history[-1].kind == "created"
     assert operator_client.get(reverse("autoscaling:service", args=["missing"])).status_code == 404

@@ -383,6 +383,9 @@ def plg_host_from_settings() -> PlgHost:
             key_path=settings.IXNODE_PLG_SSH_KEY,
             known_hosts=settings.IXNODE_PLG_SSH_KNOWN_HOSTS,
         )
+    if mode == "off":
+        raise PlgError("Publishing is off (IXNODE_PLG_MODE=off): there is no PLG host to read or write; set "
+                       "IXNODE_PLG_MODE=local or ssh to publish.")
     raise PlgError(f"IXNODE_PLG_MODE must be 'local', 'ssh' or 'off', got {mode!r}")
 
 

@@ -1,0 +1,127 @@
+"""Why a decision went the way it did: a code and its parameters, stored beside the English sentence.
+
+A :class:`Reason` *is* its English sentence (a ``str``), so the API, the CSV export, notifications and searches
+keep reading ``ScaleEvent.reason`` as before; it also carries ``code`` and ``params``, which the decision service
+stores in ``ScaleEvent.reason_code`` / ``reason_params``. Pages show :func:`reason_display`: the sentence of the
+code, translated into the reader's language, with the parameters put in — an integration error among them
+explained in the same language (:func:`ixnode.integrations.problems.explain_text`), a nested reason shown the same
+way, a label stored as its English msgid translated.
+
+Rows written before codes existed, and reasons from elsewhere, have no code: their stored text is shown, translated
+when it is exactly one of the product's own sentences (a msgid of the catalogue), as is otherwise.
+
+To add a reason: a code and its sentence in :data:`REASONS` (with ``gettext_noop`` so ``makemessages`` picks it
+up), its Korean in ``locale/ko/LC_MESSAGES/django.po``, and ``Reason("code", **params)`` where it is decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from ixnode.integrations.problems import explain_text
+
+
+@dataclass(frozen=True)
+class ReasonSpec:
+    """One reason's English sentence (a msgid) and how its parameters are shown."""
+
+    text: str
+    explain: tuple[str, ...] = ()  # parameters holding an integration message: explained in the reader's language
+    msgids: tuple[str, ...] = ()  # parameters holding an English msgid (a label): translated
+
+
+REASONS: dict[str, ReasonSpec] = {
+    "config_disabled": ReasonSpec(gettext_noop("The autoscaling config is disabled.")),
+    "in_flight": ReasonSpec(
+        gettext_noop("A scaling run is already in flight for this service; it must finish first.")),
+    "count_unknown": ReasonSpec(gettext_noop("The current VM count could not be read from Prometheus.")),
+    "count_unknown_error": ReasonSpec(
+        gettext_noop("The current VM count could not be read from Prometheus: %(error)s."), explain=("error",)),
+    "at_max": ReasonSpec(
+        gettext_noop("%(count)d VMs is at or above the maximum of %(max)d; scale-out cooldown started.")),
+    "at_min": ReasonSpec(
+        gettext_noop("%(count)d VMs is at or below the minimum of %(min)d; scale-in cooldown started.")),
+    "cooldown_out": ReasonSpec(gettext_noop("Scale-out is in cooldown for another %(left).0f s.")),
+    "cooldown_in": ReasonSpec(gettext_noop("Scale-in is in cooldown for another %(left).0f s.")),
+    "ip_pool_empty": ReasonSpec(gettext_noop("The IP pool has no free address left.")),
+    "adding_partial": ReasonSpec(gettext_noop(
+        "Adding %(free)d of %(moved)d VMs: only %(free)d free addresses in the IP pool (%(count)d → %(after)d, "
+        "maximum %(max)d).")),
+    "adding": ReasonSpec(gettext_noop("Adding %(moved)d VM(s): %(count)d → %(after)d (maximum %(max)d).")),
+    "removing": ReasonSpec(gettext_noop("Removing %(moved)d VM(s): %(count)d → %(after)d (minimum %(min)d).")),
+    "with_ip_pool_note": ReasonSpec(gettext_noop("%(reason)s (IP pool: %(note)s)"), explain=("note",)),
+    "suspended_out": ReasonSpec(gettext_noop("Scale-out is suspended for this service by the operator.")),
+    "suspended_in": ReasonSpec(gettext_noop("Scale-in is suspended for this service by the operator.")),
+    "scaled_by_policy": ReasonSpec(gettext_noop(
+        "Alert not acted on: this service scales by its %(policy)s policy (evaluated every %(interval)d s)."),
+        msgids=("policy",)),
+}
+
+
+# A failed run's error (provisioning.runner writes it; the event page shows it with the stage's title).
+STAGE_FAILED = "Stage '%(stage)s' failed: %(error)s"
+
+
+class Reason(str):
+    """A reason's English sentence that also knows its code and parameters."""
+
+    code: str
+    params: dict[str, Any]
+
+    def __new__(cls, code: str, /, **params: Any) -> Reason:
+        spec = REASONS[code]
+        text = spec.text % params if params else spec.text
+        obj = super().__new__(cls, text)
+        obj.code, obj.params = code, params
+        return obj
+
+    def stored_params(self) -> dict[str, Any]:
+        """The parameters as JSON (a nested reason as ``{"code": …, "params": …}``)."""
+        return {key: _stored(value) for key, value in self.params.items()}
+
+
+def msgid_of(label: Any) -> str:
+    """A lazy label's English msgid (what a reason stores; :func:`reason_display` translates it)."""
+    with translation.override(None):
+        return str(label)
+
+
+def _stored(value: Any) -> Any:
+    if isinstance(value, Reason):
+        return {"code": value.code, "params": value.stored_params()}
+    return value
+
+
+def reason_fields(reason: str) -> dict[str, Any]:
+    """The ScaleEvent fields recording ``reason`` (text always; code and parameters when it has them)."""
+    if isinstance(reason, Reason):
+        return {"reason": str(reason), "reason_code": reason.code, "reason_params": reason.stored_params()}
+    return {"reason": str(reason), "reason_code": "", "reason_params": {}}
+
+
+def _shown(key: str, value: Any, spec: ReasonSpec) -> Any:
+    if isinstance(value, Mapping) and "code" in value:
+        return reason_display(code=str(value["code"]), params=value.get("params") or {}, text="")
+    if isinstance(value, str) and key in spec.explain:
+        return explain_text(value).summary.rstrip(".")
+    if isinstance(value, str) and key in spec.msgids:
+        return _(value)
+    return value
+
+
+def reason_display(*, code: str, params: Mapping[str, Any] | None, text: str) -> str:
+    """The reason in the active language (the stored text when the code is unknown)."""
+    spec = REASONS.get(code) if code else None
+    if spec is None:
+        return _(text) if text else ""
+    values = {key: _shown(key, value, spec) for key, value in (params or {}).items()}
+    try:
+        return _(spec.text) % values if values else _(spec.text)
+    except (KeyError, TypeError, ValueError):  # parameters of an older wording: the stored text is still right
+        return text or spec.text
