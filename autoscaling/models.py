@@ -20,7 +20,7 @@ from autoscaling.validation import config_errors, validate_absolute_path, valida
 from ixnode.history import HistoricalActorModel, history_user_of
 
 PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
-PUBLISHING_OFF_LABEL = _("Not published – publishing is off (IXNODE_PLG_MODE=off)")
+PUBLISHING_OFF_LABEL = _("Not published – publishing is off")
 
 
 def artifacts_status_label(*, status: str) -> str:

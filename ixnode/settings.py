@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy
 
 from ixnode.env import env_bool, env_file_load, env_float, env_int, env_list, env_str, persisted_secret
 
@@ -170,7 +171,7 @@ Q_CLUSTER: dict = {
     "max_attempts": 1,
     "ack_failures": True,
     "catch_up": False,
-    "label": "Background tasks",
+    "label": gettext_lazy("Background tasks"),  # the admin's heading of django-q2's models
     "sync": env_bool("IXNODE_Q_SYNC", False),
 }
 if IXNODE_REDIS_URL:

@@ -17,7 +17,7 @@ import requests
 import yaml
 from django.conf import settings
 from django.core.cache import cache
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -192,8 +192,9 @@ def integration_health(*, use_cache: bool = True) -> list[CheckResult]:
 def check_artifacts(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
     title = _("Generated artifacts published")
     if config.artifacts_status == ArtifactStatus.ACTIVE:
-        when = timezone.localtime(config.artifacts_published_at) if config.artifacts_published_at else None
-        return CheckResult("artifacts", title, True, _("Active since %(when)s") % {"when": when or "–"})
+        when = config.artifacts_published_at
+        shown = formats.date_format(timezone.localtime(when), "Y-m-d H:i:s T") if when else "–"
+        return CheckResult("artifacts", title, True, _("Active since %(when)s") % {"when": shown})
     if not config.enabled:
         return CheckResult(
             "artifacts", title, False, _("The config is disabled: no scrape job, rules or route are published."),
@@ -447,9 +448,14 @@ def check_jenkins_jobs(*, config: AutoscalingConfig, ctx: DiagnosticsContext) ->
     client = JenkinsClient.from_settings()
     if client is None:
         executor = settings.IXNODE_EXECUTOR
-        return CheckResult("jenkins", title, None if executor != "jenkins" else False,
-                           _("Jenkins is not configured (runs use the %(executor)s executor).")
-                           % {"executor": executor}, _("Set JENKINS_URL, JENKINS_USER and JENKINS_TOKEN."))
+        if executor != "jenkins":
+            return CheckResult("jenkins", title, None,
+                               _("Jenkins is not configured (runs use the embedded worker)."),
+                               _("Set JENKINS_URL, JENKINS_USER and JENKINS_TOKEN to run pipelines on Jenkins."),
+                               optional=True)
+        return CheckResult("jenkins", title, False,
+                           _("IXNODE_EXECUTOR=jenkins, but Jenkins is not configured: runs cannot start."),
+                           _("Set JENKINS_URL, JENKINS_USER and JENKINS_TOKEN, or IXNODE_EXECUTOR=embedded."))
     names = list(jenkins_job_names(config.service_name).values())
     try:
         missing = [name for name in names if client.job_config(name=name) is None]

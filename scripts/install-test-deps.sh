@@ -21,6 +21,8 @@ have go || need+=(golang-go)
 have msgfmt || need+=(gettext)
 if [ "$lab" = 0 ]; then
   [ -x /usr/bin/chromium ] || need+=(chromium)
+  # A Hangul font for the browser tests' Korean screenshots (the pages name system fonts only: docs/i18n.md).
+  [ -f /usr/share/fonts/truetype/nanum/NanumGothic.ttf ] || need+=(fonts-nanum)
   have psql || need+=(postgresql-client)
 fi
 

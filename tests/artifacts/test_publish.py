@@ -160,7 +160,7 @@ def test_plg_mode_off_is_shown_as_publishing_off(db, plg_files, config, settings
     settings.IXNODE_PLG_MODE = "off"
     config = publish(config)
     assert config.artifacts_status == ArtifactStatus.PENDING
-    shown = "Not published – publishing is off (IXNODE_PLG_MODE=off)"
+    shown = "Not published – publishing is off"
     assert config.artifacts_status_text == shown
     # One wording everywhere: the service page, the overview, the admin list and the diagnostics.
     assert shown in admin_client.get(reverse("autoscaling:service", args=[config.service_name])).content.decode()
@@ -169,14 +169,16 @@ def test_plg_mode_off_is_shown_as_publishing_off(db, plg_files, config, settings
     check = check_artifacts(config=config, ctx=DiagnosticsContext())
     assert not check.ok and "Publishing is off" in check.detail and "IXNODE_PLG_MODE=local" in check.fix
 
-    config.enabled = False  # disabled: removed on the PLG side, which publishing off never touched: same words
+
+    settings.IXNODE_PLG_MODE = "local"  # the same pending status while publishing is on reads plainly
+    assert config.artifacts_status_text == "Pending"
+
+    settings.IXNODE_PLG_MODE = "off"
+    config.enabled = False  # disabled: "removed", though publishing off never touched the PLG host: same words
     config.save()
     config = publish(config)
     assert config.artifacts_status == ArtifactStatus.REMOVED and config.artifacts_status_text == shown
     assert shown in admin_client.get(reverse("admin:autoscaling_autoscalingconfig_changelist")).content.decode()
-
-    settings.IXNODE_PLG_MODE = "local"  # the same pending status while publishing is on reads plainly
-    assert config.artifacts_status_text == "Pending"
 
 
 def test_plg_mode_defaults_to_off_so_a_local_instance_never_writes_system_files(tmp_path):
