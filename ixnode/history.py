@@ -100,6 +100,7 @@ def history_record_system_write(*, instance: Model, fields: tuple[str, ...], rea
     last = instance.history.order_by("-history_date", "-history_id").first()  # type: ignore[attr-defined]
     if last is not None and all(getattr(last, name) == getattr(instance, name) for name in fields):
         return False
+    instance._history_user = None  # type: ignore[attr-defined]  # not the request's user: the system made this change
     type(instance).history.bulk_history_create(  # type: ignore[attr-defined]
         [instance], update=last is not None, default_change_reason=reason,
         custom_historical_attrs={"history_actor": HistoryActor.SYSTEM},

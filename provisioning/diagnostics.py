@@ -337,9 +337,14 @@ def check_f5_pool(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Chec
         members = F5Client.from_settings().list_members(pool=config.f5_pool_name)
     except F5ConfigurationError as exc:
         return _from_exception("f5_pool", title, None, exc, _("Set F5_HOST, F5_USER and F5_PASSWORD."))
+    except F5NotFound as exc:
+        return CheckResult("f5_pool", title, False,
+                           _("The BIG-IP has no pool %(pool)s.") % {"pool": config.f5_pool_name},
+                           _("Create the pool on the BIG-IP, or correct the F5 pool name in the config."),
+                           technical=str(exc))
     except F5Error as exc:
         return _from_exception("f5_pool", title, False, exc,
-                           _("Check the F5 pool name and VIP in the config, the F5 credentials and the network."))
+                               _("Check the F5 pool name and VIP in the config, the F5 credentials and the network."))
     if not members:
         return CheckResult("f5_pool", title, False, _("Pool %(pool)s has no members.") % {"pool": config.f5_pool_name},
                            _("Add the service's base VMs to the F5 pool and check their health monitor."))

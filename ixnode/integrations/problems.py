@@ -194,7 +194,11 @@ TEXT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
                              r"ConnectionError|NewConnectionError|MaxRetryError", re.I)),
 )
 URL_RE = re.compile(r"\bhttps?://[^\s,;()<>'\"]+", re.I)
-HOST_AFTER_NAME_RE = re.compile(r"^(?:vCenter|F5)\s+([A-Za-z0-9_.\-\[\]:]+?)(?=[\s:,;)]|$)")
+# "vCenter vc.example.test:443 refused …", "F5 10.0.0.5: could not …": a host name with a dot, or one with a port.
+HOST_AFTER_NAME_RE = re.compile(
+    r"^(?:vCenter|F5)\s+(?:(?P<dotted>[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+|\[[0-9A-Fa-f:]+\])(?::\d+)?"
+    r"|(?P<ported>[A-Za-z0-9_-]+):\d+)(?=[\s:,;)]|$)"
+)
 STATUS_RE = re.compile(r"HTTP (\d{3})\b|\[(\d{3})\]")
 
 
@@ -287,7 +291,7 @@ def _where(text: str, system: System | None) -> str:
         return found.group(0).rstrip(".:")
     host = HOST_AFTER_NAME_RE.search(text.lstrip())
     if host:
-        return host.group(1).rstrip(".:")
+        return host.group("dotted") or host.group("ported")
     if system is not None and system.address_setting:
         return str(getattr(settings, system.address_setting, "") or "")
     return ""

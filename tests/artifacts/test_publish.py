@@ -265,3 +265,16 @@ def test_ssh_refuses_a_key_readable_by_others(db, settings, sshd, tmp_path, conf
 
     loose.chmod(0o600)  # the same key with the right mode is accepted
     assert publish(config).artifacts_status == ArtifactStatus.ACTIVE
+
+
+def test_preview_with_publishing_off_says_so_instead_of_an_error(db, config, settings, admin_client):
+    from django.urls import reverse
+
+    settings.IXNODE_PLG_MODE = "off"
+    response = admin_client.post(reverse("admin:autoscaling_autoscalingconfig_changelist"),
+                                 {"action": "preview_artifacts", "_selected_action": [config.pk]})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Publishing is off (IXNODE_PLG_MODE=off): the rendered files are shown" in html
+    assert "must be &#x27;local&#x27;" not in html and "must be 'local'" not in html
+    assert "rendered only (publishing is off)" in html and "ixnode-auto-vm-test.rules.yml" in html

@@ -107,7 +107,7 @@ def test_admin_actions(db, plg_files, config):
     regenerate_artifacts(model_admin, request, AutoscalingConfig.objects.all())
     config.refresh_from_db()
     assert config.artifacts_status == ArtifactStatus.ACTIVE
-    assert "active" in [str(m) for m in request._messages][0]
+    assert "Active" in [str(m) for m in request._messages][0]  # the status in the pages' words
 
     response = preview_artifacts(model_admin, admin_request(superuser), AutoscalingConfig.objects.all())
     html = response.render().content.decode()

@@ -149,7 +149,8 @@ def test_event_history_filters_and_csv(demo, logged_in, site):
     page.click("#event-filters button[type=submit]")
     page.wait_for_url("**/events/?*")
     rows = page.locator("#event-table tbody tr")
-    assert rows.count() == 1 and "BLOCK_MIN" in rows.first.inner_text()
+    assert rows.count() == 1 and "Blocked: minimum VM count reached" in rows.first.inner_text()
+    assert rows.first.locator('[title="BLOCK_MIN"]').count() == 1  # the code in the tooltip
     with page.expect_download() as info:
         page.click("#csv-export")
     content = Path(info.value.path()).read_text()

@@ -117,3 +117,36 @@ def test_progress_json(operator_client, config, make_run, django_assert_max_num_
     assert [s["name"] for s in data["event"]["stages"]][:2] == ["allocate_ip", "clone"]
     assert data["event"]["stages"][0]["status"] == "running"
     assert data["event"]["stages"][0]["label"] == "Allocate IP addresses"
+
+
+# --- one vocabulary -----------------------------------------------------------------------------------------------
+
+def test_decisions_read_as_labels_with_the_code_in_a_tooltip_and_in_the_csv(operator_client, config, make_event):
+    make_event(config, decision="BLOCK_UNKNOWN_COUNT", status="blocked", after_count=None)
+    for url in (reverse("events:list"), reverse("autoscaling:service", args=[config.service_name])):
+        body = operator_client.get(url).content.decode()
+        assert 'title="BLOCK_UNKNOWN_COUNT">Blocked: current VM count unknown</span>' in body, url
+        assert ">BLOCK_UNKNOWN_COUNT<" not in body, url
+    overview = operator_client.get(reverse("autoscaling:overview")).content.decode()
+    assert "Blocked: current VM count unknown" in overview and ">BLOCK_UNKNOWN_COUNT<" not in overview
+    korean = operator_client.get(reverse("events:list"), HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "차단: 현재 VM 개수를 알 수 없음" in korean
+    csv_text = b"".join(operator_client.get(reverse("events:export")).streaming_content).decode()
+    assert ",BLOCK_UNKNOWN_COUNT," in csv_text  # codes stay in the export
+
+
+def test_empty_states_say_whether_filters_are_set(operator_client, config):
+    empty = operator_client.get(reverse("events:list")).content.decode()
+    assert "No scale events recorded yet" in empty and "No events match these filters" not in empty
+    filtered = operator_client.get(reverse("events:list"), {"service": "nothing-here"}).content.decode()
+    assert "No events match these filters" in filtered and "Show all events" in filtered
+    assert "No scale events recorded yet" not in filtered
+
+
+def test_a_run_in_flight_names_its_stage_by_title(operator_client, config, make_run):
+    from events.views.selectors import stage_label
+
+    make_run(config)
+    body = operator_client.get(reverse("events:list")).content.decode()
+    title = stage_label("allocate_ip")
+    assert title != "allocate_ip" and f'<span class="muted small">{title}</span>' in body

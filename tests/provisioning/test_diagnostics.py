@@ -59,9 +59,10 @@ def test_unconfigured_and_unreachable_systems(config, settings):
     settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
     settings.F5_HOST = ""
     results = by_key(service_diagnostics(config=config))
-    assert results["prometheus_job"].ok is None and "unreachable" in results["prometheus_job"].detail
+    assert results["prometheus_job"].ok is None and "is not reachable" in results["prometheus_job"].detail
     assert results["count_bounds"].ok is None
-    assert results["f5_pool"].ok is None and "F5_HOST" in results["f5_pool"].detail
+    assert results["f5_pool"].ok is None and "F5_HOST" in results["f5_pool"].fix  # the setting to change
+    assert results["f5_pool"].detail == "F5 BIG-IP is not configured." and "F5_HOST" in results["f5_pool"].technical
     health = by_key(integration_health(use_cache=False))
     assert health["prometheus"].ok is False and health["f5"].ok is None
 
@@ -127,3 +128,29 @@ def test_free_ips_counts_like_allocation_and_credits_the_warm_pool(config, setti
     ManagedVM.objects.create(config=config, name=f"{config.vm_prefix}-20250101000000", ip_address="127.0.48.226",
                              state="warm")
     assert check_free_ips(config=config, ctx=ctx).ok is True  # the warm VM covers one of the two
+
+
+def test_the_summary_counts_checks_that_could_not_run():
+    from provisioning.diagnostics import CheckResult, checks_summary
+
+    results = [CheckResult("a", "A", True, ""), CheckResult("b", "B", False, ""), CheckResult("c", "C", None, ""),
+               CheckResult("d", "D", None, "")]
+    assert checks_summary(results) == {"ok": 1, "failed": 1, "not_run": 2, "total": 4}
+
+
+def test_the_setup_checks_are_cached_per_language(settings):
+    from django.core.cache import cache
+    from django.utils import translation
+
+    from provisioning.diagnostics import setup_checklist
+
+    settings.IXNODE_WEBHOOK_TOKEN = ""
+    settings.PROMETHEUS_URL = settings.ALERTMANAGER_URL = "http://127.0.0.1:9"
+    settings.VCENTER_HOST = settings.F5_HOST = settings.JENKINS_URL = ""
+    cache.clear()
+    with translation.override("en"):
+        english = {r.key: r.detail for r in setup_checklist(use_cache=True)}
+    with translation.override("ko"):
+        korean = {r.key: r.detail for r in setup_checklist(use_cache=True)}
+    assert "is not set" in english["webhook_token"] and "IXNODE_WEBHOOK_TOKEN" in korean["webhook_token"]
+    assert english["prometheus"] != korean["prometheus"] and "연결할 수 없습니다" in korean["prometheus"]

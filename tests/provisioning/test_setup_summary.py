@@ -41,7 +41,7 @@ def test_fresh_install_says_what_is_off_and_how_to_turn_it_on(nothing_configured
     assert "→ Set IXNODE_PLG_MODE=local" in text
     assert f"[ok]  Public URL: {live_server.url} answers." in text
     assert "[off] Prometheus" in text and "→ Check PROMETHEUS_URL" in text
-    assert "[--]  vCenter" in text and "→ Set the VCENTER_* settings." in text
+    assert "[--]  vCenter" in text and "→ Set VCENTER_HOST, VCENTER_USER and VCENTER_PASSWORD" in text
     assert "7 of 8 items are off or unreachable" in text
 
 

@@ -292,3 +292,58 @@ def test_api_refuses_renames_and_deleting_a_template_in_use(config):
     deleted = api.delete(f"/api/templates/{template.pk}/")
     assert deleted.status_code == 409 and "auto-vm-test" in deleted.json()["detail"]
     assert Template.objects.filter(pk=template.pk).exists()
+
+
+# --- the page's vocabulary: in vCenter checked against vCenter, one error, buttons off without vCenter ------------
+
+
+@pytest.mark.django_db
+def test_in_vcenter_is_checked_against_vcenter(client, vc):
+    client.force_login(make_user("view_template"))
+    Template.objects.create(name=GOLDEN, vcenter_path=f"/DC0/vm/{GOLDEN}")  # vcsim has it (session setup)
+    Template.objects.create(name="typed-by-hand", vcenter_path="/DC0/vm/typed-by-hand")  # a path, but no template
+    response = client.get(reverse("templates_app:inventory"))
+    rows = {row.template.name: row.in_vcenter for row in response.context["rows"]}
+    assert rows == {GOLDEN: True, "typed-by-hand": False}
+    html = response.content.decode()
+    assert 'data-in-vcenter="no"' in html and 'data-in-vcenter="yes"' in html
+
+
+@pytest.mark.django_db
+def test_without_vcenter_in_vcenter_is_unknown_and_said_once(client, unreachable_vcenter):
+    client.force_login(make_user("view_template", "add_template", "change_template"))
+    Template.objects.create(name="typed-by-hand", vcenter_path="/DC0/vm/typed-by-hand")
+    response = client.get(reverse("templates_app:inventory"))
+    assert [row.in_vcenter for row in response.context["rows"]] == [None]
+    html = response.content.decode()
+    assert html.count("is not reachable (connection refused)") == 1
+    assert 'id="sync-templates" disabled' in html and "<fieldset disabled>" in html
+    # A POST anyway (the button is disabled, curl is not): the page says it once and creates nothing.
+    posted = client.post(reverse("templates_app:inventory"), {"source_vm_name": SOURCE_VM, "name": "x-tpl"})
+    assert posted.status_code == 503
+    assert posted.content.decode().count("is not reachable (connection refused)") == 1
+    assert not Template.objects.filter(name="x-tpl").exists()
+
+
+@pytest.mark.django_db
+def test_without_vcenter_settings_the_page_says_what_to_set(client, settings):
+    settings.VCENTER_HOST = ""
+    client.force_login(make_user("view_template", "add_template", "change_template"))
+    html = client.get(reverse("templates_app:inventory")).content.decode()
+    assert "vCenter is not set up." in html and "<code>VCENTER_HOST</code>" in html
+
+
+@pytest.mark.django_db
+def test_admin_tags_are_comma_separated(client):
+    admin = User.objects.create_superuser("admin", "admin@example.invalid", "pw-for-tests-only")
+    client.force_login(admin)
+    template = Template.objects.create(name="tagged", tags=["linux", "golden"])
+    change = reverse("admin:templates_app_template_change", args=[template.pk])
+    form = client.get(change).content.decode()
+    assert 'value="linux, golden"' in form and "Comma-separated." in form
+    listing = client.get(reverse("admin:templates_app_template_changelist")).content.decode()
+    assert "linux, golden" in listing and '["linux"' not in listing
+    response = client.post(change, {"name": "tagged", "tags": " web,  base , ", "description": ""})
+    assert response.status_code == 302
+    template.refresh_from_db()
+    assert template.tags == ["web", "base"]
