@@ -39,9 +39,12 @@ from artifacts.renderers.prometheus import prometheus_job_data, render_alert_rul
 from artifacts.targets import targets_list
 from autoscaling.choices import ArtifactStatus
 from autoscaling.models import AutoscalingConfig
-from ixnode.integrations.grafana.client import GrafanaClient, GrafanaError
-from ixnode.integrations.jenkins.client import JenkinsClient, JenkinsError
-from ixnode.integrations.plg.client import PlgError, PlgHost, plg_host
+from ixnode.integrations.grafana.client import grafana_client
+from ixnode.integrations.grafana.interface import GrafanaError
+from ixnode.integrations.jenkins.client import jenkins_client
+from ixnode.integrations.jenkins.interface import JenkinsError
+from ixnode.integrations.plg.client import plg_client
+from ixnode.integrations.plg.interface import PlgError, PlgHost
 from ixnode.integrations.plg.publisher import FileUpdate, PublishResult, Reloader, publish
 
 logger = logging.getLogger(__name__)
@@ -163,7 +166,7 @@ def artifacts_deployed(*, config: AutoscalingConfig) -> dict[str, str]:
     ctx = RenderContext.from_settings()
     service = config.service_name
     deployed: dict[str, str] = {}
-    with plg_host() as host:
+    with plg_client() as host:
         prom = host.read_bytes(settings.IXNODE_PROMETHEUS_CONFIG)
         am = host.read_bytes(settings.IXNODE_ALERTMANAGER_CONFIG)
         rules = host.read_bytes(ctx.rules_path(service))
@@ -195,7 +198,7 @@ def artifacts_deployed(*, config: AutoscalingConfig) -> dict[str, str]:
 def _publish_plg(ctx: RenderContext, publish_configs: dict[str, AutoscalingConfig | None]) -> PublishResult:
     services = dict(AutoscalingConfig.objects.values_list("service_name", "enabled"))
     enabled = {name for name, is_enabled in services.items() if is_enabled}
-    with plg_host() as host:
+    with plg_client() as host:
         updates = plg_updates(
             host, ctx, publish_configs=publish_configs, enabled_services=enabled, existing_services=set(services)
         )
@@ -204,7 +207,7 @@ def _publish_plg(ctx: RenderContext, publish_configs: dict[str, AutoscalingConfi
 
 def _sync_jenkins(service_name: str, jobs: dict[str, str] | None) -> str:
 
-    client = JenkinsClient.from_settings()
+    client = jenkins_client()
     if client is None:
         return "skipped: JENKINS_URL is not set"
     names = [naming.jenkins_job_name(service_name, action) for action in ("scale-out", "scale-in")]
@@ -217,7 +220,7 @@ def _sync_jenkins(service_name: str, jobs: dict[str, str] | None) -> str:
 
 def _sync_grafana(config: AutoscalingConfig | None, service_name: str, ctx: RenderContext) -> str:
 
-    client = GrafanaClient.from_settings()
+    client = grafana_client()
     if client is None:
         return "skipped: GRAFANA_URL is not set"
     if config is None:

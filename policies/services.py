@@ -22,9 +22,11 @@ from autoscaling.services.decisions import DecisionTrigger, scale_decision_recor
 from autoscaling.services.warm_pool import warm_pool_room, warm_vms_ready
 from events.choices import ScaleAction, Trigger
 from events.models import ScaleEvent
-from ixnode.integrations.alertmanager.client import AlertmanagerClient, AlertmanagerError
+from ixnode.integrations.alertmanager.client import alertmanager_client
+from ixnode.integrations.alertmanager.interface import Alertmanager, AlertmanagerError
 from ixnode.integrations.prometheus import promql
-from ixnode.integrations.prometheus.client import PrometheusError, get_client
+from ixnode.integrations.prometheus.client import prometheus_client
+from ixnode.integrations.prometheus.interface import Prometheus, PrometheusError
 from ixnode.netaddr import address_of
 from policies import selectors
 from policies.choices import PolicyType, ScalingProcess
@@ -65,7 +67,8 @@ def policy_alert_options(*, config: AutoscalingConfig, action: ScaleAction | str
     return DecisionOptions(dry_run=policy.dry_run, bounds=bounds, suspended_reason=reason)
 
 
-def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prometheus) -> tuple[list | None, str]:
+def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prometheus: Prometheus
+                      ) -> tuple[list | None, str]:
 
     query = _by_instance(config=config, metric=policy.metric, window=settings.IXNODE_POLICY_RATE_WINDOW)
     try:
@@ -88,7 +91,7 @@ def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prome
     return vms, ""
 
 
-def _forecast_peak_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prometheus, now: datetime
+def _forecast_peak_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prometheus: Prometheus, now: datetime
                         ) -> float | None:
 
     step = 300
@@ -112,7 +115,8 @@ def _forecast_peak_read(*, config: AutoscalingConfig, policy: ScalingPolicy, pro
     return forecaster.peak(now=now.timestamp(), horizon=policy.clone_lead_seconds + settings.IXNODE_POLICY_INTERVAL)
 
 
-def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None, prometheus=None
+def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None,
+                    prometheus: Prometheus | None = None
                     ) -> tuple[PolicyOutcome | None, ScaleEvent | None]:
     """Evaluate one service's policy (target tracking, predictive, scheduled actions) and act on it."""
 
@@ -123,7 +127,7 @@ def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None, p
     active = selectors.policy_active_window(policy=policy, now=now)
     if policy.policy_type == PolicyType.STEP and active is None:
         return None, None  # alert-driven only; nothing to evaluate
-    prometheus = prometheus or get_client()
+    prometheus = prometheus or prometheus_client()
     count = vm_count_read(config=config, prometheus=prometheus)
     vms, metric_error = (None, "")
     if policy.policy_type != PolicyType.STEP and count.value is not None:
@@ -243,7 +247,9 @@ def policy_evaluate_all(*, now: datetime | None = None) -> int:
     return done
 
 
-def alert_recheck(*, config: AutoscalingConfig, now: datetime | None = None, alertmanager=None) -> ScaleEvent | None:
+def alert_recheck(
+    *, config: AutoscalingConfig, now: datetime | None = None, alertmanager: Alertmanager | None = None
+) -> ScaleEvent | None:
     """Seed path: once a cooldown has ended, if the service's alert still fires, act now instead of waiting
     for Alertmanager's next repeat (up to a repeat interval, 5 minutes by default, after the cooldown)."""
 
@@ -268,7 +274,7 @@ def alert_recheck(*, config: AutoscalingConfig, now: datetime | None = None, ale
         if not ScaleEvent.objects.filter(config=config, action=action, finished_at=last).exists():
             continue
         try:
-            alerts = (alertmanager or AlertmanagerClient()).active_alerts(
+            alerts = (alertmanager or alertmanager_client()).active_alerts(
                 {"service": config.service_name, "autoscale": str(action)})
         except AlertmanagerError as exc:
             logger.warning("cooldown-end re-check of %s skipped: %s", config.service_name, exc)

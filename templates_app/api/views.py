@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ixnode.integrations.vcenter.client import VCenterError, VCenterUnavailable
+from ixnode.integrations.vcenter.interface import VCenterError, VCenterUnavailable
 from templates_app.api.serializers import (
     TemplateFromVMSerializer,
     TemplateSerializer,

@@ -78,7 +78,7 @@ def test_lists_inventory_with_paths_datastores_and_templates(client):
     assert [t.name for t in client.templates_list()] == [t.name for t in client.vms_list(templates=True)]
     assert TEMPLATE in [t.name for t in client.templates_list()]
     assert TEMPLATE not in [v.name for v in client.vms_list(templates=False)]
-    assert client.about()["api_type"] == "VirtualCenter"
+    assert client.about().api_type == "VirtualCenter"
 
 
 def test_clone_from_template_with_fixed_ip_then_shutdown_and_destroy(client, names):
