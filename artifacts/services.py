@@ -127,17 +127,17 @@ def plg_updates(
         content = render_alert_rules(config, ctx).encode() if config else None
         updates.append(FileUpdate(ctx.rules_path(service), content, rule_check, (PROMETHEUS,)))
     for name in host.listdir(settings.IXNODE_PROMETHEUS_RULES_DIR):
-        service = _service_of_rules_file(name)
-        if service and service not in enabled_services and service not in publish_configs:
-            updates.append(FileUpdate(ctx.rules_path(service), None, (), (PROMETHEUS,)))
+        rules_of = _service_of_rules_file(name)
+        if rules_of and rules_of not in enabled_services and rules_of not in publish_configs:
+            updates.append(FileUpdate(ctx.rules_path(rules_of), None, (), (PROMETHEUS,)))
     for service, config in publish_configs.items():
         path = ctx.targets_path(service)
         if config is not None and not host.exists(path):
             updates.append(FileUpdate(path, render_targets_file(config, []).encode()))
     for name in host.listdir(settings.IXNODE_PROMETHEUS_TARGETS_DIR):
-        service = naming.service_of_targets_file(name)
-        if service and service not in existing_services:
-            updates.append(FileUpdate(ctx.targets_path(service), None))
+        targets_of = naming.service_of_targets_file(name)
+        if targets_of and targets_of not in existing_services:
+            updates.append(FileUpdate(ctx.targets_path(targets_of), None))
     updates.append(FileUpdate(prom_path, new_prom.encode(), (promtool, "check", "config", "{path}"), (PROMETHEUS,)))
     updates.append(FileUpdate(am_path, new_am.encode(), (amtool, "check-config", "{path}"), (ALERTMANAGER,)))
     return updates
@@ -280,7 +280,7 @@ def artifacts_regenerate(*, service_name: str, config_id: int | None = None) -> 
     elif settings.IXNODE_PLG_MODE == "off" and active:
         outcome.status = ArtifactStatus.PENDING
     if config is not None:
-        fields = {"artifacts_status": outcome.status, "artifacts_error": outcome.error}
+        fields: dict[str, object] = {"artifacts_status": outcome.status, "artifacts_error": outcome.error}
         if not outcome.errors:
             fields["artifacts_hash"] = outcome.hash if active else ""
             fields["artifacts_published_at"] = timezone.now()
@@ -327,6 +327,8 @@ class _Regeneration:
             )
         except Exception as exc:
             logger.exception("could not queue the artifact regeneration of %s", self.service_name)
+            if self.config_id is None:  # the config is gone (deleted or renamed): nothing to record it on
+                return
             AutoscalingConfig.objects.filter(pk=self.config_id).update(
                 artifacts_status=ArtifactStatus.ERROR,
                 artifacts_error=f"The regeneration could not be queued: {exc.__class__.__name__}: {exc}",

@@ -66,7 +66,7 @@ def ip_pool_free_count(*, config: AutoscalingConfig) -> int:
         end = ipaddress.ip_address(config.ip_pool_end)
     except ValueError:
         return 0
-    if start.version != end.version or start > end:
+    if start.version != end.version or int(start) > int(end):
         return 0
     size = int(end) - int(start) + 1
 
@@ -75,7 +75,7 @@ def ip_pool_free_count(*, config: AutoscalingConfig) -> int:
             address = ipaddress.ip_address(value)
         except ValueError:
             return False
-        return address.version == start.version and start <= address <= end
+        return address.version == start.version and int(start) <= int(address) <= int(end)
 
     taken = {ip for ip in ip_leases_active(config=config).values_list("ip_address", flat=True) if in_pool(ip)}
     taken |= {ip for ip in ip_pool_addresses_reserved(config=config) if in_pool(ip)}

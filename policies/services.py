@@ -153,7 +153,9 @@ def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None,
     key = f"{outcome.action}:{outcome.desired}:{outcome.decision.decision if outcome.decision else ''}"
     fields = {"recommendations": [list(x) for x in outcome.history], "last_evaluated_at": now,
               "last_evaluation": outcome.reason[:2000]}
-    if outcome.decision is not None and (outcome.allowed or key != policy.last_decision_key):
+    if outcome.decision is not None and outcome.action is not None and (
+        outcome.allowed or key != policy.last_decision_key
+    ):
         kind = Trigger.SCHEDULE if outcome.trigger == "schedule" else Trigger.POLICY
         bounds = effective_bounds(min_vms=config.min_vms, max_vms=config.max_vms,
                                   active=None if policy.suspend_scheduled else active)
@@ -306,7 +308,7 @@ def dry_run_plan(*, config: AutoscalingConfig, action: ScaleAction | str, count:
         start, end = ipaddress.ip_address(config.ip_pool_start), ipaddress.ip_address(config.ip_pool_end)
         ips: list[str] = []
         address = start
-        while address <= end and len(ips) < count:
+        while int(address) <= int(end) and len(ips) < count:
             if str(address) not in taken:
                 ips.append(str(address))
             address += 1
@@ -325,7 +327,9 @@ def dry_run_plan(*, config: AutoscalingConfig, action: ScaleAction | str, count:
     leased = set(as_selectors.ip_leases_active(config=config).values_list("ip_address", flat=True))
     vms = []
     for vm in picked:
-        row = {"vm": vm.name, "ip": vm.ip_address, "f5_member": f"{vm.ip_address}:{config.f5_vip_port}"}
+        row: dict[str, str | bool | None] = {
+            "vm": vm.name, "ip": vm.ip_address, "f5_member": f"{vm.ip_address}:{config.f5_vip_port}"
+        }
         if room > 0 and vm.ip_address in leased:  # as the scale-in pipeline decides
             room -= 1
             row["to_warm_pool"] = True

@@ -161,10 +161,10 @@ def ip_pool_in_use_read(
     guest IPs are left out and ``note`` says so."""
 
     targets = tuple(prometheus_target_addresses(config=config) if exclude is None else exclude)
-    if vcenter is None and check_vcenter and getattr(settings, "VCENTER_HOST", ""):
+    if vcenter is None and check_vcenter and settings.VCENTER_HOST:
         timeout = vcenter_timeout
         if timeout is None:
-            timeout = getattr(settings, "IXNODE_DECISION_VCENTER_TIMEOUT", 5.0)
+            timeout = float(settings.IXNODE_DECISION_VCENTER_TIMEOUT)
         vcenter = vcenter_client(timeout=timeout)
     if vcenter is None:
         return PoolInUse(targets)
@@ -199,7 +199,7 @@ def ip_pool_free_count(
         start, end = _pool(config)
     except ValueError:
         return PoolFree(0, "the pool bounds are not valid addresses")
-    if start.version != end.version or start > end:
+    if start.version != end.version or int(start) > int(end):
         return PoolFree(0, "the pool bounds are not a valid range")
     if in_use is None:
         in_use = ip_pool_in_use_read(config=config, exclude=exclude, vcenter=vcenter, check_vcenter=check_vcenter,
@@ -211,7 +211,7 @@ def ip_pool_free_count(
             address = ipaddress.ip_address(value)
         except ValueError:
             continue
-        if address.version == start.version and start <= address <= end:
+        if address.version == start.version and int(start) <= int(address) <= int(end):
             taken += 1
     return PoolFree(max(int(end) - int(start) + 1 - taken, 0), in_use.note)
 

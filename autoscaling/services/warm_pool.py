@@ -82,8 +82,9 @@ def warm_pool_trim(*, config: AutoscalingConfig, vcenter: VCenter | None = None)
     stale = [row for row in rows if row.warm_fingerprint != current]
     fresh = [row for row in rows if row.warm_fingerprint == current]
     surplus = stale + fresh[max(0, config.warm_pool_size):]
-    if surplus and vcenter is None:
-        vcenter = vcenter_client()
+    if not surplus:
+        return []
+    vcenter = vcenter or vcenter_client()
     done: list[str] = []
     for row in surplus:
         if not ManagedVM.objects.filter(pk=row.pk, state=ManagedVMState.WARM).update(state=ManagedVMState.DRAINING):

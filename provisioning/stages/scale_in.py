@@ -23,27 +23,28 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from autoscaling.choices import ManagedVMState, ScaleInOrder
-from autoscaling.models import IPLease, ManagedVM
+from autoscaling.models import AutoscalingConfig, IPLease, ManagedVM
 from autoscaling.services.warm_pool import warm_fingerprint, warm_pool_room
 from provisioning import ports
-from provisioning.stages.base import RunContext, Stage, StageError
+from provisioning.stages.base import PlanVM, RunContext, Stage, StageError
 
 
-def scale_in_candidates(config) -> list[ManagedVM]:
-    """VMs eligible for scale-in, in the config's order (newest first unless oldest-first is set)."""
+def scale_in_candidates(config: AutoscalingConfig) -> list[ManagedVM]:
+    """VMs eligible for scale-in, in the config's order (newest first unless oldest-first is set). A row without an
+    address (edited by hand) is never picked: its F5 member and Prometheus target could not be found."""
     pattern = re.compile(config.managed_vm_regex)
     rows = ManagedVM.objects.filter(config=config, state=ManagedVMState.IN_SERVICE, scale_in_protected=False)
     newest_first = config.scale_in_order != ScaleInOrder.OLDEST_FIRST
     rows = rows.order_by("-created_at", "-name") if newest_first else rows.order_by("created_at", "name")
-    return [vm for vm in rows if pattern.match(vm.name)]
+    return [vm for vm in rows if vm.ip_address and pattern.match(vm.name)]
 
 
-def _pooled(vm: dict) -> bool:
+def _pooled(vm: PlanVM) -> bool:
     """This run keeps the VM powered off in the warm pool instead of destroying it."""
     return bool(vm.get("to_warm_pool"))
 
 
-def _live(vm: dict) -> bool:
+def _live(vm: PlanVM) -> bool:
     """The VM still exists (not destroyed by this run): restoring its service makes sense."""
     return not vm.get("destroyed")
 
@@ -72,7 +73,7 @@ class PickVMsStage(Stage):
             ctx.vms.append(
                 {
                     "name": row.name,
-                    "ip": row.ip_address,
+                    "ip": row.ip_address or "",
                     "managed_vm_id": row.pk,
                     "lease_id": lease.pk if lease else None,
                     "to_warm_pool": to_pool,
@@ -185,7 +186,7 @@ class ShutdownStage(Stage):
     jenkins_step = "power-off"
 
     def run(self, ctx: RunContext) -> None:
-        def shutdown(vm: dict) -> None:
+        def shutdown(vm: PlanVM) -> None:
             ctx.update_vm(vm, shutdown_started=True)
             how = ports.vm_shutdown(ctx, name=vm["name"], timeout=settings.IXNODE_GUEST_SHUTDOWN_TIMEOUT)
             ctx.log(f"{vm['name']}: {how}")
@@ -220,7 +221,7 @@ class DestroyStage(Stage):
                 ctx.update_vm(vm, to_warm_pool=False)
                 ctx.log(f"the warm pool has no room left: {vm['name']} is destroyed instead")
 
-        def destroy(vm: dict) -> None:
+        def destroy(vm: PlanVM) -> None:
             existed = ports.vm_destroy(ctx, name=vm["name"])
             ctx.update_vm(vm, destroyed=True)
             ManagedVM.objects.filter(pk=vm["managed_vm_id"]).update(

@@ -13,6 +13,7 @@ prepared with the config's current template and network settings are taken (``se
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -23,16 +24,16 @@ from autoscaling.choices import ManagedVMState
 from autoscaling.models import IPLease, ManagedVM
 from autoscaling.services.warm_pool import warm_vms_ready
 from provisioning import ports
-from provisioning.stages.base import RunContext, Stage, StageError
+from provisioning.stages.base import PlanVM, RunContext, Stage, StageError
 
 
-def vm_name_base(prefix: str, now=None) -> str:
+def vm_name_base(prefix: str, now: datetime | None = None) -> str:
     """``<prefix>-YYYYMMDDHHmmss`` in the server's time zone (what scale-in recognises as ours)."""
     now = timezone.localtime(now or timezone.now())
     return f"{prefix}-{now.strftime('%Y%m%d%H%M%S')}"
 
 
-def vm_names_unique(prefix: str, count: int, taken: set[str], now=None) -> list[str]:
+def vm_names_unique(prefix: str, count: int, taken: set[str], now: datetime | None = None) -> list[str]:
     """``count`` new names; a name already taken (same second, another VM) gets ``-2``, ``-3``, …"""
     base = vm_name_base(prefix, now)
     names: list[str] = []
@@ -46,19 +47,19 @@ def vm_names_unique(prefix: str, count: int, taken: set[str], now=None) -> list[
     return names
 
 
-def _warm(vm: dict) -> bool:
+def _warm(vm: PlanVM) -> bool:
     """The VM came from the warm pool (not cloned by this run)."""
     return bool(vm.get("warm"))
 
 
-def warm_vms_claim(ctx: RunContext, *, count: int) -> list[dict]:
+def warm_vms_claim(ctx: RunContext, *, count: int) -> list[PlanVM]:
     """Take up to ``count`` usable VMs (current template and network settings, address still leased) out of the
     config's warm pool into this run's plan, oldest first. Each is claimed by a conditional update (warm →
     provisioning), and the claims and the plan are written in one transaction: a crash leaves a VM either in the
     pool or in the plan, and two runs or a trim never take the same VM."""
     if count <= 0:
         return []
-    claimed: list[dict] = []
+    claimed: list[PlanVM] = []
     with transaction.atomic():
         for row in warm_vms_ready(config=ctx.config).select_for_update():
             if len(claimed) >= count:
@@ -71,7 +72,7 @@ def warm_vms_claim(ctx: RunContext, *, count: int) -> list[dict]:
             claimed.append(
                 {
                     "name": row.name,
-                    "ip": row.ip_address,
+                    "ip": lease.ip_address,
                     "lease_id": lease.pk,
                     "moref": row.moref,
                     "cloned": True,
@@ -111,7 +112,7 @@ class AllocateIPStage(Stage):
 
     def rollback(self, ctx: RunContext) -> list[str]:
         done = []
-        lease_ids = {vm.get("lease_id") for vm in ctx.vms if vm.get("lease_id") and not _warm(vm)}
+        lease_ids = {lease_id for vm in ctx.vms if (lease_id := vm.get("lease_id")) and not _warm(vm)}
         lease_ids |= set(IPLease.objects.filter(event=ctx.event, state="leased").values_list("pk", flat=True))
         for lease_id in sorted(lease_ids):
             ip, vm_name = IPLease.objects.filter(pk=lease_id).values_list("ip_address", "vm_name").first() or ("", "")
@@ -152,7 +153,7 @@ class CloneStage(Stage):
             vm["clone_started"] = True
         ctx.save_plan()  # recorded before vCenter is asked: a crash mid-clone still knows the name
 
-        def clone(vm: dict) -> None:
+        def clone(vm: PlanVM) -> None:
             if ports.vm_exists(ctx, name=vm["name"]):
                 ctx.log(f"{vm['name']} already exists in vCenter (resumed run)")
                 ctx.update_vm(vm, cloned=True, clone_returned=True)
@@ -179,12 +180,12 @@ class CloneStage(Stage):
         started = [vm for vm in ctx.vms if (vm.get("clone_started") or vm.get("cloned")) and not _warm(vm)]
         warm = [vm for vm in ctx.vms if _warm(vm)]
 
-        def release(vm: dict) -> str:
-            if vm.get("lease_id") and ports.lease_release(ctx, lease_id=vm["lease_id"]):
+        def release(vm: PlanVM) -> str:
+            if (lease_id := vm.get("lease_id")) and ports.lease_release(ctx, lease_id=lease_id):
                 return f", released IP {vm['ip']}"
             return ""
 
-        def warm_back(vm: dict) -> None:
+        def warm_back(vm: PlanVM) -> None:
             if vm.get("health_failed"):
                 existed = ports.vm_destroy(ctx, name=vm["name"])
                 ManagedVM.objects.filter(name=vm["name"]).update(
@@ -205,7 +206,7 @@ class CloneStage(Stage):
             )
             done.append(f"returned {vm['name']} to the warm pool ({how})")
 
-        def destroy(vm: dict) -> None:
+        def destroy(vm: PlanVM) -> None:
             # A clone whose call never returned (worker killed, task timed out) may still be running in
             # vCenter: keep looking for the VM for IXNODE_CLONE_SETTLE_SECONDS so it cannot appear afterwards.
             settle = 0.0 if vm.get("clone_returned") else settings.IXNODE_CLONE_SETTLE_SECONDS
@@ -244,7 +245,7 @@ class PowerOnStage(Stage):
     jenkins_step = "power-on"
 
     def run(self, ctx: RunContext) -> None:
-        def power_on(vm: dict) -> None:
+        def power_on(vm: PlanVM) -> None:
             ctx.update_vm(vm, power_on_started=True)
             ports.vm_power_on(ctx, name=vm["name"])
             ctx.log(f"powered on {vm['name']}")
@@ -258,7 +259,7 @@ class NetworkStage(Stage):
     jenkins_step = "configure-network"
 
     def run(self, ctx: RunContext) -> None:
-        def configure(vm: dict) -> None:
+        def configure(vm: PlanVM) -> None:
             ports.network_configure(ctx, vm_name=vm["name"], ip=vm["ip"])
             ctx.log(f"network of {vm['name']} set to {vm['ip']}")
 
@@ -274,7 +275,7 @@ class HealthStage(Stage):
     jenkins_step = "wait-healthy"
 
     def run(self, ctx: RunContext) -> None:
-        def check(vm: dict) -> None:
+        def check(vm: PlanVM) -> None:
             try:
                 ports.health_wait(ctx, ip=vm["ip"])
             except Exception:

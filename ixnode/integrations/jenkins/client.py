@@ -7,6 +7,7 @@ The client implements :class:`~ixnode.integrations.jenkins.interface.Jenkins` an
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 from xml.etree import ElementTree as ET  # noqa: S405 - parses Jenkins' answer to compare job configs
@@ -43,7 +44,10 @@ class JenkinsClient:
 
     def __init__(self, *, url: str, user: str, token: str, timeout: float = 15.0) -> None:
         self.url = url.rstrip("/")
-        self._server = jenkins.Jenkins(self.url, username=user or None, password=token or None, timeout=timeout)
+        # The stubs say int; python-jenkins hands the timeout to requests, which takes seconds as a float.
+        self._server = jenkins.Jenkins(
+            self.url, username=user or None, password=token or None, timeout=timeout  # type: ignore[arg-type]
+        )
 
     def _call(self, action: str, func: Callable[[], T]) -> T:
         try:
@@ -141,8 +145,9 @@ class JenkinsClient:
             return int(number)
         info = self._call(f"read job {name}", lambda: self._server.get_job_info(name))
         for build in (info.get("builds") or [])[:scan]:
-            data = self._call(f"read build {name}#{build.get('number')}",
-                              lambda b=build: self._server.get_build_info(name, int(b["number"])))
+            build_number = int(build["number"])
+            data = self._call(f"read build {name}#{build_number}",
+                              functools.partial(self._server.get_build_info, name, build_number))
             if data.get("queueId") == queue_id:
                 return int(data["number"])
         return None

@@ -23,6 +23,7 @@ import secrets
 import shlex
 import stat
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -101,7 +102,7 @@ def _known_hosts_name(host: str, port: int) -> str:
 
 
 @contextlib.contextmanager
-def _locked(path: Path):
+def _locked(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(path.name + ".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -252,7 +253,7 @@ class SSHClient:
                 client.load_system_host_keys(str(known_hosts))
             except (OSError, paramiko.SSHException) as exc:
                 raise SSHConfigError(f"known_hosts file {known_hosts} cannot be read: {exc}") from exc
-        if policy == "accept-new":
+        if policy == "accept-new" and known_hosts is not None:  # (checked above: accept-new needs the file)
             client.set_missing_host_key_policy(_AcceptNewPolicy(known_hosts))
         else:
             client.set_missing_host_key_policy(_RejectPolicy(known_hosts or Path("~/.ssh/known_hosts"), policy))
@@ -334,6 +335,8 @@ class SSHClient:
         stdout, stderr = bytearray(), bytearray()
         try:
             transport = self.client.get_transport()
+            if transport is None or not transport.is_active():
+                raise SSHUnavailable(f"SSH connection to {self.where} is closed; cannot run '{command}'.")
             channel = transport.open_session(timeout=self.settings.connect_timeout)
             channel.exec_command(command)
             if stdin is not None:
