@@ -285,6 +285,18 @@ def test_session_is_reused_and_renewed_after_expiry(vcsim):
     vc.vcenter_sessions_close()
 
 
+def test_a_client_with_another_timeout_has_its_own_session(vcsim):
+    """pyVmomi fixes the request timeout when a session logs in: a short-timeout client (the decision's) must not
+    share the session of a default one (a pipeline's), or one of them would wait with the other's timeout."""
+    vc.vcenter_sessions_close()
+    default, short = VCenterClient(settings_for(vcsim)), VCenterClient(settings_for(vcsim, timeout=5.0))
+    default.about()
+    short.about()
+    assert len(vc._sessions) == 2 and default._si() is not short._si()
+    assert VCenterClient(settings_for(vcsim, timeout=5.0))._si() is short._si()
+    vc.vcenter_sessions_close()
+
+
 def test_client_from_django_settings(vcenter_settings):
     client = vc.vcenter_client()
     assert client.settings.port == vcenter_settings.port

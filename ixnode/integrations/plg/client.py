@@ -27,7 +27,8 @@ import paramiko
 from django.conf import settings
 
 from ixnode.integrations.plg.interface import CommandResult, PlgConnectionError, PlgError, PlgFileError, PlgHost
-from ixnode.integrations.ssh.client import SSHConfigError, check_key_file
+from ixnode.integrations.ssh.client import check_key_file
+from ixnode.integrations.ssh.interface import SSHConfigError
 
 __all__ = ["LocalPlgHost", "PlgError", "PlgHostBase", "SshPlgHost", "plg_client"]
 
