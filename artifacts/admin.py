@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from artifacts.services import artifacts_deployed, artifacts_regenerate, artifacts_render
-from ixnode.integrations.plg.client import PlgError
+from ixnode.integrations.plg.interface import PlgError
 
 
 @admin.action(description=_("Regenerate artifacts"), permissions=["change"])

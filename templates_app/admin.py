@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
-from ixnode.integrations.vcenter.client import VCenterError
+from ixnode.integrations.vcenter.interface import VCenterError
 from templates_app.forms import TemplateFromVMForm
 from templates_app.models import Template
 from templates_app.selectors import vcenter_vms_list

@@ -11,7 +11,7 @@ from django.template.loader import get_template
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ixnode.integrations.vcenter.client import VCenterError
+from ixnode.integrations.vcenter.interface import VCenterError
 from templates_app.forms import TemplateFromVMForm
 from templates_app.selectors import template_list, vcenter_vms_list
 from templates_app.services import templates_sync

@@ -239,7 +239,7 @@ def test_ssh_rejects_unknown_host_key(db, settings, sshd, tmp_path, config):
 def test_ssh_refuses_a_key_readable_by_others(db, settings, sshd, tmp_path, config, mode):
     import shutil
 
-    from ixnode.integrations.plg.client import PlgConnectionError, plg_host
+    from ixnode.integrations.plg.client import PlgConnectionError, plg_client
 
     files = ssh_settings(settings, sshd, tmp_path)
     loose = tmp_path / "loose_key"
@@ -247,7 +247,7 @@ def test_ssh_refuses_a_key_readable_by_others(db, settings, sshd, tmp_path, conf
     loose.chmod(mode)
     settings.IXNODE_PLG_SSH_KEY = str(loose)
     expected = rf"IXNODE_PLG_SSH_KEY: .*mode {mode:03o}.*chmod 600 {loose}"
-    with pytest.raises(PlgConnectionError, match=expected), plg_host():
+    with pytest.raises(PlgConnectionError, match=expected), plg_client():
         pass
     config = publish(config)
     assert config.artifacts_status == ArtifactStatus.ERROR and "chmod 600" in config.artifacts_error
