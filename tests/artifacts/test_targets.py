@@ -59,7 +59,7 @@ def test_broken_targets_file_is_not_overwritten(db, plg_files, config):
 
 
 def test_targets_over_sftp(db, settings, sshd, tmp_path, config):
-    from tests.test_artifacts_publish import ssh_settings
+    from tests.artifacts.test_publish import ssh_settings
 
     files = ssh_settings(settings, sshd, tmp_path)
     target_add(config=config, target="127.0.0.3:9100")
