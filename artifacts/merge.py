@@ -146,22 +146,20 @@ def parse(text: str, label: str) -> Parsed:
             )
     parsed = Parsed(body, bom, None, None, "\r\n" if body.count("\r\n") * 2 > body.count("\n") else "\n", label)
     try:
-        loader = Loader(body)
+        loader = _CheckingLoader(body, parsed)
         try:
             root = loader.get_single_node()
-            if root is not None:
-                merges = _check_nodes(parsed, root)
-                data = loader.construct_document(root)
-                for node, value in merges:  # the constructor flattened `<<` merges into the nodes: undo that
-                    node.value = value
-            else:
-                data = None
+            data = loader.construct_document(root) if root is not None else None
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
         raise MergeError(f"{label} is not valid YAML, fix it first: {exc}") from exc
     except RecursionError as exc:
         raise MergeError(f"{label} is nested too deeply to be a Prometheus or Alertmanager config") from exc
+    for node, value in loader.merges:  # the constructor flattened `<<` merges into the nodes: undo that
+        node.value = value
+    if loader.reused:
+        _check_aliases(parsed, loader.reused, loader.distinct)
     if data is not None and not isinstance(data, dict):
         raise MergeError(f"{label} must be a YAML mapping at the top level")
     parsed.data, parsed.root = data, root if isinstance(root, yaml.MappingNode) else None
@@ -169,6 +167,47 @@ def parse(text: str, label: str) -> Parsed:
     while len(_PARSE_CACHE) > _PARSE_CACHE_SIZE:
         _PARSE_CACHE.popitem(last=False)
     return parsed
+
+
+class _CheckingLoader(Loader):  # type: ignore[misc,valid-type]
+    """libyaml's loader that also refuses keys set twice in one mapping, counts the nodes it constructs and those it
+    meets again through aliases, and keeps the entries of mappings with ``<<`` merge keys as the text has them (the
+    constructor flattens them in place). The checks ride on the construction: no extra walk over a big file."""
+
+    def __init__(self, stream: str, doc: Parsed) -> None:
+        super().__init__(stream)
+        self.doc = doc
+        self.distinct = 0
+        self.reused: list[yaml.Node] = []
+        self.merges: list[tuple[yaml.MappingNode, list]] = []
+        self._checked: set[int] = set()
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        if node in self.constructed_objects:
+            self.reused.append(node)
+        else:
+            self.distinct += 1
+        return super().construct_object(node, deep)
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        if id(node) not in self._checked:  # first sight: the entries are still those of the text
+            self._checked.add(id(node))
+            seen: dict[tuple[str, str], yaml.Node] = {}
+            merges = False
+            for key_node, _value in node.value:
+                if key_node.tag == MERGE_TAG:
+                    merges = True
+                elif isinstance(key_node, yaml.ScalarNode):
+                    first = seen.setdefault((key_node.tag, key_node.value), key_node)
+                    if first is not key_node:
+                        raise self.doc.error(
+                            key_node.start_mark.index,
+                            f"the key '{key_node.value}' is set twice in one mapping (first on line "
+                            f"{first.start_mark.line + 1}); Prometheus and Alertmanager refuse that too — remove one",
+                        )
+            if merges:
+                self.merges.append((node, list(node.value)))
+        super().flatten_mapping(node)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -179,47 +218,30 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def _check_nodes(doc: Parsed, root: yaml.Node) -> list[tuple[yaml.MappingNode, list]]:
-    """Refuse duplicate keys, recursive aliases and alias bombs (one walk over the node graph, without recursion).
-    Returns the mappings that use ``<<`` merge keys with their entries, as the text has them."""
-    merges: list[tuple[yaml.MappingNode, list]] = []
+def _check_aliases(doc: Parsed, reused: list[yaml.Node], distinct: int) -> None:
+    """Refuse recursive aliases and alias bombs. Only the nodes that aliases point at are walked (iteratively), with
+    their expanded sizes memoized: the document expands to about ``distinct`` plus each alias' expanded size."""
     expanded: dict[int, int] = {}
-    on_path: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, finished = stack.pop()
-        ident = id(node)
-        if finished:
-            on_path.discard(ident)
-            expanded[ident] = 1 + sum(expanded[id(child)] for child in _children(node))
-            continue
-        if ident in expanded:
-            continue
-        if ident in on_path:
-            raise doc.error(node.start_mark.index, "an alias refers to the node that contains it (recursive alias)")
-        on_path.add(ident)
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[tuple[str, str], yaml.Node] = {}
-            for key_node, _value in node.value:
-                if key_node.tag == MERGE_TAG and not (merges and merges[-1][0] is node):
-                    merges.append((node, list(node.value)))
-                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == MERGE_TAG:
-                    continue
-                first = seen.setdefault((key_node.tag, key_node.value), key_node)
-                if first is not key_node:
-                    raise doc.error(
-                        key_node.start_mark.index,
-                        f"the key '{key_node.value}' is set twice in one mapping (first on line "
-                        f"{first.start_mark.line + 1}); Prometheus and Alertmanager refuse that too — remove one",
-                    )
-        stack.append((node, True))
-        stack.extend((child, False) for child in _children(node) if id(child) not in expanded)
-    distinct, total = len(expanded), expanded[id(root)]
+    for target in {id(node): node for node in reused}.values():
+        on_path: set[int] = set()
+        stack: list[tuple[yaml.Node, bool]] = [(target, False)]
+        while stack:
+            node, finished = stack.pop()
+            ident = id(node)
+            if finished:
+                on_path.discard(ident)
+                expanded[ident] = 1 + sum(expanded[id(child)] for child in _children(node))
+            elif ident in on_path:
+                raise doc.error(node.start_mark.index, "an alias refers to the node that contains it (recursive alias)")
+            elif ident not in expanded:
+                on_path.add(ident)
+                stack.append((node, True))
+                stack.extend((child, False) for child in _children(node) if id(child) not in expanded)
+    total = distinct + sum(expanded[id(node)] for node in reused)
     if total > distinct * _ALIAS_EXPANSION_FACTOR + _ALIAS_EXPANSION_MARGIN:
         raise MergeError(
             f"{doc.label}: its aliases expand {distinct} YAML nodes to {total}; that is an alias bomb, not a config"
         )
-    return merges
 
 
 # --- text positions ------------------------------------------------------------------------------------
@@ -655,17 +677,18 @@ def apply_edits(text: str, edits: list[SequenceEdit], label: str) -> str:
     if doc.text and not doc.text.endswith("\n"):
         splices = _unterminated_end(doc, splices)
     result = doc.bom + _splice(doc.text, splices)
-    where = doc.line_number(min(splice.start for splice in splices))
+    where = min(splice.start for splice in splices)
     try:
         merged = parse(result, label)
     except MergeError as exc:
         raise MergeError(
-            f"{label}: IXNode's items would not fit the layout near line {where} ({exc}); nothing was written"
+            f"{label}: IXNode's items would not fit the layout near line {doc.line_number(where)} ({exc}); "
+            "nothing was written"
         ) from exc
     if _with_edits(merged.data, edits, apply=False) != _with_edits(doc.data, edits, apply=True):
         raise MergeError(
-            f"{label}: the merged file would not match the intended content (unusual layout near line {where}?); "
-            "nothing was written"
+            f"{label}: the merged file would not match the intended content (unusual layout near line "
+            f"{doc.line_number(where)}?); nothing was written"
         )
     return result
 
