@@ -36,13 +36,13 @@ fi
 
 # Prometheus' example and test configs (config/testdata, cmd/promtool/testdata, documentation/examples) of the
 # installed version, for tests/artifacts/test_merge_corpus.py. Debian has no -dev package of Prometheus, so its
-# source package is fetched with apt's own client, from deb-src twins of this machine's Debian sources kept in a
-# private apt state (the system's apt configuration is not touched), and only those folders are kept.
-upstream="${IXNODE_UPSTREAM_DIR:-/var/cache/ixnode-tests/upstream}"
+# source package is fetched with apt's own client (no root needed), from deb-src twins of this machine's Debian
+# sources kept in a private apt state (the system's apt configuration is not touched); only those folders are kept.
+upstream="${IXNODE_UPSTREAM_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ixnode-tests/upstream}"
 prom_version="$(dpkg-query -W -f='${Version}' prometheus)"
 prom_dir="$upstream/prometheus-$prom_version"
-if [ ! -d "$prom_dir" ]; then
-  echo "fetching the Debian source of prometheus $prom_version (its example and test configs)"
+if [ "${lab:-0}" = 0 ] && [ ! -d "$prom_dir" ]; then
+  echo "fetching the Debian source of prometheus $prom_version (its example and test configs) into $upstream"
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT
   mkdir -p "$work/sources.list.d" "$work/lists/partial" "$work/cache/archives/partial" "$work/src"
@@ -53,11 +53,12 @@ if [ ! -d "$prom_dir" ]; then
     [ -e "$f" ] && sed -n 's/^deb /deb-src /p' "$f" > "$work/sources.list.d/$(basename "$f")"
   done
   apt_opts=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$work/sources.list.d"
-            -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o APT::Sandbox::User=root)
+            -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o "APT::Sandbox::User=$(id -un)")
   apt-get "${apt_opts[@]}" update -q >/dev/null
   (cd "$work/src" && apt-get "${apt_opts[@]}" source -q "prometheus=$prom_version" >/dev/null 2>&1)
   src="$(find "$work/src" -mindepth 1 -maxdepth 1 -type d -name 'prometheus-*' | head -n 1)"
   [ -n "$src" ] || { echo "apt-get source prometheus=$prom_version gave no source tree" >&2; exit 1; }
+  mkdir -p "$upstream"
   rm -rf "$prom_dir.tmp"
   for sub in config/testdata cmd/promtool/testdata documentation/examples; do
     mkdir -p "$prom_dir.tmp/$sub"
