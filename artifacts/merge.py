@@ -88,7 +88,7 @@ class Parsed:
     text: str
     bom: str
     data: Any
-    root: yaml.Node | None
+    root: yaml.MappingNode | None  # None for an empty document
     newline: str
     label: str
     _line_starts: list[int] = field(default_factory=list)
@@ -453,7 +453,7 @@ def _edit_splices(doc: Parsed, edit: SequenceEdit) -> list[Splice]:
             return []
         end = len(doc.text)
         return [Splice(end, end, _new_key_text(doc, edit.path, new, 0), late=True)]
-    mapping: yaml.MappingNode = doc.root
+    mapping = doc.root
     data: Any = doc.data
     for depth, key in enumerate(edit.path):
         where = ".".join(edit.path[: depth + 1])
@@ -545,7 +545,7 @@ def _fill_null(
     start, end = value.start_mark.index, value.end_mark.index
     if mapping.flow_style:
         lead = " " if doc.text[start - 1 : start] == ":" else ""
-        return [(start, end, lead + "[" + ", ".join(_flow_text(item) for item in new) + "]")]
+        return [Splice(start, end, lead + "[" + ", ".join(_flow_text(item) for item in new) + "]")]
     splices: list[Splice] = []
     if end > start:  # an explicit null token: drop it and the spaces before it
         while start > key_node.end_mark.index and doc.text[start - 1] in " \t":
