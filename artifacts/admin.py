@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from artifacts.services import artifacts_deployed, artifacts_regenerate, artifacts_render
 from autoscaling.models import artifacts_status_label
-from ixnode.integrations.plg.client import PlgError
+from ixnode.integrations.plg.interface import PlgError
 from ixnode.integrations.problems import explain, explain_text
 
 

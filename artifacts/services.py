@@ -40,9 +40,12 @@ from artifacts.targets import targets_list
 from autoscaling.choices import ArtifactStatus
 from autoscaling.models import AutoscalingConfig
 from ixnode.history import SYSTEM_FIELDS_REASON, history_record_system_write
-from ixnode.integrations.grafana.client import GrafanaClient, GrafanaError
-from ixnode.integrations.jenkins.client import JenkinsClient, JenkinsError
-from ixnode.integrations.plg.client import PlgError, PlgHost, plg_host
+from ixnode.integrations.grafana.client import grafana_client
+from ixnode.integrations.grafana.interface import GrafanaError
+from ixnode.integrations.jenkins.client import jenkins_client
+from ixnode.integrations.jenkins.interface import JenkinsError
+from ixnode.integrations.plg.client import plg_client
+from ixnode.integrations.plg.interface import PlgError, PlgHost
 from ixnode.integrations.plg.publisher import FileUpdate, PublishResult, Reloader, publish
 
 logger = logging.getLogger(__name__)
@@ -127,17 +130,17 @@ def plg_updates(
         content = render_alert_rules(config, ctx).encode() if config else None
         updates.append(FileUpdate(ctx.rules_path(service), content, rule_check, (PROMETHEUS,)))
     for name in host.listdir(settings.IXNODE_PROMETHEUS_RULES_DIR):
-        service = _service_of_rules_file(name)
-        if service and service not in enabled_services and service not in publish_configs:
-            updates.append(FileUpdate(ctx.rules_path(service), None, (), (PROMETHEUS,)))
+        rules_of = _service_of_rules_file(name)
+        if rules_of and rules_of not in enabled_services and rules_of not in publish_configs:
+            updates.append(FileUpdate(ctx.rules_path(rules_of), None, (), (PROMETHEUS,)))
     for service, config in publish_configs.items():
         path = ctx.targets_path(service)
         if config is not None and not host.exists(path):
             updates.append(FileUpdate(path, render_targets_file(config, []).encode()))
     for name in host.listdir(settings.IXNODE_PROMETHEUS_TARGETS_DIR):
-        service = naming.service_of_targets_file(name)
-        if service and service not in existing_services:
-            updates.append(FileUpdate(ctx.targets_path(service), None))
+        targets_of = naming.service_of_targets_file(name)
+        if targets_of and targets_of not in existing_services:
+            updates.append(FileUpdate(ctx.targets_path(targets_of), None))
     updates.append(FileUpdate(prom_path, new_prom.encode(), (promtool, "check", "config", "{path}"), (PROMETHEUS,)))
     updates.append(FileUpdate(am_path, new_am.encode(), (amtool, "check-config", "{path}"), (ALERTMANAGER,)))
     return updates
@@ -166,7 +169,7 @@ def artifacts_deployed(*, config: AutoscalingConfig) -> dict[str, str]:
     ctx = RenderContext.from_settings()
     service = config.service_name
     deployed: dict[str, str] = {}
-    with plg_host() as host:
+    with plg_client() as host:
         prom = host.read_bytes(settings.IXNODE_PROMETHEUS_CONFIG)
         am = host.read_bytes(settings.IXNODE_ALERTMANAGER_CONFIG)
         rules = host.read_bytes(ctx.rules_path(service))
@@ -198,7 +201,7 @@ def artifacts_deployed(*, config: AutoscalingConfig) -> dict[str, str]:
 def _publish_plg(ctx: RenderContext, publish_configs: dict[str, AutoscalingConfig | None]) -> PublishResult:
     services = dict(AutoscalingConfig.objects.values_list("service_name", "enabled"))
     enabled = {name for name, is_enabled in services.items() if is_enabled}
-    with plg_host() as host:
+    with plg_client() as host:
         updates = plg_updates(
             host, ctx, publish_configs=publish_configs, enabled_services=enabled, existing_services=set(services)
         )
@@ -207,7 +210,7 @@ def _publish_plg(ctx: RenderContext, publish_configs: dict[str, AutoscalingConfi
 
 def _sync_jenkins(service_name: str, jobs: dict[str, str] | None) -> str:
 
-    client = JenkinsClient.from_settings()
+    client = jenkins_client()
     if client is None:
         return "skipped: JENKINS_URL is not set"
     names = [naming.jenkins_job_name(service_name, action) for action in ("scale-out", "scale-in")]
@@ -220,7 +223,7 @@ def _sync_jenkins(service_name: str, jobs: dict[str, str] | None) -> str:
 
 def _sync_grafana(config: AutoscalingConfig | None, service_name: str, ctx: RenderContext) -> str:
 
-    client = GrafanaClient.from_settings()
+    client = grafana_client()
     if client is None:
         return "skipped: GRAFANA_URL is not set"
     if config is None:
@@ -280,7 +283,7 @@ def artifacts_regenerate(*, service_name: str, config_id: int | None = None) -> 
     elif settings.IXNODE_PLG_MODE == "off" and active:
         outcome.status = ArtifactStatus.PENDING
     if config is not None:
-        fields = {"artifacts_status": outcome.status, "artifacts_error": outcome.error}
+        fields: dict[str, object] = {"artifacts_status": outcome.status, "artifacts_error": outcome.error}
         if not outcome.errors:
             fields["artifacts_hash"] = outcome.hash if active else ""
             fields["artifacts_published_at"] = timezone.now()
@@ -331,6 +334,8 @@ class _Regeneration:
             )
         except Exception as exc:
             logger.exception("could not queue the artifact regeneration of %s", self.service_name)
+            if self.config_id is None:  # the config is gone (deleted or renamed): nothing to record it on
+                return
             AutoscalingConfig.objects.filter(pk=self.config_id).update(
                 artifacts_status=ArtifactStatus.ERROR,
                 artifacts_error=f"The regeneration could not be queued: {exc.__class__.__name__}: {exc}",

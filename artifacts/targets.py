@@ -19,7 +19,8 @@ from artifacts.renderers.context import RenderContext
 from artifacts.renderers.prometheus import render_targets_file
 from autoscaling.models import AutoscalingConfig
 from autoscaling.validation import hostname_error
-from ixnode.integrations.plg.client import PlgError, PlgHost, plg_host
+from ixnode.integrations.plg.client import plg_client
+from ixnode.integrations.plg.interface import PlgError, PlgHost
 from ixnode.netaddr import HostPortError, join_host_port, split_host_port
 
 
@@ -71,7 +72,7 @@ def targets_list(*, config: AutoscalingConfig) -> list[str]:
     if settings.IXNODE_PLG_MODE == "off":
         raise PlgError("IXNODE_PLG_MODE=off: target registration needs the PLG host")
     path = RenderContext.from_settings().targets_path(config.service_name)
-    with plg_host() as host:
+    with plg_client() as host:
         return sorted(_read_targets(host, path) or [])
 
 
@@ -79,7 +80,7 @@ def _modify(config: AutoscalingConfig, change: Any) -> tuple[list[str], bool]:
     if settings.IXNODE_PLG_MODE == "off":
         raise PlgError("IXNODE_PLG_MODE=off: target registration needs the PLG host")
     path = RenderContext.from_settings().targets_path(config.service_name)
-    with publish_lock(), plg_host() as host:
+    with publish_lock(), plg_client() as host:
         current = _read_targets(host, path) or []
         wanted = change(list(current))
         changed = sorted(set(wanted)) != sorted(set(current)) or not host.exists(path)

@@ -45,14 +45,14 @@ class AddressesInUse(Protocol):
 
 
 #: ``fn(config=, action=, now=) -> DecisionOptions`` for alert-driven decisions (the policies app).
-decision_options: ExtensionPoint[DecisionOptionsProvider] = registry.extension_point("autoscaling.decision_options")
+decision_options = registry.extension_point(ExtensionPoint[DecisionOptionsProvider]("autoscaling.decision_options"))
 #: ``fn(config=, action=, fingerprint=, starts_at=) -> reason``: a non-empty reason records no new event for the alert.
-alert_repeat_checks: ExtensionPoint[AlertRepeatCheck] = registry.extension_point("autoscaling.alert_repeat_checks")
+alert_repeat_checks = registry.extension_point(ExtensionPoint[AlertRepeatCheck]("autoscaling.alert_repeat_checks"))
 #: ``fn(config=) -> addresses``: addresses (``host`` or ``host:port``) in use outside the lease table (the artifacts
 #: app: the service's registered Prometheus targets). A failing source is logged and skipped.
-addresses_in_use: ExtensionPoint[AddressesInUse] = registry.extension_point("autoscaling.addresses_in_use")
+addresses_in_use = registry.extension_point(ExtensionPoint[AddressesInUse]("autoscaling.addresses_in_use"))
 #: The dotted path of the django-q2 task that executes an allowed run (the provisioning app).
-run_task: ExtensionPoint[str] = registry.extension_point("autoscaling.run_task")
+run_task = registry.extension_point(ExtensionPoint[str]("autoscaling.run_task"))
 
 
 def decision_options_for(*, config: AutoscalingConfig, action: str, now: datetime | None) -> DecisionOptions:

@@ -302,7 +302,7 @@ def ip_pool_overlap_errors(*, config: AutoscalingConfig) -> dict[str, list[str]]
         end = ipaddress.ip_address(str(config.ip_pool_end))
     except ValueError:
         return {}
-    if start.version != end.version or start > end:
+    if start.version != end.version or int(start) > int(end):
         return {}
     others = AutoscalingConfig.objects.exclude(pk=config.pk) if config.pk else AutoscalingConfig.objects.all()
     for name, other_start, other_end in others.values_list("service_name", "ip_pool_start", "ip_pool_end"):
@@ -310,7 +310,7 @@ def ip_pool_overlap_errors(*, config: AutoscalingConfig) -> dict[str, list[str]]
             low, high = ipaddress.ip_address(str(other_start)), ipaddress.ip_address(str(other_end))
         except ValueError:
             continue
-        if low.version != start.version or start > high or end < low:
+        if low.version != start.version or int(start) > int(high) or int(end) < int(low):
             continue
         message = gettext("The IP pool %(start)s–%(end)s overlaps the pool %(low)s–%(high)s of service %(name)s.") % {
             "start": start, "end": end, "low": low, "high": high, "name": name}

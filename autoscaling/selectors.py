@@ -51,9 +51,10 @@ def ip_leases_active(*, config: AutoscalingConfig) -> QuerySet[IPLease]:
 
 def managed_vms_scale_in_candidates(*, config: AutoscalingConfig) -> list[ManagedVM]:
     """VMs a scale-in may remove, in the config's order (newest first unless oldest-first is set): in service, not
-    protected, and named like the autoscaler's own VMs (never a base VM)."""
+    protected, named like the autoscaler's own VMs (never a base VM) and with an address (a row without one, edited by
+    hand, is never picked: its F5 member and Prometheus target could not be found)."""
     pattern = re.compile(config.managed_vm_regex)
     rows = ManagedVM.objects.filter(config=config, state=ManagedVMState.IN_SERVICE, scale_in_protected=False)
     newest_first = config.scale_in_order != ScaleInOrder.OLDEST_FIRST
     rows = rows.order_by("-created_at", "-name") if newest_first else rows.order_by("created_at", "name")
-    return [vm for vm in rows if pattern.match(vm.name)]
+    return [vm for vm in rows if vm.ip_address and pattern.match(vm.name)]

@@ -79,7 +79,7 @@ def hostname_error(host: Any) -> str | None:
 def pool_size(start: str, end: str) -> int:
     """Number of addresses from ``start`` to ``end`` inclusive (0 when either is invalid or reversed)."""
     first, last = _ip(start), _ip(end)
-    if first is None or last is None or first.version != last.version or first > last:
+    if first is None or last is None or first.version != last.version or int(first) > int(last):
         return 0
     return int(last) - int(first) + 1
 
@@ -132,7 +132,7 @@ def config_errors(values: dict[str, Any]) -> dict[str, list[str]]:
     if start and end:
         if start.version != end.version:
             errors["ip_pool_end"].append(_("Pool start and end must be of the same IP version."))
-        elif start > end:
+        elif int(start) > int(end):
             errors["ip_pool_end"].append(
                 _("Pool end (%(end)s) must not be before pool start (%(start)s).") % {"end": end, "start": start}
             )
@@ -156,10 +156,9 @@ def config_errors(values: dict[str, Any]) -> dict[str, list[str]]:
                     _("%(ip)s is the network or broadcast address of %(net)s.") % {"ip": address, "net": subnet}
                 )
 
-    pool_ok = start is not None and end is not None and start.version == end.version and start <= end
-    if pool_ok:
+    if start is not None and end is not None and start.version == end.version and int(start) <= int(end):
         for name, address, label in (("gateway", gateway, _("gateway")), ("f5_vip_address", vip, _("VIP"))):
-            if address is not None and address.version == start.version and start <= address <= end:
+            if address is not None and address.version == start.version and int(start) <= int(address) <= int(end):
                 errors[name].append(
                     _("The %(label)s %(ip)s lies inside the IP pool %(start)s–%(end)s; it must be outside it.")
                     % {"label": label, "ip": address, "start": start, "end": end}

@@ -47,7 +47,8 @@ class ScaleEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "trigger", "triggered_by", "alert_name", "alert_fingerprint", "alert_starts_at", "alert_labels")}),
         (gettext_lazy("Timing"), {"fields": ("created_at", "started_at", "finished_at", "heartbeat_at")}),
     )
-    readonly_fields = tuple(field for group in fieldsets for field in group[1]["fields"])
+    # Every field above is a plain name (no nested groups), so the flat list is the read-only list.
+    readonly_fields = tuple(str(field) for group in fieldsets for field in group[1]["fields"])
 
     def get_actions(self, request: HttpRequest) -> dict:
         return {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -37,7 +38,7 @@ class ExporterInstallForm(forms.Form):
 
     def __init__(self, *args, vm_choices: list[tuple[str, str]] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["vms"].choices = vm_choices or []
+        cast(forms.MultipleChoiceField, self.fields["vms"]).choices = vm_choices or []
         self.fields["ssh_key_path"].initial = settings.IXNODE_SSH_KEY_PATH
 
     def clean_extra_hosts(self) -> list[HostSpec]:
@@ -59,8 +60,8 @@ class ExporterInstallForm(forms.Form):
             hosts.append(HostSpec(address=address, vm_name=name))
         return hosts
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         picked = [HostSpec(address=value.split("|", 1)[1], vm_name=value.split("|", 1)[0])
                   for value in cleaned.get("vms") or []]
         hosts = picked + list(cleaned.get("extra_hosts") or [])

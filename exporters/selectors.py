@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from exporters.choices import HostStatus, InstallAction
 from exporters.models import ExporterInstall, ExporterInstallHost
 from ixnode.integrations.vcenter.client import vcenter_client
-from ixnode.integrations.vcenter.exceptions import VCenterConfigError, VCenterError
+from ixnode.integrations.vcenter.interface import VCenterConfigError, VCenterError
 
 
 def exporter_install_list(*, limit: int = 50) -> QuerySet[ExporterInstall]:

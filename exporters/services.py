@@ -25,7 +25,8 @@ from artifacts.targets import target_add, target_remove
 from exporters import agents
 from exporters.choices import BinarySource, Component, HostStatus, InstallAction, JobStatus
 from exporters.models import ExporterInstall, ExporterInstallHost
-from ixnode.integrations.ssh.client import SSHClient, SSHCommandFailed
+from ixnode.integrations.ssh.client import ssh_client
+from ixnode.integrations.ssh.interface import SSH, SSHCommandFailed
 
 VERIFY_TIMEOUT = 15.0
 
@@ -130,12 +131,11 @@ def exporter_install_run(*, install_id: int) -> ExporterInstall:
     return install
 
 
-def _ssh(install: ExporterInstall, address: str):
+def _ssh(install: ExporterInstall, address: str) -> SSH:
+    return ssh_client(host=address, user=install.ssh_user, key_path=install.ssh_key_path, port=install.ssh_port)
 
-    return SSHClient(host=address, user=install.ssh_user, key_path=install.ssh_key_path, port=install.ssh_port)
 
-
-def _run_script(ssh, script: str) -> list[str]:
+def _run_script(ssh: SSH, script: str) -> list[str]:
 
     try:
         result = ssh.run("sh -s", stdin=script.encode(), timeout=600)
@@ -262,7 +262,7 @@ def monitoring_agents_remove(
         _targets, removed = target_remove(config=config, target=f"{address}:{port}")
         if removed:
             changed.append(f"unregistered {address}:{port} from {config.prometheus_job_name}")
-    with SSHClient(host=address, user=ssh_user, key_path=ssh_key_path, port=ssh_port) as ssh:
+    with ssh_client(host=address, user=ssh_user, key_path=ssh_key_path, port=ssh_port) as ssh:
         for component in components:
             plan = agents.AgentPlan(component, _base_dir(), ())
             changed += _run_script(ssh, agents.uninstall_script(plan))

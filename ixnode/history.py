@@ -156,17 +156,19 @@ def history_value(field: models.Field | None, value: Any) -> str:
         return ", ".join(f"{key}={item}" for key, item in value.items())
     if isinstance(value, Model):
         return str(value)
-    if field is not None and field.is_relation and field.related_model is not None:
-        related = field.related_model._default_manager.filter(pk=value).first()
+    related_model = field.related_model if field is not None and field.is_relation else None
+    if isinstance(related_model, type) and issubclass(related_model, Model):
+        related = related_model._default_manager.filter(pk=value).first()
         return str(related) if related is not None else f"#{value}"
     return str(value)
 
 
 def history_field_label(model: type[Model], name: str) -> str:
     try:
-        return str(capfirst(model._meta.get_field(name).verbose_name))
+        field = model._meta.get_field(name)
     except Exception:  # noqa: BLE001 - a field removed since the row was written
         return name
+    return str(capfirst(getattr(field, "verbose_name", name)))
 
 
 class HumanHistoryContextHelper(HistoricalRecordContextHelper):

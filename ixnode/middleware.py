@@ -15,7 +15,7 @@ who sets ``LANGUAGE_CODE=ko`` expects; this middleware only changes that order.
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 
@@ -46,7 +46,7 @@ class LanguageMiddleware(LocaleMiddleware):
         translation.activate(request_language(request))
         request.LANGUAGE_CODE = translation.get_language()
 
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         response = super().process_response(request, response)
         translation.deactivate()  # the thread's next work (another request, a task) starts from LANGUAGE_CODE
         return response

@@ -19,6 +19,7 @@ from typing import Generic, TypeVar
 from django.utils.functional import Promise
 
 T = TypeVar("T")
+P = TypeVar("P", bound="ExtensionPointBase")
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,22 @@ class StageInfo:
     jenkins_step: str
 
 
-class ExtensionPoint(Generic[T]):
-    """An ordered set of items (usually callables) that apps above the declaring one register."""
+class ExtensionPointBase:
+    """What the registry knows of every extension point, whatever its items' type: its name and size."""
 
     def __init__(self, name: str) -> None:
         self.name = name
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+
+class ExtensionPoint(ExtensionPointBase, Generic[T]):
+    """An ordered set of items (usually callables) that apps above the declaring one register. The declaring
+    module names the items' type: ``ExtensionPoint[AddressesInUse]("autoscaling.addresses_in_use")``."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
         self._items: list[T] = []
 
     def register(self, item: T) -> T:
@@ -72,7 +84,7 @@ class Registry:
 
     def __init__(self) -> None:
         self._pipelines: dict[str, tuple[StageInfo, ...]] = {}
-        self._points: dict[str, ExtensionPoint] = {}
+        self._points: dict[str, ExtensionPointBase] = {}
 
     # ---- pipeline stages ---------------------------------------------------------------------------
     def register_pipeline(self, action: str, stages: Sequence[StageInfo]) -> None:
@@ -108,10 +120,17 @@ class Registry:
         return self.jenkins_steps(action).get(step) or (step,)
 
     # ---- extension points --------------------------------------------------------------------------
-    def extension_point(self, name: str) -> ExtensionPoint:
-        """The point called ``name`` (created on first use: the declaring module and the registering app see the
-        same object whichever imports first)."""
-        return self._points.setdefault(name, ExtensionPoint(name))
+    def extension_point(self, point: P) -> P:
+        """Declare ``point`` under its name and return it (the declaring module does, once, at import; the
+        registering apps import that module's attribute). A second point under the same name is refused."""
+        known = self._points.setdefault(point.name, point)
+        if known is not point:
+            raise ValueError(f"extension point {point.name!r} is declared twice")
+        return point
+
+    def extension_points(self) -> dict[str, ExtensionPointBase]:
+        """Every declared point by name (for introspection and tests)."""
+        return dict(self._points)
 
 
 registry = Registry()

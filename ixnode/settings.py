@@ -90,7 +90,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "ixnode.sqlite3",
+            "NAME": str(VAR_DIR / "ixnode.sqlite3"),
             "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60),
             "OPTIONS": {
                 "timeout": 20,

@@ -46,7 +46,8 @@ class TerminalForeground:
     def __exit__(self, *exc: object) -> None:
         if self.fd is None:
             return
-        with contextlib.suppress(OSError), self._ttou_ignored():
-            os.tcsetpgrp(self.fd, self.previous)
+        if self.previous is not None:
+            with contextlib.suppress(OSError), self._ttou_ignored():
+                os.tcsetpgrp(self.fd, self.previous)
         os.close(self.fd)
         self.fd = None

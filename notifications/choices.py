@@ -15,7 +15,7 @@ class NotificationKind(models.TextChoices):
     INTEGRATION_DOWN = "integration_down", _("Integration down")
 
 
-SEVERITY = {
+SEVERITY: dict[str, str] = {
     NotificationKind.SCALE_OUT_DONE: "info",
     NotificationKind.SCALE_IN_DONE: "info",
     NotificationKind.RUN_FAILED: "error",

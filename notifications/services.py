@@ -176,7 +176,7 @@ def notification_send_for_event(*, event_id: int) -> NotificationResult | None:
     return result
 
 
-BOUND_KEYS = {NotificationKind.MAX_REACHED: "max", NotificationKind.MIN_REACHED: "min"}
+BOUND_KEYS: dict[str, str] = {NotificationKind.MAX_REACHED: "max", NotificationKind.MIN_REACHED: "min"}
 
 
 def _bound_reached(event) -> tuple[str, int] | None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from policies import services
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 from policies.choices import ScalingProcess
 from policies.models import ScalingPolicy, ScheduledAction
 
@@ -16,7 +21,7 @@ class ScheduledActionInline(admin.TabularInline):
     fields = ("name", "weekdays", "start_time", "end_time", "min_vms", "max_vms", "desired_vms", "enabled")
 
 
-def _processes_action(processes: list[str], suspended: bool, label: str):
+def _processes_action(processes: list[str], suspended: bool, label: StrOrPromise):
     def action(modeladmin, request, queryset):
         for policy in queryset:
             services.policy_processes_set(policy=policy, processes=processes, suspended=suspended)

@@ -7,6 +7,7 @@ import zoneinfo
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from policies import constants
@@ -159,7 +160,7 @@ class ScheduledAction(models.Model):
         return f"{self.name} {self.weekdays} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
 
     def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[str | Promise]] = {}
         if self.min_vms is not None and self.max_vms is not None and self.min_vms > self.max_vms:
             errors["max_vms"] = [_("Maximum VMs must be greater than or equal to minimum VMs.")]
         if self.desired_vms is not None and self.min_vms is not None and self.max_vms is not None and not (

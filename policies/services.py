@@ -24,9 +24,11 @@ from autoscaling.services.warm_pool import warm_pool_room, warm_vms_ready
 from events.choices import ScaleAction, Trigger
 from events.models import ScaleEvent
 from events.reasons import Reason, msgid_of
-from ixnode.integrations.alertmanager.client import AlertmanagerClient, AlertmanagerError
+from ixnode.integrations.alertmanager.client import alertmanager_client
+from ixnode.integrations.alertmanager.interface import Alertmanager, AlertmanagerError
 from ixnode.integrations.prometheus import promql
-from ixnode.integrations.prometheus.client import PrometheusError, get_client
+from ixnode.integrations.prometheus.client import prometheus_client
+from ixnode.integrations.prometheus.interface import Prometheus, PrometheusError
 from ixnode.netaddr import address_of, join_host_port
 from policies import selectors
 from policies.choices import PolicyType, ScalingProcess
@@ -68,7 +70,8 @@ def policy_alert_options(*, config: AutoscalingConfig, action: ScaleAction | str
     return DecisionOptions(dry_run=policy.dry_run, bounds=bounds, suspended_reason=reason)
 
 
-def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prometheus) -> tuple[list | None, str]:
+def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prometheus: Prometheus
+                      ) -> tuple[list | None, str]:
 
     query = _by_instance(config=config, metric=policy.metric, window=settings.IXNODE_POLICY_RATE_WINDOW)
     try:
@@ -91,7 +94,7 @@ def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prome
     return vms, ""
 
 
-def _forecast_peak_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prometheus, now: datetime
+def _forecast_peak_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prometheus: Prometheus, now: datetime
                         ) -> float | None:
 
     step = 300
@@ -115,7 +118,8 @@ def _forecast_peak_read(*, config: AutoscalingConfig, policy: ScalingPolicy, pro
     return forecaster.peak(now=now.timestamp(), horizon=policy.clone_lead_seconds + settings.IXNODE_POLICY_INTERVAL)
 
 
-def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None, prometheus=None
+def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None,
+                    prometheus: Prometheus | None = None
                     ) -> tuple[PolicyOutcome | None, ScaleEvent | None]:
     """Evaluate one service's policy (target tracking, predictive, scheduled actions) and act on it."""
 
@@ -126,7 +130,7 @@ def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None, p
     active = selectors.policy_active_window(policy=policy, now=now)
     if policy.policy_type == PolicyType.STEP and active is None:
         return None, None  # alert-driven only; nothing to evaluate
-    prometheus = prometheus or get_client()
+    prometheus = prometheus or prometheus_client()
     count = vm_count_read(config=config, prometheus=prometheus)
     vms, metric_error = (None, "")
     if policy.policy_type != PolicyType.STEP and count.value is not None:
@@ -152,7 +156,9 @@ def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None, p
     key = f"{outcome.action}:{outcome.desired}:{outcome.decision.decision if outcome.decision else ''}"
     fields = {"recommendations": [list(x) for x in outcome.history], "last_evaluated_at": now,
               "last_evaluation": outcome.reason[:2000]}
-    if outcome.decision is not None and (outcome.allowed or key != policy.last_decision_key):
+    if outcome.decision is not None and outcome.action is not None and (
+        outcome.allowed or key != policy.last_decision_key
+    ):
         kind = Trigger.SCHEDULE if outcome.trigger == "schedule" else Trigger.POLICY
         bounds = effective_bounds(min_vms=config.min_vms, max_vms=config.max_vms,
                                   active=None if policy.suspend_scheduled else active)
@@ -246,7 +252,9 @@ def policy_evaluate_all(*, now: datetime | None = None) -> int:
     return done
 
 
-def alert_recheck(*, config: AutoscalingConfig, now: datetime | None = None, alertmanager=None) -> ScaleEvent | None:
+def alert_recheck(
+    *, config: AutoscalingConfig, now: datetime | None = None, alertmanager: Alertmanager | None = None
+) -> ScaleEvent | None:
     """Seed path: once a cooldown has ended, if the service's alert still fires, act now instead of waiting
     for Alertmanager's next repeat (up to a repeat interval, 5 minutes by default, after the cooldown)."""
 
@@ -271,7 +279,7 @@ def alert_recheck(*, config: AutoscalingConfig, now: datetime | None = None, ale
         if not ScaleEvent.objects.filter(config=config, action=action, finished_at=last).exists():
             continue
         try:
-            alerts = (alertmanager or AlertmanagerClient()).active_alerts(
+            alerts = (alertmanager or alertmanager_client()).active_alerts(
                 {"service": config.service_name, "autoscale": str(action)})
         except AlertmanagerError as exc:
             logger.warning("cooldown-end re-check of %s skipped: %s", config.service_name, exc)
@@ -295,8 +303,8 @@ def dry_run_plan(*, config: AutoscalingConfig, action: ScaleAction | str, count:
     if ScaleAction(action) == ScaleAction.SCALE_OUT:
         warm = list(warm_vms_ready(config=config)[:count])
         from_pool = [{"vm": vm.name, "ip": vm.ip_address,
-                      "f5_member": join_host_port(vm.ip_address, config.f5_vip_port),
-                      "prometheus_target": join_host_port(vm.ip_address, config.node_exporter_port),
+                      "f5_member": join_host_port(vm.ip_address or "", config.f5_vip_port),
+                      "prometheus_target": join_host_port(vm.ip_address or "", config.node_exporter_port),
                       "from_warm_pool": True}
                      for vm in warm]
         count -= len(from_pool)
@@ -315,7 +323,9 @@ def dry_run_plan(*, config: AutoscalingConfig, action: ScaleAction | str, count:
     leased = set(as_selectors.ip_leases_active(config=config).values_list("ip_address", flat=True))
     vms = []
     for vm in picked:
-        row = {"vm": vm.name, "ip": vm.ip_address, "f5_member": join_host_port(vm.ip_address, config.f5_vip_port)}
+        row: dict[str, str | bool | None] = {
+            "vm": vm.name, "ip": vm.ip_address, "f5_member": join_host_port(vm.ip_address or "", config.f5_vip_port)
+        }
         if room > 0 and vm.ip_address in leased:  # as the scale-in pipeline decides
             room -= 1
             row["to_warm_pool"] = True

@@ -11,7 +11,6 @@ import ipaddress
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import requests
 import yaml
@@ -29,13 +28,17 @@ from autoscaling.models import AutoscalingConfig
 from autoscaling.services.ip_leases import ip_pool_free_count
 from autoscaling.services.warm_pool import warm_vms
 from autoscaling.signals import send_logged
-from ixnode.integrations.alertmanager.client import AlertmanagerClient, AlertmanagerError, alertmanager_loaded_config
-from ixnode.integrations.f5.client import F5Client, F5ConfigurationError, F5Error, F5NotFound
-from ixnode.integrations.jenkins.client import JenkinsClient, JenkinsError
+from ixnode.integrations.alertmanager.client import alertmanager_client
+from ixnode.integrations.alertmanager.interface import AlertmanagerError
+from ixnode.integrations.f5.client import f5_client
+from ixnode.integrations.f5.interface import F5ConfigurationError, F5Error, F5NotFound
+from ixnode.integrations.jenkins.client import jenkins_client
+from ixnode.integrations.jenkins.interface import JenkinsError
 from ixnode.integrations.problems import explain, explain_text, short_cause
-from ixnode.integrations.prometheus.client import PrometheusError, get_client
+from ixnode.integrations.prometheus.client import prometheus_client
+from ixnode.integrations.prometheus.interface import Prometheus, PrometheusError, Target
 from ixnode.integrations.vcenter.client import vcenter_client
-from ixnode.integrations.vcenter.exceptions import VCenterConfigError, VCenterError
+from ixnode.integrations.vcenter.interface import VCenterConfigError, VCenterError
 from ixnode.netaddr import address_of
 from provisioning.signals import integration_down
 
@@ -64,8 +67,9 @@ class CheckResult:
 class DiagnosticsContext:
     """Clients and facts shared by the checks of one run (each system is asked once)."""
 
-    prometheus: Any = None
-    facts: dict[str, Any] = field(default_factory=dict)
+    prometheus: Prometheus = field(default_factory=prometheus_client)
+    prometheus_jobs: list[str] | None = None  # set by check_prometheus_job
+    targets: list[Target] | None = None  # set by check_targets_up; None: unknown
 
 
 def _from_exception(key: str, title: str, ok: bool | None, exc: BaseException, fix: str, *, system: str = "",
@@ -85,18 +89,13 @@ def checks_summary(results: list[CheckResult]) -> dict[str, int]:
     }
 
 
-def _prometheus_client() -> Any:
-
-    return get_client()
-
-
 # --- integration health (overview row) -----------------------------------------------------------------
 
 def health_prometheus() -> CheckResult:
 
     title = "Prometheus"
     try:
-        jobs = _prometheus_client().job_names()
+        jobs = prometheus_client().job_names()
     except PrometheusError as exc:
         return _from_exception("prometheus", title, False, exc, _("Check PROMETHEUS_URL and that Prometheus runs."))
     return CheckResult("prometheus", title, True, _("%(count)d scrape jobs loaded") % {"count": len(jobs)})
@@ -113,14 +112,14 @@ def health_vcenter() -> CheckResult:
                                  "vCenter has several)."))
     except VCenterError as exc:
         return _from_exception("vcenter", title, False, exc, _("Check VCENTER_HOST, the credentials and TLS pin."))
-    return CheckResult("vcenter", title, True, f"{about['name']}")
+    return CheckResult("vcenter", title, True, about.name)
 
 
 def health_f5() -> CheckResult:
 
     title = "F5 BIG-IP"
     try:
-        client = F5Client.from_settings()
+        client = f5_client()
         pool = AutoscalingConfig.objects.values_list("f5_pool_name", flat=True).first() or "ixnode-health-probe"
         client.check_pool(pool=pool)
     except F5ConfigurationError as exc:
@@ -136,7 +135,7 @@ def health_alertmanager() -> CheckResult:
 
     title = "Alertmanager"
     try:
-        alertmanager_loaded_config(AlertmanagerClient())
+        alertmanager_client().loaded_config()
     except AlertmanagerError as exc:
         return _from_exception("alertmanager", title, False, exc,
                            _("Check ALERTMANAGER_URL and that Alertmanager runs."))
@@ -146,7 +145,7 @@ def health_alertmanager() -> CheckResult:
 def health_jenkins() -> CheckResult:
 
     title = "Jenkins"
-    client = JenkinsClient.from_settings()
+    client = jenkins_client()
     if client is None:
         return CheckResult("jenkins", title, None, _("Not configured (runs use the embedded executor)."),
                            _("Set JENKINS_URL, JENKINS_USER and JENKINS_TOKEN to run pipelines on Jenkins."),
@@ -226,7 +225,7 @@ def check_prometheus_job(*, config: AutoscalingConfig, ctx: DiagnosticsContext) 
         jobs = ctx.prometheus.job_names()
     except PrometheusError as exc:
         return _from_exception("prometheus_job", title, None, exc, _("Check PROMETHEUS_URL and that Prometheus runs."))
-    ctx.facts["prometheus_jobs"] = jobs
+    ctx.prometheus_jobs = jobs
     if job in jobs:
         return CheckResult("prometheus_job", title, True, _("Job '%(job)s' is loaded.") % {"job": job})
     return CheckResult(
@@ -243,7 +242,7 @@ def check_targets_up(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> C
         targets = ctx.prometheus.targets(config.prometheus_job_name)
     except PrometheusError as exc:
         return _from_exception("targets_up", title, None, exc, _("Check PROMETHEUS_URL and that Prometheus runs."))
-    ctx.facts["targets"] = targets
+    ctx.targets = targets
     down = [t for t in targets if t.health != "up"]
     if not targets:
         return CheckResult(
@@ -264,7 +263,7 @@ def check_targets_up(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> C
 
 def check_count_bounds(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
     title = _("VM count within min/max")
-    targets = ctx.facts.get("targets")
+    targets = ctx.targets
     if targets is None:
         return CheckResult("count_bounds", title, None, _("The VM count is unknown (Prometheus)."))
     count = len(targets)
@@ -309,7 +308,7 @@ def check_free_ips(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Che
 
     start, end = ipaddress.ip_address(config.ip_pool_start), ipaddress.ip_address(config.ip_pool_end)
     size = int(end) - int(start) + 1
-    targets = ctx.facts.get("targets")
+    targets = ctx.targets
     hosts = [address_of(t.instance) for t in targets] if targets is not None else []
     pool = ip_pool_free_count(config=config, exclude=hosts)
     free = pool.count
@@ -334,7 +333,7 @@ def check_f5_pool(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Chec
 
     title = _("F5 pool reachable with its members")
     try:
-        members = F5Client.from_settings().list_members(pool=config.f5_pool_name)
+        members = f5_client().list_members(pool=config.f5_pool_name)
     except F5ConfigurationError as exc:
         return _from_exception("f5_pool", title, None, exc, _("Set F5_HOST, F5_USER and F5_PASSWORD."))
     except F5NotFound as exc:
@@ -362,25 +361,23 @@ def check_rules_loaded(*, config: AutoscalingConfig, ctx: DiagnosticsContext) ->
     title = _("Alert rules loaded in Prometheus")
     group_name = naming.rule_group_name(config.service_name)
     try:
-        # The Prometheus client's own request path (errors translated the same way as every other call).
-        data = ctx.prometheus._get("/api/v1/rules", {"type": "alert"})
+        groups = [group for group in ctx.prometheus.alert_rule_groups() if group.name == group_name]
     except PrometheusError as exc:
         return _from_exception("rules", title, None, exc, _("Check PROMETHEUS_URL and that Prometheus runs."))
-    groups = [g for g in (data or {}).get("groups", []) if g.get("name") == group_name]
     if not groups:
         return CheckResult(
             "rules", title, False, _("No rule group '%(group)s' is loaded.") % {"group": group_name},
             _("Enable the config (artifacts are published on save), check the rules file is under Prometheus' "
               "rule_files glob and reload Prometheus."),
         )
-    rules = [r for g in groups for r in g.get("rules", [])]
-    broken = [r.get("name", "?") + ": " + r.get("lastError", "") for r in rules if r.get("health") == "err"]
+    rules = [rule for group in groups for rule in group.rules]
+    broken = [f"{rule.name or '?'}: {rule.last_error}" for rule in rules if rule.health == "err"]
     if broken:
         return CheckResult("rules", title, False,
                            _("%(count)d of the service's alert rules fail to evaluate.") % {"count": len(broken)},
                            _("Fix the rule expression (promtool check rules) and regenerate the artifacts."),
                            technical="\n".join(broken))
-    names = ", ".join(sorted({r.get("name", "?") for r in rules}))
+    names = ", ".join(sorted({rule.name or "?" for rule in rules}))
     return CheckResult("rules", title, True, _("%(count)d rules: %(names)s") % {"count": len(rules), "names": names})
 
 
@@ -399,7 +396,7 @@ def check_alertmanager_route(*, config: AutoscalingConfig, ctx: DiagnosticsConte
     title = _("Route present in Alertmanager")
     receiver = naming.receiver_name(config.service_name)
     try:
-        loaded = yaml.safe_load(alertmanager_loaded_config(AlertmanagerClient())) or {}
+        loaded = yaml.safe_load(alertmanager_client().loaded_config()) or {}
     except AlertmanagerError as exc:
         return _from_exception("route", title, None, exc, _("Check ALERTMANAGER_URL and that Alertmanager runs."))
     routes = [r for r in _routes(loaded.get("route") or {}) if r.get("receiver") == receiver]
@@ -450,7 +447,7 @@ def check_webhook(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Chec
 def check_jenkins_jobs(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
 
     title = _("Jenkins jobs present")
-    client = JenkinsClient.from_settings()
+    client = jenkins_client()
     if client is None:
         executor = settings.IXNODE_EXECUTOR
         if executor != "jenkins":
@@ -489,7 +486,7 @@ SERVICE_CHECKS: list[Callable[..., CheckResult]] = [
 
 def service_diagnostics(*, config: AutoscalingConfig, ctx: DiagnosticsContext | None = None) -> list[CheckResult]:
     """Run every check, in order, for one service; a check that crashes reports red with the error."""
-    ctx = ctx or DiagnosticsContext(prometheus=_prometheus_client())
+    ctx = ctx or DiagnosticsContext()
     results = []
     for check in SERVICE_CHECKS:
         try:

@@ -24,9 +24,12 @@ from autoscaling.choices import ManagedVMState
 from autoscaling.models import AutoscalingConfig, IPLease, ManagedVM
 from events.choices import IN_FLIGHT_STATUSES
 from events.models import ScaleEvent
-from ixnode.integrations.f5.client import F5Client
-from ixnode.integrations.prometheus.client import get_client
+from ixnode.integrations.f5.client import f5_client
+from ixnode.integrations.f5.interface import F5
+from ixnode.integrations.prometheus.client import prometheus_client
+from ixnode.integrations.prometheus.interface import Prometheus
 from ixnode.integrations.vcenter.client import vcenter_client
+from ixnode.integrations.vcenter.interface import VCenter
 from ixnode.netaddr import address_of
 
 
@@ -40,7 +43,7 @@ class DriftFinding:
 @dataclass
 class DriftReport:
     service: str
-    vms: list[dict] = field(default_factory=list)  # {"name", "ips"}
+    vms: list[dict[str, str | list[str]]] = field(default_factory=list)  # {"name", "ips"}
     targets: list[str] = field(default_factory=list)  # host:port
     members: list[str] = field(default_factory=list)  # address:port
     findings: list[DriftFinding] = field(default_factory=list)
@@ -50,13 +53,17 @@ class DriftReport:
     def clean(self) -> bool:
         return not self.findings and not self.errors
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["clean"] = self.clean
         return data
 
 
-def drift_report(*, config: AutoscalingConfig, vcenter=None, f5=None, prometheus=None) -> DriftReport:
+def drift_report(
+    *, config: AutoscalingConfig, vcenter: VCenter | None = None, f5: F5 | None = None,
+    prometheus: Prometheus | None = None,
+) -> DriftReport:
+    """Compare the service's VMs, targets and pool members (clients not given are built by their factories)."""
     report = DriftReport(service=config.service_name)
     pattern = re.compile(config.managed_vm_regex)
 
@@ -64,7 +71,6 @@ def drift_report(*, config: AutoscalingConfig, vcenter=None, f5=None, prometheus
     vcenter_ok = True
     try:
         if vcenter is None:
-
             vcenter = vcenter_client()
         for vm in vcenter.vms_list(templates=False):
             if pattern.match(vm.name):
@@ -78,8 +84,7 @@ def drift_report(*, config: AutoscalingConfig, vcenter=None, f5=None, prometheus
     targets_ok = True
     try:
         if prometheus is None:
-
-            prometheus = get_client()
+            prometheus = prometheus_client()
         targets = {t.instance for t in prometheus.targets(config.prometheus_job_name)}
     except Exception as exc:
         targets_ok = False
@@ -90,8 +95,7 @@ def drift_report(*, config: AutoscalingConfig, vcenter=None, f5=None, prometheus
     f5_ok = True
     try:
         if f5 is None:
-
-            f5 = F5Client.from_settings()
+            f5 = f5_client()
         members = {f"{m.address}:{m.port}" for m in f5.list_members(pool=config.f5_pool_name)}
     except Exception as exc:
         f5_ok = False

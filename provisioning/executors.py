@@ -21,7 +21,8 @@ from artifacts.renderers.naming import jenkins_job_name
 from autoscaling.services.runs import scale_event_finish
 from events.choices import IN_FLIGHT_STATUSES, EventStatus, Executor, StageStatus
 from events.models import ScaleEvent
-from ixnode.integrations.jenkins.client import JenkinsClient, JenkinsError, JenkinsUnavailableError
+from ixnode.integrations.jenkins.client import jenkins_client
+from ixnode.integrations.jenkins.interface import Jenkins, JenkinsError, JenkinsUnavailableError
 from provisioning.runner import rollback_scale_event, run_scale_event, runnable_event
 
 logger = logging.getLogger(__name__)
@@ -38,16 +39,15 @@ def executor_name() -> str:
     return value
 
 
-def jenkins_client():
-
-    client = JenkinsClient.from_settings()
+def jenkins_configured() -> Jenkins:
+    """The configured Jenkins; ``JenkinsExecutorError`` when IXNODE_EXECUTOR=jenkins but JENKINS_URL is not set."""
+    client = jenkins_client()
     if client is None:
         raise JenkinsExecutorError("IXNODE_EXECUTOR=jenkins but JENKINS_URL is not set.")
     return client
 
 
 def jenkins_job_for(event: ScaleEvent) -> str:
-
     return jenkins_job_name(event.service_name, event.action)
 
 
@@ -87,7 +87,7 @@ def scale_event_execute_here(event_id: int) -> ScaleEvent:
     return run_scale_event(event_id)
 
 
-def jenkins_execute(event: ScaleEvent, *, client=None) -> ScaleEvent:
+def jenkins_execute(event: ScaleEvent, *, client: Jenkins | None = None) -> ScaleEvent:
     """Trigger the service's job for ``event``, follow it to its end, roll back a run it left in flight."""
 
     def fail(error: str) -> ScaleEvent:
@@ -97,15 +97,15 @@ def jenkins_execute(event: ScaleEvent, *, client=None) -> ScaleEvent:
         """Give up following the queue item: cancel it; if it already became a build, stop that build so no
         further step starts; then roll back whatever the run's plan recorded, and finish."""
         try:
-            client.queue_cancel(queue_id=queue_id)
+            jenkins.queue_cancel(queue_id=queue_id)
             logger.info("scale event %s: cancelled Jenkins queue item %s", event.pk, queue_id)
         except JenkinsError as exc:
             logger.warning("scale event %s: queue item %s not cancelled: %s", event.pk, queue_id, exc)
             error = f"{error} (cancelling the queue item failed too: {exc})"
         try:
-            number = client.build_for_queue_item(name=job, queue_id=queue_id)
+            number = jenkins.build_for_queue_item(name=job, queue_id=queue_id)
             if number is not None:
-                client.build_stop(name=job, number=number)
+                jenkins.build_stop(name=job, number=number)
                 logger.info("scale event %s: stopped Jenkins build %s#%s", event.pk, job, number)
                 error = f"{error} Its build #{number} was stopped."
                 # A step already executing (in our web process) finishes first, so the rollback sees what it made.
@@ -117,13 +117,13 @@ def jenkins_execute(event: ScaleEvent, *, client=None) -> ScaleEvent:
         return rollback_scale_event(event.pk, reason=error)
 
     try:
-        client = client or jenkins_client()
+        jenkins = client or jenkins_configured()
     except JenkinsExecutorError as exc:
         return fail(str(exc))
     job = jenkins_job_for(event)
     ScaleEvent.objects.filter(pk=event.pk).update(executor=Executor.JENKINS)
     try:
-        queue_id = client.build_start(name=job, parameters=jenkins_parameters(event))
+        queue_id = jenkins.build_start(name=job, parameters=jenkins_parameters(event))
     except JenkinsError as exc:
         return fail(f"Jenkins did not take job '{job}': {exc}. Check that the service's artifacts (its Jenkins "
                     "jobs) were published.")
@@ -133,7 +133,7 @@ def jenkins_execute(event: ScaleEvent, *, client=None) -> ScaleEvent:
     deadline = time.monotonic() + settings.IXNODE_PIPELINE_QUEUED_TIMEOUT
     while True:
         try:
-            item = client.queue_item(queue_id=queue_id)
+            item = jenkins.queue_item(queue_id=queue_id)
         except JenkinsUnavailableError as exc:
             logger.warning("scale event %s: %s (retrying)", event.pk, exc)
             item = None
@@ -154,7 +154,7 @@ def jenkins_execute(event: ScaleEvent, *, client=None) -> ScaleEvent:
 
     while True:
         try:
-            build = client.build_status(name=job, number=number)
+            build = jenkins.build_status(name=job, number=number)
         except JenkinsError as exc:
             logger.warning("scale event %s: %s (retrying)", event.pk, exc)
             build = None

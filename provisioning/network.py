@@ -24,14 +24,10 @@ from django.conf import settings
 from autoscaling.choices import NetworkMode
 from autoscaling.models import AutoscalingConfig
 from autoscaling.validation import dns_server_list
-from ixnode.integrations.ssh.client import (
-    SSHClient,
-    SSHCommandFailed,
-    SSHError,
-    SSHSettings,
-    SSHUnavailable,
-)
-from ixnode.integrations.vcenter.client import VCenterClient, VCenterError, vcenter_client
+from ixnode.integrations.ssh.client import ssh_client
+from ixnode.integrations.ssh.interface import SSH, SSHCommandFailed, SSHError, SSHUnavailable
+from ixnode.integrations.vcenter.client import vcenter_client
+from ixnode.integrations.vcenter.interface import VCenter, VCenterError
 
 logger = logging.getLogger(__name__)
 
@@ -120,8 +116,8 @@ def netplan_render_for_config(*, config: AutoscalingConfig, ip: str, vm_name: st
 # SSH + netplan
 
 
-def _ssh(config: AutoscalingConfig, host: str, port: int, ssh_settings: SSHSettings | None) -> SSHClient:
-    return SSHClient(host=host, port=port, user=config.ssh_user, key_path=config.ssh_key_path, settings=ssh_settings)
+def _ssh(config: AutoscalingConfig, host: str, port: int) -> SSH:
+    return ssh_client(host=host, port=port, user=config.ssh_user, key_path=config.ssh_key_path)
 
 
 def network_configure_over_ssh(
@@ -131,7 +127,6 @@ def network_configure_over_ssh(
     ip: str,
     bootstrap_ip: str,
     port: int | None = None,
-    ssh_settings: SSHSettings | None = None,
     netplan_path: str | None = None,
     apply_command: str | None = None,
     use_sudo: bool | None = None,
@@ -165,10 +160,10 @@ def network_configure_over_ssh(
 
     # 1. The address the VM booted with.
     try:
-        first = _ssh(config, bootstrap_ip, port, ssh_settings).connect(wait=boot_wait, interval=1.0)
+        first = _ssh(config, bootstrap_ip, port).connect(wait=boot_wait, interval=1.0)
     except SSHUnavailable as exc:
         # A re-run after the address already changed: the bootstrap address is gone, the new one answers.
-        if bootstrap_ip != ip and _already_configured(config, ip, port, ssh_settings, path, text):
+        if bootstrap_ip != ip and _already_configured(config, ip, port, path, text):
             result.already_configured = True
             note(f"{ip} already answers with the expected netplan file; nothing to do")
             return result
@@ -203,7 +198,7 @@ def network_configure_over_ssh(
 
     # 4. The new address answers, and it is the machine we configured.
     try:
-        with _ssh(config, ip, port, ssh_settings).connect(wait=reconnect_wait, interval=0.5) as second:
+        with _ssh(config, ip, port).connect(wait=reconnect_wait, interval=0.5) as second:
             found = second.read_file(path).decode(errors="replace")
     except FileNotFoundError as exc:
         raise NetworkSetupError(
@@ -220,10 +215,10 @@ def network_configure_over_ssh(
 
 
 def _already_configured(
-    config: AutoscalingConfig, ip: str, port: int, ssh_settings: SSHSettings | None, path: str, text: str
+    config: AutoscalingConfig, ip: str, port: int, path: str, text: str
 ) -> bool:
     try:
-        with _ssh(config, ip, port, ssh_settings).connect() as client:
+        with _ssh(config, ip, port).connect() as client:
             return client.read_file(path).decode(errors="replace") == text
     except (SSHError, FileNotFoundError):
         return False
@@ -238,9 +233,8 @@ def network_configure(
     config: AutoscalingConfig,
     vm_name: str,
     ip: str,
-    vcenter: VCenterClient | None = None,
+    vcenter: VCenter | None = None,
     log: Log | None = None,
-    **ssh_options,
 ) -> NetworkSetupResult:
     """Give VM ``vm_name`` the address ``ip`` the way the config says (``network_mode``)."""
     client = vcenter or vcenter_client()
@@ -266,5 +260,5 @@ def network_configure(
     if log is not None:
         log(f"{vm_name} booted with {bootstrap}")
     return network_configure_over_ssh(
-        config=config, vm_name=vm_name, ip=ip, bootstrap_ip=bootstrap, log=log, **ssh_options
+        config=config, vm_name=vm_name, ip=ip, bootstrap_ip=bootstrap, log=log
     )

@@ -3,12 +3,15 @@
 Every call a stage makes to another part of the product goes through this module, so the stages stay about
 order, records and rollback. Each function here is a thin call into the owning module (the vCenter and F5
 clients, ``autoscaling.services.ip_leases``, ``provisioning.network`` / ``health``,
-``artifacts.targets``); the run's clients come from ``ctx.clients`` (``provisioning.clients.Clients``).
+``artifacts.targets``); the run's clients come from ``ctx.clients`` (``provisioning.clients.Clients``, typed by
+the integrations' interfaces). This module is the only reader of ``ctx.clients`` and the stages import no
+integration (``tests/provisioning/test_ports_boundary.py`` and the ``stages-through-ports`` import contract).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -20,8 +23,8 @@ from autoscaling.signals import send_logged
 from events.models import ScaleEvent
 from exporters.selectors import exporter_install_last_for_address
 from exporters.services import monitoring_agents_remove
-from ixnode.integrations.f5.client import F5Conflict, F5DrainTimeout
-from ixnode.integrations.vcenter.client import NetworkCustomization
+from ixnode.integrations.f5.interface import F5Conflict, F5DrainTimeout
+from ixnode.integrations.vcenter.interface import NetworkCustomization
 from ixnode.netaddr import join_host_port
 from provisioning import health, network
 from provisioning.signals import ip_pool_exhausted
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def waiting(ctx: RunContext):
+def waiting(ctx: RunContext) -> Iterator[None]:
     """Count the time spent waiting on an external system (the benchmark subtracts it from the run)."""
     start = time.perf_counter()
     try:
@@ -52,7 +55,7 @@ def vm_clone(ctx: RunContext, *, name: str, ip: str) -> str:
     uses it); returns the new VM's managed object id."""
 
     config = ctx.config
-    customization = None
+    customization: NetworkCustomization | None = None
     if config.network_mode == NetworkMode.GUEST_CUSTOMIZATION:
         dns = [d.strip() for d in (config.dns_servers or "").split(",") if d.strip()]
         customization = NetworkCustomization.from_subnet(
@@ -97,7 +100,7 @@ def vm_destroy(ctx: RunContext, *, name: str) -> bool:
 # ---- IP leases -----------------------------------------------------------------------------------------
 
 
-def lease_allocate(ctx: RunContext, *, vm_name: str):
+def lease_allocate(ctx: RunContext, *, vm_name: str) -> IPLease:
     """Lease a free address of the config's pool for ``vm_name`` (an IPLease), skipping the service's
     registered targets and every guest IP vCenter reports.
 
@@ -185,13 +188,12 @@ def f5_member_disable(ctx: RunContext, *, ip: str) -> bool:
 
 def f5_member_enable_if_disabled(ctx: RunContext, *, ip: str) -> bool:
     """Enable the VM's member again if it exists and is disabled; True when it was re-enabled."""
-    config = ctx.config
-    member = {"pool": config.f5_pool_name, "address": ip, "port": config.f5_vip_port}
+    pool, port = ctx.config.f5_pool_name, ctx.config.f5_vip_port
     with waiting(ctx):
-        current = ctx.clients.f5.get_member(**member)
+        current = ctx.clients.f5.get_member(pool=pool, address=ip, port=port)
         if current is None or current.enabled:
             return False
-        ctx.clients.f5.enable_member(**member)
+        ctx.clients.f5.enable_member(pool=pool, address=ip, port=port)
         return True
 
 

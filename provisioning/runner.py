@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import traceback
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -31,7 +32,7 @@ logger = logging.getLogger(__name__)
 class _Heartbeat:
     """A thread that keeps the run's heartbeat fresh while a stage runs."""
 
-    def __init__(self, event: ScaleEvent, stage_name: callable) -> None:
+    def __init__(self, event: ScaleEvent, stage_name: Callable[[], str]) -> None:
         self.event = event
         self.stage_name = stage_name
         self._stop = threading.Event()

@@ -6,6 +6,9 @@ export DJANGO_SETTINGS_MODULE=tests.settings
 .venv/bin/ruff check .
 # The architecture's contracts (pyproject.toml [tool.importlinter], docs/architecture.md).
 .venv/bin/lint-imports --no-cache
+# Types ([tool.mypy] in pyproject.toml): strict where the product meets the external systems. Incremental, with its
+# cache in .mypy_cache (a warm run takes seconds, a cold one under a minute).
+.venv/bin/mypy
 .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null || {
   echo "models changed without a migration: run manage.py makemigrations" >&2; exit 1; }
 .venv/bin/python -m pytest "$@"

@@ -14,7 +14,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from ixnode.history import HumanHistoryAdminMixin
 from ixnode.integrations.problems import explain
-from ixnode.integrations.vcenter.client import VCenterError
+from ixnode.integrations.vcenter.interface import VCenterError
 from templates_app.forms import TemplateAdminForm, TemplateFromVMForm
 from templates_app.models import Template
 from templates_app.selectors import vcenter_vms_list

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from ixnode.integrations.problems import explain
-from ixnode.integrations.vcenter.client import VCenterError
+from ixnode.integrations.vcenter.interface import VCenterError
 from templates_app.models import VCENTER_NAME_VALIDATOR, Template
 from templates_app.services import template_create_from_vm
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from ixnode.integrations.vcenter.client import VCenterClient, VMInfo, vcenter_client
+from ixnode.integrations.vcenter.client import vcenter_client
+from ixnode.integrations.vcenter.interface import VCenter, VMInfo
 from templates_app.models import Template
 
 
@@ -12,7 +13,7 @@ def template_list() -> QuerySet[Template]:
     return Template.objects.all().order_by("name")
 
 
-def vcenter_vms_list(*, client: VCenterClient | None = None, templates: bool | None = None) -> list[VMInfo]:
+def vcenter_vms_list(*, client: VCenter | None = None, templates: bool | None = None) -> list[VMInfo]:
     """VMs and templates of the configured datacenter (name, power, guest IPs, path, datastore).
 
     ``templates=True`` lists only templates, ``False`` only VMs. Raises ``VCenterError`` when vCenter cannot

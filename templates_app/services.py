@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from ixnode.integrations.vcenter.client import VCenterClient, VCenterError, vcenter_client
+from ixnode.integrations.vcenter.client import vcenter_client
+from ixnode.integrations.vcenter.interface import VCenter, VCenterError
 from templates_app.models import Template
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def template_create_from_vm(
     name: str,
     description: str = "",
     tags: list[str] | None = None,
-    client: VCenterClient | None = None,
+    client: VCenter | None = None,
 ) -> Template:
     """Clone VM ``source_vm_name`` to a new vCenter template ``name`` (the source keeps running) and record it.
 
@@ -84,7 +85,7 @@ def template_create_from_vm(
     return row
 
 
-def templates_sync(*, client: VCenterClient | None = None) -> TemplatesSyncResult:
+def templates_sync(*, client: VCenter | None = None) -> TemplatesSyncResult:
     """Import vCenter's templates as Template rows and refresh their path/datastore.
 
     Rows whose template no longer exists in vCenter are reported, never deleted (configs may use them).

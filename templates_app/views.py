@@ -14,8 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ixnode.integrations.problems import Problem, explain
-from ixnode.integrations.vcenter.client import VCenterError
-from ixnode.integrations.vcenter.exceptions import VCenterConfigError
+from ixnode.integrations.vcenter.interface import VCenterConfigError, VCenterError
 from templates_app.forms import TemplateFromVMForm
 from templates_app.models import Template
 from templates_app.selectors import template_list, vcenter_vms_list

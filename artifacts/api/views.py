@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from artifacts.targets import target_add, target_normalize, target_remove, targets_list
 from autoscaling.models import AutoscalingConfig
-from ixnode.integrations.plg.client import PlgError
+from ixnode.integrations.plg.interface import PlgError
 
 
 class TargetsPermission(BasePermission):

@@ -65,7 +65,7 @@ class AlertmanagerPayloadSerializer(serializers.Serializer):
         child=serializers.CharField(allow_blank=True), required=False
     )
     externalURL = serializers.CharField(required=False, allow_blank=True, max_length=4096)  # noqa: N815
-    alerts = AlertSerializer(many=True, max_length=1000)
+    alerts = AlertSerializer(many=True, max_length=1000)  # type: ignore[call-arg]  # DRF ≥ 3.14 has it; the stubs not
 
 
 _UNSAFE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")  # DRF's CharField refuses null and surrogate characters

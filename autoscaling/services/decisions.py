@@ -37,7 +37,8 @@ from autoscaling.signals import scale_decision_recorded, send_logged, vm_count_u
 from events.choices import Decision, EventStatus, ScaleAction, Trigger
 from events.models import ScaleEvent
 from events.reasons import Reason, reason_fields
-from ixnode.integrations.prometheus.client import PrometheusAPI, PrometheusError, get_client
+from ixnode.integrations.prometheus.client import prometheus_client
+from ixnode.integrations.prometheus.interface import Prometheus, PrometheusError
 from ixnode.metrics import DECISIONS
 
 logger = logging.getLogger(__name__)
@@ -61,9 +62,9 @@ class VMCount:
     error: str = ""
 
 
-def vm_count_read(*, config: AutoscalingConfig, prometheus: PrometheusAPI | None = None) -> VMCount:
+def vm_count_read(*, config: AutoscalingConfig, prometheus: Prometheus | None = None) -> VMCount:
     """The config's current VM count from Prometheus, or the reason it is unknown."""
-    client = prometheus or get_client()
+    client = prometheus or prometheus_client()
     try:
         return VMCount(client.target_count(config.prometheus_job_name).total)
     except PrometheusError as exc:
@@ -77,7 +78,7 @@ def scale_decision_record(
     action: ScaleAction | str,
     trigger: DecisionTrigger | None = None,
     now: datetime | None = None,
-    prometheus: PrometheusAPI | None = None,
+    prometheus: Prometheus | None = None,
     dry_run: bool = False,
     step: int | None = None,
     bounds: tuple[int, int] | None = None,

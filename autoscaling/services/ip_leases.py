@@ -25,7 +25,8 @@ from autoscaling import hooks
 from autoscaling.choices import LeaseState
 from autoscaling.models import AutoscalingConfig, IPLease
 from events.models import ScaleEvent
-from ixnode.integrations.vcenter.client import VCenterClient, vcenter_client
+from ixnode.integrations.vcenter.client import vcenter_client
+from ixnode.integrations.vcenter.interface import VCenter
 from ixnode.netaddr import address_of
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def _addresses(config: AutoscalingConfig) -> Iterator[str]:
         yield str(kind(value))
 
 
-def _vcenter_guest_ips(vcenter: VCenterClient) -> dict[str, str]:
+def _vcenter_guest_ips(vcenter: VCenter) -> dict[str, str]:
     """Guest IPs vCenter reports, with the reason they are unavailable."""
     reasons: dict[str, str] = {}
     for vm in vcenter.vms_list():
@@ -68,7 +69,7 @@ def ip_addresses_unavailable(
     *,
     config: AutoscalingConfig,
     exclude: Iterable[str] = (),
-    vcenter: VCenterClient | None = None,
+    vcenter: VCenter | None = None,
     guest_ips: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Every address that must not be handed out, with the reason (for messages and diagnostics).
@@ -91,7 +92,7 @@ def ip_pool_free_addresses(
     *,
     config: AutoscalingConfig,
     exclude: Iterable[str] = (),
-    vcenter: VCenterClient | None = None,
+    vcenter: VCenter | None = None,
     limit: int | None = None,
 ) -> list[str]:
     """Free addresses of the pool in ascending order (at most ``limit``)."""
@@ -121,11 +122,9 @@ def prometheus_target_addresses(*, config: AutoscalingConfig) -> list[str]:
     return found
 
 
-def _default_vcenter() -> VCenterClient | None:
-
+def _default_vcenter() -> VCenter | None:
     if not getattr(settings, "VCENTER_HOST", ""):
         return None
-
     return vcenter_client()
 
 
@@ -152,7 +151,7 @@ def ip_pool_in_use_read(
     *,
     config: AutoscalingConfig,
     exclude: Iterable[str] | None = None,
-    vcenter: VCenterClient | None = None,
+    vcenter: VCenter | None = None,
     check_vcenter: bool = True,
     vcenter_timeout: float | None = None,
 ) -> PoolInUse:
@@ -162,11 +161,10 @@ def ip_pool_in_use_read(
     guest IPs are left out and ``note`` says so."""
 
     targets = tuple(prometheus_target_addresses(config=config) if exclude is None else exclude)
-    if vcenter is None and check_vcenter and getattr(settings, "VCENTER_HOST", ""):
-
+    if vcenter is None and check_vcenter and settings.VCENTER_HOST:
         timeout = vcenter_timeout
         if timeout is None:
-            timeout = getattr(settings, "IXNODE_DECISION_VCENTER_TIMEOUT", 5.0)
+            timeout = float(settings.IXNODE_DECISION_VCENTER_TIMEOUT)
         vcenter = vcenter_client(timeout=timeout)
     if vcenter is None:
         return PoolInUse(targets)
@@ -184,7 +182,7 @@ def ip_pool_free_count(
     config: AutoscalingConfig,
     in_use: PoolInUse | None = None,
     exclude: Iterable[str] | None = None,
-    vcenter: VCenterClient | None = None,
+    vcenter: VCenter | None = None,
     check_vcenter: bool = True,
     vcenter_timeout: float | None = None,
 ) -> PoolFree:
@@ -201,7 +199,7 @@ def ip_pool_free_count(
         start, end = _pool(config)
     except ValueError:
         return PoolFree(0, "the pool bounds are not valid addresses")
-    if start.version != end.version or start > end:
+    if start.version != end.version or int(start) > int(end):
         return PoolFree(0, "the pool bounds are not a valid range")
     if in_use is None:
         in_use = ip_pool_in_use_read(config=config, exclude=exclude, vcenter=vcenter, check_vcenter=check_vcenter,
@@ -213,7 +211,7 @@ def ip_pool_free_count(
             address = ipaddress.ip_address(value)
         except ValueError:
             continue
-        if address.version == start.version and start <= address <= end:
+        if address.version == start.version and int(start) <= int(address) <= int(end):
             taken += 1
     return PoolFree(max(int(end) - int(start) + 1 - taken, 0), in_use.note)
 
@@ -224,7 +222,7 @@ def ip_lease_allocate(
     vm_name: str,
     event: ScaleEvent | None = None,
     exclude: Iterable[str] | None = None,
-    vcenter: VCenterClient | None = None,
+    vcenter: VCenter | None = None,
     check_vcenter: bool = True,
 ) -> IPLease:
     """Lease the lowest free address of ``config``'s pool to ``vm_name``.

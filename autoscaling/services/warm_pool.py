@@ -20,6 +20,7 @@ from autoscaling.services.ip_leases import ip_lease_release
 from events.choices import IN_FLIGHT_STATUSES
 from events.models import ScaleEvent
 from ixnode.integrations.vcenter.client import vcenter_client
+from ixnode.integrations.vcenter.interface import VCenter
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class WarmPoolBusy(Exception):
     """A run of the service is in flight; the pool is trimmed only between runs."""
 
 
-def warm_pool_trim(*, config: AutoscalingConfig, vcenter=None) -> list[str]:
+def warm_pool_trim(*, config: AutoscalingConfig, vcenter: VCenter | None = None) -> list[str]:
     """Destroy the stale warm VMs and those above the config's pool size (the newest go; all when the size is
     0) and release their addresses. Refused (``WarmPoolBusy``) while a run of the service is in flight. Each
     VM is claimed first (warm → draining), so a scale-out cannot take it meanwhile. Returns what was done, one
@@ -81,9 +82,9 @@ def warm_pool_trim(*, config: AutoscalingConfig, vcenter=None) -> list[str]:
     stale = [row for row in rows if row.warm_fingerprint != current]
     fresh = [row for row in rows if row.warm_fingerprint == current]
     surplus = stale + fresh[max(0, config.warm_pool_size):]
-    if surplus and vcenter is None:
-
-        vcenter = vcenter_client()
+    if not surplus:
+        return []
+    vcenter = vcenter or vcenter_client()
     done: list[str] = []
     for row in surplus:
         if not ManagedVM.objects.filter(pk=row.pk, state=ManagedVMState.WARM).update(state=ManagedVMState.DRAINING):

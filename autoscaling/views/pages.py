@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from autoscaling.views import selectors
 from autoscaling.views.audit import config_history
 from events.views.selectors import event_progress
+from ixnode.integrations.prometheus.client import prometheus_client
 from provisioning import diagnostics
 
 VIEW_CONFIG = "autoscaling.view_autoscalingconfig"
@@ -28,7 +29,7 @@ def _config_or_404(service_name: str):
 @login_required
 @permission_required(VIEW_CONFIG, raise_exception=True)
 def overview(request: HttpRequest) -> HttpResponse:
-    counts = selectors.vm_counts_fetch(client=diagnostics._prometheus_client())
+    counts = selectors.vm_counts_fetch(client=prometheus_client())
     rows = selectors.service_overview_rows(vm_counts=counts)
     checklist = diagnostics.setup_checklist(use_cache=True)
     context = {
@@ -74,7 +75,7 @@ def service_chart_json(request: HttpRequest, service_name: str) -> JsonResponse:
     if not 0.1 <= hours <= MAX_CHART_HOURS:
         return JsonResponse({"error": f"hours must be between 0.1 and {MAX_CHART_HOURS}"}, status=400)
     data = selectors.service_chart(
-        config=config, client=diagnostics._prometheus_client(), end=timezone.now(), hours=hours
+        config=config, client=prometheus_client(), end=timezone.now(), hours=hours
     )
     return JsonResponse(data)
 

@@ -25,7 +25,7 @@ from events.reasons import reason_display
 from events.views.selectors import stage_label
 from ixnode.integrations.problems import Problem, explain, explain_text
 from ixnode.integrations.prometheus import promql
-from ixnode.integrations.prometheus.client import PrometheusError
+from ixnode.integrations.prometheus.interface import Prometheus, PrometheusError
 
 RECENT_EVENTS = 15
 # The chart's CPU rate window: wide enough for any chart step (at least 15 s) and scrape interval, so the curve has
@@ -101,7 +101,7 @@ class ServiceRow:
         return min(100, round(100 * self.vm_count / self.config.max_vms))
 
 
-def vm_counts_fetch(*, client: Any) -> VmCounts:
+def vm_counts_fetch(*, client: Prometheus) -> VmCounts:
     """Every job's active target count in one Prometheus query (``up`` exists for every active target)."""
 
     try:
@@ -236,7 +236,7 @@ def _points(result) -> list[list[float]]:
 
 
 def service_chart(
-    *, config: AutoscalingConfig, client: Any, end: dt.datetime, hours: float, max_points: int = 240
+    *, config: AutoscalingConfig, client: Prometheus, end: dt.datetime, hours: float, max_points: int = 240
 ) -> dict[str, Any]:
     """CPU/memory max and VM count over time from Prometheus ``query_range``, thresholds and scale events."""
 

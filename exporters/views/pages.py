@@ -25,7 +25,7 @@ def install_list(request: HttpRequest) -> HttpResponse:
     choices = [(f"{vm.name}|{vm.ip_address}", vm.name) for vm in vms if vm.ip_address]
     form = ExporterInstallForm(request.POST or None, vm_choices=choices) if can_add else None
     if request.method == "POST":
-        if not can_add:
+        if not can_add or form is None:
             raise PermissionDenied
         if form.is_valid():
             data = form.cleaned_data

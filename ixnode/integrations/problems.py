@@ -24,8 +24,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from ixnode.integrations.alertmanager.client import AlertmanagerError
-from ixnode.integrations.f5.client import (
+from ixnode.integrations.alertmanager.interface import AlertmanagerError
+from ixnode.integrations.f5.interface import (
     F5AuthenticationError,
     F5ConfigurationError,
     F5Conflict,
@@ -34,29 +34,29 @@ from ixnode.integrations.f5.client import (
     F5NotFound,
     F5Unavailable,
 )
-from ixnode.integrations.grafana.client import GrafanaError
-from ixnode.integrations.jenkins.client import (
+from ixnode.integrations.grafana.interface import GrafanaError
+from ixnode.integrations.jenkins.interface import (
     JenkinsAuthError,
     JenkinsError,
     JenkinsNotFoundError,
     JenkinsUnavailableError,
 )
-from ixnode.integrations.plg.client import PlgConnectionError, PlgError
-from ixnode.integrations.prometheus.client import (
+from ixnode.integrations.plg.interface import PlgConnectionError, PlgError
+from ixnode.integrations.prometheus.interface import (
     PrometheusBadResponse,
     PrometheusError,
     PrometheusJobUnknown,
     PrometheusQueryError,
     PrometheusUnavailable,
 )
-from ixnode.integrations.ssh.client import (
+from ixnode.integrations.ssh.interface import (
     SSHAuthError,
     SSHConfigError,
     SSHError,
     SSHHostKeyError,
     SSHUnavailable,
 )
-from ixnode.integrations.vcenter.exceptions import (
+from ixnode.integrations.vcenter.interface import (
     VCenterAlreadyExists,
     VCenterAuthError,
     VCenterConfigError,

@@ -19,7 +19,7 @@ from policies.api.serializers import (
 from policies.models import ScalingPolicy
 
 
-class _PolicyMixin:
+class _PolicyMixin(GenericAPIView):
     queryset = ScalingPolicy.objects.select_related("config")
     lookup_field = "config__service_name"
     lookup_url_kwarg = "service_name"
@@ -31,7 +31,7 @@ class _PolicyMixin:
         return get_object_or_404(ScalingPolicy, config__service_name=self.kwargs["service_name"])
 
 
-class ScalingPolicyDetailView(_PolicyMixin, GenericAPIView):
+class ScalingPolicyDetailView(_PolicyMixin):
     """GET/PUT/PATCH/DELETE ``/api/policies/<serviceName>/`` — PUT creates the policy when missing."""
 
     serializer_class = ScalingPolicySerializer
@@ -48,7 +48,9 @@ class ScalingPolicyDetailView(_PolicyMixin, GenericAPIView):
     def _write(self, request, *, partial: bool):
         config = self.config()
         instance = ScalingPolicy.objects.filter(config=config).first()
-        serializer = self.get_serializer(instance, data=request.data, partial=partial or instance is None)
+        serializer = ScalingPolicySerializer(
+            instance, data=request.data, partial=partial or instance is None, context=self.get_serializer_context()
+        )
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
             policy = serializer.save_with_actions(config=config)
@@ -60,7 +62,7 @@ class ScalingPolicyDetailView(_PolicyMixin, GenericAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class _ControlView(_PolicyMixin, GenericAPIView):
+class _ControlView(_PolicyMixin):
     def check_permissions(self, request):
         super().check_permissions(request)
         if not request.user.has_perm("policies.change_scalingpolicy"):

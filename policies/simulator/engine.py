@@ -251,7 +251,7 @@ class Simulation:
         step = c.scale_out_step if action == OUT else c.scale_in_step
         result = decide(
             DecisionInput(
-                action=action,
+                action=ScaleAction(action),
                 now=_dt(self.now),
                 enabled=c.enabled,
                 min_vms=c.min_vms,
@@ -312,7 +312,7 @@ class Simulation:
             ),
         )
         self.history = out.history
-        if out.decision is None:
+        if out.decision is None or out.action is None:
             return
         self._record(out.action, out.decision, out.trigger)
         if out.decision.allowed:
@@ -430,7 +430,7 @@ class Simulation:
 
     def _rule(self, action: str, condition: bool, for_seconds: int) -> None:
         """Prometheus: pending while true, firing once true for ``for``; Alertmanager group on firing."""
-        alert = self.alert[action]
+        alert = self.alert[ScaleAction(action)]
         if not condition:
             if alert.active_at is not None:
                 alert.active_at = None

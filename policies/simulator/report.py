@@ -34,8 +34,8 @@ def table(results: list[SimResult], *, markdown: bool = False) -> str:
     columns = _columns(results)
     heads = [h for _, h, _ in columns] + ["overload vs first", "VM-hours vs first"]
     rows = []
-    base = results[0] if results else None
     for r in results:
+        base = results[0]
         cells = [fmt.format(getattr(r, key)) for key, _, fmt in columns]
         cells.append(_pct(r.overload_minutes, base.overload_minutes))
         cells.append(_pct(r.vm_hours, base.vm_hours))

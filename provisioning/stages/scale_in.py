@@ -25,15 +25,15 @@ from autoscaling.models import IPLease, ManagedVM
 from autoscaling.selectors import managed_vms_scale_in_candidates
 from autoscaling.services.warm_pool import warm_fingerprint, warm_pool_room
 from provisioning import ports
-from provisioning.stages.base import RunContext, Stage, StageError
+from provisioning.stages.base import PlanVM, RunContext, Stage, StageError
 
 
-def _pooled(vm: dict) -> bool:
+def _pooled(vm: PlanVM) -> bool:
     """This run keeps the VM powered off in the warm pool instead of destroying it."""
     return bool(vm.get("to_warm_pool"))
 
 
-def _live(vm: dict) -> bool:
+def _live(vm: PlanVM) -> bool:
     """The VM still exists (not destroyed by this run): restoring its service makes sense."""
     return not vm.get("destroyed")
 
@@ -62,7 +62,7 @@ class PickVMsStage(Stage):
             ctx.vms.append(
                 {
                     "name": row.name,
-                    "ip": row.ip_address,
+                    "ip": row.ip_address or "",
                     "managed_vm_id": row.pk,
                     "lease_id": lease.pk if lease else None,
                     "to_warm_pool": to_pool,
@@ -175,7 +175,7 @@ class ShutdownStage(Stage):
     jenkins_step = "power-off"
 
     def run(self, ctx: RunContext) -> None:
-        def shutdown(vm: dict) -> None:
+        def shutdown(vm: PlanVM) -> None:
             ctx.update_vm(vm, shutdown_started=True)
             how = ports.vm_shutdown(ctx, name=vm["name"], timeout=settings.IXNODE_GUEST_SHUTDOWN_TIMEOUT)
             ctx.log(f"{vm['name']}: {how}")
@@ -210,7 +210,7 @@ class DestroyStage(Stage):
                 ctx.update_vm(vm, to_warm_pool=False)
                 ctx.log(f"the warm pool has no room left: {vm['name']} is destroyed instead")
 
-        def destroy(vm: dict) -> None:
+        def destroy(vm: PlanVM) -> None:
             existed = ports.vm_destroy(ctx, name=vm["name"])
             ctx.update_vm(vm, destroyed=True)
             ManagedVM.objects.filter(pk=vm["managed_vm_id"]).update(

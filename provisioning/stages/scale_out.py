@@ -24,22 +24,22 @@ from autoscaling.managed_vms import managed_vm_names_new
 from autoscaling.models import IPLease, ManagedVM
 from autoscaling.services.warm_pool import warm_vms_ready
 from provisioning import ports
-from provisioning.stages.base import RunContext, Stage, StageError
+from provisioning.stages.base import PlanVM, RunContext, Stage, StageError
 
 
-def _warm(vm: dict) -> bool:
+def _warm(vm: PlanVM) -> bool:
     """The VM came from the warm pool (not cloned by this run)."""
     return bool(vm.get("warm"))
 
 
-def warm_vms_claim(ctx: RunContext, *, count: int) -> list[dict]:
+def warm_vms_claim(ctx: RunContext, *, count: int) -> list[PlanVM]:
     """Take up to ``count`` usable VMs (current template and network settings, address still leased) out of the
     config's warm pool into this run's plan, oldest first. Each is claimed by a conditional update (warm →
     provisioning), and the claims and the plan are written in one transaction: a crash leaves a VM either in the
     pool or in the plan, and two runs or a trim never take the same VM."""
     if count <= 0:
         return []
-    claimed: list[dict] = []
+    claimed: list[PlanVM] = []
     with transaction.atomic():
         for row in warm_vms_ready(config=ctx.config).select_for_update():
             if len(claimed) >= count:
@@ -52,7 +52,7 @@ def warm_vms_claim(ctx: RunContext, *, count: int) -> list[dict]:
             claimed.append(
                 {
                     "name": row.name,
-                    "ip": row.ip_address,
+                    "ip": lease.ip_address,
                     "lease_id": lease.pk,
                     "moref": row.moref,
                     "cloned": True,
@@ -92,7 +92,7 @@ class AllocateIPStage(Stage):
 
     def rollback(self, ctx: RunContext) -> list[str]:
         done = []
-        lease_ids = {vm.get("lease_id") for vm in ctx.vms if vm.get("lease_id") and not _warm(vm)}
+        lease_ids = {lease_id for vm in ctx.vms if (lease_id := vm.get("lease_id")) and not _warm(vm)}
         lease_ids |= set(IPLease.objects.filter(event=ctx.event, state="leased").values_list("pk", flat=True))
         for lease_id in sorted(lease_ids):
             ip, vm_name = IPLease.objects.filter(pk=lease_id).values_list("ip_address", "vm_name").first() or ("", "")
@@ -133,7 +133,7 @@ class CloneStage(Stage):
             vm["clone_started"] = True
         ctx.save_plan()  # recorded before vCenter is asked: a crash mid-clone still knows the name
 
-        def clone(vm: dict) -> None:
+        def clone(vm: PlanVM) -> None:
             if ports.vm_exists(ctx, name=vm["name"]):
                 ctx.log(f"{vm['name']} already exists in vCenter (resumed run)")
                 ctx.update_vm(vm, cloned=True, clone_returned=True)
@@ -160,12 +160,12 @@ class CloneStage(Stage):
         started = [vm for vm in ctx.vms if (vm.get("clone_started") or vm.get("cloned")) and not _warm(vm)]
         warm = [vm for vm in ctx.vms if _warm(vm)]
 
-        def release(vm: dict) -> str:
-            if vm.get("lease_id") and ports.lease_release(ctx, lease_id=vm["lease_id"]):
+        def release(vm: PlanVM) -> str:
+            if (lease_id := vm.get("lease_id")) and ports.lease_release(ctx, lease_id=lease_id):
                 return f", released IP {vm['ip']}"
             return ""
 
-        def warm_back(vm: dict) -> None:
+        def warm_back(vm: PlanVM) -> None:
             if vm.get("health_failed"):
                 existed = ports.vm_destroy(ctx, name=vm["name"])
                 ManagedVM.objects.filter(name=vm["name"]).update(
@@ -186,7 +186,7 @@ class CloneStage(Stage):
             )
             done.append(f"returned {vm['name']} to the warm pool ({how})")
 
-        def destroy(vm: dict) -> None:
+        def destroy(vm: PlanVM) -> None:
             # A clone whose call never returned (worker killed, task timed out) may still be running in
             # vCenter: keep looking for the VM for IXNODE_CLONE_SETTLE_SECONDS so it cannot appear afterwards.
             settle = 0.0 if vm.get("clone_returned") else settings.IXNODE_CLONE_SETTLE_SECONDS
@@ -225,7 +225,7 @@ class PowerOnStage(Stage):
     jenkins_step = "power-on"
 
     def run(self, ctx: RunContext) -> None:
-        def power_on(vm: dict) -> None:
+        def power_on(vm: PlanVM) -> None:
             ctx.update_vm(vm, power_on_started=True)
             ports.vm_power_on(ctx, name=vm["name"])
             ctx.log(f"powered on {vm['name']}")
@@ -239,7 +239,7 @@ class NetworkStage(Stage):
     jenkins_step = "configure-network"
 
     def run(self, ctx: RunContext) -> None:
-        def configure(vm: dict) -> None:
+        def configure(vm: PlanVM) -> None:
             ports.network_configure(ctx, vm_name=vm["name"], ip=vm["ip"])
             ctx.log(f"network of {vm['name']} set to {vm['ip']}")
 
@@ -255,7 +255,7 @@ class HealthStage(Stage):
     jenkins_step = "wait-healthy"
 
     def run(self, ctx: RunContext) -> None:
-        def check(vm: dict) -> None:
+        def check(vm: PlanVM) -> None:
             try:
                 ports.health_wait(ctx, ip=vm["ip"])
             except Exception:

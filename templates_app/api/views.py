@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ixnode.integrations.vcenter.client import VCenterError, VCenterUnavailable
+from ixnode.integrations.vcenter.interface import VCenterError, VCenterUnavailable
 from templates_app.api.serializers import (
     TemplateFromVMSerializer,
     TemplateSerializer,
@@ -27,7 +27,7 @@ from templates_app.services import template_create_from_vm, templates_sync
 
 
 class VCenterAPIError(APIException):
-    status_code = status.HTTP_502_BAD_GATEWAY
+    status_code: int = status.HTTP_502_BAD_GATEWAY
     default_code = "vcenter_error"
 
     def __init__(self, exc: VCenterError) -> None:
@@ -96,7 +96,7 @@ class VCenterVMListView(APIView):
     )
     def get(self, request: Request) -> Response:
         raw = request.query_params.get("templates")
-        templates = None if raw in (None, "") else raw.lower() in ("1", "true", "yes")
+        templates = raw.lower() in ("1", "true", "yes") if raw else None
         try:
             vms = vcenter_vms_list(templates=templates)
         except VCenterError as exc:

@@ -66,6 +66,7 @@ def test_publish_update_disable_delete(db, plg_files, config):
     assert "ixnode-auto-vm-test" not in plg_files.alertmanager_yml.read_text()
     assert plg_files.alertmanager_yml.read_text() == OPERATOR_ALERTMANAGER_YML
     assert "auto-vm-test-service" not in plg_files.prometheus_yml.read_text()
+    assert plg_files.prometheus_yml.read_text() == OPERATOR_PROMETHEUS_YML, "the rule_files entry goes with the job"
     assert (plg_files.targets_dir / "ixnode-auto-vm-test.json").exists(), "a disabled service keeps its targets"
 
     service, pk = config.service_name, config.pk
@@ -93,6 +94,56 @@ def test_broken_live_prometheus_yml_is_left_byte_for_byte(db, plg_files, config)
     config = publish(config)
     assert config.artifacts_status == ArtifactStatus.ERROR
     assert "not valid YAML" in config.artifacts_error
+    assert plg_files.read() == before
+
+
+FLOW_PROMETHEUS_YML = """\
+global: {scrape_interval: 15s}  # flow style, as some operators write it
+rule_files: ['operator-rules/*.yml']
+scrape_configs: [{job_name: prometheus, static_configs: [{targets: ['127.0.0.1:9090']}]}]
+"""
+FLOW_ALERTMANAGER_YML = """\
+route: {receiver: ops, routes: [{matchers: ['team="db"'], receiver: ops}]}  # flow routes
+receivers: [{name: ops}]
+"""
+
+
+def test_flow_style_live_files_are_published_and_given_back(db, tmp_path, settings, config):
+    files = make_plg_files(tmp_path / "flow", FLOW_PROMETHEUS_YML, FLOW_ALERTMANAGER_YML)
+    point_settings_at(settings, files)
+    settings.VAR_DIR = tmp_path / "var"
+    config = publish(config)
+    assert config.artifacts_status == ArtifactStatus.ACTIVE, config.artifacts_error  # promtool/amtool passed
+    prom = yaml.safe_load(files.prometheus_yml.read_text())
+    assert prom["rule_files"] == ["operator-rules/*.yml", str(files.rules_dir / "ixnode-*.rules.yml")]
+    assert [j["job_name"] for j in prom["scrape_configs"]] == ["prometheus", "auto-vm-test-service"]
+    am = yaml.safe_load(files.alertmanager_yml.read_text())
+    assert [r["receiver"] for r in am["route"]["routes"]] == ["ixnode-auto-vm-test", "ops"]
+    assert "# flow routes" in files.alertmanager_yml.read_text()
+
+    config.enabled = False
+    config.save()
+    config = publish(config)
+    assert config.artifacts_status == ArtifactStatus.REMOVED, config.artifacts_error
+    assert files.prometheus_yml.read_text() == FLOW_PROMETHEUS_YML
+    assert files.alertmanager_yml.read_text() == FLOW_ALERTMANAGER_YML
+
+
+@pytest.mark.parametrize(
+    ("prometheus_yml", "message"),
+    [
+        (OPERATOR_PROMETHEUS_YML + "global: {}\n", "the key 'global' is set twice"),
+        ("- a\n- b\n", "mapping at the top level"),
+        ("scrape_configs: {job_name: x}\n", "'scrape_configs' must be a list"),
+    ],
+    ids=["duplicate-key", "not-a-mapping", "not-a-list"],
+)
+def test_hostile_live_prometheus_yml_is_left_byte_for_byte(db, plg_files, config, prometheus_yml, message):
+    plg_files.prometheus_yml.write_text(prometheus_yml)
+    before = plg_files.read()
+    config = publish(config)
+    assert config.artifacts_status == ArtifactStatus.ERROR
+    assert message in config.artifacts_error
     assert plg_files.read() == before
 
 
@@ -249,7 +300,7 @@ def test_ssh_rejects_unknown_host_key(db, settings, sshd, tmp_path, config):
 def test_ssh_refuses_a_key_readable_by_others(db, settings, sshd, tmp_path, config, mode):
     import shutil
 
-    from ixnode.integrations.plg.client import PlgConnectionError, plg_host
+    from ixnode.integrations.plg.client import PlgConnectionError, plg_client
 
     files = ssh_settings(settings, sshd, tmp_path)
     loose = tmp_path / "loose_key"
@@ -257,7 +308,7 @@ def test_ssh_refuses_a_key_readable_by_others(db, settings, sshd, tmp_path, conf
     loose.chmod(mode)
     settings.IXNODE_PLG_SSH_KEY = str(loose)
     expected = rf"IXNODE_PLG_SSH_KEY: .*mode {mode:03o}.*chmod 600 {loose}"
-    with pytest.raises(PlgConnectionError, match=expected), plg_host():
+    with pytest.raises(PlgConnectionError, match=expected), plg_client():
         pass
     config = publish(config)
     assert config.artifacts_status == ArtifactStatus.ERROR and "chmod 600" in config.artifacts_error

@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from ixnode.env import env_file_load, persisted_secret
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 PRINT_SETTINGS = (
     "import json, django; django.setup(); from django.conf import settings as s; "

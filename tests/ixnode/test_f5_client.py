@@ -6,12 +6,12 @@ import pytest
 
 from ixnode.integrations.f5.client import (
     F5AuthenticationError,
-    F5Client,
     F5ConfigurationError,
     F5Conflict,
     F5DrainTimeout,
     F5NotFound,
     F5Unavailable,
+    f5_client,
 )
 
 pytest_plugins = ["tests.fixtures.f5"]
@@ -21,7 +21,7 @@ POOL = "auto-vm-test-pool"
 
 @pytest.fixture
 def client(f5_settings):
-    return F5Client.from_settings()
+    return f5_client()
 
 
 def test_add_member_is_idempotent_and_creates_node(client, f5_double):
@@ -80,7 +80,7 @@ def test_server_error_is_unavailable(client, f5_double):
 def test_bad_credentials(f5_settings):
     f5_settings.F5_PASSWORD = "wrong"
     with pytest.raises(F5AuthenticationError, match="Check F5_USER / F5_PASSWORD"):
-        F5Client.from_settings().list_members(pool=POOL)
+        f5_client().list_members(pool=POOL)
 
 
 def test_revoked_token_is_renewed(client, f5_double):
@@ -94,7 +94,7 @@ def test_revoked_token_is_renewed(client, f5_double):
 def test_tls_verification_is_enforced(f5_settings):
     f5_settings.F5_VERIFY_TLS = "/etc/ssl/certs/ca-certificates.crt"
     with pytest.raises(F5Unavailable, match="TLS verification failed"):
-        F5Client.from_settings().list_members(pool=POOL)
+        f5_client().list_members(pool=POOL)
 
 
 def test_unreachable(f5_settings):
@@ -105,10 +105,10 @@ def test_unreachable(f5_settings):
         port = sock.getsockname()[1]
     f5_settings.F5_HOST = f"127.0.0.1:{port}"
     with pytest.raises(F5Unavailable, match="unreachable"):
-        F5Client.from_settings().list_members(pool=POOL)
+        f5_client().list_members(pool=POOL)
 
 
 def test_missing_settings(settings):
     settings.F5_HOST = ""
     with pytest.raises(F5ConfigurationError, match="set F5_HOST"):
-        F5Client.from_settings()
+        f5_client()

@@ -10,13 +10,17 @@ import threading
 import pytest
 from django.utils import translation
 
-from ixnode.integrations.alertmanager.client import AlertmanagerClient, AlertmanagerError
-from ixnode.integrations.f5.client import F5Client, F5Error
-from ixnode.integrations.jenkins.client import JenkinsClient, JenkinsError
+from ixnode.integrations.alertmanager.client import AlertmanagerClient
+from ixnode.integrations.alertmanager.interface import AlertmanagerError
+from ixnode.integrations.f5.client import f5_client
+from ixnode.integrations.f5.interface import F5Error
+from ixnode.integrations.jenkins.client import JenkinsClient
+from ixnode.integrations.jenkins.interface import JenkinsError
 from ixnode.integrations.problems import explain, explain_text, short_cause
-from ixnode.integrations.prometheus.client import PrometheusClient, PrometheusError
+from ixnode.integrations.prometheus.client import PrometheusClient
+from ixnode.integrations.prometheus.interface import PrometheusError
 from ixnode.integrations.vcenter.client import vcenter_client
-from ixnode.integrations.vcenter.exceptions import VCenterError
+from ixnode.integrations.vcenter.interface import VCenterError
 from tests.fixtures.prometheus import free_port
 
 pytest_plugins = ["tests.fixtures.scripted_http", "tests.fixtures.f5"]
@@ -55,7 +59,7 @@ def test_connection_refused_in_english_and_korean():
 
 def test_alertmanager_refused_is_told_from_the_exception_chain():
     url = f"http://127.0.0.1:{free_port()}"
-    exc = failure(lambda: AlertmanagerClient(url, timeout=2).get("/api/v2/status"))
+    exc = failure(lambda: AlertmanagerClient(url, timeout=2).loaded_config())
     assert isinstance(exc, AlertmanagerError) and "refused" not in str(exc).lower()  # the message does not say it
     assert explain(exc).summary == f"Alertmanager at {url} is not reachable (connection refused)."
 
@@ -96,7 +100,7 @@ def test_server_error_names_the_status(scripted_http_server):
 
 def test_f5_refusing_the_password(f5_settings, settings):
     settings.F5_PASSWORD = "not-the-password"
-    exc = failure(lambda: F5Client.from_settings().list_members(pool="auto-vm-test-pool"))
+    exc = failure(lambda: f5_client().list_members(pool="auto-vm-test-pool"))
     assert isinstance(exc, F5Error)
     problem = explain(exc)
     assert problem.kind == "auth" and problem.summary.startswith("F5 BIG-IP at ")

@@ -16,7 +16,7 @@ from ixnode.integrations.prometheus.client import (
     PrometheusJobUnknown,
     PrometheusQueryError,
     PrometheusUnavailable,
-    get_client,
+    prometheus_client,
 )
 
 pytest_plugins = ["tests.fixtures.prometheus", "tests.fixtures.scripted_http"]
@@ -171,11 +171,11 @@ def test_malformed_query_result(scripted_http_server):
         PrometheusClient(scripted_http_server.url).query("up")
 
 
-def test_get_client_follows_settings(settings, scripted_http_server):
+def test_prometheus_client_follows_settings(settings, scripted_http_server):
     settings.PROMETHEUS_URL = scripted_http_server.url
     settings.PROMETHEUS_TIMEOUT = 1.5
-    first = get_client()
+    first = prometheus_client()
     assert first.base_url == scripted_http_server.url and first.timeout == 1.5
-    assert get_client() is first
+    assert prometheus_client() is first
     settings.PROMETHEUS_URL = "http://127.0.0.1:1"
-    assert get_client().base_url == "http://127.0.0.1:1"
+    assert prometheus_client().base_url == "http://127.0.0.1:1"

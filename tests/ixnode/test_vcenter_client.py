@@ -78,7 +78,7 @@ def test_lists_inventory_with_paths_datastores_and_templates(client):
     assert [t.name for t in client.templates_list()] == [t.name for t in client.vms_list(templates=True)]
     assert TEMPLATE in [t.name for t in client.templates_list()]
     assert TEMPLATE not in [v.name for v in client.vms_list(templates=False)]
-    assert client.about()["api_type"] == "VirtualCenter"
+    assert client.about().api_type == "VirtualCenter"
 
 
 def test_clone_from_template_with_fixed_ip_then_shutdown_and_destroy(client, names):
@@ -282,6 +282,18 @@ def test_session_is_reused_and_renewed_after_expiry(vcsim):
     si.content.sessionManager.Logout()  # the session ends server-side (idle timeout, restart, ...)
     assert [vm.name for vm in second.vms_list() if vm.name == TEMPLATE] == [TEMPLATE]
     assert second._si().content.sessionManager.currentSession.key != key
+    vc.vcenter_sessions_close()
+
+
+def test_a_client_with_another_timeout_has_its_own_session(vcsim):
+    """pyVmomi fixes the request timeout when a session logs in: a short-timeout client (the decision's) must not
+    share the session of a default one (a pipeline's), or one of them would wait with the other's timeout."""
+    vc.vcenter_sessions_close()
+    default, short = VCenterClient(settings_for(vcsim)), VCenterClient(settings_for(vcsim, timeout=5.0))
+    default.about()
+    short.about()
+    assert len(vc._sessions) == 2 and default._si() is not short._si()
+    assert VCenterClient(settings_for(vcsim, timeout=5.0))._si() is short._si()
     vc.vcenter_sessions_close()
 
 

@@ -93,13 +93,15 @@ def _history_openmetrics(*, now: float, end: float, busy_fraction) -> str:
     start = (now - 2 * 86400) // HISTORY_STEP * HISTORY_STEP
     lines = ["# TYPE node_cpu_seconds counter"]
     for instance in instances:
-        idle = 5000.0
-        t = start
-        while t <= end:
-            labels = f'job="{HISTORY_JOB}",instance="{instance}",cpu="0",mode="idle"'
-            lines.append(f"node_cpu_seconds_total{{{labels}}} {idle:.3f} {t:.0f}")
-            idle += HISTORY_STEP * (1 - busy_fraction(t))
-            t += HISTORY_STEP
+        for mode in ("idle", "user"):  # node_exporter's counters of one core: seconds spent idle and busy
+            seconds = 5000.0
+            t = start
+            while t <= end:
+                labels = f'job="{HISTORY_JOB}",instance="{instance}",cpu="0",mode="{mode}"'
+                lines.append(f"node_cpu_seconds_total{{{labels}}} {seconds:.3f} {t:.0f}")
+                busy = busy_fraction(t)
+                seconds += HISTORY_STEP * ((1 - busy) if mode == "idle" else busy)
+                t += HISTORY_STEP
     lines.append("# EOF")
     return "\n".join(lines) + "\n"
 

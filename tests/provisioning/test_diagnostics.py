@@ -91,13 +91,13 @@ def jenkins(settings):
 
 def test_jenkins_health_and_jobs(config, jenkins, settings):
     from artifacts.renderers.jenkins import jenkins_job_names
-    from ixnode.integrations.jenkins.client import JenkinsClient
+    from ixnode.integrations.jenkins.client import jenkins_client
     from provisioning.diagnostics import DiagnosticsContext, check_jenkins_jobs, health_jenkins
 
     assert health_jenkins().ok is True
     missing = check_jenkins_jobs(config=config, ctx=DiagnosticsContext())
     assert missing.ok is False and "ixnode-auto-vm-test-scale-out" in missing.detail
-    client = JenkinsClient.from_settings()
+    client = jenkins_client()
     for name in jenkins_job_names(config.service_name).values():
         client.job_upsert(name=name, config_xml="<project><description>x</description></project>")
     assert check_jenkins_jobs(config=config, ctx=DiagnosticsContext()).ok is True
@@ -117,7 +117,7 @@ def test_free_ips_counts_like_allocation_and_credits_the_warm_pool(config, setti
     targets = [Target(instance=f"127.0.48.{n}:9100", job=job, scrape_pool=job, health="up") for n in (10, 220)]
     for n in range(221, 227):
         IPLease.objects.create(config=config, ip_address=f"127.0.48.{n}")
-    ctx = DiagnosticsContext(facts={"targets": targets})
+    ctx = DiagnosticsContext(targets=targets)
     result = check_free_ips(config=config, ctx=ctx)  # 9 − 6 leased − 1 scraped = 2 free; max 4 − 2 VMs = 2 needed
     assert result.ok is True and result.detail.startswith("2 free of 9"), result.detail
 

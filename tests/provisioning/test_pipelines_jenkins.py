@@ -13,7 +13,7 @@ from artifacts.renderers.context import RenderContext
 from artifacts.renderers.jenkins import render_jenkins_job_xml
 from artifacts.renderers.naming import jenkins_job_name
 from events.choices import EventStatus, Executor, ScaleAction, StageStatus
-from ixnode.integrations.jenkins.client import JenkinsClient
+from ixnode.integrations.jenkins.client import JenkinsClient, jenkins_client
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +33,7 @@ def jenkins_world(pipeline_world, jenkins_double, live_server, settings, q_sync)
     user = User.objects.create_user("jenkins-bot")
     user.user_permissions.add(Permission.objects.get(codename="change_scaleevent"))
     jenkins_double.credentials[settings.JENKINS_API_CREDENTIALS_ID] = Token.objects.create(user=user).key
-    client = JenkinsClient.from_settings()
+    client = jenkins_client()
     ctx = RenderContext.from_settings()
     for action in (ScaleAction.SCALE_OUT, ScaleAction.SCALE_IN):
         name = jenkins_job_name(pipeline_world.config.service_name, action)
@@ -93,7 +93,7 @@ def test_jenkins_failed_stage_rolls_back_and_fails_the_build(jenkins_world, jenk
 
 def test_missing_job_fails_the_run_without_side_effects(jenkins_world, jenkins_double):
     world = jenkins_world
-    JenkinsClient.from_settings().job_delete(name=f"ixnode-{world.config.service_name}-scale-out")
+    jenkins_client().job_delete(name=f"ixnode-{world.config.service_name}-scale-out")
     event = decide(world, ScaleAction.SCALE_OUT)
     assert event.status == EventStatus.FAILED and "Jenkins did not take job" in event.error
     world.assert_clean()
@@ -173,7 +173,7 @@ def test_queue_timeout_cancels_the_queue_item(jenkins_world, jenkins_double, set
 def test_queue_cancel_against_the_double(jenkins_double):
     from ixnode.integrations.jenkins.client import JenkinsError
 
-    client = JenkinsClient.from_settings()
+    client = jenkins_client()
     jenkins_double.hold_queue = True
     client.job_upsert(name="cancel-me", config_xml=MINIMAL_JOB_XML)
     queue_id = client.build_start(name="cancel-me", parameters={"EVENT_ID": "1"})

@@ -1,32 +1,25 @@
-"""Alertmanager HTTP API v2 client: which alerts are active now (``GET /api/v2/alerts``)."""
+"""Alertmanager HTTP API v2 client: which alerts are active now (``GET /api/v2/alerts``) and the configuration it
+runs with (``GET /api/v2/status``). It implements :class:`~ixnode.integrations.alertmanager.interface.Alertmanager`
+and is built by ``alertmanager_client()`` (the one way)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import requests
 from django.conf import settings
 
+from ixnode.integrations.alertmanager.interface import ActiveAlert, Alertmanager, AlertmanagerError
 
-class AlertmanagerError(Exception):
-    """Alertmanager could not answer; ``str()`` is the operator-facing reason."""
-
-
-@dataclass(frozen=True)
-class ActiveAlert:
-    fingerprint: str
-    labels: dict[str, str] = field(default_factory=dict)
-    starts_at: datetime | None = None
-    state: str = "active"
+__all__ = ["AlertmanagerClient", "AlertmanagerError", "alertmanager_client"]
 
 
 class AlertmanagerClient:
-    def __init__(self, base_url: str | None = None, *, timeout: float | None = None) -> None:
-        self.base_url = (base_url or settings.ALERTMANAGER_URL).rstrip("/")
-        self.timeout = float(timeout if timeout is not None else settings.ALERTMANAGER_TIMEOUT)
+    def __init__(self, base_url: str, *, timeout: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = float(timeout)
 
-    def get(self, path: str, *, params: list[tuple[str, str]] | None = None) -> requests.Response:
+    def _get(self, path: str, *, params: list[tuple[str, str]] | None = None) -> requests.Response:
         """GET ``path`` of the API; an unreachable Alertmanager or a non-200 answer raises AlertmanagerError."""
         url = f"{self.base_url}{path}"
         try:
@@ -43,7 +36,7 @@ class AlertmanagerClient:
         """Active (not silenced, not inhibited) alerts whose labels equal ``matchers``."""
         params = [("filter", f'{k}="{v}"') for k, v in matchers.items()]
         params += [("active", "true"), ("silenced", "false"), ("inhibited", "false"), ("unprocessed", "true")]
-        response = self.get("/api/v2/alerts", params=params)
+        response = self._get("/api/v2/alerts", params=params)
         try:
             items = response.json()
             alerts = []
@@ -61,11 +54,16 @@ class AlertmanagerClient:
                 f"Alertmanager at {self.base_url} answered a malformed alert list: {exc!r}"
             ) from exc
 
+    def loaded_config(self) -> str:
+        """The configuration Alertmanager runs with (``GET /api/v2/status`` → ``config.original``), as YAML text."""
+        response = self._get("/api/v2/status")
+        try:
+            return str(response.json()["config"]["original"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AlertmanagerError(f"Alertmanager at {self.base_url} answered a malformed status: {exc!r}") from exc
 
-def alertmanager_loaded_config(client: AlertmanagerClient) -> str:
-    """The configuration Alertmanager runs with (``GET /api/v2/status`` → ``config.original``), as YAML text."""
-    response = client.get("/api/v2/status")
-    try:
-        return str(response.json()["config"]["original"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise AlertmanagerError(f"Alertmanager at {client.base_url} answered a malformed status: {exc!r}") from exc
+
+def alertmanager_client() -> Alertmanager:
+    """The Alertmanager configured by ALERTMANAGER_URL and ALERTMANAGER_TIMEOUT: the one way the product builds an
+    Alertmanager client."""
+    return AlertmanagerClient(settings.ALERTMANAGER_URL, timeout=settings.ALERTMANAGER_TIMEOUT)

@@ -1,9 +1,10 @@
 """F5 BIG-IP LTM client on bigrest: nodes and pool members of an autoscaled service.
 
-One small interface for the pipelines: ``ensure_node``, ``add_member`` (idempotent), ``disable_member``,
-``wait_drained`` (poll ``serverside.curConns`` until 0 or a timeout), ``remove_member`` and ``delete_node``
-(idempotent), ``list_members`` and ``get_member``. Neutral dataclasses out; bigrest and requests errors
-become the project exceptions below, with messages an operator can act on.
+It implements :class:`~ixnode.integrations.f5.interface.F5` and is built by ``f5_client()`` (the one way):
+``ensure_node``, ``add_member`` (idempotent), ``disable_member``, ``wait_drained`` (poll ``serverside.curConns``
+until 0 or a timeout), ``remove_member`` and ``delete_node`` (idempotent), ``list_members`` and ``get_member``.
+Neutral dataclasses out; bigrest and requests errors become the interface's exceptions, with messages an operator
+can act on.
 
 Settings (env): ``F5_HOST`` (``host`` or ``host:port`` of the management interface), ``F5_USER``,
 ``F5_PASSWORD``, ``F5_VERIFY_TLS`` (``true``, ``false`` or the path of a CA bundle / the device's
@@ -18,75 +19,28 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import requests
 from bigrest.bigip import BIGIP
 from bigrest.common.exceptions import RESTAPIError
 from django.conf import settings
 
-# --- exceptions --------------------------------------------------------------------------------------
+from ixnode.integrations.f5.interface import (
+    F5,
+    F5AuthenticationError,
+    F5ConfigurationError,
+    F5Conflict,
+    F5DrainTimeout,
+    F5Error,
+    F5NotFound,
+    F5Unavailable,
+    MemberStats,
+    Node,
+    PoolMember,
+)
 
-
-class F5Error(Exception):
-    """Base of every F5 client error; ``str()`` is the operator-facing reason."""
-
-    status: int | None = None
-
-
-class F5ConfigurationError(F5Error):
-    """The F5 settings are missing or unusable."""
-
-
-class F5Unavailable(F5Error):
-    """The BIG-IP could not be reached, timed out or answered a server error (5xx); retrying may help."""
-
-
-class F5AuthenticationError(F5Error):
-    """The BIG-IP refused the credentials (401/403)."""
-
-
-class F5NotFound(F5Error):
-    """A pool, member or node does not exist."""
-
-
-class F5Conflict(F5Error):
-    """The BIG-IP refused a change because of another object (409, or a node still in use)."""
-
-
-class F5DrainTimeout(F5Error):
-    """A disabled member still had connections when the drain timeout ran out."""
-
-
-# --- neutral data ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PoolMember:
-    pool: str  # pool name (without partition)
-    name: str  # "<node>:<port>"
-    address: str
-    port: int
-    session: str  # monitor-enabled | user-enabled | user-disabled
-    state: str  # up | down | unchecked | user-down | ...
-
-    @property
-    def enabled(self) -> bool:
-        return self.session != "user-disabled"
-
-
-@dataclass(frozen=True)
-class Node:
-    name: str
-    address: str
-
-
-@dataclass(frozen=True)
-class MemberStats:
-    current_connections: int
-    availability: str
-    enabled_state: str
-
+T = TypeVar("T")
 
 # --- client ------------------------------------------------------------------------------------------
 
@@ -156,19 +110,6 @@ class F5Client:
         self._bigip: BIGIP | None = None
         self._lock = threading.RLock()
 
-    @classmethod
-    def from_settings(cls) -> F5Client:
-        return cls(
-            host=settings.F5_HOST,
-            user=settings.F5_USER,
-            password=settings.F5_PASSWORD,
-            verify=settings.F5_VERIFY_TLS,
-            partition=settings.F5_PARTITION,
-            timeout=settings.F5_TIMEOUT,
-            drain_timeout=settings.F5_DRAIN_TIMEOUT,
-            drain_poll_interval=settings.F5_DRAIN_POLL_INTERVAL,
-        )
-
     # ---- plumbing ------------------------------------------------------------------------------------
     def _connect(self) -> BIGIP:
         if self._bigip is None:
@@ -185,7 +126,7 @@ class F5Client:
             )
         return self._bigip
 
-    def _translate(self, what: str, call: Callable):
+    def _translate(self, what: str, call: Callable[[], T]) -> T:
         try:
             return call()
         except RESTAPIError as exc:
@@ -220,7 +161,7 @@ class F5Client:
         err.status = status
         return err
 
-    def _call(self, what: str, fn: Callable[[BIGIP], object]):
+    def _call(self, what: str, fn: Callable[[BIGIP], T]) -> T:
         """Run one bigrest call; a token the device no longer knows (401) is renewed once."""
         with self._lock:
             bigip = self._connect()
@@ -240,7 +181,7 @@ class F5Client:
     def _member_url(self, pool: str, address: str, port: int) -> str:
         return f"{self._pool_url(pool)}/members/{self._path(member_name(address, port))}"
 
-    def _member(self, pool: str, props: dict) -> PoolMember:
+    def _member(self, pool: str, props: dict[str, Any]) -> PoolMember:
         name = props["name"]
         port = int(name.rsplit(":", 1)[1]) if ":" in name else int(name.rsplit(".", 1)[1])
         return PoolMember(
@@ -410,3 +351,19 @@ class F5Client:
 def member_name(address: str, port: int) -> str:
     """F5's member name: ``addr:port`` (IPv4) or ``addr.port`` (IPv6)."""
     return f"{address}.{port}" if ":" in address else f"{address}:{port}"
+
+
+def f5_client() -> F5:
+    """The BIG-IP configured by the F5_* settings: the one way the product builds an F5 client (one per run; its
+    bigrest session logs in on first use). ``F5ConfigurationError`` when F5_HOST, F5_USER or F5_PASSWORD is
+    missing."""
+    return F5Client(
+        host=settings.F5_HOST,
+        user=settings.F5_USER,
+        password=settings.F5_PASSWORD,
+        verify=settings.F5_VERIFY_TLS,
+        partition=settings.F5_PARTITION,
+        timeout=settings.F5_TIMEOUT,
+        drain_timeout=settings.F5_DRAIN_TIMEOUT,
+        drain_poll_interval=settings.F5_DRAIN_POLL_INTERVAL,
+    )

@@ -1,18 +1,20 @@
 """Grafana's HTTP API: push (create or overwrite) and delete the service dashboards; annotate scale events.
 
 Auth: ``GRAFANA_TOKEN`` (service account token) as a bearer token. Without ``GRAFANA_URL`` nothing is pushed.
+The client implements :class:`~ixnode.integrations.grafana.interface.Grafana` and is built by ``grafana_client()``
+(the one way).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 import requests
 from django.conf import settings
 
+from ixnode.integrations.grafana.interface import Grafana, GrafanaError, JSONValue
 
-class GrafanaError(Exception):
-    """Grafana refused or could not be reached; the message says what to check."""
+__all__ = ["GrafanaClient", "GrafanaError", "grafana_client"]
 
 
 class GrafanaClient:
@@ -23,16 +25,9 @@ class GrafanaClient:
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
-    @classmethod
-    def from_settings(cls) -> GrafanaClient | None:
-
-        if not settings.GRAFANA_URL:
-            return None
-        return cls(url=settings.GRAFANA_URL, token=settings.GRAFANA_TOKEN, timeout=settings.GRAFANA_TIMEOUT)
-
-    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def _request(self, method: str, path: str, *, json: JSONValue = None) -> requests.Response:
         try:
-            response = self.session.request(method, f"{self.url}{path}", timeout=self.timeout, **kwargs)
+            response = self.session.request(method, f"{self.url}{path}", timeout=self.timeout, json=json)
         except requests.RequestException as exc:
             raise GrafanaError(
                 f"Grafana at {self.url} is unreachable: {exc.__class__.__name__}; check GRAFANA_URL"
@@ -43,9 +38,9 @@ class GrafanaClient:
             )
         return response
 
-    def dashboard_push(self, *, dashboard: dict[str, Any], folder_uid: str = "") -> str:
+    def dashboard_push(self, *, dashboard: Mapping[str, JSONValue], folder_uid: str = "") -> str:
         """POST /api/dashboards/db with overwrite; returns a short description of what Grafana answered."""
-        body: dict[str, Any] = {
+        body: dict[str, JSONValue] = {
             "dashboard": {**dashboard, "id": None, "version": 0},
             "overwrite": True,
             "message": "IXNode Autoscaling regeneration",
@@ -73,10 +68,18 @@ class GrafanaClient:
 
     def annotation_create(self, *, text: str, tags: list[str], time_ms: int | None = None) -> int:
         """POST /api/annotations (organisation-wide, found by the dashboards' tag query)."""
-        body: dict[str, Any] = {"text": text, "tags": tags}
+        body: dict[str, JSONValue] = {"text": text, "tags": list[JSONValue](tags)}
         if time_ms is not None:
             body["time"] = time_ms
         response = self._request("POST", "/api/annotations", json=body)
         if response.status_code != 200:
             raise GrafanaError(f"Grafana rejected the annotation: {response.status_code} {response.text[:500]}")
         return int(response.json().get("id", 0))
+
+
+def grafana_client() -> Grafana | None:
+    """The Grafana configured by GRAFANA_URL, GRAFANA_TOKEN and GRAFANA_TIMEOUT, or None when GRAFANA_URL is not
+    set (dashboards are not pushed): the one way the product builds a Grafana client."""
+    if not settings.GRAFANA_URL:
+        return None
+    return GrafanaClient(url=settings.GRAFANA_URL, token=settings.GRAFANA_TOKEN, timeout=settings.GRAFANA_TIMEOUT)

@@ -1,59 +1,34 @@
 """Jenkins, through python-jenkins: the service's pipeline jobs (create / update when changed / delete) and the
 builds the Jenkins executor starts. API token auth (``JENKINS_USER`` + ``JENKINS_TOKEN``); python-jenkins fetches
 the CSRF crumb itself. Errors come out as :class:`JenkinsError` subclasses with messages an operator can act on.
+The client implements :class:`~ixnode.integrations.jenkins.interface.Jenkins` and is built by ``jenkins_client()``
+(the one way).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+import functools
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 from xml.etree import ElementTree as ET  # noqa: S405 - parses Jenkins' answer to compare job configs
 
 import jenkins
 import requests
 from django.conf import settings
 
+from ixnode.integrations.jenkins.interface import (
+    BuildStatus,
+    Jenkins,
+    JenkinsAuthError,
+    JenkinsError,
+    JenkinsNotFoundError,
+    JenkinsUnavailableError,
+    QueueItem,
+)
+
+__all__ = ["JenkinsClient", "JenkinsError", "canonical_xml", "jenkins_client"]
+
 T = TypeVar("T")
-
-
-class JenkinsError(Exception):
-    """Base of the Jenkins integration's errors."""
-
-
-class JenkinsUnavailableError(JenkinsError):
-    """Jenkins cannot be reached (URL, network, timeout)."""
-
-
-class JenkinsAuthError(JenkinsError):
-    """Jenkins refused the credentials or the permission."""
-
-
-class JenkinsNotFoundError(JenkinsError):
-    """The job, build or queue item does not exist."""
-
-
-@dataclass(frozen=True)
-class QueueItem:
-    id: int
-    job: str
-    build_number: int | None
-    build_url: str | None
-    cancelled: bool
-    why: str | None
-
-
-@dataclass(frozen=True)
-class BuildStatus:
-    job: str
-    number: int
-    url: str
-    building: bool
-    result: str | None  # SUCCESS, FAILURE, ABORTED, UNSTABLE, None while building
-
-    @property
-    def succeeded(self) -> bool:
-        return not self.building and self.result == "SUCCESS"
 
 
 def canonical_xml(xml: str) -> str:
@@ -69,19 +44,9 @@ class JenkinsClient:
 
     def __init__(self, *, url: str, user: str, token: str, timeout: float = 15.0) -> None:
         self.url = url.rstrip("/")
-        self._server = jenkins.Jenkins(self.url, username=user or None, password=token or None, timeout=timeout)
-
-    @classmethod
-    def from_settings(cls) -> JenkinsClient | None:
-        """The configured Jenkins, or None when ``JENKINS_URL`` is not set (Jenkins artifacts are skipped)."""
-
-        if not settings.JENKINS_URL:
-            return None
-        return cls(
-            url=settings.JENKINS_URL,
-            user=settings.JENKINS_USER,
-            token=settings.JENKINS_TOKEN,
-            timeout=settings.JENKINS_TIMEOUT,
+        # The stubs say int; python-jenkins hands the timeout to requests, which takes seconds as a float.
+        self._server = jenkins.Jenkins(
+            self.url, username=user or None, password=token or None, timeout=timeout  # type: ignore[arg-type]
         )
 
     def _call(self, action: str, func: Callable[[], T]) -> T:
@@ -137,7 +102,7 @@ class JenkinsClient:
         return True
 
     # --- builds (Jenkins executor) --------------------------------------------------------------------
-    def build_start(self, *, name: str, parameters: dict[str, Any]) -> int:
+    def build_start(self, *, name: str, parameters: Mapping[str, str | int | float | bool]) -> int:
         """Queue a build with parameters; returns the queue item id."""
         params = {k: str(v) for k, v in parameters.items()}
         return self._call(f"start job {name}", lambda: self._server.build_job(name, parameters=params))
@@ -180,11 +145,25 @@ class JenkinsClient:
             return int(number)
         info = self._call(f"read job {name}", lambda: self._server.get_job_info(name))
         for build in (info.get("builds") or [])[:scan]:
-            data = self._call(f"read build {name}#{build.get('number')}",
-                              lambda b=build: self._server.get_build_info(name, int(b["number"])))
+            build_number = int(build["number"])
+            data = self._call(f"read build {name}#{build_number}",
+                              functools.partial(self._server.get_build_info, name, build_number))
             if data.get("queueId") == queue_id:
                 return int(data["number"])
         return None
 
     def build_stop(self, *, name: str, number: int) -> None:
         self._call(f"stop build {name}#{number}", lambda: self._server.stop_build(name, number))
+
+
+def jenkins_client() -> Jenkins | None:
+    """The Jenkins configured by JENKINS_URL, JENKINS_USER, JENKINS_TOKEN and JENKINS_TIMEOUT, or None when
+    JENKINS_URL is not set (Jenkins jobs are skipped): the one way the product builds a Jenkins client."""
+    if not settings.JENKINS_URL:
+        return None
+    return JenkinsClient(
+        url=settings.JENKINS_URL,
+        user=settings.JENKINS_USER,
+        token=settings.JENKINS_TOKEN,
+        timeout=settings.JENKINS_TIMEOUT,
+    )

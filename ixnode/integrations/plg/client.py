@@ -6,7 +6,8 @@ SSH/SFTP (paramiko). One small interface, two backends, chosen by ``IXNODE_PLG_M
   reload commands) run there over SSH. The host key must be known (``IXNODE_PLG_SSH_KNOWN_HOSTS``).
 
 Every write is a temp file next to the target + an atomic rename (POSIX rename over SFTP), so readers
-(Prometheus' file_sd watcher included) never see half a file.
+(Prometheus' file_sd watcher included) never see half a file. Both backends implement
+:class:`~ixnode.integrations.plg.interface.PlgHost`; ``plg_client()`` is the one way to build the configured one.
 """
 
 from __future__ import annotations
@@ -18,54 +19,31 @@ import shlex
 import subprocess
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from types import TracebackType
 
 import paramiko
 from django.conf import settings
 
-from ixnode.integrations.ssh.client import SSHConfigError, check_key_file
+from ixnode.integrations.plg.interface import CommandResult, PlgConnectionError, PlgError, PlgFileError, PlgHost
+from ixnode.integrations.ssh.client import check_key_file
+from ixnode.integrations.ssh.interface import SSHConfigError
+
+__all__ = ["LocalPlgHost", "PlgError", "PlgHostBase", "SshPlgHost", "plg_client"]
 
 
-class PlgError(Exception):
-    """Base of the PLG integration's errors; the message is meant for the operator."""
-
-
-class PlgConnectionError(PlgError):
-    """The PLG host cannot be reached or refuses us."""
-
-
-class PlgFileError(PlgError):
-    """A file on the PLG host cannot be read or written."""
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    argv: tuple[str, ...]
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
-
-    @property
-    def output(self) -> str:
-        return "\n".join(part.strip() for part in (self.stdout, self.stderr) if part.strip())
-
-
-class PlgHost(ABC):
-    """Files and commands on the PLG host. Use as a context manager (SSH connects on enter)."""
+class PlgHostBase(ABC):
+    """What both backends share: the context manager, atomic writes, temp names."""
 
     description: str = "PLG host"
 
-    def __enter__(self) -> PlgHost:
+    def __enter__(self) -> PlgHostBase:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:  # noqa: B027 - optional hook
@@ -126,7 +104,7 @@ class PlgHost(ABC):
             raise
 
 
-class LocalPlgHost(PlgHost):
+class LocalPlgHost(PlgHostBase):
     """The PLG files are on this machine."""
 
     description = "local PLG host"
@@ -199,7 +177,7 @@ class LocalPlgHost(PlgHost):
         return CommandResult(tuple(argv), done.returncode, done.stdout, done.stderr)
 
 
-class SshPlgHost(PlgHost):
+class SshPlgHost(PlgHostBase):
     """The PLG files are on another machine, reached with paramiko (key auth, known host keys only)."""
 
     def __init__(
@@ -369,9 +347,10 @@ class SshPlgHost(PlgHost):
         return CommandResult(tuple(argv), code, out, err)
 
 
-def plg_host_from_settings() -> PlgHost:
-    """The PLG host configured by ``IXNODE_PLG_MODE`` and ``IXNODE_PLG_SSH_*``."""
-
+def plg_client() -> PlgHost:
+    """The PLG host configured by ``IXNODE_PLG_MODE`` and ``IXNODE_PLG_SSH_*`` (not connected: use it as a context
+    manager, ``with plg_client() as host:``): the one way the product builds a PLG client. ``PlgError`` when the mode
+    is not ``local`` or ``ssh`` (callers check ``off`` first: nothing is published then)."""
     mode = settings.IXNODE_PLG_MODE
     if mode == "local":
         return LocalPlgHost()
@@ -387,9 +366,3 @@ def plg_host_from_settings() -> PlgHost:
         raise PlgError("Publishing is off (IXNODE_PLG_MODE=off): there is no PLG host to read or write; set "
                        "IXNODE_PLG_MODE=local or ssh to publish.")
     raise PlgError(f"IXNODE_PLG_MODE must be 'local', 'ssh' or 'off', got {mode!r}")
-
-
-@contextlib.contextmanager
-def plg_host() -> Iterator[PlgHost]:
-    with plg_host_from_settings() as host:
-        yield host

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from ixnode.integrations.plg.client import CommandResult, PlgError, PlgHost
+from ixnode.integrations.plg.interface import CommandResult, PlgError, PlgHost
 
 logger = logging.getLogger(__name__)
 

@@ -10,17 +10,17 @@ scrape config was never loaded). In that case the loaded configuration (``/api/v
 read and an unknown job raises :class:`PrometheusJobUnknown` instead of answering 0 — the decision engine
 never acts on a count it does not know.
 
-Every failure is one of the project exceptions below, with a message an operator can act on.
+The client implements :class:`~ixnode.integrations.prometheus.interface.Prometheus` and is built by
+``prometheus_client()`` (the one way). Every failure is one of the interface's exceptions, with a message an
+operator can act on.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import threading
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import unquote
 
 import certifi
@@ -31,82 +31,30 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
+from ixnode.integrations.prometheus.interface import (
+    Prometheus,
+    PrometheusBadResponse,
+    PrometheusError,
+    PrometheusJobUnknown,
+    PrometheusQueryError,
+    PrometheusUnavailable,
+    QueryResult,
+    Rule,
+    RuleGroup,
+    Sample,
+    Target,
+    TargetCount,
+)
 
-class PrometheusError(Exception):
-    """Base of every Prometheus client error; ``str()`` is the operator-facing reason."""
-
-
-class PrometheusUnavailable(PrometheusError):
-    """Prometheus could not be reached, timed out or answered with a server error."""
-
-
-class PrometheusBadResponse(PrometheusError):
-    """Prometheus answered something that is not a well-formed API response."""
-
-
-class PrometheusQueryError(PrometheusError):
-    """Prometheus rejected a query (bad PromQL, bad parameters)."""
-
-
-class PrometheusJobUnknown(PrometheusError):
-    """The scrape job is not in Prometheus' loaded configuration."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """One active scrape target."""
-
-    instance: str
-    job: str
-    scrape_pool: str
-    health: str  # "up", "down" or "unknown"
-    scrape_url: str = ""
-    last_error: str = ""
-    labels: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class TargetCount:
-    """The target count of a job, with the breakdown by health."""
-
-    job: str
-    total: int
-    up: int
-    down: int
-    unknown: int
-    targets: tuple[Target, ...] = ()
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One series of a query result: its labels and (timestamp, value) points (one point for instant queries)."""
-
-    labels: dict[str, str]
-    points: tuple[tuple[float, float], ...]
-
-    @property
-    def value(self) -> float:
-        return self.points[-1][1] if self.points else math.nan
-
-
-@dataclass(frozen=True)
-class QueryResult:
-    result_type: str  # vector, matrix, scalar or string
-    samples: tuple[Sample, ...]
-
-
-class PrometheusAPI(Protocol):
-    """What the rest of the product needs from Prometheus."""
-
-    def target_count(self, job: str) -> TargetCount: ...
-
-    def targets(self, job: str) -> list[Target]: ...
-
-    def query(self, promql: str, *, at: datetime | None = None) -> QueryResult: ...
-
-    def query_range(self, promql: str, *, start: datetime, end: datetime, step_seconds: float) -> QueryResult: ...
-
-    def job_names(self) -> list[str]: ...
+__all__ = [
+    "PrometheusBadResponse",
+    "PrometheusClient",
+    "PrometheusError",
+    "PrometheusJobUnknown",
+    "PrometheusQueryError",
+    "PrometheusUnavailable",
+    "prometheus_client",
+]
 
 
 class PrometheusClient:
@@ -259,18 +207,37 @@ class PrometheusClient:
         params = {"query": promql, "start": start.timestamp(), "end": end.timestamp(), "step": step_seconds}
         return _parse_result(self._get("/api/v1/query_range", params))
 
+    # --- rules ----------------------------------------------------------------------------------------
+
+    def alert_rule_groups(self) -> list[RuleGroup]:
+        """The loaded alerting rule groups with each rule's health (``/api/v1/rules?type=alert``)."""
+        data = self._get("/api/v1/rules", {"type": "alert"})
+        groups = data.get("groups") if isinstance(data, dict) else None
+        if not isinstance(groups, list):
+            raise PrometheusBadResponse("Prometheus' /api/v1/rules answer has no 'groups' list.")
+        found: list[RuleGroup] = []
+        for group in groups:
+            if not isinstance(group, dict) or not isinstance(group.get("rules", []), list):
+                raise PrometheusBadResponse("Prometheus' /api/v1/rules answer holds a malformed rule group.")
+            rules = tuple(
+                Rule(name=str(rule.get("name", "")), health=str(rule.get("health", "unknown")),
+                     last_error=str(rule.get("lastError", "")))
+                for rule in group.get("rules", []) if isinstance(rule, dict)
+            )
+            found.append(RuleGroup(name=str(group.get("name", "")), file=str(group.get("file", "")), rules=rules))
+        return found
+
 
 _local = threading.local()
 
 
-def get_client() -> PrometheusClient:
-    """The client configured by settings (PROMETHEUS_URL, PROMETHEUS_TIMEOUT), one per thread.
-
-    Reusing the client keeps the HTTP connection alive between decisions; a settings change (tests)
-    gets a fresh client.
+def prometheus_client() -> Prometheus:
+    """The Prometheus configured by PROMETHEUS_URL and PROMETHEUS_TIMEOUT: the one way the product builds a
+    Prometheus client. One client per thread: reusing it keeps the HTTP connection alive between decisions; a
+    settings change (tests) gets a fresh client.
     """
     key = (settings.PROMETHEUS_URL, settings.PROMETHEUS_TIMEOUT)
-    client = getattr(_local, "client", None)
+    client: PrometheusClient | None = getattr(_local, "client", None)
     if client is None or getattr(_local, "key", None) != key:
         client = PrometheusClient(settings.PROMETHEUS_URL, timeout=settings.PROMETHEUS_TIMEOUT)
         _local.client, _local.key = client, key
@@ -287,6 +254,7 @@ def _parse_result(data: Any) -> QueryResult:
         samples = []
         for series in result:
             labels = {str(k): str(v) for k, v in series.get("metric", {}).items()}
+            points: tuple[tuple[float, float], ...]
             if kind == "vector":
                 points = ((float(series["value"][0]), _float(series["value"][1])),)
             elif kind == "matrix":

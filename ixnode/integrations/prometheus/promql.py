@@ -17,8 +17,19 @@ def string(value: str) -> str:
 
 
 def cpu_by_instance(job: str, window: str) -> str:
-    """CPU busy % of each instance of ``job``, from the idle counter's rate over ``window`` (e.g. ``5m``)."""
-    return f'100 - (avg by (instance) (rate(node_cpu_seconds_total{{mode="idle",job={string(job)}}}[{window}])) * 100)'
+    """CPU busy % of each instance of ``job`` over ``window`` (e.g. ``5m``): the share of all CPU seconds that
+    were not idle.
+
+    A ratio of two rates, not ``100 - rate(idle) * 100``: while a VM is younger than the window, ``rate()``
+    spreads the little it has seen over the whole window and reads every counter too low. A lone idle rate then
+    makes a VM that just joined look busy (a scale-out would trigger the next one); the ratio's two rates are
+    low by the same factor, so the share stays right from the second scrape on.
+    """
+    selector = f"job={string(job)}"
+    return (
+        f'100 * (1 - sum by (instance) (rate(node_cpu_seconds_total{{mode="idle",{selector}}}[{window}]))'
+        f" / sum by (instance) (rate(node_cpu_seconds_total{{{selector}}}[{window}])))"
+    )
 
 
 def memory_by_instance(job: str) -> str:

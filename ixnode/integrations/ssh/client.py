@@ -8,6 +8,8 @@ Host-key policies (``IXNODE_SSH_HOST_KEY_POLICY``):
 - ``accept-new``: an unknown host's key is trusted on first use and appended to ``IXNODE_SSH_KNOWN_HOSTS``;
   a *changed* key is still refused (call ``ssh_known_host_forget`` when a VM is destroyed so a new VM on
   the same address is not mistaken for an attacker).
+
+The client implements :class:`~ixnode.integrations.ssh.interface.SSH` and is built by ``ssh_client()`` (the one way).
 """
 
 from __future__ import annotations
@@ -21,12 +23,38 @@ import secrets
 import shlex
 import stat
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import TracebackType
 
 import paramiko
 from django.conf import settings
+
+from ixnode.integrations.ssh.interface import (
+    SSH,
+    CommandResult,
+    SSHAuthError,
+    SSHCommandFailed,
+    SSHConfigError,
+    SSHError,
+    SSHHostKeyError,
+    SSHUnavailable,
+)
+
+__all__ = [
+    "SSHClient",
+    "SSHCommandFailed",
+    "SSHConfigError",
+    "SSHError",
+    "SSHHostKeyError",
+    "SSHSettings",
+    "SSHUnavailable",
+    "check_key_file",
+    "load_private_key",
+    "ssh_client",
+    "ssh_known_host_forget",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -35,43 +63,7 @@ POLICY_ALIASES = {"known_hosts": "known_hosts-file", "known-hosts-file": "known_
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Errors
-
-
-class SSHError(Exception):
-    """Base of every SSH failure; ``str(exc)`` says what failed and what to check."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class SSHConfigError(SSHError):
-    """Settings or the key file are unusable (missing key, wrong mode, unknown policy)."""
-
-
-class SSHUnavailable(SSHError):
-    """The host did not accept a TCP connection / SSH handshake in time."""
-
-
-class SSHAuthError(SSHError):
-    """The server refused the key."""
-
-
-class SSHHostKeyError(SSHError):
-    """The server's host key is unknown (policy reject) or changed."""
-
-
-class SSHCommandFailed(SSHError):
-    """A remote command exited non-zero or did not finish in time."""
-
-    def __init__(self, message: str, *, result: CommandResult | None = None) -> None:
-        super().__init__(message)
-        self.result = result
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Data
+# Settings
 
 
 @dataclass(frozen=True)
@@ -82,16 +74,14 @@ class SSHSettings:
     command_timeout: float = 300.0
 
     @classmethod
-    def from_django(cls, **overrides: Any) -> SSHSettings:
-
-        values = {
-            "host_key_policy": getattr(settings, "IXNODE_SSH_HOST_KEY_POLICY", "reject"),
-            "known_hosts_path": str(getattr(settings, "IXNODE_SSH_KNOWN_HOSTS", "")),
-            "connect_timeout": float(getattr(settings, "IXNODE_SSH_CONNECT_TIMEOUT", 10.0)),
-            "command_timeout": float(getattr(settings, "IXNODE_SSH_COMMAND_TIMEOUT", 300.0)),
-        }
-        values.update(overrides)
-        return cls(**values)
+    def from_django(cls) -> SSHSettings:
+        """The IXNODE_SSH_* settings."""
+        return cls(
+            host_key_policy=str(getattr(settings, "IXNODE_SSH_HOST_KEY_POLICY", "reject")),
+            known_hosts_path=str(getattr(settings, "IXNODE_SSH_KNOWN_HOSTS", "")),
+            connect_timeout=float(getattr(settings, "IXNODE_SSH_CONNECT_TIMEOUT", 10.0)),
+            command_timeout=float(getattr(settings, "IXNODE_SSH_COMMAND_TIMEOUT", 300.0)),
+        )
 
     @property
     def policy(self) -> str:
@@ -103,18 +93,6 @@ class SSHSettings:
         return policy
 
 
-@dataclass(frozen=True)
-class CommandResult:
-    command: str
-    exit_status: int
-    stdout: str
-    stderr: str
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_status == 0
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Known hosts
 
@@ -124,7 +102,7 @@ def _known_hosts_name(host: str, port: int) -> str:
 
 
 @contextlib.contextmanager
-def _locked(path: Path):
+def _locked(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(path.name + ".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -134,7 +112,7 @@ def _locked(path: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def ssh_known_host_forget(*, host: str, port: int = 22, known_hosts_path: str | os.PathLike | None = None) -> int:
+def ssh_known_host_forget(*, host: str, port: int = 22, known_hosts_path: str | os.PathLike[str] | None = None) -> int:
     """Remove ``host``'s keys from the known_hosts file (a VM on that address was destroyed). Returns lines removed."""
     path = Path(known_hosts_path or SSHSettings.from_django().known_hosts_path)
     if not path.exists():
@@ -182,7 +160,7 @@ class _RejectPolicy(paramiko.MissingHostKeyPolicy):
 # Client
 
 
-def check_key_file(path: str | os.PathLike) -> Path:
+def check_key_file(path: str | os.PathLike[str]) -> Path:
     """The private key must exist, be a regular file owned by us, and be readable by us only (600 or 400)."""
     if not str(path):
         raise SSHConfigError("No SSH key configured: set the config's SSH key path.")
@@ -208,7 +186,7 @@ def check_key_file(path: str | os.PathLike) -> Path:
     return key
 
 
-def load_private_key(path: str | os.PathLike) -> paramiko.PKey:
+def load_private_key(path: str | os.PathLike[str]) -> paramiko.PKey:
     """Check and load the private key (any type paramiko supports; no passphrase)."""
     key_path = check_key_file(path)
     try:
@@ -229,7 +207,7 @@ class SSHClient:
         *,
         host: str,
         user: str,
-        key_path: str | os.PathLike,
+        key_path: str | os.PathLike[str],
         port: int = 22,
         settings: SSHSettings | None = None,
     ) -> None:
@@ -247,7 +225,9 @@ class SSHClient:
     def __enter__(self) -> SSHClient:
         return self.connect()
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -273,7 +253,7 @@ class SSHClient:
                 client.load_system_host_keys(str(known_hosts))
             except (OSError, paramiko.SSHException) as exc:
                 raise SSHConfigError(f"known_hosts file {known_hosts} cannot be read: {exc}") from exc
-        if policy == "accept-new":
+        if policy == "accept-new" and known_hosts is not None:  # (checked above: accept-new needs the file)
             client.set_missing_host_key_policy(_AcceptNewPolicy(known_hosts))
         else:
             client.set_missing_host_key_policy(_RejectPolicy(known_hosts or Path("~/.ssh/known_hosts"), policy))
@@ -355,6 +335,8 @@ class SSHClient:
         stdout, stderr = bytearray(), bytearray()
         try:
             transport = self.client.get_transport()
+            if transport is None or not transport.is_active():
+                raise SSHUnavailable(f"SSH connection to {self.where} is closed; cannot run '{command}'.")
             channel = transport.open_session(timeout=self.settings.connect_timeout)
             channel.exec_command(command)
             if stdin is not None:
@@ -446,3 +428,9 @@ class SSHClient:
             raise
         except (OSError, paramiko.SSHException) as exc:
             raise SSHUnavailable(f"reading {remote_path} on {self.where} failed: {exc}") from exc
+
+
+def ssh_client(*, host: str, user: str, key_path: str | os.PathLike[str], port: int = 22) -> SSH:
+    """An SSH connection to ``user@host:port`` with the private key at ``key_path`` (not connected yet), with the
+    host-key policy and timeouts of the IXNODE_SSH_* settings: the one way the product builds an SSH client."""
+    return SSHClient(host=host, user=user, key_path=key_path, port=port)

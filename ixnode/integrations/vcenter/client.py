@@ -1,9 +1,10 @@
 """vCenter client on pyVmomi: list/find VMs, clone (from a template, or to a template), power, guest shutdown,
-destroy, guest IP. Neutral dataclasses out, project exceptions (``exceptions.py``) for every vSphere fault.
+destroy, guest IP. It implements :class:`~ixnode.integrations.vcenter.interface.VCenter`: neutral dataclasses out,
+the interface's exceptions for every vSphere fault.
 
-Connection settings come from ``VCENTER_*`` (see README, "vSphere, templates, …"). One logged-in session per
-vCenter/user is kept per process and reused by every client; an expired session is re-established once,
-transparently.
+``vcenter_client()`` is the one way to build it. Connection settings come from ``VCENTER_*`` (see README,
+"vSphere, templates, …"). One logged-in session per vCenter/user is kept per process and reused by every client;
+an expired session is re-established once, transparently.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -26,7 +27,13 @@ from django.conf import settings
 from pyVim.connect import SmartConnect
 from pyVmomi import vim, vmodl
 
-from ixnode.integrations.vcenter.exceptions import (
+from ixnode.integrations.vcenter.interface import (
+    POWERED_OFF,
+    POWERED_ON,
+    NetworkCustomization,
+    ServerAbout,
+    ShutdownResult,
+    VCenter,
     VCenterAlreadyExists,
     VCenterAuthError,
     VCenterConfigError,
@@ -37,24 +44,12 @@ from ixnode.integrations.vcenter.exceptions import (
     VCenterTimeout,
     VCenterTLSError,
     VCenterUnavailable,
+    VMInfo,
 )
 
 __all__ = [
-    "NetworkCustomization",
-    "ShutdownResult",
-    "VCenterAlreadyExists",
-    "VCenterAuthError",
     "VCenterClient",
-    "VCenterConfigError",
-    "VCenterError",
-    "VCenterNotFound",
-    "VCenterPermissionDenied",
     "VCenterSettings",
-    "VCenterTLSError",
-    "VCenterTaskFailed",
-    "VCenterTimeout",
-    "VCenterUnavailable",
-    "VMInfo",
     "vcenter_client",
     "vcenter_sessions_close",
 ]
@@ -62,14 +57,16 @@ __all__ = [
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-POWERED_ON = "poweredOn"
-POWERED_OFF = "poweredOff"
-SUSPENDED = "suspended"
 HOSTNAME_RE = re.compile(r"[^A-Za-z0-9-]+")
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Neutral data
+# Settings
+
+#: One logged-in session per (host, port, user, password, TLS settings, request timeout). The timeout is part of
+#: the key because pyVmomi fixes it when the session connects: a decision's short-timeout client must not reuse a
+#: pipeline's session (and wait its 30 s), nor a pipeline inherit the decision's 5 s.
+SessionKey = tuple[str, int, str, str, bool, str, str, float]
 
 
 @dataclass(frozen=True)
@@ -95,29 +92,27 @@ class VCenterSettings:
     poll_interval: float = 0.5
 
     @classmethod
-    def from_django(cls, **overrides: Any) -> VCenterSettings:
-
-        values = {
-            "host": getattr(settings, "VCENTER_HOST", ""),
-            "port": int(getattr(settings, "VCENTER_PORT", 443)),
-            "user": getattr(settings, "VCENTER_USER", ""),
-            "password": getattr(settings, "VCENTER_PASSWORD", ""),
-            "verify_tls": bool(getattr(settings, "VCENTER_VERIFY_TLS", True)),
-            "thumbprint": getattr(settings, "VCENTER_THUMBPRINT", ""),
-            "ca_file": getattr(settings, "VCENTER_CA_FILE", ""),
-            "datacenter": getattr(settings, "VCENTER_DATACENTER", ""),
-            "folder": getattr(settings, "VCENTER_FOLDER", ""),
-            "resource_pool": getattr(settings, "VCENTER_RESOURCE_POOL", ""),
-            "datastore": getattr(settings, "VCENTER_DATASTORE", ""),
-            "timeout": float(getattr(settings, "VCENTER_TIMEOUT", 30.0)),
-            "task_timeout": float(getattr(settings, "VCENTER_TASK_TIMEOUT", 900.0)),
-            "shutdown_timeout": float(getattr(settings, "VCENTER_SHUTDOWN_TIMEOUT", 120.0)),
-            "guest_ip_timeout": float(getattr(settings, "VCENTER_GUEST_IP_TIMEOUT", 600.0)),
-            "guest_domain": getattr(settings, "VCENTER_GUEST_DOMAIN", "localdomain"),
-            "poll_interval": float(getattr(settings, "VCENTER_POLL_INTERVAL", 0.5)),
-        }
-        values.update(overrides)
-        return cls(**values)
+    def from_django(cls) -> VCenterSettings:
+        """The VCENTER_* settings."""
+        return cls(
+            host=str(getattr(settings, "VCENTER_HOST", "")),
+            port=int(getattr(settings, "VCENTER_PORT", 443)),
+            user=str(getattr(settings, "VCENTER_USER", "")),
+            password=str(getattr(settings, "VCENTER_PASSWORD", "")),
+            verify_tls=bool(getattr(settings, "VCENTER_VERIFY_TLS", True)),
+            thumbprint=str(getattr(settings, "VCENTER_THUMBPRINT", "")),
+            ca_file=str(getattr(settings, "VCENTER_CA_FILE", "")),
+            datacenter=str(getattr(settings, "VCENTER_DATACENTER", "")),
+            folder=str(getattr(settings, "VCENTER_FOLDER", "")),
+            resource_pool=str(getattr(settings, "VCENTER_RESOURCE_POOL", "")),
+            datastore=str(getattr(settings, "VCENTER_DATASTORE", "")),
+            timeout=float(getattr(settings, "VCENTER_TIMEOUT", 30.0)),
+            task_timeout=float(getattr(settings, "VCENTER_TASK_TIMEOUT", 900.0)),
+            shutdown_timeout=float(getattr(settings, "VCENTER_SHUTDOWN_TIMEOUT", 120.0)),
+            guest_ip_timeout=float(getattr(settings, "VCENTER_GUEST_IP_TIMEOUT", 600.0)),
+            guest_domain=str(getattr(settings, "VCENTER_GUEST_DOMAIN", "localdomain")),
+            poll_interval=float(getattr(settings, "VCENTER_POLL_INTERVAL", 0.5)),
+        )
 
     def validate(self) -> None:
         missing = [name for name in ("host", "user", "password") if not getattr(self, name)]
@@ -126,71 +121,10 @@ class VCenterSettings:
             raise VCenterConfigError(f"vCenter is not configured: set {names}.")
 
     @property
-    def session_key(self) -> tuple:
-        return (self.host, self.port, self.user, self.password, self.verify_tls, self.thumbprint, self.ca_file)
-
-
-@dataclass(frozen=True)
-class VMInfo:
-    """A VM or template as vCenter reports it."""
-
-    name: str
-    moref: str
-    power_state: str  # poweredOn | poweredOff | suspended
-    is_template: bool
-    path: str  # inventory path, e.g. /DC0/vm/web/web-01
-    datastores: tuple[str, ...]
-    ip_address: str  # guest.ipAddress: the primary address VMware Tools reports ("" when none)
-    guest_ips: tuple[str, ...]  # every address on every NIC, link-local ones left out
-    guest_hostname: str = ""
-    tools_running: bool = False
-    instance_uuid: str = ""
-
-    @property
-    def datastore(self) -> str:
-        return self.datastores[0] if self.datastores else ""
-
-    @property
-    def folder_path(self) -> str:
-        return self.path.rsplit("/", 1)[0]
-
-    @property
-    def powered_on(self) -> bool:
-        return self.power_state == POWERED_ON
-
-
-@dataclass(frozen=True)
-class NetworkCustomization:
-    """A fixed IPv4 configuration for vSphere guest customization (LinuxPrep)."""
-
-    ip: str
-    netmask: str
-    gateway: str
-    dns_servers: tuple[str, ...] = ()
-    hostname: str = ""  # default: the VM name
-    domain: str = ""  # default: VCENTER_GUEST_DOMAIN
-
-    @classmethod
-    def from_subnet(
-        cls, *, ip: str, subnet_cidr: str, gateway: str, dns_servers: Iterable[str] = (), hostname: str = ""
-    ) -> NetworkCustomization:
-        network = ipaddress.ip_network(subnet_cidr, strict=False)
-        return cls(
-            ip=ip,
-            netmask=str(network.netmask),
-            gateway=gateway,
-            dns_servers=tuple(dns_servers),
-            hostname=hostname,
+    def session_key(self) -> SessionKey:
+        return (
+            self.host, self.port, self.user, self.password, self.verify_tls, self.thumbprint, self.ca_file, self.timeout
         )
-
-
-@dataclass(frozen=True)
-class ShutdownResult:
-    """How a VM was stopped: "guest" (clean shutdown), "power_off" (fallback or forced) or "already_off"."""
-
-    method: str
-    seconds: float
-    detail: str = ""
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -241,7 +175,7 @@ class PinnedCertificateContext(ssl.SSLContext):
 # ---------------------------------------------------------------------------------------------------------
 # Sessions
 
-_sessions: dict[tuple, Any] = {}
+_sessions: dict[SessionKey, Any] = {}
 _sessions_lock = threading.Lock()
 
 
@@ -255,9 +189,15 @@ def vcenter_sessions_close() -> None:
             si.content.sessionManager.Logout()
 
 
-def vcenter_client(**overrides: Any) -> VCenterClient:
-    """A client configured from Django settings (VCENTER_*), sharing the process's vCenter session."""
-    return VCenterClient(VCenterSettings.from_django(**overrides))
+def vcenter_client(*, timeout: float | None = None) -> VCenter:
+    """The vCenter configured by the VCENTER_* settings, sharing the process's vCenter session: the one way the
+    product builds a vCenter client. ``timeout`` overrides VCENTER_TIMEOUT (seconds per request), e.g. for a
+    decision that must not wait long; it is part of the session key, so such a client logs in on its own.
+    ``VCenterConfigError`` when VCENTER_HOST, VCENTER_USER or VCENTER_PASSWORD is missing."""
+    config = VCenterSettings.from_django()
+    if timeout is not None:
+        config = replace(config, timeout=timeout)
+    return VCenterClient(config)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -411,10 +351,10 @@ class VCenterClient:
             with contextlib.suppress(Exception):  # best effort
                 si.content.sessionManager.Logout()
 
-    def about(self) -> dict[str, str]:
+    def about(self) -> ServerAbout:
         """Product name, version and API type of the server (a cheap connectivity check)."""
         about = self._call("read the server version", lambda si: si.content.about)
-        return {"name": about.fullName, "version": about.version, "api_type": about.apiType}
+        return ServerAbout(name=str(about.fullName), version=str(about.version), api_type=str(about.apiType))
 
     # --- inventory ---------------------------------------------------------------------------------
     def _datacenter(self, si: Any) -> Any:
