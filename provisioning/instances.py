@@ -35,7 +35,7 @@ from ixnode.integrations.plg.client import PlgError
 from ixnode.integrations.prometheus.client import PrometheusClient, Target
 from ixnode.integrations.vcenter.client import VMInfo, vcenter_client
 from ixnode.integrations.vcenter.exceptions import VCenterConfigError, VCenterError
-from ixnode.netaddr import address_of
+from ixnode.netaddr import HostPortError, address_of, join_host_port, split_host_port
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ class Instance:
     target_error: str = ""
     created_at: datetime | None = None
     protected: bool | None = None  # None: a base VM (never picked for scale-in)
+    target: str = ""  # a base VM's Prometheus target (host:port)
     vm_id: int | None = None  # ManagedVM primary key
 
     @property
@@ -265,13 +266,21 @@ def service_instances(*, config: AutoscalingConfig, reads: dict[str, Callable[[]
 
     labels = dict(ManagedVMState.choices)
     managed_ips = {vm.ip_address for vm in managed if vm.ip_address}
-    base_hosts: list[str] = []
-    for host in [address_of(t) for t in registered] + [address_of(t.instance) for t in targets or []]:
-        if host and host not in managed_ips and host not in base_hosts:
-            base_hosts.append(host)
-    for host in base_hosts:
+    # A base VM per target (the VM count counts targets): registered ones first, then those only Prometheus has.
+    base_targets: dict[str, str] = {}  # normalised host:port -> host
+    for text in [*registered, *(t.instance for t in targets or [])]:
+        key, host = _target_key(text), address_of(text)
+        if host and host not in managed_ips and key not in base_targets:
+            base_targets[key] = host
+    target_by_key = {_target_key(t.instance): t for t in targets or []}
+    for key, host in base_targets.items():
         vm = by_ip.get(host)
-        panel.instances.append(fill(Instance(name=vm.name if vm else "", ip=host, kind=KIND_BASE), vm))
+        instance = fill(Instance(name=vm.name if vm else "", ip=host, kind=KIND_BASE, target=key), vm)
+        if targets is not None:  # the exact target, not just one on the same address
+            target = target_by_key.get(key)
+            instance.target_health = target.health if target else ""
+            instance.target_error = target.last_error if target else ""
+        panel.instances.append(instance)
     for row in managed:
         kind = KIND_WARM if row.state == ManagedVMState.WARM else KIND_AUTOSCALED
         instance = Instance(
@@ -280,6 +289,15 @@ def service_instances(*, config: AutoscalingConfig, reads: dict[str, Callable[[]
         )
         panel.instances.append(fill(instance, by_name.get(row.name)))
     return panel
+
+
+def _target_key(text: str) -> str:
+    """``host:port`` with the host in canonical form (registered targets and Prometheus instances compare equal)."""
+    try:
+        host, port = split_host_port(text)
+    except HostPortError:
+        return str(text).strip()
+    return join_host_port(address_of(host), port) if port else address_of(host)
 
 
 def managed_vm_of_service(*, config: AutoscalingConfig, vm_id: int) -> ManagedVM | None:
