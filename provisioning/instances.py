@@ -232,6 +232,9 @@ def service_instances(*, config: AutoscalingConfig, reads: dict[str, Callable[[]
         if not isinstance(exc, (TimeoutError, VCenterConfigError, F5ConfigurationError)):
             logger.info("instances of %s: %s not read: %s", config.service_name, system, exc)
 
+    order = list(reads)
+    panel.notes.sort(key=lambda note: order.index(note.system) if note.system in order else len(order))
+
     vms: list[VMInfo] | None = results.get("vcenter")
     members: list[PoolMember] | None = results.get("f5")
     targets: list[Target] | None = results.get("prometheus")

@@ -229,3 +229,13 @@
   service.addEventListener("input", update);
   update();
 })();
+
+/* Forms that destroy or stop something ask first: <form data-confirm="question">. */
+(function () {
+  "use strict";
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+    });
+  });
+})();

@@ -166,7 +166,14 @@ def test_dry_run_switch_and_instances_panel_actions(signed_in, site, make_config
     page.click("#dry-run-toggle")
     expect(page.locator('[data-dry-run="off"]')).to_be_visible()
 
+    # Scale-in asks first; dismissed, nothing is decided.
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.click('#manual-actions [data-action="scale-in"]')
+    page.wait_for_timeout(300)
+    assert "Newest first (LIFO)" in questions[0] and ScaleEvent.objects.count() == 1
     # A blocked action shows the decision's reason: scale-in at the minimum.
+    page.once("dialog", lambda dialog: dialog.accept())
     page.click('#manual-actions [data-action="scale-in"]')
     message = page.locator(".messages .msg-error")
     expect(message).to_contain_text("Blocked: minimum VM count reached")
@@ -195,3 +202,13 @@ def test_dry_run_switch_and_instances_panel_actions(signed_in, site, make_config
     vm.refresh_from_db()
     assert vm.scale_in_protected is False
     assert re.search(r"protected from scale-in|picked for scale-in again", page.locator(".messages").inner_text())
+
+    # The same panel in Korean.
+    with page.expect_navigation():
+        page.select_option("#language-select", "ko")
+    expect(page.locator("#instances h2")).to_have_text("인스턴스")
+    expect(page.locator('#manual-actions [data-action="desired"]')).to_have_text("설정")
+    shot(page, "service-instances-ko.png", tmp_path)
+    page.goto(site + "/configs/new/")
+    expect(page.locator("h1")).to_have_text("새 오토스케일링 설정")
+    shot(page, "config-create-ko.png", tmp_path)

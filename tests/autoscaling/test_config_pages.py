@@ -255,3 +255,25 @@ def test_admin_and_service_page_link_both_ways(admin_client, config):
     assert "View on site" in body
     service = admin_client.get(config.get_absolute_url()).content.decode()
     assert f'href="{change}"' in service
+
+
+def test_the_pages_in_korean(engineer_client, config, settings):
+    settings.VCENTER_HOST = ""
+    pages = [CREATE, reverse("autoscaling:config-edit", args=[config.service_name]),
+             reverse("autoscaling:config-enable", args=[config.service_name]),
+             reverse("autoscaling:service", args=[config.service_name])]
+    english = ["New autoscaling config", "Check without saving", "Inside the subnet, outside the IP pool.",
+               "Back to the service", "Template in vCenter", "SSH key readable", "could not be checked",
+               "Instances", "Scale out by", "Desired count", "Switches", "Turn on", "base VMs are never scaled in",
+               "power states are not shown", "Each action is one decision"]
+    bodies = []
+    for url in pages:
+        response = engineer_client.get(url, HTTP_ACCEPT_LANGUAGE="ko")
+        assert response.status_code == 200, url
+        bodies.append(response.content.decode())
+    text = "\n".join(bodies)
+    for phrase in english:
+        assert phrase not in text, phrase
+    for korean in ("새 오토스케일링 설정", "저장하지 않고 점검", "서브넷 안, IP 풀 밖.", "사전 점검", "인스턴스", "희망 개수",
+                   "스위치", "전원 상태를 표시하지 않습니다"):
+        assert korean in text, korean

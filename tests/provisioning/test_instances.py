@@ -153,3 +153,10 @@ def test_unconfigured_systems_say_which_setting(config, settings, engineer_clien
     body = engineer_client.get(reverse("autoscaling:service", args=[config.service_name])).content.decode()
     assert 'data-note="prometheus"' in body and "<details><summary>Technical detail</summary>" in body
     assert "No VM known for this service" in body
+
+
+def test_viewers_see_the_panel_without_actions(estate, operator_client):
+    body = operator_client.get(reverse("autoscaling:service", args=["auto-vm-test"])).content.decode()
+    assert 'id="instance-table"' in body and 'data-instance="auto-vm-test-20250101000000"' in body
+    assert 'id="manual-actions"' not in body and 'data-action="unprotect"' not in body
+    assert 'id="dry-run-toggle"' not in body and 'id="enable-config"' not in body
