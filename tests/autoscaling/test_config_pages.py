@@ -274,6 +274,6 @@ def test_the_pages_in_korean(engineer_client, config, settings):
     text = "\n".join(bodies)
     for phrase in english:
         assert phrase not in text, phrase
-    for korean in ("새 오토스케일링 설정", "저장하지 않고 점검", "서브넷 안, IP 풀 밖.", "사전 점검", "인스턴스", "희망 개수",
-                   "스위치", "전원 상태를 표시하지 않습니다"):
+    for korean in ("새 오토스케일링 설정", "저장하지 않고 점검", "서브넷 안, IP 풀 밖.", "사전 점검", "인스턴스",
+                   "희망 개수", "스위치", "전원 상태를 표시하지 않습니다"):
         assert korean in text, korean
