@@ -382,7 +382,9 @@ POLICY_PAGE_FIELDS = ("policy_type", "metric", "target_utilisation")
 
 def _policy_for(*, config: AutoscalingConfig | None, values: dict) -> ScalingPolicy | None:
     """The config's policy with ``values`` applied (unsaved), or None when it has none and ``values`` are the
-    seed's step scaling (no row is created for the default)."""
+    seed's step scaling (no row is created for the default), or when no policy value is given."""
+    if not values:
+        return None
     policy = selectors.policy_get(config=config) if config is not None and config.pk else None
     if policy is None:
         defaults = {name: ScalingPolicy._meta.get_field(name).get_default() for name in values}

@@ -182,14 +182,31 @@ _TIMED_OUT = {
 }
 
 
-def _gather(reads: dict[str, Callable[[], Any]], timeout: float) -> tuple[dict[str, Any], dict[str, BaseException]]:
+# Reads abandoned by an earlier page (their system hung) that have not ended yet, by (system, service): a page does
+# not start another read of a system that is still hanging for the same service, so threads do not pile up.
+_hanging: dict[tuple[str, str], concurrent.futures.Future] = {}
+_hanging_lock = threading.Lock()
+
+
+def _gather(reads: dict[str, Callable[[], Any]], timeout: float, *, scope: str = ""
+            ) -> tuple[dict[str, Any], dict[str, BaseException]]:
     """Run ``reads`` at once; wait at most ``timeout`` (plus a little) for all of them together. A read that is
-    still running then is abandoned (its thread ends on its own client timeout) and reported as timed out."""
+    still running then is abandoned (its thread ends on its own client timeout) and reported as timed out; while it
+    runs, the same read (``scope``: the service) is not started again and is reported as timed out at once."""
     results: dict[str, Any] = {}
     errors: dict[str, BaseException] = {}
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(reads), thread_name_prefix="instances")
+    with _hanging_lock:
+        for key in list(_hanging):
+            if _hanging[key].done():
+                del _hanging[key]
+        busy = {key for key in reads if (key, scope) in _hanging}
+    errors.update({key: TimeoutError() for key in busy})
+    todo = {key: read for key, read in reads.items() if key not in busy}
+    if not todo:
+        return results, errors
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="instances")
     try:
-        futures = {pool.submit(read): key for key, read in reads.items()}
+        futures = {pool.submit(read): key for key, read in todo.items()}
         done, pending = concurrent.futures.wait(futures, timeout=timeout + 1.0)
         for future in done:
             key = futures[future]
@@ -197,8 +214,10 @@ def _gather(reads: dict[str, Callable[[], Any]], timeout: float) -> tuple[dict[s
                 results[key] = future.result()
             except Exception as exc:  # noqa: BLE001 - any failure of one system only blanks its column
                 errors[key] = exc
-        for future in pending:
-            errors[futures[future]] = TimeoutError()
+        with _hanging_lock:
+            for future in pending:
+                errors[futures[future]] = TimeoutError()
+                _hanging[(futures[future], scope)] = future
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return results, errors
@@ -215,7 +234,7 @@ def service_instances(*, config: AutoscalingConfig, reads: dict[str, Callable[[]
         "targets": lambda: _read_registered(config),
     }
     managed = list(selectors.managed_vms_alive(config=config).order_by("created_at", "name"))
-    results, errors = _gather(reads, timeout)
+    results, errors = _gather(reads, timeout, scope=config.service_name)
 
     panel = InstancesPanel()
     for system, exc in errors.items():

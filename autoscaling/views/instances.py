@@ -43,10 +43,15 @@ def _back(config: AutoscalingConfig) -> HttpResponse:
 
 def _announce(request: HttpRequest, event: ScaleEvent) -> None:
     """One message per decision: its label, reason and a link to the event; an error when it was refused."""
+    event.refresh_from_db(fields=["status", "error"])  # the run may already have failed to queue
     url = reverse("events:detail", args=[event.pk])
     label = Decision(event.decision).label if event.decision in Decision.values else event.decision
     action = ScaleAction(event.action).label
-    if event.decision != Decision.ALLOW:
+    if event.status == EventStatus.FAILED:
+        messages.error(request, format_html(
+            '{} — <span data-decision="{}">{}</span>, {}: {} (<a href="{}">#{}</a>)',
+            action, event.decision, label, _("but the run failed"), event.error, url, event.pk))
+    elif event.decision != Decision.ALLOW:
         messages.error(request, format_html(
             '{} — <span data-decision="{}">{}</span>: {} (<a href="{}">#{}</a>)',
             action, event.decision, label, event.reason, url, event.pk))

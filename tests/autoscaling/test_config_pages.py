@@ -144,6 +144,12 @@ def test_bad_input_is_a_form_error_never_a_500(engineer_client, template, overri
     assert not AutoscalingConfig.objects.exists()
 
 
+def test_a_bad_service_name_alone_is_reported(engineer_client, template):
+    response = engineer_client.post(CREATE, form_data(template, service_name="Shop_Web"))
+    errors = response.context["form"].errors
+    assert set(errors) == {"service_name"}, errors  # not also "cannot be blank" at the names derived from it
+
+
 def test_a_duplicate_name_is_refused_at_its_field(engineer_client, template, config):
     response = engineer_client.post(CREATE, form_data(template, service_name=config.service_name))
     assert response.status_code == 400

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from autoscaling.models import ManagedVM
 from ixnode.integrations.vcenter.client import vcenter_client
+from provisioning import instances
 from provisioning.instances import service_instances
 
 pytest_plugins = ["tests.fixtures.vcsim", "tests.fixtures.prometheus", "tests.fixtures.f5",
@@ -79,10 +80,11 @@ def estate(config, vcsim_fresh, settings, prometheus_server, prometheus_url, f5_
                                     state="warm")
     f5_double.add_member("auto-vm-test-pool", "127.0.0.1", 80)
     f5_double.add_member("auto-vm-test-pool", "127.0.48.221", 80)
-    # Wait until Prometheus has scraped the exporter once (scrape interval 1 s).
+    # Wait until Prometheus has scraped every target once (scrape interval 1 s): the exporter up, the others down.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if any(t["health"] == "up" for t in prometheus_server.active_targets(job)):
+        health = [t["health"] for t in prometheus_server.active_targets(job)]
+        if len(health) == 3 and "unknown" not in health:
             break
         time.sleep(0.2)
     return {"config": config, "autoscaled": autoscaled, "warm": warm, "exporter_port": exporter_port}
@@ -160,3 +162,33 @@ def test_viewers_see_the_panel_without_actions(estate, operator_client):
     assert 'id="instance-table"' in body and 'data-instance="auto-vm-test-20250101000000"' in body
     assert 'id="manual-actions"' not in body and 'data-action="unprotect"' not in body
     assert 'id="dry-run-toggle"' not in body and 'id="enable-config"' not in body
+
+
+def test_a_hanging_system_is_not_asked_again_while_it_hangs(config, settings):
+    settings.IXNODE_INSTANCES_TIMEOUT = 0.2
+    release = threading.Event()
+    calls = []
+
+    def hanging_vcenter():
+        calls.append("vcenter")
+        release.wait(10)
+        return []
+
+    reads = {"vcenter": hanging_vcenter, "f5": lambda: [], "prometheus": lambda: [], "targets": lambda: []}
+    try:
+        first = service_instances(config=config, reads=reads)
+        assert [n.system for n in first.notes] == ["vcenter"] and "within 0.2 s" in first.notes[0].text
+        started = time.monotonic()
+        second = service_instances(config=config, reads=reads)
+        assert time.monotonic() - started < 0.5  # not asked again: answered at once
+        assert [n.system for n in second.notes] == ["vcenter"] and calls == ["vcenter"]
+    finally:
+        release.set()
+    deadline = time.monotonic() + 5
+    while instances._hanging and time.monotonic() < deadline:
+        time.sleep(0.05)
+        with instances._hanging_lock:
+            for key in [k for k, f in instances._hanging.items() if f.done()]:
+                del instances._hanging[key]
+    third = service_instances(config=config, reads=reads)
+    assert third.notes == [] and calls == ["vcenter", "vcenter"]
