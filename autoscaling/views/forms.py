@@ -140,7 +140,11 @@ class AutoscalingConfigForm(forms.Form):
         return {name: self.cleaned_data[name] for name in POLICY_PAGE_FIELDS if name in self.cleaned_data}
 
     def add_model_errors(self, errors: dict[str, list[str]]) -> None:
-        """Put the service's field errors (model field names) on the form's fields; others on the form."""
+        """Put the service's field errors (model field names) on the form's fields; others on the form. A derived
+        name left empty is not reported while the service name it follows is wrong (it follows once that is fixed)."""
+        if self.instance is None and "service_name" in errors:
+            errors = {name: messages for name, messages in errors.items()
+                      if not (name in naming.DERIVED_FIELDS and not self.cleaned_data.get(name))}
         for name, messages in errors.items():
             if name in self.fields and name != NON_FIELD_ERRORS:
                 self.add_error(name, messages)
