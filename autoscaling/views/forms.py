@@ -1,9 +1,9 @@
 """The config form of the create/edit pages: the original design's sections, each field with its rule.
 
-The form only parses (the model fields' own form fields: types, choices, lengths, the fields' validators); the
-cross-field rules, uniqueness and the overlap of IP pools are the model's ``full_clean`` — run by the config service
-(``policies.services.config_save_with_policy`` → ``autoscaling.services.configs.config_build``), the same path as
-the admin and the API — and its field errors are put back on the form's fields (``add_model_errors``).
+The form only parses (the model fields' own form fields: types, choices, lengths); every rule — the fields'
+validators, the cross-field rules, uniqueness, the overlap of IP pools — is the model's ``full_clean``, run by the
+config service (``policies.services.config_save_with_policy`` → ``autoscaling.services.configs.config_build``), the
+same path as the admin and the API, and its field errors are put back on the form's fields (``add_model_errors``).
 """
 
 from __future__ import annotations
