@@ -94,6 +94,11 @@ class InstancesPanel:
         return next((n for n in self.notes if n.system == system), None)
 
     @property
+    def in_service(self) -> int:
+        """Base VMs and autoscaled VMs in service (what the VM count should be once runs have settled)."""
+        return sum(1 for i in self.instances if i.kind == KIND_BASE or i.state == ManagedVMState.IN_SERVICE)
+
+    @property
     def counts(self) -> dict[str, int]:
         result = {KIND_BASE: 0, KIND_AUTOSCALED: 0, KIND_WARM: 0}
         for instance in self.instances:
