@@ -3,8 +3,6 @@ parses, the services decide and write (the same ones the admin and the API use),
 
 from __future__ import annotations
 
-import logging
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,8 +21,6 @@ from policies import services as policy_services
 from policies.choices import ScalingProcess
 from provisioning import services as provisioning_services
 from templates_app.models import Template
-
-logger = logging.getLogger(__name__)
 
 ADD_CONFIG = "autoscaling.add_autoscalingconfig"
 CHANGE_CONFIG = "autoscaling.change_autoscalingconfig"
@@ -75,7 +71,7 @@ def _render_form(request: HttpRequest, form: AutoscalingConfigForm, config: Auto
 @require_http_methods(["GET", "POST"])
 def config_create(request: HttpRequest) -> HttpResponse:
     with_policy = request.user.has_perm(CHANGE_POLICY)
-    form = AutoscalingConfigForm(request.POST or None, with_policy=with_policy)
+    form = AutoscalingConfigForm(request.POST if request.method == "POST" else None, with_policy=with_policy)
     if request.method == "POST":
         config = _save(request, form, None)
         if config is not None:
@@ -92,7 +88,8 @@ def config_edit(request: HttpRequest, service_name: str) -> HttpResponse:
     config = _config_or_404(service_name)
     with_policy = request.user.has_perm(CHANGE_POLICY)
     policy = policy_selectors.policy_get(config=config)
-    form = AutoscalingConfigForm(request.POST or None, instance=config, policy=policy, with_policy=with_policy)
+    form = AutoscalingConfigForm(request.POST if request.method == "POST" else None, instance=config, policy=policy,
+                                 with_policy=with_policy)
     if request.method == "POST":
         saved = _save(request, form, config)
         if saved is not None:

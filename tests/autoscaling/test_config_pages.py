@@ -288,3 +288,9 @@ def test_the_pages_in_korean(engineer_client, config, settings):
     for korean in ("새 오토스케일링 설정", "저장하지 않고 점검", "서브넷 안, IP 풀 밖.", "사전 점검", "인스턴스",
                    "희망 개수", "스위치", "전원 상태를 표시하지 않습니다"):
         assert korean in text, korean
+
+
+def test_an_empty_post_is_a_form_with_errors(engineer_client):
+    response = engineer_client.post(CREATE, {})
+    assert response.status_code == 400
+    assert field_errors(response, "service_name") and field_errors(response, "template")
