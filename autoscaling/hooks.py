@@ -46,6 +46,10 @@ class AddressesInUse(Protocol):
 
 #: ``fn(config=, action=, now=) -> DecisionOptions`` for alert-driven decisions (the policies app).
 decision_options = registry.extension_point(ExtensionPoint[DecisionOptionsProvider]("autoscaling.decision_options"))
+#: ``fn(config=, action=, now=) -> DecisionOptions`` for an operator's manual action (the policies app: dry-run,
+#: suspension and scheduled bounds; a policy other than step does not stop a manual action).
+manual_decision_options = registry.extension_point(
+    ExtensionPoint[DecisionOptionsProvider]("autoscaling.manual_decision_options"))
 #: ``fn(config=, action=, fingerprint=, starts_at=) -> reason``: a non-empty reason records no new event for the alert.
 alert_repeat_checks = registry.extension_point(ExtensionPoint[AlertRepeatCheck]("autoscaling.alert_repeat_checks"))
 #: ``fn(config=) -> addresses``: addresses (``host`` or ``host:port``) in use outside the lease table (the artifacts
@@ -55,10 +59,12 @@ addresses_in_use = registry.extension_point(ExtensionPoint[AddressesInUse]("auto
 run_task = registry.extension_point(ExtensionPoint[str]("autoscaling.run_task"))
 
 
-def decision_options_for(*, config: AutoscalingConfig, action: str, now: datetime | None) -> DecisionOptions:
-    """The registered providers' options, combined: dry-run if any says so, the last bounds, every reason."""
+def decision_options_for(*, config: AutoscalingConfig, action: str, now: datetime | None,
+                         providers: ExtensionPoint[DecisionOptionsProvider] = decision_options) -> DecisionOptions:
+    """The registered providers' options, combined: dry-run if any says so, the last bounds, every reason
+    (``providers``: the alert path's by default, ``manual_decision_options`` for a manual action)."""
     dry_run, bounds, reasons = False, None, []
-    for provider in decision_options:
+    for provider in providers:
         options = provider(config=config, action=action, now=now)
         dry_run = dry_run or options.dry_run
         bounds = options.bounds or bounds

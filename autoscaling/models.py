@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -188,6 +189,10 @@ class AutoscalingConfig(models.Model):
 
     def __str__(self) -> str:
         return self.service_name
+
+    def get_absolute_url(self) -> str:
+        """The service page (the admin's "View on site" links there)."""
+        return reverse("autoscaling:service", args=[self.service_name])
 
     def clean(self) -> None:
         values = {field.name: getattr(self, field.attname) for field in self._meta.concrete_fields}

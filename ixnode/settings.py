@@ -235,6 +235,8 @@ IXNODE_HEALTH_TIMEOUT = env_float("IXNODE_HEALTH_TIMEOUT", 300.0)
 IXNODE_JENKINS_POLL_SECONDS = env_float("IXNODE_JENKINS_POLL_SECONDS", 2.0)
 # How long a scale decision waits for vCenter's guest IPs when counting free pool addresses
 IXNODE_DECISION_VCENTER_TIMEOUT = env_float("IXNODE_DECISION_VCENTER_TIMEOUT", 5.0)
+# How long the service page's instances panel waits for vCenter, the F5, Prometheus and the PLG host (in parallel)
+IXNODE_INSTANCES_TIMEOUT = env_float("IXNODE_INSTANCES_TIMEOUT", 5.0)
 
 LOGGING = {
     "version": 1,

@@ -28,8 +28,13 @@ class PoliciesAppConfig(AppConfig):
     def ready(self) -> None:
         # Importing these registers the system check and connects the receivers; they need the models loaded.
         from policies import checks, signals  # noqa: F401, PLC0415
-        from policies.services import policy_alert_options, policy_alert_repeat_reason  # noqa: PLC0415
+        from policies.services import (  # noqa: PLC0415
+            policy_alert_options,
+            policy_alert_repeat_reason,
+            policy_manual_options,
+        )
 
         autoscaling_hooks.decision_options.register(policy_alert_options)
+        autoscaling_hooks.manual_decision_options.register(policy_manual_options)
         autoscaling_hooks.alert_repeat_checks.register(policy_alert_repeat_reason)
         post_migrate.connect(_schedule_sync, sender=self, dispatch_uid="policies-schedule-sync")

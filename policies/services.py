@@ -10,6 +10,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -18,6 +20,7 @@ from autoscaling.choices import ManagedVMState
 from autoscaling.hooks import DecisionOptions
 from autoscaling.managed_vms import managed_vm_names_new
 from autoscaling.models import AutoscalingConfig, CooldownState
+from autoscaling.services.configs import config_build, validation_error_dict
 from autoscaling.services.decisions import DecisionTrigger, scale_decision_record, vm_count_read
 from autoscaling.services.ip_leases import ip_pool_free_addresses
 from autoscaling.services.warm_pool import warm_pool_room, warm_vms_ready
@@ -62,6 +65,28 @@ def policy_alert_options(*, config: AutoscalingConfig, action: ScaleAction | str
         # The label is stored as its English msgid (translated where the reason is shown).
         reason = Reason("scaled_by_policy", policy=msgid_of(PolicyType(policy.policy_type).label),
                         interval=settings.IXNODE_POLICY_INTERVAL)
+    active = selectors.policy_active_window(policy=policy, now=now)
+    bounds = None
+    if active is not None:
+        b = effective_bounds(min_vms=config.min_vms, max_vms=config.max_vms, active=active)
+        bounds = (b.min_vms, b.max_vms)
+    return DecisionOptions(dry_run=policy.dry_run, bounds=bounds, suspended_reason=reason)
+
+
+def policy_manual_options(*, config: AutoscalingConfig, action: ScaleAction | str, now: datetime | None = None
+                          ) -> DecisionOptions:
+    """Dry-run, suspension and scheduled bounds for an operator's manual action. Unlike an alert, a manual action
+    is not stopped by a target-tracking or predictive policy (the operator asked; the policy may correct it later),
+    but a suspended process stays suspended for everyone until it is resumed."""
+    policy = selectors.policy_get(config=config)
+    if policy is None:
+        return DecisionOptions()
+    now = now or timezone.now()
+    action = ScaleAction(action)
+    process = ScalingProcess.SCALE_OUT if action == ScaleAction.SCALE_OUT else ScalingProcess.SCALE_IN
+    reason = ""
+    if policy.is_suspended(process):
+        reason = f"{action.label} is suspended for this service by the operator; resume it to act."
     active = selectors.policy_active_window(policy=policy, now=now)
     bounds = None
     if active is not None:
@@ -361,3 +386,58 @@ def policy_dry_run_set(*, policy: ScalingPolicy, enabled: bool) -> ScalingPolicy
 def policy_get_or_create(*, config: AutoscalingConfig) -> ScalingPolicy:
     policy, _ = ScalingPolicy.objects.get_or_create(config=config)
     return policy
+
+
+#: The policy settings the config pages edit in their "Policy" section (the rest: admin and API).
+POLICY_PAGE_FIELDS = ("policy_type", "metric", "target_utilisation")
+
+
+def _policy_for(*, config: AutoscalingConfig | None, values: dict) -> ScalingPolicy | None:
+    """The config's policy with ``values`` applied (unsaved), or None when it has none and ``values`` are the
+    seed's step scaling (no row is created for the default), or when no policy value is given."""
+    if not values:
+        return None
+    policy = selectors.policy_get(config=config) if config is not None and config.pk else None
+    if policy is None:
+        defaults = {name: _field_default(ScalingPolicy, name) for name in values}
+        if values.get("policy_type", PolicyType.STEP) == PolicyType.STEP and values == defaults:
+            return None
+        policy = ScalingPolicy(config=config) if config is not None and config.pk else ScalingPolicy()
+    for name, value in values.items():
+        setattr(policy, name, value)
+    return policy
+
+
+def _field_default(model: type[models.Model], name: str) -> object:
+    field = model._meta.get_field(name)
+    return field.get_default() if isinstance(field, models.Field) else None
+
+
+def config_save_with_policy(*, config: AutoscalingConfig | None, values: dict, policy_values: dict,
+                            commit: bool = True) -> AutoscalingConfig:
+    """Create (``config`` None) or update a config and its policy settings in one transaction, validated as one:
+    the config through ``config_build`` (the admin's and the API's ``full_clean``) and the policy's own rules, every
+    field error at once. ``commit=False`` only validates. Raises ValidationError keyed by model field names."""
+    errors: dict[str, list[str]] = {}
+    built = None
+    try:
+        built = config_build(values=values, config=config)
+    except ValidationError as exc:
+        errors.update(validation_error_dict(exc))
+    policy = _policy_for(config=config, values=policy_values)
+    if policy is not None:
+        try:
+            policy.full_clean(exclude=["config"])
+        except ValidationError as exc:
+            errors.update(validation_error_dict(exc))
+    if errors:
+        raise ValidationError(errors)
+    assert built is not None
+    if not commit:
+        return built
+    with transaction.atomic():
+        built.save()
+        if policy is not None:
+            policy.config = built
+            policy.save()
+    return built

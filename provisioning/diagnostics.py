@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import requests
 import yaml
@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from artifacts.renderers import naming
 from artifacts.renderers.jenkins import jenkins_job_names
-from autoscaling.choices import ArtifactStatus
+from autoscaling.choices import ArtifactStatus, NetworkMode
 from autoscaling.decision import cooldown_remaining
 from autoscaling.models import AutoscalingConfig
 from autoscaling.services.ip_leases import ip_pool_free_count
@@ -37,6 +37,8 @@ from ixnode.integrations.jenkins.interface import JenkinsError
 from ixnode.integrations.problems import explain, explain_text, short_cause
 from ixnode.integrations.prometheus.client import prometheus_client
 from ixnode.integrations.prometheus.interface import Prometheus, PrometheusError, Target
+from ixnode.integrations.ssh.client import ssh_client
+from ixnode.integrations.ssh.interface import SSHError
 from ixnode.integrations.vcenter.client import vcenter_client
 from ixnode.integrations.vcenter.interface import VCenterConfigError, VCenterError
 from ixnode.netaddr import address_of
@@ -70,6 +72,7 @@ class DiagnosticsContext:
     prometheus: Prometheus = field(default_factory=prometheus_client)
     prometheus_jobs: list[str] | None = None  # set by check_prometheus_job
     targets: list[Target] | None = None  # set by check_targets_up; None: unknown
+    vcenter_timeout: float | None = None  # per-request bound for the vCenter checks (None: VCENTER_TIMEOUT)
 
 
 def _from_exception(key: str, title: str, ok: bool | None, exc: BaseException, fix: str, *, system: str = "",
@@ -469,6 +472,70 @@ def check_jenkins_jobs(*, config: AutoscalingConfig, ctx: DiagnosticsContext) ->
     return CheckResult("jenkins", title, True, ", ".join(names))
 
 
+def check_template(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    """The config's template exists in vCenter under its name (what the clone stage clones from)."""
+    title = _("Template in vCenter")
+    name = config.template.name
+    try:
+        vcenter = vcenter_client(timeout=ctx.vcenter_timeout) if ctx.vcenter_timeout else vcenter_client()
+        found = vcenter.vm_find(name)
+    except VCenterConfigError as exc:
+        return _from_exception("template", title, None, exc, _("Set the VCENTER_* settings."), system="vCenter")
+    except VCenterError as exc:
+        return _from_exception("template", title, False, exc,
+                               _("Check VCENTER_HOST, the credentials and that vCenter answers from this host."),
+                               system="vCenter")
+    if found is None:
+        return CheckResult(
+            "template", title, False, _("vCenter has no VM or template named '%(name)s'.") % {"name": name},
+            _("Create the template from a prepared VM (Templates page), or choose an existing template."),
+        )
+    if not found.is_template:
+        return CheckResult("template", title, True,
+                           _("'%(name)s' is a VM, not a template, at %(path)s; clones are taken from it as it is "
+                             "now.") % {"name": name, "path": found.path})
+    return CheckResult("template", title, True, _("Template '%(name)s' at %(path)s.")
+                       % {"name": name, "path": found.path})
+
+
+def check_ssh_key(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    """The SSH private key the network stage logs in with: set, a regular file of ours, mode 600/400, loadable."""
+    title = _("SSH key readable (mode 600)")
+    needed = config.network_mode == NetworkMode.SSH_NETPLAN
+    if not config.ssh_key_path and not needed:
+        return CheckResult("ssh_key", title, True,
+                           _("Not needed: vSphere guest customization sets the new VMs' network."))
+    try:
+        ssh_client(host="", user=config.ssh_user, key_path=config.ssh_key_path).check_key()
+    except SSHError as exc:
+        return CheckResult(
+            "ssh_key", title, False, exc.message,
+            _("Put the private key the VMs' %(user)s account accepts on this host, owned by the user the "
+              "pipelines run as, with chmod 600, and enter its absolute path in the config's SSH section.")
+            % {"user": config.ssh_user},
+        )
+    return CheckResult("ssh_key", title, True, _("%(path)s is readable by this process only and loads.")
+                       % {"path": config.ssh_key_path})
+
+
+def check_prometheus_ready(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+    """Prometheus answers, and the service's job — when it is loaded already — has targets, all up. A job that is
+    not loaded yet is fine before the first publication (enabling publishes it)."""
+    title = _("Prometheus job reachable")
+    job = check_prometheus_job(config=config, ctx=ctx)
+    if job.ok is None:  # Prometheus itself did not answer: every decision would block on an unknown count
+        return replace(job, key="prometheus_ready", title=title, ok=False)
+    if job.ok is False:
+        if config.artifacts_status == ArtifactStatus.ACTIVE:
+            return replace(job, key="prometheus_ready", title=title)
+        return CheckResult(
+            "prometheus_ready", title, True,
+            _("Prometheus answers; the job '%(job)s' is loaded once enabling publishes its scrape config.")
+            % {"job": config.prometheus_job_name},
+        )
+    return replace(check_targets_up(config=config, ctx=ctx), key="prometheus_ready", title=title)
+
+
 SERVICE_CHECKS: list[Callable[..., CheckResult]] = [
     check_artifacts,
     check_rules_loaded,
@@ -481,14 +548,16 @@ SERVICE_CHECKS: list[Callable[..., CheckResult]] = [
     check_free_ips,
     check_jenkins_jobs,
     check_f5_pool,
+    check_template,
+    check_ssh_key,
 ]
 
 
-def service_diagnostics(*, config: AutoscalingConfig, ctx: DiagnosticsContext | None = None) -> list[CheckResult]:
-    """Run every check, in order, for one service; a check that crashes reports red with the error."""
-    ctx = ctx or DiagnosticsContext()
+def _run_checks(checks: list[Callable[..., CheckResult]], *, config: AutoscalingConfig,
+                ctx: DiagnosticsContext) -> list[CheckResult]:
+    """Run ``checks`` in order; a check that crashes reports red with the error."""
     results = []
-    for check in SERVICE_CHECKS:
+    for check in checks:
         try:
             results.append(check(config=config, ctx=ctx))
         except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
@@ -497,6 +566,11 @@ def service_diagnostics(*, config: AutoscalingConfig, ctx: DiagnosticsContext | 
                                        _("Report this error: the check itself failed."),
                                        technical=f"{exc.__class__.__name__}: {exc}"))
     return results
+
+
+def service_diagnostics(*, config: AutoscalingConfig, ctx: DiagnosticsContext | None = None) -> list[CheckResult]:
+    """Every check of one service (the diagnostics page)."""
+    return _run_checks(SERVICE_CHECKS, config=config, ctx=ctx or DiagnosticsContext())
 
 
 def webhook_url(config: AutoscalingConfig) -> str:
@@ -569,3 +643,31 @@ def setup_checklist(*, use_cache: bool = False) -> list[CheckResult]:
         setup = [check() for check in SETUP_CHECKS]
         cache.set(_cache_key(SETUP_CACHE_KEY), setup, HEALTH_CACHE_SECONDS)
     return setup + integration_health(use_cache=use_cache)
+
+
+def _setup_check(check: Callable[[], CheckResult]) -> Callable[..., CheckResult]:
+    def run(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> CheckResult:
+        return check()
+
+    run.__name__ = check.__name__
+    return run
+
+
+# What "Enable" checks first (the service page's pre-flight): what a first scale-out needs, in the order an
+# operator fixes it. ``check_free_ips`` reads the targets ``check_prometheus_ready`` found.
+PREFLIGHT_VCENTER_TIMEOUT = 10.0
+ENABLE_CHECKS: list[Callable[..., CheckResult]] = [
+    check_template,
+    check_ssh_key,
+    check_prometheus_ready,
+    check_free_ips,
+    _setup_check(check_publishing),
+    _setup_check(check_webhook_token),
+]
+
+
+def config_preflight(*, config: AutoscalingConfig, ctx: DiagnosticsContext | None = None) -> list[CheckResult]:
+    """The pre-flight of enabling ``config``: one result per check; ``ok`` not True means enabling now would leave
+    something that a scale-out or the alerts need broken (False) or unverified (None)."""
+    ctx = ctx or DiagnosticsContext(vcenter_timeout=PREFLIGHT_VCENTER_TIMEOUT)
+    return _run_checks(ENABLE_CHECKS, config=config, ctx=ctx)

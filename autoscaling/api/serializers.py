@@ -70,6 +70,9 @@ TOP = {
 }
 GROUPS = {"monitoring": MONITORING, "network": NETWORK, "f5": F5, "artifacts": ARTIFACTS}
 READ_ONLY = {"createdAt", "updatedAt"}
+# Derived from the service name when left out on create (autoscaling.naming): serviceName-service, serviceName,
+# serviceName-pool.
+DERIVED = {"prometheusJobName", "vmPrefix", "poolName"}
 
 # model field name -> path in the JSON document
 FIELD_PATHS: dict[str, tuple[str, ...]] = {model: (name,) for name, model in TOP.items()}
@@ -89,6 +92,8 @@ def _group_serializer(name: str, fields: dict[str, str], *, read_only: bool = Fa
     for camel, model_field in fields.items():
         # Uniqueness and cross-field rules are checked by full_clean() with the admin's messages.
         extra[camel] = _kwargs(camel, model_field) if read_only else _kwargs(camel, model_field, validators=[])
+        if camel in DERIVED and not read_only:
+            extra[camel]["required"] = False
     meta = type("Meta", (), {
         "model": AutoscalingConfig,
         "fields": list(fields),
@@ -138,6 +143,8 @@ class AutoscalingConfigSerializer(serializers.ModelSerializer):
             name: _kwargs(name, model, read_only=True) if name in READ_ONLY else _kwargs(name, model, validators=[])
             for name, model in TOP.items()
         }
+        for name in DERIVED & set(TOP):
+            extra_kwargs[name]["required"] = False
         read_only_fields = ["id"]
 
     def create(self, validated_data: dict[str, Any]) -> AutoscalingConfig:
@@ -151,6 +158,19 @@ class AutoscalingConfigSerializer(serializers.ModelSerializer):
             return config_update(config=instance, values=validated_data)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(nest_errors(validation_error_dict(exc))) from exc
+
+
+class ManualScaleSerializer(serializers.Serializer):
+    """An operator's scale-out or scale-in by ``count`` VMs (never past min/max)."""
+
+    action = serializers.ChoiceField(choices=["scale-out", "scale-in"])
+    count = serializers.IntegerField(min_value=1, max_value=100, default=1)
+
+
+class DesiredCountSerializer(serializers.Serializer):
+    """Move the service to ``desiredCount`` VMs (between its min and max)."""
+
+    desiredCount = serializers.IntegerField(min_value=0)  # noqa: N815
 
 
 class VMProtectionSerializer(serializers.ModelSerializer):

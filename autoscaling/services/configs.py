@@ -16,16 +16,40 @@ from django.utils.translation import gettext as _
 from autoscaling import selectors
 from autoscaling.choices import ManagedVMState
 from autoscaling.models import AutoscalingConfig
+from autoscaling.naming import DERIVED_FIELDS, config_derived_names
 
 
 class ConfigDeleteRefused(Exception):
     """Deleting the config now would orphan a run or VMs; the message says what to do first."""
 
 
-def config_create(*, values: dict[str, Any]) -> AutoscalingConfig:
-    """Create a config from model field values (``template`` as a Template instance)."""
-    config = AutoscalingConfig(**values)
+def config_values_with_defaults(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with the Prometheus job name, VM prefix and F5 pool name derived from the service name where
+    they are missing or empty (``autoscaling.naming``); every other value as given."""
+    derived = config_derived_names(str(values.get("service_name") or ""))
+    filled = dict(values)
+    for name in DERIVED_FIELDS:
+        if not filled.get(name) and name in derived:
+            filled[name] = derived[name]
+    return filled
+
+
+def config_build(*, values: dict[str, Any], config: AutoscalingConfig | None = None) -> AutoscalingConfig:
+    """The config ``values`` would give, validated (``full_clean``: the same field errors everywhere) but not
+    saved: a new one with the derived names filled in, or ``config`` with ``values`` applied."""
+    if config is None:
+        config = AutoscalingConfig(**config_values_with_defaults(values))
+    else:
+        for name, value in values.items():
+            setattr(config, name, value)
     config.full_clean()
+    return config
+
+
+def config_create(*, values: dict[str, Any]) -> AutoscalingConfig:
+    """Create a config from model field values (``template`` as a Template instance); the job name, VM prefix
+    and F5 pool name are derived from the service name when left out."""
+    config = config_build(values=values)
     with transaction.atomic():
         config.save()
     return config
@@ -33,21 +57,27 @@ def config_create(*, values: dict[str, Any]) -> AutoscalingConfig:
 
 def config_update(*, config: AutoscalingConfig, values: dict[str, Any]) -> AutoscalingConfig:
     """Apply model field values to ``config``, validate the whole result, save."""
-    for name, value in values.items():
-        setattr(config, name, value)
-    config.full_clean()
+    config_build(values=values, config=config)
     with transaction.atomic():
         config.save()
     return config
 
 
-def config_set_enabled(*, config: AutoscalingConfig, enabled: bool) -> AutoscalingConfig:
-    """Enable or disable a config (enabling validates it first: an invalid config never goes live)."""
+def config_set_enabled(*, config: AutoscalingConfig, enabled: bool, reason: str = "") -> AutoscalingConfig:
+    """Enable or disable a config (enabling validates it first: an invalid config never goes live). ``reason``
+    goes into the config's change history (e.g. the pre-flight checks an operator enabled it despite)."""
     if config.enabled == enabled:
         return config
     config.enabled = enabled
     if enabled:
-        config.full_clean()
+        try:
+            config.full_clean()
+        except ValidationError:
+            config.enabled = False
+            raise
+    if reason:
+        # django-simple-history records the next save with this reason (its documented attribute).
+        setattr(config, "_change_reason", reason[:100])  # noqa: B010
     config.save()
     return config
 

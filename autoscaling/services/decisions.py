@@ -90,11 +90,14 @@ def scale_decision_record(
     """
     action = ScaleAction(action)
     trigger = trigger or DecisionTrigger()
-    # Registered options (the policies app): step/bounds come from policy evaluations; on the alert path a policy
-    # may set dry-run, scheduled bounds or suspend the process. Without a registration nothing changes.
+    # Registered options (the policies app): step/bounds come from policy evaluations; on the alert and manual paths
+    # a policy may set dry-run, scheduled bounds or suspend the process. Without a registration nothing changes.
+    # An operator's manual action gets the dry-run, suspension and scheduled bounds too (not a non-step policy's
+    # "alerts are not acted on").
     suspended_reason = ""
-    if trigger.kind == Trigger.ALERT:
-        options = hooks.decision_options_for(config=config, action=action, now=now)
+    if trigger.kind in (Trigger.ALERT, Trigger.MANUAL):
+        providers = hooks.decision_options if trigger.kind == Trigger.ALERT else hooks.manual_decision_options
+        options = hooks.decision_options_for(config=config, action=action, now=now, providers=providers)
         dry_run, bounds, suspended_reason = dry_run or options.dry_run, bounds or options.bounds, \
             options.suspended_reason
 

@@ -12,7 +12,10 @@ from autoscaling.views import selectors
 from autoscaling.views.audit import config_history
 from events.views.selectors import event_progress
 from ixnode.integrations.prometheus.client import prometheus_client
+from policies import selectors as policy_selectors
+from policies.choices import ScalingProcess
 from provisioning import diagnostics
+from provisioning.instances import service_instances
 
 VIEW_CONFIG = "autoscaling.view_autoscalingconfig"
 MAX_CHART_HOURS = 24 * 7
@@ -51,6 +54,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 def service_detail(request: HttpRequest, service_name: str) -> HttpResponse:
     config = _config_or_404(service_name)
     run = selectors.service_current_run(config=config)
+    policy = policy_selectors.policy_get(config=config)
     context = {
         "config": config,
         "events": selectors.service_recent_events(service_name=config.service_name),
@@ -59,6 +63,9 @@ def service_detail(request: HttpRequest, service_name: str) -> HttpResponse:
         "history": config_history(config=config, user=request.user),
         "webhook_url": diagnostics.webhook_url(config),
         "chart_ranges": [(1, "1h"), (3, "3h"), (6, "6h"), (24, "24h"), (168, "7d")],
+        "panel": service_instances(config=config),
+        "policy": policy,
+        "processes": [(p.value, p.label, bool(policy and policy.is_suspended(p))) for p in ScalingProcess],
     }
     return render(request, "autoscaling/service.html", context)
 

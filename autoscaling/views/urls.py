@@ -2,14 +2,22 @@
 
 from django.urls import path
 
-from autoscaling.views import pages
+from autoscaling.views import configs, instances, pages
 
 app_name = "autoscaling"
 
 urlpatterns = [
     path("", pages.overview, name="overview"),
+    path("configs/new/", configs.config_create, name="config-create"),
     path("services/<str:service_name>/", pages.service_detail, name="service"),
     path("services/<str:service_name>/chart.json", pages.service_chart_json, name="service-chart"),
     path("services/<str:service_name>/run.json", pages.service_run_json, name="service-run"),
     path("services/<str:service_name>/diagnostics/", pages.service_diagnostics, name="service-diagnostics"),
+    path("services/<str:service_name>/edit/", configs.config_edit, name="config-edit"),
+    path("services/<str:service_name>/enable/", configs.config_enable, name="config-enable"),
+    path("services/<str:service_name>/disable/", configs.config_disable, name="config-disable"),
+    path("services/<str:service_name>/controls/", configs.service_controls, name="service-controls"),
+    path("services/<str:service_name>/scale/", instances.service_scale, name="service-scale"),
+    path("services/<str:service_name>/instances/<int:vm_id>/protection/", instances.instance_protection,
+         name="instance-protection"),
 ]

@@ -204,3 +204,47 @@
     document.querySelectorAll("[data-install-live]").forEach(function (b) { poll(b, renderInstall); });
   });
 })();
+
+/* Config form: while the service name is typed, fill the job name, VM prefix and F5 pool name the server would
+   derive (autoscaling/naming.py), unless the operator typed one of them. */
+(function () {
+  "use strict";
+  var service = document.querySelector("#config-form input[name=service_name][data-job-suffix]");
+  if (!service) { return; }
+  var NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+  var fields = Array.prototype.slice.call(document.querySelectorAll("#config-form [data-derived]"));
+  function derive(name) {
+    if (!NAME.test(name)) { return null; }
+    var max = parseInt(service.getAttribute("data-prefix-max"), 10) || 50;
+    return {
+      prometheus_job_name: name + service.getAttribute("data-job-suffix"),
+      vm_prefix: name.slice(0, max).replace(/-+$/, ""),
+      f5_pool_name: name + service.getAttribute("data-pool-suffix")
+    };
+  }
+  var initial = derive(service.value.trim());
+  fields.forEach(function (input) {
+    var key = input.getAttribute("data-derived");
+    if (!input.value || (initial && input.value === initial[key])) { input.setAttribute("data-auto", "1"); }
+    input.addEventListener("input", function () { input.setAttribute("data-auto", input.value ? "0" : "1"); });
+  });
+  function update() {
+    var values = derive(service.value.trim());
+    fields.forEach(function (input) {
+      if (input.getAttribute("data-auto") !== "1") { return; }
+      input.value = values ? values[input.getAttribute("data-derived")] : "";
+    });
+  }
+  service.addEventListener("input", update);
+  update();
+})();
+
+/* Forms that destroy or stop something ask first: <form data-confirm="question">. */
+(function () {
+  "use strict";
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+    });
+  });
+})();

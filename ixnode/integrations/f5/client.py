@@ -353,17 +353,17 @@ def member_name(address: str, port: int) -> str:
     return f"{address}.{port}" if ":" in address else f"{address}:{port}"
 
 
-def f5_client() -> F5:
+def f5_client(*, timeout: float | None = None) -> F5:
     """The BIG-IP configured by the F5_* settings: the one way the product builds an F5 client (one per run; its
     bigrest session logs in on first use). ``F5ConfigurationError`` when F5_HOST, F5_USER or F5_PASSWORD is
-    missing."""
+    missing. ``timeout`` overrides F5_TIMEOUT (seconds per request), e.g. for a page that must answer quickly."""
     return F5Client(
         host=settings.F5_HOST,
         user=settings.F5_USER,
         password=settings.F5_PASSWORD,
         verify=settings.F5_VERIFY_TLS,
         partition=settings.F5_PARTITION,
-        timeout=settings.F5_TIMEOUT,
+        timeout=settings.F5_TIMEOUT if timeout is None else timeout,
         drain_timeout=settings.F5_DRAIN_TIMEOUT,
         drain_poll_interval=settings.F5_DRAIN_POLL_INTERVAL,
     )

@@ -231,11 +231,14 @@ class PrometheusClient:
 _local = threading.local()
 
 
-def prometheus_client() -> Prometheus:
+def prometheus_client(*, timeout: float | None = None) -> Prometheus:
     """The Prometheus configured by PROMETHEUS_URL and PROMETHEUS_TIMEOUT: the one way the product builds a
     Prometheus client. One client per thread: reusing it keeps the HTTP connection alive between decisions; a
-    settings change (tests) gets a fresh client.
+    settings change (tests) gets a fresh client. ``timeout`` bounds each request lower than PROMETHEUS_TIMEOUT
+    (a page that must answer quickly).
     """
+    if timeout is not None and timeout < settings.PROMETHEUS_TIMEOUT:
+        return PrometheusClient(settings.PROMETHEUS_URL, timeout=timeout)
     key = (settings.PROMETHEUS_URL, settings.PROMETHEUS_TIMEOUT)
     client: PrometheusClient | None = getattr(_local, "client", None)
     if client is None or getattr(_local, "key", None) != key:

@@ -222,6 +222,9 @@ class SSHClient:
     def where(self) -> str:
         return f"{self.user}@{self.host}:{self.port}"
 
+    def check_key(self) -> None:
+        load_private_key(self.key_path)
+
     def __enter__(self) -> SSHClient:
         return self.connect()
 

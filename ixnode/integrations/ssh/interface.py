@@ -77,6 +77,11 @@ class SSH(Protocol):
         """``user@host:port``, for messages."""
         ...
 
+    def check_key(self) -> None:
+        """Check, without connecting, that the key file is usable: ours, mode 600/400, a private key without a
+        passphrase; :class:`SSHConfigError` says what is wrong."""
+        ...
+
     def __enter__(self) -> SSH: ...
 
     def __exit__(

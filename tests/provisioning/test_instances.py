@@ -1,0 +1,194 @@
+"""The instances panel against vcsim, the F5 double and a real Prometheus: base VMs (registered targets that are no
+ManagedVM), autoscaled and warm VMs with power state, F5 member, target health, age and protection; each system
+that does not answer blanks its column only, with a sentence, within the bounded timeout."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from autoscaling.models import ManagedVM
+from ixnode.integrations.vcenter.client import vcenter_client
+from provisioning import instances
+from provisioning.instances import service_instances
+
+pytest_plugins = ["tests.fixtures.vcsim", "tests.fixtures.prometheus", "tests.fixtures.f5",
+                  "tests.fixtures.scripted_http", "tests.fixtures.config_pages"]
+pytestmark = pytest.mark.django_db
+
+METRICS = "# TYPE node_load1 gauge\nnode_load1 0.5\n"
+
+
+@pytest.fixture
+def blackhole():
+    """A TCP port that accepts connections and never answers (a hung system)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join(2)
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+@pytest.fixture
+def estate(config, vcsim_fresh, settings, prometheus_server, prometheus_url, f5_settings, f5_double,
+           scripted_http_server):
+    """The service's VMs as each system holds them.
+
+    base-up: vCenter VM DC0_H0_VM0 at 127.0.0.1, a Prometheus target that is up (the scripted exporter), an F5
+    member. base-down: a registered target on 127.0.0.2 no VM in vCenter has, down, not in the pool. One
+    autoscaled VM cloned in vcsim at 127.0.48.221 (target down, member), one warm VM (powered off, no target).
+    """
+    for key, value in vcsim_fresh.django_settings().items():
+        setattr(settings, key, value)
+    scripted_http_server.answer("/metrics", body=METRICS, content_type="text/plain; version=0.0.4")
+    exporter_port = int(scripted_http_server.url.rsplit(":", 1)[1])
+    job = f"instances-{uuid.uuid4().hex[:8]}"
+    targets = [f"127.0.0.1:{exporter_port}", "127.0.0.2:9100", "127.0.48.221:9100"]
+    prometheus_server.add_jobs({job: targets}, wait=True)
+    config.prometheus_job_name = job
+    config.save()
+
+    client = vcenter_client()
+    vcsim_fresh.set_guest_ip("DC0_H0_VM0", "127.0.0.1")
+    clone = client.vm_clone(source="ubuntu-22.04-golden", name="auto-vm-test-20250101000000", power_on=True)
+    vcsim_fresh.set_guest_ip(clone.name, "127.0.48.221")
+    autoscaled = ManagedVM.objects.create(config=config, name=clone.name, ip_address="127.0.48.221",
+                                          state="in_service", scale_in_protected=True)
+    warm = ManagedVM.objects.create(config=config, name="auto-vm-test-20250101000100", ip_address="127.0.48.222",
+                                    state="warm")
+    f5_double.add_member("auto-vm-test-pool", "127.0.0.1", 80)
+    f5_double.add_member("auto-vm-test-pool", "127.0.48.221", 80)
+    # Wait until Prometheus has scraped every target once (scrape interval 1 s): the exporter up, the others down.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        health = [t["health"] for t in prometheus_server.active_targets(job)]
+        if len(health) == 3 and "unknown" not in health:
+            break
+        time.sleep(0.2)
+    return {"config": config, "autoscaled": autoscaled, "warm": warm, "exporter_port": exporter_port}
+
+
+def test_every_vm_with_every_system_column(estate):
+    panel = service_instances(config=estate["config"])
+    assert panel.notes == []
+    rows = {(i.name or i.ip): i for i in panel.instances}
+    assert set(rows) == {"DC0_H0_VM0", "127.0.0.2", "auto-vm-test-20250101000000", "auto-vm-test-20250101000100"}
+    base = rows["DC0_H0_VM0"]
+    assert (base.kind, base.ip, base.power, base.target_health, base.protected) == (
+        "base", "127.0.0.1", "poweredOn", "up", None)
+    assert base.f5_state in ("up", "unchecked") and base.f5_enabled is True
+    unknown = rows["127.0.0.2"]
+    assert (unknown.kind, unknown.power, unknown.f5_state, unknown.target_health) == ("base", "", "", "down")
+    autoscaled = rows["auto-vm-test-20250101000000"]
+    assert (autoscaled.kind, autoscaled.power, autoscaled.target_health, autoscaled.protected) == (
+        "autoscaled", "poweredOn", "down", True)
+    assert autoscaled.f5_state and autoscaled.age_seconds is not None and autoscaled.can_protect
+    warm = rows["auto-vm-test-20250101000100"]
+    assert (warm.kind, warm.power, warm.f5_state, warm.target_health, warm.can_protect) == (
+        "warm", "", "", "", False)
+    assert panel.counts == {"base": 2, "autoscaled": 1, "warm": 1}
+
+
+def test_the_service_page_shows_the_panel(estate, engineer_client):
+    body = engineer_client.get(reverse("autoscaling:service", args=["auto-vm-test"])).content.decode()
+    assert 'id="instance-table"' in body
+    row = body.split('data-instance="DC0_H0_VM0"')[1].split("</tr>")[0]
+    assert "127.0.0.1" in row and "base VMs are never scaled in" in row
+    managed = body.split('data-instance="auto-vm-test-20250101000000"')[1].split("</tr>")[0]
+    assert 'data-action="unprotect"' in managed and "protected" in managed
+    assert 'id="manual-actions"' in body and 'data-action="scale-out"' in body
+
+
+def test_systems_that_do_not_answer_blank_their_column_only(estate, settings, blackhole):
+    settings.IXNODE_INSTANCES_TIMEOUT = 1.0
+    settings.VCENTER_PORT = blackhole  # accepts, never answers
+    settings.F5_HOST = f"127.0.0.1:{blackhole}"
+    settings.PROMETHEUS_URL = f"http://127.0.0.1:{blackhole}"
+    started = time.monotonic()
+    panel = service_instances(config=estate["config"])
+    elapsed = time.monotonic() - started
+    assert elapsed < 4.0, elapsed  # the slowest system bounds the page, not the sum of the three
+    assert {n.system for n in panel.notes} == {"vcenter", "f5", "prometheus"}
+    for note in panel.notes:
+        assert "did not answer" in note.text and "Error" not in note.text and "(" not in note.text
+    rows = {(i.name or i.ip): i for i in panel.instances}
+    # Prometheus is down: base VMs come from the registered targets only (publishing is off here: none), the
+    # autoscaled and warm VMs from the database; their columns are unknown, not "absent".
+    assert set(rows) == {"auto-vm-test-20250101000000", "auto-vm-test-20250101000100"}
+    vm = rows["auto-vm-test-20250101000000"]
+    assert (vm.power, vm.f5_state, vm.target_health, vm.protected) == (None, None, None, True)
+
+
+def test_unconfigured_systems_say_which_setting(config, settings, engineer_client):
+    from tests.fixtures.prometheus import free_port
+
+    settings.VCENTER_HOST = ""
+    settings.F5_HOST = ""
+    settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    panel = service_instances(config=config)
+    notes = {n.system: n for n in panel.notes}
+    assert "VCENTER_HOST" in notes["vcenter"].text and not notes["vcenter"].detail
+    assert "F5_HOST" in notes["f5"].text
+    assert "Prometheus did not answer" in notes["prometheus"].text and "unreachable" in notes["prometheus"].detail
+    body = engineer_client.get(reverse("autoscaling:service", args=[config.service_name])).content.decode()
+    assert 'data-note="prometheus"' in body and "<details><summary>Technical detail</summary>" in body
+    assert "No VM known for this service" in body
+
+
+def test_viewers_see_the_panel_without_actions(estate, operator_client):
+    body = operator_client.get(reverse("autoscaling:service", args=["auto-vm-test"])).content.decode()
+    assert 'id="instance-table"' in body and 'data-instance="auto-vm-test-20250101000000"' in body
+    assert 'id="manual-actions"' not in body and 'data-action="unprotect"' not in body
+    assert 'id="dry-run-toggle"' not in body and 'id="enable-config"' not in body
+
+
+def test_a_hanging_system_is_not_asked_again_while_it_hangs(config, settings):
+    settings.IXNODE_INSTANCES_TIMEOUT = 0.2
+    release = threading.Event()
+    calls = []
+
+    def hanging_vcenter():
+        calls.append("vcenter")
+        release.wait(10)
+        return []
+
+    reads = {"vcenter": hanging_vcenter, "f5": lambda: [], "prometheus": lambda: [], "targets": lambda: []}
+    try:
+        first = service_instances(config=config, reads=reads)
+        assert [n.system for n in first.notes] == ["vcenter"] and "within 0.2 s" in first.notes[0].text
+        started = time.monotonic()
+        second = service_instances(config=config, reads=reads)
+        assert time.monotonic() - started < 0.5  # not asked again: answered at once
+        assert [n.system for n in second.notes] == ["vcenter"] and calls == ["vcenter"]
+    finally:
+        release.set()
+    deadline = time.monotonic() + 5
+    while instances._hanging and time.monotonic() < deadline:
+        time.sleep(0.05)
+        with instances._hanging_lock:
+            for key in [k for k, f in instances._hanging.items() if f.done()]:
+                del instances._hanging[key]
+    third = service_instances(config=config, reads=reads)
+    assert third.notes == [] and calls == ["vcenter", "vcenter"]
