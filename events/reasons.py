@@ -81,9 +81,17 @@ class Reason(str):
         obj.code, obj.params = code, params
         return obj
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Copies and pickles (``dataclasses.asdict``, ``copy.deepcopy``, the task queue) rebuild from the code.
+        return (_reason_rebuilt, (self.code, self.params))
+
     def stored_params(self) -> dict[str, Any]:
         """The parameters as JSON (a nested reason as ``{"code": …, "params": …}``)."""
         return {key: _stored(value) for key, value in self.params.items()}
+
+
+def _reason_rebuilt(code: str, params: dict[str, Any]) -> Reason:
+    return Reason(code, **params)
 
 
 def msgid_of(label: Any) -> str:

@@ -505,15 +505,16 @@ def check_ssh_key(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Chec
     if not config.ssh_key_path and not needed:
         return CheckResult("ssh_key", title, True,
                            _("Not needed: vSphere guest customization sets the new VMs' network."))
+    fix = (_("Put the private key the VMs' %(user)s account accepts on this host, owned by the user the pipelines "
+             "run as, with chmod 600, and enter its absolute path in the config's SSH section.")
+           % {"user": config.ssh_user})
+    if not config.ssh_key_path:
+        return CheckResult("ssh_key", title, False,
+                           _("No SSH key is set: the network stage logs in to each new VM with it."), fix)
     try:
         ssh_client(host="", user=config.ssh_user, key_path=config.ssh_key_path).check_key()
     except SSHError as exc:
-        return CheckResult(
-            "ssh_key", title, False, exc.message,
-            _("Put the private key the VMs' %(user)s account accepts on this host, owned by the user the "
-              "pipelines run as, with chmod 600, and enter its absolute path in the config's SSH section.")
-            % {"user": config.ssh_user},
-        )
+        return CheckResult("ssh_key", title, False, exc.message, fix)
     return CheckResult("ssh_key", title, True, _("%(path)s is readable by this process only and loads.")
                        % {"path": config.ssh_key_path})
 

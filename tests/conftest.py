@@ -59,3 +59,12 @@ def config(config_values):
     obj.full_clean()
     obj.save()
     return obj
+
+
+@pytest.fixture(autouse=True)
+def _language_reset():
+    """A test that renders a page in Korean must not leave Korean active for the next test in the thread."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

@@ -74,7 +74,7 @@ def test_preflight_says_what_fails(disabled, settings, ssh_key, vcenter_settings
     results = by_key(config_preflight(config=disabled))
     assert results["template"].ok is False and "no-such-template" in results["template"].detail
     assert results["ssh_key"].ok is False and "chmod 600" in results["ssh_key"].detail
-    assert results["prometheus_ready"].ok is False and "unreachable" in results["prometheus_ready"].detail
+    assert results["prometheus_ready"].ok is False and "not reachable" in results["prometheus_ready"].detail
     assert results["publishing"].ok is False and "IXNODE_PLG_MODE" in results["publishing"].fix
     assert results["webhook_token"].ok is False
     assert all(results[k].fix for k in ("template", "ssh_key", "prometheus_ready", "publishing", "webhook_token"))
@@ -89,7 +89,7 @@ def test_unconfigured_vcenter_and_missing_key(disabled, settings):
     disabled.ssh_key_path = ""
     results = by_key(config_preflight(config=disabled))
     assert results["template"].ok is None and "VCENTER" in results["template"].fix
-    assert results["ssh_key"].ok is False and "No SSH key configured" in results["ssh_key"].detail
+    assert results["ssh_key"].ok is False and "No SSH key is set" in results["ssh_key"].detail
     disabled.network_mode = "guest_customization"
     assert by_key(config_preflight(config=disabled))["ssh_key"].ok is True  # not needed then
 
