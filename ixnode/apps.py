@@ -1,5 +1,11 @@
+import logging
+
 from django.apps import AppConfig
 from simple_history.signals import pre_create_historical_record
+
+from ixnode import checks
+
+logger = logging.getLogger("ixnode")
 
 
 class IxnodeAppConfig(AppConfig):
@@ -11,3 +17,7 @@ class IxnodeAppConfig(AppConfig):
         from ixnode.history import history_actor_fill  # noqa: PLC0415 - needs the models loaded
 
         pre_create_historical_record.connect(history_actor_fill, dispatch_uid="ixnode-history-actor")
+        # Also in the web server's and the worker's logs, where no system check runs.
+        legacy = checks.legacy_names_message()
+        if legacy:
+            logger.warning("%s", legacy)

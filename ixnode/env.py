@@ -13,13 +13,74 @@ from dotenv import load_dotenv
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
 
+# The product's own variables are named IXNODE_<SYSTEM>_<NAME>. These were named without the prefix before; the old
+# name is still read when the new one is unset, and `manage.py check` (run by migrate, so by `make run`) warns.
+RENAMED: dict[str, str] = {
+    "IXNODE_PROMETHEUS_URL": "PROMETHEUS_URL",
+    "IXNODE_PROMETHEUS_TIMEOUT": "PROMETHEUS_TIMEOUT",
+    "IXNODE_ALERTMANAGER_URL": "ALERTMANAGER_URL",
+    "IXNODE_ALERTMANAGER_TIMEOUT": "ALERTMANAGER_TIMEOUT",
+    "IXNODE_LOKI_URL": "LOKI_URL",
+    "IXNODE_F5_HOST": "F5_HOST",
+    "IXNODE_F5_USER": "F5_USER",
+    "IXNODE_F5_PASSWORD": "F5_PASSWORD",
+    "IXNODE_F5_VERIFY_TLS": "F5_VERIFY_TLS",
+    "IXNODE_F5_PARTITION": "F5_PARTITION",
+    "IXNODE_F5_TIMEOUT": "F5_TIMEOUT",
+    "IXNODE_F5_DRAIN_TIMEOUT": "F5_DRAIN_TIMEOUT",
+    "IXNODE_F5_DRAIN_POLL_INTERVAL": "F5_DRAIN_POLL_INTERVAL",
+    "IXNODE_GRAFANA_URL": "GRAFANA_URL",
+    "IXNODE_GRAFANA_TOKEN": "GRAFANA_TOKEN",
+    "IXNODE_GRAFANA_DATASOURCE_UID": "GRAFANA_DATASOURCE_UID",
+    "IXNODE_GRAFANA_FOLDER_UID": "GRAFANA_FOLDER_UID",
+    "IXNODE_GRAFANA_TIMEOUT": "GRAFANA_TIMEOUT",
+    "IXNODE_JENKINS_URL": "JENKINS_URL",
+    "IXNODE_JENKINS_USER": "JENKINS_USER",
+    "IXNODE_JENKINS_TOKEN": "JENKINS_TOKEN",
+    "IXNODE_JENKINS_TIMEOUT": "JENKINS_TIMEOUT",
+    "IXNODE_JENKINS_API_CREDENTIALS_ID": "JENKINS_API_CREDENTIALS_ID",
+    "IXNODE_VCENTER_HOST": "VCENTER_HOST",
+    "IXNODE_VCENTER_PORT": "VCENTER_PORT",
+    "IXNODE_VCENTER_USER": "VCENTER_USER",
+    "IXNODE_VCENTER_PASSWORD": "VCENTER_PASSWORD",
+    "IXNODE_VCENTER_VERIFY_TLS": "VCENTER_VERIFY_TLS",
+    "IXNODE_VCENTER_THUMBPRINT": "VCENTER_THUMBPRINT",
+    "IXNODE_VCENTER_CA_FILE": "VCENTER_CA_FILE",
+    "IXNODE_VCENTER_DATACENTER": "VCENTER_DATACENTER",
+    "IXNODE_VCENTER_FOLDER": "VCENTER_FOLDER",
+    "IXNODE_VCENTER_RESOURCE_POOL": "VCENTER_RESOURCE_POOL",
+    "IXNODE_VCENTER_DATASTORE": "VCENTER_DATASTORE",
+    "IXNODE_VCENTER_TIMEOUT": "VCENTER_TIMEOUT",
+    "IXNODE_VCENTER_TASK_TIMEOUT": "VCENTER_TASK_TIMEOUT",
+    "IXNODE_VCENTER_SHUTDOWN_TIMEOUT": "VCENTER_SHUTDOWN_TIMEOUT",
+    "IXNODE_VCENTER_GUEST_IP_TIMEOUT": "VCENTER_GUEST_IP_TIMEOUT",
+    "IXNODE_VCENTER_GUEST_DOMAIN": "VCENTER_GUEST_DOMAIN",
+    "IXNODE_VCENTER_POLL_INTERVAL": "VCENTER_POLL_INTERVAL",
+    "IXNODE_DB_CONN_MAX_AGE": "DB_CONN_MAX_AGE",
+    "IXNODE_LOG_LEVEL": "LOG_LEVEL",
+}
+# New name -> old name, for every renamed variable that was read under its old name in this process.
+legacy_used: dict[str, str] = {}
+
+
+def env_raw(name: str) -> tuple[str, str | None]:
+    """The variable's value and the name it was found under (the old name of a renamed variable, when only that is
+    set)."""
+    value = os.environ.get(name)
+    old = RENAMED.get(name)
+    if value is None and old is not None and old in os.environ:
+        legacy_used[name] = old
+        return old, os.environ[old]
+    return name, value
+
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+    value = env_raw(name)[1]
+    return default if value is None else value
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name)
+    name, raw = env_raw(name)
     if raw is None:
         return default
     value = raw.strip().lower()
@@ -31,7 +92,7 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
+    name, raw = env_raw(name)
     if raw is None or raw.strip() == "":
         return default
     try:
@@ -41,7 +102,7 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
+    name, raw = env_raw(name)
     if raw is None or raw.strip() == "":
         return default
     try:
@@ -51,7 +112,7 @@ def env_float(name: str, default: float) -> float:
 
 
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
-    raw = os.environ.get(name)
+    raw = env_raw(name)[1]
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]

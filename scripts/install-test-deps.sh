@@ -24,6 +24,10 @@ if [ "$lab" = 0 ]; then
   # A Hangul font for the browser tests' Korean screenshots (the pages name system fonts only: docs/i18n.md).
   [ -f /usr/share/fonts/truetype/nanum/NanumGothic.ttf ] || need+=(fonts-nanum)
   have psql || need+=(postgresql-client)
+  # The PostgreSQL run of CI and the database-down tests need the server binaries (pg_ctl, initdb); Redis is the
+  # django-q2 broker of production setups. scripts/services.sh starts both on loopback.
+  have pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
+  have redis-server || need+=(redis-server)
   # Alertmanager's own example and test configs (config/testdata, ...): Debian ships them in its source package.
   [ -d /usr/share/gocode/src/github.com/prometheus/alertmanager/config/testdata ] || \
     need+=(golang-github-prometheus-alertmanager-dev)
