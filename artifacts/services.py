@@ -78,12 +78,12 @@ def reloaders() -> list[Reloader]:
     return [
         Reloader(
             name=PROMETHEUS,
-            url=settings.PROMETHEUS_URL,
+            url=settings.IXNODE_PROMETHEUS_URL,
             command=tuple(settings.IXNODE_PROMETHEUS_RELOAD_COMMAND.split()),
         ),
         Reloader(
             name=ALERTMANAGER,
-            url=settings.ALERTMANAGER_URL,
+            url=settings.IXNODE_ALERTMANAGER_URL,
             command=tuple(settings.IXNODE_ALERTMANAGER_RELOAD_COMMAND.split()),
         ),
     ]
@@ -212,7 +212,7 @@ def _sync_jenkins(service_name: str, jobs: dict[str, str] | None) -> str:
 
     client = jenkins_client()
     if client is None:
-        return "skipped: JENKINS_URL is not set"
+        return "skipped: IXNODE_JENKINS_URL is not set"
     names = [naming.jenkins_job_name(service_name, action) for action in ("scale-out", "scale-in")]
     if jobs is None:
         deleted = [name for name in names if client.job_delete(name=name)]
@@ -225,11 +225,12 @@ def _sync_grafana(config: AutoscalingConfig | None, service_name: str, ctx: Rend
 
     client = grafana_client()
     if client is None:
-        return "skipped: GRAFANA_URL is not set"
+        return "skipped: IXNODE_GRAFANA_URL is not set"
     if config is None:
         removed = client.dashboard_delete(uid=naming.grafana_uid(service_name))
         return "dashboard deleted" if removed else "no dashboard to delete"
-    return client.dashboard_push(dashboard=grafana_dashboard_data(config, ctx), folder_uid=settings.GRAFANA_FOLDER_UID)
+    return client.dashboard_push(dashboard=grafana_dashboard_data(config, ctx),
+    folder_uid=settings.IXNODE_GRAFANA_FOLDER_UID)
 
 
 def artifacts_regenerate(*, service_name: str, config_id: int | None = None) -> ArtifactsOutcome:

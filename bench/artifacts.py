@@ -44,8 +44,8 @@ def run() -> None:
             settings.VAR_DIR = Path(tmp) / "var"
             settings.IXNODE_PROMETHEUS_RELOAD_COMMAND = ""
             settings.IXNODE_ALERTMANAGER_RELOAD_COMMAND = ""
-            settings.PROMETHEUS_URL = stack.prometheus_url
-            settings.ALERTMANAGER_URL = stack.alertmanager_url
+            settings.IXNODE_PROMETHEUS_URL = stack.prometheus_url
+            settings.IXNODE_ALERTMANAGER_URL = stack.alertmanager_url
             settings.IXNODE_ARTIFACTS_SYNC = True
             _bench(stack, requests, settings)
     finally:

@@ -149,12 +149,12 @@ def _bench() -> None:
          f"--storage.tsdb.path={root / 'data'}", "--log.level=warn"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        settings.PROMETHEUS_URL = f"http://127.0.0.1:{port}"
+        settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{port}"
         import requests
 
         for _ in range(200):
             try:
-                if requests.get(f"{settings.PROMETHEUS_URL}/-/ready", timeout=1).status_code == 200:
+                if requests.get(f"{settings.IXNODE_PROMETHEUS_URL}/-/ready", timeout=1).status_code == 200:
                     break
             except requests.RequestException:
                 time.sleep(0.05)

@@ -75,8 +75,9 @@ def run() -> None:
             f5.add_pool("bench-pool")
             overrides = dict(vcsim.django_settings())
             overrides.update(
-                F5_HOST=f5.device, F5_USER=f5.username, F5_PASSWORD=f5.password, F5_VERIFY_TLS=str(f5.cert_path),
-                F5_DRAIN_POLL_INTERVAL=0.05, IXNODE_PROMETHEUS_TARGETS_DIR=str(tmp), IXNODE_PLG_MODE="local",
+                IXNODE_F5_HOST=f5.device, IXNODE_F5_USER=f5.username, IXNODE_F5_PASSWORD=f5.password,
+                IXNODE_F5_VERIFY_TLS=str(f5.cert_path),
+                IXNODE_F5_DRAIN_POLL_INTERVAL=0.05, IXNODE_PROMETHEUS_TARGETS_DIR=str(tmp), IXNODE_PLG_MODE="local",
                 IXNODE_GUEST_SHUTDOWN_TIMEOUT=5.0, IXNODE_HEALTH_TIMEOUT=10.0,
                 IXNODE_PIPELINE_HEARTBEAT_SECONDS=5.0,
             )

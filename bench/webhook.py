@@ -173,8 +173,8 @@ def _env(base: dict, prometheus_url: str) -> dict:
         "SECRET_KEY": "bench-only-secret-key",
         "DEBUG": "0",
         "IXNODE_WEBHOOK_TOKEN": TOKEN,
-        "PROMETHEUS_URL": prometheus_url,
-        "LOG_LEVEL": "WARNING",
+        "IXNODE_PROMETHEUS_URL": prometheus_url,
+        "IXNODE_LOG_LEVEL": "WARNING",
     })
     return env
 
@@ -192,7 +192,7 @@ def _recreate_pg(url: str) -> None:
 def scenario(db: str, prometheus_url: str, job: str, workdir: Path) -> list[tuple[str, dict]]:
     if db == "postgresql":
         _recreate_pg(PG_URL)
-        base = {"DATABASE_URL": PG_URL, "DB_CONN_MAX_AGE": "600"}
+        base = {"DATABASE_URL": PG_URL, "IXNODE_DB_CONN_MAX_AGE": "600"}
     else:
         var = workdir / "sqlite"
         shutil.rmtree(var, ignore_errors=True)

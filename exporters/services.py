@@ -213,7 +213,7 @@ def _host_install(install: ExporterInstall, host: ExporterInstallHost) -> HostOu
             _progress(host, _("Promtail"), "promtail: install")
             config_path = f"{base}/promtail.yaml"
             text = agents.promtail_config(
-                loki_url=settings.LOKI_URL, service=install.config.service_name if install.config else "",
+                loki_url=settings.IXNODE_LOKI_URL, service=install.config.service_name if install.config else "",
                 host=host.vm_name or host.address, base_dir=base, listen_host=listen)
             try:
                 current = ssh.read_file(config_path).decode()

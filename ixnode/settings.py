@@ -1,5 +1,6 @@
-"""Django settings for IXNode Autoscaling. Every value comes from the environment (see README), which a ``.env``
-file in the project directory (mode 600) may fill in; variables set in the environment win over the file."""
+"""Django settings for IXNode Autoscaling. Every value comes from the environment (docs/configuration.md, one
+section per system, in the order of this file), which a ``.env`` file in the project directory (mode 600) may fill
+in; variables set in the environment win over the file. The product's own variables are IXNODE_<SYSTEM>_<NAME>."""
 
 from __future__ import annotations
 
@@ -84,14 +85,14 @@ TEMPLATES = [
 # --- Database: SQLite (WAL, busy timeout) under var/ by default, PostgreSQL via DATABASE_URL ---------
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("IXNODE_DB_CONN_MAX_AGE", 60))}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "ixnode.sqlite3"),
-            "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60),
+            "CONN_MAX_AGE": env_int("IXNODE_DB_CONN_MAX_AGE", 60),
             "OPTIONS": {
                 "timeout": 20,
                 "transaction_mode": "IMMEDIATE",
@@ -180,75 +181,33 @@ else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = env_float("IXNODE_Q_POLL", 0.5)
 
-# --- Product ------------------------------------------------------------------------------------------
+
+# --- The web app and the webhook ------------------------------------------------------------------------------
 IXNODE_WEBHOOK_TOKEN = env_str("IXNODE_WEBHOOK_TOKEN")
 # The web server listens on 127.0.0.1:$PORT (make run); unless told otherwise, that is where Alertmanager and
 # the pipelines reach the app.
 PORT = env_int("PORT", 8000)
 IXNODE_PUBLIC_URL = (env_str("IXNODE_PUBLIC_URL").strip() or f"http://127.0.0.1:{PORT}").rstrip("/")
-IXNODE_EXECUTOR = env_str("IXNODE_EXECUTOR", "embedded")
-
-# Prometheus / Alertmanager HTTP APIs
-PROMETHEUS_URL = env_str("PROMETHEUS_URL", "http://127.0.0.1:9090").rstrip("/")
-PROMETHEUS_TIMEOUT = env_float("PROMETHEUS_TIMEOUT", 5.0)
-ALERTMANAGER_URL = env_str("ALERTMANAGER_URL", "http://127.0.0.1:9093").rstrip("/")
-ALERTMANAGER_TIMEOUT = env_float("ALERTMANAGER_TIMEOUT", 5.0)
-
-# --- Notifications (webhooks: Slack-compatible JSON; e-mail through Django's mail backend) ---------------
-IXNODE_NOTIFY_WEBHOOK_URLS = env_list("IXNODE_NOTIFY_WEBHOOK_URLS", [])
-IXNODE_NOTIFY_EMAILS = env_list("IXNODE_NOTIFY_EMAILS", [])
-IXNODE_NOTIFY_DEDUP_SECONDS = env_int("IXNODE_NOTIFY_DEDUP_SECONDS", 3600)
-IXNODE_NOTIFY_TIMEOUT = env_float("IXNODE_NOTIFY_TIMEOUT", 5.0)
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25)
-EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
-EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ixnode-autoscaling@localhost")
-
-# --- Exporter installs (Node Exporter / Promtail over SSH) --------------------------------------------
-LOKI_URL = env_str("LOKI_URL", "http://127.0.0.1:3100").rstrip("/")
-IXNODE_EXPORTER_DIR = env_str("IXNODE_EXPORTER_DIR", "/opt/ixnode-exporters")
-IXNODE_NODE_EXPORTER_BINARY = env_str("IXNODE_NODE_EXPORTER_BINARY")
-IXNODE_PROMTAIL_BINARY = env_str("IXNODE_PROMTAIL_BINARY")
-IXNODE_SSH_KEY_PATH = env_str("IXNODE_SSH_KEY_PATH")
-# F5 BIG-IP (iControl REST): F5_VERIFY_TLS is true, false or the path of a CA bundle / the device certificate
-F5_HOST = env_str("F5_HOST")
-F5_USER = env_str("F5_USER")
-F5_PASSWORD = env_str("F5_PASSWORD")
-F5_VERIFY_TLS = env_str("F5_VERIFY_TLS", "true")
-F5_PARTITION = env_str("F5_PARTITION", "Common")
-F5_TIMEOUT = env_float("F5_TIMEOUT", 10.0)
-F5_DRAIN_TIMEOUT = env_float("F5_DRAIN_TIMEOUT", 300.0)
-F5_DRAIN_POLL_INTERVAL = env_float("F5_DRAIN_POLL_INTERVAL", 2.0)
-
-# Pipelines: heartbeat of a running run, when a silent run counts as dead, guest shutdown and health bounds
-IXNODE_PIPELINE_HEARTBEAT_SECONDS = env_float("IXNODE_PIPELINE_HEARTBEAT_SECONDS", 10.0)
-IXNODE_PIPELINE_STALE_SECONDS = env_float("IXNODE_PIPELINE_STALE_SECONDS", 90.0)
-IXNODE_PIPELINE_QUEUED_TIMEOUT = env_float("IXNODE_PIPELINE_QUEUED_TIMEOUT", 3600.0)
-IXNODE_PIPELINE_EMBEDDED_QUEUED_TIMEOUT = env_float("IXNODE_PIPELINE_EMBEDDED_QUEUED_TIMEOUT", 300.0)
-IXNODE_RECONCILE_INTERVAL_MINUTES = env_int("IXNODE_RECONCILE_INTERVAL_MINUTES", 1)
-IXNODE_CLONE_SETTLE_SECONDS = env_float("IXNODE_CLONE_SETTLE_SECONDS", 120.0)
-IXNODE_GUEST_SHUTDOWN_TIMEOUT = env_float("IXNODE_GUEST_SHUTDOWN_TIMEOUT", 120.0)
-IXNODE_HEALTH_TIMEOUT = env_float("IXNODE_HEALTH_TIMEOUT", 300.0)
-IXNODE_JENKINS_POLL_SECONDS = env_float("IXNODE_JENKINS_POLL_SECONDS", 2.0)
 # How long a scale decision waits for vCenter's guest IPs when counting free pool addresses
 IXNODE_DECISION_VCENTER_TIMEOUT = env_float("IXNODE_DECISION_VCENTER_TIMEOUT", 5.0)
-# How long the service page's instances panel waits for vCenter, the F5, Prometheus and the PLG host (in parallel)
-IXNODE_INSTANCES_TIMEOUT = env_float("IXNODE_INSTANCES_TIMEOUT", 5.0)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_str("IXNODE_LOG_LEVEL", "INFO")},
     # urllib3 logs request paths at DEBUG; webhook URLs carry their secret in the path, so never below INFO.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "urllib3.connectionpool": {"level": "INFO"}},
 }
 
-# --- Generated artifacts: PLG host (Prometheus/Alertmanager files), Grafana, Jenkins ----------------------
+# --- Prometheus and Alertmanager (HTTP APIs; ixnode/integrations/prometheus, alertmanager) --------------------
+IXNODE_PROMETHEUS_URL = env_str("IXNODE_PROMETHEUS_URL", "http://127.0.0.1:9090").rstrip("/")
+IXNODE_PROMETHEUS_TIMEOUT = env_float("IXNODE_PROMETHEUS_TIMEOUT", 5.0)
+IXNODE_ALERTMANAGER_URL = env_str("IXNODE_ALERTMANAGER_URL", "http://127.0.0.1:9093").rstrip("/")
+IXNODE_ALERTMANAGER_TIMEOUT = env_float("IXNODE_ALERTMANAGER_TIMEOUT", 5.0)
+
+# --- PLG host: where the generated Prometheus/Alertmanager files are published (artifacts app) ----------------
 # IXNODE_PLG_MODE: local (files on this machine), ssh (on IXNODE_PLG_SSH_HOST over SFTP), off (render only).
 # Default off: writing into /etc/prometheus etc. must be an explicit choice, never a side effect of `make run`.
 IXNODE_PLG_MODE = (env_str("IXNODE_PLG_MODE", "off").strip() or "off").lower()
@@ -265,49 +224,50 @@ IXNODE_PROMETHEUS_TARGETS_DIR = env_str("IXNODE_PROMETHEUS_TARGETS_DIR", "/etc/p
 IXNODE_ALERTMANAGER_CONFIG = env_str("IXNODE_ALERTMANAGER_CONFIG", "/etc/prometheus/alertmanager.yml")
 IXNODE_PROMTOOL = env_str("IXNODE_PROMTOOL", "promtool")
 IXNODE_AMTOOL = env_str("IXNODE_AMTOOL", "amtool")
-# Empty: POST <PROMETHEUS_URL|ALERTMANAGER_URL>/-/reload; else a command run on the PLG host.
+# Empty: POST <IXNODE_PROMETHEUS_URL|IXNODE_ALERTMANAGER_URL>/-/reload; else a command run on the PLG host.
 IXNODE_PROMETHEUS_RELOAD_COMMAND = env_str("IXNODE_PROMETHEUS_RELOAD_COMMAND")
 IXNODE_ALERTMANAGER_RELOAD_COMMAND = env_str("IXNODE_ALERTMANAGER_RELOAD_COMMAND")
 IXNODE_PROMETHEUS_RATE_WINDOW = env_str("IXNODE_PROMETHEUS_RATE_WINDOW", "5m")
 IXNODE_PROMETHEUS_SCRAPE_INTERVAL = env_str("IXNODE_PROMETHEUS_SCRAPE_INTERVAL")
 IXNODE_ALERTMANAGER_GROUP_WAIT = env_str("IXNODE_ALERTMANAGER_GROUP_WAIT", "30s")
 IXNODE_ALERTMANAGER_GROUP_INTERVAL = env_str("IXNODE_ALERTMANAGER_GROUP_INTERVAL", "5m")
-GRAFANA_URL = env_str("GRAFANA_URL").rstrip("/")
-GRAFANA_TOKEN = env_str("GRAFANA_TOKEN")
-GRAFANA_DATASOURCE_UID = env_str("GRAFANA_DATASOURCE_UID", "prometheus")
-GRAFANA_FOLDER_UID = env_str("GRAFANA_FOLDER_UID")
-GRAFANA_TIMEOUT = env_float("GRAFANA_TIMEOUT", 10.0)
-JENKINS_URL = env_str("JENKINS_URL").rstrip("/")
-JENKINS_USER = env_str("JENKINS_USER")
-JENKINS_TOKEN = env_str("JENKINS_TOKEN")
-JENKINS_TIMEOUT = env_float("JENKINS_TIMEOUT", 15.0)
-JENKINS_API_CREDENTIALS_ID = env_str("JENKINS_API_CREDENTIALS_ID", "ixnode-api-token")
 # Regenerate artifacts inline at commit instead of on the django-q2 worker (single-process setups, tests).
 IXNODE_ARTIFACTS_SYNC = env_bool("IXNODE_ARTIFACTS_SYNC", False)
 
-# --- vCenter (ixnode/integrations/vcenter) ---------------------------------------------------------------
-VCENTER_HOST = env_str("VCENTER_HOST")
-VCENTER_PORT = env_int("VCENTER_PORT", 443)
-VCENTER_USER = env_str("VCENTER_USER")
-VCENTER_PASSWORD = env_str("VCENTER_PASSWORD")
-VCENTER_VERIFY_TLS = env_bool("VCENTER_VERIFY_TLS", True)
-VCENTER_THUMBPRINT = env_str("VCENTER_THUMBPRINT")
-VCENTER_CA_FILE = env_str("VCENTER_CA_FILE")
-VCENTER_DATACENTER = env_str("VCENTER_DATACENTER")
-VCENTER_FOLDER = env_str("VCENTER_FOLDER")
-VCENTER_RESOURCE_POOL = env_str("VCENTER_RESOURCE_POOL")
-VCENTER_DATASTORE = env_str("VCENTER_DATASTORE")
-VCENTER_TIMEOUT = env_float("VCENTER_TIMEOUT", 30.0)
-VCENTER_TASK_TIMEOUT = env_float("VCENTER_TASK_TIMEOUT", 900.0)
-VCENTER_SHUTDOWN_TIMEOUT = env_float("VCENTER_SHUTDOWN_TIMEOUT", 120.0)
-VCENTER_GUEST_IP_TIMEOUT = env_float("VCENTER_GUEST_IP_TIMEOUT", 600.0)
-VCENTER_GUEST_DOMAIN = env_str("VCENTER_GUEST_DOMAIN", "localdomain")
-VCENTER_POLL_INTERVAL = env_float("VCENTER_POLL_INTERVAL", 0.5)
+# --- vCenter (ixnode/integrations/vcenter) --------------------------------------------------------------------
+IXNODE_VCENTER_HOST = env_str("IXNODE_VCENTER_HOST")
+IXNODE_VCENTER_PORT = env_int("IXNODE_VCENTER_PORT", 443)
+IXNODE_VCENTER_USER = env_str("IXNODE_VCENTER_USER")
+IXNODE_VCENTER_PASSWORD = env_str("IXNODE_VCENTER_PASSWORD")
+IXNODE_VCENTER_VERIFY_TLS = env_bool("IXNODE_VCENTER_VERIFY_TLS", True)
+IXNODE_VCENTER_THUMBPRINT = env_str("IXNODE_VCENTER_THUMBPRINT")
+IXNODE_VCENTER_CA_FILE = env_str("IXNODE_VCENTER_CA_FILE")
+IXNODE_VCENTER_DATACENTER = env_str("IXNODE_VCENTER_DATACENTER")
+IXNODE_VCENTER_FOLDER = env_str("IXNODE_VCENTER_FOLDER")
+IXNODE_VCENTER_RESOURCE_POOL = env_str("IXNODE_VCENTER_RESOURCE_POOL")
+IXNODE_VCENTER_DATASTORE = env_str("IXNODE_VCENTER_DATASTORE")
+IXNODE_VCENTER_TIMEOUT = env_float("IXNODE_VCENTER_TIMEOUT", 30.0)
+IXNODE_VCENTER_TASK_TIMEOUT = env_float("IXNODE_VCENTER_TASK_TIMEOUT", 900.0)
+IXNODE_VCENTER_SHUTDOWN_TIMEOUT = env_float("IXNODE_VCENTER_SHUTDOWN_TIMEOUT", 120.0)
+IXNODE_VCENTER_GUEST_IP_TIMEOUT = env_float("IXNODE_VCENTER_GUEST_IP_TIMEOUT", 600.0)
+IXNODE_VCENTER_GUEST_DOMAIN = env_str("IXNODE_VCENTER_GUEST_DOMAIN", "localdomain")
+IXNODE_VCENTER_POLL_INTERVAL = env_float("IXNODE_VCENTER_POLL_INTERVAL", 0.5)
+# After a clone, how long vCenter may still report the clone task; how long a guest may take to shut down
+IXNODE_CLONE_SETTLE_SECONDS = env_float("IXNODE_CLONE_SETTLE_SECONDS", 120.0)
+IXNODE_GUEST_SHUTDOWN_TIMEOUT = env_float("IXNODE_GUEST_SHUTDOWN_TIMEOUT", 120.0)
 
-# Scaling policies (policies app): evaluation loop interval and the utilisation query's rate window.
-IXNODE_POLICY_INTERVAL = env_int("IXNODE_POLICY_INTERVAL", 60)
-IXNODE_POLICY_RATE_WINDOW = env_str("IXNODE_POLICY_RATE_WINDOW", "2m")
-# --- SSH to VMs and network setup (ixnode/integrations/ssh, provisioning/network.py) -----------
+# --- F5 BIG-IP (iControl REST; ixnode/integrations/f5) --------------------------------------------------------
+# IXNODE_F5_VERIFY_TLS is true, false or the path of a CA bundle / the device certificate
+IXNODE_F5_HOST = env_str("IXNODE_F5_HOST")
+IXNODE_F5_USER = env_str("IXNODE_F5_USER")
+IXNODE_F5_PASSWORD = env_str("IXNODE_F5_PASSWORD")
+IXNODE_F5_VERIFY_TLS = env_str("IXNODE_F5_VERIFY_TLS", "true")
+IXNODE_F5_PARTITION = env_str("IXNODE_F5_PARTITION", "Common")
+IXNODE_F5_TIMEOUT = env_float("IXNODE_F5_TIMEOUT", 10.0)
+IXNODE_F5_DRAIN_TIMEOUT = env_float("IXNODE_F5_DRAIN_TIMEOUT", 300.0)
+IXNODE_F5_DRAIN_POLL_INTERVAL = env_float("IXNODE_F5_DRAIN_POLL_INTERVAL", 2.0)
+
+# --- SSH to VMs and network setup (ixnode/integrations/ssh, provisioning/network.py) --------------------------
 IXNODE_SSH_HOST_KEY_POLICY = env_str("IXNODE_SSH_HOST_KEY_POLICY", "reject")
 IXNODE_SSH_KNOWN_HOSTS = env_str("IXNODE_SSH_KNOWN_HOSTS", str(VAR_DIR / "ssh_known_hosts"))
 IXNODE_SSH_PORT = env_int("IXNODE_SSH_PORT", 22)
@@ -320,6 +280,57 @@ IXNODE_NETPLAN_INTERFACE = env_str("IXNODE_NETPLAN_INTERFACE", "ens192")
 IXNODE_NETPLAN_APPLY_COMMAND = env_str("IXNODE_NETPLAN_APPLY_COMMAND", "sudo netplan apply")
 IXNODE_NETPLAN_APPLY_TIMEOUT = env_float("IXNODE_NETPLAN_APPLY_TIMEOUT", 30.0)
 IXNODE_NETPLAN_SUDO = env_bool("IXNODE_NETPLAN_SUDO", True)
+
+# --- Pipelines and executors (provisioning app) ---------------------------------------------------------------
+IXNODE_EXECUTOR = env_str("IXNODE_EXECUTOR", "embedded")
+# Heartbeat of a running run, when a silent run counts as dead, how long a queued run may wait
+IXNODE_PIPELINE_HEARTBEAT_SECONDS = env_float("IXNODE_PIPELINE_HEARTBEAT_SECONDS", 10.0)
+IXNODE_PIPELINE_STALE_SECONDS = env_float("IXNODE_PIPELINE_STALE_SECONDS", 90.0)
+IXNODE_PIPELINE_QUEUED_TIMEOUT = env_float("IXNODE_PIPELINE_QUEUED_TIMEOUT", 3600.0)
+IXNODE_PIPELINE_EMBEDDED_QUEUED_TIMEOUT = env_float("IXNODE_PIPELINE_EMBEDDED_QUEUED_TIMEOUT", 300.0)
+IXNODE_RECONCILE_INTERVAL_MINUTES = env_int("IXNODE_RECONCILE_INTERVAL_MINUTES", 1)
 # Health check of a new VM (provisioning/health.py); IXNODE_HEALTH_TIMEOUT bounds the whole wait.
+IXNODE_HEALTH_TIMEOUT = env_float("IXNODE_HEALTH_TIMEOUT", 300.0)
 IXNODE_HEALTH_INTERVAL = env_float("IXNODE_HEALTH_INTERVAL", 5.0)
 IXNODE_HEALTH_REQUEST_TIMEOUT = env_float("IXNODE_HEALTH_REQUEST_TIMEOUT", 5.0)
+# How long the service page's instances panel waits for vCenter, the F5, Prometheus and the PLG host (in parallel)
+IXNODE_INSTANCES_TIMEOUT = env_float("IXNODE_INSTANCES_TIMEOUT", 5.0)
+
+# --- Jenkins (ixnode/integrations/jenkins): the generated jobs and the jenkins executor -----------------------
+IXNODE_JENKINS_URL = env_str("IXNODE_JENKINS_URL").rstrip("/")
+IXNODE_JENKINS_USER = env_str("IXNODE_JENKINS_USER")
+IXNODE_JENKINS_TOKEN = env_str("IXNODE_JENKINS_TOKEN")
+IXNODE_JENKINS_TIMEOUT = env_float("IXNODE_JENKINS_TIMEOUT", 15.0)
+IXNODE_JENKINS_API_CREDENTIALS_ID = env_str("IXNODE_JENKINS_API_CREDENTIALS_ID", "ixnode-api-token")
+IXNODE_JENKINS_POLL_SECONDS = env_float("IXNODE_JENKINS_POLL_SECONDS", 2.0)
+
+# --- Grafana (ixnode/integrations/grafana): the service dashboard ---------------------------------------------
+IXNODE_GRAFANA_URL = env_str("IXNODE_GRAFANA_URL").rstrip("/")
+IXNODE_GRAFANA_TOKEN = env_str("IXNODE_GRAFANA_TOKEN")
+IXNODE_GRAFANA_DATASOURCE_UID = env_str("IXNODE_GRAFANA_DATASOURCE_UID", "prometheus")
+IXNODE_GRAFANA_FOLDER_UID = env_str("IXNODE_GRAFANA_FOLDER_UID")
+IXNODE_GRAFANA_TIMEOUT = env_float("IXNODE_GRAFANA_TIMEOUT", 10.0)
+
+# --- Exporter installs (Node Exporter / Promtail over SSH) and Loki -------------------------------------------
+IXNODE_LOKI_URL = env_str("IXNODE_LOKI_URL", "http://127.0.0.1:3100").rstrip("/")
+IXNODE_EXPORTER_DIR = env_str("IXNODE_EXPORTER_DIR", "/opt/ixnode-exporters")
+IXNODE_NODE_EXPORTER_BINARY = env_str("IXNODE_NODE_EXPORTER_BINARY")
+IXNODE_PROMTAIL_BINARY = env_str("IXNODE_PROMTAIL_BINARY")
+IXNODE_SSH_KEY_PATH = env_str("IXNODE_SSH_KEY_PATH")
+
+# --- Scaling policies (policies app): evaluation loop interval and the utilisation query's rate window --------
+IXNODE_POLICY_INTERVAL = env_int("IXNODE_POLICY_INTERVAL", 60)
+IXNODE_POLICY_RATE_WINDOW = env_str("IXNODE_POLICY_RATE_WINDOW", "2m")
+
+# --- Notifications (webhooks: Slack-compatible JSON; e-mail through Django's mail backend) --------------------
+IXNODE_NOTIFY_WEBHOOK_URLS = env_list("IXNODE_NOTIFY_WEBHOOK_URLS", [])
+IXNODE_NOTIFY_EMAILS = env_list("IXNODE_NOTIFY_EMAILS", [])
+IXNODE_NOTIFY_DEDUP_SECONDS = env_int("IXNODE_NOTIFY_DEDUP_SECONDS", 3600)
+IXNODE_NOTIFY_TIMEOUT = env_float("IXNODE_NOTIFY_TIMEOUT", 5.0)
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ixnode-autoscaling@localhost")

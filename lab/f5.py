@@ -45,13 +45,13 @@ class Bigip:
 
     def product_env(self) -> dict[str, str]:
         return {
-            "F5_HOST": self.double.device,
-            "F5_USER": self.double.username,
-            "F5_PASSWORD": self.double.password,
-            "F5_VERIFY_TLS": str(self.double.cert_path),
-            "F5_PARTITION": "Common",
-            "F5_DRAIN_TIMEOUT": "20",
-            "F5_DRAIN_POLL_INTERVAL": "0.5",
+            "IXNODE_F5_HOST": self.double.device,
+            "IXNODE_F5_USER": self.double.username,
+            "IXNODE_F5_PASSWORD": self.double.password,
+            "IXNODE_F5_VERIFY_TLS": str(self.double.cert_path),
+            "IXNODE_F5_PARTITION": "Common",
+            "IXNODE_F5_DRAIN_TIMEOUT": "20",
+            "IXNODE_F5_DRAIN_POLL_INTERVAL": "0.5",
         }
 
     def members(self) -> list[dict]:

@@ -83,8 +83,8 @@ class Plg:
     def product_env(self) -> dict[str, str]:
         t = self.lab.timings
         return {
-            "PROMETHEUS_URL": self.prometheus_url,
-            "ALERTMANAGER_URL": self.alertmanager_url,
+            "IXNODE_PROMETHEUS_URL": self.prometheus_url,
+            "IXNODE_ALERTMANAGER_URL": self.alertmanager_url,
             "IXNODE_PLG_MODE": "local",
             "IXNODE_PROMETHEUS_CONFIG": str(self.prometheus_yml),
             "IXNODE_PROMETHEUS_RULES_DIR": str(self.rules),

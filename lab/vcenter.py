@@ -81,17 +81,17 @@ class Vcsim:
 
     def product_env(self) -> dict[str, str]:
         return {
-            "VCENTER_HOST": "127.0.0.1",
-            "VCENTER_PORT": str(self.port),
-            "VCENTER_USER": self.user,
-            "VCENTER_PASSWORD": self.password,
-            "VCENTER_THUMBPRINT": self.thumbprint,
-            "VCENTER_VERIFY_TLS": "1",
-            "VCENTER_DATACENTER": "DC0",
-            "VCENTER_RESOURCE_POOL": "DC0_C0/Resources",
-            "VCENTER_DATASTORE": "LocalDS_0",
-            "VCENTER_POLL_INTERVAL": "0.2",
-            "VCENTER_GUEST_IP_TIMEOUT": "60",
+            "IXNODE_VCENTER_HOST": "127.0.0.1",
+            "IXNODE_VCENTER_PORT": str(self.port),
+            "IXNODE_VCENTER_USER": self.user,
+            "IXNODE_VCENTER_PASSWORD": self.password,
+            "IXNODE_VCENTER_THUMBPRINT": self.thumbprint,
+            "IXNODE_VCENTER_VERIFY_TLS": "1",
+            "IXNODE_VCENTER_DATACENTER": "DC0",
+            "IXNODE_VCENTER_RESOURCE_POOL": "DC0_C0/Resources",
+            "IXNODE_VCENTER_DATASTORE": "LocalDS_0",
+            "IXNODE_VCENTER_POLL_INTERVAL": "0.2",
+            "IXNODE_VCENTER_GUEST_IP_TIMEOUT": "60",
         }
 
     # --- the control endpoint: what VMware Tools in a guest report ---------------------------------------

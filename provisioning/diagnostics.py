@@ -72,7 +72,7 @@ class DiagnosticsContext:
     prometheus: Prometheus = field(default_factory=prometheus_client)
     prometheus_jobs: list[str] | None = None  # set by check_prometheus_job
     targets: list[Target] | None = None  # set by check_targets_up; None: unknown
-    vcenter_timeout: float | None = None  # per-request bound for the vCenter checks (None: VCENTER_TIMEOUT)
+    vcenter_timeout: float | None = None  # per-request bound for the vCenter checks (None: IXNODE_VCENTER_TIMEOUT)
 
 
 def _from_exception(key: str, title: str, ok: bool | None, exc: BaseException, fix: str, *, system: str = "",
@@ -100,7 +100,8 @@ def health_prometheus() -> CheckResult:
     try:
         jobs = prometheus_client().job_names()
     except PrometheusError as exc:
-        return _from_exception("prometheus", title, False, exc, _("Check PROMETHEUS_URL and that Prometheus runs."))
+        return _from_exception("prometheus", title, False, exc, _("Check IXNODE_PROMETHEUS_URL and that Prometheus "
+                                                                  "runs."))
     return CheckResult("prometheus", title, True, _("%(count)d scrape jobs loaded") % {"count": len(jobs)})
 
 
@@ -111,10 +112,12 @@ def health_vcenter() -> CheckResult:
         about = vcenter_client().about()
     except VCenterConfigError as exc:
         return _from_exception("vcenter", title, None, exc,
-                               _("Set VCENTER_HOST, VCENTER_USER and VCENTER_PASSWORD (and VCENTER_DATACENTER when "
+                               _("Set IXNODE_VCENTER_HOST, IXNODE_VCENTER_USER and IXNODE_VCENTER_PASSWORD (and "
+                                 "IXNODE_VCENTER_DATACENTER when "
                                  "vCenter has several)."))
     except VCenterError as exc:
-        return _from_exception("vcenter", title, False, exc, _("Check VCENTER_HOST, the credentials and TLS pin."))
+        return _from_exception("vcenter", title, False, exc, _("Check IXNODE_VCENTER_HOST, the credentials and TLS "
+                                                               "pin."))
     return CheckResult("vcenter", title, True, about.name)
 
 
@@ -126,11 +129,12 @@ def health_f5() -> CheckResult:
         pool = AutoscalingConfig.objects.values_list("f5_pool_name", flat=True).first() or "ixnode-health-probe"
         client.check_pool(pool=pool)
     except F5ConfigurationError as exc:
-        return _from_exception("f5", title, None, exc, _("Set F5_HOST, F5_USER and F5_PASSWORD."))
+        return _from_exception("f5", title, None, exc, _("Set IXNODE_F5_HOST, IXNODE_F5_USER and IXNODE_F5_PASSWORD."))
     except F5NotFound:
         return CheckResult("f5", title, True, _("Logged in (a pool is missing: see the service's diagnostics)."))
     except F5Error as exc:
-        return _from_exception("f5", title, False, exc, _("Check F5_HOST, the credentials and F5_VERIFY_TLS."))
+        return _from_exception("f5", title, False, exc, _("Check IXNODE_F5_HOST, the credentials and "
+                                                          "IXNODE_F5_VERIFY_TLS."))
     return CheckResult("f5", title, True, _("Logged in, pool readable."))
 
 
@@ -141,7 +145,7 @@ def health_alertmanager() -> CheckResult:
         alertmanager_client().loaded_config()
     except AlertmanagerError as exc:
         return _from_exception("alertmanager", title, False, exc,
-                           _("Check ALERTMANAGER_URL and that Alertmanager runs."))
+                           _("Check IXNODE_ALERTMANAGER_URL and that Alertmanager runs."))
     return CheckResult("alertmanager", title, True, _("Configuration loaded."))
 
 
@@ -151,12 +155,13 @@ def health_jenkins() -> CheckResult:
     client = jenkins_client()
     if client is None:
         return CheckResult("jenkins", title, None, _("Not configured (runs use the embedded executor)."),
-                           _("Set JENKINS_URL, JENKINS_USER and JENKINS_TOKEN to run pipelines on Jenkins."),
+                           _("Set IXNODE_JENKINS_URL, IXNODE_JENKINS_USER and IXNODE_JENKINS_TOKEN to run pipelines "
+                             "on Jenkins."),
                            optional=True)
     try:
         client.job_config(name="ixnode-health-probe")  # None (404) is an answer: Jenkins is reachable
     except JenkinsError as exc:
-        return _from_exception("jenkins", title, False, exc, _("Check JENKINS_URL and the API token."))
+        return _from_exception("jenkins", title, False, exc, _("Check IXNODE_JENKINS_URL and the API token."))
     return CheckResult("jenkins", title, True, _("Reachable, token accepted."))
 
 
@@ -227,7 +232,8 @@ def check_prometheus_job(*, config: AutoscalingConfig, ctx: DiagnosticsContext) 
     try:
         jobs = ctx.prometheus.job_names()
     except PrometheusError as exc:
-        return _from_exception("prometheus_job", title, None, exc, _("Check PROMETHEUS_URL and that Prometheus runs."))
+        return _from_exception("prometheus_job", title, None, exc, _("Check IXNODE_PROMETHEUS_URL and that Prometheus "
+                                                                     "runs."))
     ctx.prometheus_jobs = jobs
     if job in jobs:
         return CheckResult("prometheus_job", title, True, _("Job '%(job)s' is loaded.") % {"job": job})
@@ -244,7 +250,8 @@ def check_targets_up(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> C
     try:
         targets = ctx.prometheus.targets(config.prometheus_job_name)
     except PrometheusError as exc:
-        return _from_exception("targets_up", title, None, exc, _("Check PROMETHEUS_URL and that Prometheus runs."))
+        return _from_exception("targets_up", title, None, exc, _("Check IXNODE_PROMETHEUS_URL and that Prometheus "
+                                                                 "runs."))
     ctx.targets = targets
     down = [t for t in targets if t.health != "up"]
     if not targets:
@@ -338,7 +345,8 @@ def check_f5_pool(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Chec
     try:
         members = f5_client().list_members(pool=config.f5_pool_name)
     except F5ConfigurationError as exc:
-        return _from_exception("f5_pool", title, None, exc, _("Set F5_HOST, F5_USER and F5_PASSWORD."))
+        return _from_exception("f5_pool", title, None, exc, _("Set IXNODE_F5_HOST, IXNODE_F5_USER and "
+                                                              "IXNODE_F5_PASSWORD."))
     except F5NotFound as exc:
         return CheckResult("f5_pool", title, False,
                            _("The BIG-IP has no pool %(pool)s.") % {"pool": config.f5_pool_name},
@@ -366,7 +374,7 @@ def check_rules_loaded(*, config: AutoscalingConfig, ctx: DiagnosticsContext) ->
     try:
         groups = [group for group in ctx.prometheus.alert_rule_groups() if group.name == group_name]
     except PrometheusError as exc:
-        return _from_exception("rules", title, None, exc, _("Check PROMETHEUS_URL and that Prometheus runs."))
+        return _from_exception("rules", title, None, exc, _("Check IXNODE_PROMETHEUS_URL and that Prometheus runs."))
     if not groups:
         return CheckResult(
             "rules", title, False, _("No rule group '%(group)s' is loaded.") % {"group": group_name},
@@ -401,7 +409,8 @@ def check_alertmanager_route(*, config: AutoscalingConfig, ctx: DiagnosticsConte
     try:
         loaded = yaml.safe_load(alertmanager_client().loaded_config()) or {}
     except AlertmanagerError as exc:
-        return _from_exception("route", title, None, exc, _("Check ALERTMANAGER_URL and that Alertmanager runs."))
+        return _from_exception("route", title, None, exc, _("Check IXNODE_ALERTMANAGER_URL and that Alertmanager "
+                                                            "runs."))
     routes = [r for r in _routes(loaded.get("route") or {}) if r.get("receiver") == receiver]
     receivers = [r for r in loaded.get("receivers") or [] if r.get("name") == receiver]
     if not routes or not receivers:
@@ -456,16 +465,18 @@ def check_jenkins_jobs(*, config: AutoscalingConfig, ctx: DiagnosticsContext) ->
         if executor != "jenkins":
             return CheckResult("jenkins", title, None,
                                _("Jenkins is not configured (runs use the embedded worker)."),
-                               _("Set JENKINS_URL, JENKINS_USER and JENKINS_TOKEN to run pipelines on Jenkins."),
+                               _("Set IXNODE_JENKINS_URL, IXNODE_JENKINS_USER and IXNODE_JENKINS_TOKEN to run "
+                                 "pipelines on Jenkins."),
                                optional=True)
         return CheckResult("jenkins", title, False,
                            _("IXNODE_EXECUTOR=jenkins, but Jenkins is not configured: runs cannot start."),
-                           _("Set JENKINS_URL, JENKINS_USER and JENKINS_TOKEN, or IXNODE_EXECUTOR=embedded."))
+                           _("Set IXNODE_JENKINS_URL, IXNODE_JENKINS_USER and IXNODE_JENKINS_TOKEN, or "
+                             "IXNODE_EXECUTOR=embedded."))
     names = list(jenkins_job_names(config.service_name).values())
     try:
         missing = [name for name in names if client.job_config(name=name) is None]
     except JenkinsError as exc:
-        return _from_exception("jenkins", title, False, exc, _("Check JENKINS_URL and the API token."))
+        return _from_exception("jenkins", title, False, exc, _("Check IXNODE_JENKINS_URL and the API token."))
     if missing:
         return CheckResult("jenkins", title, False, _("Missing: %(names)s") % {"names": ", ".join(missing)},
                            _("Enable the config (or regenerate its artifacts) so the Jenkins jobs are created."))
@@ -483,7 +494,7 @@ def check_template(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Che
         return _from_exception("template", title, None, exc, _("Set the VCENTER_* settings."), system="vCenter")
     except VCenterError as exc:
         return _from_exception("template", title, False, exc,
-                               _("Check VCENTER_HOST, the credentials and that vCenter answers from this host."),
+                               _("Check IXNODE_VCENTER_HOST, the credentials and that vCenter answers from this host."),
                                system="vCenter")
     if found is None:
         return CheckResult(

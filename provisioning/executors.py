@@ -40,10 +40,11 @@ def executor_name() -> str:
 
 
 def jenkins_configured() -> Jenkins:
-    """The configured Jenkins; ``JenkinsExecutorError`` when IXNODE_EXECUTOR=jenkins but JENKINS_URL is not set."""
+    """The configured Jenkins; ``JenkinsExecutorError`` when IXNODE_EXECUTOR=jenkins but IXNODE_JENKINS_URL is not "
+    "set."""
     client = jenkins_client()
     if client is None:
-        raise JenkinsExecutorError("IXNODE_EXECUTOR=jenkins but JENKINS_URL is not set.")
+        raise JenkinsExecutorError("IXNODE_EXECUTOR=jenkins but IXNODE_JENKINS_URL is not set.")
     return client
 
 

@@ -125,9 +125,10 @@ _f5_lock = threading.Lock()
 def _f5_client(timeout: float) -> F5:
     """One F5 client per process and settings: its login token is reused from page to page (a BIG-IP limits the
     tokens a user may hold, so a login per page view would exhaust them)."""
-    bound = min(timeout, float(settings.F5_TIMEOUT))
-    key = (settings.F5_HOST, settings.F5_USER, settings.F5_PASSWORD, str(settings.F5_VERIFY_TLS),
-           settings.F5_PARTITION, bound)
+    bound = min(timeout, float(settings.IXNODE_F5_TIMEOUT))
+    key = (settings.IXNODE_F5_HOST, settings.IXNODE_F5_USER, settings.IXNODE_F5_PASSWORD,
+    str(settings.IXNODE_F5_VERIFY_TLS),
+           settings.IXNODE_F5_PARTITION, bound)
     with _f5_lock:
         client = _f5_clients.get(key)
         if client is None:
@@ -153,7 +154,8 @@ def _read_registered(config: AutoscalingConfig) -> list[str]:
 
 def _vcenter_note(exc: BaseException) -> SystemNote:
     if isinstance(exc, VCenterConfigError):
-        return SystemNote("vcenter", _("vCenter is not configured (VCENTER_HOST, VCENTER_USER, VCENTER_PASSWORD), so "
+        return SystemNote("vcenter", _("vCenter is not configured (IXNODE_VCENTER_HOST, IXNODE_VCENTER_USER, "
+                                       "IXNODE_VCENTER_PASSWORD), so "
                                        "power states are not shown."))
     detail = exc.message if isinstance(exc, VCenterError) else f"{exc.__class__.__name__}: {exc}"
     return SystemNote("vcenter", _("vCenter did not answer, so power states are not shown."), detail)
@@ -161,7 +163,8 @@ def _vcenter_note(exc: BaseException) -> SystemNote:
 
 def _f5_note(exc: BaseException, pool: str) -> SystemNote:
     if isinstance(exc, F5ConfigurationError):
-        return SystemNote("f5", _("The F5 BIG-IP is not configured (F5_HOST, F5_USER, F5_PASSWORD), so pool member "
+        return SystemNote("f5", _("The F5 BIG-IP is not configured (IXNODE_F5_HOST, IXNODE_F5_USER, "
+                                  "IXNODE_F5_PASSWORD), so pool member "
                                   "states are not shown."))
     if isinstance(exc, F5NotFound):
         return SystemNote("f5", _("The F5 pool %(pool)s does not exist on the BIG-IP; create it or correct the "

@@ -198,7 +198,7 @@ def f5_member_enable_if_disabled(ctx: RunContext, *, ip: str) -> bool:
 
 
 def f5_member_drain(ctx: RunContext, *, ip: str) -> str:
-    """Wait until the VM's member has no connections (F5_DRAIN_TIMEOUT); says how it ended. Past the timeout
+    """Wait until the VM's member has no connections (IXNODE_F5_DRAIN_TIMEOUT); says how it ended. Past the timeout
     the member is removed anyway: the timeout is the operator's bound on a graceful drain."""
     config = ctx.config
     with waiting(ctx):

@@ -46,8 +46,8 @@ class RenderContext:
             scrape_interval=settings.IXNODE_PROMETHEUS_SCRAPE_INTERVAL,
             group_wait=settings.IXNODE_ALERTMANAGER_GROUP_WAIT,
             group_interval=settings.IXNODE_ALERTMANAGER_GROUP_INTERVAL,
-            grafana_datasource_uid=settings.GRAFANA_DATASOURCE_UID,
-            jenkins_credentials_id=settings.JENKINS_API_CREDENTIALS_ID,
+            grafana_datasource_uid=settings.IXNODE_GRAFANA_DATASOURCE_UID,
+            jenkins_credentials_id=settings.IXNODE_JENKINS_API_CREDENTIALS_ID,
         )
 
     def targets_path(self, service_name: str) -> str:

@@ -4,7 +4,7 @@ Each job is a Pipeline (``flow-definition``) whose stages are the run's steps (`
 from the stage registry). A stage asks the control plane to
 execute that step: it POSTs ``{"stage": <name>, "build_url": ...}`` to the run's ``CALLBACK_URL`` (a build
 parameter set by the Jenkins executor) with the API token from the Jenkins credential
-``JENKINS_API_CREDENTIALS_ID``; a non-2xx answer fails the stage and the build.
+``IXNODE_JENKINS_API_CREDENTIALS_ID``; a non-2xx answer fails the stage and the build.
 """
 
 from __future__ import annotations

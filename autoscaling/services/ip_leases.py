@@ -123,7 +123,7 @@ def prometheus_target_addresses(*, config: AutoscalingConfig) -> list[str]:
 
 
 def _default_vcenter() -> VCenter | None:
-    if not getattr(settings, "VCENTER_HOST", ""):
+    if not getattr(settings, "IXNODE_VCENTER_HOST", ""):
         return None
     return vcenter_client()
 
@@ -156,12 +156,12 @@ def ip_pool_in_use_read(
     vcenter_timeout: float | None = None,
 ) -> PoolInUse:
     """The external half of ``ip_pool_free_count``: the service's Prometheus targets (``exclude`` overrides
-    them) and — when VCENTER_HOST is set, or ``vcenter`` is given — vCenter's guest IPs, asked with a short
+    them) and — when IXNODE_VCENTER_HOST is set, or ``vcenter`` is given — vCenter's guest IPs, asked with a short
     timeout (``vcenter_timeout``, default IXNODE_DECISION_VCENTER_TIMEOUT). vCenter failing is not an error: the
     guest IPs are left out and ``note`` says so."""
 
     targets = tuple(prometheus_target_addresses(config=config) if exclude is None else exclude)
-    if vcenter is None and check_vcenter and settings.VCENTER_HOST:
+    if vcenter is None and check_vcenter and settings.IXNODE_VCENTER_HOST:
         timeout = vcenter_timeout
         if timeout is None:
             timeout = float(settings.IXNODE_DECISION_VCENTER_TIMEOUT)
@@ -188,7 +188,7 @@ def ip_pool_free_count(
 ) -> PoolFree:
     """Free addresses of ``config``'s pool, from the very exclusion set allocation uses
     (``ip_addresses_unavailable``: gateway, VIP, every config's active leases, the service's Prometheus
-    targets and — when VCENTER_HOST is set — vCenter's guest IPs).
+    targets and — when IXNODE_VCENTER_HOST is set — vCenter's guest IPs).
 
     ``in_use``: the external addresses already read (``ip_pool_in_use_read``); then only the database is asked.
     Without it they are read here (``exclude``, ``vcenter``, ``check_vcenter``, ``vcenter_timeout``: see
@@ -229,7 +229,7 @@ def ip_lease_allocate(
 
     ``exclude``: addresses in use that the database does not know about ("ip" or "ip:port"); by default the
     service's Prometheus targets. ``vcenter``: the client whose reported guest IPs are skipped too; by default
-    the one configured by VCENTER_* (when VCENTER_HOST is set and ``check_vcenter``).
+    the one configured by VCENTER_* (when IXNODE_VCENTER_HOST is set and ``check_vcenter``).
     Raises ``IPPoolExhausted`` when nothing is free.
     """
     if vm_name:

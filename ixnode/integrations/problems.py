@@ -132,12 +132,12 @@ class System:
 
 
 SYSTEMS: tuple[System, ...] = (
-    System("prometheus", "Prometheus", "PROMETHEUS_URL", PrometheusError, ("Prometheus",)),
-    System("alertmanager", "Alertmanager", "ALERTMANAGER_URL", AlertmanagerError, ("Alertmanager",)),
-    System("vcenter", "vCenter", "VCENTER_HOST", VCenterError, ("vCenter",)),
-    System("f5", "F5 BIG-IP", "F5_HOST", F5Error, ("F5",)),
-    System("jenkins", "Jenkins", "JENKINS_URL", JenkinsError, ("Jenkins",)),
-    System("grafana", "Grafana", "GRAFANA_URL", GrafanaError, ("Grafana",)),
+    System("prometheus", "Prometheus", "IXNODE_PROMETHEUS_URL", PrometheusError, ("Prometheus",)),
+    System("alertmanager", "Alertmanager", "IXNODE_ALERTMANAGER_URL", AlertmanagerError, ("Alertmanager",)),
+    System("vcenter", "vCenter", "IXNODE_VCENTER_HOST", VCenterError, ("vCenter",)),
+    System("f5", "F5 BIG-IP", "IXNODE_F5_HOST", F5Error, ("F5",)),
+    System("jenkins", "Jenkins", "IXNODE_JENKINS_URL", JenkinsError, ("Jenkins",)),
+    System("grafana", "Grafana", "IXNODE_GRAFANA_URL", GrafanaError, ("Grafana",)),
     System("plg", gettext_noop("PLG host"), "IXNODE_PLG_SSH_HOST", PlgError, ("PLG",)),
     System("ssh", "SSH", "", SSHError, ("SSH",)),
 )

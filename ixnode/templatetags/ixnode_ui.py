@@ -15,7 +15,7 @@ from ixnode.integrations.problems import Problem, explain_text
 
 register = template.Library()
 
-# IXNODE_PLG_MODE, PROMETHEUS_URL, IXNODE_PLG_MODE=local, VCENTER_* …
+# IXNODE_PLG_MODE, IXNODE_PROMETHEUS_URL, IXNODE_PLG_MODE=local, VCENTER_* …
 SETTING_RE = re.compile(r"\b([A-Z][A-Z0-9]*_[A-Z0-9_]*\*?(?:=[A-Za-z0-9_./:-]+)?)")
 
 

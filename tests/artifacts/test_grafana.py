@@ -57,17 +57,17 @@ def grafana(settings):
     Recorder.calls, Recorder.dashboards = [], {}
     server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.GRAFANA_URL = f"http://127.0.0.1:{server.server_address[1]}"
-    settings.GRAFANA_TOKEN = "glsa_test"
-    yield settings.GRAFANA_URL
+    settings.IXNODE_GRAFANA_URL = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.IXNODE_GRAFANA_TOKEN = "glsa_test"
+    yield settings.IXNODE_GRAFANA_URL
     server.shutdown()
     server.server_close()
 
 
 def test_regeneration_pushes_and_removes_the_dashboard(db, plg_files, grafana, config, settings):
-    settings.GRAFANA_URL = grafana
-    settings.GRAFANA_TOKEN = "glsa_test"
-    settings.GRAFANA_FOLDER_UID = "ixnode"
+    settings.IXNODE_GRAFANA_URL = grafana
+    settings.IXNODE_GRAFANA_TOKEN = "glsa_test"
+    settings.IXNODE_GRAFANA_FOLDER_UID = "ixnode"
     outcome = artifacts_regenerate(service_name=config.service_name, config_id=config.pk)
     assert outcome.status == ArtifactStatus.ACTIVE, outcome.error
     method, path, auth, body = Recorder.calls[0]
@@ -83,7 +83,7 @@ def test_regeneration_pushes_and_removes_the_dashboard(db, plg_files, grafana, c
 
 
 def test_bad_token_and_unreachable_are_clear_errors(grafana):
-    with pytest.raises(GrafanaError, match="GRAFANA_TOKEN"):
+    with pytest.raises(GrafanaError, match="IXNODE_GRAFANA_TOKEN"):
         GrafanaClient(url=grafana, token="wrong").dashboard_push(dashboard={"uid": "x"})
-    with pytest.raises(GrafanaError, match="GRAFANA_URL"):
+    with pytest.raises(GrafanaError, match="IXNODE_GRAFANA_URL"):
         GrafanaClient(url="http://127.0.0.1:9", token="t", timeout=2).dashboard_delete(uid="x")

@@ -50,7 +50,7 @@ def test_create_update_only_when_changed_delete(client, jenkins_double, config):
 
 def test_wrong_token_is_a_clear_auth_error(jenkins_double):
     bad = JenkinsClient(url=jenkins_double.url, user=jenkins_double.user, token="wrong", timeout=5)
-    with pytest.raises(JenkinsAuthError, match="JENKINS_USER/JENKINS_TOKEN"):
+    with pytest.raises(JenkinsAuthError, match="IXNODE_JENKINS_USER/IXNODE_JENKINS_TOKEN"):
         bad.job_upsert(name="x", config_xml="<project/>")
 
 
@@ -135,7 +135,7 @@ def test_held_build_reports_building_until_finished(client, jenkins_double, conf
 
 
 def test_regeneration_syncs_and_removes_jenkins_jobs(db, plg_files, jenkins_double, config, settings):
-    settings.JENKINS_URL = jenkins_double.url
+    settings.IXNODE_JENKINS_URL = jenkins_double.url
     outcome = artifacts_regenerate(service_name=config.service_name, config_id=config.pk)
     assert outcome.status == ArtifactStatus.ACTIVE, outcome.error
     assert set(jenkins_double.jobs) == {"ixnode-auto-vm-test-scale-out", "ixnode-auto-vm-test-scale-in"}
@@ -148,12 +148,12 @@ def test_regeneration_syncs_and_removes_jenkins_jobs(db, plg_files, jenkins_doub
 
 
 def test_unreachable_jenkins_marks_the_config_error(db, plg_files, config, settings):
-    settings.JENKINS_URL = "http://127.0.0.1:9"
-    settings.JENKINS_TIMEOUT = 2
+    settings.IXNODE_JENKINS_URL = "http://127.0.0.1:9"
+    settings.IXNODE_JENKINS_TIMEOUT = 2
     outcome = artifacts_regenerate(service_name=config.service_name, config_id=config.pk)
     config.refresh_from_db()
     assert config.artifacts_status == ArtifactStatus.ERROR
-    assert "Jenkins" in config.artifacts_error and "JENKINS_URL" in config.artifacts_error
+    assert "Jenkins" in config.artifacts_error and "IXNODE_JENKINS_URL" in config.artifacts_error
     assert outcome.plg.startswith("published"), "PLG artifacts are still published"
 
 
@@ -161,7 +161,7 @@ def test_unreachable_jenkins_marks_the_config_error(db, plg_files, config, setti
 def test_rename_removes_jobs_under_the_old_name(plg_files, jenkins_double, config_values, settings):
     from autoscaling.models import AutoscalingConfig
 
-    settings.JENKINS_URL = jenkins_double.url
+    settings.IXNODE_JENKINS_URL = jenkins_double.url
     settings.IXNODE_ARTIFACTS_SYNC = True
     config = AutoscalingConfig.objects.create(**config_values)
     assert set(jenkins_double.jobs) == {"ixnode-auto-vm-test-scale-out", "ixnode-auto-vm-test-scale-in"}

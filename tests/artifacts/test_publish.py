@@ -181,7 +181,7 @@ def test_failed_reload_restores_previous_files(db, plg_files, config, settings):
 
 def test_reload_over_http_reports_unreachable(db, plg_files, config, settings):
     settings.IXNODE_PROMETHEUS_RELOAD_COMMAND = ""
-    settings.PROMETHEUS_URL = "http://127.0.0.1:9"  # discard port: nothing listens
+    settings.IXNODE_PROMETHEUS_URL = "http://127.0.0.1:9"  # discard port: nothing listens
     config = publish(config)
     assert config.artifacts_status == ArtifactStatus.ERROR
     assert "not reachable for reload" in config.artifacts_error

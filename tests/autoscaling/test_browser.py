@@ -42,7 +42,7 @@ def screenshot_path(name: str, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def site(live_server, settings, prometheus_history):
-    settings.PROMETHEUS_URL = prometheus_history.url
+    settings.IXNODE_PROMETHEUS_URL = prometheus_history.url
     cache.clear()
     return live_server.url
 

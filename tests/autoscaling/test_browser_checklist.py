@@ -33,11 +33,11 @@ SETUP_SETTINGS = {  # check → the setting its fix names
     "webhook_token": "IXNODE_WEBHOOK_TOKEN",
     "public_url": "IXNODE_PUBLIC_URL",
     "publishing": "IXNODE_PLG_MODE",
-    "prometheus": "PROMETHEUS_URL",
-    "alertmanager": "ALERTMANAGER_URL",
-    "vcenter": "VCENTER_HOST",
-    "f5": "F5_HOST",
-    "jenkins": "JENKINS_URL",
+    "prometheus": "IXNODE_PROMETHEUS_URL",
+    "alertmanager": "IXNODE_ALERTMANAGER_URL",
+    "vcenter": "IXNODE_VCENTER_HOST",
+    "f5": "IXNODE_F5_HOST",
+    "jenkins": "IXNODE_JENKINS_URL",
 }
 
 
@@ -64,9 +64,9 @@ def fresh_install(live_server, settings, root):
     settings.IXNODE_WEBHOOK_TOKEN = ""
     settings.IXNODE_PLG_MODE = "off"
     settings.IXNODE_PUBLIC_URL = f"http://127.0.0.1:{free_port()}"
-    settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
-    settings.ALERTMANAGER_URL = f"http://127.0.0.1:{free_port()}"
-    settings.VCENTER_HOST = settings.F5_HOST = settings.JENKINS_URL = ""
+    settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    settings.IXNODE_ALERTMANAGER_URL = f"http://127.0.0.1:{free_port()}"
+    settings.IXNODE_VCENTER_HOST = settings.IXNODE_F5_HOST = settings.IXNODE_JENKINS_URL = ""
     cache.clear()
     return live_server.url
 
@@ -111,7 +111,7 @@ def test_first_run_checklist_names_each_setting_and_hides_raw_errors(page, fresh
     assert "설정 점검 목록" in checklist.inner_text()
     assert re.search(r"Prometheus\(http://127\.0\.0\.1:\d+\)에 연결할 수 없습니다 \(연결 거부\)\.",
                      checklist.locator('li[data-check="prometheus"]').inner_text())
-    assert "PROMETHEUS_URL" in checklist.locator('li[data-check="prometheus"] .fix code').first.inner_text()
+    assert "IXNODE_PROMETHEUS_URL" in checklist.locator('li[data-check="prometheus"] .fix code').first.inner_text()
     assert not RAW_EXCEPTION.search(_visible_text(page))
 
 
@@ -131,7 +131,7 @@ def test_checklist_gives_way_once_everything_is_set(page, live_server, settings,
                                                     f5_settings, make_config):
     settings.IXNODE_WEBHOOK_TOKEN = "a-long-random-token-for-the-test"
     settings.IXNODE_PUBLIC_URL = live_server.url
-    settings.JENKINS_URL = ""
+    settings.IXNODE_JENKINS_URL = ""
     cache.clear()
     make_config("auto-vm-test", octet=48, f5_pool_name="auto-vm-test-pool")
     _login(page, live_server.url)
@@ -198,7 +198,7 @@ def test_templates_page_without_vcenter(page, fresh_install, template):
     _login(page, fresh_install)
     page.goto(fresh_install + "/templates/")
     problem = page.locator("#vcenter-problem")
-    assert problem.is_visible() and "VCENTER_HOST" in problem.inner_text()
+    assert problem.is_visible() and "IXNODE_VCENTER_HOST" in problem.inner_text()
     assert _visible_text(page).count("vCenter is not set up") == 1  # said once, not again in the form
     assert page.locator("#sync-templates").is_disabled()
     assert page.locator("#create-template button[type=submit]").is_disabled()

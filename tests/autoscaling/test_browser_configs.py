@@ -34,9 +34,9 @@ def shot(page, name: str, tmp_path: Path) -> None:
 
 @pytest.fixture
 def site(live_server, settings, prometheus_server):
-    settings.PROMETHEUS_URL = prometheus_server.url
-    settings.VCENTER_HOST = ""
-    settings.F5_HOST = ""
+    settings.IXNODE_PROMETHEUS_URL = prometheus_server.url
+    settings.IXNODE_VCENTER_HOST = ""
+    settings.IXNODE_F5_HOST = ""
     cache.clear()
     return live_server.url
 
@@ -107,7 +107,7 @@ def test_create_and_edit_show_bad_input_at_its_field(signed_in, site, template, 
 def test_enable_preflight_fails_then_passes(signed_in, site, make_config, settings, vcenter_settings, tmp_path):
     page = signed_in
     config = make_config("cart-api", octet=53, enabled=False, prometheus_job_name="cart-api-service")
-    settings.VCENTER_HOST = ""  # nothing reachable but Prometheus
+    settings.IXNODE_VCENTER_HOST = ""  # nothing reachable but Prometheus
     settings.IXNODE_PLG_MODE = "off"
     page.goto(site + "/services/cart-api/")
     page.click("#enable-config")

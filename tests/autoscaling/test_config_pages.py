@@ -266,7 +266,7 @@ def test_admin_and_service_page_link_both_ways(admin_client, config):
 def test_the_pages_in_korean(engineer_client, config, settings):
     from django.utils import translation
 
-    settings.VCENTER_HOST = ""
+    settings.IXNODE_VCENTER_HOST = ""
     pages = [CREATE, reverse("autoscaling:config-edit", args=[config.service_name]),
              reverse("autoscaling:config-enable", args=[config.service_name]),
              reverse("autoscaling:service", args=[config.service_name])]

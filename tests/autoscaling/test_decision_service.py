@@ -144,7 +144,7 @@ def test_step_is_clamped_to_headroom(service):
 
 
 def test_disabled_config_does_not_ask_prometheus(config, scripted_http_server, settings):
-    settings.PROMETHEUS_URL = scripted_http_server.url
+    settings.IXNODE_PROMETHEUS_URL = scripted_http_server.url
     config.enabled = False
     config.save()
     event = record(config)
@@ -159,8 +159,8 @@ def test_prometheus_down_blocks_and_notifies(config, settings, django_capture_on
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    settings.PROMETHEUS_URL = f"http://127.0.0.1:{port}"
-    settings.PROMETHEUS_TIMEOUT = 1
+    settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{port}"
+    settings.IXNODE_PROMETHEUS_TIMEOUT = 1
     told, recorded = [], []
     vm_count_unknown.connect(lambda sender, config, event, error, **kw: told.append((config.pk, event.pk, error)),
                              weak=False, dispatch_uid="test-unknown")
@@ -173,7 +173,7 @@ def test_prometheus_down_blocks_and_notifies(config, settings, django_capture_on
         vm_count_unknown.disconnect(dispatch_uid="test-unknown")
         scale_decision_recorded.disconnect(dispatch_uid="test-recorded")
     assert event.decision == Decision.BLOCK_UNKNOWN_COUNT
-    assert "unreachable" in event.reason and "PROMETHEUS_URL" in event.reason
+    assert "unreachable" in event.reason and "IXNODE_PROMETHEUS_URL" in event.reason
     assert event.current_vm_count is None
     assert told == [(config.pk, event.pk, told[0][2])] and "unreachable" in told[0][2]
     assert recorded == [event.pk]
@@ -334,7 +334,7 @@ class _ExternalCalls:
             calls.append(("plg targets_list", connection.in_atomic_block))
             return []
 
-        settings.VCENTER_HOST = "vcenter.invalid"
+        settings.IXNODE_VCENTER_HOST = "vcenter.invalid"
         monkeypatch.setattr(prometheus_client.PrometheusClient, "_get", prometheus_get)
         monkeypatch.setattr(ip_leases, "vcenter_client", lambda **kw: VCenter())
         monkeypatch.setattr(hooks.addresses_in_use, "_items", [targets_list])

@@ -91,7 +91,7 @@ def test_desired_count(engineer_client, service):
 def test_desired_count_with_prometheus_down_decides_nothing(engineer_client, service, settings):
     from tests.fixtures.prometheus import free_port
 
-    settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
     response = scale(engineer_client, service, action="desired", desired="3")
     assert not ScaleEvent.objects.exists()
     assert "could not be read from Prometheus" in " ".join(messages_of(response))

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def history(prometheus_history, settings):
-    settings.PROMETHEUS_URL = prometheus_history.url
+    settings.IXNODE_PROMETHEUS_URL = prometheus_history.url
     cache.clear()
     return prometheus_history
 
@@ -56,13 +56,13 @@ def test_overview_rows(operator_client, shop, make_config, make_event, make_run,
 def test_overview_when_prometheus_is_down(operator_client, shop, settings):
     from tests.fixtures.prometheus import free_port
 
-    settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
     cache.clear()
     response = operator_client.get(reverse("autoscaling:overview"))
     assert response.status_code == 200
     assert response.context["rows"][0].vm_count is None
     problem = response.context["count_problem"]
-    assert problem.summary == f"Prometheus at {settings.PROMETHEUS_URL} is not reachable (connection refused)."
+    assert problem.summary == f"Prometheus at {settings.IXNODE_PROMETHEUS_URL} is not reachable (connection refused)."
     assert "NewConnectionError" in problem.detail  # kept, folded away
     body = response.content.decode()
     assert problem.summary in body and "<details class=\"technical\">" in body

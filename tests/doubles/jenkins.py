@@ -514,11 +514,11 @@ class JenkinsDouble:
 
 @pytest.fixture
 def jenkins_double(settings):
-    """A running Jenkins double; Django settings point JENKINS_URL/USER/TOKEN at it."""
+    """A running Jenkins double; Django settings point IXNODE_JENKINS_URL/USER/TOKEN at it."""
     double = JenkinsDouble().start()
-    settings.JENKINS_URL = double.url.rstrip("/")
-    settings.JENKINS_USER = double.user
-    settings.JENKINS_TOKEN = double.token
+    settings.IXNODE_JENKINS_URL = double.url.rstrip("/")
+    settings.IXNODE_JENKINS_USER = double.user
+    settings.IXNODE_JENKINS_TOKEN = double.token
     try:
         yield double
     finally:

@@ -19,7 +19,8 @@ pytest_plugins = ["tests.fixtures.prometheus"]
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 REFUSED = ("Prometheus at http://127.0.0.1:9 is unreachable: NewConnectionError: HTTPConnection(host='127.0.0.1', "
-           "port=9): Failed to establish a new connection: [Errno 111] Connection refused (check PROMETHEUS_URL and "
+           "port=9): Failed to establish a new connection: [Errno 111] Connection refused (check "
+           "IXNODE_PROMETHEUS_URL and "
            "that Prometheus is running).")
 
 
@@ -126,7 +127,8 @@ def test_pages_show_the_reason_translated_and_the_api_keeps_english(operator_cli
 
 def test_a_failed_stage_names_the_stage_and_explains_the_error():
     error = STAGE_FAILED % {"stage": "clone", "error": "vCenter vc.example.test:443 refused the connection while "
-                            "trying to clone: check VCENTER_HOST/VCENTER_PORT and that the vCenter service is running."}
+                            "trying to clone: check IXNODE_VCENTER_HOST/IXNODE_VCENTER_PORT and that the vCenter "
+                            "service is running."}
     shown = event_error_display(error)
     assert shown.summary == ("Stage “Clone VMs from the template” failed: vCenter at vc.example.test is not reachable "
                              "(connection refused).")

@@ -45,6 +45,6 @@ def test_vcenter_vms_are_offered_and_picked(admin_client, vm_with_ip, config, dj
 
 
 def test_vcenter_unreachable_is_explained(admin_client, settings):
-    settings.VCENTER_HOST = ""
+    settings.IXNODE_VCENTER_HOST = ""
     body = admin_client.get(reverse("exporters:list")).content.decode()
     assert "VCENTER" in body

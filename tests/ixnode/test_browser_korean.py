@@ -64,13 +64,13 @@ def korean_site(live_server, settings):
     """The operator's LANGUAGE_CODE=ko; Prometheus and Alertmanager down (a closed port); vCenter, F5 unset."""
     settings.LANGUAGE_CODE = "ko"
     settings.IXNODE_LANGUAGE_FROM_BROWSER = False
-    settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
-    settings.ALERTMANAGER_URL = f"http://127.0.0.1:{free_port()}"
-    settings.PROMETHEUS_TIMEOUT = settings.ALERTMANAGER_TIMEOUT = 2
+    settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    settings.IXNODE_ALERTMANAGER_URL = f"http://127.0.0.1:{free_port()}"
+    settings.IXNODE_PROMETHEUS_TIMEOUT = settings.IXNODE_ALERTMANAGER_TIMEOUT = 2
     settings.IXNODE_PUBLIC_URL = live_server.url
-    settings.VCENTER_HOST = ""
-    settings.F5_HOST = ""
-    settings.JENKINS_URL = ""
+    settings.IXNODE_VCENTER_HOST = ""
+    settings.IXNODE_F5_HOST = ""
+    settings.IXNODE_JENKINS_URL = ""
     settings.IXNODE_PLG_MODE = "off"
     cache.clear()
     return live_server.url
@@ -108,7 +108,7 @@ def estate(make_config, make_event, make_run, django_user_model):
         Decision.BLOCK_UNKNOWN_COUNT: Reason(
             "count_unknown_error", error="Prometheus at http://127.0.0.1:9 is unreachable: NewConnectionError: "
             "HTTPConnection(host='127.0.0.1', port=9): Failed to establish a new connection: [Errno 111] "
-            "Connection refused (check PROMETHEUS_URL and that Prometheus is running)."),
+            "Connection refused (check IXNODE_PROMETHEUS_URL and that Prometheus is running)."),
         Decision.BLOCK_IP_POOL: Reason("ip_pool_empty"),
     }
     for minutes, (decision, reason) in enumerate(reasons.items(), start=1):
@@ -117,7 +117,8 @@ def estate(make_config, make_event, make_run, django_user_model):
                    after_count=3 if decision == Decision.ALLOW else None, **reason_fields(reason))
     failed = make_event(shop, minutes_ago=40, status="rolled_back", after_count=2,
                         error=STAGE_FAILED % {"stage": "clone", "error": "vCenter vc.example.test:443 refused the "
-                                              "connection while trying to clone: check VCENTER_HOST/VCENTER_PORT."},
+                                              "connection while trying to clone: check "
+                                              "IXNODE_VCENTER_HOST/IXNODE_VCENTER_PORT."},
                         rollback_summary="released 127.0.70.221", **reason_fields(reasons[Decision.ALLOW]))
     for position, (name, status) in enumerate((("allocate_ip", "rolled_back"), ("clone", "failed"),
                                                ("power_on", "skipped")), start=1):

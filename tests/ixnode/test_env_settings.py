@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from ixnode.env import env_file_load, persisted_secret
+from ixnode.env import RENAMED, env_file_load, env_float, persisted_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,3 +130,60 @@ def test_manage_py_says_what_is_wrong_without_a_traceback(tmp_path):
     assert result.returncode == 2
     assert result.stderr == f"Configuration error: {env_file} (settings file) is readable by other users " \
                             f"(mode 644): chmod 600 {env_file}\n"
+
+
+SETTINGS_FILE = ROOT / "ixnode" / "settings.py"
+ENV_READ = re.compile(r"""env_(?:str|bool|int|float|list)\(\s*"([A-Z0-9_]+)\"""")
+# Django's, the web server's and the database's conventional names: not the product's own, so not prefixed.
+CONVENTIONAL = {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL", "LANGUAGE_CODE",
+                "TIME_ZONE", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "PORT", "EMAIL_BACKEND", "EMAIL_HOST",
+                "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "EMAIL_USE_TLS", "DEFAULT_FROM_EMAIL"}
+
+
+def settings_variables() -> set[str]:
+    return set(ENV_READ.findall(SETTINGS_FILE.read_text())) | {"IXNODE_VAR_DIR"}
+
+
+def test_every_variable_the_settings_read_is_in_the_configuration_reference():
+    reference = (ROOT / "docs" / "configuration.md").read_text()
+    variables = settings_variables()
+    assert len(variables) > 80
+    missing = sorted(v for v in variables if f"`{v}`" not in reference)
+    assert not missing, f"add these to docs/configuration.md: {missing}"
+
+
+def test_the_products_own_variables_carry_its_prefix():
+    unprefixed = sorted(v for v in settings_variables() if not v.startswith("IXNODE_") and v not in CONVENTIONAL)
+    assert not unprefixed, unprefixed
+    # Every renamed variable is read by the settings under its new name.
+    assert set(RENAMED) <= settings_variables()
+
+
+def test_an_old_variable_name_still_works_and_is_named_in_a_warning(tmp_path):
+    var = tmp_path / "var"
+    code = ("import django; django.setup(); from django.conf import settings as s; "
+            "print(s.IXNODE_PROMETHEUS_URL, s.IXNODE_F5_TIMEOUT, s.IXNODE_VCENTER_HOST)")
+    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DJANGO_SETTINGS_MODULE": "ixnode.settings",
+            "IXNODE_VAR_DIR": str(var), "IXNODE_ENV_FILE": ""}
+    old = {"PROMETHEUS_URL": "http://old-name:9090", "F5_TIMEOUT": "7", "IXNODE_VCENTER_HOST": "vc.new"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**base, **old}, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["http://old-name:9090", "7.0", "vc.new"]
+    assert "PROMETHEUS_URL → IXNODE_PROMETHEUS_URL" in result.stderr  # the log line of every process
+    check = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env={**base, **old},
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stderr
+    assert "ixnode.W001" in check.stderr and "F5_TIMEOUT → IXNODE_F5_TIMEOUT" in check.stderr
+    # The new name wins when both are set, and nothing is reported.
+    both = subprocess.run([sys.executable, "-c", code], cwd=ROOT,
+                          env={**base, "PROMETHEUS_URL": "http://old:1", "IXNODE_PROMETHEUS_URL": "http://new:2"},
+                          capture_output=True, text=True, timeout=60)
+    assert both.stdout.split()[0] == "http://new:2" and "→" not in both.stderr
+
+
+def test_a_bad_value_under_an_old_name_is_named_by_that_name(monkeypatch):
+    monkeypatch.delenv("IXNODE_F5_TIMEOUT", raising=False)
+    monkeypatch.setenv("F5_TIMEOUT", "soon")
+    with pytest.raises(ImproperlyConfigured, match="F5_TIMEOUT must be a number, got 'soon'"):
+        env_float("IXNODE_F5_TIMEOUT", 10.0)

@@ -78,8 +78,8 @@ def test_server_error_is_unavailable(client, f5_double):
 
 
 def test_bad_credentials(f5_settings):
-    f5_settings.F5_PASSWORD = "wrong"
-    with pytest.raises(F5AuthenticationError, match="Check F5_USER / F5_PASSWORD"):
+    f5_settings.IXNODE_F5_PASSWORD = "wrong"
+    with pytest.raises(F5AuthenticationError, match="Check IXNODE_F5_USER / IXNODE_F5_PASSWORD"):
         f5_client().list_members(pool=POOL)
 
 
@@ -92,7 +92,7 @@ def test_revoked_token_is_renewed(client, f5_double):
 
 
 def test_tls_verification_is_enforced(f5_settings):
-    f5_settings.F5_VERIFY_TLS = "/etc/ssl/certs/ca-certificates.crt"
+    f5_settings.IXNODE_F5_VERIFY_TLS = "/etc/ssl/certs/ca-certificates.crt"
     with pytest.raises(F5Unavailable, match="TLS verification failed"):
         f5_client().list_members(pool=POOL)
 
@@ -103,12 +103,12 @@ def test_unreachable(f5_settings):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    f5_settings.F5_HOST = f"127.0.0.1:{port}"
+    f5_settings.IXNODE_F5_HOST = f"127.0.0.1:{port}"
     with pytest.raises(F5Unavailable, match="unreachable"):
         f5_client().list_members(pool=POOL)
 
 
 def test_missing_settings(settings):
-    settings.F5_HOST = ""
-    with pytest.raises(F5ConfigurationError, match="set F5_HOST"):
+    settings.IXNODE_F5_HOST = ""
+    with pytest.raises(F5ConfigurationError, match="set IXNODE_F5_HOST"):
         f5_client()

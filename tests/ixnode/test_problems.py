@@ -99,7 +99,7 @@ def test_server_error_names_the_status(scripted_http_server):
 
 
 def test_f5_refusing_the_password(f5_settings, settings):
-    settings.F5_PASSWORD = "not-the-password"
+    settings.IXNODE_F5_PASSWORD = "not-the-password"
     exc = failure(lambda: f5_client().list_members(pool="auto-vm-test-pool"))
     assert isinstance(exc, F5Error)
     problem = explain(exc)
@@ -108,11 +108,11 @@ def test_f5_refusing_the_password(f5_settings, settings):
 
 
 def test_settings_left_empty(settings):
-    settings.VCENTER_HOST = ""
+    settings.IXNODE_VCENTER_HOST = ""
     exc = failure(lambda: vcenter_client().about())
     assert isinstance(exc, VCenterError)
     problem = explain(exc)
-    assert problem.summary == "vCenter is not configured." and "VCENTER_HOST" in problem.detail
+    assert problem.summary == "vCenter is not configured." and "IXNODE_VCENTER_HOST" in problem.detail
     with translation.override("ko"):
         assert explain(exc).summary == "vCenter이(가) 설정되지 않았습니다."
 

@@ -103,7 +103,7 @@ def test_unreachable_prometheus():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     client = PrometheusClient(f"http://127.0.0.1:{port}", timeout=1)
-    with pytest.raises(PrometheusUnavailable, match="unreachable.*PROMETHEUS_URL"):
+    with pytest.raises(PrometheusUnavailable, match="unreachable.*IXNODE_PROMETHEUS_URL"):
         client.target_count("any")
 
 
@@ -172,10 +172,10 @@ def test_malformed_query_result(scripted_http_server):
 
 
 def test_prometheus_client_follows_settings(settings, scripted_http_server):
-    settings.PROMETHEUS_URL = scripted_http_server.url
-    settings.PROMETHEUS_TIMEOUT = 1.5
+    settings.IXNODE_PROMETHEUS_URL = scripted_http_server.url
+    settings.IXNODE_PROMETHEUS_TIMEOUT = 1.5
     first = prometheus_client()
     assert first.base_url == scripted_http_server.url and first.timeout == 1.5
     assert prometheus_client() is first
-    settings.PROMETHEUS_URL = "http://127.0.0.1:1"
+    settings.IXNODE_PROMETHEUS_URL = "http://127.0.0.1:1"
     assert prometheus_client().base_url == "http://127.0.0.1:1"

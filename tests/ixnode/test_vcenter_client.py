@@ -144,7 +144,7 @@ def test_injected_clone_fault_is_translated_and_nothing_is_created(client, vcsim
     with pytest.raises(VCenterTaskFailed, match="not enough capacity") as info:
         client.vm_clone(source=TEMPLATE, name=name)
     assert info.value.fault == "InsufficientResourcesFault"
-    assert "VCENTER_RESOURCE_POOL" in str(info.value)
+    assert "IXNODE_VCENTER_RESOURCE_POOL" in str(info.value)
     assert client.vm_find(name) is None
 
 
@@ -222,25 +222,25 @@ def test_bootstrap_address_and_wait_for_ip(client, vcsim_control, names):
 def test_not_found_errors_name_the_setting(vcsim, client):
     with pytest.raises(VCenterNotFound, match="no VM or template named 'nope'"):
         client.vm_get("nope")
-    with pytest.raises(VCenterNotFound, match="VCENTER_DATACENTER"):
+    with pytest.raises(VCenterNotFound, match="IXNODE_VCENTER_DATACENTER"):
         client.with_settings(datacenter="DC9").vms_list()
-    with pytest.raises(VCenterNotFound, match="VCENTER_FOLDER"):
+    with pytest.raises(VCenterNotFound, match="IXNODE_VCENTER_FOLDER"):
         client.with_settings(folder="missing").vm_clone(source=TEMPLATE, name="never-created")
-    with pytest.raises(VCenterNotFound, match="VCENTER_RESOURCE_POOL"):
+    with pytest.raises(VCenterNotFound, match="IXNODE_VCENTER_RESOURCE_POOL"):
         client.with_settings(resource_pool="NoCluster").vm_clone(source=TEMPLATE, name="never-created")
-    with pytest.raises(VCenterNotFound, match="VCENTER_DATASTORE"):
+    with pytest.raises(VCenterNotFound, match="IXNODE_VCENTER_DATASTORE"):
         client.with_settings(datastore="NoDS").vm_clone(source=TEMPLATE, name="never-created")
     assert client.vm_find("never-created") is None
 
 
 def test_wrong_password_is_an_auth_error(vcsim):
     bad = VCenterClient(settings_for(vcsim, password="wrong-" + vcsim.password))
-    with pytest.raises(VCenterAuthError, match="VCENTER_PASSWORD"):
+    with pytest.raises(VCenterAuthError, match="IXNODE_VCENTER_PASSWORD"):
         bad.about()
 
 
 def test_tls_untrusted_certificate_is_refused_unless_trusted_or_pinned(vcsim):
-    with pytest.raises(VCenterTLSError, match="VCENTER_THUMBPRINT"):
+    with pytest.raises(VCenterTLSError, match="IXNODE_VCENTER_THUMBPRINT"):
         VCenterClient(settings_for(vcsim, thumbprint="")).about()
     assert VCenterClient(settings_for(vcsim, thumbprint="", ca_file=str(vcsim.cert_path))).about()
     assert VCenterClient(settings_for(vcsim, thumbprint=vcsim.thumbprint_sha256)).about()
@@ -260,12 +260,12 @@ def test_unreachable_vcenter_is_unavailable():
     client = VCenterClient(
         VCenterSettings(host="127.0.0.1", port=port, user="u", password="p", thumbprint="AA" * 20, timeout=2)
     )
-    with pytest.raises(VCenterUnavailable, match="VCENTER_HOST/VCENTER_PORT"):
+    with pytest.raises(VCenterUnavailable, match="IXNODE_VCENTER_HOST/IXNODE_VCENTER_PORT"):
         client.about()
 
 
 def test_missing_settings_are_a_config_error():
-    with pytest.raises(VCenterConfigError, match="VCENTER_HOST, VCENTER_USER, VCENTER_PASSWORD"):
+    with pytest.raises(VCenterConfigError, match="IXNODE_VCENTER_HOST, IXNODE_VCENTER_USER, IXNODE_VCENTER_PASSWORD"):
         VCenterClient(VCenterSettings(host="", user="", password=""))
 
 

@@ -77,7 +77,7 @@ def test_refused_webhook_leaks_no_secret_to_logs_or_db(settings, caplog):
 
     from tests.fixtures.prometheus import free_port
 
-    caplog.set_level(logging.DEBUG)  # even with LOG_LEVEL=DEBUG (urllib3 logs request paths at DEBUG)
+    caplog.set_level(logging.DEBUG)  # even with IXNODE_LOG_LEVEL=DEBUG (urllib3 logs request paths at DEBUG)
     settings.IXNODE_NOTIFY_EMAILS = []
     port = free_port()  # nothing listens there: connection refused
     settings.IXNODE_NOTIFY_WEBHOOK_URLS = [f"http://user:pw@127.0.0.1:{port}/services/T000/B000/{SECRET}?token={SECRET}"]
@@ -92,7 +92,7 @@ def test_refused_webhook_leaks_no_secret_to_logs_or_db(settings, caplog):
 def test_failing_webhook_answer_leaks_no_secret_to_logs_or_db(settings, http_receiver, caplog):
     import logging
 
-    caplog.set_level(logging.DEBUG)  # even with LOG_LEVEL=DEBUG (urllib3 logs request paths at DEBUG)
+    caplog.set_level(logging.DEBUG)  # even with IXNODE_LOG_LEVEL=DEBUG (urllib3 logs request paths at DEBUG)
     settings.IXNODE_NOTIFY_EMAILS = []
     http_receiver.status = 500
     settings.IXNODE_NOTIFY_WEBHOOK_URLS = [f"{http_receiver.url}/services/T000/B000/{SECRET}"]
@@ -145,7 +145,7 @@ def test_integration_down_is_notified_once(channels, q_sync, settings):
     from provisioning.diagnostics import integration_health
     from tests.fixtures.prometheus import free_port
 
-    settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
     integration_health(use_cache=False)
     integration_health(use_cache=False)
     payloads = [r.json()["ixnode"] for r in channels.requests if r.json()["ixnode"]["key"] == "prometheus"]

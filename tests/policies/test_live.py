@@ -145,7 +145,7 @@ def forecast_prometheus(tmp_path) -> Iterator[ForecastPrometheus]:
 
 
 def test_predictive_forecast_history_from_prometheus_query_range(config, forecast_prometheus, settings):
-    settings.PROMETHEUS_URL = forecast_prometheus.url
+    settings.IXNODE_PROMETHEUS_URL = forecast_prometheus.url
     settings.IXNODE_POLICY_RATE_WINDOW = "5s"
     config.prometheus_job_name = HISTORY_JOB
     config.save(update_fields=["prometheus_job_name"])
@@ -190,7 +190,7 @@ def _post_alert(url: str, labels: dict[str, str]) -> None:
 
 
 def test_cooldown_end_recheck_acts_on_a_still_firing_alert(config, plg_stack, prometheus_server, settings):
-    settings.PROMETHEUS_URL = prometheus_server.url
+    settings.IXNODE_PROMETHEUS_URL = prometheus_server.url
     config.prometheus_job_name = prometheus_server.job_with_count(2)
     config.save(update_fields=["prometheus_job_name"])
     ScalingPolicy.objects.create(config=config, policy_type="step", recheck_alert_at_cooldown_end=True)
@@ -218,7 +218,7 @@ def test_cooldown_end_recheck_acts_on_a_still_firing_alert(config, plg_stack, pr
 
 
 def test_recheck_reports_an_unreachable_alertmanager(config, prometheus_server, settings, caplog):
-    settings.ALERTMANAGER_URL = f"http://127.0.0.1:{free_port()}"
+    settings.IXNODE_ALERTMANAGER_URL = f"http://127.0.0.1:{free_port()}"
     config.prometheus_job_name = prometheus_server.job_with_count(2)
     config.save(update_fields=["prometheus_job_name"])
     ScalingPolicy.objects.create(config=config, policy_type="step")
@@ -228,5 +228,5 @@ def test_recheck_reports_an_unreachable_alertmanager(config, prometheus_server, 
                               finished_at=finished)
     CooldownState.objects.update_or_create(config=config, defaults={"last_scale_out_at": finished})
     assert services.alert_recheck(config=config) is None
-    assert "ALERTMANAGER_URL" in caplog.text and ScaleEvent.objects.count() == 1  # only the finished run
+    assert "IXNODE_ALERTMANAGER_URL" in caplog.text and ScaleEvent.objects.count() == 1  # only the finished run
 

@@ -56,13 +56,14 @@ def test_broken_service_is_red_with_fixes(config, prometheus_url, f5_settings, f
 def test_unconfigured_and_unreachable_systems(config, settings):
     from tests.fixtures.prometheus import free_port
 
-    settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
-    settings.F5_HOST = ""
+    settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    settings.IXNODE_F5_HOST = ""
     results = by_key(service_diagnostics(config=config))
     assert results["prometheus_job"].ok is None and "is not reachable" in results["prometheus_job"].detail
     assert results["count_bounds"].ok is None
-    assert results["f5_pool"].ok is None and "F5_HOST" in results["f5_pool"].fix  # the setting to change
-    assert results["f5_pool"].detail == "F5 BIG-IP is not configured." and "F5_HOST" in results["f5_pool"].technical
+    assert results["f5_pool"].ok is None and "IXNODE_F5_HOST" in results["f5_pool"].fix  # the setting to change
+    assert results["f5_pool"].detail == "F5 BIG-IP is not configured."
+    assert "IXNODE_F5_HOST" in results["f5_pool"].technical
     health = by_key(integration_health(use_cache=False))
     assert health["prometheus"].ok is False and health["f5"].ok is None
 
@@ -82,9 +83,9 @@ def jenkins(settings):
     from tests.doubles.jenkins import JenkinsDouble
 
     double = JenkinsDouble().start()
-    settings.JENKINS_URL = double.url.rstrip("/")
-    settings.JENKINS_USER = double.user
-    settings.JENKINS_TOKEN = double.token
+    settings.IXNODE_JENKINS_URL = double.url.rstrip("/")
+    settings.IXNODE_JENKINS_USER = double.user
+    settings.IXNODE_JENKINS_TOKEN = double.token
     yield double
     double.stop()
 
@@ -101,7 +102,7 @@ def test_jenkins_health_and_jobs(config, jenkins, settings):
     for name in jenkins_job_names(config.service_name).values():
         client.job_upsert(name=name, config_xml="<project><description>x</description></project>")
     assert check_jenkins_jobs(config=config, ctx=DiagnosticsContext()).ok is True
-    settings.JENKINS_TOKEN = "wrong"
+    settings.IXNODE_JENKINS_TOKEN = "wrong"
     assert health_jenkins().ok is False
 
 
@@ -112,7 +113,7 @@ def test_free_ips_counts_like_allocation_and_credits_the_warm_pool(config, setti
     from ixnode.integrations.prometheus.client import Target
     from provisioning.diagnostics import DiagnosticsContext, check_free_ips
 
-    settings.VCENTER_HOST = ""
+    settings.IXNODE_VCENTER_HOST = ""
     job = config.prometheus_job_name
     targets = [Target(instance=f"127.0.48.{n}:9100", job=job, scrape_pool=job, health="up") for n in (10, 220)]
     for n in range(221, 227):
@@ -145,8 +146,8 @@ def test_the_setup_checks_are_cached_per_language(settings):
     from provisioning.diagnostics import setup_checklist
 
     settings.IXNODE_WEBHOOK_TOKEN = ""
-    settings.PROMETHEUS_URL = settings.ALERTMANAGER_URL = "http://127.0.0.1:9"
-    settings.VCENTER_HOST = settings.F5_HOST = settings.JENKINS_URL = ""
+    settings.IXNODE_PROMETHEUS_URL = settings.IXNODE_ALERTMANAGER_URL = "http://127.0.0.1:9"
+    settings.IXNODE_VCENTER_HOST = settings.IXNODE_F5_HOST = settings.IXNODE_JENKINS_URL = ""
     cache.clear()
     with translation.override("en"):
         english = {r.key: r.detail for r in setup_checklist(use_cache=True)}

@@ -123,9 +123,9 @@ def test_the_service_page_shows_the_panel(estate, engineer_client):
 
 def test_systems_that_do_not_answer_blank_their_column_only(estate, settings, blackhole):
     settings.IXNODE_INSTANCES_TIMEOUT = 1.0
-    settings.VCENTER_PORT = blackhole  # accepts, never answers
-    settings.F5_HOST = f"127.0.0.1:{blackhole}"
-    settings.PROMETHEUS_URL = f"http://127.0.0.1:{blackhole}"
+    settings.IXNODE_VCENTER_PORT = blackhole  # accepts, never answers
+    settings.IXNODE_F5_HOST = f"127.0.0.1:{blackhole}"
+    settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{blackhole}"
     started = time.monotonic()
     panel = service_instances(config=estate["config"])
     elapsed = time.monotonic() - started
@@ -144,13 +144,13 @@ def test_systems_that_do_not_answer_blank_their_column_only(estate, settings, bl
 def test_unconfigured_systems_say_which_setting(config, settings, engineer_client):
     from tests.fixtures.prometheus import free_port
 
-    settings.VCENTER_HOST = ""
-    settings.F5_HOST = ""
-    settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    settings.IXNODE_VCENTER_HOST = ""
+    settings.IXNODE_F5_HOST = ""
+    settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
     panel = service_instances(config=config)
     notes = {n.system: n for n in panel.notes}
-    assert "VCENTER_HOST" in notes["vcenter"].text and not notes["vcenter"].detail
-    assert "F5_HOST" in notes["f5"].text
+    assert "IXNODE_VCENTER_HOST" in notes["vcenter"].text and not notes["vcenter"].detail
+    assert "IXNODE_F5_HOST" in notes["f5"].text
     assert "Prometheus did not answer" in notes["prometheus"].text and "unreachable" in notes["prometheus"].detail
     body = engineer_client.get(reverse("autoscaling:service", args=[config.service_name])).content.decode()
     assert 'data-note="prometheus"' in body and "<details><summary>Technical detail</summary>" in body

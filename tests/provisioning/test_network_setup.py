@@ -167,7 +167,7 @@ def test_bad_key_mode_fails_clearly(ssh_config, tmp_path):
 
 @pytest.mark.django_db
 def test_network_configure_finds_the_boot_address_in_vcenter(ssh_config, vcenter_settings, vcsim_control, settings):
-    settings.VCENTER_GUEST_IP_TIMEOUT = 2
+    settings.IXNODE_VCENTER_GUEST_IP_TIMEOUT = 2
     vcsim_control.control(bootstrap_ips=[BOOTSTRAP])
     client = vcenter_client()
     name = f"auto-vm-test-{uuid.uuid4().hex[:8]}"
@@ -184,7 +184,7 @@ def test_network_configure_finds_the_boot_address_in_vcenter(ssh_config, vcenter
 
 @pytest.mark.django_db
 def test_network_configure_with_guest_customization(config, vcenter_settings, vcsim_control, settings):
-    settings.VCENTER_GUEST_IP_TIMEOUT = 0.5
+    settings.IXNODE_VCENTER_GUEST_IP_TIMEOUT = 0.5
     config.network_mode = NetworkMode.GUEST_CUSTOMIZATION
     client = vcenter_client()
     name = f"auto-vm-test-{uuid.uuid4().hex[:8]}"

@@ -63,7 +63,7 @@ def test_api_and_unreadable_source(pipeline_world, client, settings):
     assert response.status_code == 200 and response.json()["clean"] is True
     assert client.get("/api/autoscaling/drift/no-such-service/").status_code == 404
 
-    settings.F5_HOST = "127.0.0.1:1"
+    settings.IXNODE_F5_HOST = "127.0.0.1:1"
     body = client.get(url).json()
     assert body["clean"] is False and any(e.startswith("F5:") for e in body["errors"])
     json.dumps(body)

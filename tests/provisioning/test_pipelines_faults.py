@@ -82,7 +82,7 @@ def test_ssh_refused(pipeline_world, vcsim_control, settings, q_sync):
     settings.IXNODE_SSH_PORT = free_port()  # nothing listens there: connection refused
     settings.IXNODE_SSH_CONNECT_TIMEOUT = 1.0
     settings.IXNODE_SSH_BOOT_TIMEOUT = 1.0
-    settings.VCENTER_GUEST_IP_TIMEOUT = 10.0
+    settings.IXNODE_VCENTER_GUEST_IP_TIMEOUT = 10.0
     event = decide(pipeline_world)
     assert_rolled_back(event, "network")
     assert "127.0.48.240" in event.error
@@ -93,7 +93,7 @@ def test_ssh_refused(pipeline_world, vcsim_control, settings, q_sync):
 def test_prometheus_down_at_decision_time(pipeline_world, settings, q_sync):
     from tests.fixtures.prometheus import free_port
 
-    settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
     event = decide(pipeline_world)
     assert event.decision == Decision.BLOCK_UNKNOWN_COUNT and event.status == EventStatus.BLOCKED
     assert not event.stages.exists()
@@ -111,11 +111,11 @@ def _subprocess_env(world, settings) -> dict:
         {
             "DJANGO_SETTINGS_MODULE": "tests.settings",
             "DATABASE_URL": url,
-            "F5_HOST": settings.F5_HOST,
-            "F5_USER": settings.F5_USER,
-            "F5_PASSWORD": settings.F5_PASSWORD,
-            "F5_VERIFY_TLS": settings.F5_VERIFY_TLS,
-            "PROMETHEUS_URL": settings.PROMETHEUS_URL,
+            "IXNODE_F5_HOST": settings.IXNODE_F5_HOST,
+            "IXNODE_F5_USER": settings.IXNODE_F5_USER,
+            "IXNODE_F5_PASSWORD": settings.IXNODE_F5_PASSWORD,
+            "IXNODE_F5_VERIFY_TLS": settings.IXNODE_F5_VERIFY_TLS,
+            "IXNODE_PROMETHEUS_URL": settings.IXNODE_PROMETHEUS_URL,
             "IXNODE_PROMETHEUS_TARGETS_DIR": settings.IXNODE_PROMETHEUS_TARGETS_DIR,
             "IXNODE_PLG_MODE": "local",
             "IXNODE_PIPELINE_HEARTBEAT_SECONDS": "0.5",

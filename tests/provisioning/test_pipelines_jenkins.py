@@ -32,7 +32,7 @@ def jenkins_world(pipeline_world, jenkins_double, live_server, settings, q_sync)
     settings.IXNODE_JENKINS_POLL_SECONDS = 0.05
     user = User.objects.create_user("jenkins-bot")
     user.user_permissions.add(Permission.objects.get(codename="change_scaleevent"))
-    jenkins_double.credentials[settings.JENKINS_API_CREDENTIALS_ID] = Token.objects.create(user=user).key
+    jenkins_double.credentials[settings.IXNODE_JENKINS_API_CREDENTIALS_ID] = Token.objects.create(user=user).key
     client = jenkins_client()
     ctx = RenderContext.from_settings()
     for action in (ScaleAction.SCALE_OUT, ScaleAction.SCALE_IN):

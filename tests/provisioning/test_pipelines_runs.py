@@ -184,7 +184,7 @@ def test_scale_in_drain_timeout_and_hung_guest(pipeline_world, vcsim_control, se
     world = pipeline_world
     name, ip = _scaled_out(world)
     world.f5.set_connections(world.config.f5_pool_name, ip, world.config.f5_vip_port, 4)
-    settings.F5_DRAIN_TIMEOUT = 0.3
+    settings.IXNODE_F5_DRAIN_TIMEOUT = 0.3
     settings.IXNODE_GUEST_SHUTDOWN_TIMEOUT = 0.5
     vcsim_control.control(shutdown_delay_ms=-1)  # the guest never stops by itself
     event = decide(world, ScaleAction.SCALE_IN)

@@ -64,7 +64,7 @@ def test_preflight_passes_when_everything_is_there(ready):
 def test_preflight_says_what_fails(disabled, settings, ssh_key, vcenter_settings, tmp_path):
     from tests.fixtures.prometheus import free_port
 
-    settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
     settings.IXNODE_PLG_MODE = "off"
     settings.IXNODE_WEBHOOK_TOKEN = ""
     ssh_key.chmod(0o644)
@@ -85,7 +85,7 @@ def test_preflight_says_what_fails(disabled, settings, ssh_key, vcenter_settings
 
 
 def test_unconfigured_vcenter_and_missing_key(disabled, settings):
-    settings.VCENTER_HOST = ""
+    settings.IXNODE_VCENTER_HOST = ""
     disabled.ssh_key_path = ""
     results = by_key(config_preflight(config=disabled))
     assert results["template"].ok is None and "VCENTER" in results["template"].fix
@@ -95,7 +95,7 @@ def test_unconfigured_vcenter_and_missing_key(disabled, settings):
 
 
 def test_acknowledging_exactly_the_failures_enables_and_is_recorded(disabled, settings):
-    settings.VCENTER_HOST = ""
+    settings.IXNODE_VCENTER_HOST = ""
     settings.IXNODE_PLG_MODE = "off"
     disabled.ssh_key_path = ""
     failing = {r.key for r in config_preflight(config=disabled) if r.ok is not True}
@@ -113,7 +113,7 @@ def test_acknowledging_exactly_the_failures_enables_and_is_recorded(disabled, se
 def test_an_invalid_config_is_never_enabled(disabled, settings):
     AutoscalingConfig.objects.filter(pk=disabled.pk).update(gateway="127.0.48.225")  # inside the pool
     disabled.refresh_from_db()
-    settings.VCENTER_HOST = ""
+    settings.IXNODE_VCENTER_HOST = ""
     failing = [r.key for r in config_preflight(config=disabled) if r.ok is not True]
     from django.core.exceptions import ValidationError
 
@@ -124,7 +124,7 @@ def test_an_invalid_config_is_never_enabled(disabled, settings):
 
 
 def test_enable_page_refuses_then_enables_on_confirmation(engineer_client, operator_client, disabled, settings):
-    settings.VCENTER_HOST = ""
+    settings.IXNODE_VCENTER_HOST = ""
     settings.IXNODE_PLG_MODE = "off"
     disabled.ssh_key_path = ""
     disabled.save()

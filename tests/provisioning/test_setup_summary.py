@@ -24,9 +24,9 @@ def nothing_configured(settings, live_server):
     settings.IXNODE_WEBHOOK_TOKEN = ""
     settings.IXNODE_PLG_MODE = "off"
     settings.IXNODE_PUBLIC_URL = live_server.url
-    settings.PROMETHEUS_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
-    settings.ALERTMANAGER_URL = "http://127.0.0.1:9"
-    settings.VCENTER_HOST = settings.F5_HOST = settings.JENKINS_URL = ""
+    settings.IXNODE_PROMETHEUS_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
+    settings.IXNODE_ALERTMANAGER_URL = "http://127.0.0.1:9"
+    settings.IXNODE_VCENTER_HOST = settings.IXNODE_F5_HOST = settings.IXNODE_JENKINS_URL = ""
     settings.LANGUAGE_CODE = "en"
     return settings
 
@@ -40,8 +40,9 @@ def test_fresh_install_says_what_is_off_and_how_to_turn_it_on(nothing_configured
     assert "[off] Publishing to Prometheus and Alertmanager: IXNODE_PLG_MODE=off" in text
     assert "→ Set IXNODE_PLG_MODE=local" in text
     assert f"[ok]  Public URL: {live_server.url} answers." in text
-    assert "[off] Prometheus" in text and "→ Check PROMETHEUS_URL" in text
-    assert "[--]  vCenter" in text and "→ Set VCENTER_HOST, VCENTER_USER and VCENTER_PASSWORD" in text
+    assert "[off] Prometheus" in text and "→ Check IXNODE_PROMETHEUS_URL" in text
+    assert "[--]  vCenter" in text
+    assert "→ Set IXNODE_VCENTER_HOST, IXNODE_VCENTER_USER and IXNODE_VCENTER_PASSWORD" in text
     assert "7 of 8 items are off or unreachable" in text
 
 

@@ -53,12 +53,12 @@ def unreachable_vcenter(settings):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    settings.VCENTER_HOST = "127.0.0.1"
-    settings.VCENTER_PORT = port
-    settings.VCENTER_USER = "nobody"
-    settings.VCENTER_PASSWORD = "nothing"
-    settings.VCENTER_THUMBPRINT = "AA" * 20
-    settings.VCENTER_TIMEOUT = 2
+    settings.IXNODE_VCENTER_HOST = "127.0.0.1"
+    settings.IXNODE_VCENTER_PORT = port
+    settings.IXNODE_VCENTER_USER = "nobody"
+    settings.IXNODE_VCENTER_PASSWORD = "nothing"
+    settings.IXNODE_VCENTER_THUMBPRINT = "AA" * 20
+    settings.IXNODE_VCENTER_TIMEOUT = 2
 
 
 # --- services and selectors ----------------------------------------------------------------------------
@@ -277,7 +277,7 @@ def test_api_reports_unreachable_vcenter_as_503(unreachable_vcenter):
     api.force_authenticate(make_user("view_template", "add_template", "change_template"))
     response = api.get("/api/vcenter/vms/")
     assert response.status_code == 503
-    assert "VCENTER_HOST" in response.json()["detail"]
+    assert "IXNODE_VCENTER_HOST" in response.json()["detail"]
 
 
 @pytest.mark.django_db
@@ -327,10 +327,10 @@ def test_without_vcenter_in_vcenter_is_unknown_and_said_once(client, unreachable
 
 @pytest.mark.django_db
 def test_without_vcenter_settings_the_page_says_what_to_set(client, settings):
-    settings.VCENTER_HOST = ""
+    settings.IXNODE_VCENTER_HOST = ""
     client.force_login(make_user("view_template", "add_template", "change_template"))
     html = client.get(reverse("templates_app:inventory")).content.decode()
-    assert "vCenter is not set up." in html and "<code>VCENTER_HOST</code>" in html
+    assert "vCenter is not set up." in html and "<code>IXNODE_VCENTER_HOST</code>" in html
 
 
 @pytest.mark.django_db

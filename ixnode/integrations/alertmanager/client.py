@@ -26,7 +26,8 @@ class AlertmanagerClient:
             response = requests.get(url, params=params, timeout=self.timeout)
         except requests.RequestException as exc:
             raise AlertmanagerError(
-                f"Alertmanager at {self.base_url} is unreachable ({exc.__class__.__name__}); check ALERTMANAGER_URL."
+                f"Alertmanager at {self.base_url} is unreachable ({exc.__class__.__name__}); check "
+                f"IXNODE_ALERTMANAGER_URL."
             ) from exc
         if response.status_code != 200:
             raise AlertmanagerError(f"Alertmanager at {self.base_url} answered HTTP {response.status_code} on {url}.")
@@ -64,6 +65,7 @@ class AlertmanagerClient:
 
 
 def alertmanager_client() -> Alertmanager:
-    """The Alertmanager configured by ALERTMANAGER_URL and ALERTMANAGER_TIMEOUT: the one way the product builds an
+    """The Alertmanager configured by IXNODE_ALERTMANAGER_URL and IXNODE_ALERTMANAGER_TIMEOUT: the one way the
+    product builds an
     Alertmanager client."""
-    return AlertmanagerClient(settings.ALERTMANAGER_URL, timeout=settings.ALERTMANAGER_TIMEOUT)
+    return AlertmanagerClient(settings.IXNODE_ALERTMANAGER_URL, timeout=settings.IXNODE_ALERTMANAGER_TIMEOUT)

@@ -6,10 +6,10 @@ until 0 or a timeout), ``remove_member`` and ``delete_node`` (idempotent), ``lis
 Neutral dataclasses out; bigrest and requests errors become the interface's exceptions, with messages an operator
 can act on.
 
-Settings (env): ``F5_HOST`` (``host`` or ``host:port`` of the management interface), ``F5_USER``,
-``F5_PASSWORD``, ``F5_VERIFY_TLS`` (``true``, ``false`` or the path of a CA bundle / the device's
-certificate), ``F5_PARTITION`` (default ``Common``), ``F5_TIMEOUT`` (seconds per request),
-``F5_DRAIN_TIMEOUT`` and ``F5_DRAIN_POLL_INTERVAL`` (seconds).
+Settings (env): ``IXNODE_F5_HOST`` (``host`` or ``host:port`` of the management interface), ``IXNODE_F5_USER``,
+``IXNODE_F5_PASSWORD``, ``IXNODE_F5_VERIFY_TLS`` (``true``, ``false`` or the path of a CA bundle / the device's
+certificate), ``IXNODE_F5_PARTITION`` (default ``Common``), ``IXNODE_F5_TIMEOUT`` (seconds per request),
+``IXNODE_F5_DRAIN_TIMEOUT`` and ``IXNODE_F5_DRAIN_POLL_INTERVAL`` (seconds).
 """
 
 from __future__ import annotations
@@ -97,7 +97,8 @@ class F5Client:
     ) -> None:
         if not host or not user or not password:
             raise F5ConfigurationError(
-                "F5 is not configured: set F5_HOST (management address, host[:port]), F5_USER and F5_PASSWORD."
+                "F5 is not configured: set IXNODE_F5_HOST (management address, host[:port]), IXNODE_F5_USER and "
+                "IXNODE_F5_PASSWORD."
             )
         self.host = host
         self.user = user
@@ -135,19 +136,20 @@ class F5Client:
         except requests.exceptions.SSLError as exc:
             raise F5Unavailable(
                 f"F5 {self.host}: TLS verification failed while trying to {what} ({exc.__class__.__name__}). "
-                "Set F5_VERIFY_TLS to the path of the device's CA/certificate, or to false on a lab device."
+                "Set IXNODE_F5_VERIFY_TLS to the path of the device's CA/certificate, or to false on a lab device."
             ) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             raise F5Unavailable(
                 f"F5 {self.host} is unreachable while trying to {what} ({exc.__class__.__name__}); "
-                "check F5_HOST and that the management interface accepts HTTPS from this host."
+                "check IXNODE_F5_HOST and that the management interface accepts HTTPS from this host."
             ) from None
 
     def _error_for(self, status: int | None, what: str, message: str) -> F5Error:
         prefix = f"F5 {self.host}: could not {what}"
         if status in (401, 403):
             err: F5Error = F5AuthenticationError(
-                f"{prefix}: authentication refused ({status}: {message}). Check F5_USER / F5_PASSWORD and that "
+                f"{prefix}: authentication refused ({status}: {message}). Check IXNODE_F5_USER / IXNODE_F5_PASSWORD "
+                f"and that "
                 "the user has the Manager role on the partition."
             )
         elif status == 404:
@@ -318,7 +320,8 @@ class F5Client:
             if time.monotonic() - start >= timeout:
                 raise F5DrainTimeout(
                     f"F5 member {address}:{port} of pool {pool} still has {stats.current_connections} connection(s) "
-                    f"after {timeout:.0f}s of draining; raise F5_DRAIN_TIMEOUT or close the sessions, then retry."
+                    f"after {timeout:.0f}s of draining; raise IXNODE_F5_DRAIN_TIMEOUT or close the sessions, then "
+                    f"retry."
                 )
             time.sleep(poll)
 
@@ -355,15 +358,16 @@ def member_name(address: str, port: int) -> str:
 
 def f5_client(*, timeout: float | None = None) -> F5:
     """The BIG-IP configured by the F5_* settings: the one way the product builds an F5 client (one per run; its
-    bigrest session logs in on first use). ``F5ConfigurationError`` when F5_HOST, F5_USER or F5_PASSWORD is
-    missing. ``timeout`` overrides F5_TIMEOUT (seconds per request), e.g. for a page that must answer quickly."""
+    bigrest session logs in on first use). ``F5ConfigurationError`` when IXNODE_F5_HOST, IXNODE_F5_USER or
+    IXNODE_F5_PASSWORD is
+    missing. ``timeout`` overrides IXNODE_F5_TIMEOUT (seconds per request), e.g. for a page that must answer quickly."""
     return F5Client(
-        host=settings.F5_HOST,
-        user=settings.F5_USER,
-        password=settings.F5_PASSWORD,
-        verify=settings.F5_VERIFY_TLS,
-        partition=settings.F5_PARTITION,
-        timeout=settings.F5_TIMEOUT if timeout is None else timeout,
-        drain_timeout=settings.F5_DRAIN_TIMEOUT,
-        drain_poll_interval=settings.F5_DRAIN_POLL_INTERVAL,
+        host=settings.IXNODE_F5_HOST,
+        user=settings.IXNODE_F5_USER,
+        password=settings.IXNODE_F5_PASSWORD,
+        verify=settings.IXNODE_F5_VERIFY_TLS,
+        partition=settings.IXNODE_F5_PARTITION,
+        timeout=settings.IXNODE_F5_TIMEOUT if timeout is None else timeout,
+        drain_timeout=settings.IXNODE_F5_DRAIN_TIMEOUT,
+        drain_poll_interval=settings.IXNODE_F5_DRAIN_POLL_INTERVAL,
     )

@@ -1,7 +1,7 @@
 """What the product asks of the F5 BIG-IP (:class:`F5`), the neutral data it gets back and the errors it can raise.
 
 Product code depends on this module only; ``client.py`` holds the bigrest implementation and ``f5_client()``, the
-one way to build it. Members are addressed by pool name (in F5_PARTITION), address and service port.
+one way to build it. Members are addressed by pool name (in IXNODE_F5_PARTITION), address and service port.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ class F5(Protocol):
         self, *, pool: str, address: str, port: int, timeout: float | None = None, poll_interval: float | None = None
     ) -> int:
         """Wait until the member has no server-side connections; seconds waited (:class:`F5DrainTimeout` past
-        ``timeout``, default F5_DRAIN_TIMEOUT)."""
+        ``timeout``, default IXNODE_F5_DRAIN_TIMEOUT)."""
         ...
 
     def remove_member(self, *, pool: str, address: str, port: int) -> bool:

@@ -1,6 +1,7 @@
 """Grafana's HTTP API: push (create or overwrite) and delete the service dashboards; annotate scale events.
 
-Auth: ``GRAFANA_TOKEN`` (service account token) as a bearer token. Without ``GRAFANA_URL`` nothing is pushed.
+Auth: ``IXNODE_GRAFANA_TOKEN`` (service account token) as a bearer token. Without ``IXNODE_GRAFANA_URL`` nothing is
+pushed.
 The client implements :class:`~ixnode.integrations.grafana.interface.Grafana` and is built by ``grafana_client()``
 (the one way).
 """
@@ -30,11 +31,11 @@ class GrafanaClient:
             response = self.session.request(method, f"{self.url}{path}", timeout=self.timeout, json=json)
         except requests.RequestException as exc:
             raise GrafanaError(
-                f"Grafana at {self.url} is unreachable: {exc.__class__.__name__}; check GRAFANA_URL"
+                f"Grafana at {self.url} is unreachable: {exc.__class__.__name__}; check IXNODE_GRAFANA_URL"
             ) from exc
         if response.status_code in (401, 403):
             raise GrafanaError(
-                f"Grafana at {self.url} refused the request ({response.status_code}); check GRAFANA_TOKEN"
+                f"Grafana at {self.url} refused the request ({response.status_code}); check IXNODE_GRAFANA_TOKEN"
             )
         return response
 
@@ -78,8 +79,10 @@ class GrafanaClient:
 
 
 def grafana_client() -> Grafana | None:
-    """The Grafana configured by GRAFANA_URL, GRAFANA_TOKEN and GRAFANA_TIMEOUT, or None when GRAFANA_URL is not
+    """The Grafana configured by IXNODE_GRAFANA_URL, IXNODE_GRAFANA_TOKEN and IXNODE_GRAFANA_TIMEOUT, or None when
+    IXNODE_GRAFANA_URL is not
     set (dashboards are not pushed): the one way the product builds a Grafana client."""
-    if not settings.GRAFANA_URL:
+    if not settings.IXNODE_GRAFANA_URL:
         return None
-    return GrafanaClient(url=settings.GRAFANA_URL, token=settings.GRAFANA_TOKEN, timeout=settings.GRAFANA_TIMEOUT)
+    return GrafanaClient(url=settings.IXNODE_GRAFANA_URL, token=settings.IXNODE_GRAFANA_TOKEN,
+    timeout=settings.IXNODE_GRAFANA_TIMEOUT)

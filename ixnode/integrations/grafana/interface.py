@@ -1,7 +1,7 @@
 """What the product asks of Grafana (:class:`Grafana`) and its error.
 
 Product code depends on this module only; ``client.py`` holds the HTTP API implementation and
-``grafana_client()``, the one way to build it (None when GRAFANA_URL is not set: dashboards are then not pushed).
+``grafana_client()``, the one way to build it (None when IXNODE_GRAFANA_URL is not set: dashboards are then not pushed).
 """
 
 from __future__ import annotations

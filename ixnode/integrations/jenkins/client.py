@@ -1,5 +1,6 @@
 """Jenkins, through python-jenkins: the service's pipeline jobs (create / update when changed / delete) and the
-builds the Jenkins executor starts. API token auth (``JENKINS_USER`` + ``JENKINS_TOKEN``); python-jenkins fetches
+builds the Jenkins executor starts. API token auth (``IXNODE_JENKINS_USER`` + ``IXNODE_JENKINS_TOKEN``);
+python-jenkins fetches
 the CSRF crumb itself. Errors come out as :class:`JenkinsError` subclasses with messages an operator can act on.
 The client implements :class:`~ixnode.integrations.jenkins.interface.Jenkins` and is built by ``jenkins_client()``
 (the one way).
@@ -62,7 +63,8 @@ class JenkinsClient:
                 raise JenkinsNotFoundError(f"Jenkins at {self.url}: {action}: {text}") from exc
             if "[401]" in text or "[403]" in text:
                 raise JenkinsAuthError(
-                    f"Jenkins at {self.url} refused {action}: check JENKINS_USER/JENKINS_TOKEN and the user's "
+                    f"Jenkins at {self.url} refused {action}: check IXNODE_JENKINS_USER/IXNODE_JENKINS_TOKEN and the "
+                    f"user's "
                     f"permissions ({text.splitlines()[0]})"
                 ) from exc
             raise JenkinsError(f"Jenkins at {self.url}: {action} failed: {text}") from exc
@@ -72,7 +74,7 @@ class JenkinsClient:
             raise JenkinsError(f"Jenkins at {self.url}: {action} failed with HTTP {status} {detail}".strip()) from exc
         except requests.RequestException as exc:
             raise JenkinsUnavailableError(
-                f"Jenkins at {self.url} is unreachable ({action}): {exc.__class__.__name__}; check JENKINS_URL"
+                f"Jenkins at {self.url} is unreachable ({action}): {exc.__class__.__name__}; check IXNODE_JENKINS_URL"
             ) from exc
 
     # --- jobs -----------------------------------------------------------------------------------------
@@ -157,13 +159,14 @@ class JenkinsClient:
 
 
 def jenkins_client() -> Jenkins | None:
-    """The Jenkins configured by JENKINS_URL, JENKINS_USER, JENKINS_TOKEN and JENKINS_TIMEOUT, or None when
-    JENKINS_URL is not set (Jenkins jobs are skipped): the one way the product builds a Jenkins client."""
-    if not settings.JENKINS_URL:
+    """The Jenkins configured by IXNODE_JENKINS_URL, IXNODE_JENKINS_USER, IXNODE_JENKINS_TOKEN and
+    IXNODE_JENKINS_TIMEOUT, or None when
+    IXNODE_JENKINS_URL is not set (Jenkins jobs are skipped): the one way the product builds a Jenkins client."""
+    if not settings.IXNODE_JENKINS_URL:
         return None
     return JenkinsClient(
-        url=settings.JENKINS_URL,
-        user=settings.JENKINS_USER,
-        token=settings.JENKINS_TOKEN,
-        timeout=settings.JENKINS_TIMEOUT,
+        url=settings.IXNODE_JENKINS_URL,
+        user=settings.IXNODE_JENKINS_USER,
+        token=settings.IXNODE_JENKINS_TOKEN,
+        timeout=settings.IXNODE_JENKINS_TIMEOUT,
     )

@@ -1,7 +1,7 @@
 """What the product asks of Jenkins (:class:`Jenkins`), the neutral data it gets back and the errors it can raise.
 
 Product code depends on this module only; ``client.py`` holds the python-jenkins implementation and
-``jenkins_client()``, the one way to build it (None when JENKINS_URL is not set).
+``jenkins_client()``, the one way to build it (None when IXNODE_JENKINS_URL is not set).
 """
 
 from __future__ import annotations

@@ -64,14 +64,14 @@ class PrometheusClient:
     per-call machinery (hooks, cookies, environment merge, adapters) cost more CPU than the call itself. The
     semantics are those the requests session had: ``timeout`` bounds the connect and each read, no retry of a
     failed request, redirects followed (up to 30), no proxy/netrc environment, certifi's CA bundle for https,
-    ``user:password@`` in PROMETHEUS_URL sent as basic auth. Responses are asked uncompressed: Prometheus
+    ``user:password@`` in IXNODE_PROMETHEUS_URL sent as basic auth. Responses are asked uncompressed: Prometheus
     shares the machine, and gzip of a small JSON answer costs both sides more than the bytes it saves.
     """
 
     def __init__(self, base_url: str | None = None, *, timeout: float | None = None,
                  pool: urllib3.PoolManager | None = None) -> None:
-        self.base_url = (base_url or settings.PROMETHEUS_URL).rstrip("/")
-        self.timeout = float(timeout if timeout is not None else settings.PROMETHEUS_TIMEOUT)
+        self.base_url = (base_url or settings.IXNODE_PROMETHEUS_URL).rstrip("/")
+        self.timeout = float(timeout if timeout is not None else settings.IXNODE_PROMETHEUS_TIMEOUT)
         headers = {"Accept": "application/json", "Accept-Encoding": "identity"}
         try:
             auth = urllib3.util.parse_url(self.base_url).auth
@@ -99,11 +99,11 @@ class PrometheusClient:
             if isinstance(reason, Urllib3Timeout) and not isinstance(reason, NewConnectionError):
                 raise PrometheusUnavailable(
                     f"Prometheus at {self.base_url} did not answer within {self.timeout:g} s "
-                    f"(PROMETHEUS_URL / PROMETHEUS_TIMEOUT)."
+                    f"(IXNODE_PROMETHEUS_URL / IXNODE_PROMETHEUS_TIMEOUT)."
                 ) from exc
             raise PrometheusUnavailable(
                 f"Prometheus at {self.base_url} is unreachable: {reason.__class__.__name__}: {_short(reason)} "
-                f"(check PROMETHEUS_URL and that Prometheus is running)."
+                f"(check IXNODE_PROMETHEUS_URL and that Prometheus is running)."
             ) from exc
 
         body: Any = None
@@ -124,7 +124,7 @@ class PrometheusClient:
         if response.status != 200:
             raise PrometheusBadResponse(
                 f"Prometheus at {self.base_url} answered HTTP {response.status} on {path}; "
-                f"is PROMETHEUS_URL the Prometheus server (not Alertmanager or a proxy login page)?"
+                f"is IXNODE_PROMETHEUS_URL the Prometheus server (not Alertmanager or a proxy login page)?"
             )
         if not isinstance(body, dict) or body.get("status") != "success" or "data" not in body:
             raise PrometheusBadResponse(
@@ -232,17 +232,18 @@ _local = threading.local()
 
 
 def prometheus_client(*, timeout: float | None = None) -> Prometheus:
-    """The Prometheus configured by PROMETHEUS_URL and PROMETHEUS_TIMEOUT: the one way the product builds a
+    """The Prometheus configured by IXNODE_PROMETHEUS_URL and IXNODE_PROMETHEUS_TIMEOUT: the one way the product
+    builds a
     Prometheus client. One client per thread: reusing it keeps the HTTP connection alive between decisions; a
-    settings change (tests) gets a fresh client. ``timeout`` bounds each request lower than PROMETHEUS_TIMEOUT
+    settings change (tests) gets a fresh client. ``timeout`` bounds each request lower than IXNODE_PROMETHEUS_TIMEOUT
     (a page that must answer quickly).
     """
-    if timeout is not None and timeout < settings.PROMETHEUS_TIMEOUT:
-        return PrometheusClient(settings.PROMETHEUS_URL, timeout=timeout)
-    key = (settings.PROMETHEUS_URL, settings.PROMETHEUS_TIMEOUT)
+    if timeout is not None and timeout < settings.IXNODE_PROMETHEUS_TIMEOUT:
+        return PrometheusClient(settings.IXNODE_PROMETHEUS_URL, timeout=timeout)
+    key = (settings.IXNODE_PROMETHEUS_URL, settings.IXNODE_PROMETHEUS_TIMEOUT)
     client: PrometheusClient | None = getattr(_local, "client", None)
     if client is None or getattr(_local, "key", None) != key:
-        client = PrometheusClient(settings.PROMETHEUS_URL, timeout=settings.PROMETHEUS_TIMEOUT)
+        client = PrometheusClient(settings.IXNODE_PROMETHEUS_URL, timeout=settings.IXNODE_PROMETHEUS_TIMEOUT)
         _local.client, _local.key = client, key
     return client
 

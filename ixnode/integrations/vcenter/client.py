@@ -95,23 +95,23 @@ class VCenterSettings:
     def from_django(cls) -> VCenterSettings:
         """The VCENTER_* settings."""
         return cls(
-            host=str(getattr(settings, "VCENTER_HOST", "")),
-            port=int(getattr(settings, "VCENTER_PORT", 443)),
-            user=str(getattr(settings, "VCENTER_USER", "")),
-            password=str(getattr(settings, "VCENTER_PASSWORD", "")),
-            verify_tls=bool(getattr(settings, "VCENTER_VERIFY_TLS", True)),
-            thumbprint=str(getattr(settings, "VCENTER_THUMBPRINT", "")),
-            ca_file=str(getattr(settings, "VCENTER_CA_FILE", "")),
-            datacenter=str(getattr(settings, "VCENTER_DATACENTER", "")),
-            folder=str(getattr(settings, "VCENTER_FOLDER", "")),
-            resource_pool=str(getattr(settings, "VCENTER_RESOURCE_POOL", "")),
-            datastore=str(getattr(settings, "VCENTER_DATASTORE", "")),
-            timeout=float(getattr(settings, "VCENTER_TIMEOUT", 30.0)),
-            task_timeout=float(getattr(settings, "VCENTER_TASK_TIMEOUT", 900.0)),
-            shutdown_timeout=float(getattr(settings, "VCENTER_SHUTDOWN_TIMEOUT", 120.0)),
-            guest_ip_timeout=float(getattr(settings, "VCENTER_GUEST_IP_TIMEOUT", 600.0)),
-            guest_domain=str(getattr(settings, "VCENTER_GUEST_DOMAIN", "localdomain")),
-            poll_interval=float(getattr(settings, "VCENTER_POLL_INTERVAL", 0.5)),
+            host=str(getattr(settings, "IXNODE_VCENTER_HOST", "")),
+            port=int(getattr(settings, "IXNODE_VCENTER_PORT", 443)),
+            user=str(getattr(settings, "IXNODE_VCENTER_USER", "")),
+            password=str(getattr(settings, "IXNODE_VCENTER_PASSWORD", "")),
+            verify_tls=bool(getattr(settings, "IXNODE_VCENTER_VERIFY_TLS", True)),
+            thumbprint=str(getattr(settings, "IXNODE_VCENTER_THUMBPRINT", "")),
+            ca_file=str(getattr(settings, "IXNODE_VCENTER_CA_FILE", "")),
+            datacenter=str(getattr(settings, "IXNODE_VCENTER_DATACENTER", "")),
+            folder=str(getattr(settings, "IXNODE_VCENTER_FOLDER", "")),
+            resource_pool=str(getattr(settings, "IXNODE_VCENTER_RESOURCE_POOL", "")),
+            datastore=str(getattr(settings, "IXNODE_VCENTER_DATASTORE", "")),
+            timeout=float(getattr(settings, "IXNODE_VCENTER_TIMEOUT", 30.0)),
+            task_timeout=float(getattr(settings, "IXNODE_VCENTER_TASK_TIMEOUT", 900.0)),
+            shutdown_timeout=float(getattr(settings, "IXNODE_VCENTER_SHUTDOWN_TIMEOUT", 120.0)),
+            guest_ip_timeout=float(getattr(settings, "IXNODE_VCENTER_GUEST_IP_TIMEOUT", 600.0)),
+            guest_domain=str(getattr(settings, "IXNODE_VCENTER_GUEST_DOMAIN", "localdomain")),
+            poll_interval=float(getattr(settings, "IXNODE_VCENTER_POLL_INTERVAL", 0.5)),
         )
 
     def validate(self) -> None:
@@ -151,7 +151,7 @@ class PinnedCertificateContext(ssl.SSLContext):
         algorithms = {40: "sha1", 64: "sha256", 128: "sha512"}
         if len(pinned) not in algorithms or not re.fullmatch(r"[0-9a-f]+", pinned):
             raise VCenterConfigError(
-                "VCENTER_THUMBPRINT must be the SHA-1 (40 hex digits), SHA-256 (64) or SHA-512 (128) thumbprint "
+                "IXNODE_VCENTER_THUMBPRINT must be the SHA-1 (40 hex digits), SHA-256 (64) or SHA-512 (128) thumbprint "
                 "of vCenter's certificate, colons allowed."
             )
         context = cls(ssl.PROTOCOL_TLS_CLIENT)
@@ -191,9 +191,9 @@ def vcenter_sessions_close() -> None:
 
 def vcenter_client(*, timeout: float | None = None) -> VCenter:
     """The vCenter configured by the VCENTER_* settings, sharing the process's vCenter session: the one way the
-    product builds a vCenter client. ``timeout`` overrides VCENTER_TIMEOUT (seconds per request), e.g. for a
+    product builds a vCenter client. ``timeout`` overrides IXNODE_VCENTER_TIMEOUT (seconds per request), e.g. for a
     decision that must not wait long; it is part of the session key, so such a client logs in on its own.
-    ``VCenterConfigError`` when VCENTER_HOST, VCENTER_USER or VCENTER_PASSWORD is missing."""
+    ``VCenterConfigError`` when IXNODE_VCENTER_HOST, IXNODE_VCENTER_USER or IXNODE_VCENTER_PASSWORD is missing."""
     config = VCenterSettings.from_django()
     if timeout is not None:
         config = replace(config, timeout=timeout)
@@ -233,7 +233,7 @@ class VCenterClient:
     def _connect(self) -> Any:
         s = self.settings
         if not s.verify_tls and not s.thumbprint:
-            logger.warning("%s: TLS certificate verification is off (VCENTER_VERIFY_TLS=0)", self._where)
+            logger.warning("%s: TLS certificate verification is off (IXNODE_VCENTER_VERIFY_TLS=0)", self._where)
         try:
             return SmartConnect(
                 host=s.host,
@@ -278,20 +278,21 @@ class VCenterClient:
         if isinstance(exc, _ThumbprintMismatch):
             return VCenterTLSError(
                 f"{where}: the server's certificate does not match the pinned thumbprint ({msg}). "
-                "If vCenter's certificate was replaced on purpose, update VCENTER_THUMBPRINT.",
+                "If vCenter's certificate was replaced on purpose, update IXNODE_VCENTER_THUMBPRINT.",
                 fault=fault,
             )
         if isinstance(exc, ssl.SSLCertVerificationError):
             return VCenterTLSError(
                 f"{where}: the TLS certificate is not trusted ({exc.verify_message}). Install vCenter's CA "
-                "and point VCENTER_CA_FILE at it, or pin the certificate with VCENTER_THUMBPRINT.",
+                "and point IXNODE_VCENTER_CA_FILE at it, or pin the certificate with IXNODE_VCENTER_THUMBPRINT.",
                 fault=fault,
             )
         if isinstance(exc, ssl.SSLError):
             return VCenterTLSError(f"{where}: TLS handshake failed while trying to {action}: {exc}.", fault=fault)
         if isinstance(exc, vim.fault.InvalidLogin):
             return VCenterAuthError(
-                f"{where} rejected the login of '{self.settings.user}': check VCENTER_USER and VCENTER_PASSWORD "
+                f"{where} rejected the login of '{self.settings.user}': check IXNODE_VCENTER_USER and "
+                f"IXNODE_VCENTER_PASSWORD "
                 "(and that the account is not locked).",
                 fault=fault,
             )
@@ -314,7 +315,7 @@ class VCenterClient:
         if isinstance(exc, vim.fault.InsufficientResourcesFault | vim.fault.NoDiskSpace):
             return VCenterTaskFailed(
                 f"{where}: cannot {action}: not enough capacity ({fault}: {msg}). Free CPU/memory/disk in the "
-                "cluster or datastore, or point VCENTER_RESOURCE_POOL / VCENTER_DATASTORE elsewhere.",
+                "cluster or datastore, or point IXNODE_VCENTER_RESOURCE_POOL / IXNODE_VCENTER_DATASTORE elsewhere.",
                 fault=fault,
             )
         if isinstance(exc, vim.fault.InvalidPowerState):
@@ -326,18 +327,19 @@ class VCenterClient:
             return VCenterTaskFailed(f"{where}: {action} failed: {fault}: {msg}", fault=fault)
         if isinstance(exc, ConnectionRefusedError):
             return VCenterUnavailable(
-                f"{where} refused the connection while trying to {action}: check VCENTER_HOST/VCENTER_PORT and "
+                f"{where} refused the connection while trying to {action}: check "
+                f"IXNODE_VCENTER_HOST/IXNODE_VCENTER_PORT and "
                 "that the vCenter service is running.",
                 fault=fault,
             )
         if isinstance(exc, TimeoutError | socket.timeout):
             return VCenterUnavailable(
                 f"{where} did not answer within {self.settings.timeout:g}s while trying to {action} "
-                "(VCENTER_TIMEOUT): check the network path and vCenter's load.",
+                "(IXNODE_VCENTER_TIMEOUT): check the network path and vCenter's load.",
                 fault=fault,
             )
         if isinstance(exc, socket.gaierror):
-            return VCenterUnavailable(f"{where}: cannot resolve the host name ({exc}); check VCENTER_HOST.")
+            return VCenterUnavailable(f"{where}: cannot resolve the host name ({exc}); check IXNODE_VCENTER_HOST.")
         if isinstance(exc, OSError | http.client.HTTPException):
             return VCenterUnavailable(f"{where} is unreachable while trying to {action}: {exc}.", fault=fault)
         return VCenterError(f"{where}: {action} failed: {fault}: {msg}", fault=fault)
@@ -366,12 +368,12 @@ class VCenterClient:
                     return dc
             names = ", ".join(sorted(dc.name for dc in datacenters)) or "none"
             raise VCenterNotFound(
-                f"{self._where}: datacenter '{wanted}' not found (VCENTER_DATACENTER); available: {names}."
+                f"{self._where}: datacenter '{wanted}' not found (IXNODE_VCENTER_DATACENTER); available: {names}."
             )
         if len(datacenters) == 1:
             return datacenters[0]
         names = ", ".join(sorted(dc.name for dc in datacenters)) or "none"
-        raise VCenterConfigError(f"{self._where}: set VCENTER_DATACENTER to one of: {names}.")
+        raise VCenterConfigError(f"{self._where}: set IXNODE_VCENTER_DATACENTER to one of: {names}.")
 
     def _find_by_path(self, si: Any, path: str) -> Any:
         return si.content.searchIndex.FindByInventoryPath(path)
@@ -382,7 +384,7 @@ class VCenterClient:
         if not isinstance(obj, vim.Folder):
             raise VCenterNotFound(
                 f"{self._where}: VM folder '{folder}' not found in datacenter '{dc.name}': create it or fix "
-                "VCENTER_FOLDER."
+                "IXNODE_VCENTER_FOLDER."
             )
         return obj
 
@@ -394,7 +396,7 @@ class VCenterClient:
         if not isinstance(obj, vim.ResourcePool):
             raise VCenterNotFound(
                 f"{self._where}: resource pool '{pool}' not found in datacenter '{dc.name}' "
-                "(VCENTER_RESOURCE_POOL: a cluster/host name or Cluster/Resources/Pool)."
+                "(IXNODE_VCENTER_RESOURCE_POOL: a cluster/host name or Cluster/Resources/Pool)."
             )
         return obj
 
@@ -404,7 +406,7 @@ class VCenterClient:
                 return ds
         names = ", ".join(sorted(ds.name for ds in dc.datastore)) or "none"
         raise VCenterNotFound(
-            f"{self._where}: datastore '{name}' not found in datacenter '{dc.name}' (VCENTER_DATASTORE); "
+            f"{self._where}: datastore '{name}' not found in datacenter '{dc.name}' (IXNODE_VCENTER_DATASTORE); "
             f"available: {names}."
         )
 
@@ -521,14 +523,14 @@ class VCenterClient:
         return self.vms_list(templates=True)
 
     def vm_find(self, name: str) -> VMInfo | None:
-        """The VM or template called ``name`` (in VCENTER_FOLDER when several share it), or None."""
+        """The VM or template called ``name`` (in IXNODE_VCENTER_FOLDER when several share it), or None."""
         matches = [info for info in self.vms_list() if info.name == name]
         if len(matches) > 1 and self.settings.folder:
             in_folder = [m for m in matches if m in self.vms_list(folder=self.settings.folder)]
             matches = in_folder or matches
         if len(matches) > 1:
             paths = ", ".join(m.path for m in matches)
-            raise VCenterError(f"{self._where}: several VMs are named '{name}' ({paths}); set VCENTER_FOLDER.")
+            raise VCenterError(f"{self._where}: several VMs are named '{name}' ({paths}); set IXNODE_VCENTER_FOLDER.")
         return matches[0] if matches else None
 
     def vm_get(self, name: str) -> VMInfo:
@@ -567,7 +569,7 @@ class VCenterClient:
                 raise VCenterTimeout(
                     f"{self._where}: {action} did not finish within {limit:g}s (task {task._moId}, state "
                     f"{info.state}); it may still complete in vCenter — check the task there "
-                    "(VCENTER_TASK_TIMEOUT).",
+                    "(IXNODE_VCENTER_TASK_TIMEOUT).",
                     fault="Timeout",
                 )
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
@@ -683,7 +685,7 @@ class VCenterClient:
         self, vm: str | VMInfo, *, timeout: float | None = None, poll_interval: float | None = None
     ) -> ShutdownResult:
         """Ask the guest OS to shut down; power off when it has not stopped after ``timeout`` seconds
-        (VCENTER_SHUTDOWN_TIMEOUT) or cannot be asked (no VMware Tools)."""
+        (IXNODE_VCENTER_SHUTDOWN_TIMEOUT) or cannot be asked (no VMware Tools)."""
         started = time.monotonic()
         info = self._refresh(vm)
         if info.power_state == POWERED_OFF:

@@ -107,7 +107,7 @@ class NetworkCustomization:
     gateway: str
     dns_servers: tuple[str, ...] = ()
     hostname: str = ""  # default: the VM name
-    domain: str = ""  # default: VCENTER_GUEST_DOMAIN
+    domain: str = ""  # default: IXNODE_VCENTER_GUEST_DOMAIN
 
     @classmethod
     def from_subnet(
@@ -149,7 +149,7 @@ class VCenter(Protocol):
     """The vCenter operations the product uses. Every method raises only :class:`VCenterError` subclasses.
 
     ``vm`` arguments take a VM's name or the :class:`VMInfo` read before; ``timeout`` ``None`` means the
-    configured default (VCENTER_TASK_TIMEOUT, VCENTER_SHUTDOWN_TIMEOUT, VCENTER_GUEST_IP_TIMEOUT).
+    configured default (IXNODE_VCENTER_TASK_TIMEOUT, IXNODE_VCENTER_SHUTDOWN_TIMEOUT, IXNODE_VCENTER_GUEST_IP_TIMEOUT).
     """
 
     def about(self) -> ServerAbout: ...
