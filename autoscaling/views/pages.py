@@ -62,7 +62,7 @@ def service_detail(request: HttpRequest, service_name: str) -> HttpResponse:
         "run": event_progress(event=run) if run else None,
         "history": config_history(config=config, user=request.user),
         "webhook_url": diagnostics.webhook_url(config),
-        "chart_ranges": [(1, "1h"), (3, "3h"), (6, "6h"), (24, "24h"), (168, "7d")],
+        "chart_ranges": [(0.5, "30m"), (1, "1h"), (3, "3h"), (6, "6h"), (24, "24h"), (168, "7d")],
         "panel": service_instances(config=config),
         "policy": policy,
         "processes": [(p.value, p.label, bool(policy and policy.is_suspended(p))) for p in ScalingProcess],

@@ -16,9 +16,17 @@
     return t;
   }
 
+  // Times as the rest of the page shows them: 24-hour, in the operator's TIME_ZONE (the footer names it), not the
+  // browser's.
+  function timeOptions(extra) {
+    var zone = document.body.getAttribute("data-time-zone");
+    var options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    if (zone) { options.timeZone = zone; }
+    return Object.assign(options, extra || {});
+  }
+
   function hhmm(ts) {
-    var d = new Date(ts * 1000);
-    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return new Date(ts * 1000).toLocaleTimeString([], timeOptions());
   }
 
   function drawChart(box, data) {
@@ -104,7 +112,7 @@
 
   function fmtTime(iso) {
     if (!iso) { return ""; }
-    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    return new Date(iso).toLocaleTimeString([], timeOptions({ second: "2-digit" }));
   }
 
   function renderStages(list, stages) {

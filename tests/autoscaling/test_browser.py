@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -21,22 +20,13 @@ pytest_plugins = ["tests.fixtures.browser", "tests.fixtures.prometheus_history",
                   "tests.fixtures.plg_stack"]
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 PASSWORD = "operator-pass-123"
 
 
 def screenshot_path(name: str, tmp_path: Path) -> Path:
-    """Where the browser run saves screenshot ``name``.
-
-    The README's ``docs/<name>`` is written only when ``IXNODE_UPDATE_SCREENSHOTS=1`` is set or the file is
-    missing, so an ordinary test run does not leave the git tree dirty; otherwise the screenshot still gets
-    taken (the page is rendered and captured the same way) but goes to pytest's tmp dir.
-    Refresh the committed pictures with
-    ``IXNODE_UPDATE_SCREENSHOTS=1 scripts/test.sh tests/autoscaling/test_browser.py``.
-    """
-    target = DOCS / name
-    if os.environ.get("IXNODE_UPDATE_SCREENSHOTS") == "1" or not target.exists():
-        return target
+    """Where the browser run saves screenshot ``name``: pytest's tmp dir (the page is rendered and captured, so a
+    page that cannot be captured fails here). The README's pictures in docs/ come from a running lab instead
+    (``python -m lab.screenshots``, docs/lab.md), so a test run never leaves the git tree dirty."""
     return tmp_path / name
 
 

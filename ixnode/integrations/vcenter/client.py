@@ -117,7 +117,7 @@ class VCenterSettings:
     def validate(self) -> None:
         missing = [name for name in ("host", "user", "password") if not getattr(self, name)]
         if missing:
-            names = ", ".join(f"VCENTER_{name.upper()}" for name in missing)
+            names = ", ".join(f"IXNODE_VCENTER_{name.upper()}" for name in missing)
             raise VCenterConfigError(f"vCenter is not configured: set {names}.")
 
     @property
