@@ -1,5 +1,8 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from simple_history.signals import pre_create_historical_record
+
+from ixnode.db_files import sqlite_files_protect
 
 
 class IxnodeAppConfig(AppConfig):
@@ -11,3 +14,4 @@ class IxnodeAppConfig(AppConfig):
         from ixnode.history import history_actor_fill  # noqa: PLC0415 - needs the models loaded
 
         pre_create_historical_record.connect(history_actor_fill, dispatch_uid="ixnode-history-actor")
+        connection_created.connect(sqlite_files_protect, dispatch_uid="ixnode-sqlite-files-protect")
