@@ -176,6 +176,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Autoscaling configs, templates, scale events and the Alertmanager webhook.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The answers every operation can give (400/401/403/404/413/415/503) documented on each.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "ixnode.api.schema.routine_responses"],
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "EventStatusEnum": "events.choices.EventStatus",
