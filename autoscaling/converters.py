@@ -26,9 +26,10 @@ class ServiceNameConverter:
 
 
 class NameConverter:
-    """A VM name or a scrape target (``<name:…>``): 1-255 printable characters, no slash, no control character."""
+    """A VM name or a scrape target (``<name:…>``): 1-255 characters, no slash, no control character (a space is
+    let through, for the view to say why the name is wrong)."""
 
-    regex = r"[^/\x00-\x20\x7f]{1,255}"
+    regex = r"[^/\x00-\x1f\x7f]{1,255}"
 
     def to_python(self, value: str) -> str:
         return value
