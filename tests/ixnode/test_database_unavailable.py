@@ -192,6 +192,11 @@ def test_database_down_mid_traffic_only_503_with_retry_after_then_resumes(postgr
 
     answers = traffic.answers
     server_log = log.read_text()
+    histogram: dict[tuple[str, int | None], int] = {}
+    for answer in answers:
+        histogram[answer.kind, answer.status] = histogram.get((answer.kind, answer.status), 0) + 1
+    print("\nanswers by (kind, status):", dict(sorted(histogram.items(), key=str)),
+          "tracebacks in the server log:", server_log.count("Traceback"))
     assert not [a for a in answers if a.error], [a.error for a in answers if a.error][:5]
     assert not [a for a in answers if a.status is not None and a.status >= 500 and a.status != 503], \
         [(a.kind, a.status, a.text[:300]) for a in answers if a.status and a.status >= 500 and a.status != 503][:5]
