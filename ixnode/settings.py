@@ -9,7 +9,6 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy
 
-from ixnode.db_files import sqlite_file_precreate
 from ixnode.env import (
     env_bool,
     env_file_load,
@@ -99,7 +98,6 @@ DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 else:
-    sqlite_file_precreate(VAR_DIR / "ixnode.sqlite3")  # mode 600 before SQLite creates it (ixnode/db_files.py)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
