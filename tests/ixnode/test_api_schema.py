@@ -118,3 +118,26 @@ def test_schema_documents_the_routine_answers_and_json_bodies_only(admin_client)
     assert "format" not in schemas["ScaleEvent"]["properties"]["jenkinsBuildUrl"]
     stage = schemas["ScaleEventStage"]["properties"]
     assert stage["startedAt"].get("nullable") and stage["finishedAt"].get("nullable")
+
+
+def test_a_real_notification_and_its_decisions_conform(api_world):
+    """The webhook's 200 (decisions and ignored alerts) as the schema describes it — random bodies rarely get one."""
+    alert = {"status": "firing", "labels": {"alertname": "AutoVmTestHighCpu", "autoscale": "scale-out"},
+             "annotations": {}, "startsAt": "2025-01-01T00:06:00Z", "endsAt": "0001-01-01T00:00:00Z",
+             "generatorURL": "", "fingerprint": "c0ffee"}
+    resolved = {**alert, "status": "resolved", "fingerprint": "dec0de"}
+    body = {"version": "4", "groupKey": "g", "truncatedAlerts": 0, "status": "firing", "receiver": "r",
+            "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {}, "externalURL": "",
+            "alerts": [alert, resolved]}
+    headers = {"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
+    case = schema["/api/webhook/autoscale/{service_name}"]["POST"].Case(
+        path_parameters={"service_name": api_world["config"].service_name}, body=body, media_type="application/json")
+    response = case.call(headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["decisions"] and response.json()["ignored"]
+    case.validate_response(response, checks=CONFORMANCE, headers=headers)
+    events = schema["/api/events/"]["GET"].Case(query={"service": api_world["config"].service_name})
+    token = {"Authorization": f"Token {api_world['token']}"}
+    listed = events.call(headers=token)
+    assert listed.status_code == 200 and listed.json()["count"] >= 3
+    events.validate_response(listed, checks=CONFORMANCE, headers=token)
