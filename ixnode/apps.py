@@ -1,9 +1,11 @@
 import logging
 
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from simple_history.signals import pre_create_historical_record
 
 from ixnode import checks
+from ixnode.db_files import sqlite_files_protect
 
 logger = logging.getLogger("ixnode")
 
@@ -21,3 +23,4 @@ class IxnodeAppConfig(AppConfig):
         legacy = checks.legacy_names_message()
         if legacy:
             logger.warning("%s", legacy)
+        connection_created.connect(sqlite_files_protect, dispatch_uid="ixnode-sqlite-files-protect")

@@ -171,3 +171,11 @@ def env_file_load(base_dir: Path) -> Path | None:
     private_file_check(path, "settings file")
     load_dotenv(path, override=False, interpolate=True, encoding="utf-8")
     return path
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) and make it mode 700: it holds the database, secrets and keys."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path

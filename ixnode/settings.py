@@ -10,13 +10,23 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy
 
-from ixnode.env import env_bool, env_file_load, env_float, env_int, env_list, env_str, persisted_secret
+from ixnode.env import (
+    env_bool,
+    env_file_load,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    persisted_secret,
+    private_dir,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ENV_FILE = env_file_load(BASE_DIR)
 VAR_DIR = Path(env_str("IXNODE_VAR_DIR", str(BASE_DIR / "var")))
 if not VAR_DIR.is_absolute():
     VAR_DIR = BASE_DIR / VAR_DIR
+private_dir(VAR_DIR)  # mode 700: the database, the generated secret key, SSH known hosts
 
 DEBUG = env_bool("DEBUG", False)
 # SECRET_KEY from the environment; else the key generated once and kept in var/secret_key (mode 600), the same
@@ -50,6 +60,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ixnode.guards.RequestBodyLimitMiddleware",  # first: a body above the limit gets 413 before anything reads it
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -60,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "ixnode.guards.DatabaseUnavailableMiddleware",  # a view that raised on an unavailable database: 503
 ]
 
 ROOT_URLCONF = "ixnode.urls"
@@ -87,7 +99,6 @@ DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("IXNODE_DB_CONN_MAX_AGE", 60))}
 else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -136,6 +147,14 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
 X_FRAME_OPTIONS = "DENY"
 
 # --- API ----------------------------------------------------------------------------------------------
+# Request bodies above this many bytes are answered 413 (ixnode.guards); Django's own default, 2.5 MiB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("IXNODE_HTTP_MAX_BODY_BYTES", 2_621_440)
+# JSON bodies nested deeper than this are answered 400 (ixnode.api.parsers).
+IXNODE_API_JSON_MAX_DEPTH = env_int("IXNODE_API_JSON_MAX_DEPTH", 32)
+# /api/schema/ and /api/docs/ answer signed-in users only unless this opens them to anyone.
+IXNODE_API_SCHEMA_PUBLIC = env_bool("IXNODE_API_SCHEMA_PUBLIC", False)
+# The Retry-After of the 503 answered while the database is unavailable (ixnode.guards).
+IXNODE_HTTP_RETRY_AFTER_SECONDS = env_int("IXNODE_HTTP_RETRY_AFTER_SECONDS", 5)
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes a missing/wrong credential a 401 (not a 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -146,6 +165,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The API reads JSON only (ixnode.api.parsers: DRF's parser with a nesting depth limit).
+    "DEFAULT_PARSER_CLASSES": ["ixnode.api.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "EXCEPTION_HANDLER": "ixnode.api.exceptions.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -153,6 +175,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Autoscaling configs, templates, scale events and the Alertmanager webhook.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The answers every operation can give (400/401/403/404/413/415/503) documented on each.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "ixnode.api.schema.routine_responses"],
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "EventStatusEnum": "events.choices.EventStatus",
@@ -334,3 +358,7 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ixnode-autoscaling@localhost")
+# The password-reset pages (/accounts/password_reset/…) answer 404 unless on; on by default once e-mail is
+# configured (EMAIL_HOST or EMAIL_BACKEND set), since the reset link goes out by mail.
+IXNODE_AUTH_PASSWORD_RESET = env_bool("IXNODE_AUTH_PASSWORD_RESET",
+                                      bool(env_str("EMAIL_HOST") or env_str("EMAIL_BACKEND")))

@@ -86,7 +86,8 @@ class Product:
                     handle.write(f"{key}={shlex.quote(value)}\n")
 
     def _process_env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in STRIPPED and not k.startswith(("VCENTER_", "F5_", "IXNODE_VCENTER_", "IXNODE_F5_"))}
+        env = {k: v for k, v in os.environ.items() if k not in STRIPPED and not k.startswith(("VCENTER_", "F5_",
+        "IXNODE_VCENTER_", "IXNODE_F5_"))}
         env.update(self.env)
         return env
 

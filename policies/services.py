@@ -20,7 +20,7 @@ from autoscaling.choices import ManagedVMState
 from autoscaling.hooks import DecisionOptions
 from autoscaling.managed_vms import managed_vm_names_new
 from autoscaling.models import AutoscalingConfig, CooldownState
-from autoscaling.services.configs import config_build, validation_error_dict
+from autoscaling.services.configs import config_build, config_save, validation_error_dict
 from autoscaling.services.decisions import DecisionTrigger, scale_decision_record, vm_count_read
 from autoscaling.services.ip_leases import ip_pool_free_addresses
 from autoscaling.services.warm_pool import warm_pool_room, warm_vms_ready
@@ -436,7 +436,7 @@ def config_save_with_policy(*, config: AutoscalingConfig | None, values: dict, p
     if not commit:
         return built
     with transaction.atomic():
-        built.save()
+        config_save(config=built)  # a name taken meanwhile by a concurrent save: the field error, not a 500
         if policy is not None:
             policy.config = built
             policy.save()

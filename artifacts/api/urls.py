@@ -6,12 +6,12 @@ from artifacts.api.views import ConfigTargetDetailView, ConfigTargetsView
 
 urlpatterns = [
     path(
-        "autoscaling/configs/<str:service_name>/targets/",
+        "autoscaling/configs/<service:service_name>/targets/",
         ConfigTargetsView.as_view(),
         name="autoscaling-config-targets",
     ),
     path(
-        "autoscaling/configs/<str:service_name>/targets/<str:target>/",
+        "autoscaling/configs/<service:service_name>/targets/<name:target>/",
         ConfigTargetDetailView.as_view(),
         name="autoscaling-config-target-detail",
     ),

@@ -10,8 +10,8 @@ router = SimpleRouter()
 router.register("autoscaling/configs", AutoscalingConfigViewSet, basename="autoscaling-config")
 
 urlpatterns: list = [
-    path("webhook/autoscale/<str:service_name>", AutoscaleWebhookView.as_view(), name="webhook-autoscale"),
-    path("webhook/autoscale/<str:service_name>/", AutoscaleWebhookSlashView.as_view()),
-    path("managed-vms/<str:name>/protection", VMProtectionView.as_view(), name="managed-vm-protection"),
+    path("webhook/autoscale/<service:service_name>", AutoscaleWebhookView.as_view(), name="webhook-autoscale"),
+    path("webhook/autoscale/<service:service_name>/", AutoscaleWebhookSlashView.as_view()),
+    path("managed-vms/<name:name>/protection", VMProtectionView.as_view(), name="managed-vm-protection"),
     *router.urls,
 ]

@@ -16,6 +16,7 @@ from autoscaling.api.serializers import (
     ManualScaleSerializer,
     VMProtectionSerializer,
 )
+from autoscaling.converters import ServiceNameConverter
 from autoscaling.models import ManagedVM
 from autoscaling.services.configs import ConfigDeleteRefused, config_delete, validation_error_dict
 from autoscaling.services.manual import ManualScaleUnavailable, scale_manual, scale_to_desired_count
@@ -49,7 +50,7 @@ class AutoscalingConfigViewSet(viewsets.ModelViewSet):
     serializer_class = AutoscalingConfigSerializer
     lookup_field = "service_name"
     lookup_url_kwarg = "service_name"
-    lookup_value_regex = "[^/]+"
+    lookup_value_regex = ServiceNameConverter.regex  # a name no config can have never reaches the database
 
     def get_queryset(self):
         return selectors.config_list()

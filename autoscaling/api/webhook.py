@@ -179,6 +179,14 @@ class AutoscaleWebhookView(APIView):
 
     @extend_schema(
         operation_id="webhook_autoscale",
+        description=(
+            "Decide one scaling action per firing alert of an Alertmanager notification (webhook payload version 4, "
+            "`application/json` only). Every alert must carry the label `autoscale` with the value `scale-out` or "
+            "`scale-in` (the product's alert rules set it); a notification with an alert without it is refused "
+            "whole (400). Resolved alerts are listed under `ignored`. 503 (with `Retry-After`) while the database "
+            "is unavailable or busy: Alertmanager retries the notification. Bodies above "
+            "`DATA_UPLOAD_MAX_MEMORY_SIZE` get 413, JSON nested deeper than `IXNODE_API_JSON_MAX_DEPTH` 400."
+        ),
         request=AlertmanagerPayloadSerializer,
         responses={
             200: WebhookResponseSerializer,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from autoscaling import selectors
@@ -46,20 +46,36 @@ def config_build(*, values: dict[str, Any], config: AutoscalingConfig | None = N
     return config
 
 
+def config_save(*, config: AutoscalingConfig) -> None:
+    """Save a validated ``config`` (in the caller's transaction, if any, inside a savepoint of its own).
+
+    Validation ran before the save, so a concurrent create or rename may have taken a unique name (service,
+    Prometheus job, VM prefix) meanwhile: the database's unique constraint refuses the row, and this raises the
+    same field ValidationError a sequential duplicate gets from ``full_clean`` — never the IntegrityError.
+    """
+    try:
+        with transaction.atomic():
+            config.save()
+    except IntegrityError as exc:
+        try:
+            config.validate_unique()
+        except ValidationError as unique_error:
+            raise unique_error from exc
+        raise
+
+
 def config_create(*, values: dict[str, Any]) -> AutoscalingConfig:
     """Create a config from model field values (``template`` as a Template instance); the job name, VM prefix
     and F5 pool name are derived from the service name when left out."""
     config = config_build(values=values)
-    with transaction.atomic():
-        config.save()
+    config_save(config=config)
     return config
 
 
 def config_update(*, config: AutoscalingConfig, values: dict[str, Any]) -> AutoscalingConfig:
     """Apply model field values to ``config``, validate the whole result, save."""
     config_build(values=values, config=config)
-    with transaction.atomic():
-        config.save()
+    config_save(config=config)
     return config
 
 

@@ -142,8 +142,9 @@ def service_overview_rows(*, vm_counts: VmCounts, now: dt.datetime | None = None
     by_id, running = _events_by_id({c.last_event_id for c in configs if c.last_event_id}, with_in_flight=True)
     labels = _Labels()
     artifacts_labels: dict[str, str] = {}
-    service_url = reverse("autoscaling:service", args=["__service__"])
-    diagnostics_url = reverse("autoscaling:service-diagnostics", args=["__service__"])
+    placeholder = "service0name0placeholder"  # a valid service name (the URL converter's), replaced per row
+    service_url = reverse("autoscaling:service", args=[placeholder])
+    diagnostics_url = reverse("autoscaling:service-diagnostics", args=[placeholder])
     event_url = reverse("events:detail", args=[0]).replace("/0/", "/__id__/")
     rows = []
     for config in configs:
@@ -160,8 +161,8 @@ def service_overview_rows(*, vm_counts: VmCounts, now: dt.datetime | None = None
             )
         )
         row = rows[-1]
-        row.url = service_url.replace("__service__", config.service_name)
-        row.diagnostics_url = diagnostics_url.replace("__service__", config.service_name)
+        row.url = service_url.replace(placeholder, config.service_name)
+        row.diagnostics_url = diagnostics_url.replace(placeholder, config.service_name)
         row.artifacts_label = artifacts_labels.setdefault(config.artifacts_status, config.artifacts_status_text)
         if row.run:
             row.run_url = event_url.replace("__id__", str(row.run.pk))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from events.choices import Decision, EventStatus, ScaleAction
+from events.choices import Decision, EventStatus, Executor, ScaleAction
 from events.models import ScaleEvent, ScaleEventStage
 
 
 class ScaleEventStageSerializer(serializers.ModelSerializer):
-    startedAt = serializers.DateTimeField(source="started_at", read_only=True)  # noqa: N815
-    finishedAt = serializers.DateTimeField(source="finished_at", read_only=True)  # noqa: N815
+    # null until the stage starts / finishes
+    startedAt = serializers.DateTimeField(source="started_at", read_only=True, allow_null=True)  # noqa: N815
+    finishedAt = serializers.DateTimeField(source="finished_at", read_only=True, allow_null=True)  # noqa: N815
 
     class Meta:
         model = ScaleEventStage
@@ -45,6 +46,12 @@ class ScaleEventSerializer(serializers.ModelSerializer):
     """One decision and, when allowed, its run with stages."""
 
     stages = ScaleEventStageSerializer(many=True, read_only=True)
+    # Empty for a decision that started no run (DRF drops allow_blank from read-only model fields).
+    executor = serializers.ChoiceField(Executor.choices, allow_blank=True, read_only=True,
+                                       help_text="Who runs the pipeline; empty when no run started.")
+    # Served as stored: "" when no Jenkins build ran (a string, not ``format: uri``, which "" would violate).
+    jenkinsBuildUrl = serializers.CharField(  # noqa: N815
+        source="jenkins_build_url", read_only=True, help_text="URL of the Jenkins build; empty when none ran.")
 
     class Meta:
         model = ScaleEvent

@@ -103,6 +103,6 @@ class RunStepView(APIView):
 
 
 urlpatterns = [
-    path("autoscaling/drift/<str:service_name>/", DriftReportView.as_view(), name="autoscaling-drift"),
+    path("autoscaling/drift/<service:service_name>/", DriftReportView.as_view(), name="autoscaling-drift"),
     path("runs/<int:event_id>/steps/", RunStepView.as_view(), name="run-steps"),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from django.db.models import ProtectedError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
@@ -46,6 +46,14 @@ class CanViewTemplates(BasePermission):
         return request.user.has_perm("templates_app.view_template")
 
 
+VCENTER_ERRORS = {
+    502: OpenApiResponse(description="vCenter answered with an error (the message says which)."),
+    503: OpenApiResponse(description="vCenter (or the database) is unreachable; retry later."),
+}
+
+
+@extend_schema_view(destroy=extend_schema(
+    responses={204: None, 409: OpenApiResponse(description="Autoscaling configs use the template.")}))
 class TemplateViewSet(viewsets.ModelViewSet):
     """Template metadata; ``from-vm`` creates a vCenter template from a VM, ``sync`` imports vCenter's."""
 
@@ -62,7 +70,7 @@ class TemplateViewSet(viewsets.ModelViewSet):
             names = ", ".join(sorted(str(obj) for obj in exc.protected_objects))
             raise TemplateInUse(f"Template '{instance.name}' is used by autoscaling configs: {names}.") from exc
 
-    @extend_schema(request=TemplateFromVMSerializer, responses={201: TemplateSerializer})
+    @extend_schema(request=TemplateFromVMSerializer, responses={201: TemplateSerializer, **VCENTER_ERRORS})
     @action(detail=False, methods=["post"], url_path="from-vm")
     def from_vm(self, request: Request) -> Response:
         serializer = TemplateFromVMSerializer(data=request.data)
@@ -73,7 +81,7 @@ class TemplateViewSet(viewsets.ModelViewSet):
             raise VCenterAPIError(exc) from exc
         return Response(TemplateSerializer(template).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={200: TemplatesSyncResultSerializer})
+    @extend_schema(request=None, responses={200: TemplatesSyncResultSerializer, **VCENTER_ERRORS})
     @action(detail=False, methods=["post"])
     def sync(self, request: Request) -> Response:
         if not request.user.has_perm("templates_app.change_template"):
@@ -92,7 +100,7 @@ class VCenterVMListView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("templates", bool, required=False)],
-        responses={200: VCenterVMSerializer(many=True)},
+        responses={200: VCenterVMSerializer(many=True), **VCENTER_ERRORS},
     )
     def get(self, request: Request) -> Response:
         raw = request.query_params.get("templates")

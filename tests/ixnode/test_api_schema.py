@@ -1,4 +1,5 @@
-"""OpenAPI schema (drf-spectacular) and a schemathesis run against it: no operation answers 5xx."""
+"""OpenAPI schema (drf-spectacular) and a schemathesis run against it: no operation answers 5xx, and every answer
+conforms to the schema (status codes, content types, headers, bodies)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ from rest_framework.authtoken.models import Token
 pytest_plugins = ["tests.fixtures.prometheus"]
 
 WEBHOOK_TOKEN = "schema-test-webhook-token"
+CONFORMANCE = [
+    schemathesis.checks.status_code_conformance,
+    schemathesis.checks.content_type_conformance,
+    schemathesis.checks.response_headers_conformance,
+    schemathesis.checks.response_schema_conformance,
+]
 
 
 @pytest.fixture
@@ -28,21 +35,29 @@ def keep_test_connection():
 
 
 @pytest.fixture
-def api_world(db, keep_test_connection, config, prometheus_server, prometheus_url, settings, django_user_model):
-    """A superuser token, a config whose count Prometheus answers, and the webhook token."""
+def api_world(db, keep_test_connection, config, prometheus_server, prometheus_url, settings, django_user_model,
+              make_event, make_run):
+    """A superuser token, a config whose count Prometheus answers, the webhook token, and events as runs leave
+    them (a finished one with no Jenkins build, a run in flight whose later stages have not started)."""
     settings.IXNODE_WEBHOOK_TOKEN = WEBHOOK_TOKEN
     config.prometheus_job_name = prometheus_server.job_with_count(2)
     config.save()
+    make_event(config, jenkins_build_url="", minutes_ago=30)
+    make_run(config)
     user = django_user_model.objects.create_superuser("schema", "schema@example.invalid", "pw-schema-123456")
     return {"token": Token.objects.create(user=user).key, "config": config}
 
 
 def _load_schema():
-    # Loaded at collection through the WSGI app (serving the schema touches no database).
-    # schemathesis' lazy ``from_fixture`` does not work with pytest 9 (it reads a removed private attribute).
+    # Loaded at collection through the WSGI app (serving the schema touches no database; opened for the loading
+    # only, since there is no user to sign in yet). schemathesis' lazy ``from_fixture`` does not work with pytest 9
+    # (it reads a removed private attribute).
+    from django.test import override_settings
+
     from ixnode.wsgi import application
 
-    return schemathesis.openapi.from_wsgi("/api/schema/", application)
+    with override_settings(IXNODE_API_SCHEMA_PUBLIC=True):
+        return schemathesis.openapi.from_wsgi("/api/schema/", application)
 
 
 schema = _load_schema()
@@ -61,10 +76,12 @@ def test_no_server_error(case, api_world):
     deliberate = response.status_code in (502, 503) and "detail" in (response.json() or {})
     assert response.status_code < 500 or deliberate, (
         case.method, case.formatted_path, response.status_code, response.text[:500])
+    # Every answer is one the schema documents, in its documented shape.
+    case.validate_response(response, checks=CONFORMANCE, headers=headers)
 
 
-def test_schema_lists_the_endpoints(client):
-    response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+def test_schema_lists_the_endpoints(admin_client):
+    response = admin_client.get("/api/schema/", HTTP_ACCEPT="application/json")
     assert response.status_code == 200
     document = response.json()
     paths = document["paths"]
@@ -75,3 +92,52 @@ def test_schema_lists_the_endpoints(client):
     assert {"serviceName", "templateId", "monitoring", "network", "f5"} <= set(config_schema)
     assert document["components"]["securitySchemes"]["webhookBearer"] == {
         "type": "http", "scheme": "bearer", "description": "IXNODE_WEBHOOK_TOKEN"}
+
+
+def test_schema_documents_the_routine_answers_and_json_bodies_only(admin_client):
+    """Every operation documents the answers any request can get (auth, not found, limits, database down), the
+    webhook states its label requirement and takes JSON only, and the served-as-empty fields are typed so."""
+    document = admin_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    webhook = document["paths"]["/api/webhook/autoscale/{service_name}"]["post"]
+    assert list(webhook["requestBody"]["content"]) == ["application/json"]
+    assert "`autoscale`" in webhook["description"] and "`scale-out`" in webhook["description"]
+    assert {"400", "401", "404", "413", "415", "503"} <= set(webhook["responses"])
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "503" in responses and "Retry-After" in responses["503"]["headers"], (method, path)
+            if "requestBody" in operation:
+                assert list(operation["requestBody"]["content"]) == ["application/json"], (method, path)
+                assert {"400", "413", "415"} <= set(responses), (method, path)
+            if "{" in path:
+                assert "404" in responses, (method, path)
+            for status, answer in responses.items():
+                if int(status) >= 400:
+                    assert "content" in answer, (method, path, status)
+    schemas = document["components"]["schemas"]
+    assert "format" not in schemas["ScaleEvent"]["properties"]["jenkinsBuildUrl"]
+    stage = schemas["ScaleEventStage"]["properties"]
+    assert stage["startedAt"].get("nullable") and stage["finishedAt"].get("nullable")
+
+
+def test_a_real_notification_and_its_decisions_conform(api_world):
+    """The webhook's 200 (decisions and ignored alerts) as the schema describes it — random bodies rarely get one."""
+    alert = {"status": "firing", "labels": {"alertname": "AutoVmTestHighCpu", "autoscale": "scale-out"},
+             "annotations": {}, "startsAt": "2025-01-01T00:06:00Z", "endsAt": "0001-01-01T00:00:00Z",
+             "generatorURL": "", "fingerprint": "c0ffee"}
+    resolved = {**alert, "status": "resolved", "fingerprint": "dec0de"}
+    body = {"version": "4", "groupKey": "g", "truncatedAlerts": 0, "status": "firing", "receiver": "r",
+            "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {}, "externalURL": "",
+            "alerts": [alert, resolved]}
+    headers = {"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
+    case = schema["/api/webhook/autoscale/{service_name}"]["POST"].Case(
+        path_parameters={"service_name": api_world["config"].service_name}, body=body, media_type="application/json")
+    response = case.call(headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["decisions"] and response.json()["ignored"]
+    case.validate_response(response, checks=CONFORMANCE, headers=headers)
+    events = schema["/api/events/"]["GET"].Case(query={"service": api_world["config"].service_name})
+    token = {"Authorization": f"Token {api_world['token']}"}
+    listed = events.call(headers=token)
+    assert listed.status_code == 200 and listed.json()["count"] >= 3
+    events.validate_response(listed, checks=CONFORMANCE, headers=token)
