@@ -17,3 +17,6 @@ DEFAULT_REPEAT_INTERVAL_SECONDS = 300
 DEFAULT_NODE_EXPORTER_PORT = 9100
 # Name of a VM the autoscaler created: <prefix>-YYYYMMDDHHmmss, optionally -N when two clones share a second.
 MANAGED_VM_SUFFIX_RE = r"-\d{14}(?:-\d+)?$"
+# PostgreSQL advisory lock key (transaction-scoped) that serialises config writes: validation reads the other
+# configs (unique names, overlapping IP pools), so two writers must not validate at the same time.
+CONFIG_WRITES_LOCK_KEY = 0x1C0DE0C0

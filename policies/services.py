@@ -20,7 +20,12 @@ from autoscaling.choices import ManagedVMState
 from autoscaling.hooks import DecisionOptions
 from autoscaling.managed_vms import managed_vm_names_new
 from autoscaling.models import AutoscalingConfig, CooldownState
-from autoscaling.services.configs import config_build, config_save, validation_error_dict
+from autoscaling.services.configs import (
+    config_build,
+    config_save,
+    config_writes_serialize,
+    validation_error_dict,
+)
 from autoscaling.services.decisions import DecisionTrigger, scale_decision_record, vm_count_read
 from autoscaling.services.ip_leases import ip_pool_free_addresses
 from autoscaling.services.warm_pool import warm_pool_room, warm_vms_ready
@@ -418,6 +423,13 @@ def config_save_with_policy(*, config: AutoscalingConfig | None, values: dict, p
     """Create (``config`` None) or update a config and its policy settings in one transaction, validated as one:
     the config through ``config_build`` (the admin's and the API's ``full_clean``) and the policy's own rules, every
     field error at once. ``commit=False`` only validates. Raises ValidationError keyed by model field names."""
+    with transaction.atomic():
+        config_writes_serialize()  # validated against every config committed before: concurrent saves queue
+        return _config_save_with_policy(config=config, values=values, policy_values=policy_values, commit=commit)
+
+
+def _config_save_with_policy(*, config: AutoscalingConfig | None, values: dict, policy_values: dict,
+                             commit: bool) -> AutoscalingConfig:
     errors: dict[str, list[str]] = {}
     built = None
     try:
@@ -435,9 +447,8 @@ def config_save_with_policy(*, config: AutoscalingConfig | None, values: dict, p
     assert built is not None
     if not commit:
         return built
-    with transaction.atomic():
-        config_save(config=built)  # a name taken meanwhile by a concurrent save: the field error, not a 500
-        if policy is not None:
-            policy.config = built
-            policy.save()
+    config_save(config=built)  # a name taken meanwhile by a concurrent save: the field error, not a 500
+    if policy is not None:
+        policy.config = built
+        policy.save()
     return built

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
-from autoscaling import selectors
+from autoscaling import constants, selectors
 from autoscaling.choices import ManagedVMState
 from autoscaling.models import AutoscalingConfig
 from autoscaling.naming import DERIVED_FIELDS, config_derived_names
@@ -64,18 +64,32 @@ def config_save(*, config: AutoscalingConfig) -> None:
         raise
 
 
+def config_writes_serialize() -> None:
+    """Inside a transaction: wait until no other transaction is validating or saving a config, so validation (which
+    reads the other configs: unique names, overlapping IP pools) sees every config committed before this one.
+    PostgreSQL: a transaction-scoped advisory lock; SQLite: the transaction's ``BEGIN IMMEDIATE`` already holds the
+    database's write lock."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [constants.CONFIG_WRITES_LOCK_KEY])
+
+
 def config_create(*, values: dict[str, Any]) -> AutoscalingConfig:
     """Create a config from model field values (``template`` as a Template instance); the job name, VM prefix
     and F5 pool name are derived from the service name when left out."""
-    config = config_build(values=values)
-    config_save(config=config)
+    with transaction.atomic():
+        config_writes_serialize()
+        config = config_build(values=values)
+        config_save(config=config)
     return config
 
 
 def config_update(*, config: AutoscalingConfig, values: dict[str, Any]) -> AutoscalingConfig:
     """Apply model field values to ``config``, validate the whole result, save."""
-    config_build(values=values, config=config)
-    config_save(config=config)
+    with transaction.atomic():
+        config_writes_serialize()
+        config_build(values=values, config=config)
+        config_save(config=config)
     return config
 
 

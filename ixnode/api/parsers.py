@@ -18,26 +18,30 @@ from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 from rest_framework.utils import json
 
-# A JSON string (its brackets are text, not nesting), everything that is not a bracket, an innermost pair.
+# A JSON string (its brackets are text, not nesting), and everything that is not a bracket.
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-_INNERMOST_PAIR = re.compile(r"\[\]|\{\}")
+_OPEN_CLOSE = str.maketrans("[{]}", "(())")
 
 
 def json_nesting_exceeds(text: str, limit: int) -> bool:
     """Whether the JSON ``text`` nests arrays/objects deeper than ``limit`` levels.
 
-    Each pass removes the innermost ``[]``/``{}`` pairs (one level) in C; after ``limit`` passes anything left is
-    deeper than the limit. Malformed text (unbalanced brackets) is not "too deep": the parser reports it.
+    On the brackets alone (strings removed), as ``(`` and ``)``: ``limit + 1`` opening brackets in a row are too
+    deep; otherwise a pass removes the innermost pairs (one level, ``str.replace``) and the run allowed shrinks by
+    one. Linear in the body for each of at most ``limit`` passes. Malformed text (unbalanced or mismatched
+    brackets) is not "too deep" unless it opens too many levels: the JSON parser reports it.
     """
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
-    for _level in range(limit):
-        if not brackets:
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text)).translate(_OPEN_CLOSE)
+    for removed in range(limit + 1):
+        # ``removed`` innermost levels are gone: a run of the remaining allowance + 1 opening brackets is too deep.
+        if "(" * (limit - removed + 1) in brackets:
+            return True
+        shorter = brackets.replace("()", "")
+        if not shorter or shorter == brackets:
             return False
-        brackets, removed = _INNERMOST_PAIR.subn("", brackets)
-        if not removed:
-            return False
-    return bool(brackets)
+        brackets = shorter
+    return False
 
 
 def depth_error(limit: int) -> ParseError:

@@ -1,5 +1,6 @@
 """Concurrent creates of the same config: one 201, the others the same field errors a sequential duplicate gets
-(never a 500 IntegrityError), on SQLite and PostgreSQL — real threads against the live server."""
+(never a 500 IntegrityError, never two configs sharing an IP pool), on SQLite and PostgreSQL — real threads against
+the live server."""
 
 from __future__ import annotations
 
@@ -80,6 +81,22 @@ def test_creates_racing_for_one_vm_prefix_name_that_field(live_server, token, te
         if response.status_code == 400:
             assert set(response.json()) == {"vmPrefix"}, response.text
     assert AutoscalingConfig.objects.filter(vm_prefix="race-shared").count() == 1
+
+
+def test_creates_racing_for_one_ip_pool_one_wins(live_server, token, template):
+    """No unique constraint guards the pools: config writes are serialised, so each validation sees the winner."""
+    documents = []
+    for i in range(THREADS):
+        document = copy.deepcopy(seed_document(template))
+        document.update({"serviceName": f"pool-{i}", "prometheusJobName": f"pool-{i}-service", "vmPrefix": f"pool-{i}"})
+        document["f5"]["poolName"] = f"pool-{i}-pool"
+        documents.append(document)
+    responses = _post_concurrently(f"{live_server.url}/api/autoscaling/configs/", token, documents)
+    assert sorted(r.status_code for r in responses) == [201] + [400] * (THREADS - 1), [r.text[:300] for r in responses]
+    for response in responses:
+        if response.status_code == 400:
+            assert set(response.json()) == {"network"} and "overlaps" in response.text, response.text
+    assert AutoscalingConfig.objects.filter(service_name__startswith="pool-").count() == 1
 
 
 def test_a_name_taken_between_validation_and_save_is_the_field_error(config_values):

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+import pytest
 import requests
 
 from tests.fixtures.postgres_cluster import free_port
 
 pytest_plugins = ["tests.fixtures.prometheus", "tests.fixtures.postgres_cluster"]
+pytestmark = pytest.mark.slow  # a PostgreSQL cluster, gunicorn and Prometheus of its own
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable

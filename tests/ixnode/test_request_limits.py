@@ -97,7 +97,11 @@ def test_every_api_view_reads_json_only_through_the_depth_limited_parser():
     ('{"a": [1, {"b": [[]]}], "c": {}}', 4, True),
     (brackets_in_strings(10_000), 2, False),
     ('"\\"[[[[[["', 1, False),
-    (unclosed_arrays(100), 32, False),  # malformed, not "too deep": the JSON parser says what is wrong
+    (unclosed_arrays(100), 32, True),  # never closed, but already nested 100 deep
+    ("[[[]", 32, False),  # malformed, not "too deep": the JSON parser says what is wrong
+    ("[}", 32, False),
+    ("[[]" * 40 + "]" * 40, 32, True),  # no 33 opening brackets in a row, still 41 deep
+    ("[[]" * 31 + "]" * 31, 32, False),  # 32 deep
     ("", 32, False),
 ])
 def test_nesting_measure(text, limit, exceeds):
