@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from events.choices import Decision, ScaleAction
-from events.reasons import Reason
+from events.reasons import Reason, is_reason
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def _decide(inp: DecisionInput) -> DecisionResult:
     if inp.run_in_flight:
         return DecisionResult(Decision.BLOCK_IN_PROGRESS, Reason("in_flight"))
     if inp.current_vm_count is None:
-        if isinstance(inp.count_error, Reason):  # a reason of its own (count_unsettled, count_mismatch…)
+        if is_reason(inp.count_error):  # a reason of its own (count_unsettled, count_mismatch…)
             return DecisionResult(Decision.BLOCK_UNKNOWN_COUNT, inp.count_error)
         reason = Reason("count_unknown_error", error=inp.count_error) if inp.count_error else Reason("count_unknown")
         return DecisionResult(Decision.BLOCK_UNKNOWN_COUNT, reason)

@@ -100,6 +100,11 @@ class Reason(str):
         return {key: _stored(value) for key, value in self.params.items()}
 
 
+def is_reason(value: object) -> bool:
+    """``value`` is a :class:`Reason` (its code and parameters kept), not a plain text."""
+    return isinstance(value, Reason)
+
+
 def _reason_rebuilt(code: str, params: dict[str, Any]) -> Reason:
     return Reason(code, **params)
 

@@ -132,12 +132,14 @@ def alert_instance_standing(*, config: AutoscalingConfig, alert_key: str, now: d
     - Its last decision (a block, a dry run or a run that succeeded) is less than 90 % of the config's repeat
       interval old: that decision (a re-delivery). Alertmanager's next repeat, later, is decided afresh: a block
       may be over, and an alert still firing after a successful step asks for the next step, as the seed does.
+    - Never a BLOCK_UNKNOWN_COUNT: the count was not known, nothing was decided about the alert, and the next
+      delivery (an HA peer's, seconds later) is decided once it is.
     """
     if not alert_key:
         return None
     last = ScaleEvent.objects.filter(config=config, alert_key=alert_key).order_by("-id").first()
-    if last is None:
-        return None
+    if last is None or last.decision == Decision.BLOCK_UNKNOWN_COUNT:
+        return None  # an unknown count decided nothing about the alert: the next delivery is decided afresh
     if last.status in IN_FLIGHT_STATUSES or last.status in (EventStatus.FAILED, EventStatus.ROLLED_BACK):
         return last
     window = timedelta(seconds=config.alert_repeat_interval_seconds * REDELIVERY_WINDOW)
