@@ -14,7 +14,8 @@ class ArtifactsAppConfig(AppConfig):
     def ready(self) -> None:
         # Receivers and the targets reader need the models loaded: imported here, once the app registry is ready.
         from artifacts import signals  # noqa: PLC0415
-        from artifacts.targets import targets_list  # noqa: PLC0415
+        from artifacts.targets import targets_list, targets_registered  # noqa: PLC0415
 
         signals.connect()
         autoscaling_hooks.addresses_in_use.register(targets_list)
+        autoscaling_hooks.registered_targets.register(targets_registered)

@@ -76,6 +76,14 @@ def targets_list(*, config: AutoscalingConfig) -> list[str]:
         return sorted(_read_targets(host, path) or [])
 
 
+def targets_registered(*, config: AutoscalingConfig) -> list[str] | None:
+    """What the decision checks Prometheus' count against: the service's registered targets, or None while
+    publishing is off (nothing is registered, so there is nothing to compare with)."""
+    if settings.IXNODE_PLG_MODE == "off":
+        return None
+    return targets_list(config=config)
+
+
 def _modify(config: AutoscalingConfig, change: Any) -> tuple[list[str], bool]:
     if settings.IXNODE_PLG_MODE == "off":
         raise PlgError("IXNODE_PLG_MODE=off: target registration needs the PLG host")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from events.choices import Decision, ScaleAction
-from events.reasons import Reason
+from events.reasons import Reason, is_reason
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class DecisionInput:
     last_scale_in_at: datetime | None = None
     run_in_flight: bool = False
     free_ips: int | None = None  # scale-out only: addresses left in the pool; None when not checked
-    count_error: str = ""  # why the count is unknown
+    count_error: str = ""  # why the count is unknown (an events.reasons.Reason is used as the decision's reason)
     # Set when the action may not run although every check passes: the operator suspended the process, or a
     # policy other than step scales the service. The decision is then BLOCK_DISABLED with this reason.
     suspended_reason: str = ""
@@ -84,6 +84,8 @@ def _decide(inp: DecisionInput) -> DecisionResult:
     if inp.run_in_flight:
         return DecisionResult(Decision.BLOCK_IN_PROGRESS, Reason("in_flight"))
     if inp.current_vm_count is None:
+        if is_reason(inp.count_error):  # a reason of its own (count_unsettled, count_mismatch…)
+            return DecisionResult(Decision.BLOCK_UNKNOWN_COUNT, inp.count_error)
         reason = Reason("count_unknown_error", error=inp.count_error) if inp.count_error else Reason("count_unknown")
         return DecisionResult(Decision.BLOCK_UNKNOWN_COUNT, reason)
 

@@ -44,6 +44,10 @@ class AddressesInUse(Protocol):
     def __call__(self, *, config: AutoscalingConfig) -> Iterable[str]: ...
 
 
+class RegisteredTargets(Protocol):
+    def __call__(self, *, config: AutoscalingConfig) -> Iterable[str] | None: ...
+
+
 #: ``fn(config=, action=, now=) -> DecisionOptions`` for alert-driven decisions (the policies app).
 decision_options = registry.extension_point(ExtensionPoint[DecisionOptionsProvider]("autoscaling.decision_options"))
 #: ``fn(config=, action=, now=) -> DecisionOptions`` for an operator's manual action (the policies app: dry-run,
@@ -55,6 +59,10 @@ alert_repeat_checks = registry.extension_point(ExtensionPoint[AlertRepeatCheck](
 #: ``fn(config=) -> addresses``: addresses (``host`` or ``host:port``) in use outside the lease table (the artifacts
 #: app: the service's registered Prometheus targets). A failing source is logged and skipped.
 addresses_in_use = registry.extension_point(ExtensionPoint[AddressesInUse]("autoscaling.addresses_in_use"))
+#: ``fn(config=) -> targets or None``: the scrape targets the product registered for the service (the artifacts app:
+#: its file_sd file), which Prometheus' count must match before a decision acts on it; None when nothing is
+#: registered to compare with (publishing off). A failing source makes the count unknown.
+registered_targets = registry.extension_point(ExtensionPoint[RegisteredTargets]("autoscaling.registered_targets"))
 #: The dotted path of the django-q2 task that executes an allowed run (the provisioning app).
 run_task = registry.extension_point(ExtensionPoint[str]("autoscaling.run_task"))
 
@@ -83,3 +91,12 @@ def alert_repeat_reason(*, config: AutoscalingConfig, action: str, fingerprint: 
         if reason:
             return reason
     return ""
+
+
+def registered_targets_for(*, config: AutoscalingConfig) -> set[str] | None:
+    """The targets the last registered source says the product registered for ``config`` (None: none to compare)."""
+    source = registered_targets.last()
+    if source is None:
+        return None
+    found = source(config=config)
+    return None if found is None else set(found)

@@ -2,12 +2,48 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from events.choices import Decision, EventStatus, Executor, ScaleAction, StageStatus, Trigger
 from events.reasons import reason_display
+
+_UNRENDERABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def text_renderable(text: str) -> str:
+    """``text`` with what no page, JSON answer or database can carry written out as an escape: a lone surrogate
+    (``\\udc80``) and NUL (``\\u0000``). Other text is returned as it is."""
+    if not _UNRENDERABLE.search(text):
+        return text
+    return _UNRENDERABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def value_renderable(value: Any) -> Any:
+    """:func:`text_renderable` over every string of a JSON value, keys included."""
+    if isinstance(value, str):
+        return text_renderable(value)
+    if isinstance(value, dict):
+        return {text_renderable(str(key)): value_renderable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [value_renderable(item) for item in value]
+    return value
+
+
+class RenderableJSONField(models.JSONField):
+    """A JSONField whose values read back renderable (:func:`value_renderable`).
+
+    The webhook refuses label keys and values no database can store and no page can render (NUL, lone surrogates),
+    but rows written before it did hold them: SQLite stores a lone surrogate as a JSON escape and gives it back,
+    and every page, API answer and admin form showing it then failed with UnicodeEncodeError. Read through this
+    field they show the escape as text instead (``team\\u0000``), and saving such a row stores that text."""
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        return value_renderable(super().from_db_value(value, expression, connection))
 
 
 class ScaleEvent(models.Model):
@@ -46,7 +82,16 @@ class ScaleEvent(models.Model):
     alert_name = models.CharField(_("alert name"), max_length=255, blank=True)
     alert_fingerprint = models.CharField(_("alert fingerprint"), max_length=64, blank=True, db_index=True)
     alert_starts_at = models.DateTimeField(_("alert started at"), null=True, blank=True)
-    alert_labels = models.JSONField(_("alert labels"), default=dict, blank=True)
+    alert_labels = RenderableJSONField(_("alert labels"), default=dict, blank=True)
+    # The alert instance (labels' fingerprint + startsAt, autoscaling.services.webhook.alert_instance_key): its
+    # re-deliveries are answered with this event instead of being decided again, and counted here.
+    alert_key = models.CharField(_("alert instance"), max_length=64, blank=True)
+    deliveries = models.PositiveIntegerField(
+        _("deliveries"), default=1,
+        help_text=_("How many times Alertmanager delivered this alert instance for this decision: the first "
+                    "delivery decided it, re-deliveries (a retry whose answer was lost, an HA peer, a repeat) were "
+                    "answered with it."))
+    last_delivered_at = models.DateTimeField(_("last delivered at"), null=True, blank=True)
     triggered_by = models.CharField(_("triggered by"), max_length=150, blank=True)
     jenkins_build_url = models.URLField(_("Jenkins build URL"), max_length=500, blank=True)
     task_id = models.CharField(_("task id"), max_length=64, blank=True)
@@ -67,6 +112,7 @@ class ScaleEvent(models.Model):
             models.Index(fields=["action", "-created_at"], name="event_action_recent"),
             models.Index(fields=["decision", "-created_at"], name="event_decision_recent"),
             models.Index(fields=["status", "-created_at"], name="event_status_recent"),
+            models.Index(fields=["config", "alert_key", "-id"], name="event_alert_instance"),
         ]
         constraints = [
             # Defence in depth for BLOCK_IN_PROGRESS: at most one run in flight per service.
@@ -77,8 +123,16 @@ class ScaleEvent(models.Model):
             )
         ]
 
+    #: Not stored: set on the event a re-delivery of its alert instance was answered with (no new decision).
+    delivery_repeat: bool = False
+
     def __str__(self) -> str:
         return f"#{self.pk} {self.service_name} {self.action} {self.decision}"
+
+    @property
+    def redelivered(self) -> bool:
+        """Alertmanager delivered the alert instance again after this decision (answered with it, not re-decided)."""
+        return self.deliveries > 1
 
     @property
     def is_in_flight(self) -> bool:

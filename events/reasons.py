@@ -43,6 +43,16 @@ REASONS: dict[str, ReasonSpec] = {
     "count_unknown": ReasonSpec(gettext_noop("The current VM count could not be read from Prometheus.")),
     "count_unknown_error": ReasonSpec(
         gettext_noop("The current VM count could not be read from Prometheus: %(error)s."), explain=("error",)),
+    "count_unsettled": ReasonSpec(gettext_noop(
+        "The VM count is not known yet: Prometheus (re)loaded its configuration %(ago).0f s ago and has not finished "
+        "discovering job %(job)s (%(seen)d targets listed, %(unscraped)d not scraped yet); it is trusted once every "
+        "target is scraped or after %(settle).0f s.")),
+    "count_mismatch": ReasonSpec(gettext_noop(
+        "The VM count is not known: Prometheus lists %(seen)d targets for job %(job)s but %(registered)d are "
+        "registered for the service; waiting for Prometheus to catch up.")),
+    "count_registered_unreadable": ReasonSpec(gettext_noop(
+        "The VM count could not be checked against the service's registered targets: %(error)s."),
+        explain=("error",)),
     "at_max": ReasonSpec(
         gettext_noop("%(count)d VMs is at or above the maximum of %(max)d; scale-out cooldown started.")),
     "at_min": ReasonSpec(
@@ -88,6 +98,11 @@ class Reason(str):
     def stored_params(self) -> dict[str, Any]:
         """The parameters as JSON (a nested reason as ``{"code": …, "params": …}``)."""
         return {key: _stored(value) for key, value in self.params.items()}
+
+
+def is_reason(value: object) -> bool:
+    """``value`` is a :class:`Reason` (its code and parameters kept), not a plain text."""
+    return isinstance(value, Reason)
 
 
 def _reason_rebuilt(code: str, params: dict[str, Any]) -> Reason:

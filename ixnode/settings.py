@@ -228,6 +228,10 @@ LOGGING = {
 # --- Prometheus and Alertmanager (HTTP APIs; ixnode/integrations/prometheus, alertmanager) --------------------
 IXNODE_PROMETHEUS_URL = env_str("IXNODE_PROMETHEUS_URL", "http://127.0.0.1:9090").rstrip("/")
 IXNODE_PROMETHEUS_TIMEOUT = env_float("IXNODE_PROMETHEUS_TIMEOUT", 5.0)
+# A VM count is trusted only once Prometheus has discovered the job's targets: all of them scraped at least once, or
+# its start / last configuration reload longer ago than this (for ~5 s after a start it lists none). Until then a
+# decision is BLOCK_UNKNOWN_COUNT and starts no cooldown.
+IXNODE_PROMETHEUS_DISCOVERY_SETTLE_SECONDS = env_float("IXNODE_PROMETHEUS_DISCOVERY_SETTLE_SECONDS", 30.0)
 IXNODE_ALERTMANAGER_URL = env_str("IXNODE_ALERTMANAGER_URL", "http://127.0.0.1:9093").rstrip("/")
 IXNODE_ALERTMANAGER_TIMEOUT = env_float("IXNODE_ALERTMANAGER_TIMEOUT", 5.0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from typing import Any
@@ -18,18 +19,79 @@ from autoscaling import selectors
 from autoscaling.api.authentication import IsWebhookCaller, WebhookBearerAuthentication
 from autoscaling.services.webhook import AUTOSCALE_LABEL, alertmanager_notification_handle
 from events.choices import ScaleAction
+from events.models import text_renderable, value_renderable
 from ixnode.metrics import WEBHOOK_LATENCY
 
+logger = logging.getLogger(__name__)
+
 ALERT_STATUSES = ["firing", "resolved"]
+
+# Label (and annotation) names: what every database stores and every page renders. Prometheus' own names are
+# [a-zA-Z_][a-zA-Z0-9_]*; anything printable is accepted, never a control character or a lone surrogate (which
+# PostgreSQL refuses, and which SQLite stores but no page can show).
+LABEL_NAME_MAX = 256
+LABELS_MAX = 128
+_NAME_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# Label values: also no control character but tab and line breaks (DRF's CharField already refuses NUL and
+# surrogates).
+_VALUE_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def label_name_error(name: Any) -> str | None:
+    """Why ``name`` cannot be a label or annotation name (None when it can)."""
+    if type(name) is not str or not name:
+        return "A label name must be a non-empty string."
+    if len(name) > LABEL_NAME_MAX:
+        return f"The label name '{text_renderable(name[:40])}…' is longer than {LABEL_NAME_MAX} characters."
+    bad = _NAME_UNSAFE.search(name)
+    if bad:
+        return (f"The label name '{_escaped(name)}' holds U+{ord(bad.group()):04X}: control characters and lone "
+                f"surrogates are not allowed in label names.")
+    return None
+
+
+def label_value_error(value: str) -> str | None:
+    """Why the (string) label value cannot be stored (None when it can)."""
+    bad = _VALUE_UNSAFE.search(value)
+    if bad:
+        return (f"The label value '{_escaped(value[:60])}' holds U+{ord(bad.group()):04X}: control characters other "
+                f"than tab and line breaks, and lone surrogates, are not allowed.")
+    return None
+
+
+def _escaped(text: str) -> str:
+    return _NAME_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+class LabelsField(serializers.DictField):
+    """A JSON object of label (or annotation) names to strings; names are checked before their values."""
+
+    def __init__(self, *, values: str = "label", **kwargs: Any) -> None:
+        self.values = values
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        if isinstance(data, dict):
+            if len(data) > LABELS_MAX:
+                raise serializers.ValidationError(f"At most {LABELS_MAX} labels are accepted, got {len(data)}.")
+            errors = [error for error in map(label_name_error, data) if error]
+            if errors:
+                raise serializers.ValidationError(errors)
+        out = super().to_internal_value(data)
+        if self.values == "label":
+            errors = [error for error in (label_value_error(v) for v in out.values() if isinstance(v, str)) if error]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return out
 
 
 class AlertSerializer(serializers.Serializer):
     """One alert of the notification (Alertmanager webhook_config payload)."""
 
     status = serializers.ChoiceField(ALERT_STATUSES)
-    labels = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=1024))
-    annotations = serializers.DictField(
-        child=serializers.CharField(allow_blank=True), required=False, default=dict
+    labels = LabelsField(child=serializers.CharField(allow_blank=True, max_length=1024))
+    annotations = LabelsField(
+        child=serializers.CharField(allow_blank=True), required=False, default=dict, values="annotation"
     )
     startsAt = serializers.DateTimeField(required=False, allow_null=True, default=None)  # noqa: N815
     # Not used; kept a string: Alertmanager sends year 1 ("0001-01-01T00:00:00Z") for firing alerts.
@@ -59,10 +121,10 @@ class AlertmanagerPayloadSerializer(serializers.Serializer):
     truncatedAlerts = serializers.IntegerField(required=False, min_value=0, default=0)  # noqa: N815
     status = serializers.ChoiceField(ALERT_STATUSES)
     receiver = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
-    groupLabels = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)  # noqa: N815
-    commonLabels = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)  # noqa: N815
-    commonAnnotations = serializers.DictField(  # noqa: N815
-        child=serializers.CharField(allow_blank=True), required=False
+    groupLabels = LabelsField(child=serializers.CharField(allow_blank=True), required=False)  # noqa: N815
+    commonLabels = LabelsField(child=serializers.CharField(allow_blank=True), required=False)  # noqa: N815
+    commonAnnotations = LabelsField(  # noqa: N815
+        child=serializers.CharField(allow_blank=True), required=False, values="annotation"
     )
     externalURL = serializers.CharField(required=False, allow_blank=True, max_length=4096)  # noqa: N815
     alerts = AlertSerializer(many=True, max_length=1000)  # type: ignore[call-arg]  # DRF ≥ 3.14 has it; the stubs not
@@ -83,22 +145,23 @@ def _text(value: Any, max_length: int | None = None) -> str | None:
     return value if max_length is None or len(value) <= max_length else None
 
 
-def _texts(value: Any, max_length: int | None = None) -> dict[str, str] | None:
-    """``DictField(child=CharField(allow_blank=True, …))`` of a JSON object of strings, or None."""
-    if type(value) is not dict:
+def _texts(value: Any, max_length: int | None = None, *, labels: bool = True) -> dict[str, str] | None:
+    """``LabelsField(child=CharField(allow_blank=True, …))`` of a JSON object of strings, or None (names and, for
+    labels, values checked as the field does)."""
+    if type(value) is not dict or len(value) > LABELS_MAX:
         return None
     out = {}
     for key, item in value.items():
         text = _text(item, max_length)
-        if text is None:
+        if text is None or label_name_error(key) is not None or (labels and label_value_error(text) is not None):
             return None
-        out[str(key)] = text
+        out[key] = text
     return out
 
 
-def _optional_texts_ok(data: dict, lengths: dict[str, int | None], mappings: tuple[str, ...]) -> bool:
+def _optional_texts_ok(data: dict, lengths: dict[str, int | None], mappings: dict[str, bool]) -> bool:
     return all(data.get(name, "") == "" or _text(data[name], length) is not None for name, length in lengths.items()) \
-        and all(name not in data or _texts(data[name]) is not None for name in mappings)
+        and all(name not in data or _texts(data[name], labels=labels) is not None for name, labels in mappings.items())
 
 
 def payload_fast_validate(data: Any) -> dict[str, Any] | None:
@@ -116,7 +179,7 @@ def payload_fast_validate(data: Any) -> dict[str, Any] | None:
     if type(truncated) is not int or truncated < 0:
         return None
     if not _optional_texts_ok(data, {"groupKey": 4096, "receiver": 255, "externalURL": 4096},
-                              ("groupLabels", "commonLabels", "commonAnnotations")):
+                              {"groupLabels": True, "commonLabels": True, "commonAnnotations": False}):
         return None
     receiver = _text(data.get("receiver", ""), 255)
     alerts_in = data.get("alerts")
@@ -129,7 +192,8 @@ def payload_fast_validate(data: Any) -> dict[str, Any] | None:
         labels = _texts(alert.get("labels"), 1024)
         if labels is None or labels.get(AUTOSCALE_LABEL) not in _ACTIONS:
             return None
-        if not _optional_texts_ok(alert, {"endsAt": 64, "generatorURL": 4096, "fingerprint": 64}, ("annotations",)):
+        if not _optional_texts_ok(alert, {"endsAt": 64, "generatorURL": 4096, "fingerprint": 64},
+                                  {"annotations": False}):
             return None
         starts_at = alert.get("startsAt")
         if starts_at is not None:
@@ -160,6 +224,8 @@ class IgnoredAlertSerializer(serializers.Serializer):
     action = serializers.CharField()
     status = serializers.CharField()
     reason = serializers.CharField()
+    event_id = serializers.IntegerField(
+        required=False, help_text="A re-delivery of an alert instance: the event it was answered with.")
 
 
 class WebhookResponseSerializer(serializers.Serializer):
@@ -169,6 +235,43 @@ class WebhookResponseSerializer(serializers.Serializer):
 
 
 ERROR = inline_serializer("WebhookError", {"detail": serializers.CharField()})
+INVALID = inline_serializer("WebhookInvalid", {
+    "detail": serializers.CharField(help_text="The first error, with its field path; nothing was decided."),
+    "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                    help_text="Every error by field path, e.g. alerts[1].labels."),
+})
+
+
+def _field_paths(errors: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors by field path (``alerts[1].labels``)."""
+    out: dict[str, list[str]] = {}
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            name = str(key)
+            path = f"{prefix}[{name}]" if prefix and name.isdigit() else f"{prefix}.{name}" if prefix else name
+            out.update(_field_paths(value, path))
+    elif isinstance(errors, list) and all(isinstance(item, str) for item in errors):
+        if errors:
+            out[prefix or "non_field_errors"] = [str(item) for item in errors]
+    elif isinstance(errors, list):
+        for index, item in enumerate(errors):
+            if item:
+                out.update(_field_paths(item, f"{prefix}[{index}]"))
+    else:
+        out[prefix or "non_field_errors"] = [str(errors)]
+    return out
+
+
+def invalid_payload_response(errors: Any) -> Response:
+    """400 for a notification that cannot be decided as it is (a permanent error: Alertmanager must not retry):
+    DRF's nested field errors, ``fields`` by path and ``detail`` naming the first. Every text is renderable (a
+    hostile label name is shown escaped)."""
+    nested = value_renderable(errors)
+    paths = _field_paths(nested)
+    first = next(iter(paths.items()), ("payload", ["invalid"]))
+    body = {**nested, "detail": f"Invalid notification, nothing was decided: {first[0]}: {first[1][0]}",
+            "fields": paths}
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
 
 class AutoscaleWebhookView(APIView):
@@ -190,7 +293,8 @@ class AutoscaleWebhookView(APIView):
         request=AlertmanagerPayloadSerializer,
         responses={
             200: WebhookResponseSerializer,
-            400: OpenApiResponse(description="Malformed payload: field errors."),
+            400: OpenApiResponse(INVALID, description="Malformed payload: field errors (nested, and by path in "
+                                                        "`fields`); no alert of the notification was decided."),
             401: ERROR,
             404: ERROR,
             503: ERROR,
@@ -203,16 +307,21 @@ class AutoscaleWebhookView(APIView):
         if config is None:
             raise NotFound(f"No autoscaling config for service '{service_name}'.")
         try:
+            # The whole notification is validated before any of its alerts is decided: a bad second alert must not
+            # leave the first one decided (and its run started) behind a 400.
             data = payload_fast_validate(request.data)
             if data is None:  # anything unusual: the serializer decides, with its field errors
                 payload = AlertmanagerPayloadSerializer(data=request.data)
-                payload.is_valid(raise_exception=True)
+                if not payload.is_valid():
+                    return invalid_payload_response(payload.errors)
                 data = payload.validated_data
             try:
                 outcome = alertmanager_notification_handle(
                     config=config, alerts=data["alerts"], receiver=data.get("receiver", "")
                 )
-            except DatabaseError:
+            except DatabaseError as exc:
+                logger.warning("webhook for %s: database error, answered 503 for a retry: %s: %s",
+                               config.service_name, exc.__class__.__name__, exc)
                 # A busy or unreachable database is transient: 503 makes Alertmanager retry the notification.
                 return Response(
                     {"detail": "The database is busy or unreachable; retry the notification."},

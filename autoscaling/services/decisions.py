@@ -16,15 +16,25 @@ by a discovery cycle, and what protects against double runs is the in-flight che
 run starts, both read under the lock, as are the database's IP leases. When the locked re-check needs an input
 the pre-check did not read (it saw a run in flight or a disabled config, or predicted a block), the
 transaction ends without writing, the input is read outside the lock and the decision is taken again.
+
+A count is acted on only when it is known (``vm_count_read``: Prometheus has settled the job's targets) and, for a
+decision that would act — ALLOW, or a block that starts a cooldown — matches the targets the product registered
+for the service (``vm_count_verify``, the ``registered_targets`` hook); otherwise BLOCK_UNKNOWN_COUNT, which starts
+no cooldown.
+
+Alert instances (``DecisionTrigger.alert_key``, set by the webhook): under the same lock, a re-delivery of an
+instance whose decision stands is answered with that decision (``ScaleEvent.delivery_repeat``) and counted on it
+(``deliveries``) instead of being decided again — see ``alert_instance_standing``.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from autoscaling import hooks, selectors
@@ -34,11 +44,11 @@ from autoscaling.services.ip_leases import PoolInUse, ip_pool_free_count, ip_poo
 from autoscaling.services.runs import cooldown_lock, cooldown_start, scale_event_enqueue
 from autoscaling.services.warm_pool import warm_vms_ready_count
 from autoscaling.signals import scale_decision_recorded, send_logged, vm_count_unknown
-from events.choices import Decision, EventStatus, ScaleAction, Trigger
+from events.choices import IN_FLIGHT_STATUSES, Decision, EventStatus, ScaleAction, Trigger
 from events.models import ScaleEvent
 from events.reasons import Reason, reason_fields
 from ixnode.integrations.prometheus.client import prometheus_client
-from ixnode.integrations.prometheus.interface import Prometheus, PrometheusError
+from ixnode.integrations.prometheus.interface import Prometheus, PrometheusCountUnsettled, PrometheusError
 from ixnode.metrics import DECISIONS
 
 logger = logging.getLogger(__name__)
@@ -54,22 +64,95 @@ class DecisionTrigger:
     starts_at: datetime | None = None
     labels: dict[str, str] = field(default_factory=dict)
     triggered_by: str = ""
+    # The alert instance (autoscaling.services.webhook.alert_instance_key): set on the webhook path, where
+    # Alertmanager's re-deliveries of one instance are answered with its standing decision instead of re-decided.
+    alert_key: str = ""
 
 
 @dataclass(frozen=True)
 class VMCount:
     value: int | None
-    error: str = ""
+    error: str = ""  # why the value is unknown: a Reason (its code kept) or Prometheus' message
+    verified: bool = False  # checked against the product's registered targets (vm_count_verify)
 
 
 def vm_count_read(*, config: AutoscalingConfig, prometheus: Prometheus | None = None) -> VMCount:
-    """The config's current VM count from Prometheus, or the reason it is unknown."""
+    """The config's current VM count from Prometheus, or the reason it is unknown (a target set Prometheus has not
+    finished discovering since it started or reloaded is unknown, not 0)."""
     client = prometheus or prometheus_client()
     try:
         return VMCount(client.target_count(config.prometheus_job_name).total)
+    except PrometheusCountUnsettled as exc:
+        logger.warning("VM count of %s unknown: %s", config.service_name, exc)
+        return VMCount(None, Reason("count_unsettled", ago=exc.loaded_ago, job=exc.job, seen=exc.seen,
+                                    unscraped=exc.unscraped, settle=exc.settle_seconds))
     except PrometheusError as exc:
         logger.warning("VM count of %s unknown: %s", config.service_name, exc)
         return VMCount(None, str(exc))
+
+
+def vm_count_verify(*, config: AutoscalingConfig, count: VMCount) -> VMCount:
+    """``count`` checked against the scrape targets the product registered for the service (the
+    ``registered_targets`` hook): a different number means Prometheus has not caught up with a registration (or
+    reads another file), and the count is unknown. Nothing registered to compare with (publishing off, no
+    registered source) leaves it as it is."""
+    if count.value is None or count.verified:
+        return count
+    try:
+        registered = hooks.registered_targets_for(config=config)
+    except Exception as exc:  # noqa: BLE001 - an unreadable registration makes the count unknown, never a 500
+        logger.warning("registered targets of %s unreadable: %s", config.service_name, exc)
+        return VMCount(None, Reason("count_registered_unreadable", error=f"{exc.__class__.__name__}: {exc}"))
+    if registered is not None and len(registered) != count.value:
+        logger.warning("VM count of %s unknown: Prometheus lists %s targets, %s registered", config.service_name,
+                       count.value, len(registered))
+        return VMCount(None, Reason("count_mismatch", seen=count.value, job=config.prometheus_job_name,
+                                    registered=len(registered)))
+    return replace(count, verified=True)
+
+
+def _acts(result: DecisionResult) -> bool:
+    """The decision changes something on the strength of the count: a run, or a cooldown."""
+    return result.allowed or result.starts_cooldown
+
+
+# Deliveries of one alert instance this close to its decision (a fraction of the config's Alertmanager repeat
+# interval) are re-deliveries — a retry whose answer was lost, the other peer of an HA pair, a duplicate storm —
+# never Alertmanager's next repeat, which comes a repeat interval after the previous notification.
+REDELIVERY_WINDOW = 0.9
+
+
+def alert_instance_standing(*, config: AutoscalingConfig, alert_key: str, now: datetime) -> ScaleEvent | None:
+    """The decision a delivery of the alert instance ``alert_key`` is answered with, instead of a new one; None:
+    decide it.
+
+    - The instance started a run that is queued or running, failed or was rolled back: that run. An alert instance
+      starts at most one run while it fires, whatever the cooldown (a run failing fast with cooldown 0 is not
+      retried on every delivery); it acts again once it resolves and fires anew (a new ``startsAt``).
+    - Its last decision (a block, a dry run or a run that succeeded) is less than 90 % of the config's repeat
+      interval old: that decision (a re-delivery). Alertmanager's next repeat, later, is decided afresh: a block
+      may be over, and an alert still firing after a successful step asks for the next step, as the seed does.
+    - Never a BLOCK_UNKNOWN_COUNT: the count was not known, nothing was decided about the alert, and the next
+      delivery (an HA peer's, seconds later) is decided once it is.
+    """
+    if not alert_key:
+        return None
+    last = ScaleEvent.objects.filter(config=config, alert_key=alert_key).order_by("-id").first()
+    if last is None or last.decision == Decision.BLOCK_UNKNOWN_COUNT:
+        return None  # an unknown count decided nothing about the alert: the next delivery is decided afresh
+    if last.status in IN_FLIGHT_STATUSES or last.status in (EventStatus.FAILED, EventStatus.ROLLED_BACK):
+        return last
+    window = timedelta(seconds=config.alert_repeat_interval_seconds * REDELIVERY_WINDOW)
+    return last if now - last.created_at < window else None
+
+
+def _delivery_record(*, event: ScaleEvent, at: datetime) -> ScaleEvent:
+    """Count one more delivery on ``event`` (a re-delivery answered with it); returns it marked as such."""
+    ScaleEvent.objects.filter(pk=event.pk).update(deliveries=F("deliveries") + 1, last_delivered_at=at)
+    event.deliveries += 1
+    event.last_delivered_at = at
+    event.delivery_repeat = True
+    return event
 
 
 def scale_decision_record(
@@ -106,15 +189,20 @@ def scale_decision_record(
     # it is used once, so a second alert of the same notification checks again.
     hint = config.__dict__.pop("in_flight_hint", None)
     in_flight_hint = selectors.scale_event_in_flight_exists(config=config) if hint is None else hint
-    count = vm_count_read(config=config, prometheus=prometheus) if config.enabled and not in_flight_hint else None
+    # A re-delivery of an alert instance reads nothing external: the locked check answers it with its decision.
+    standing = alert_instance_standing(config=config, alert_key=trigger.alert_key, now=now or timezone.now())
+    needs_count = config.enabled and not in_flight_hint and standing is None
+    count = vm_count_read(config=config, prometheus=prometheus) if needs_count else None
     in_use = None
-    if count is not None and action == ScaleAction.SCALE_OUT:
+    if count is not None and count.value is not None:
+        unlocked = decide(_inputs(action=action, config=config, state=_cooldown_unlocked(config),
+                                  in_flight=in_flight_hint, count=count, now=now or timezone.now(), bounds=bounds,
+                                  step=step, suspended_reason=suspended_reason))
+        if _acts(unlocked):  # only a decision that acts on the count needs it to match the registered targets
+            count = vm_count_verify(config=config, count=count)
         # The IP pool's external half (Prometheus targets, vCenter guest IPs) only when the unlocked inputs say
         # the decision reaches the pool check, i.e. would ALLOW: not on every BLOCK_MAX or cooldown repeat.
-        unlocked = _inputs(action=action, config=config, state=_cooldown_unlocked(config), in_flight=in_flight_hint,
-                           count=count, now=now or timezone.now(), bounds=bounds, step=step,
-                           suspended_reason=suspended_reason)
-        if decide(unlocked).allowed:
+        if unlocked.allowed and count.value is not None and action == ScaleAction.SCALE_OUT:
             in_use = ip_pool_in_use_read(config=config)
 
     # Every external read happens before the lock: the locked decision only reads and writes the database. If the
@@ -129,10 +217,12 @@ def scale_decision_record(
         config = outcome
         if count is None:
             count = vm_count_read(config=config, prometheus=prometheus)
-        if in_use is None and action == ScaleAction.SCALE_OUT:
+        count = vm_count_verify(config=config, count=count)
+        if in_use is None and action == ScaleAction.SCALE_OUT and count.value is not None:
             in_use = ip_pool_in_use_read(config=config)
     event = outcome
-    DECISIONS.labels(event.service_name, event.action, event.decision).inc()
+    if not event.delivery_repeat:
+        DECISIONS.labels(event.service_name, event.action, event.decision).inc()
     return event
 
 
@@ -182,13 +272,18 @@ def _decide_locked(
     with transaction.atomic():
         state = cooldown_lock(config_id=config.pk)
         fresh = state.config  # re-read under the lock: enabled/bounds may have changed meanwhile
+        decided_at = now or timezone.now()
+        standing = alert_instance_standing(config=fresh, alert_key=trigger.alert_key, now=decided_at)
+        if standing is not None:
+            return _delivery_record(event=standing, at=decided_at)
         in_flight = selectors.scale_event_in_flight_exists(config=fresh)
         if count is None and fresh.enabled and not in_flight:
             return fresh
-        decided_at = now or timezone.now()
         inputs = _inputs(action=action, config=fresh, state=state, in_flight=in_flight, count=count, now=decided_at,
                          bounds=bounds, step=step, suspended_reason=suspended_reason)
         result = decide(inputs)
+        if _acts(result) and count is not None and not count.verified:
+            return fresh  # acting on the count: check it against the registered targets first (outside the lock)
         if result.allowed and action == ScaleAction.SCALE_OUT:
             if in_use is None:
                 return fresh
@@ -235,6 +330,7 @@ def _event_create(
         alert_fingerprint=trigger.fingerprint[:64],
         alert_starts_at=trigger.starts_at,
         alert_labels=dict(trigger.labels),
+        alert_key=trigger.alert_key[:64],
         triggered_by=trigger.triggered_by[:150],
     )
     if status != EventStatus.QUEUED:

@@ -39,6 +39,7 @@ _CAMEL = {
     "startedAt": "started_at",
     "finishedAt": "finished_at",
     "heartbeatAt": "heartbeat_at",
+    "lastDeliveredAt": "last_delivered_at",
 }
 
 
@@ -59,7 +60,7 @@ class ScaleEventSerializer(serializers.ModelSerializer):
                   "currentVmCount", "requestedCount", "beforeCount", "afterCount", "vmNames", "currentStage",
                   "error", "rollbackSummary", "alertName", "alertFingerprint", "alertStartsAt", "alertLabels",
                   "triggeredBy", "jenkinsBuildUrl", "createdAt", "startedAt", "finishedAt", "heartbeatAt",
-                  "stages"]
+                  "deliveries", "lastDeliveredAt", "stages"]
         extra_kwargs = {name: {"source": model} for name, model in _CAMEL.items()}
         read_only_fields = fields
 

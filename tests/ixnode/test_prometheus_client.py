@@ -12,6 +12,7 @@ import pytest
 from ixnode.integrations.prometheus.client import (
     PrometheusBadResponse,
     PrometheusClient,
+    PrometheusCountUnsettled,
     PrometheusError,
     PrometheusJobUnknown,
     PrometheusQueryError,
@@ -64,8 +65,13 @@ def test_target_count_reports_up_targets(prometheus_server, client):
     assert (counted.total, counted.up, counted.down) == (1, 1, 0)
 
 
-def test_empty_job_counts_zero(prometheus_server, client):
-    assert client.target_count("pc-empty").total == 0
+def test_empty_job_counts_zero_once_settled(prometheus_server, client):
+    # The module's jobs were loaded moments ago: an empty job is not yet known to be empty...
+    with pytest.raises(PrometheusCountUnsettled, match="not finished discovering job 'pc-empty'") as raised:
+        client.target_count("pc-empty", settle_seconds=3600)
+    assert (raised.value.seen, raised.value.unscraped, raised.value.settle_seconds) == (0, 0, 3600)
+    # ...and is once the configuration load is older than the settle time.
+    assert client.target_count("pc-empty", settle_seconds=0).total == 0
 
 
 def test_unknown_job_is_an_error_not_zero(prometheus_server, client):
@@ -149,11 +155,16 @@ def test_status_config_garbage(scripted_http_server):
         client.target_count("svc")
 
 
+SCRAPED = "2026-01-01T00:00:01.123456789Z"
+NEVER = "0001-01-01T00:00:00Z"
+
+
 def test_counts_by_scrape_pool_or_job_label(scripted_http_server):
     targets = [
-        {"labels": {"job": "svc", "instance": "a"}, "scrapePool": "svc", "health": "up"},
-        {"labels": {"job": "svc", "instance": "b"}, "scrapePool": "file-sd-all", "health": "down"},
-        {"labels": {"job": "other", "instance": "c"}, "scrapePool": "other", "health": "up"},
+        {"labels": {"job": "svc", "instance": "a"}, "scrapePool": "svc", "health": "up", "lastScrape": SCRAPED},
+        {"labels": {"job": "svc", "instance": "b"}, "scrapePool": "file-sd-all", "health": "down",
+         "lastScrape": SCRAPED},
+        {"labels": {"job": "other", "instance": "c"}, "scrapePool": "other", "health": "up", "lastScrape": SCRAPED},
     ]
     body = json.dumps({"status": "success", "data": {"activeTargets": targets, "droppedTargets": []}})
     scripted_http_server.answer("/api/v1/targets", body=body)
@@ -161,6 +172,74 @@ def test_counts_by_scrape_pool_or_job_label(scripted_http_server):
     assert (counted.total, counted.up, counted.down) == (2, 1, 1)
     # A count > 0 proves the job exists: no configuration lookup.
     assert ("GET", "/api/v1/status/config") not in scripted_http_server.requests
+
+
+def _discovery(server, *, scraped: list[str], loaded_ago: float, date: datetime | None = None,
+               start_ago: float | None = None) -> None:
+    """A Prometheus whose job 'svc' lists ``scraped`` lastScrape values, loaded ``loaded_ago`` s before its clock."""
+    date = date or datetime.now(UTC)
+    targets = [{"labels": {"job": "svc", "instance": f"10.0.0.{i}:9100"}, "scrapePool": "svc", "health": "unknown",
+                "lastScrape": last} for i, last in enumerate(scraped)]
+    server.answer("/api/v1/targets", body=json.dumps({"status": "success", "data": {"activeTargets": targets}}))
+    server.answer("/api/v1/status/config", body=json.dumps(
+        {"status": "success", "data": {"yaml": "scrape_configs:\n- job_name: svc\n"}}))
+    started = date - timedelta(seconds=start_ago if start_ago is not None else loaded_ago)
+    loaded = date - timedelta(seconds=loaded_ago)
+    server.answer("/api/v1/status/runtimeinfo", body=json.dumps({"status": "success", "data": {
+        "startTime": started.isoformat().replace("+00:00", "Z"), "reloadConfigSuccess": True,
+        "lastConfigTime": loaded.strftime("%Y-%m-%dT%H:%M:%SZ")}}),
+        headers={"Date": date.strftime("%a, %d %b %Y %H:%M:%S GMT")})
+
+
+@pytest.mark.parametrize(("scraped", "loaded_ago", "settled"), [
+    ([], 4, False),  # just started: the job is loaded, its targets not listed yet (~5 s on Prometheus 2.42)
+    ([NEVER, NEVER], 6, False),  # listed, never scraped
+    ([SCRAPED, NEVER], 6, False),  # half scraped
+    ([], 31, True),  # empty for longer than the settle time: really empty
+    ([NEVER], 31, True),  # a target added long after the load (a new VM): counted
+])
+def test_count_only_once_discovery_settled(scripted_http_server, scraped, loaded_ago, settled):
+    _discovery(scripted_http_server, scraped=scraped, loaded_ago=loaded_ago)
+    client = PrometheusClient(scripted_http_server.url)
+    if settled:
+        assert client.target_count("svc", settle_seconds=30).total == len(scraped)
+        return
+    with pytest.raises(PrometheusCountUnsettled, match=r"\(re\)loaded its configuration \d+ s ago.*job 'svc'") as e:
+        client.target_count("svc", settle_seconds=30)
+    assert (e.value.job, e.value.seen, e.value.unscraped) == ("svc", len(scraped), scraped.count(NEVER))
+    assert 3 <= e.value.loaded_ago <= loaded_ago + 1
+
+
+def test_every_target_scraped_is_settled_without_asking_the_runtime(scripted_http_server):
+    _discovery(scripted_http_server, scraped=[SCRAPED, SCRAPED], loaded_ago=1)
+    assert PrometheusClient(scripted_http_server.url).target_count("svc", settle_seconds=30).total == 2
+    assert ("GET", "/api/v1/status/runtimeinfo") not in scripted_http_server.requests
+
+
+def test_settle_time_is_measured_on_prometheus_clock(scripted_http_server):
+    # Prometheus' clock is an hour behind this machine's: loaded 5 s ago on its clock is still unsettled.
+    _discovery(scripted_http_server, scraped=[], loaded_ago=5, date=datetime.now(UTC) - timedelta(hours=1))
+    with pytest.raises(PrometheusCountUnsettled):
+        PrometheusClient(scripted_http_server.url).target_count("svc", settle_seconds=30)
+    # A reload after the start counts from the reload.
+    _discovery(scripted_http_server, scraped=[], loaded_ago=5, start_ago=3600)
+    with pytest.raises(PrometheusCountUnsettled):
+        PrometheusClient(scripted_http_server.url).target_count("svc", settle_seconds=30)
+
+
+def test_settle_default_is_the_setting(scripted_http_server, settings):
+    _discovery(scripted_http_server, scraped=[], loaded_ago=10)
+    settings.IXNODE_PROMETHEUS_DISCOVERY_SETTLE_SECONDS = 5
+    assert PrometheusClient(scripted_http_server.url).target_count("svc").total == 0
+    settings.IXNODE_PROMETHEUS_DISCOVERY_SETTLE_SECONDS = 30
+    with pytest.raises(PrometheusCountUnsettled, match="after 30 s"):
+        PrometheusClient(scripted_http_server.url).target_count("svc")
+
+
+def test_runtime_info_against_the_real_prometheus(client):
+    info = client.runtime_info()
+    assert info.reload_success and info.start_time <= info.last_config_time + timedelta(seconds=1)
+    assert 0 <= info.loaded_ago < 3600
 
 
 def test_malformed_query_result(scripted_http_server):

@@ -18,6 +18,7 @@ import pytest
 import requests
 from django.utils import timezone
 
+from artifacts.targets import target_add
 from autoscaling.models import AutoscalingConfig, CooldownState, ManagedVM
 from events.choices import Decision, EventStatus, ScaleAction, Trigger
 from events.models import ScaleEvent
@@ -193,6 +194,9 @@ def test_cooldown_end_recheck_acts_on_a_still_firing_alert(config, plg_stack, pr
     settings.IXNODE_PROMETHEUS_URL = prometheus_server.url
     config.prometheus_job_name = prometheus_server.job_with_count(2)
     config.save(update_fields=["prometheus_job_name"])
+    # Publishing is on: the count is acted on only when it matches the service's registered targets.
+    for target in prometheus_server.active_targets(config.prometheus_job_name):
+        target_add(config=config, target=target["labels"]["instance"])
     ScalingPolicy.objects.create(config=config, policy_type="step", recheck_alert_at_cooldown_end=True)
     finished = timezone.now() - timedelta(seconds=config.cooldown_seconds + 5)
     ScaleEvent.objects.create(config=config, service_name=config.service_name, action=ScaleAction.SCALE_OUT,

@@ -244,20 +244,26 @@ def test_webhook_repeats_for_a_policy_managed_service_record_one_event(service, 
 
 
 @pytest.mark.slow
-def test_webhook_repeats_for_step_and_suspended_services_are_decided_each_time(service, settings):
+def test_webhook_repeats_for_step_and_suspended_services_are_decided_once_per_alert_instance(service, settings):
+    """Step and suspended services decide their alerts (not the policy's "scales by its policy"), and — like every
+    alert since issue 12 — a re-delivery of one alert instance is answered with its decision, not decided again."""
     settings.IXNODE_WEBHOOK_TOKEN = WEBHOOK_TOKEN
     policy = ScalingPolicy.objects.create(config=service, policy_type="step")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {WEBHOOK_TOKEN}")
     url = f"/api/webhook/autoscale/{service.service_name}"
-    decisions = [api.post(url, _notification("bb22", "2025-03-05T11:58:00Z"), format="json").json()["decisions"]
-                 for _ in range(2)]
-    assert [d[0]["decision"] for d in decisions] == [Decision.ALLOW, Decision.BLOCK_IN_PROGRESS]  # the seed's
+    answers = [api.post(url, _notification("bb22", "2025-03-05T11:58:00Z"), format="json").json() for _ in range(2)]
+    assert answers[0]["decisions"][0]["decision"] == Decision.ALLOW  # the seed's
+    assert answers[1]["decisions"] == [] and answers[1]["ignored"][0]["event_id"] == answers[0]["decisions"][0][
+        "event_id"]
     ScaleEvent.objects.all().delete()
     ScalingPolicy.objects.filter(pk=policy.pk).update(policy_type="target_tracking", suspend_scale_out=True)
-    for _ in range(2):  # an operator's suspension is recorded on every notification (it is not the policy's call)
-        body = api.post(url, _notification("bb22", "2025-03-05T11:58:00Z"), format="json").json()
-        assert body["decisions"][0]["decision"] == Decision.BLOCK_DISABLED and body["ignored"] == []
+    # An operator's suspension is decided (it is not the policy's call), once per alert instance.
+    first = api.post(url, _notification("bb22", "2025-03-05T11:58:00Z"), format="json").json()
+    assert first["decisions"][0]["decision"] == Decision.BLOCK_DISABLED and first["ignored"] == []
+    again = api.post(url, _notification("bb22", "2025-03-05T11:58:00Z"), format="json").json()
+    assert again["decisions"] == [] and again["ignored"][0]["event_id"] == first["decisions"][0]["event_id"]
+    assert ScaleEvent.objects.get().deliveries == 2
 
 
 def test_api_scale_in_target_must_not_exceed_target(config, operator):

@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 
 from autoscaling.choices import ManagedVMState
-from autoscaling.models import CooldownState, ManagedVM
+from autoscaling.models import AutoscalingConfig, CooldownState, ManagedVM
 from events.choices import Decision, EventStatus, ScaleAction, StageStatus
 from events.models import ScaleEvent
 
@@ -23,9 +23,20 @@ pytestmark = pytest.mark.slow
 pytest_plugins = ["tests.fixtures.pipeline_env"]
 
 
+REPEAT_INTERVAL = 1  # Alertmanager's repeat interval, shortened like the cooldown (2 s)
+_last_sent: dict = {}
+
+
 def decide(world, action):
-    """What Alertmanager does: POST a v4 notification with one firing alert to the service's webhook."""
+    """What Alertmanager does: POST a v4 notification with one firing alert to the service's webhook — the same
+    alert instance each time, re-sent no sooner than its repeat interval (anything sooner is a re-delivery,
+    answered with the standing decision)."""
     from django.test import Client
+
+    wait = _last_sent.get((world.config.pk, str(action)), 0) + REPEAT_INTERVAL - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+    _last_sent[(world.config.pk, str(action))] = time.monotonic()
 
     body = {
         "version": "4",
@@ -67,6 +78,7 @@ def wait_cooldown(world):
 
 def test_seed_13_2_scenario(pipeline_world, q_sync):
     world = pipeline_world
+    AutoscalingConfig.objects.filter(pk=world.config.pk).update(alert_repeat_interval_seconds=REPEAT_INTERVAL)
     prefix = world.config.vm_prefix
 
     # VM 3

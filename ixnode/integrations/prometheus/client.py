@@ -5,6 +5,14 @@ whatever their health: the job's registered targets are the single source of tru
 and a VM that is down is still a VM of the service (counting only healthy ones would let a
 crashed VM trigger another scale-out past the maximum). Dropped targets (relabelled away) do not count.
 
+A target set is counted only once Prometheus has finished discovering it. For about 5 s after Prometheus starts
+(and possibly after a configuration reload) the job is loaded but its targets are not listed yet, then listed
+before their first scrape: counting then would take a service of 4 VMs for one of 0. So the count is *settled*
+when every listed target has been scraped at least once, or when the start and the last configuration load
+(``/api/v1/status/runtimeinfo``, measured on Prometheus' clock) are older than the settle time
+(IXNODE_PROMETHEUS_DISCOVERY_SETTLE_SECONDS); otherwise :class:`PrometheusCountUnsettled` is raised. In the steady
+state (every target scraped) this costs no extra request.
+
 A job with no target at all is ambiguous: an empty file_sd list, or a job Prometheus does not know (its
 scrape config was never loaded). In that case the loaded configuration (``/api/v1/status/config``) is
 read and an unknown job raises :class:`PrometheusJobUnknown` instead of answering 0 — the decision engine
@@ -19,7 +27,8 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -34,6 +43,7 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from ixnode.integrations.prometheus.interface import (
     Prometheus,
     PrometheusBadResponse,
+    PrometheusCountUnsettled,
     PrometheusError,
     PrometheusJobUnknown,
     PrometheusQueryError,
@@ -41,6 +51,7 @@ from ixnode.integrations.prometheus.interface import (
     QueryResult,
     Rule,
     RuleGroup,
+    RuntimeInfo,
     Sample,
     Target,
     TargetCount,
@@ -49,6 +60,7 @@ from ixnode.integrations.prometheus.interface import (
 __all__ = [
     "PrometheusBadResponse",
     "PrometheusClient",
+    "PrometheusCountUnsettled",
     "PrometheusError",
     "PrometheusJobUnknown",
     "PrometheusQueryError",
@@ -89,6 +101,10 @@ class PrometheusClient:
     # --- low level ---------------------------------------------------------------------------------------
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self._get_answer(path, params)[0]
+
+    def _get_answer(self, path: str, params: dict[str, Any] | None = None) -> tuple[Any, urllib3.BaseHTTPResponse]:
+        """The ``data`` of an API answer, and the HTTP response it came in."""
         url = f"{self.base_url}{path}"
         try:
             response = self.pool.request("GET", url, fields=params, headers=self._headers, timeout=self._timeout,
@@ -131,7 +147,7 @@ class PrometheusClient:
                 f"Prometheus at {self.base_url} answered {path} with something that is not a Prometheus API "
                 f"response ({_describe(response)})."
             )
-        return body["data"]
+        return body["data"], response
 
     # --- targets --------------------------------------------------------------------------------------
 
@@ -160,6 +176,7 @@ class PrometheusClient:
                     scrape_url=str(item.get("scrapeUrl", "")),
                     last_error=str(item.get("lastError", "")),
                     labels=labels,
+                    last_scrape=_time_or_none(item.get("lastScrape")),
                 )
             )
         return found
@@ -177,14 +194,45 @@ class PrometheusClient:
         scrape_configs = (loaded.get("scrape_configs") or []) if isinstance(loaded, dict) else []
         return [str(item["job_name"]) for item in scrape_configs if isinstance(item, dict) and "job_name" in item]
 
-    def target_count(self, job: str) -> TargetCount:
-        """The current VM count of a service: the number of active targets of its scrape job."""
+    def runtime_info(self) -> RuntimeInfo:
+        """Start and last configuration load of the Prometheus process, with its clock's time (``Date``)."""
+        data, response = self._get_answer("/api/v1/status/runtimeinfo")
+        start = _time_or_none(data.get("startTime")) if isinstance(data, dict) else None
+        loaded = _time_or_none(data.get("lastConfigTime")) if isinstance(data, dict) else None
+        if start is None or loaded is None:
+            raise PrometheusBadResponse(
+                "Prometheus' /api/v1/status/runtimeinfo answer has no 'startTime'/'lastConfigTime'.")
+        try:
+            server_time = parsedate_to_datetime(response.headers.get("Date", ""))
+        except (TypeError, ValueError, IndexError):
+            server_time = datetime.now(UTC)
+        if server_time.tzinfo is None:
+            server_time = server_time.replace(tzinfo=UTC)
+        return RuntimeInfo(start_time=start, last_config_time=loaded, server_time=server_time,
+                           reload_success=bool(data.get("reloadConfigSuccess", True)))
+
+    def target_count(self, job: str, *, settle_seconds: float | None = None) -> TargetCount:
+        """The current VM count of a service: the number of active targets of its scrape job, once settled."""
         found = self.targets(job)
         if not found and job not in self.job_names():
             raise PrometheusJobUnknown(
                 f"Prometheus at {self.base_url} has no scrape job '{job}': the service's scrape config is not "
                 f"loaded (publish the config's artifacts and reload Prometheus)."
             )
+        unscraped = sum(1 for target in found if target.last_scrape is None)
+        if not found or unscraped:
+            settle = float(settings.IXNODE_PROMETHEUS_DISCOVERY_SETTLE_SECONDS if settle_seconds is None
+                           else settle_seconds)
+            loaded_ago = self.runtime_info().loaded_ago
+            if loaded_ago < settle:
+                raise PrometheusCountUnsettled(
+                    f"Prometheus at {self.base_url} (re)loaded its configuration {max(loaded_ago, 0):.0f} s ago and "
+                    f"has not finished discovering job '{job}': {len(found)} targets listed, {unscraped} never "
+                    f"scraped (settled once all are scraped or after {settle:g} s, "
+                    f"IXNODE_PROMETHEUS_DISCOVERY_SETTLE_SECONDS).",
+                    job=job, seen=len(found), unscraped=unscraped, loaded_ago=max(loaded_ago, 0.0),
+                    settle_seconds=settle,
+                )
         health = [target.health for target in found]
         return TargetCount(
             job=job,
@@ -269,6 +317,22 @@ def _parse_result(data: Any) -> QueryResult:
         return QueryResult(kind, tuple(samples))
     except (TypeError, KeyError, IndexError, ValueError, AttributeError) as exc:
         raise PrometheusBadResponse(f"Prometheus' {kind} query result is malformed: {exc!r}") from exc
+
+
+def _time_or_none(value: Any) -> datetime | None:
+    """An RFC 3339 time of the API; None for Go's zero time (``0001-01-01T00:00:00Z``: never) or anything else."""
+    if not isinstance(value, str) or not value or value.startswith("0001-01-01"):
+        return None
+    text = value.replace("Z", "+00:00")
+    head, dot, rest = text.partition(".")
+    if dot:  # nanoseconds: fromisoformat takes at most 6 fraction digits
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = f"{head}.{rest[:min(digits, 6)]}{rest[digits:]}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _float(value: Any) -> float:

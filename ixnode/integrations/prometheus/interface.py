@@ -33,6 +33,17 @@ class PrometheusJobUnknown(PrometheusError):
     """The scrape job is not in Prometheus' loaded configuration."""
 
 
+class PrometheusCountUnsettled(PrometheusError):
+    """Prometheus has not finished discovering the job's targets since it started or reloaded its configuration:
+    the targets it lists now (often none, for about 5 s after a start) are not yet the job's target set."""
+
+    def __init__(self, message: str, *, job: str, seen: int, unscraped: int, loaded_ago: float,
+                 settle_seconds: float) -> None:
+        super().__init__(message)
+        self.job, self.seen, self.unscraped = job, seen, unscraped
+        self.loaded_ago, self.settle_seconds = loaded_ago, settle_seconds
+
+
 @dataclass(frozen=True)
 class Target:
     """One active scrape target."""
@@ -44,6 +55,7 @@ class Target:
     scrape_url: str = ""
     last_error: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    last_scrape: datetime | None = None  # None: never scraped since Prometheus (re)discovered the target
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,23 @@ class TargetCount:
     down: int
     unknown: int
     targets: tuple[Target, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    """When the Prometheus process started and last loaded its configuration (``/api/v1/status/runtimeinfo``),
+    and its clock's time when it answered (``server_time``, from the answer's ``Date``: settle times are measured
+    on Prometheus' clock, not this machine's)."""
+
+    start_time: datetime
+    last_config_time: datetime
+    server_time: datetime
+    reload_success: bool = True
+
+    @property
+    def loaded_ago(self) -> float:
+        """Seconds since the later of the start and the last configuration load, on Prometheus' clock."""
+        return (self.server_time - max(self.start_time, self.last_config_time)).total_seconds()
 
 
 @dataclass(frozen=True)
@@ -98,8 +127,16 @@ class Prometheus(Protocol):
     """What the rest of the product needs from Prometheus. Every method raises only :class:`PrometheusError`
     subclasses."""
 
-    def target_count(self, job: str) -> TargetCount:
-        """The number of active targets of ``job`` (:class:`PrometheusJobUnknown` when the job is not loaded)."""
+    def target_count(self, job: str, *, settle_seconds: float | None = None) -> TargetCount:
+        """The number of active targets of ``job`` (:class:`PrometheusJobUnknown` when the job is not loaded).
+
+        Only a settled target set is counted: every listed target scraped at least once, or the start / last
+        configuration load longer ago than ``settle_seconds`` (default IXNODE_PROMETHEUS_DISCOVERY_SETTLE_SECONDS);
+        otherwise :class:`PrometheusCountUnsettled`."""
+        ...
+
+    def runtime_info(self) -> RuntimeInfo:
+        """When Prometheus started and last loaded its configuration (``/api/v1/status/runtimeinfo``)."""
         ...
 
     def targets(self, job: str) -> list[Target]: ...
