@@ -22,7 +22,7 @@ from policies.models import ScalingPolicy
 from policies.services import POLICY_PAGE_FIELDS
 from templates_app.models import Template
 
-# The seed's sections, in its order (§4.2: service, template, monitoring, scaling, network, F5, SSH) and the policy.
+# The config's sections in the design's order (service, template, monitoring, scaling, network, F5, SSH), then the policy.
 SECTIONS: list[tuple[str, Any, tuple[str, ...]]] = [
     ("service", _("Service"), ("service_name", "prometheus_job_name", "vm_prefix")),
     ("template", _("Template"), ("template",)),
