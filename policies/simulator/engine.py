@@ -399,7 +399,7 @@ class Simulation:
                     self.warm += min(count, max(0, self.config.warm_pool_size - self.warm))  # the rest: deleted
                     self.last_in = at
                 self._schedule_recheck(action)
-        flaps = _count_flaps(self.decisions)
+        flaps = count_flaps(self.decisions)
         allowed = [d for d in self.decisions if d.decision == Decision.ALLOW]
         return SimResult(
             policy=self.label,
@@ -453,7 +453,7 @@ class _Alert:
     token: int = 0
 
 
-def _count_flaps(decisions: list[SimDecision]) -> int:
+def count_flaps(decisions: list[SimDecision]) -> int:
     """Scale-ins followed by a scale-out within 15 minutes."""
     flaps = 0
     last_in: float | None = None

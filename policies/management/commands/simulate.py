@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
-from dataclasses import fields, replace
+from dataclasses import replace
 
 from django.core.management.base import BaseCommand, CommandError
 
-from policies.choices import PolicyType
 from policies.engine.evaluate import PolicySettings
 from policies.simulator import report
+from policies.simulator.catalog import PolicySpecError, SimPolicy, parse_policy, policy_names, run_policy
 from policies.simulator.config import ConfigError, config_from_json, config_from_service, params_with
-from policies.simulator.engine import simulate
+from policies.simulator.suite import (
+    DEFAULT_POLICIES,
+    DEFAULT_SEEDS,
+    FAMILIES,
+    available,
+    run_suite,
+    suite_report,
+    suite_traces,
+)
 from policies.simulator.trace import TraceError, parse_time, read_trace
-
-POLICY_CHOICES = ["step", "step+recheck", "target_tracking", "predictive"]
 
 
 class Command(BaseCommand):
@@ -24,14 +30,29 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--trace", required=True, help="CSV file with a time column and a load column.")
-        parser.add_argument("--config", required=True, help="Service name of an autoscaling config, or a JSON file.")
+        parser.add_argument("--trace", help="CSV file with a time column and a load column.")
+        parser.add_argument("--config", help="Service name of an autoscaling config, or a JSON file.")
         parser.add_argument(
             "--policy", action="append", metavar="NAME[:KEY=VALUE,...]",
-            help=f"Policy to replay, one of {', '.join(POLICY_CHOICES)}, optionally with its own settings "
+            help=f"Policy to replay, one of {', '.join(policy_names())}, optionally with its own settings "
                  "(e.g. target_tracking:target=68,scale_in_target=60, or warm_pool=3 for this run's warm pool); "
-                 "repeat to compare several (default: the config's policy, else step).",
+                 "repeat to compare several (default: the config's policy, else step). oracle and reactive_ideal "
+                 "are references, not product policies.",
         )
+        parser.add_argument("--suite", action="store_true",
+                            help="Run the benchmark suite (real traces and seeded synthetic families) instead of "
+                                 "one trace; prints every trace × policy and the goal line.")
+        parser.add_argument("--policies", metavar="A,B,...",
+                            help=f"With --suite: the policies (default {','.join(DEFAULT_POLICIES)}).")
+        parser.add_argument("--seed", type=int, action="append", metavar="N",
+                            help=f"With --suite: a synthetic seed (repeatable; default "
+                                 f"{' '.join(map(str, DEFAULT_SEEDS))}).")
+        parser.add_argument("--traces-dir", help="With --suite: the directory of the real traces "
+                                                 "(default IXNODE_TRACES_DIR or /work/shared/data/traces).")
+        parser.add_argument("--families", metavar="A,B,...",
+                            help="With --suite: only these synthetic families (default all: "
+                                 f"{','.join(FAMILIES)}).")
+        parser.add_argument("--processes", type=int, default=1, help="With --suite: worker processes (default 1).")
         parser.add_argument("--time-column", default="timestamp")
         parser.add_argument("--load-column", default="request_count")
         parser.add_argument("--gap", action="append", default=[], metavar="START..END",
@@ -68,6 +89,11 @@ class Command(BaseCommand):
         parser.add_argument("--markdown", action="store_true", help="Print the table as Markdown.")
 
     def handle(self, *args, **opts):
+        if opts["suite"]:
+            self._suite(opts)
+            return
+        if not opts["trace"] or not opts["config"]:
+            raise CommandError("Give --trace and --config (or --suite for the benchmark suite).")
         try:
             trace = read_trace(opts["trace"], time_column=opts["time_column"], load_column=opts["load_column"])
             spans = [self._span(text) for text in opts["gap"]]
@@ -106,19 +132,11 @@ class Command(BaseCommand):
             tuned["forecast_only"] = True
         base = replace(base, scale_out_threshold=config.scale_out_cpu_threshold, **tuned)
         names = opts["policy"] or [str(base.policy_type)]
-        results = []
-        for spec in names:
-            name, own = self._policy_spec(spec)
-            labelled = bool(own)
-            warm_pool = own.pop("warm_pool", config.warm_pool_size)
-            recheck = name == "step+recheck"
-            policy_type = PolicyType.STEP if recheck else PolicyType(name)
-            settings_for = replace(base, policy_type=policy_type, **own)
-            result = simulate(trace, replace(config, warm_pool_size=warm_pool), policy=settings_for,
-                              params=replace(params, recheck_at_cooldown_end=recheck))
-            if labelled:
-                result.policy = spec
-            results.append(result)
+        try:
+            chosen = [parse_policy(spec, base=base) for spec in names]
+        except PolicySpecError as exc:
+            raise CommandError(str(exc)) from exc
+        results = [run_policy(trace, config, params, policy) for policy in chosen]
         if opts["json"]:
             self.stdout.write(json.dumps([r.summary() for r in results], indent=2))
         else:
@@ -130,6 +148,7 @@ class Command(BaseCommand):
                 f"(warm start {params.warm_start_seconds} s)"
             )
             self.stdout.write(report.table(results, markdown=opts["markdown"]))
+            self.stdout.write(self._parameters(chosen, results))
             speed = sum(r.wall_seconds for r in results)
             self.stdout.write(f"simulated {trace.days * len(results):.1f} days in {speed:.2f} s")
         if opts["plot"]:
@@ -146,33 +165,41 @@ class Command(BaseCommand):
             self.stdout.write(f"plot written to {opts['plot']}")
 
     @staticmethod
-    def _policy_spec(spec: str) -> tuple[str, dict]:
-        """``target_tracking:target=68,scale_in_target=60`` → ("target_tracking", {...}); CommandError if bad."""
-        name, _, rest = spec.partition(":")
-        if name not in POLICY_CHOICES:
-            raise CommandError(f"--policy {spec!r}: unknown policy {name!r}; choose from {', '.join(POLICY_CHOICES)}.")
-        known = {f.name: f for f in fields(PolicySettings)}
-        own: dict = {}
-        for item in filter(None, (part.strip() for part in rest.split(","))):
-            key, eq, value = item.partition("=")
-            key = key.strip().replace("-", "_")
-            if not eq or (key not in known and key != "warm_pool") or key in ("policy_type", "scale_out_threshold"):
-                raise CommandError(f"--policy {spec!r}: {item!r} is not KEY=VALUE with a policy setting as KEY "
-                                   f"(e.g. target, scale_in_target, tolerance, stabilisation_seconds, max_change, "
-                                   f"warm_pool).")
-            default = getattr(PolicySettings(), key, 0)
-            try:
-                if isinstance(default, bool):
-                    own[key] = value.strip().lower() in ("1", "true", "yes", "on")
-                elif key in ("max_change", "stabilisation_seconds", "warmup_seconds", "warm_pool"):
-                    own[key] = int(value)
-                else:
-                    own[key] = float(value)
-            except ValueError as exc:
-                raise CommandError(f"--policy {spec!r}: {key} = {value!r} is not a number.") from exc
-        if own.get("warm_pool", 0) < 0:
-            raise CommandError(f"--policy {spec!r}: warm_pool must be 0 (off) or more VMs.")
-        return name, own
+    def _parameters(chosen: list[SimPolicy], results: list) -> str:
+        return "parameters:\n" + "\n".join(f"  {r.policy}: {p.describe()}" for p, r in zip(chosen, results,
+                                                                                              strict=True))
+
+    def _suite(self, opts: dict) -> None:
+        notes: list[str] = []
+        names = [n.strip() for n in opts["policies"].split(",") if n.strip()] if opts["policies"] else list(
+            DEFAULT_POLICIES)
+        known = available(names, notes)
+        try:
+            for spec in known:
+                parse_policy(str(spec), presets=True)
+        except PolicySpecError as exc:
+            raise CommandError(str(exc)) from exc
+        if opts["processes"] < 1:
+            raise CommandError("--processes must be 1 or more.")
+        try:
+            families = [f.strip() for f in opts["families"].split(",") if f.strip()] if opts["families"] else None
+            unknown = [f for f in families or () if f not in FAMILIES]
+            if unknown:
+                raise CommandError(f"--families: unknown {', '.join(unknown)}; choose from {', '.join(FAMILIES)}.")
+            traces = suite_traces(opts["seed"] or DEFAULT_SEEDS, directory=opts["traces_dir"], families=families,
+                                  notes=notes)
+        except TraceError as exc:
+            raise CommandError(str(exc)) from exc
+        result = run_suite(known, traces, processes=opts["processes"])
+        result.notes[:0] = notes
+        if opts["json"]:
+            self.stdout.write(json.dumps(
+                [{"trace": r.trace, "set": r.role, "parameters": r.parameters,
+                  "avoidable_overload_minutes": r.avoidable_overload_minutes, **r.result.summary()}
+                 for r in result.rows], indent=2))
+            return
+        self.stdout.write(suite_report(result, markdown=opts["markdown"]))
+
 
     @staticmethod
     def _span(text: str) -> tuple[float, float]:
