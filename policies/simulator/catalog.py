@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from policies.choices import PolicyType
-from policies.engine.evaluate import PolicySettings
+from policies.engine.evaluate import PolicySettings, recommended_settings
 from policies.simulator.engine import SimConfig, SimParams, SimResult, simulate
 from policies.simulator.references import (
     ORACLE,
@@ -53,7 +53,7 @@ class SimPolicy:
     def is_reference(self) -> bool:
         return self.name in REFERENCES
 
-    def describe(self) -> str:
+    def describe(self, config: SimConfig | None = None) -> str:
         """The parameters this policy runs with, as one line (what each row of the table used)."""
         s = self.settings
         pool = f", warm pool {self.warm_pool}" if self.warm_pool else ""
@@ -63,8 +63,14 @@ class SimPolicy:
             return (f"true load at each sample, target {s.target:g} %, scale-in to the highest need of the last "
                     f"{s.stabilisation_seconds} s, real clone lag, no cooldown{pool}")
         if self.name in (str(PolicyType.STEP), RECHECK):
-            return "the config's thresholds, durations, step and cooldown" + (
-                " + re-check at cooldown end" if self.name == RECHECK else "") + pool
+            c = config
+            rules = "the config's thresholds, durations, steps, cooldown"
+            if c is not None:
+                rules = (f"scale-out > {c.scale_out_cpu_threshold:g} % for {c.scale_out_duration_minutes} min, "
+                         f"scale-in < {c.scale_in_cpu_threshold:g} % for {c.scale_in_duration_minutes} min, steps "
+                         f"{c.scale_out_step}/{c.scale_in_step}, cooldown {c.cooldown_seconds} s, repeat "
+                         f"{c.alert_repeat_interval_seconds} s")
+            return rules + (" + re-check at cooldown end" if self.name == RECHECK else "") + pool
         default = PolicySettings()
         changed = [f"{f.name}={getattr(s, f.name)}" for f in fields(PolicySettings)
                    if f.name not in ("policy_type", "scale_out_threshold")
@@ -87,6 +93,8 @@ SUITE_PRESETS: dict[str, SimPolicy] = {
         PolicySettings(policy_type=PolicyType.PREDICTIVE, target=72, stabilisation_seconds=1800, max_change=3),
         warm_pool=3,
     ),
+    # the recommended policy's own tested settings (policies.engine.recommended), without a warm pool
+    "recommended": SimPolicy("recommended", recommended_settings()),
     ORACLE: SimPolicy(ORACLE),
     REACTIVE_IDEAL: SimPolicy(REACTIVE_IDEAL, PolicySettings(target=REACTIVE_IDEAL_TARGET,
                                                              stabilisation_seconds=REACTIVE_IDEAL_STABILISATION)),

@@ -489,8 +489,8 @@ def run_suite(policies: Sequence[str | SimPolicy] = DEFAULT_POLICIES, traces: Se
     for t in traces:
         oracle_over = by_job[(t.name, id(oracle))].overload_minutes
         for p in chosen:
-            rows.append(SuiteRow(t.name, t.role, t.family, p.label or p.name, p.describe(), by_job[(t.name, id(p))],
-                                 oracle_over))
+            rows.append(SuiteRow(t.name, t.role, t.family, p.label or p.name, p.describe(t.config),
+                                 by_job[(t.name, id(p))], oracle_over))
     return SuiteResult(list(traces), [p.label or p.name for p in chosen], rows, notes)
 
 

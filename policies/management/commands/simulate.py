@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from policies.engine.evaluate import PolicySettings
+from policies.management.config_file import config_from_file
 from policies.simulator import report
 from policies.simulator.catalog import PolicySpecError, SimPolicy, parse_policy, policy_names, run_policy
-from policies.simulator.config import ConfigError, config_from_json, config_from_service, params_with
+from policies.simulator.config import ConfigError, config_from_service, params_with
+from policies.simulator.engine import SimConfig
 from policies.simulator.suite import (
     DEFAULT_POLICIES,
     DEFAULT_SEEDS,
@@ -84,7 +88,10 @@ class Command(BaseCommand):
         parser.add_argument("--warmup-seconds", type=int)
         parser.add_argument("--forecast-only", action="store_true")
         parser.add_argument("--plot", help="Write load, capacity and VM count to this .png/.svg or .html file.")
-        parser.add_argument("--plot-window", metavar="START..END", help="Plot only this time span.")
+        parser.add_argument("--plot-window", metavar="START..END",
+                            help="Plot only this time span (an error if it holds no sample of the trace).")
+        parser.add_argument("--load-label",
+                            help="The load axis label of the plot (default: the load column's name).")
         parser.add_argument("--json", action="store_true", help="Print the results as JSON.")
         parser.add_argument("--markdown", action="store_true", help="Print the table as Markdown.")
 
@@ -101,7 +108,7 @@ class Command(BaseCommand):
                 trace = trace.with_gaps(spans)
             source = opts["config"]
             if source.endswith(".json") or "/" in source:
-                config, settings, simulation = config_from_json(source)
+                config, settings, simulation = config_from_file(source)
             else:
                 config, settings, simulation = config_from_service(source)
             if opts["repeat_interval"]:
@@ -124,6 +131,20 @@ class Command(BaseCommand):
         if params.warm_start_seconds < 0:
             raise CommandError(f"--warm-start-seconds must be 0 or more (got {params.warm_start_seconds}).")
 
+        window = None
+        if opts["plot_window"]:
+            if not opts["plot"]:
+                raise CommandError("--plot-window needs --plot FILE.")
+            try:
+                window = self._span(opts["plot_window"])
+            except TraceError as exc:
+                raise CommandError(str(exc)) from exc
+            if not any(window[0] <= t <= window[1] for t in trace.times):
+                raise CommandError(
+                    f"--plot-window {opts['plot_window']!r} holds no sample of the trace (it runs from "
+                    f"{_iso(trace.start, trace.tz_offset)} to {_iso(trace.end, trace.tz_offset)}); "
+                    "choose a span inside it."
+                )
         base = settings or PolicySettings(scale_out_threshold=config.scale_out_cpu_threshold)
         tuned = {k: opts[k] for k in ("target", "tolerance", "stabilisation_seconds", "max_change", "warmup_seconds",
                                          "scale_in_target")
@@ -138,36 +159,36 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         results = [run_policy(trace, config, params, policy) for policy in chosen]
         if opts["json"]:
-            self.stdout.write(json.dumps([r.summary() for r in results], indent=2))
+            self.stdout.write(json.dumps([{**r.summary(), "parameters": p.describe(config)}
+                                          for p, r in zip(chosen, results, strict=True)], indent=2))
         else:
             self.stdout.write(
                 f"{trace.days:.1f} days of {opts['trace']}, {config.service_name}: "
                 f"VMs {config.min_vms}..{config.max_vms}, "
-                f"capacity {params.capacity:g} requests/interval/VM, clone {params.clone_seconds} s, "
+                f"capacity {params.capacity:g} {opts['load_column']}/interval/VM, clone {params.clone_seconds} s, "
                 f"delete {params.delete_seconds} s, warm pool {config.warm_pool_size} "
                 f"(warm start {params.warm_start_seconds} s)"
             )
             self.stdout.write(report.table(results, markdown=opts["markdown"]))
-            self.stdout.write(self._parameters(chosen, results))
+            self.stdout.write(self._parameters(chosen, results, config))
             speed = sum(r.wall_seconds for r in results)
             self.stdout.write(f"simulated {trace.days * len(results):.1f} days in {speed:.2f} s")
         if opts["plot"]:
             try:
-                window = self._span(opts["plot_window"]) if opts["plot_window"] else None
-            except TraceError as exc:
-                raise CommandError(str(exc)) from exc
-            try:
                 report.plot(results, opts["plot"], threshold=config.scale_out_cpu_threshold,
-                            tz_offset=trace.tz_offset, title=f"{config.service_name}: {', '.join(names)}",
-                            window=window)
+                            tz_offset=trace.tz_offset, window=window,
+                            load_label=opts["load_label"] or opts["load_column"],
+                            title=f"{config.service_name}, {Path(opts['trace']).name}: {', '.join(names)}")
+            except report.PlotError as exc:
+                raise CommandError(f"Cannot plot {opts['plot']}: {exc}.") from exc
             except (OSError, ValueError) as exc:
                 raise CommandError(f"Cannot write the plot {opts['plot']}: {exc}") from exc
             self.stdout.write(f"plot written to {opts['plot']}")
 
     @staticmethod
-    def _parameters(chosen: list[SimPolicy], results: list) -> str:
-        return "parameters:\n" + "\n".join(f"  {r.policy}: {p.describe()}" for p, r in zip(chosen, results,
-                                                                                              strict=True))
+    def _parameters(chosen: list[SimPolicy], results: list, config: SimConfig) -> str:
+        return "parameters:\n" + "\n".join(f"  {r.policy}: {p.describe(config)}"
+                                            for p, r in zip(chosen, results, strict=True))
 
     def _suite(self, opts: dict) -> None:
         notes: list[str] = []
@@ -212,3 +233,7 @@ class Command(BaseCommand):
             return parse_time(lo).timestamp(), parse_time(hi).timestamp()
         except ValueError as exc:
             raise TraceError(f"{text!r}: {exc}") from exc
+
+
+def _iso(t: float, tz_offset: float) -> str:
+    return datetime.fromtimestamp(t, UTC).astimezone(timezone(timedelta(seconds=tz_offset))).isoformat()
