@@ -307,6 +307,8 @@ VCENTER_POLL_INTERVAL = env_float("VCENTER_POLL_INTERVAL", 0.5)
 # Scaling policies (policies app): evaluation loop interval and the utilisation query's rate window.
 IXNODE_POLICY_INTERVAL = env_int("IXNODE_POLICY_INTERVAL", 60)
 IXNODE_POLICY_RATE_WINDOW = env_str("IXNODE_POLICY_RATE_WINDOW", "2m")
+# How far back the recommended policy's freshest reading (irate of the last two scrapes) may look.
+IXNODE_POLICY_FRESH_WINDOW = env_str("IXNODE_POLICY_FRESH_WINDOW", "1m")
 # --- SSH to VMs and network setup (ixnode/integrations/ssh, provisioning/network.py) -----------
 IXNODE_SSH_HOST_KEY_POLICY = env_str("IXNODE_SSH_HOST_KEY_POLICY", "reject")
 IXNODE_SSH_KNOWN_HOSTS = env_str("IXNODE_SSH_KNOWN_HOSTS", str(VAR_DIR / "ssh_known_hosts"))
