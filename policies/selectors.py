@@ -26,10 +26,9 @@ def policy_settings(config: AutoscalingConfig, policy: ScalingPolicy | None) -> 
         return PolicySettings(scale_out_threshold=config.scale_out_cpu_threshold)
     threshold = config.scale_out_cpu_threshold if policy.metric == "cpu" else config.scale_out_memory_threshold
     if policy.policy_type == PolicyType.RECOMMENDED:
-        # Its tested settings; from the config the scale-out threshold and how long the load must exceed it.
+        # Its tested settings, with the config's scale-out threshold (the band's upper edge).
         return recommended_settings(
             scale_out_threshold=threshold,
-            confirm_seconds=config.scale_out_duration_minutes * 60,
             warmup_seconds=policy.warmup_seconds,
             flapping_check=policy.flapping_check,
             suspend_scale_out=policy.suspend_scale_out,

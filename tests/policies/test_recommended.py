@@ -107,14 +107,14 @@ def test_unknown_utilisation_is_no_action():
 
 
 @pytest.mark.django_db
-def test_settings_are_the_tested_ones_with_the_configs_threshold_and_duration(config):
+def test_settings_are_the_tested_ones_with_the_configs_threshold(config):
     config.scale_out_cpu_threshold, config.scale_out_duration_minutes = 75, 2
     policy = ScalingPolicy(config=config, policy_type=PolicyType.RECOMMENDED, target_utilisation=40,
                            suspend_scale_in=True)
     s = selectors.policy_settings(config, policy)
     assert (s.policy_type, s.target, s.scale_in_target, s.stabilisation_seconds) == (
         PolicyType.RECOMMENDED, rec.DEFAULT_TARGET, rec.DEFAULT_SCALE_IN_TARGET, rec.DEFAULT_STABILISATION_SECONDS)
-    assert (s.scale_out_threshold, s.confirm_seconds, s.suspend_scale_in) == (75, 120, True)
+    assert (s.scale_out_threshold, s.confirm_seconds, s.suspend_scale_in) == (75, rec.DEFAULT_CONFIRM_SECONDS, True)
 
 
 @pytest.mark.django_db
