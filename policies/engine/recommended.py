@@ -26,7 +26,7 @@ from dataclasses import dataclass
 DEFAULT_TARGET = 70.0  # a scale-out sizes the service to this utilisation
 DEFAULT_SCALE_IN_TARGET = 55.0  # a scale-in leaves the remembered peak demand at or below this
 DEFAULT_STABILISATION_SECONDS = 1800  # how long the scale-in remembers demand
-DEFAULT_CONFIRM_SECONDS = 0  # the load stays above the threshold this long first (0: the rules' window is the confirmation)
+DEFAULT_CONFIRM_SECONDS = 0  # the load stays above the threshold this long first (0: the rules' window confirms)
 DEFAULT_MAX_CHANGE = 3  # VMs added or removed per run at most
 
 
