@@ -101,8 +101,9 @@ def _figure(results: list[SimResult], *, threshold: float, tz_offset: float, tit
     tz = timezone(timedelta(seconds=tz_offset))
     fig, (ax_load, ax_vms) = plt.subplots(2, 1, figsize=(15, 8), sharex=True, height_ratios=[3, 2])
     times = [datetime.fromtimestamp(t, UTC).astimezone(tz) for t in first["t"]]
-    ax_load.plot(times, [float("nan") if v is None else v for v in first["load"]], lw=0.6, color="black",
-                 label=f"{load_label} (trace)")
+    # a sample holds from its time to the next one's: steps, so a one-interval spike is as wide as it lasted
+    ax_load.step(times, [float("nan") if v is None else v for v in first["load"]], where="post", lw=0.6,
+                 color="black", label=f"{load_label} (trace)")
     for r, (colour, style) in zip(results, styles(len(results)), strict=True):
         series = _window(r.series, window)
         t = [datetime.fromtimestamp(x, UTC).astimezone(tz) for x in series["t"]]
