@@ -150,3 +150,35 @@ def test_simulate_suite_command(tmp_path, capsys):
         call_command("simulate", "--suite", "--policies", "step,bogus", "--traces-dir", str(tmp_path))
     with pytest.raises(CommandError, match="--families"):
         call_command("simulate", "--suite", "--families", "nope", "--traces-dir", str(tmp_path))
+
+
+def test_real_traces_read_from_the_directory_with_their_conversions(tmp_path):
+    from policies.simulator.suite import real_traces
+
+    rows = ["timestamp,value"] + [f"2014-04-10 {h:02d}:{m:02d}:00,{40 if (h * 60 + m) % 60 else 90}"
+                                  for h in range(24) for m in range(0, 60, 5)]
+    del rows[50:53]  # three missing rows: a gap, not the previous load
+    (tmp_path / "nab_grok_asg_anomaly.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "nab_nyc_taxi.csv").write_text("timestamp,value\n2014-07-01 00:00:00,100\n2014-07-01 00:30:00,300\n")
+    notes: list[str] = []
+    traces = {t.name: t for t in real_traces(tmp_path, notes=notes)}
+    assert set(traces) == {"nab-asg-cpu", "nab-nyc-taxi"}
+    assert sorted(n.split(":")[0] for n in notes) == ["nab-ec2-cpu", "nab-elb-requests", "nasa-http"]
+    asg = traces["nab-asg-cpu"]
+    assert asg.role == TUNING and traces["nab-nyc-taxi"].role == HELD_OUT
+    assert max(x for x in asg.trace.loads if x is not None) == pytest.approx(0.9 * 2)  # CPU % / 100 × 2 VMs
+    assert asg.trace.loads[49:52] == [None, None, None] and len(asg.trace.times) == 288
+    # the median (0.8) at 57 % on 2 VMs; the peak (1.8) below 80 % on max VMs
+    assert asg.params.capacity == pytest.approx(0.8 / 1.14)
+    assert asg.config.max_vms == 4 and 100 * 1.8 / (3 * asg.params.capacity) > 80
+
+
+def test_reactive_ideal_takes_warm_vms_first():
+    config = SimConfig(min_vms=2, max_vms=4, warm_pool_size=2)
+    params = SimParams(capacity=100, clone_seconds=300, dispatch_seconds=30, warm_start_seconds=120,
+                       delete_seconds=120)
+    # up, down (the VMs go to the pool after their delete), up again: the second rise is served after 150 s
+    trace = flat_then([100] * 10 + [300] * 20 + [100] * 40 + [300] * 20)
+    result = simulate_reactive_ideal(trace, config, params, target=75, stabilisation_seconds=60)
+    assert result.overload_minutes == pytest.approx(5.5 + 2.5)
+    assert result.warm_vm_hours > 0
