@@ -36,6 +36,8 @@ class PolicySettings:
     scale_out_threshold: float = 80.0  # the flapping check's limit (the config's scale-out CPU %)
     # Recommended policy: how long the load must stay above the scale-out threshold before a scale-out
     confirm_seconds: int = 0
+    # Recommended policy: scale out this many points below the scale-out threshold (the clone's lead time)
+    scale_out_margin: float = 0.0
     flapping_check: bool = True
     forecast_only: bool = False
     suspend_scale_out: bool = False
@@ -53,6 +55,7 @@ def recommended_settings(**overrides: object) -> PolicySettings:
         "scale_in_target": rec.DEFAULT_SCALE_IN_TARGET,
         "stabilisation_seconds": rec.DEFAULT_STABILISATION_SECONDS,
         "confirm_seconds": rec.DEFAULT_CONFIRM_SECONDS,
+        "scale_out_margin": rec.DEFAULT_SCALE_OUT_MARGIN,
         "max_change": rec.DEFAULT_MAX_CHANGE,
     }
     values.update(overrides)
@@ -135,10 +138,10 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         history.append((now_s, rec.demand(current, metric)))
         peak = rec.remembered_peak(history, now=now_s, window_seconds=settings.stabilisation_seconds) or 0
         confirmed = rec.sustained(history, now=now_s, seconds=settings.confirm_seconds,
-                                  above=settings.scale_out_threshold * current)
+                                  above=(settings.scale_out_threshold - settings.scale_out_margin) * current)
         band = rec.band_count(
             current=current, fresh=fresh, window=metric, peak_demand=peak,
-            scale_out_threshold=settings.scale_out_threshold, target=settings.target,
+            trigger=settings.scale_out_threshold - settings.scale_out_margin, target=settings.target,
             scale_in_target=settings.scale_in_target or settings.target, min_vms=bounds.min_vms,
             max_vms=bounds.max_vms, confirmed=confirmed,
         )

@@ -1,16 +1,18 @@
 """The ``recommended`` policy: the seed's band (scale out above the scale-out threshold, keep headroom on the way
 down), decided by the evaluation loop on the freshest measurement instead of waiting for an alert.
 
-* **Scale-out** when both the freshest per-instance measurement and the loop's rate window are above the
-  scale-out threshold: the spike is still there at the moment of the decision (a window that still holds a
-  spike that has ended does not trigger), and one hot scrape alone does not either. It adds as many VMs as
-  bring the measured load to the target at once, instead of one VM per cooldown.
+* **Scale-out** when both the freshest per-instance measurement and the alert rules' rate window are above the
+  trigger (``scale_out_margin`` below the scale-out threshold, so the clone is in service before the threshold
+  is crossed), the window for at least ``confirm_seconds``: the load is still there at the moment of the
+  decision (a window that still holds a spike that has ended does not trigger), one hot scrape alone does not
+  either, and a spike shorter than the confirmation does not buy VMs that would arrive after it. It adds as
+  many VMs as bring the measured load to the target at once, instead of one VM per cooldown.
 * **Scale-in** only to a count that would carry the highest demand of the last ``stabilisation_seconds`` at or
   below the scale-in target. The memory holds *demand* (VMs × utilisation, in VM-%), not recommendations: a
   scale-out triggered by a spike is not locked in by its own recommendation, it is undone as soon as the
   demand the window remembers fits in fewer VMs; a spike that recurs inside the window keeps its headroom.
-* **Warm pool**: with powered-off VMs ready the scale-out comes back in about two minutes, so the loop may
-  trust a shorter confirmation; it never keeps VMs powered on for the pool's sake.
+* **Warm pool**: nothing special yet. A warm-pool VM comes back in about two minutes instead of five, which
+  only shortens the scale-out; the policy does not (yet) weigh the pool's powered-off VMs in its decisions.
 
 The functions are pure: the live loop (``policies.services``) and the simulator call them through
 ``policies.engine.evaluate.evaluate_policy``.
@@ -22,11 +24,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-#: Default knobs of a new ``recommended`` policy (tuned on the suite's tuning traces, see docs/policies.md).
+#: Default knobs of a new ``recommended`` policy (chosen on the suite's tuning traces, see docs/policies.md).
 DEFAULT_TARGET = 70.0  # a scale-out sizes the service to this utilisation
-DEFAULT_SCALE_IN_TARGET = 55.0  # a scale-in leaves the remembered peak demand at or below this
-DEFAULT_STABILISATION_SECONDS = 1800  # how long the scale-in remembers demand
-DEFAULT_CONFIRM_SECONDS = 0  # the load stays above the threshold this long first (0: the rules' window confirms)
+DEFAULT_SCALE_OUT_MARGIN = 10.0  # scale out this far below the scale-out threshold (a clone's lead time)
+DEFAULT_SCALE_IN_TARGET = 75.0  # a scale-in leaves the remembered (hour's) peak demand at or below this
+DEFAULT_STABILISATION_SECONDS = 3600  # how long the scale-in remembers demand: an hourly spike stays remembered
+DEFAULT_CONFIRM_SECONDS = 180  # the rules' window stays above the trigger this long first (not for a short spike)
 DEFAULT_MAX_CHANGE = 3  # VMs added or removed per run at most
 
 
@@ -68,28 +71,29 @@ def band_count(
     fresh: float,
     window: float,
     peak_demand: int,
-    scale_out_threshold: float,
+    trigger: float,
     target: float,
     scale_in_target: float,
     min_vms: int,
     max_vms: int,
     confirmed: bool = True,
 ) -> BandOutcome:
-    """The recommended count for ``current`` VMs whose freshest utilisation is ``fresh`` and whose loop-window
-    utilisation is ``window`` (both %), given the highest demand the scale-in window remembers."""
+    """The recommended count for ``current`` VMs whose freshest utilisation is ``fresh`` and whose rules'-window
+    utilisation is ``window`` (both %), given the highest demand the scale-in window remembers; ``trigger`` is the
+    utilisation above which it scales out (the scale-out threshold less the margin)."""
     if current <= 0:
         return BandOutcome(current, [])
     notes: list[str] = []
     hot = min(fresh, window)
-    if hot > scale_out_threshold and confirmed:
+    if hot > trigger and confirmed:
         need = math.ceil(round(current * hot / max(target, 1.0), 9))
         desired = max(current + 1, need)
-        notes.append(f"utilisation {fresh:.1f}% now, {window:.1f}% over the window, above the scale-out threshold "
-                     f"{scale_out_threshold:g}% → {desired} VMs at the target {target:g}%")
+        notes.append(f"utilisation {fresh:.1f}% now, {window:.1f}% over the window, above the scale-out trigger "
+                     f"{trigger:g}% → {desired} VMs at the target {target:g}%")
         return BandOutcome(max(min_vms, min(max_vms, desired)), notes)
-    if fresh > scale_out_threshold:
-        notes.append(f"utilisation {fresh:.1f}% now, {window:.1f}% over the window: above the scale-out threshold "
-                     f"{scale_out_threshold:g}% for too short a time, no scale-out yet")
+    if fresh > trigger:
+        notes.append(f"utilisation {fresh:.1f}% now, {window:.1f}% over the window: above the scale-out trigger "
+                     f"{trigger:g}% for too short a time, no scale-out yet")
         return BandOutcome(max(min_vms, min(max_vms, current)), notes)
     keep = max(1, math.ceil(round(peak_demand / max(scale_in_target, 1.0), 9)))
     if keep < current:

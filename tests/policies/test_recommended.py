@@ -45,11 +45,18 @@ def test_sustained_load_above_the_threshold_scales_out_to_the_target_at_once():
     out = _run([(90, 92), (92, 95)], current=3)
     # ceil(3 × 92 / 70) = 4: as many VMs as bring the load to the target, not one per cooldown
     assert (out.action, out.desired) == (ScaleAction.SCALE_OUT, 4)
-    assert out.allowed and "scale-out threshold 80%" in out.reason
+    assert out.allowed and "scale-out trigger 70%" in out.reason
     out = _run([(150, 160), (150, 160)], current=2)
     assert out.desired == 5  # ceil(2 × 150 / 70) = 5, at most 3 more per run
     out = _run([(300, 300), (300, 300)], current=2)
     assert out.desired == 5  # max_change 3
+
+
+def test_the_trigger_is_the_margin_below_the_threshold():
+    # 72 % is below the scale-out threshold (80 %) but above the trigger (80 − 10): the clone's lead time
+    out = _run([(72, 72), (73, 73)], current=4)
+    assert (out.action, out.desired) == (ScaleAction.SCALE_OUT, 5)  # ceil(4 × 72 / 70)
+    assert _run([(68, 68), (69, 69)], current=4).action is None
 
 
 def test_a_spike_that_has_ended_does_not_scale_out():
@@ -67,11 +74,12 @@ def test_a_load_above_the_threshold_for_less_than_the_confirmation_waits():
 
 
 def test_scale_in_keeps_the_headroom_a_recent_peak_needs_then_lets_go():
-    # a spike of 240 VM-% a few minutes ago on 4 VMs: 3 VMs would carry it at 80 % > 55 %, so 4 stay
+    # a spike of 240 VM-% a few minutes ago on 4 VMs: 3 VMs would carry it at 80 % > 75 %, so 4 stay
     spike = [(60, 60)] + [(25, 25)] * 10
     out = _run(spike, current=4)
     assert out.action is None and out.desired == 4 and "inside the band" in out.reason
     # once the spike is older than the stabilisation window, the remembered peak is 100 VM-%: 2 VMs at 50 %
+    # (at most 3 fewer per run)
     quiet = spike + [(25, 25)] * (rec.DEFAULT_STABILISATION_SECONDS // 60)
     out = _run(quiet, current=4)
     assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 2)
@@ -80,9 +88,9 @@ def test_scale_in_keeps_the_headroom_a_recent_peak_needs_then_lets_go():
 
 def test_the_memory_holds_demand_not_recommendations():
     """A scale-out to 5 VMs for a spike is not locked in: after it, the remembered demand decides."""
-    history = [((T0 - timedelta(minutes=20)).timestamp(), 150)]  # what 2 VMs at 75 % asked 20 min ago
+    history = [((T0 - timedelta(minutes=20)).timestamp(), 210)]  # what 3 VMs at 70 % asked 20 min ago
     out = evaluate_policy(SETTINGS, _inp(T0, current=5, window=20, fresh=20, history=history))
-    assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 3)  # ceil(150 / 55): the peak, not the 5 VMs
+    assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 3)  # ceil(210 / 75): the peak, not the 5 VMs
 
 
 def test_demand_helpers():
