@@ -23,6 +23,7 @@ from events.choices import Decision, EventStatus, ScaleAction, Trigger
 from events.models import ScaleEvent
 from ixnode.integrations.prometheus.client import PrometheusClient
 from policies import services
+from policies.engine import recommended
 from policies.models import ScalingPolicy
 from tests.fixtures.plg_stack import LoadExporter
 from tests.fixtures.prometheus import free_port
@@ -259,14 +260,14 @@ def test_recommended_scales_out_on_a_sustained_load_but_not_on_a_spike_that_has_
 
     started = time.monotonic()
     _wait(hot, what="both VMs at 95 % over the rules' window and in the fresh reading", timeout=60)
-    # the loop's memory: the load was already above the threshold one scale-out duration ago
-    before = time.time() - scraped_service.scale_out_duration_minutes * 60 - 1
+    # the loop's memory: the load was already above the trigger for the policy's confirmation time
+    before = time.time() - recommended.DEFAULT_CONFIRM_SECONDS - 1
     policy.recommendations = [[before, 190]]
     policy.save(update_fields=["recommendations"])
     outcome, event = services.policy_evaluate(config=scraped_service)
     assert (outcome.action, outcome.desired) == (ScaleAction.SCALE_OUT, 3), outcome.reason  # ceil(2 × 9x / 70)
     assert (event.decision, event.status, event.trigger) == (Decision.ALLOW, EventStatus.DRY_RUN, Trigger.POLICY)
-    assert "recommended policy" in event.triggered_by and "above the scale-out threshold" in event.triggered_by
+    assert "recommended policy" in event.triggered_by and "above the scale-out trigger" in event.triggered_by
 
     # the job is new to Prometheus: its 40 s window must be full of the 95 % load before the load drops
     time.sleep(max(0.0, 45 - (time.monotonic() - started)))
