@@ -117,6 +117,11 @@ def parse_policy(spec: str, *, base: PolicySettings | None = None, presets: bool
     preset = SUITE_PRESETS.get(name) if presets or name in REFERENCES else None
     if preset is not None:
         settings, warm_pool = preset.settings, preset.warm_pool
+    elif name == PolicyType.RECOMMENDED and (base is None or base.policy_type != PolicyType.RECOMMENDED):
+        # its own tested settings, not another policy's (KEY=VALUE still changes them)
+        start = base or PolicySettings()
+        settings = recommended_settings(scale_out_threshold=start.scale_out_threshold)
+        warm_pool = None
     else:
         start = base or PolicySettings()
         settings = replace(start, policy_type=PolicyType.STEP if name == RECHECK else PolicyType(name))

@@ -16,6 +16,7 @@ from policies.engine import recommended as rec
 from policies.engine.evaluate import PolicyInput, evaluate_policy, recommended_settings
 from policies.engine.target_tracking import VMUtilisation
 from policies.models import ScalingPolicy
+from policies.simulator.catalog import parse_policy
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SETTINGS = recommended_settings(scale_out_threshold=80.0, confirm_seconds=60)
@@ -147,3 +148,11 @@ def test_api_creates_a_recommended_policy_by_default_and_offers_it(config):
     assert client.patch(url, {"policy_type": "recommended"}, format="json").status_code == 200
     bad = client.patch(url, {"policy_type": "clever"}, format="json")
     assert bad.status_code == 400 and "policy_type" in bad.json()
+
+
+def test_the_simulator_runs_recommended_with_its_own_settings():
+    base = replace(recommended_settings(), policy_type=PolicyType.TARGET_TRACKING, target=60, scale_out_threshold=75)
+    policy = parse_policy("recommended", base=base)
+    assert policy.settings == recommended_settings(scale_out_threshold=75)
+    assert parse_policy("recommended:scale_in_target=70").settings.scale_in_target == 70
+    assert parse_policy("recommended", presets=True).settings == recommended_settings()
