@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from rest_framework.test import APIClient
 
+from autoscaling.views.forms import AutoscalingConfigForm
 from events.choices import ScaleAction
 from policies import selectors, services
 from policies.choices import PolicyType
@@ -156,3 +157,15 @@ def test_the_simulator_runs_recommended_with_its_own_settings():
     assert policy.settings == recommended_settings(scale_out_threshold=75)
     assert parse_policy("recommended:scale_in_target=70").settings.scale_in_target == 70
     assert parse_policy("recommended", presets=True).settings == recommended_settings()
+
+
+@pytest.mark.django_db
+def test_the_config_page_offers_recommended_for_a_new_config_and_step_for_one_without_a_policy(config):
+    assert AutoscalingConfigForm().initial["policy_type"] == PolicyType.RECOMMENDED
+    assert AutoscalingConfigForm(instance=config).initial["policy_type"] == PolicyType.STEP
+    # saving an existing config's page unchanged (step, defaults) creates no policy row
+    values = {name: getattr(ScalingPolicy(), name) for name in services.POLICY_PAGE_FIELDS}
+    values["policy_type"] = PolicyType.STEP
+    assert services._policy_for(config=config, values=values) is None
+    values["policy_type"] = PolicyType.RECOMMENDED
+    assert services._policy_for(config=config, values=values).policy_type == PolicyType.RECOMMENDED
