@@ -38,6 +38,8 @@ class PolicySettings:
     confirm_seconds: int = 0
     # Recommended policy: scale out this many points below the scale-out threshold (the clone's lead time)
     scale_out_margin: float = 0.0
+    # Recommended policy: a scale-in leaves the load of now this many points below the trigger
+    scale_in_hysteresis: float = 0.0
     flapping_check: bool = True
     forecast_only: bool = False
     suspend_scale_out: bool = False
@@ -56,6 +58,7 @@ def recommended_settings(**overrides: object) -> PolicySettings:
         "stabilisation_seconds": rec.DEFAULT_STABILISATION_SECONDS,
         "confirm_seconds": rec.DEFAULT_CONFIRM_SECONDS,
         "scale_out_margin": rec.DEFAULT_SCALE_OUT_MARGIN,
+        "scale_in_hysteresis": rec.DEFAULT_SCALE_IN_HYSTERESIS,
         "max_change": rec.DEFAULT_MAX_CHANGE,
     }
     values.update(overrides)
@@ -143,7 +146,7 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
             current=current, fresh=fresh, window=metric, peak_demand=peak,
             trigger=settings.scale_out_threshold - settings.scale_out_margin, target=settings.target,
             scale_in_target=settings.scale_in_target or settings.target, min_vms=bounds.min_vms,
-            max_vms=bounds.max_vms, confirmed=confirmed,
+            max_vms=bounds.max_vms, confirmed=confirmed, hysteresis=settings.scale_in_hysteresis,
         )
         desired = band.desired
         notes.extend(band.notes)

@@ -8,9 +8,11 @@ down), decided by the evaluation loop on the freshest measurement instead of wai
   either, and a spike shorter than the confirmation does not buy VMs that would arrive after it. It adds as
   many VMs as bring the measured load to the target at once, instead of one VM per cooldown.
 * **Scale-in** only to a count that would carry the highest demand of the last ``stabilisation_seconds`` at or
-  below the scale-in target. The memory holds *demand* (VMs × utilisation, in VM-%), not recommendations: a
-  scale-out triggered by a spike is not locked in by its own recommendation, it is undone as soon as the
-  demand the window remembers fits in fewer VMs; a spike that recurs inside the window keeps its headroom.
+  below the scale-in target, and the load of now at least ``scale_in_hysteresis`` points below the trigger (so
+  the next evaluation does not scale straight back out). The memory holds *demand* (VMs × utilisation, in
+  VM-%), not recommendations: a scale-out triggered by a spike is not locked in by its own recommendation, it
+  is undone as soon as the demand the window remembers fits in fewer VMs; a spike that recurs inside the
+  window keeps its headroom.
 * **Warm pool**: nothing special yet. A warm-pool VM comes back in about two minutes instead of five, which
   only shortens the scale-out; the policy does not (yet) weigh the pool's powered-off VMs in its decisions.
 
@@ -29,6 +31,7 @@ DEFAULT_TARGET = 70.0  # a scale-out sizes the service to this utilisation
 DEFAULT_SCALE_OUT_MARGIN = 10.0  # scale out this far below the scale-out threshold (a clone's lead time)
 DEFAULT_SCALE_IN_TARGET = 75.0  # a scale-in leaves the remembered (hour's) peak demand at or below this
 DEFAULT_STABILISATION_SECONDS = 3600  # how long the scale-in remembers demand: an hourly spike stays remembered
+DEFAULT_SCALE_IN_HYSTERESIS = 5.0  # and leaves the load of now at least this far below the trigger
 DEFAULT_CONFIRM_SECONDS = 180  # the rules' window stays above the trigger this long first (not for a short spike)
 DEFAULT_MAX_CHANGE = 3  # VMs added or removed per run at most
 
@@ -77,6 +80,7 @@ def band_count(
     min_vms: int,
     max_vms: int,
     confirmed: bool = True,
+    hysteresis: float = 0.0,
 ) -> BandOutcome:
     """The recommended count for ``current`` VMs whose freshest utilisation is ``fresh`` and whose rules'-window
     utilisation is ``window`` (both %), given the highest demand the scale-in window remembers; ``trigger`` is the
@@ -96,10 +100,13 @@ def band_count(
                      f"{trigger:g}% for too short a time, no scale-out yet")
         return BandOutcome(max(min_vms, min(max_vms, current)), notes)
     keep = max(1, math.ceil(round(peak_demand / max(scale_in_target, 1.0), 9)))
+    if hysteresis > 0:  # the remaining VMs must not be near the trigger now (a scale-in the next minute undoes)
+        keep = max(keep, math.ceil(round(current * window / max(trigger - hysteresis, 1.0), 9)))
     if keep < current:
         notes.append(f"highest demand of the scale-in window {peak_demand} VM-% fits {keep} VMs at or below "
                      f"{scale_in_target:g}%")
         return BandOutcome(max(min_vms, min(max_vms, keep)), notes)
     notes.append(f"utilisation {fresh:.1f}% inside the band (scale-in to {current - 1} VMs only once the window's "
-                 f"highest demand {peak_demand} VM-% fits at {scale_in_target:g}%)")
+                 f"highest demand {peak_demand} VM-% fits at {scale_in_target:g}% and the load of now at "
+                 f"{trigger - hysteresis:g}%)")
     return BandOutcome(max(min_vms, min(max_vms, current)), notes)

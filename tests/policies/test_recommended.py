@@ -88,6 +88,14 @@ def test_scale_in_keeps_the_headroom_a_recent_peak_needs_then_lets_go():
     assert "fits 2 VMs" in out.reason
 
 
+def test_a_scale_in_leaves_the_load_of_now_below_the_trigger():
+    # 3 VMs at 45 % now and all hour: 2 would carry the hour's peak at 67.5 % ≤ 75 %, but that is above the
+    # trigger less the hysteresis (70 − 5): the next minute would scale back out, so 3 stay
+    out = _run([(45, 45)] * 5, current=3)
+    assert out.action is None and out.desired == 3 and "65%" in out.reason
+    assert _run([(40, 40)] * 5, current=3).desired == 2  # 2 × 60 %: both rules hold
+
+
 def test_the_memory_holds_demand_not_recommendations():
     """A scale-out to 5 VMs for a spike is not locked in: after it, the remembered demand decides."""
     history = [((T0 - timedelta(minutes=20)).timestamp(), 210)]  # what 3 VMs at 70 % asked 20 min ago
