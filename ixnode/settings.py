@@ -349,6 +349,8 @@ IXNODE_SSH_KEY_PATH = env_str("IXNODE_SSH_KEY_PATH")
 # --- Scaling policies (policies app): evaluation loop interval and the utilisation query's rate window --------
 IXNODE_POLICY_INTERVAL = env_int("IXNODE_POLICY_INTERVAL", 60)
 IXNODE_POLICY_RATE_WINDOW = env_str("IXNODE_POLICY_RATE_WINDOW", "2m")
+# How far back the recommended policy's freshest reading (irate of the last two scrapes) may look.
+IXNODE_POLICY_FRESH_WINDOW = env_str("IXNODE_POLICY_FRESH_WINDOW", "1m")
 
 # --- Notifications (webhooks: Slack-compatible JSON; e-mail through Django's mail backend) --------------------
 IXNODE_NOTIFY_WEBHOOK_URLS = env_list("IXNODE_NOTIFY_WEBHOOK_URLS", [])

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class PolicyType(models.TextChoices):
+    RECOMMENDED = "recommended", _("Recommended (the seed's band, decided on the freshest measurement)")
     STEP = "step", _("Step (seed: alert-driven, fixed step, cooldown)")
     TARGET_TRACKING = "target_tracking", _("Target tracking")
     PREDICTIVE = "predictive", _("Predictive (forecast + target tracking)")

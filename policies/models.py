@@ -42,7 +42,9 @@ class ScalingPolicy(models.Model):
         "autoscaling.AutoscalingConfig", on_delete=models.CASCADE, related_name="scaling_policy",
         verbose_name=_("config"),
     )
-    policy_type = models.CharField(_("policy"), max_length=24, choices=PolicyType.choices, default=PolicyType.STEP)
+    # A new policy is the recommended one; a config without a row keeps the seed's step scaling.
+    policy_type = models.CharField(_("policy"), max_length=24, choices=PolicyType.choices,
+                                   default=PolicyType.RECOMMENDED)
     metric = models.CharField(_("metric"), max_length=16, choices=PolicyMetric.choices, default=PolicyMetric.CPU)
     target_utilisation = models.FloatField(
         _("target utilisation %"), default=constants.DEFAULT_TARGET_UTILISATION,

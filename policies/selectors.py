@@ -6,7 +6,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from autoscaling.models import AutoscalingConfig
-from policies.engine.evaluate import PolicySettings
+from policies.choices import PolicyType
+from policies.engine.evaluate import PolicySettings, recommended_settings
 from policies.engine.schedules import ActiveWindow, Window, active_window, effective_bounds, parse_weekdays
 from policies.models import ScalingPolicy
 
@@ -24,6 +25,17 @@ def policy_settings(config: AutoscalingConfig, policy: ScalingPolicy | None) -> 
     if policy is None:
         return PolicySettings(scale_out_threshold=config.scale_out_cpu_threshold)
     threshold = config.scale_out_cpu_threshold if policy.metric == "cpu" else config.scale_out_memory_threshold
+    if policy.policy_type == PolicyType.RECOMMENDED:
+        # Its tested settings, with the config's scale-out threshold (the band's upper edge).
+        return recommended_settings(
+            scale_out_threshold=threshold,
+            warmup_seconds=policy.warmup_seconds,
+            flapping_check=policy.flapping_check,
+            suspend_scale_out=policy.suspend_scale_out,
+            suspend_scale_in=policy.suspend_scale_in,
+            suspend_scheduled=policy.suspend_scheduled,
+            suspend_predictive=policy.suspend_predictive,
+        )
     return PolicySettings(
         policy_type=policy.policy_type,
         target=policy.target_utilisation,

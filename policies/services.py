@@ -100,10 +100,17 @@ def policy_manual_options(*, config: AutoscalingConfig, action: ScaleAction | st
     return DecisionOptions(dry_run=policy.dry_run, bounds=bounds, suspended_reason=reason)
 
 
-def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prometheus: Prometheus
-                      ) -> tuple[list | None, str]:
-
-    query = _by_instance(config=config, metric=policy.metric, window=settings.IXNODE_POLICY_RATE_WINDOW)
+def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prometheus: Prometheus,
+                      fresh: bool = False) -> tuple[list | None, str]:
+    """Each instance's utilisation: over the loop's window (IXNODE_POLICY_RATE_WINDOW), over the alert rules'
+    window (IXNODE_PROMETHEUS_RATE_WINDOW) for the recommended policy, or with ``fresh`` from the last two
+    scrapes (CPU; memory is a gauge, always fresh)."""
+    recommended = policy.policy_type == PolicyType.RECOMMENDED
+    window = settings.IXNODE_PROMETHEUS_RATE_WINDOW if recommended else settings.IXNODE_POLICY_RATE_WINDOW
+    if fresh and policy.metric == "cpu":
+        query = promql.cpu_by_instance_fresh(config.prometheus_job_name, settings.IXNODE_POLICY_FRESH_WINDOW)
+    else:
+        query = _by_instance(config=config, metric=policy.metric, window=window)
     try:
         result = prometheus.query(query)
     except PrometheusError as exc:
@@ -163,8 +170,11 @@ def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None,
     prometheus = prometheus or prometheus_client()
     count = vm_count_read(config=config, prometheus=prometheus)
     vms, metric_error = (None, "")
+    fresh_vms = None
     if policy.policy_type != PolicyType.STEP and count.value is not None:
         vms, metric_error = _utilisation_read(config=config, policy=policy, prometheus=prometheus)
+        if policy.policy_type == PolicyType.RECOMMENDED and vms:
+            fresh_vms, _ = _utilisation_read(config=config, policy=policy, prometheus=prometheus, fresh=True)
     peak = None
     if policy.policy_type == PolicyType.PREDICTIVE and not policy.suspend_predictive and vms:
         peak = _forecast_peak_read(config=config, policy=policy, prometheus=prometheus, now=now)
@@ -179,7 +189,7 @@ def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None,
             run_in_flight=as_selectors.scale_event_in_flight_exists(config=config),
             count_error=count.error, metric_error=metric_error, active_window=active,
             applied_window_key=policy.applied_window_key, history=[tuple(x) for x in policy.recommendations],
-            forecast_peak=peak,
+            forecast_peak=peak, fresh_vms=fresh_vms,
         ),
     )
     event = None
@@ -389,7 +399,9 @@ def policy_dry_run_set(*, policy: ScalingPolicy, enabled: bool) -> ScalingPolicy
 
 
 def policy_get_or_create(*, config: AutoscalingConfig) -> ScalingPolicy:
-    policy, _ = ScalingPolicy.objects.get_or_create(config=config)
+    """The config's policy; a config without one scales by the seed's step policy, and gets a row saying so (a
+    suspension or dry run must not switch it to the default policy of new configs)."""
+    policy, _ = ScalingPolicy.objects.get_or_create(config=config, defaults={"policy_type": PolicyType.STEP})
     return policy
 
 
@@ -404,8 +416,9 @@ def _policy_for(*, config: AutoscalingConfig | None, values: dict) -> ScalingPol
         return None
     policy = selectors.policy_get(config=config) if config is not None and config.pk else None
     if policy is None:
-        defaults = {name: _field_default(ScalingPolicy, name) for name in values}
-        if values.get("policy_type", PolicyType.STEP) == PolicyType.STEP and values == defaults:
+        defaults = {name: _field_default(ScalingPolicy, name) for name in values if name != "policy_type"}
+        others = {name: value for name, value in values.items() if name != "policy_type"}
+        if values.get("policy_type", PolicyType.STEP) == PolicyType.STEP and others == defaults:
             return None
         policy = ScalingPolicy(config=config) if config is not None and config.pk else ScalingPolicy()
     for name, value in values.items():

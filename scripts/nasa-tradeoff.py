@@ -10,7 +10,6 @@ and prints the points (VM-hours: powered-on; with a warm pool also its powered-o
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -74,20 +73,17 @@ def _run(job):
 
 
 def _ideal(month):
-    """A scaler with no clone cost that sets each 5-minute bin's VMs from the highest load of the 30 minutes
-    ending 10 minutes before the bin (the measurement + clone lag) at the target: a reference for reactive policies."""
+    """The simulator's idealised reactive reference (``--policy reactive_ideal``: perfect measurement, the real
+    clone lag, no cooldown) at several targets: what a reactive policy could reach on this trace."""
+    from policies.simulator.catalog import parse_policy, run_policy
+    from policies.simulator.engine import SimConfig, SimParams
+
     trace = _traces()[month]
+    config, params = SimConfig(service_name="nasa-www", min_vms=2, max_vms=10), SimParams(capacity=CAPACITY)
     points = []
     for target in (60, 65, 70, 75, 80):
-        over = vm = 0.0
-        for i, load in enumerate(trace.loads):
-            if load is None:
-                continue
-            seen = [x for x in trace.loads[max(0, i - 7):i - 1] if x is not None]
-            n = max(2, min(10, math.ceil(max(seen) / (CAPACITY * target / 100)))) if seen else 2
-            vm += n * trace.interval / 3600
-            over += trace.interval / 60 if load > CAPACITY * 0.8 * n else 0
-        points.append((target, over, vm))
+        result = run_policy(trace, config, params, parse_policy(f"reactive_ideal:target={target}"))
+        points.append((target, result.overload_minutes, result.vm_hours))
     return points
 
 
@@ -122,7 +118,7 @@ def main() -> None:
                       f"{vmh:.0f} VM-h ({vmh / seed_vmh - 1:+.1%})" + (f", {warm:.0f} stopped VM-h" if warm else ""))
         ideal = _ideal(month)
         ax.plot([p[2] for p in ideal], [p[1] for p in ideal], "k:",
-                label="idealised reactive reference (10-min lag, no clone cost)")
+                label="idealised reactive reference (perfect measurement, real clone lag)")
         for t, over, vmh in ideal:
             print(f"  idealised reference target {t}: {over:.0f} overload min ({over / seed_over - 1:+.0%}), "
                   f"{vmh:.0f} VM-h ({vmh / seed_vmh - 1:+.1%})")

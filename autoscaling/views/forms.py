@@ -18,11 +18,13 @@ from django.utils.translation import gettext_lazy as _
 
 from autoscaling import naming
 from autoscaling.models import AutoscalingConfig
+from policies.choices import PolicyType
 from policies.models import ScalingPolicy
 from policies.services import POLICY_PAGE_FIELDS
 from templates_app.models import Template
 
-# The config's sections in the design's order (service, template, monitoring, scaling, network, F5, SSH), then the policy.
+# The config's sections in the design's order (service, template, monitoring, scaling, network, F5, SSH), then the
+# policy.
 SECTIONS: list[tuple[str, Any, tuple[str, ...]]] = [
     ("service", _("Service"), ("service_name", "prometheus_job_name", "vm_prefix")),
     ("template", _("Template"), ("template",)),
@@ -83,8 +85,9 @@ RULES: dict[str, Any] = {
     "ssh_user": _("A Unix user name the VMs accept the key for."),
     "ssh_key_path": _("Absolute path on this host, readable by the pipelines' user only (chmod 600). Needed for "
                       "SSH + netplan; enabling checks it."),
-    "policy_type": _("Step: the seed's alert-driven scaling. Target tracking and predictive are evaluated every "
-                     "minute; their other settings are in the admin and the policy API."),
+    "policy_type": _("Recommended: the seed's band, decided every minute on the freshest measurement (tested "
+                     "settings). Step: the seed's alert-driven scaling. Target tracking and predictive are "
+                     "evaluated every minute; their other settings are in the admin and the policy API."),
     "metric": _("The metric target tracking keeps at the target."),
     "target_utilisation": _("1–100 %: target tracking and predictive keep the average here."),
 }
@@ -101,7 +104,10 @@ class AutoscalingConfigForm(forms.Form):
             initial = {name: getattr(instance, name) for name in CONFIG_FIELDS if name != "template"}
             initial["template"] = instance.template_id
         if with_policy:
-            source = policy or ScalingPolicy()
+            # a new config is offered the default policy (recommended); an existing one without a policy row
+            # scales by the seed's step policy and shows that
+            source = policy or (ScalingPolicy(policy_type=PolicyType.STEP) if instance is not None
+                                else ScalingPolicy())
             initial.update({name: getattr(source, name) for name in POLICY_PAGE_FIELDS})
         kwargs["initial"] = initial
         super().__init__(*args, **kwargs)

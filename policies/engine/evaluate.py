@@ -15,6 +15,7 @@ from autoscaling.decision import DecisionInput, DecisionResult, decide
 from events.choices import ScaleAction
 from policies.choices import PolicyType
 from policies.engine import predictive as pred
+from policies.engine import recommended as rec
 from policies.engine import target_tracking as tt
 from policies.engine.schedules import ActiveWindow, effective_bounds
 
@@ -33,12 +34,35 @@ class PolicySettings:
     # (None: the target). Below the target it keeps headroom on the way down and avoids flapping.
     scale_in_target: float | None = None
     scale_out_threshold: float = 80.0  # the flapping check's limit (the config's scale-out CPU %)
+    # Recommended policy: how long the load must stay above the scale-out threshold before a scale-out
+    confirm_seconds: int = 0
+    # Recommended policy: scale out this many points below the scale-out threshold (the clone's lead time)
+    scale_out_margin: float = 0.0
+    # Recommended policy: a scale-in leaves the load of now this many points below the trigger
+    scale_in_hysteresis: float = 0.0
     flapping_check: bool = True
     forecast_only: bool = False
     suspend_scale_out: bool = False
     suspend_scale_in: bool = False
     suspend_scheduled: bool = False
     suspend_predictive: bool = False
+
+
+def recommended_settings(**overrides: object) -> PolicySettings:
+    """The ``recommended`` policy's settings: its tested defaults, then ``overrides`` (e.g. the config's
+    scale-out threshold, an operator's suspensions)."""
+    values: dict[str, object] = {
+        "policy_type": PolicyType.RECOMMENDED,
+        "target": rec.DEFAULT_TARGET,
+        "scale_in_target": rec.DEFAULT_SCALE_IN_TARGET,
+        "stabilisation_seconds": rec.DEFAULT_STABILISATION_SECONDS,
+        "confirm_seconds": rec.DEFAULT_CONFIRM_SECONDS,
+        "scale_out_margin": rec.DEFAULT_SCALE_OUT_MARGIN,
+        "scale_in_hysteresis": rec.DEFAULT_SCALE_IN_HYSTERESIS,
+        "max_change": rec.DEFAULT_MAX_CHANGE,
+    }
+    values.update(overrides)
+    return PolicySettings(**values)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -62,6 +86,8 @@ class PolicyInput:
     applied_window_key: str = ""
     history: Sequence[tuple[float, int]] = ()  # (epoch seconds, recommendation) for stabilisation
     forecast_peak: float | None = None  # highest forecast load (VM-%) over the clone lead time
+    # The freshest per-instance measurement (the last two scrapes); None: use ``vms`` (recommended policy)
+    fresh_vms: Sequence[tt.VMUtilisation] | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +126,30 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
     notes: list[str] = []
     if settings.policy_type == PolicyType.STEP:
         desired = current  # step scaling acts on alerts; here only schedules and bounds move it
+    elif settings.policy_type == PolicyType.RECOMMENDED:
+        if inp.vms is not None:
+            metric = tt.warm_utilisation(inp.vms, now=inp.now, warmup_seconds=settings.warmup_seconds)
+        if metric is None:
+            detail = f": {inp.metric_error}" if inp.metric_error else " (no VM past its warm-up)"
+            return PolicyOutcome(None, None, None, f"No action: utilisation unknown{detail}.", history=history)
+        fresh = None
+        if inp.fresh_vms is not None:
+            fresh = tt.warm_utilisation(inp.fresh_vms, now=inp.now, warmup_seconds=settings.warmup_seconds)
+        if fresh is None:
+            fresh = metric
+        history = tt.trim_history(history, now=now_s, window_seconds=settings.stabilisation_seconds)
+        history.append((now_s, rec.demand(current, metric)))
+        peak = rec.remembered_peak(history, now=now_s, window_seconds=settings.stabilisation_seconds) or 0
+        confirmed = rec.sustained(history, now=now_s, seconds=settings.confirm_seconds,
+                                  above=(settings.scale_out_threshold - settings.scale_out_margin) * current)
+        band = rec.band_count(
+            current=current, fresh=fresh, window=metric, peak_demand=peak,
+            trigger=settings.scale_out_threshold - settings.scale_out_margin, target=settings.target,
+            scale_in_target=settings.scale_in_target or settings.target, min_vms=bounds.min_vms,
+            max_vms=bounds.max_vms, confirmed=confirmed, hysteresis=settings.scale_in_hysteresis,
+        )
+        desired = band.desired
+        notes.extend(band.notes)
     else:
         if inp.vms is not None:
             metric = tt.warm_utilisation(inp.vms, now=inp.now, warmup_seconds=settings.warmup_seconds)

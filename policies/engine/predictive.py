@@ -28,10 +28,19 @@ class Forecaster:
         seasons: int = 4,
         trend_window: float = DAY,
         trend_clamp: tuple[float, float] = (0.5, 2.0),
-        smooth_bins: int = 1,
+        smooth_seconds: float = 300.0,
+        recent_window: float = 2 * DAY,
+        error_window: float = 6 * 3600.0,
+        error_tolerance: float = 0.5,
     ) -> None:
         self.start, self.step, self.values = start, step, list(values)
-        self.smooth_bins = max(0, smooth_bins)  # average ±this many bins around each past season's bin
+        # average ±this long around each past season's time (in time, not bins: the same at 1 and 5 minutes)
+        self.smooth_bins = max(0, int(round(smooth_seconds / step)))
+        # the forecast never exceeds the highest load of this recent past (a peak the last days did not show)
+        self.recent_window = recent_window
+        # the forecast's weight falls as its mean relative error over this recent past approaches the tolerance
+        self.error_window, self.error_tolerance = error_window, error_tolerance
+        self._max_table = _sparse_max(self.values)
         self.seasons, self.trend_window, self.trend_clamp = seasons, trend_window, trend_clamp
         self._sum = [0.0]
         self._count = [0]
@@ -94,8 +103,41 @@ class Forecaster:
             return None
         return sum(season) / len(season) * self.trend(now, period)
 
+    def recent_max(self, now: float) -> float | None:
+        """The highest known load of the last ``recent_window`` (None: none known)."""
+        j1 = self._complete(now)
+        j0 = max(0, j1 - int(round(self.recent_window / self.step)))
+        return _range_max(self._max_table, j0, j1)
+
+    def weight(self, now: float) -> float:
+        """1 while the forecast matched the recent past, falling to 0 as its mean relative error over the last
+        ``error_window`` reaches ``error_tolerance`` (after a regime change the forecast stops driving)."""
+        period = self._period(now)
+        if period is None:
+            return 0.0
+        j1 = self._complete(now)
+        n = max(1, int(round(self.error_window / self.step)))
+        errors: list[float] = []
+        stride = max(1, n // 24)  # two dozen bins spread over the window say as much as all of them
+        for i in range(j1 - 1, max(0, j1 - n) - 1, -stride):
+            actual = self.values[i]
+            if actual is None:
+                continue
+            t = self.start + i * self.step
+            season = self._season(period, t, i)  # what was forecast for that bin, knowing only what came before
+            if not season:
+                continue
+            predicted = sum(season) / len(season) * self.trend(t, period)
+            scale = max(predicted, actual)
+            errors.append(abs(predicted - actual) / scale if scale > 0 else 0.0)
+        if not errors:
+            return 1.0
+        error = sum(errors) / len(errors)
+        return max(0.0, 1.0 - error / self.error_tolerance) if self.error_tolerance > 0 else 0.0
+
     def peak(self, *, now: float, horizon: float) -> float | None:
-        """Highest forecast over [now, now + horizon] on the history grid."""
+        """Highest forecast over [now, now + horizon] on the history grid, weighted by how well the forecast
+        matched the recent past (towards the latest load) and never above the recent past's highest load."""
         period = self._period(now)
         if period is None:
             return None
@@ -109,7 +151,33 @@ class Forecaster:
                 f = sum(season) / len(season) * factor
                 if best is None or f > best:
                     best = f
-        return best
+        if best is None:
+            return None
+        latest = next((v for v in reversed(self.values[max(0, done - 3):done]) if v is not None), None)
+        if latest is not None:
+            best = latest + self.weight(now) * (best - latest)
+        ceiling = self.recent_max(now)
+        return min(best, ceiling) if ceiling is not None else best
+
+
+def _sparse_max(values: Sequence[float | None]) -> list[list[float]]:
+    """Sparse table for range maxima (gaps as -inf): O(n log n) once, O(1) per query."""
+    table = [[-math.inf if v is None else v for v in values]]
+    width = 1
+    while 2 * width <= len(values):
+        prev = table[-1]
+        table.append([max(prev[i], prev[i + width]) for i in range(len(prev) - width)])
+        width *= 2
+    return table
+
+
+def _range_max(table: list[list[float]], i0: int, i1: int) -> float | None:
+    """The highest value of bins [i0, i1) (None: empty or all gaps)."""
+    if i1 <= i0:
+        return None
+    level = (i1 - i0).bit_length() - 1
+    value = max(table[level][i0], table[level][i1 - (1 << level)])
+    return None if value == -math.inf else value
 
 
 def forecast_floor(*, peak_load: float | None, target: float, min_vms: int, max_vms: int) -> int | None:

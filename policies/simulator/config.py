@@ -1,4 +1,10 @@
-"""Where the simulator's config comes from: an ``AutoscalingConfig`` (by service name) or a JSON file."""
+"""Where the simulator's config comes from: an ``AutoscalingConfig`` (by service name) or a JSON file.
+
+A JSON file is read in the config API's shape by the command (``policies.management.config_file``, which
+validates it with the API's own serializer); this module turns validated model field values, an optional
+``policy`` object (PolicySettings fields) and an optional ``simulation`` object (SimParams fields) into the
+simulator's types, and rejects any key it does not know.
+"""
 
 from __future__ import annotations
 
@@ -16,70 +22,84 @@ class ConfigError(Exception):
     """The config cannot be used; the message names the field or file."""
 
 
-def _snake(name: str) -> str:
+def snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def _flatten(data: dict[str, Any]) -> dict[str, Any]:
-    """Seed-shaped JSON (camelCase, nested ``monitoring``/``scaling``…) → flat snake_case keys."""
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict) and key not in ("policy", "simulation"):
-            flat.update(_flatten(value))
-        else:
-            flat[_snake(key)] = value
-    return flat
-
-
-_ALIASES = {
-    "cooldown": "cooldown_seconds",
-    "scale_out_cpu": "scale_out_cpu_threshold",
-    "scale_in_cpu": "scale_in_cpu_threshold",
-    "scale_out_duration": "scale_out_duration_minutes",
-    "scale_in_duration": "scale_in_duration_minutes",
-    "repeat_interval_seconds": "alert_repeat_interval_seconds",
-}
-
-
-def _build(cls, values: dict[str, Any], what: str):
-    known = {f.name: f for f in fields(cls)}
-    kwargs = {}
-    for key, value in values.items():
-        key = _ALIASES.get(key, key)
-        if key not in known:
-            continue
-        default = getattr(cls(), key) if key in known else None
-        try:
-            if isinstance(default, bool):
-                value = bool(value)
-            elif isinstance(default, int) and value is not None:
-                value = int(value)
-            elif isinstance(default, float) and value is not None:
-                value = float(value)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{what}: {key} = {value!r} is not a number.") from exc
-        kwargs[key] = value
-    return cls(**kwargs)
-
-
-def config_from_json(path: str | Path) -> tuple[SimConfig, PolicySettings | None, dict[str, Any]]:
-    """Read a JSON config: the autoscaling config's fields (flat snake_case or the seed's camelCase shape),
-    an optional ``policy`` object (PolicySettings fields) and ``simulation`` object (SimParams fields)."""
+def read_json(path: str | Path) -> dict[str, Any]:
+    """The JSON object in ``path``; :class:`ConfigError` naming the file otherwise."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"Config file {path} does not exist.") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"Config file {path} is a directory.") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"Config file {path} is not valid JSON ({exc}).") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"Config file {path} must hold a JSON object.")
-    config = _build(SimConfig, _flatten(data), str(path))
-    _check(config, str(path))
-    policy = data.get("policy")
-    settings = _build(PolicySettings, {_snake(k): v for k, v in policy.items()}, f"{path} policy") if policy else None
-    simulation = {_snake(k): v for k, v in (data.get("simulation") or {}).items()}
-    return config, settings, simulation
+    return data
+
+
+def _convert(default: Any, value: Any, what: str, key: str) -> Any:
+    try:
+        if isinstance(default, bool) or isinstance(value, bool):
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
+        if isinstance(default, int) and value is not None:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value)
+        if isinstance(default, float) and value is not None:
+            return float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{what}: {key} = {value!r} is not a {type(default).__name__}.") from exc
+    return value
+
+
+def _build(cls, values: dict[str, Any], what: str, *, strict: bool):
+    known = {f.name for f in fields(cls)}
+    defaults = cls()
+    kwargs = {}
+    for raw_key, value in values.items():
+        key = snake(raw_key)
+        if key not in known:
+            if strict:
+                raise ConfigError(
+                    f"{what}: unknown key {raw_key!r}; known keys: {', '.join(sorted(known))}."
+                )
+            continue
+        kwargs[key] = _convert(getattr(defaults, key), value, what, raw_key)
+    return cls(**kwargs)
+
+
+def config_from_values(values: dict[str, Any], what: str) -> SimConfig:
+    """A config from model field values (validated elsewhere); the fields the replay does not use are ignored."""
+    config = _build(SimConfig, values, what, strict=False)
+    _check(config, what)
+    return config
+
+
+def policy_from_json(data: Any, what: str) -> PolicySettings:
+    """The ``policy`` object of a config file (PolicySettings fields, snake_case or camelCase)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what}: must be a JSON object of policy settings.")
+    return _build(PolicySettings, data, what, strict=True)
+
+
+def simulation_from_json(data: Any, what: str) -> dict[str, Any]:
+    """The ``simulation`` object of a config file: SimParams fields (snake_case or camelCase)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what}: must be a JSON object of simulation parameters.")
+    known = {f.name for f in fields(SimParams)}
+    out = {}
+    for key, value in data.items():
+        if snake(key) not in known:
+            raise ConfigError(f"{what}: unknown key {key!r}; known keys: {', '.join(sorted(known))}.")
+        out[snake(key)] = value
+    return out
 
 
 def _check(config: SimConfig, what: str) -> None:
@@ -105,13 +125,12 @@ def config_from_service(service_name: str) -> tuple[SimConfig, PolicySettings | 
         raise ConfigError(
             f"No autoscaling config named {service_name!r}; give a service name or a path to a JSON file."
         ) from exc
-    # fields the model may not have (yet) keep the simulator's default
-    config = _build(SimConfig, {f.name: getattr(row, f.name) for f in fields(SimConfig) if hasattr(row, f.name)},
-                    service_name)
+    config = config_from_values({f.name: getattr(row, f.name) for f in fields(SimConfig) if hasattr(row, f.name)},
+                                service_name)
     policy = getattr(row, "scaling_policy", None) if hasattr(row, "scaling_policy") else None
     return config, (policy_settings(row, policy) if policy else None), {}
 
 
 def params_with(base: dict[str, Any], **overrides: Any) -> SimParams:
     values = {**base, **{k: v for k, v in overrides.items() if v is not None}}
-    return _build(SimParams, values, "simulation")
+    return _build(SimParams, values, "simulation", strict=True)

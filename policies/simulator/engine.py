@@ -79,6 +79,7 @@ class SimParams:
     group_wait: int = 30
     group_interval: int = 300
     policy_interval: int = 60  # the evaluation loop's schedule
+    fresh_window: int = 30  # the recommended policy's freshest measurement: irate over the last two 15 s scrapes
     recheck_at_cooldown_end: bool = False  # seed path: act at cooldown end while the alert still fires
     initial_vms: int | None = None  # default: the config's minimum
     forecast_seasons: int = 4
@@ -291,8 +292,15 @@ class Simulation:
     def evaluate(self) -> None:
         """What the evaluation loop does for a target-tracking or predictive service."""
         c = self.config
-        m = self.measured_cpu(self.params.policy_rate_window)
+        recommended = self.policy.policy_type == PolicyType.RECOMMENDED
+        # the recommended policy reads the alert rules' window (the seed's band) and the freshest measurement
+        m = self.measured_cpu(self.params.rate_window if recommended else self.params.policy_rate_window)
         vms = None if m is None else [VMUtilisation(m, None if at is None else _dt(at)) for at in self.serving]
+        fresh_vms = None
+        if recommended:
+            f = self.measured_cpu(self.params.fresh_window)
+            fresh_vms = None if f is None else [
+                VMUtilisation(f, None if at is None else _dt(at)) for at in self.serving]
         out = evaluate_policy(
             self.policy,
             PolicyInput(
@@ -309,6 +317,7 @@ class Simulation:
                 metric_error="" if m is not None else "no data",
                 history=self.history,
                 forecast_peak=self._forecast_peak(),
+                fresh_vms=fresh_vms,
             ),
         )
         self.history = out.history
@@ -399,7 +408,7 @@ class Simulation:
                     self.warm += min(count, max(0, self.config.warm_pool_size - self.warm))  # the rest: deleted
                     self.last_in = at
                 self._schedule_recheck(action)
-        flaps = _count_flaps(self.decisions)
+        flaps = count_flaps(self.decisions)
         allowed = [d for d in self.decisions if d.decision == Decision.ALLOW]
         return SimResult(
             policy=self.label,
@@ -453,7 +462,7 @@ class _Alert:
     token: int = 0
 
 
-def _count_flaps(decisions: list[SimDecision]) -> int:
+def count_flaps(decisions: list[SimDecision]) -> int:
     """Scale-ins followed by a scale-out within 15 minutes."""
     flaps = 0
     last_in: float | None = None

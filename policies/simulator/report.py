@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import html
 import io
+import textwrap
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from policies.simulator.engine import SimResult
 
@@ -56,6 +58,10 @@ def _pct(value: float, base: float) -> str:
     return f"{(value - base) / base * 100:+.0f} %"
 
 
+class PlotError(ValueError):
+    """The plot cannot be drawn as asked (e.g. a window with no samples); the message says why."""
+
+
 def _window(series: dict[str, list], window: tuple[float, float] | None) -> dict[str, list]:
     if window is None:
         return series
@@ -63,51 +69,72 @@ def _window(series: dict[str, list], window: tuple[float, float] | None) -> dict
     return {k: [v[i] for i in keep] for k, v in series.items()}
 
 
-def _figure(results: list[SimResult], *, threshold: float, tz_offset: float, title: str,
-            window: tuple[float, float] | None = None):
+LINE_STYLES: tuple[Any, ...] = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)))
+
+
+def styles(count: int) -> list[tuple[Any, Any]]:
+    """A (colour, line style) pair per curve, every pair different and every colour different for any count:
+    the ten qualitative colours up to ten curves, else colours spread over a continuous map."""
     # matplotlib takes about half a second to import: only when a plot is asked for.
     import matplotlib  # noqa: PLC0415
+
+    if count <= 10:
+        colours = [matplotlib.colormaps["tab10"](i) for i in range(count)]
+    else:
+        cmap = matplotlib.colormaps["turbo"]
+        colours = [cmap(0.05 + 0.9 * i / (count - 1)) for i in range(count)]
+    return [(colour, LINE_STYLES[i % len(LINE_STYLES)]) for i, colour in enumerate(colours)]
+
+
+def _figure(results: list[SimResult], *, threshold: float, tz_offset: float, title: str,
+            window: tuple[float, float] | None = None, load_label: str = "load"):
+    import matplotlib  # noqa: PLC0415 - see styles()
 
     matplotlib.use("Agg")
     import matplotlib.dates as mdates  # noqa: PLC0415
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    tz = timezone(timedelta(seconds=tz_offset))
-    fig, (ax_load, ax_vms) = plt.subplots(2, 1, figsize=(14, 7.5), sharex=True, height_ratios=[3, 2])
     first = _window(results[0].series, window)
+    if not first["t"]:
+        raise PlotError("the plot window holds no samples of the trace; choose a START..END inside the trace"
+                        if window else "no samples to plot")
+    tz = timezone(timedelta(seconds=tz_offset))
+    fig, (ax_load, ax_vms) = plt.subplots(2, 1, figsize=(15, 8), sharex=True, height_ratios=[3, 2])
     times = [datetime.fromtimestamp(t, UTC).astimezone(tz) for t in first["t"]]
-    ax_load.plot(times, [float("nan") if v is None else v for v in first["load"]], lw=0.6, color="black",
-                 label="load (requests / interval)")
-    colors = ["tab:red", "tab:blue", "tab:green", "tab:purple", "tab:orange"]
-    for r, color in zip(results, colors * 3, strict=False):
+    # a sample holds from its time to the next one's: steps, so a one-interval spike is as wide as it lasted
+    ax_load.step(times, [float("nan") if v is None else v for v in first["load"]], where="post", lw=0.6,
+                 color="black", label=f"{load_label} (trace)")
+    for r, (colour, style) in zip(results, styles(len(results)), strict=True):
         series = _window(r.series, window)
         t = [datetime.fromtimestamp(x, UTC).astimezone(tz) for x in series["t"]]
-        ax_load.step(t, [c * threshold / 100 for c in series["capacity"]], where="post", lw=0.8, color=color,
-                     alpha=0.8, label=f"{r.policy}: capacity at {threshold:g} % CPU")
-        ax_vms.step(t, series["vms"], where="post", lw=0.8, color=color, alpha=0.8,
+        ax_load.step(t, [c * threshold / 100 for c in series["capacity"]], where="post", lw=0.9, color=colour,
+                     linestyle=style, alpha=0.9, label=f"{r.policy}: capacity at {threshold:g} % CPU")
+        ax_vms.step(t, series["vms"], where="post", lw=0.9, color=colour, linestyle=style, alpha=0.9,
                     label=f"{r.policy} ({r.overload_minutes:.0f} overload min, {r.vm_hours:.0f} VM-h"
                           + (f", {r.warm_vm_hours:.0f} stopped VM-h)" if r.warm_pool_size else ")"))
-    ax_load.set_ylabel("requests per interval")
-    ax_load.legend(loc="upper left", fontsize=8)
-    ax_load.set_title(title)
-    ax_vms.set_ylabel("VMs")
-    ax_vms.legend(loc="upper left", fontsize=8)
+    ax_load.set_ylabel(load_label)
+    ax_load.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
+    ax_load.set_title("\n".join(textwrap.wrap(title, width=110)) if title else "", fontsize=10)
+    ax_vms.set_ylabel("VMs (powered on)")
+    ax_vms.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
     ax_vms.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M" if window else "%m-%d", tz=tz))
     fig.tight_layout()
     return fig
 
 
 def plot(results: list[SimResult], path: str | Path, *, threshold: float, tz_offset: float = 0.0,
-         title: str = "", window: tuple[float, float] | None = None) -> None:
-    """Write a PNG/SVG/PDF (by extension) or a self-contained HTML page (the PNG inline, and the table)."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415 - see _figure
+         title: str = "", window: tuple[float, float] | None = None, load_label: str = "load") -> None:
+    """Write a PNG/SVG/PDF (by extension) or a self-contained HTML page (the PNG inline, and the table);
+    :class:`PlotError` when there is nothing to plot (an empty window)."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - see styles()
 
     path = Path(path)
-    fig = _figure(results, threshold=threshold, tz_offset=tz_offset, title=title, window=window)
+    fig = _figure(results, threshold=threshold, tz_offset=tz_offset, title=title, window=window,
+                  load_label=load_label)
     try:
         if path.suffix.lower() in (".html", ".htm"):
             buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=110)
+            fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
             data = base64.b64encode(buf.getvalue()).decode("ascii")
             body = html.escape(table(results))
             path.write_text(
@@ -118,6 +145,6 @@ def plot(results: list[SimResult], path: str | Path, *, threshold: float, tz_off
                 encoding="utf-8",
             )
         else:
-            fig.savefig(path, dpi=110)
+            fig.savefig(path, dpi=110, bbox_inches="tight")
     finally:
         plt.close(fig)

@@ -1,4 +1,4 @@
-"""Reading a load trace: any CSV with a time column and a load column; empty cells are gaps."""
+"""Reading a load trace: any CSV with a time column and a load column; empty cells and missing rows are gaps."""
 
 from __future__ import annotations
 
@@ -108,4 +108,26 @@ def read_trace(path: str | Path, *, time_column: str, load_column: str) -> Trace
     if len(times) < 2:
         raise TraceError(f"{path}: needs at least two rows of data.")
     spacings = sorted(b - a for a, b in zip(times, times[1:], strict=False))
-    return Trace(times, loads, spacings[len(spacings) // 2], tz_offset)
+    interval = spacings[len(spacings) // 2]
+    times, loads = fill_missing(times, loads, interval)
+    return Trace(times, loads, interval, tz_offset)
+
+
+def fill_missing(
+    times: list[float], loads: list[float | None], interval: float
+) -> tuple[list[float], list[float | None]]:
+    """Rows missing from the time grid are gaps: where two rows are more than 1.5 intervals apart, samples with
+    no load go in between (one per interval), so the earlier row's load holds for one interval, not until the
+    next row."""
+    out_t: list[float] = []
+    out_l: list[float | None] = []
+    for i, (t, load) in enumerate(zip(times, loads, strict=True)):
+        out_t.append(t)
+        out_l.append(load)
+        if i + 1 < len(times) and times[i + 1] - t > 1.5 * interval:
+            at = t + interval
+            while at < times[i + 1] - interval / 2:
+                out_t.append(at)
+                out_l.append(None)
+                at += interval
+    return out_t, out_l

@@ -71,8 +71,8 @@ def test_readme_commands_run_as_written(fresh_clone, tmp_path):
     # What the blocks did is visible: a token, the config created, its artifacts, the simulator's table.
     assert '"serviceName":"auto-vm-test"' in output.replace(" ", "")
     assert (fresh_clone / "var" / "artifacts" / "ixnode-auto-vm-test.rules.yml").exists()
-    table = [line.split() for line in output.splitlines() if line.startswith(("step ", "target_tracking "))]
-    assert [row[0] for row in table] == ["step", "target_tracking"], output[-3000:]
+    table = [line.split() for line in output.splitlines() if line.startswith(("step ", "recommended "))]
+    assert [row[0] for row in table] == ["step", "recommended"], output[-3000:]
     assert all(int(row[3]) > 0 for row in table), table  # the example trace makes both policies scale out
     # make run explained itself, then stopped cleanly on Ctrl-C.
     summary = result["summary"]

@@ -315,3 +315,48 @@ def test_evaluate_scale_in_target_band(metric, scale_in_target, desired):
     out = evaluate_policy(settings, _inp(current_vm_count=6, max_vms=10,
                                          vms=[tt.VMUtilisation(metric)] * 6))
     assert out.desired == desired
+
+
+# --- predictive after a regime change ------------------------------------------------------------------------
+
+
+def _event_then_quiet(step: float) -> list[float | None]:
+    """Three weeks with a daily peak of 300 from 12:00 to 14:00 (100 otherwise), then the event ends: 50/60."""
+    values: list[float | None] = []
+    for i in range(int(35 * 86400 / step)):
+        t = i * step
+        hour = (t % 86400) / 3600
+        busy = 12 <= hour < 14
+        values.append(float((300 if busy else 100) if t < 21 * 86400 else (60 if busy else 50)))
+    return values
+
+
+@pytest.mark.parametrize("step", [60.0, 300.0])
+def test_forecast_never_raises_capacity_for_a_peak_the_last_days_did_not_show(step):
+    f = pred.Forecaster(start=0, step=step, values=_event_then_quiet(step))
+    before = 20 * 86400 + 11.9 * 3600
+    assert f.peak(now=before, horizon=900) == pytest.approx(300, rel=0.02)  # the event: its peak is forecast
+    # three days after the event ended the 4-week average still holds three event peaks; the last two days
+    # peaked at 60: that is the most the forecast may ask for
+    after = 24 * 86400 + 11.9 * 3600
+    assert f.recent_max(after) == 60
+    assert f.peak(now=after, horizon=900) <= 60
+
+
+def test_forecast_weight_falls_when_recent_errors_grow():
+    step = 300.0
+    values = _event_then_quiet(step)
+    f = pred.Forecaster(start=0, step=step, values=values)
+    assert f.weight(20 * 86400) == 1.0  # the forecast matched the past six hours exactly
+    # the day the event ends, at 14:00: the last six hours held the missing peak (forecast 300, actual 60)
+    assert f.weight(21 * 86400 + 14 * 3600) < 0.5
+    # with no weight the forecast is the latest load: the floor adds nothing to the reactive policy
+    flat = pred.Forecaster(start=0, step=step, values=values, error_tolerance=1e-9)
+    now = 21 * 86400 + 14 * 3600
+    assert flat.weight(now) == 0.0
+    assert flat.peak(now=now, horizon=900) == values[int(now // step) - 1]
+
+
+def test_forecast_smoothing_is_defined_in_time():
+    assert pred.Forecaster(start=0, step=60, values=[1.0] * 10, smooth_seconds=300).smooth_bins == 5
+    assert pred.Forecaster(start=0, step=300, values=[1.0] * 10, smooth_seconds=300).smooth_bins == 1

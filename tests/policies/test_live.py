@@ -24,6 +24,7 @@ from events.choices import Decision, EventStatus, ScaleAction, Trigger
 from events.models import ScaleEvent
 from ixnode.integrations.prometheus.client import PrometheusClient
 from policies import services
+from policies.engine import recommended
 from policies.models import ScalingPolicy
 from tests.fixtures.plg_stack import LoadExporter
 from tests.fixtures.prometheus import free_port
@@ -234,3 +235,58 @@ def test_recheck_reports_an_unreachable_alertmanager(config, prometheus_server, 
     assert services.alert_recheck(config=config) is None
     assert "IXNODE_ALERTMANAGER_URL" in caplog.text and ScaleEvent.objects.count() == 1  # only the finished run
 
+
+
+# --- the recommended policy: the rules' window and the freshest reading -------------------------------------
+
+
+def _readings(config, policy, client) -> tuple[list[float], list[float]]:
+    window, _ = services._utilisation_read(config=config, policy=policy, prometheus=client)
+    fresh, _ = services._utilisation_read(config=config, policy=policy, prometheus=client, fresh=True)
+    return sorted(vm.utilisation for vm in window or []), sorted(vm.utilisation for vm in fresh or [])
+
+
+def test_recommended_scales_out_on_a_sustained_load_but_not_on_a_spike_that_has_ended(scraped_service, settings,
+                                                                                     load_exporters):
+    """Against the real Prometheus: the rules' window (here 40 s) and irate of the last two scrapes. While both
+    are above the threshold the loop scales out to the target; once the load has dropped, the window still holds
+    the spike but the fresh reading does not, and nothing scales out."""
+    settings.IXNODE_PROMETHEUS_RATE_WINDOW = "40s"
+    settings.IXNODE_POLICY_FRESH_WINDOW = "3s"
+    policy = ScalingPolicy.objects.create(config=scraped_service, policy_type="recommended", dry_run=True)
+    client = PrometheusClient()
+    for exporter in load_exporters:
+        exporter.set_load(cpu=95, memory=20)
+
+    def hot():
+        window, fresh = _readings(scraped_service, policy, client)
+        return len(window) == len(fresh) == 2 and min(window) > 85 and min(fresh) > 90
+
+    started = time.monotonic()
+    _wait(hot, what="both VMs at 95 % over the rules' window and in the fresh reading", timeout=60)
+    # the loop's memory: the load was already above the trigger for the policy's confirmation time
+    before = time.time() - recommended.DEFAULT_CONFIRM_SECONDS - 1
+    policy.recommendations = [[before, 190]]
+    policy.save(update_fields=["recommendations"])
+    outcome, event = services.policy_evaluate(config=scraped_service)
+    assert (outcome.action, outcome.desired) == (ScaleAction.SCALE_OUT, 3), outcome.reason  # ceil(2 × 9x / 70)
+    assert (event.decision, event.status, event.trigger) == (Decision.ALLOW, EventStatus.DRY_RUN, Trigger.POLICY)
+    assert "recommended policy" in event.triggered_by and "above the scale-out trigger" in event.triggered_by
+
+    # the job is new to Prometheus: its 40 s window must be full of the 95 % load before the load drops
+    time.sleep(max(0.0, 45 - (time.monotonic() - started)))
+    for exporter in load_exporters:
+        exporter.set_load(cpu=20, memory=20)
+
+    def ended():
+        window, fresh = _readings(scraped_service, policy, client)
+        return len(window) == len(fresh) == 2 and min(window) > 80 and max(fresh) < 40
+
+    _wait(ended, what="the fresh reading down while the 40 s window still holds the spike", timeout=30)
+    policy.recommendations = [[before, 190]]
+    policy.save(update_fields=["recommendations"])
+    outcome, _ = services.policy_evaluate(config=scraped_service)
+    assert outcome.action is None and outcome.desired == 2, outcome.reason
+    assert outcome.metric is not None and outcome.metric > 80  # the window still holds it; the decision did not
+    # the spike stays in the memory: no scale-in below what it needs either
+    assert "inside the band" in outcome.reason

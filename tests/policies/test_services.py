@@ -50,7 +50,7 @@ def test_no_policy_alert_path_is_the_seed(service):
 
 @pytest.mark.slow
 def test_scheduled_action_scales_to_desired_through_the_decision_service(service):
-    policy = ScalingPolicy.objects.create(config=service, time_zone="UTC")
+    policy = ScalingPolicy.objects.create(config=service, policy_type="step", time_zone="UTC")
     lunch(policy)
     outcome, event = services.policy_evaluate(config=service, now=NOW)
     assert (event.decision, event.requested_count, event.trigger) == (Decision.ALLOW, 2, Trigger.SCHEDULE)
@@ -60,7 +60,7 @@ def test_scheduled_action_scales_to_desired_through_the_decision_service(service
 
 @pytest.mark.slow
 def test_dry_run_records_decision_and_plan_executes_nothing(service, django_capture_on_commit_callbacks):
-    policy = ScalingPolicy.objects.create(config=service, time_zone="UTC", dry_run=True)
+    policy = ScalingPolicy.objects.create(config=service, policy_type="step", time_zone="UTC", dry_run=True)
     lunch(policy)
     with django_capture_on_commit_callbacks(execute=True):
         _, event = services.policy_evaluate(config=service, now=NOW)
@@ -80,7 +80,7 @@ def test_dry_run_records_decision_and_plan_executes_nothing(service, django_capt
 
 @pytest.mark.slow
 def test_suspended_process_blocks_alerts_and_schedules(service):
-    policy = ScalingPolicy.objects.create(config=service, suspend_scale_out=True)
+    policy = ScalingPolicy.objects.create(config=service, policy_type="step", suspend_scale_out=True)
     event = scale_decision_record(config=service, action="scale-out", now=NOW,
                                   trigger=DecisionTrigger(kind=Trigger.ALERT))
     assert event.decision == Decision.BLOCK_DISABLED and "suspended" in event.reason
@@ -91,7 +91,7 @@ def test_suspended_process_blocks_alerts_and_schedules(service):
 
 @pytest.mark.slow
 def test_scheduled_bounds_apply_to_alerts(service):
-    policy = ScalingPolicy.objects.create(config=service)
+    policy = ScalingPolicy.objects.create(config=service, policy_type="step")
     lunch(policy, min_vms=1, max_vms=2, desired_vms=None)
     event = scale_decision_record(config=service, action="scale-out", now=NOW)
     assert event.decision == Decision.BLOCK_MAX  # 2 VMs, the window's maximum is 2

@@ -285,7 +285,7 @@ def config_file(tmp_path):
     path = tmp_path / "svc.json"
     path.write_text(json.dumps({
         "serviceName": "sim-svc", "minVms": 2, "maxVms": 6,
-        "monitoring": {"scaleOutCpuThreshold": 80, "scaleInCpuThreshold": 30, "cooldownSeconds": 300},
+        "monitoring": {"cpuThreshold": 80, "scaleInCpuThreshold": 30, "cooldownSeconds": 300},
         "simulation": {"capacity": 100},
     }))
     return path
@@ -372,8 +372,7 @@ def test_cli_policy_specs_carry_their_own_settings(tmp_path, config_file, capsys
 @pytest.mark.parametrize(
     ("shape", "expected"),
     [
-        ({"scaling": {"warmPoolSize": 2}}, 2),  # the seed's JSON shape
-        ({"warm_pool_size": 3}, 3),  # flat field names
+        ({"warmPoolSize": 2}, 2),  # the config API's key
         ({}, 0),  # default: off
     ],
 )
@@ -407,9 +406,9 @@ def test_cli_bad_warm_pool_in_json_and_exit_status(tmp_path):
     import sys
 
     path = tmp_path / "bad.json"
-    path.write_text(json.dumps({"minVms": 2, "maxVms": 4, "scaling": {"warmPoolSize": -1}}))
+    path.write_text(json.dumps({"minVms": 2, "maxVms": 4, "warmPoolSize": -1}))
     trace = write_trace(tmp_path / "t.csv", [1, 2, 3])
-    with pytest.raises(CommandError, match=r"warm_pool_size must be 0 \(off\) or more \(got -1\)"):
+    with pytest.raises(CommandError, match=r"bad.json: warmPoolSize: Ensure this value is greater than or equal to 0"):
         call_command("simulate", trace=str(trace), config=str(path), load_column="load")
     ok = tmp_path / "ok.json"
     ok.write_text(json.dumps({"minVms": 2, "maxVms": 4}))
@@ -421,3 +420,168 @@ def test_cli_bad_warm_pool_in_json_and_exit_status(tmp_path):
     )
     assert proc.returncode == 1
     assert "--warm-pool must be 0 (off) or more VMs (got -3)" in proc.stderr
+
+
+# --- the simulator tells the truth: config files in the API's shape, gaps, plots, windows ---------------------
+def test_config_file_in_the_config_apis_shape(tmp_path):
+    from policies.management.config_file import config_from_file
+
+    path = tmp_path / "api.json"
+    path.write_text(json.dumps({
+        "id": 7, "serviceName": "api-svc", "templateId": 3, "minVms": 2, "maxVms": 6, "scaleOutStep": 2,
+        "warmPoolSize": 1, "enabled": True,
+        "monitoring": {"cpuThreshold": 75, "durationMinutes": 2, "scaleInCpuThreshold": 25,
+                       "scaleInDurationMinutes": 10, "cooldownSeconds": 600, "alertRepeatIntervalSeconds": 120},
+        "network": {"ipPoolStart": "10.0.0.10", "ipPoolEnd": "10.0.0.20", "subnetCidr": "10.0.0.0/24"},
+        "policy": {"policyType": "target_tracking", "target": 65},
+        "simulation": {"capacity": 100, "cloneSeconds": 240},
+    }))
+    config, policy, simulation = config_from_file(path)
+    assert (config.service_name, config.min_vms, config.max_vms, config.scale_out_step) == ("api-svc", 2, 6, 2)
+    assert (config.scale_out_cpu_threshold, config.scale_out_duration_minutes) == (75, 2)
+    assert (config.scale_in_cpu_threshold, config.scale_in_duration_minutes) == (25, 10)
+    assert (config.cooldown_seconds, config.alert_repeat_interval_seconds, config.warm_pool_size) == (600, 120, 1)
+    assert policy is not None and policy.policy_type == "target_tracking" and policy.target == 65
+    assert simulation == {"capacity": 100, "clone_seconds": 240}
+    # keys left out keep the model's defaults; a replay is of an enabled service
+    path.write_text(json.dumps({"maxVms": 5}))
+    config, policy, simulation = config_from_file(path)
+    assert (config.min_vms, config.max_vms, config.scale_out_cpu_threshold, config.enabled) == (2, 5, 80, True)
+    assert policy is None and simulation == {}
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"monitoring": {"cpuThresold": 75}},
+         r"api.json: unknown key monitoring.cpuThresold \(did you mean monitoring.cpuThreshold\?\)"),
+        ({"scaling": {"warmPoolSize": 2}}, r"api.json: unknown key scaling;"),
+        ({"warm_pool_size": 2, "minvms": 2}, r"unknown keys warm_pool_size \(did you mean warmPoolSize\?\), minvms"),
+        ({"policy": {"targett": 60}}, r"api.json, policy: unknown key 'targett'"),
+        ({"simulation": {"capacty": 60}}, r"api.json, simulation: unknown key 'capacty'"),
+        ({"monitoring": {"cpuThreshold": 175}},
+         r"api.json: monitoring.cpuThreshold: Ensure this value is less than or equal to 100"),
+        ({"minVms": 5, "maxVms": 3}, r"api.json: maxVms: Maximum VMs \(3\) must be greater than or equal to minimum"),
+        ({"monitoring": {"cpuThreshold": 40, "scaleInCpuThreshold": 50}},
+         r"monitoring.scaleInCpuThreshold: Scale-in CPU threshold \(50.0%\) must be below"),
+        ({"minVms": 2, "maxVms": 4, "warmPoolSize": 3}, r"warmPoolSize: A warm pool of 3 is larger than the 2 VMs"),
+        ({"minVms": "two"}, r"minVms: A valid integer is required"),
+    ],
+)
+def test_config_file_errors_name_the_file_and_the_key(tmp_path, document, message):
+    from policies.management.config_file import config_from_file
+    from policies.simulator.config import ConfigError
+
+    path = tmp_path / "api.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ConfigError, match=message):
+        config_from_file(path)
+
+
+def test_cli_unknown_config_key_is_an_error_with_exit_status(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "typo.json"
+    path.write_text(json.dumps({"monitoring": {"cpuTreshold": 60}}))
+    trace = write_trace(tmp_path / "t.csv", [1, 2, 3])
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "simulate", "--trace", str(trace), "--load-column", "load", "--config",
+         str(path)],
+        capture_output=True, text=True, env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin",
+                                              "PYTHONPATH": "."}, timeout=60,
+    )
+    assert proc.returncode == 1
+    assert f"{path}: unknown key monitoring.cpuTreshold (did you mean monitoring.cpuThreshold?)" in proc.stderr
+
+
+def test_missing_timestamp_rows_are_gaps(tmp_path):
+    # rows at minutes 0..9 and 20..29: minutes 10..19 are missing, as if they were empty cells
+    minutes = [*range(10), *range(20, 30)]
+    lines = ["timestamp,load"] + [f"{(T0 + timedelta(minutes=m)).isoformat()},300" for m in minutes]
+    (tmp_path / "holes.csv").write_text("\n".join(lines) + "\n")
+    holes = read_trace(tmp_path / "holes.csv", time_column="timestamp", load_column="load")
+    assert len(holes.times) == 30 and holes.interval == 60
+    assert holes.loads[9] == 300 and holes.loads[10:20] == [None] * 10 and holes.loads[20] == 300
+    empty = read_trace(write_trace(tmp_path / "empty.csv", [300] * 10 + [None] * 10 + [300] * 10),
+                       time_column="timestamp", load_column="load")
+    assert holes == empty
+    a, b = simulate(holes, SEED, params=SEED_PARAMS), simulate(empty, SEED, params=SEED_PARAMS)
+    assert (a.overload_minutes, a.vm_hours, a.scale_outs) == (b.overload_minutes, b.vm_hours, b.scale_outs)
+    # the gap counts neither VM-hours nor overload: 20 known minutes on at least 2 VMs, not 30
+    assert a.vm_hours < 30 * 4 / 60 and a.overload_minutes <= 20
+
+
+EIGHT = ["step", "step+recheck", "target_tracking", "predictive", "oracle", "reactive_ideal",
+         "target_tracking:target=80", "step:warm_pool=2"]
+
+
+def test_plot_of_eight_policies_distinct_styles_legend_outside_title_wrapped(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from policies.simulator import report
+    from policies.simulator.catalog import parse_policy, run_policy
+
+    pairs = report.styles(8)
+    assert len(set(map(str, pairs))) == 8 and len({str(c) for c, _ in pairs}) == 8
+    assert len({str(s) for _, s in pairs}) >= 4
+    many = report.styles(25)
+    assert len({str(c) for c, _ in many}) == 25
+    trace = read_trace(write_trace(tmp_path / "t.csv", ([50] * 30 + [300] * 30) * 2), time_column="timestamp",
+                       load_column="load")
+    results = [run_policy(trace, SimConfig(min_vms=2, max_vms=6), SEED_PARAMS, parse_policy(name)) for name in EIGHT]
+    title = "svc, t.csv: " + ", ".join(EIGHT)
+    fig = report._figure(results, threshold=80, tz_offset=0, title=title, load_label="requests per minute")
+    try:
+        ax_load, ax_vms = fig.axes
+        fig.canvas.draw()
+        for ax in (ax_load, ax_vms):
+            legend = ax.get_legend()
+            assert legend.get_window_extent().x0 > ax.get_window_extent().x1  # to the right of the axes
+            lines = [line for line in ax.get_lines() if not line.get_label().endswith("(trace)")]
+            assert len({(str(line.get_color()), str(line.get_linestyle())) for line in lines}) == 8
+        assert "\n" in ax_load.get_title() and ax_load.get_title().replace("\n", " ") == title
+        assert ax_load.get_ylabel() == "requests per minute"
+    finally:
+        plt.close(fig)
+
+
+def test_cli_plot_of_eight_policies_and_the_load_label(tmp_path, config_file, capsys):
+    trace = write_trace(tmp_path / "t.csv", ([50] * 30 + [300] * 30) * 2)
+    png = tmp_path / "eight.png"
+    call_command("simulate", trace=str(trace), config=str(config_file), load_column="load", policy=EIGHT,
+                 plot=str(png), rate_window=60, load_label="CPU demand (VMs' worth)")
+    out = capsys.readouterr().out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the output says which parameters each row used
+    params = out.split("parameters:")[1]
+    assert "target_tracking:target=80: target=80.0" in params
+    assert "step: scale-out > 80 % for 1 min, scale-in < 30 % for 5 min" in params
+    assert "oracle: demand known in advance" in params and "reactive_ideal: true load at each sample" in params
+    assert "step:warm_pool=2:" in params and "warm pool 2" in params
+
+
+def test_cli_empty_plot_window_is_an_error(tmp_path, config_file):
+    import subprocess
+    import sys
+
+    trace = write_trace(tmp_path / "t.csv", [50] * 60)
+    png = tmp_path / "none.png"
+    with pytest.raises(CommandError, match="holds no sample of the trace"):
+        call_command("simulate", trace=str(trace), config=str(config_file), load_column="load", plot=str(png),
+                     plot_window="2024-01-01T00:00Z..2024-01-02T00:00Z")
+    assert not png.exists()
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "simulate", "--trace", str(trace), "--load-column", "load", "--config",
+         str(config_file), "--plot", str(png), "--plot-window", "2030-01-01T00:00Z..2030-01-01T01:00Z"],
+        capture_output=True, text=True, env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin",
+                                              "PYTHONPATH": "."}, timeout=60,
+    )
+    assert proc.returncode == 1 and "holds no sample of the trace" in proc.stderr and not png.exists()
+    with pytest.raises(CommandError, match="--plot-window needs --plot"):
+        call_command("simulate", trace=str(trace), config=str(config_file), load_column="load",
+                     plot_window="2025-01-06T00:00Z..2025-01-06T00:10Z")
+    # a window inside the trace plots
+    call_command("simulate", trace=str(trace), config=str(config_file), load_column="load", plot=str(png),
+                 plot_window="2025-01-06T00:00Z..2025-01-06T00:10Z")
+    assert png.exists()

@@ -32,6 +32,17 @@ def cpu_by_instance(job: str, window: str) -> str:
     )
 
 
+def cpu_by_instance_fresh(job: str, window: str) -> str:
+    """CPU busy % of each instance of ``job`` from its last two scrapes inside ``window`` (``irate``): the
+    freshest reading Prometheus has, so a decision sees a spike that has ended as ended. ``window`` only bounds
+    how far back the two samples may be (at least two scrape intervals)."""
+    selector = f"job={string(job)}"
+    return (
+        f'100 * (1 - sum by (instance) (irate(node_cpu_seconds_total{{mode="idle",{selector}}}[{window}]))'
+        f" / sum by (instance) (irate(node_cpu_seconds_total{{{selector}}}[{window}])))"
+    )
+
+
 def memory_by_instance(job: str) -> str:
     """Memory used % of each instance of ``job`` (1 − available / total)."""
     return (

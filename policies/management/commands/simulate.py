@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import json
-from dataclasses import fields, replace
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from policies.choices import PolicyType
 from policies.engine.evaluate import PolicySettings
+from policies.management.config_file import config_from_file
 from policies.simulator import report
-from policies.simulator.config import ConfigError, config_from_json, config_from_service, params_with
-from policies.simulator.engine import simulate
+from policies.simulator.catalog import PolicySpecError, SimPolicy, parse_policy, policy_names, run_policy
+from policies.simulator.config import ConfigError, config_from_service, params_with
+from policies.simulator.engine import SimConfig
+from policies.simulator.suite import (
+    DEFAULT_POLICIES,
+    DEFAULT_SEEDS,
+    FAMILIES,
+    available,
+    run_suite,
+    suite_report,
+    suite_traces,
+)
 from policies.simulator.trace import TraceError, parse_time, read_trace
-
-POLICY_CHOICES = ["step", "step+recheck", "target_tracking", "predictive"]
 
 
 class Command(BaseCommand):
@@ -24,14 +34,29 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--trace", required=True, help="CSV file with a time column and a load column.")
-        parser.add_argument("--config", required=True, help="Service name of an autoscaling config, or a JSON file.")
+        parser.add_argument("--trace", help="CSV file with a time column and a load column.")
+        parser.add_argument("--config", help="Service name of an autoscaling config, or a JSON file.")
         parser.add_argument(
             "--policy", action="append", metavar="NAME[:KEY=VALUE,...]",
-            help=f"Policy to replay, one of {', '.join(POLICY_CHOICES)}, optionally with its own settings "
+            help=f"Policy to replay, one of {', '.join(policy_names())}, optionally with its own settings "
                  "(e.g. target_tracking:target=68,scale_in_target=60, or warm_pool=3 for this run's warm pool); "
-                 "repeat to compare several (default: the config's policy, else step).",
+                 "repeat to compare several (default: the config's policy, else step). oracle and reactive_ideal "
+                 "are references, not product policies.",
         )
+        parser.add_argument("--suite", action="store_true",
+                            help="Run the benchmark suite (real traces and seeded synthetic families) instead of "
+                                 "one trace; prints every trace × policy and the goal line.")
+        parser.add_argument("--policies", metavar="A,B,...",
+                            help=f"With --suite: the policies (default {','.join(DEFAULT_POLICIES)}).")
+        parser.add_argument("--seed", type=int, action="append", metavar="N",
+                            help=f"With --suite: a synthetic seed (repeatable; default "
+                                 f"{' '.join(map(str, DEFAULT_SEEDS))}).")
+        parser.add_argument("--traces-dir", help="With --suite: the directory of the real traces "
+                                                 "(default IXNODE_TRACES_DIR or /work/shared/data/traces).")
+        parser.add_argument("--families", metavar="A,B,...",
+                            help="With --suite: only these synthetic families (default all: "
+                                 f"{','.join(FAMILIES)}).")
+        parser.add_argument("--processes", type=int, default=1, help="With --suite: worker processes (default 1).")
         parser.add_argument("--time-column", default="timestamp")
         parser.add_argument("--load-column", default="request_count")
         parser.add_argument("--gap", action="append", default=[], metavar="START..END",
@@ -63,11 +88,19 @@ class Command(BaseCommand):
         parser.add_argument("--warmup-seconds", type=int)
         parser.add_argument("--forecast-only", action="store_true")
         parser.add_argument("--plot", help="Write load, capacity and VM count to this .png/.svg or .html file.")
-        parser.add_argument("--plot-window", metavar="START..END", help="Plot only this time span.")
+        parser.add_argument("--plot-window", metavar="START..END",
+                            help="Plot only this time span (an error if it holds no sample of the trace).")
+        parser.add_argument("--load-label",
+                            help="The load axis label of the plot (default: the load column's name).")
         parser.add_argument("--json", action="store_true", help="Print the results as JSON.")
         parser.add_argument("--markdown", action="store_true", help="Print the table as Markdown.")
 
     def handle(self, *args, **opts):
+        if opts["suite"]:
+            self._suite(opts)
+            return
+        if not opts["trace"] or not opts["config"]:
+            raise CommandError("Give --trace and --config (or --suite for the benchmark suite).")
         try:
             trace = read_trace(opts["trace"], time_column=opts["time_column"], load_column=opts["load_column"])
             spans = [self._span(text) for text in opts["gap"]]
@@ -75,7 +108,7 @@ class Command(BaseCommand):
                 trace = trace.with_gaps(spans)
             source = opts["config"]
             if source.endswith(".json") or "/" in source:
-                config, settings, simulation = config_from_json(source)
+                config, settings, simulation = config_from_file(source)
             else:
                 config, settings, simulation = config_from_service(source)
             if opts["repeat_interval"]:
@@ -98,6 +131,20 @@ class Command(BaseCommand):
         if params.warm_start_seconds < 0:
             raise CommandError(f"--warm-start-seconds must be 0 or more (got {params.warm_start_seconds}).")
 
+        window = None
+        if opts["plot_window"]:
+            if not opts["plot"]:
+                raise CommandError("--plot-window needs --plot FILE.")
+            try:
+                window = self._span(opts["plot_window"])
+            except TraceError as exc:
+                raise CommandError(str(exc)) from exc
+            if not any(window[0] <= t <= window[1] for t in trace.times):
+                raise CommandError(
+                    f"--plot-window {opts['plot_window']!r} holds no sample of the trace (it runs from "
+                    f"{_iso(trace.start, trace.tz_offset)} to {_iso(trace.end, trace.tz_offset)}); "
+                    "choose a span inside it."
+                )
         base = settings or PolicySettings(scale_out_threshold=config.scale_out_cpu_threshold)
         tuned = {k: opts[k] for k in ("target", "tolerance", "stabilisation_seconds", "max_change", "warmup_seconds",
                                          "scale_in_target")
@@ -106,73 +153,74 @@ class Command(BaseCommand):
             tuned["forecast_only"] = True
         base = replace(base, scale_out_threshold=config.scale_out_cpu_threshold, **tuned)
         names = opts["policy"] or [str(base.policy_type)]
-        results = []
-        for spec in names:
-            name, own = self._policy_spec(spec)
-            labelled = bool(own)
-            warm_pool = own.pop("warm_pool", config.warm_pool_size)
-            recheck = name == "step+recheck"
-            policy_type = PolicyType.STEP if recheck else PolicyType(name)
-            settings_for = replace(base, policy_type=policy_type, **own)
-            result = simulate(trace, replace(config, warm_pool_size=warm_pool), policy=settings_for,
-                              params=replace(params, recheck_at_cooldown_end=recheck))
-            if labelled:
-                result.policy = spec
-            results.append(result)
+        try:
+            chosen = [parse_policy(spec, base=base) for spec in names]
+        except PolicySpecError as exc:
+            raise CommandError(str(exc)) from exc
+        results = [run_policy(trace, config, params, policy) for policy in chosen]
         if opts["json"]:
-            self.stdout.write(json.dumps([r.summary() for r in results], indent=2))
+            self.stdout.write(json.dumps([{**r.summary(), "parameters": p.describe(config)}
+                                          for p, r in zip(chosen, results, strict=True)], indent=2))
         else:
             self.stdout.write(
                 f"{trace.days:.1f} days of {opts['trace']}, {config.service_name}: "
                 f"VMs {config.min_vms}..{config.max_vms}, "
-                f"capacity {params.capacity:g} requests/interval/VM, clone {params.clone_seconds} s, "
+                f"capacity {params.capacity:g} {opts['load_column']}/interval/VM, clone {params.clone_seconds} s, "
                 f"delete {params.delete_seconds} s, warm pool {config.warm_pool_size} "
                 f"(warm start {params.warm_start_seconds} s)"
             )
             self.stdout.write(report.table(results, markdown=opts["markdown"]))
+            self.stdout.write(self._parameters(chosen, results, config))
             speed = sum(r.wall_seconds for r in results)
             self.stdout.write(f"simulated {trace.days * len(results):.1f} days in {speed:.2f} s")
         if opts["plot"]:
             try:
-                window = self._span(opts["plot_window"]) if opts["plot_window"] else None
-            except TraceError as exc:
-                raise CommandError(str(exc)) from exc
-            try:
                 report.plot(results, opts["plot"], threshold=config.scale_out_cpu_threshold,
-                            tz_offset=trace.tz_offset, title=f"{config.service_name}: {', '.join(names)}",
-                            window=window)
+                            tz_offset=trace.tz_offset, window=window,
+                            load_label=opts["load_label"] or opts["load_column"],
+                            title=f"{config.service_name}, {Path(opts['trace']).name}: {', '.join(names)}")
+            except report.PlotError as exc:
+                raise CommandError(f"Cannot plot {opts['plot']}: {exc}.") from exc
             except (OSError, ValueError) as exc:
                 raise CommandError(f"Cannot write the plot {opts['plot']}: {exc}") from exc
             self.stdout.write(f"plot written to {opts['plot']}")
 
     @staticmethod
-    def _policy_spec(spec: str) -> tuple[str, dict]:
-        """``target_tracking:target=68,scale_in_target=60`` → ("target_tracking", {...}); CommandError if bad."""
-        name, _, rest = spec.partition(":")
-        if name not in POLICY_CHOICES:
-            raise CommandError(f"--policy {spec!r}: unknown policy {name!r}; choose from {', '.join(POLICY_CHOICES)}.")
-        known = {f.name: f for f in fields(PolicySettings)}
-        own: dict = {}
-        for item in filter(None, (part.strip() for part in rest.split(","))):
-            key, eq, value = item.partition("=")
-            key = key.strip().replace("-", "_")
-            if not eq or (key not in known and key != "warm_pool") or key in ("policy_type", "scale_out_threshold"):
-                raise CommandError(f"--policy {spec!r}: {item!r} is not KEY=VALUE with a policy setting as KEY "
-                                   f"(e.g. target, scale_in_target, tolerance, stabilisation_seconds, max_change, "
-                                   f"warm_pool).")
-            default = getattr(PolicySettings(), key, 0)
-            try:
-                if isinstance(default, bool):
-                    own[key] = value.strip().lower() in ("1", "true", "yes", "on")
-                elif key in ("max_change", "stabilisation_seconds", "warmup_seconds", "warm_pool"):
-                    own[key] = int(value)
-                else:
-                    own[key] = float(value)
-            except ValueError as exc:
-                raise CommandError(f"--policy {spec!r}: {key} = {value!r} is not a number.") from exc
-        if own.get("warm_pool", 0) < 0:
-            raise CommandError(f"--policy {spec!r}: warm_pool must be 0 (off) or more VMs.")
-        return name, own
+    def _parameters(chosen: list[SimPolicy], results: list, config: SimConfig) -> str:
+        return "parameters:\n" + "\n".join(f"  {r.policy}: {p.describe(config)}"
+                                            for p, r in zip(chosen, results, strict=True))
+
+    def _suite(self, opts: dict) -> None:
+        notes: list[str] = []
+        names = [n.strip() for n in opts["policies"].split(",") if n.strip()] if opts["policies"] else list(
+            DEFAULT_POLICIES)
+        known = available(names, notes)
+        try:
+            for spec in known:
+                parse_policy(str(spec), presets=True)
+        except PolicySpecError as exc:
+            raise CommandError(str(exc)) from exc
+        if opts["processes"] < 1:
+            raise CommandError("--processes must be 1 or more.")
+        try:
+            families = [f.strip() for f in opts["families"].split(",") if f.strip()] if opts["families"] else None
+            unknown = [f for f in families or () if f not in FAMILIES]
+            if unknown:
+                raise CommandError(f"--families: unknown {', '.join(unknown)}; choose from {', '.join(FAMILIES)}.")
+            traces = suite_traces(opts["seed"] or DEFAULT_SEEDS, directory=opts["traces_dir"], families=families,
+                                  notes=notes)
+        except TraceError as exc:
+            raise CommandError(str(exc)) from exc
+        result = run_suite(known, traces, processes=opts["processes"])
+        result.notes[:0] = notes
+        if opts["json"]:
+            self.stdout.write(json.dumps(
+                [{"trace": r.trace, "set": r.role, "parameters": r.parameters,
+                  "avoidable_overload_minutes": r.avoidable_overload_minutes, **r.result.summary()}
+                 for r in result.rows], indent=2))
+            return
+        self.stdout.write(suite_report(result, markdown=opts["markdown"]))
+
 
     @staticmethod
     def _span(text: str) -> tuple[float, float]:
@@ -185,3 +233,7 @@ class Command(BaseCommand):
             return parse_time(lo).timestamp(), parse_time(hi).timestamp()
         except ValueError as exc:
             raise TraceError(f"{text!r}: {exc}") from exc
+
+
+def _iso(t: float, tz_offset: float) -> str:
+    return datetime.fromtimestamp(t, UTC).astimezone(timezone(timedelta(seconds=tz_offset))).isoformat()

@@ -1,0 +1,171 @@
+"""The policies the simulator can replay, by name, and how one is run on a trace.
+
+A name is a product policy (``step``, ``step+recheck``, ``target_tracking``, ``predictive`` and any other
+:class:`~policies.choices.PolicyType`, e.g. ``recommended`` once it exists) or a reference (``oracle``,
+``reactive_ideal``, see :mod:`policies.simulator.references`). ``NAME:KEY=VALUE,...`` sets the policy's own
+settings (PolicySettings fields, ``warm_pool`` for that run's warm pool).
+
+:data:`SUITE_PRESETS` holds the settings the benchmark suite uses for each name (the ones the README has
+recommended so far); a policy without a preset runs with ``PolicySettings(policy_type=name)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from policies.choices import PolicyType
+from policies.engine.evaluate import PolicySettings, recommended_settings
+from policies.simulator.engine import SimConfig, SimParams, SimResult, simulate
+from policies.simulator.references import (
+    ORACLE,
+    REACTIVE_IDEAL,
+    REACTIVE_IDEAL_STABILISATION,
+    REACTIVE_IDEAL_TARGET,
+    REFERENCES,
+    simulate_oracle,
+    simulate_reactive_ideal,
+)
+from policies.simulator.trace import Trace
+
+RECHECK = "step+recheck"
+
+
+class PolicySpecError(ValueError):
+    """A policy name or KEY=VALUE setting the simulator cannot use; the message says which and what is allowed."""
+
+
+def policy_names() -> list[str]:
+    """Every name ``--policy`` accepts (the product's policy types follow the choices as they are added)."""
+    return [str(PolicyType.STEP), RECHECK, *(str(p) for p in PolicyType if p != PolicyType.STEP), *REFERENCES]
+
+
+@dataclass(frozen=True)
+class SimPolicy:
+    """One policy to replay: its name, its settings, this run's warm pool (None: the config's) and label."""
+
+    name: str
+    settings: PolicySettings = field(default_factory=PolicySettings)
+    warm_pool: int | None = None
+    label: str = ""
+
+    @property
+    def is_reference(self) -> bool:
+        return self.name in REFERENCES
+
+    def describe(self, config: SimConfig | None = None) -> str:
+        """The parameters this policy runs with, as one line (what each row of the table used)."""
+        s = self.settings
+        pool = f", warm pool {self.warm_pool}" if self.warm_pool else ""
+        if self.name == ORACLE:
+            return "demand known in advance, no lag, sized at the scale-out threshold"
+        if self.name == REACTIVE_IDEAL:
+            return (f"true load at each sample, target {s.target:g} %, scale-in to the highest need of the last "
+                    f"{s.stabilisation_seconds} s, real clone lag, no cooldown{pool}")
+        if self.name in (str(PolicyType.STEP), RECHECK):
+            c = config
+            rules = "the config's thresholds, durations, steps, cooldown"
+            if c is not None:
+                rules = (f"scale-out > {c.scale_out_cpu_threshold:g} % for {c.scale_out_duration_minutes} min, "
+                         f"scale-in < {c.scale_in_cpu_threshold:g} % for {c.scale_in_duration_minutes} min, steps "
+                         f"{c.scale_out_step}/{c.scale_in_step}, cooldown {c.cooldown_seconds} s, repeat "
+                         f"{c.alert_repeat_interval_seconds} s")
+            return rules + (" + re-check at cooldown end" if self.name == RECHECK else "") + pool
+        default = PolicySettings()
+        changed = [f"{f.name}={getattr(s, f.name)}" for f in fields(PolicySettings)
+                   if f.name not in ("policy_type", "scale_out_threshold")
+                   and getattr(s, f.name) != getattr(default, f.name)]
+        return ", ".join(changed) + pool if changed else "defaults" + pool
+
+
+# The suite's settings per policy: the seed as shipped; target tracking and predictive as the README chose them
+# on NASA July (target 69 % / 72 %, 30-minute stabilisation, at most 3 VMs per run, warm pool of 3).
+SUITE_PRESETS: dict[str, SimPolicy] = {
+    "step": SimPolicy("step"),
+    RECHECK: SimPolicy(RECHECK),
+    "target_tracking": SimPolicy(
+        "target_tracking",
+        PolicySettings(policy_type=PolicyType.TARGET_TRACKING, target=69, stabilisation_seconds=1800, max_change=3),
+        warm_pool=3,
+    ),
+    "predictive": SimPolicy(
+        "predictive",
+        PolicySettings(policy_type=PolicyType.PREDICTIVE, target=72, stabilisation_seconds=1800, max_change=3),
+        warm_pool=3,
+    ),
+    # the recommended policy's own tested settings (policies.engine.recommended), without a warm pool
+    "recommended": SimPolicy("recommended", recommended_settings()),
+    ORACLE: SimPolicy(ORACLE),
+    REACTIVE_IDEAL: SimPolicy(REACTIVE_IDEAL, PolicySettings(target=REACTIVE_IDEAL_TARGET,
+                                                             stabilisation_seconds=REACTIVE_IDEAL_STABILISATION)),
+}
+
+_INT_KEYS = ("max_change", "stabilisation_seconds", "warmup_seconds", "warm_pool")
+
+
+def parse_policy(spec: str, *, base: PolicySettings | None = None, presets: bool = False) -> SimPolicy:
+    """``target_tracking:target=68,scale_in_target=60`` → a :class:`SimPolicy`; :class:`PolicySpecError` if bad.
+
+    ``base`` is the settings a product policy starts from (the config's policy in the CLI); with ``presets``
+    a name starts from :data:`SUITE_PRESETS` instead (a reference always does).
+    """
+    name, _, rest = spec.partition(":")
+    name = name.strip()
+    names = policy_names()
+    if name not in names:
+        raise PolicySpecError(f"--policy {spec!r}: unknown policy {name!r}; choose from {', '.join(names)}.")
+    preset = SUITE_PRESETS.get(name) if presets or name in REFERENCES else None
+    if preset is not None:
+        settings, warm_pool = preset.settings, preset.warm_pool
+    elif name == PolicyType.RECOMMENDED and (base is None or base.policy_type != PolicyType.RECOMMENDED):
+        # its own tested settings, not another policy's (KEY=VALUE still changes them)
+        start = base or PolicySettings()
+        settings = recommended_settings(scale_out_threshold=start.scale_out_threshold)
+        warm_pool = None
+    else:
+        start = base or PolicySettings()
+        settings = replace(start, policy_type=PolicyType.STEP if name == RECHECK else PolicyType(name))
+        warm_pool = None
+    known = {f.name for f in fields(PolicySettings)}
+    own: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, eq, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not eq or (key not in known and key != "warm_pool") or key in ("policy_type", "scale_out_threshold"):
+            raise PolicySpecError(
+                f"--policy {spec!r}: {item!r} is not KEY=VALUE with a policy setting as KEY (e.g. target, "
+                "scale_in_target, tolerance, stabilisation_seconds, max_change, warm_pool)."
+            )
+        default = getattr(PolicySettings(), key, 0)
+        try:
+            if isinstance(default, bool):
+                own[key] = value.strip().lower() in ("1", "true", "yes", "on")
+            elif key in _INT_KEYS:
+                own[key] = int(value)
+            else:
+                own[key] = float(value)
+        except ValueError as exc:
+            raise PolicySpecError(f"--policy {spec!r}: {key} = {value!r} is not a number.") from exc
+    if "warm_pool" in own:
+        warm_pool = own.pop("warm_pool")
+        if warm_pool < 0:
+            raise PolicySpecError(f"--policy {spec!r}: warm_pool must be 0 (off) or more VMs.")
+    return SimPolicy(name, replace(settings, **own), warm_pool=warm_pool, label=spec if rest.strip() else "")
+
+
+def run_policy(trace: Trace, config: SimConfig, params: SimParams, policy: SimPolicy) -> SimResult:
+    """Replay ``trace`` under ``policy`` (a product policy through the real decision code, or a reference)."""
+    if policy.warm_pool is not None:
+        config = replace(config, warm_pool_size=policy.warm_pool)
+    settings = replace(policy.settings, scale_out_threshold=config.scale_out_cpu_threshold)
+    if policy.name == ORACLE:
+        result = simulate_oracle(trace, config, params)
+    elif policy.name == REACTIVE_IDEAL:
+        result = simulate_reactive_ideal(trace, config, params, target=settings.target,
+                                         stabilisation_seconds=settings.stabilisation_seconds)
+    else:
+        result = simulate(trace, config, policy=settings,
+                          params=replace(params, recheck_at_cooldown_end=policy.name == RECHECK))
+    if policy.label:
+        result.policy = policy.label
+    return result

@@ -1,0 +1,179 @@
+"""The ``recommended`` policy: the band decided on the freshest measurement, its settings, default and API."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from rest_framework.test import APIClient
+
+from autoscaling.views.forms import AutoscalingConfigForm
+from events.choices import ScaleAction
+from policies import selectors, services
+from policies.choices import PolicyType
+from policies.engine import recommended as rec
+from policies.engine.evaluate import PolicyInput, evaluate_policy, recommended_settings
+from policies.engine.target_tracking import VMUtilisation
+from policies.models import ScalingPolicy
+from policies.simulator.catalog import parse_policy
+
+T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+SETTINGS = recommended_settings(scale_out_threshold=80.0, confirm_seconds=60)
+
+
+def _inp(now: datetime, *, current: int, window: float, fresh: float | None = None, history=()) -> PolicyInput:
+    return PolicyInput(
+        now=now, enabled=True, min_vms=2, max_vms=10, cooldown_seconds=300, current_vm_count=current,
+        vms=[VMUtilisation(window)] * current,
+        fresh_vms=None if fresh is None else [VMUtilisation(fresh)] * current, history=history,
+    )
+
+
+def _run(samples, *, current: int, settings=SETTINGS):
+    """Evaluate once a minute over ``samples`` of (window %, fresh %), keeping the history as the loop does."""
+    history: list = []
+    out = None
+    for i, (window, fresh) in enumerate(samples):
+        out = evaluate_policy(settings, _inp(T0 + timedelta(minutes=i), current=current, window=window, fresh=fresh,
+                                             history=history))
+        history = out.history
+    assert out is not None
+    return out
+
+
+def test_sustained_load_above_the_threshold_scales_out_to_the_target_at_once():
+    out = _run([(90, 92), (92, 95)], current=3)
+    # ceil(3 × 92 / 70) = 4: as many VMs as bring the load to the target, not one per cooldown
+    assert (out.action, out.desired) == (ScaleAction.SCALE_OUT, 4)
+    assert out.allowed and "scale-out trigger 70%" in out.reason
+    out = _run([(150, 160), (150, 160)], current=2)
+    assert out.desired == 5  # ceil(2 × 150 / 70) = 5, at most 3 more per run
+    out = _run([(300, 300), (300, 300)], current=2)
+    assert out.desired == 5  # max_change 3
+
+
+def test_the_trigger_is_the_margin_below_the_threshold():
+    # 72 % is below the scale-out threshold (80 %) but above the trigger (80 − 10): the clone's lead time
+    out = _run([(72, 72), (73, 73)], current=4)
+    assert (out.action, out.desired) == (ScaleAction.SCALE_OUT, 5)  # ceil(4 × 72 / 70)
+    assert _run([(68, 68), (69, 69)], current=4).action is None
+
+
+def test_a_spike_that_has_ended_does_not_scale_out():
+    # the rules' window still holds the spike, the freshest reading says it is over
+    out = _run([(95, 95), (92, 45)], current=2)
+    assert out.action is None and out.desired == 2
+    # and one hot reading alone (the window below the threshold) does not either
+    assert _run([(50, 50), (60, 99)], current=2).action is None
+
+
+def test_a_load_above_the_threshold_for_less_than_the_confirmation_waits():
+    out = _run([(50, 50), (90, 90)], current=2)
+    assert out.action is None and "too short a time" in out.reason
+    assert _run([(50, 50), (90, 90), (90, 90)], current=2).action == ScaleAction.SCALE_OUT
+
+
+def test_scale_in_keeps_the_headroom_a_recent_peak_needs_then_lets_go():
+    # a spike of 240 VM-% a few minutes ago on 4 VMs: 3 VMs would carry it at 80 % > 75 %, so 4 stay
+    spike = [(60, 60)] + [(25, 25)] * 10
+    out = _run(spike, current=4)
+    assert out.action is None and out.desired == 4 and "inside the band" in out.reason
+    # once the spike is older than the stabilisation window, the remembered peak is 100 VM-%: 2 VMs at 50 %
+    # (at most 3 fewer per run)
+    quiet = spike + [(25, 25)] * (rec.DEFAULT_STABILISATION_SECONDS // 60)
+    out = _run(quiet, current=4)
+    assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 2)
+    assert "fits 2 VMs" in out.reason
+
+
+def test_a_scale_in_leaves_the_load_of_now_below_the_trigger():
+    # 3 VMs at 45 % now and all hour: 2 would carry the hour's peak at 67.5 % ≤ 75 %, but that is above the
+    # trigger less the hysteresis (70 − 5): the next minute would scale back out, so 3 stay
+    out = _run([(45, 45)] * 5, current=3)
+    assert out.action is None and out.desired == 3 and "65%" in out.reason
+    assert _run([(40, 40)] * 5, current=3).desired == 2  # 2 × 60 %: both rules hold
+
+
+def test_the_memory_holds_demand_not_recommendations():
+    """A scale-out to 5 VMs for a spike is not locked in: after it, the remembered demand decides."""
+    history = [((T0 - timedelta(minutes=20)).timestamp(), 210)]  # what 3 VMs at 70 % asked 20 min ago
+    out = evaluate_policy(SETTINGS, _inp(T0, current=5, window=20, fresh=20, history=history))
+    assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 3)  # ceil(210 / 75): the peak, not the 5 VMs
+
+
+def test_demand_helpers():
+    assert rec.demand(3, 33.34) == 101
+    assert rec.remembered_peak([(0.0, 9), (50.0, 6), (100.0, 7)], now=100.0, window_seconds=60) == 7
+    assert rec.remembered_peak([], now=100.0, window_seconds=60) is None
+    assert rec.sustained([(0.0, 200), (60.0, 200)], now=60.0, seconds=60, above=160)
+    assert not rec.sustained([(30.0, 200), (60.0, 200)], now=60.0, seconds=60, above=160)  # not long enough
+    assert not rec.sustained([(0.0, 200), (30.0, 150), (60.0, 200)], now=60.0, seconds=60, above=160)
+    assert rec.sustained([], now=0.0, seconds=0, above=0)
+
+
+def test_without_a_fresh_reading_the_window_decides():
+    out = _run([(90, None), (90, None)], current=2)
+    assert (out.action, out.desired) == (ScaleAction.SCALE_OUT, 3)
+
+
+def test_unknown_utilisation_is_no_action():
+    inp = replace(_inp(T0, current=2, window=50), vms=None, metric_error="no data")
+    out = evaluate_policy(SETTINGS, inp)
+    assert out.action is None and "utilisation unknown: no data" in out.reason
+
+
+@pytest.mark.django_db
+def test_settings_are_the_tested_ones_with_the_configs_threshold(config):
+    config.scale_out_cpu_threshold, config.scale_out_duration_minutes = 75, 2
+    policy = ScalingPolicy(config=config, policy_type=PolicyType.RECOMMENDED, target_utilisation=40,
+                           suspend_scale_in=True)
+    s = selectors.policy_settings(config, policy)
+    assert (s.policy_type, s.target, s.scale_in_target, s.stabilisation_seconds) == (
+        PolicyType.RECOMMENDED, rec.DEFAULT_TARGET, rec.DEFAULT_SCALE_IN_TARGET, rec.DEFAULT_STABILISATION_SECONDS)
+    assert (s.scale_out_threshold, s.confirm_seconds, s.suspend_scale_in) == (75, rec.DEFAULT_CONFIRM_SECONDS, True)
+
+
+@pytest.mark.django_db
+def test_a_new_policy_is_recommended_but_a_config_without_one_stays_step(config):
+    assert ScalingPolicy().policy_type == PolicyType.RECOMMENDED
+    # suspending a process of a config without a policy row must not switch it away from the seed's step policy
+    policy = services.policy_get_or_create(config=config)
+    assert policy.policy_type == PolicyType.STEP
+
+
+@pytest.mark.django_db
+def test_api_creates_a_recommended_policy_by_default_and_offers_it(config):
+    user = User.objects.create_user("ops-rec", password="x")
+    user.user_permissions.add(*Permission.objects.filter(
+        codename__in=["view_scalingpolicy", "change_scalingpolicy", "add_scalingpolicy"]))
+    client = APIClient()
+    client.force_authenticate(User.objects.get(pk=user.pk))
+    url = f"/api/policies/{config.service_name}/"
+    response = client.put(url, {"dry_run": True}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["policy_type"] == "recommended"
+    assert client.patch(url, {"policy_type": "recommended"}, format="json").status_code == 200
+    bad = client.patch(url, {"policy_type": "clever"}, format="json")
+    assert bad.status_code == 400 and "policy_type" in bad.json()
+
+
+def test_the_simulator_runs_recommended_with_its_own_settings():
+    base = replace(recommended_settings(), policy_type=PolicyType.TARGET_TRACKING, target=60, scale_out_threshold=75)
+    policy = parse_policy("recommended", base=base)
+    assert policy.settings == recommended_settings(scale_out_threshold=75)
+    assert parse_policy("recommended:scale_in_target=70").settings.scale_in_target == 70
+    assert parse_policy("recommended", presets=True).settings == recommended_settings()
+
+
+@pytest.mark.django_db
+def test_the_config_page_offers_recommended_for_a_new_config_and_step_for_one_without_a_policy(config):
+    assert AutoscalingConfigForm().initial["policy_type"] == PolicyType.RECOMMENDED
+    assert AutoscalingConfigForm(instance=config).initial["policy_type"] == PolicyType.STEP
+    # saving an existing config's page unchanged (step, defaults) creates no policy row
+    values = {name: getattr(ScalingPolicy(), name) for name in services.POLICY_PAGE_FIELDS}
+    values["policy_type"] = PolicyType.STEP
+    assert services._policy_for(config=config, values=values) is None
+    values["policy_type"] = PolicyType.RECOMMENDED
+    assert services._policy_for(config=config, values=values).policy_type == PolicyType.RECOMMENDED
