@@ -41,6 +41,10 @@ class Forecaster:
         # the forecast's weight falls as its mean relative error over this recent past approaches the tolerance
         self.error_window, self.error_tolerance = error_window, error_tolerance
         self._max_table = _sparse_max(self.values)
+        # (period, bin) -> that bin's relative forecast error (None: nothing to compare). A bin's error depends only
+        # on the history before it, so the simulator, which replays one object over a whole trace, computes each
+        # once instead of at every evaluation that looks back over it.
+        self._errors: dict[tuple[float, int], float | None] = {}
         self.seasons, self.trend_window, self.trend_clamp = seasons, trend_window, trend_clamp
         self._sum = [0.0]
         self._count = [0]
@@ -120,20 +124,31 @@ class Forecaster:
         errors: list[float] = []
         stride = max(1, n // 24)  # two dozen bins spread over the window say as much as all of them
         for i in range(j1 - 1, max(0, j1 - n) - 1, -stride):
-            actual = self.values[i]
-            if actual is None:
-                continue
-            t = self.start + i * self.step
-            season = self._season(period, t, i)  # what was forecast for that bin, knowing only what came before
-            if not season:
-                continue
-            predicted = sum(season) / len(season) * self.trend(t, period)
-            scale = max(predicted, actual)
-            errors.append(abs(predicted - actual) / scale if scale > 0 else 0.0)
+            error = self._bin_error(period, i)
+            if error is not None:
+                errors.append(error)
         if not errors:
             return 1.0
         error = sum(errors) / len(errors)
         return max(0.0, 1.0 - error / self.error_tolerance) if self.error_tolerance > 0 else 0.0
+
+    def _bin_error(self, period: float, i: int) -> float | None:
+        """How far the forecast for bin ``i`` (knowing only what came before it) was from its load, relative to the
+        larger of the two; None for a gap or a bin with nothing to forecast from."""
+        key = (period, i)
+        if key in self._errors:
+            return self._errors[key]
+        error: float | None = None
+        actual = self.values[i]
+        if actual is not None:
+            t = self.start + i * self.step
+            season = self._season(period, t, i)
+            if season:
+                predicted = sum(season) / len(season) * self.trend(t, period)
+                scale = max(predicted, actual)
+                error = abs(predicted - actual) / scale if scale > 0 else 0.0
+        self._errors[key] = error
+        return error
 
     def peak(self, *, now: float, horizon: float) -> float | None:
         """Highest forecast over [now, now + horizon] on the history grid, weighted by how well the forecast
