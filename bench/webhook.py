@@ -1,6 +1,7 @@
 """Webhook benchmark: gunicorn + a real Prometheus answering the VM count, SQLite and PostgreSQL.
 
-Every request is a full decision: bearer check, payload validation, config lookup, the VM count read from
+Every request is a full decision (each a new alert instance: re-deliveries of one are answered with its standing
+decision, see bench/faults.py for those): bearer check, payload validation, config lookup, the VM count read from
 Prometheus' /api/v1/targets, the locked transaction (CooldownState row lock / BEGIN IMMEDIATE), a ScaleEvent
 insert and a cooldown update. The services sit at their maximum (4 of 4 targets), so each decision is
 BLOCK_MAX: no pipeline runs, but nothing is skipped either. Load comes from client processes on this machine
@@ -75,13 +76,15 @@ def _client_process(port: int, threads: int, per_thread: int, services: int, off
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
-    body = payload(offset)
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 
     def worker(index: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         mine, bad = [], []
+        # A new alert instance per request: a re-delivery of one would be answered with its decision, not decided.
+        bodies = [payload((offset + index) * 1_000_000 + n) for n in range(per_thread)]
         for n in range(per_thread):
+            body = bodies[n]
             service = f"bench-{(offset + index + n) % services}"
             started = time.perf_counter()
             try:

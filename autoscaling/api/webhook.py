@@ -75,6 +75,10 @@ class LabelsField(serializers.DictField):
             if len(data) > LABELS_MAX:
                 raise serializers.ValidationError(f"At most {LABELS_MAX} labels are accepted, got {len(data)}.")
             errors = [error for error in map(label_name_error, data) if error]
+            if self.values == "label":  # label values are strings in Prometheus and Alertmanager, never numbers
+                errors += [f"The value of label '{text_renderable(str(name))}' must be a string, got "
+                           f"{type(value).__name__ if value is not None else 'null'}."
+                           for name, value in data.items() if not isinstance(value, str)]
             if errors:
                 raise serializers.ValidationError(errors)
         out = super().to_internal_value(data)

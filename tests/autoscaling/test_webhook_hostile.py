@@ -37,6 +37,7 @@ CASES = {
     "label-key-empty": "alerts[1].labels",
     "label-value-bell": "alerts[1].labels",
     "labels-too-many": "alerts[1].labels",
+    "label-value-number": "alerts[1].labels",
     "annotation-key-lone-surrogate": "alerts[1].annotations",
     "group-label-key-nul": "groupLabels",
 }
