@@ -15,10 +15,10 @@ from rest_framework.test import APIClient
 
 from events.choices import Decision, EventStatus
 from events.models import ScaleEvent
+from tests.fixtures.webhook import TOKEN
 
-pytest_plugins = ["tests.fixtures.prometheus"]
+pytest_plugins = ["tests.fixtures.webhook"]
 
-TOKEN = "test-webhook-token"
 
 
 def alert(action="scale-out", status="firing", fingerprint="f00dfeed", **labels):
@@ -55,18 +55,13 @@ def counts(prometheus_server):
 
 
 @pytest.fixture
-def service(config, counts, prometheus_url, settings):
-    settings.IXNODE_WEBHOOK_TOKEN = TOKEN
-    config.prometheus_job_name = counts.job_with_count(2)
-    config.save()
-    return config
+def service(counts, webhook_service):
+    return webhook_service(2)
 
 
 @pytest.fixture
-def api():
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
-    return client
+def api(webhook_api):
+    return webhook_api
 
 
 URL = "/api/webhook/autoscale/auto-vm-test"

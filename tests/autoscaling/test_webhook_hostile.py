@@ -16,15 +16,13 @@ from pathlib import Path
 import pytest
 from django.db import DataError, connection, transaction
 from django_q.models import OrmQ
-from rest_framework.test import APIClient
 
 from autoscaling.api.webhook import AlertmanagerPayloadSerializer, payload_fast_validate
 from autoscaling.models import CooldownState
 from events.models import ScaleEvent
 
-pytest_plugins = ["tests.fixtures.prometheus"]
+pytest_plugins = ["tests.fixtures.webhook"]
 
-TOKEN = "test-webhook-token"
 URL = "/api/webhook/autoscale/auto-vm-test"
 HOSTILE = Path(__file__).resolve().parent.parent / "fixtures" / "hostile"
 
@@ -50,18 +48,13 @@ def counts(prometheus_server):
 
 
 @pytest.fixture
-def service(config, counts, prometheus_url, settings):
-    settings.IXNODE_WEBHOOK_TOKEN = TOKEN
-    config.prometheus_job_name = counts.job_with_count(2)
-    config.save()
-    return config
+def service(counts, webhook_service):
+    return webhook_service(2)
 
 
 @pytest.fixture
-def api():
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
-    return client
+def api(webhook_api):
+    return webhook_api
 
 
 def test_every_fixture_is_listed():

@@ -25,10 +25,10 @@ from autoscaling.models import CooldownState
 from autoscaling.services.runs import scale_event_finish
 from events.choices import IN_FLIGHT_STATUSES, Decision, EventStatus
 from events.models import ScaleEvent
+from tests.fixtures.webhook import TOKEN
 
-pytest_plugins = ["tests.fixtures.prometheus"]
+pytest_plugins = ["tests.fixtures.webhook"]
 
-TOKEN = "test-webhook-token"
 URL = "/api/webhook/autoscale/auto-vm-test"
 
 
@@ -50,20 +50,14 @@ def counts(prometheus_server):
 
 
 @pytest.fixture
-def service(config, counts, prometheus_url, settings):
-    settings.IXNODE_WEBHOOK_TOKEN = TOKEN
-    config.prometheus_job_name = counts.job_with_count(2)
-    config.cooldown_seconds = 0  # accepted by validation: nothing but the instance stops a fast-failing repeat
-    config.alert_repeat_interval_seconds = 300
-    config.save()
-    return config
+def service(counts, webhook_service):
+    # cooldown 0 is accepted by validation: nothing but the instance stops a fast-failing repeat
+    return webhook_service(2, cooldown_seconds=0, alert_repeat_interval_seconds=300)
 
 
 @pytest.fixture
-def api():
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
-    return client
+def api(webhook_api):
+    return webhook_api
 
 
 def post(api, body):
