@@ -7,6 +7,7 @@ import re
 import time
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -330,7 +331,7 @@ class AutoscaleWebhookView(APIView):
                 return Response(
                     {"detail": "The database is busy or unreachable; retry the notification."},
                     status=status.HTTP_503_SERVICE_UNAVAILABLE,
-                    headers={"Retry-After": "5"},
+                    headers={"Retry-After": str(settings.IXNODE_HTTP_RETRY_AFTER_SECONDS)},
                 )
             body = {
                 "service": config.service_name,
