@@ -32,6 +32,8 @@ import threading
 import time
 from pathlib import Path
 
+from bench.webhook import pg_database_recreate
+
 ROOT = Path(__file__).resolve().parent.parent
 CODE = Path(os.environ.get("BENCH_CODE_ROOT", str(ROOT))).resolve()
 PY = sys.executable
@@ -125,7 +127,7 @@ class Stack:
                     "IXNODE_PROMETHEUS_RULES_DIR": str(workdir / "unused-rules"),
                     "IXNODE_ALERTMANAGER_CONFIG": str(workdir / "unused-alertmanager.yml")})
         if db == "postgresql":
-            _recreate_pg(PG_URL)
+            pg_database_recreate(PG_URL)
             env.update({"DATABASE_URL": PG_URL, "IXNODE_DB_CONN_MAX_AGE": "600"})
         else:
             var = workdir / "sqlite"
@@ -177,16 +179,6 @@ class Stack:
     def report(self, services: list[str]) -> dict:
         out = self.shell(REPORT.format(services=services))
         return json.loads(out.split("REPORT", 1)[1])
-
-
-def _recreate_pg(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def storm(port: int, plan: list[tuple[str, bytes]], clients: int, stop: threading.Event | None = None,

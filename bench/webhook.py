@@ -182,7 +182,8 @@ def _env(base: dict, prometheus_url: str) -> dict:
     return env
 
 
-def _recreate_pg(url: str) -> None:
+def pg_database_recreate(url: str) -> None:
+    """Drop and create the database of ``url`` (a benchmark's own, on the PostgreSQL it names)."""
     import psycopg
 
     name = url.rsplit("/", 1)[1]
@@ -194,7 +195,7 @@ def _recreate_pg(url: str) -> None:
 
 def scenario(db: str, prometheus_url: str, job: str, workdir: Path) -> list[tuple[str, dict]]:
     if db == "postgresql":
-        _recreate_pg(PG_URL)
+        pg_database_recreate(PG_URL)
         base = {"DATABASE_URL": PG_URL, "IXNODE_DB_CONN_MAX_AGE": "600"}
     else:
         var = workdir / "sqlite"

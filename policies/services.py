@@ -54,9 +54,10 @@ def _by_instance(*, config: AutoscalingConfig, metric: str, window: str) -> str:
     return promql.cpu_by_instance(job, window) if metric == "cpu" else promql.memory_by_instance(job)
 
 
-def policy_alert_options(*, config: AutoscalingConfig, action: ScaleAction | str, now: datetime | None = None
-                         ) -> DecisionOptions:
-    """Dry-run, suspension, scheduled bounds and non-step policies for an alert-driven decision."""
+def _decision_options(*, config: AutoscalingConfig, action: ScaleAction | str, now: datetime | None,
+                      policy_decides: bool) -> DecisionOptions:
+    """Dry-run, suspension and scheduled bounds of ``config``'s policy for a decision on ``action``; with
+    ``policy_decides`` a non-step policy also turns the decision away (the policy, not the caller, scales)."""
     policy = selectors.policy_get(config=config)
     if policy is None:
         return DecisionOptions()
@@ -66,7 +67,7 @@ def policy_alert_options(*, config: AutoscalingConfig, action: ScaleAction | str
     reason: str = ""
     if policy.is_suspended(process):
         reason = Reason("suspended_out" if action == ScaleAction.SCALE_OUT else "suspended_in")
-    elif policy.policy_type != PolicyType.STEP:
+    elif policy_decides and policy.policy_type != PolicyType.STEP:
         # The label is stored as its English msgid (translated where the reason is shown).
         reason = Reason("scaled_by_policy", policy=msgid_of(PolicyType(policy.policy_type).label),
                         interval=settings.IXNODE_POLICY_INTERVAL)
@@ -78,26 +79,18 @@ def policy_alert_options(*, config: AutoscalingConfig, action: ScaleAction | str
     return DecisionOptions(dry_run=policy.dry_run, bounds=bounds, suspended_reason=reason)
 
 
+def policy_alert_options(*, config: AutoscalingConfig, action: ScaleAction | str, now: datetime | None = None
+                         ) -> DecisionOptions:
+    """Dry-run, suspension, scheduled bounds and non-step policies for an alert-driven decision."""
+    return _decision_options(config=config, action=action, now=now, policy_decides=True)
+
+
 def policy_manual_options(*, config: AutoscalingConfig, action: ScaleAction | str, now: datetime | None = None
                           ) -> DecisionOptions:
     """Dry-run, suspension and scheduled bounds for an operator's manual action. Unlike an alert, a manual action
     is not stopped by a target-tracking or predictive policy (the operator asked; the policy may correct it later),
-    but a suspended process stays suspended for everyone until it is resumed."""
-    policy = selectors.policy_get(config=config)
-    if policy is None:
-        return DecisionOptions()
-    now = now or timezone.now()
-    action = ScaleAction(action)
-    process = ScalingProcess.SCALE_OUT if action == ScaleAction.SCALE_OUT else ScalingProcess.SCALE_IN
-    reason = ""
-    if policy.is_suspended(process):
-        reason = f"{action.label} is suspended for this service by the operator; resume it to act."
-    active = selectors.policy_active_window(policy=policy, now=now)
-    bounds = None
-    if active is not None:
-        b = effective_bounds(min_vms=config.min_vms, max_vms=config.max_vms, active=active)
-        bounds = (b.min_vms, b.max_vms)
-    return DecisionOptions(dry_run=policy.dry_run, bounds=bounds, suspended_reason=reason)
+    but a suspended process stays suspended for everyone until it is resumed (the same translated reason)."""
+    return _decision_options(config=config, action=action, now=now, policy_decides=False)
 
 
 def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prometheus: Prometheus,

@@ -27,17 +27,9 @@ def counts(prometheus_server):
 
 
 @pytest.fixture
-def service(config, counts, prometheus_url):
+def service(counted_service):
     """The conftest config, its VM count answered by the real Prometheus (``set_count(n)``)."""
-
-    def set_count(n: int):
-        config.prometheus_job_name = counts.job_with_count(n)
-        config.save(update_fields=["prometheus_job_name"])
-        return config
-
-    config.set_count = set_count
-    set_count(2)
-    return config
+    return counted_service
 
 
 def record(config, action="scale-out", **kwargs):

@@ -24,17 +24,9 @@ def counts(prometheus_server):
 
 
 @pytest.fixture
-def service(config, counts, prometheus_url):
+def service(counted_service):
     """The conftest config (min 2, max 4, enabled), its VM count answered by the real Prometheus."""
-
-    def set_count(n: int):
-        config.prometheus_job_name = counts.job_with_count(n)
-        config.save(update_fields=["prometheus_job_name"])
-        return config
-
-    config.set_count = set_count
-    set_count(2)
-    return config
+    return counted_service
 
 
 def scale(client, config, **data):
