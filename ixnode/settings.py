@@ -189,7 +189,8 @@ SPECTACULAR_SETTINGS = {
 # --- Background work (django-q2): ORM broker by default, Redis with IXNODE_REDIS_URL -------------------
 IXNODE_REDIS_URL = env_str("IXNODE_REDIS_URL")
 Q_CLUSTER: dict = {
-    "name": "ixnode",
+    # The cluster's name is also its queue's: installations sharing one Redis need different names.
+    "name": env_str("IXNODE_Q_NAME", "ixnode"),
     "workers": env_int("IXNODE_Q_WORKERS", 4),
     "timeout": env_int("IXNODE_Q_TIMEOUT", 3600),
     "retry": env_int("IXNODE_Q_RETRY", 3700),

@@ -17,7 +17,6 @@ import redis
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("IXNODE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-QUEUE_KEY = "django_q:ixnode:q"  # django-q2's list for the cluster named "ixnode" (ixnode/settings.py Q_CLUSTER)
 
 ENQUEUE = ("import django; django.setup(); from django_q.tasks import async_task; "
            "print(async_task('policies.tasks.policy_evaluate_all', task_name={name!r}))")
@@ -39,16 +38,18 @@ def test_a_task_waits_in_redis_until_a_worker_runs_it(tmp_path):
         client.ping()
     except redis.ConnectionError:
         pytest.fail(f"Redis does not answer at {REDIS_URL}: scripts/services.sh starts it", pytrace=False)
-    client.delete(QUEUE_KEY)
+    # A cluster (and so a queue) of this test's own: another run sharing the Redis never takes its task.
+    cluster = f"ixnode-test-{uuid.uuid4().hex[:8]}"
+    queue_key = f"django_q:{cluster}:q"  # django-q2's list for the cluster (IXNODE_Q_NAME)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DJANGO_SETTINGS_MODULE": "ixnode.settings",
            "IXNODE_ENV_FILE": "", "IXNODE_VAR_DIR": str(tmp_path / "var"), "SECRET_KEY": "redis-broker-test-" * 3,
-           "IXNODE_REDIS_URL": REDIS_URL, "IXNODE_Q_WORKERS": "1"}
+           "IXNODE_REDIS_URL": REDIS_URL, "IXNODE_Q_WORKERS": "1", "IXNODE_Q_NAME": cluster}
     migrate = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=300)
     assert migrate.returncode == 0, migrate.stderr[-3000:]
     name = f"redis-broker-{uuid.uuid4().hex[:8]}"
     assert product(env, ENQUEUE.format(name=name))  # the task id
-    assert client.llen(QUEUE_KEY) == 1  # queued in Redis, not in the database
+    assert client.llen(queue_key) == 1  # queued in Redis, not in the database
     assert product(env, RESULT.format(name=name)) == "none"
     worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -59,7 +60,7 @@ def test_a_task_waits_in_redis_until_a_worker_runs_it(tmp_path):
             time.sleep(1)
             result = product(env, RESULT.format(name=name))
         assert result == "True 0", result  # the evaluation ran (no service has a policy: 0 evaluated)
-        assert client.llen(QUEUE_KEY) == 0
+        assert client.llen(queue_key) == 0
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         try:
@@ -67,4 +68,4 @@ def test_a_task_waits_in_redis_until_a_worker_runs_it(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait()
-        client.delete(QUEUE_KEY)
+        client.delete(queue_key)
