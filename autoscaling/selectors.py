@@ -40,6 +40,12 @@ def scale_event_in_flight_exists(*, config: AutoscalingConfig) -> bool:
     return ScaleEvent.objects.filter(config=config, status__in=IN_FLIGHT_STATUSES).exists()
 
 
+def alert_instance_last_id(*, config: AutoscalingConfig, alert_key: str) -> int | None:
+    """The id of the config's last ScaleEvent for the alert instance ``alert_key`` (None: never seen)."""
+    return (ScaleEvent.objects.filter(config=config, alert_key=alert_key).order_by("-id")
+            .values_list("pk", flat=True).first())
+
+
 def managed_vms_alive(*, config: AutoscalingConfig) -> QuerySet[ManagedVM]:
     """VMs the autoscaler created for the config that are not deleted yet."""
     return ManagedVM.objects.filter(config=config).exclude(state=ManagedVMState.DELETED)

@@ -137,7 +137,9 @@ def alert_instance_standing(*, config: AutoscalingConfig, alert_key: str, now: d
     """
     if not alert_key:
         return None
-    last = ScaleEvent.objects.filter(config=config, alert_key=alert_key).order_by("-id").first()
+    # A new instance, the common case, costs one narrow read; the whole event is read only for a repeat.
+    last_id = selectors.alert_instance_last_id(config=config, alert_key=alert_key)
+    last = ScaleEvent.objects.filter(pk=last_id).first() if last_id else None
     if last is None or last.decision == Decision.BLOCK_UNKNOWN_COUNT:
         return None  # an unknown count decided nothing about the alert: the next delivery is decided afresh
     if last.status in IN_FLIGHT_STATUSES or last.status in (EventStatus.FAILED, EventStatus.ROLLED_BACK):
@@ -273,6 +275,8 @@ def _decide_locked(
         state = cooldown_lock(config_id=config.pk)
         fresh = state.config  # re-read under the lock: enabled/bounds may have changed meanwhile
         decided_at = now or timezone.now()
+        # Read after the lock, in statements of their own: on PostgreSQL a subquery of the locking statement reads
+        # the snapshot taken before it waited for the lock, and would miss the run its holder just committed.
         standing = alert_instance_standing(config=fresh, alert_key=trigger.alert_key, now=decided_at)
         if standing is not None:
             return _delivery_record(event=standing, at=decided_at)
