@@ -72,7 +72,7 @@ def payload(alert_id: int) -> bytes:
                        "alerts": [alert]}).encode()
 
 
-def _client_process(port: int, threads: int, per_thread: int, services: int, offset: int, out) -> None:
+def _client_process(port: int, threads: int, per_thread: int, services: int, offset: int, run: int, out) -> None:
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -81,8 +81,9 @@ def _client_process(port: int, threads: int, per_thread: int, services: int, off
     def worker(index: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         mine, bad = [], []
-        # A new alert instance per request: a re-delivery of one would be answered with its decision, not decided.
-        bodies = [payload((offset + index) * 1_000_000 + n) for n in range(per_thread)]
+        # A new alert instance per request, in every load of the run (warm-up included): a re-delivery of one would
+        # be answered with its decision, not decided.
+        bodies = [payload((run * 10_000 + offset + index) * 1_000_000 + n) for n in range(per_thread)]
         for n in range(per_thread):
             body = bodies[n]
             service = f"bench-{(offset + index + n) % services}"
@@ -111,14 +112,18 @@ def _client_process(port: int, threads: int, per_thread: int, services: int, off
     out.put((latencies, errors, time.process_time()))
 
 
+_LOADS = iter(range(1, 1_000_000))
+
+
 def load(port: int, concurrency: int, total: int, services: int) -> dict:
     processes = 1 if concurrency == 1 else 2
     threads = max(concurrency // processes, 1)
     per_thread = max(total // (processes * threads), 1)
     queue: multiprocessing.Queue = multiprocessing.Queue()
+    run = next(_LOADS)
     started = time.perf_counter()
     procs = [multiprocessing.Process(target=_client_process,
-                                     args=(port, threads, per_thread, services, p * threads, queue))
+                                     args=(port, threads, per_thread, services, p * threads, run, queue))
              for p in range(processes)]
     for proc in procs:
         proc.start()
