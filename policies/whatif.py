@@ -281,12 +281,15 @@ def _replay(run: WhatIfRun, *, prometheus: Prometheus | None, now: datetime) -> 
         _progress(run, 20 + 60 * (index + 1) // len(replays))
     clock.left()
     words = PlotWords(
-        trace=_("{load} (history)"), capacity=_("{policy}: capacity at {threshold} % CPU"), vms_axis=_("VMs (powered on)"),
+        trace=_("{load} (history)"), capacity=_("{policy}: capacity at {threshold} % CPU"),
+        vms_axis=_("VMs (powered on)"),
         vms=_("{policy} ({overload} overload min, {vm_hours} VM-h)"),
         vms_warm=_("{policy} ({overload} overload min, {vm_hours} VM-h, {stopped} stopped VM-h)"),
     )
     try:
+        offset = timezone.localtime(datetime.fromtimestamp(trace.start, UTC)).utcoffset()
         png = plot_png(results, threshold=config.scale_out_cpu_threshold, load_label=_("CPU demand (VM-%)"),
+                       tz_offset=offset.total_seconds() if offset else 0.0,
                        title=_("What-if: %(service)s, last %(days)d days") % {"service": config.service_name,
                                                                               "days": run.days},
                        words=words)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils.translation import gettext as _
 
@@ -23,7 +24,7 @@ class FieldChange:
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    when: object
+    when: datetime
     who: str  # "alice", "alice (API token)", "Alertmanager", "the system"
     actor: str  # HistoryActor value
     kind: str  # created, changed, deleted

@@ -136,7 +136,8 @@ def _figure(results: list[SimResult], *, threshold: float, tz_offset: float, tit
     ax_load.set_title("\n".join(textwrap.wrap(title, width=110)) if title else "", fontsize=10)
     ax_vms.set_ylabel(w.vms_axis)
     ax_vms.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
-    ax_vms.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M" if window else "%m-%d", tz=tz))
+    short = window is not None or first["t"][-1] - first["t"][0] <= 3 * 86400  # days alone would all read alike
+    ax_vms.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M" if short else "%m-%d", tz=tz))
     fig.tight_layout()
     return fig
 
@@ -174,8 +175,11 @@ def plot_png(results: list[SimResult], *, threshold: float, tz_offset: float = 0
     """The plot as PNG bytes (for a page); :class:`PlotError` when there is nothing to plot."""
     import matplotlib  # noqa: PLC0415 - see styles()
     import matplotlib.pyplot as plt  # noqa: PLC0415
+    from matplotlib import font_manager  # noqa: PLC0415
 
-    with matplotlib.rc_context({"font.family": PLOT_FONTS}):
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    fonts = [name for name in PLOT_FONTS if name in installed] or ["sans-serif"]
+    with matplotlib.rc_context({"font.family": fonts}):
         fig = _figure(results, threshold=threshold, tz_offset=tz_offset, title=title, load_label=load_label,
                       words=words)
         try:

@@ -3,7 +3,6 @@ node_exporter history backfilled with promtool (with a 15-minute scrape outage),
 
 from __future__ import annotations
 
-
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
@@ -22,21 +21,22 @@ from policies.whatif import (
     whatif_step_seconds,
 )
 from tests.fixtures.prometheus import free_port
-from tests.fixtures.prometheus_history import JOB
 
 pytest_plugins = ["tests.fixtures.prometheus_history"]
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def history(prometheus_history_gap, settings):
+def history(prometheus_history_gap, settings, config):
+    """The backfilled Prometheus, and the service's job is the one its history is about."""
     settings.IXNODE_PROMETHEUS_URL = prometheus_history_gap.url
+    config.prometheus_job_name = prometheus_history_gap.job
+    config.save()
     return prometheus_history_gap
 
 
 @pytest.fixture
 def service(config):
-    config.prometheus_job_name = JOB
     config.min_vms, config.max_vms = 2, 6
     config.save()
     return config
