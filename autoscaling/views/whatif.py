@@ -60,7 +60,7 @@ def whatif_context(run: WhatIfRun | None, config: AutoscalingConfig) -> dict[str
         in_use = row["policy_type"] == live and (row["key"] == "current" or not any(
             other["key"] == "current" and other["policy_type"] == live for other in result.get("rows", [])))
         rows.append({**row, "label": whatif_row_label(key=row["key"], policy_type=row["policy_type"]),
-                     "in_use": in_use, "switchable": not in_use and row["policy_type"] in SWITCHABLE})
+                     "in_use": in_use, "switchable": row["policy_type"] in SWITCHABLE and row["policy_type"] != live})
     return {"whatif": run, "whatif_rows": rows, "whatif_result": result,
             "whatif_error": whatif_error_text(run=run) if run.status == "failed" else "",
             "whatif_policy_label": PolicyType(result.get("current_policy_type", PolicyType.STEP)).label}

@@ -323,3 +323,17 @@ def test_policy_api_and_admin_write_through_the_policy_service(admin_client, ser
     assert policy.policy_type == "recommended"
     assert policy.history.count() == 2
     assert admin_client.get(reverse("admin:policies_scalingpolicy_history", args=[policy.pk])).status_code == 200
+
+
+def test_a_step_policy_row_replays_with_its_recheck_and_offers_only_the_other_policy(
+        history, whatif_client, operator, service, django_capture_on_commit_callbacks):
+    policy_save(config=service, values={"policy_type": PolicyType.STEP})  # re-check at cooldown end: on by default
+    run = _run(service, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    rows = {row["key"]: row for row in run.result["rows"]}
+    assert list(rows) == ["step", "recommended", "current"]
+    assert rows["current"]["simulated_as"] == "step+recheck" and "re-check at cooldown end" in rows["current"][
+        "parameters"]
+    _perm(operator, "change_scalingpolicy")
+    body = whatif_client.get(reverse("autoscaling:whatif", args=[service.service_name, run.pk])).content.decode()
+    assert 'data-switch="recommended"' in body and 'data-switch="step"' not in body  # step is what it has
+    assert body.count(">in use<") == 1 and "has no scaling policy of its own" not in body
