@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 #: one VM at 100 % CPU serves 100 VM-percent of demand
 CAPACITY_PER_VM = 100.0
+#: past its time limit by this much, a run still marked running was stopped from outside (the task's timeout)
+EXPIRY_GRACE_SECONDS = 90
 
 # Why a run failed, stored as a code with its parameters and shown in the reader's language.
 ERRORS = {
@@ -311,6 +313,22 @@ def _replay(run: WhatIfRun, *, prometheus: Prometheus | None, now: datetime) -> 
         "demand_peak": round(max(load for load in trace.loads if load is not None), 1),
     }
     return result_json, png
+
+
+def whatif_run_expire(*, run: WhatIfRun, now: datetime | None = None) -> WhatIfRun:
+    """A run still *running* well past its time limit was stopped from outside (django-q2's task timeout, a
+    worker that died): record it as failed for the time limit, so no page waits for it forever."""
+    now = now or timezone.now()
+    limit = settings.IXNODE_POLICY_WHATIF_TIMEOUT
+    if run.status == WhatIfStatus.RUNNING and run.started_at is not None and (
+            now - run.started_at).total_seconds() > limit + EXPIRY_GRACE_SECONDS:
+        params = {"seconds": limit}
+        updated = WhatIfRun.objects.filter(pk=run.pk, status=WhatIfStatus.RUNNING).update(
+            status=WhatIfStatus.FAILED, finished_at=now, error=ERRORS["timeout"] % params,
+            result={"error_code": "timeout", "error_params": params})
+        if updated:
+            run.refresh_from_db(fields=["status", "finished_at", "error", "result"])
+    return run
 
 
 def whatif_run_latest(*, config: AutoscalingConfig) -> WhatIfRun | None:

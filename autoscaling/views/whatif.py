@@ -23,7 +23,7 @@ from policies import selectors as policy_selectors
 from policies import services as policy_services
 from policies.choices import PolicyType
 from policies.models import WhatIfRun
-from policies.whatif import whatif_error_text, whatif_row_label, whatif_run_create
+from policies.whatif import whatif_error_text, whatif_row_label, whatif_run_create, whatif_run_expire
 
 VIEW_CONFIG = "autoscaling.view_autoscalingconfig"
 START_WHATIF = "policies.add_whatifrun"
@@ -44,7 +44,7 @@ def _run_or_404(config: AutoscalingConfig, run_id: int, *, with_plot: bool = Fal
     run = (runs if with_plot else runs.defer("plot_png")).filter(pk=run_id).first()
     if run is None:
         raise Http404
-    return run
+    return whatif_run_expire(run=run)
 
 
 def whatif_context(run: WhatIfRun | None, config: AutoscalingConfig) -> dict[str, Any]:

@@ -337,3 +337,20 @@ def test_a_step_policy_row_replays_with_its_recheck_and_offers_only_the_other_po
     body = whatif_client.get(reverse("autoscaling:whatif", args=[service.service_name, run.pk])).content.decode()
     assert 'data-switch="recommended"' in body and 'data-switch="step"' not in body  # step is what it has
     assert body.count(">in use<") == 1 and "has no scaling policy of its own" not in body
+
+
+def test_a_run_stopped_from_outside_is_failed_after_its_time_limit(operator_client, service, settings):
+    from datetime import timedelta
+
+    settings.IXNODE_POLICY_WHATIF_TIMEOUT = 60
+    run = WhatIfRun.objects.create(config=service, days=1, status=WhatIfStatus.RUNNING, progress=20,
+                                   started_at=timezone.now() - timedelta(seconds=149))
+    url = reverse("autoscaling:whatif-progress", args=[service.service_name, run.pk])
+    assert operator_client.get(url).json()["status"] == "running"  # within the limit and its grace
+    WhatIfRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - timedelta(seconds=151))
+    progress = operator_client.get(url).json()
+    assert progress["status"] == "failed" and progress["active"] is False
+    assert progress["error"].startswith("The replay took longer than 60 s")
+    pending = WhatIfRun.objects.create(config=service, days=1)
+    body = operator_client.get(reverse("autoscaling:whatif", args=[service.service_name, pending.pk])).content
+    assert b'id="whatif-waiting"' in body
