@@ -404,8 +404,8 @@ def policy_save(*, config: AutoscalingConfig, values: dict, policy: ScalingPolic
     """Create or change ``config``'s scaling policy: ``values`` (model field names) applied to ``policy`` (default:
     the config's row, or a new one with the defaults of a new policy), validated with the model's rules, saved
     (the policy's change history records who changed what) and, when ``scheduled_actions`` is given, its
-    scheduled actions replaced by those. The admin, the API and the pages (the what-if panel's switch) all set a
-    policy through this. Raises ValidationError keyed by field names."""
+    scheduled actions replaced by those. The admin, the API and the pages (the config form, the what-if panel's
+    switch) all set a policy through this. Raises ValidationError keyed by field names."""
     with transaction.atomic():
         if policy is None:
             policy = ScalingPolicy.objects.select_for_update().filter(config=config).first()
@@ -488,6 +488,5 @@ def _config_save_with_policy(*, config: AutoscalingConfig | None, values: dict, 
         return built
     config_save(config=built)  # a name taken meanwhile by a concurrent save: the field error, not a 500
     if policy is not None:
-        policy.config = built
-        policy.save()
+        policy_save(config=built, values={}, policy=policy)
     return built

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -276,7 +276,7 @@ def _replay(run: WhatIfRun, *, prometheus: Prometheus | None, now: datetime) -> 
     rows = []
     for index, replay in enumerate(replays):
         clock.left()
-        result = run_policy(trace, sim_config, replace(params), replay.policy)
+        result = run_policy(trace, sim_config, params, replay.policy)
         result.policy = whatif_row_label(key=replay.key, policy_type=str(replay.policy_type))
         results.append(result)
         rows.append(_row(replay, result, sim_config))
