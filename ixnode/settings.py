@@ -352,6 +352,8 @@ IXNODE_POLICY_INTERVAL = env_int("IXNODE_POLICY_INTERVAL", 60)
 IXNODE_POLICY_RATE_WINDOW = env_str("IXNODE_POLICY_RATE_WINDOW", "2m")
 # How far back the recommended policy's freshest reading (irate of the last two scrapes) may look.
 IXNODE_POLICY_FRESH_WINDOW = env_str("IXNODE_POLICY_FRESH_WINDOW", "1m")
+# The longest a what-if replay of a service's history may take (the history query, the replays, the plot).
+IXNODE_POLICY_WHATIF_TIMEOUT = env_int("IXNODE_POLICY_WHATIF_TIMEOUT", 120)
 
 # --- Notifications (webhooks: Slack-compatible JSON; e-mail through Django's mail backend) --------------------
 IXNODE_NOTIFY_WEBHOOK_URLS = env_list("IXNODE_NOTIFY_WEBHOOK_URLS", [])

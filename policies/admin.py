@@ -6,13 +6,15 @@ from typing import TYPE_CHECKING
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
+from ixnode.history import HumanHistoryAdminMixin
 from policies import services
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 from policies.choices import ScalingProcess
-from policies.models import ScalingPolicy, ScheduledAction
+from policies.models import ScalingPolicy, ScheduledAction, WhatIfRun
 
 
 class ScheduledActionInline(admin.TabularInline):
@@ -33,7 +35,7 @@ def _processes_action(processes: list[str], suspended: bool, label: StrOrPromise
 
 
 @admin.register(ScalingPolicy)
-class ScalingPolicyAdmin(admin.ModelAdmin):
+class ScalingPolicyAdmin(HumanHistoryAdminMixin, SimpleHistoryAdmin):
     list_display = ("config", "policy_type", "target_utilisation", "dry_run", "suspended", "last_evaluated_at")
     list_filter = ("policy_type", "dry_run", "suspend_scale_out", "suspend_scale_in")
     search_fields = ("config__service_name",)
@@ -59,6 +61,11 @@ class ScalingPolicyAdmin(admin.ModelAdmin):
         "dry_run_on", "dry_run_off",
     ]
 
+    def save_model(self, request, obj, form, change):
+        # the one write of a policy's settings (as the API and the pages)
+        values = {name: getattr(obj, name) for name in form.changed_data if name != "config"}
+        services.policy_save(config=obj.config, values=values, policy=obj)
+
     @admin.display(description=_("suspended"))
     def suspended(self, obj: ScalingPolicy) -> str:
         return ", ".join(obj.suspended_processes) or "—"
@@ -72,3 +79,16 @@ class ScalingPolicyAdmin(admin.ModelAdmin):
     def dry_run_off(self, request, queryset):
         for policy in queryset:
             services.policy_dry_run_set(policy=policy, enabled=False)
+
+
+@admin.register(WhatIfRun)
+class WhatIfRunAdmin(admin.ModelAdmin):
+    list_display = ("id", "config", "days", "status", "progress", "created_by", "created_at", "finished_at")
+    list_filter = ("status",)
+    search_fields = ("config__service_name",)
+    exclude = ("plot_png",)
+    readonly_fields = ("config", "days", "status", "progress", "step_seconds", "result", "error", "language",
+                       "task_id", "created_by", "created_at", "started_at", "finished_at")
+
+    def has_add_permission(self, request):
+        return False  # a run is started from the service page, which enqueues it

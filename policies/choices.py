@@ -21,3 +21,10 @@ class ScalingProcess(models.TextChoices):
     SCALE_IN = "scale_in", _("Scale-in")
     SCHEDULED = "scheduled", _("Scheduled actions")
     PREDICTIVE = "predictive", _("Predictive")
+
+
+class WhatIfStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")

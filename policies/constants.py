@@ -9,3 +9,9 @@ DEFAULT_CLONE_LEAD_SECONDS = 300
 DEFAULT_FORECAST_HISTORY_DAYS = 28
 # Flaps: a scale-in followed by a scale-out within this many seconds (simulator report).
 FLAP_WINDOW_SECONDS = 900
+# What-if replays of a service's own history: the days an operator may choose, and the points per series.
+WHATIF_DEFAULT_DAYS = 7
+WHATIF_MIN_DAYS = 1
+WHATIF_MAX_DAYS = 30
+WHATIF_MAX_POINTS = 10_000
+WHATIF_MIN_STEP_SECONDS = 60

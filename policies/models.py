@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import zoneinfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
+from ixnode.history import HistoricalActorModel, history_user_of
 from policies import constants
-from policies.choices import PolicyMetric, PolicyType, ScalingProcess
+from policies.choices import PolicyMetric, PolicyType, ScalingProcess, WhatIfStatus
 from policies.engine.schedules import parse_weekdays
 
 
@@ -114,6 +117,13 @@ class ScalingPolicy(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    # Who changed which setting when (the evaluation loop's own state is not a setting: not recorded).
+    history = HistoricalRecords(
+        excluded_fields=["updated_at", "recommendations", "applied_window_key", "last_evaluated_at",
+                         "last_evaluation", "last_alert_recheck_at", "last_decision_key", "last_forecast_desired"],
+        bases=[HistoricalActorModel], get_user=history_user_of,
+    )
+
     class Meta:
         verbose_name = _("scaling policy")
         verbose_name_plural = _("scaling policies")
@@ -173,3 +183,43 @@ class ScheduledAction(models.Model):
             errors["end_time"] = [_("Start and end must differ.")]
         if errors:
             raise ValidationError(errors)
+
+
+class WhatIfRun(models.Model):
+    """One replay of a service's own Prometheus history through several policies (a background task): what was
+    asked, how far it got, and the figures per policy (``result``) with the plot."""
+
+    config = models.ForeignKey(
+        "autoscaling.AutoscalingConfig", on_delete=models.CASCADE, related_name="whatif_runs",
+        verbose_name=_("config"),
+    )
+    days = models.PositiveIntegerField(
+        _("days"), default=constants.WHATIF_DEFAULT_DAYS,
+        validators=[MinValueValidator(constants.WHATIF_MIN_DAYS), MaxValueValidator(constants.WHATIF_MAX_DAYS)],
+    )
+    status = models.CharField(_("status"), max_length=16, choices=WhatIfStatus.choices, default=WhatIfStatus.PENDING)
+    progress = models.PositiveIntegerField(_("progress %"), default=0, validators=[MaxValueValidator(100)])
+    step_seconds = models.PositiveIntegerField(_("step (s)"), null=True, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    plot_png = models.BinaryField(_("plot (PNG)"), blank=True, default=b"")
+    error = models.TextField(_("error"), blank=True)
+    language = models.CharField(_("language"), max_length=16, blank=True)
+    task_id = models.CharField(_("task id"), max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("what-if run")
+        verbose_name_plural = _("what-if runs")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.config} {self.days} d"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (WhatIfStatus.PENDING, WhatIfStatus.RUNNING)

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_q.models import Schedule
 
 from autoscaling import selectors as as_selectors
@@ -44,7 +45,7 @@ from policies.engine.evaluate import PolicyInput, PolicyOutcome, evaluate_policy
 from policies.engine.predictive import Forecaster
 from policies.engine.schedules import effective_bounds
 from policies.engine.target_tracking import VMUtilisation
-from policies.models import ScalingPolicy
+from policies.models import ScalingPolicy, ScheduledAction
 
 logger = logging.getLogger(__name__)
 
@@ -398,6 +399,38 @@ def policy_get_or_create(*, config: AutoscalingConfig) -> ScalingPolicy:
     return policy
 
 
+def policy_save(*, config: AutoscalingConfig, values: dict, policy: ScalingPolicy | None = None,
+                scheduled_actions: list[dict] | None = None) -> ScalingPolicy:
+    """Create or change ``config``'s scaling policy: ``values`` (model field names) applied to ``policy`` (default:
+    the config's row, or a new one with the defaults of a new policy), validated with the model's rules, saved
+    (the policy's change history records who changed what) and, when ``scheduled_actions`` is given, its
+    scheduled actions replaced by those. The admin, the API and the pages (the config form, the what-if panel's
+    switch) all set a policy through this. Raises ValidationError keyed by field names."""
+    with transaction.atomic():
+        if policy is None:
+            policy = ScalingPolicy.objects.select_for_update().filter(config=config).first()
+        if policy is None:
+            policy = ScalingPolicy(config=config)
+        for name, value in values.items():
+            setattr(policy, name, value)
+        policy.config = config
+        policy.full_clean(exclude=["config"])
+        policy.save()
+        if scheduled_actions is not None:
+            policy.scheduled_actions.all().delete()
+            for item in scheduled_actions:
+                ScheduledAction.objects.create(policy=policy, **item)
+    return policy
+
+
+def policy_type_set(*, config: AutoscalingConfig, policy_type: str) -> ScalingPolicy:
+    """Switch ``config`` to the policy type ``policy_type`` (its other settings kept; a config without a policy
+    row gets one with the defaults)."""
+    if policy_type not in PolicyType.values:
+        raise ValidationError({"policy_type": [gettext("Unknown policy %(policy)s.") % {"policy": policy_type}]})
+    return policy_save(config=config, values={"policy_type": policy_type})
+
+
 #: The policy settings the config pages edit in their "Policy" section (the rest: admin and API).
 POLICY_PAGE_FIELDS = ("policy_type", "metric", "target_utilisation")
 
@@ -455,6 +488,5 @@ def _config_save_with_policy(*, config: AutoscalingConfig | None, values: dict, 
         return built
     config_save(config=built)  # a name taken meanwhile by a concurrent save: the field error, not a 500
     if policy is not None:
-        policy.config = built
-        policy.save()
+        policy_save(config=built, values={}, policy=policy)
     return built

@@ -10,10 +10,12 @@ from django.views.decorators.http import require_GET
 
 from autoscaling.views import selectors
 from autoscaling.views.audit import config_history
+from autoscaling.views.whatif import whatif_context, whatif_form_context
 from events.views.selectors import event_progress
 from ixnode.integrations.prometheus.client import prometheus_client
 from policies import selectors as policy_selectors
 from policies.choices import ScalingProcess
+from policies.whatif import whatif_run_latest
 from provisioning import diagnostics
 from provisioning.instances import service_instances
 
@@ -66,6 +68,8 @@ def service_detail(request: HttpRequest, service_name: str) -> HttpResponse:
         "panel": service_instances(config=config),
         "policy": policy,
         "processes": [(p.value, p.label, bool(policy and policy.is_suspended(p))) for p in ScalingProcess],
+        **whatif_form_context(),
+        **whatif_context(whatif_run_latest(config=config), config),
     }
     return render(request, "autoscaling/service.html", context)
 

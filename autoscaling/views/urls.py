@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from autoscaling.views import configs, instances, pages
+from autoscaling.views import configs, instances, pages, whatif
 
 app_name = "autoscaling"
 
@@ -18,6 +18,12 @@ urlpatterns = [
     path("services/<service:service_name>/disable/", configs.config_disable, name="config-disable"),
     path("services/<service:service_name>/controls/", configs.service_controls, name="service-controls"),
     path("services/<service:service_name>/scale/", instances.service_scale, name="service-scale"),
+    path("services/<service:service_name>/whatif/", whatif.whatif_start, name="whatif-start"),
+    path("services/<service:service_name>/whatif/<int:run_id>/", whatif.whatif_detail, name="whatif"),
+    path("services/<service:service_name>/whatif/<int:run_id>.json", whatif.whatif_progress_json,
+         name="whatif-progress"),
+    path("services/<service:service_name>/whatif/<int:run_id>/plot.png", whatif.whatif_plot, name="whatif-plot"),
+    path("services/<service:service_name>/whatif/<int:run_id>/switch/", whatif.whatif_switch, name="whatif-switch"),
     path("services/<service:service_name>/instances/<int:vm_id>/protection/", instances.instance_protection,
          name="instance-protection"),
 ]

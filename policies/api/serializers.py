@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from policies.choices import ScalingProcess
 from policies.models import ScalingPolicy, ScheduledAction
+from policies.services import policy_save
 
 
 class ScheduledActionSerializer(serializers.ModelSerializer):
@@ -54,13 +55,15 @@ class ScalingPolicySerializer(serializers.ModelSerializer):
         return value
 
     def save_with_actions(self, *, config) -> ScalingPolicy:
-        actions = self.validated_data.pop("scheduled_actions", None)
-        policy = self.save(config=config)
-        if actions is not None:
-            policy.scheduled_actions.all().delete()
-            for item in actions:
-                ScheduledAction.objects.create(policy=policy, **item)
-        return policy
+        """Save through the policy service (the admin's and the pages' too); its field errors as a 400."""
+        values = dict(self.validated_data)
+        actions = values.pop("scheduled_actions", None)
+        try:
+            self.instance = policy_save(config=config, values=values, policy=self.instance,
+                                        scheduled_actions=actions)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        return self.instance
 
 
 class ProcessesSerializer(serializers.Serializer):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -52,8 +51,7 @@ class ScalingPolicyDetailView(_PolicyMixin):
             instance, data=request.data, partial=partial or instance is None, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            policy = serializer.save_with_actions(config=config)
+        policy = serializer.save_with_actions(config=config)
         code = status.HTTP_200_OK if instance else status.HTTP_201_CREATED
         return Response(self.get_serializer(policy).data, status=code)
 

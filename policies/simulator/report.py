@@ -6,6 +6,7 @@ import base64
 import html
 import io
 import textwrap
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -86,11 +87,28 @@ def styles(count: int) -> list[tuple[Any, Any]]:
     return [(colour, LINE_STYLES[i % len(LINE_STYLES)]) for i, colour in enumerate(colours)]
 
 
+@dataclass(frozen=True)
+class PlotWords:
+    """The plot's own words (``{policy}``, ``{threshold}``, ``{overload}``, ``{vm_hours}``, ``{stopped}`` filled
+    in), English by default; a page passes them in its reader's language."""
+
+    trace: str = "{load} (trace)"
+    capacity: str = "{policy}: capacity at {threshold} % CPU"
+    vms_axis: str = "VMs (powered on)"
+    vms: str = "{policy} ({overload} overload min, {vm_hours} VM-h)"
+    vms_warm: str = "{policy} ({overload} overload min, {vm_hours} VM-h, {stopped} stopped VM-h)"
+
+
+# Latin faces first, then Hangul ones (docs/i18n.md): a Korean legend needs one of them installed.
+PLOT_FONTS = ["DejaVu Sans", "NanumGothic", "Noto Sans CJK KR", "UnDotum"]
+
+
 def _figure(results: list[SimResult], *, threshold: float, tz_offset: float, title: str,
-            window: tuple[float, float] | None = None, load_label: str = "load"):
+            window: tuple[float, float] | None = None, load_label: str = "load", words: PlotWords | None = None):
     import matplotlib  # noqa: PLC0415 - see styles()
 
     matplotlib.use("Agg")
+    w = words or PlotWords()
     import matplotlib.dates as mdates  # noqa: PLC0415
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
@@ -103,21 +121,23 @@ def _figure(results: list[SimResult], *, threshold: float, tz_offset: float, tit
     times = [datetime.fromtimestamp(t, UTC).astimezone(tz) for t in first["t"]]
     # a sample holds from its time to the next one's: steps, so a one-interval spike is as wide as it lasted
     ax_load.step(times, [float("nan") if v is None else v for v in first["load"]], where="post", lw=0.6,
-                 color="black", label=f"{load_label} (trace)")
+                 color="black", label=w.trace.format(load=load_label))
     for r, (colour, style) in zip(results, styles(len(results)), strict=True):
         series = _window(r.series, window)
         t = [datetime.fromtimestamp(x, UTC).astimezone(tz) for x in series["t"]]
         ax_load.step(t, [c * threshold / 100 for c in series["capacity"]], where="post", lw=0.9, color=colour,
-                     linestyle=style, alpha=0.9, label=f"{r.policy}: capacity at {threshold:g} % CPU")
+                     linestyle=style, alpha=0.9, label=w.capacity.format(policy=r.policy, threshold=f"{threshold:g}"))
+        figures = {"policy": r.policy, "overload": f"{r.overload_minutes:.0f}", "vm_hours": f"{r.vm_hours:.0f}",
+                   "stopped": f"{r.warm_vm_hours:.0f}"}
         ax_vms.step(t, series["vms"], where="post", lw=0.9, color=colour, linestyle=style, alpha=0.9,
-                    label=f"{r.policy} ({r.overload_minutes:.0f} overload min, {r.vm_hours:.0f} VM-h"
-                          + (f", {r.warm_vm_hours:.0f} stopped VM-h)" if r.warm_pool_size else ")"))
+                    label=(w.vms_warm if r.warm_pool_size else w.vms).format(**figures))
     ax_load.set_ylabel(load_label)
     ax_load.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
     ax_load.set_title("\n".join(textwrap.wrap(title, width=110)) if title else "", fontsize=10)
-    ax_vms.set_ylabel("VMs (powered on)")
+    ax_vms.set_ylabel(w.vms_axis)
     ax_vms.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
-    ax_vms.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M" if window else "%m-%d", tz=tz))
+    short = window is not None or first["t"][-1] - first["t"][0] <= 3 * 86400  # days alone would all read alike
+    ax_vms.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M" if short else "%m-%d", tz=tz))
     fig.tight_layout()
     return fig
 
@@ -148,3 +168,23 @@ def plot(results: list[SimResult], path: str | Path, *, threshold: float, tz_off
             fig.savefig(path, dpi=110, bbox_inches="tight")
     finally:
         plt.close(fig)
+
+
+def plot_png(results: list[SimResult], *, threshold: float, tz_offset: float = 0.0, title: str = "",
+             load_label: str = "load", words: PlotWords | None = None, dpi: int = 90) -> bytes:
+    """The plot as PNG bytes (for a page); :class:`PlotError` when there is nothing to plot."""
+    import matplotlib  # noqa: PLC0415 - see styles()
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+    from matplotlib import font_manager  # noqa: PLC0415
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    fonts = [name for name in PLOT_FONTS if name in installed] or ["sans-serif"]
+    with matplotlib.rc_context({"font.family": fonts}):
+        fig = _figure(results, threshold=threshold, tz_offset=tz_offset, title=title, load_label=load_label,
+                      words=words)
+        try:
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+            return buf.getvalue()
+        finally:
+            plt.close(fig)

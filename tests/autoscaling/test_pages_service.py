@@ -24,7 +24,15 @@ def test_service_page_shows_run_events_and_history(operator_client, operator, co
     config.max_vms = 6
     config._history_user = operator
     config.save()
-    with django_assert_max_num_queries(12):
+    from policies.models import WhatIfRun
+    from policies.services import policy_save
+
+    for policy_type in ("step", "target_tracking", "recommended"):  # the policy's history, merged into the config's
+        policy_save(config=config, values={"policy_type": policy_type})
+    for days in (1, 2, 3):
+        WhatIfRun.objects.create(config=config, days=days)
+    # a bounded number, whatever the counts: the config's and the policy's history, the latest what-if run
+    with django_assert_max_num_queries(14):
         response = operator_client.get(reverse("autoscaling:service", args=[config.service_name]))
     assert response.status_code == 200
     body = response.content.decode()
@@ -32,9 +40,14 @@ def test_service_page_shows_run_events_and_history(operator_client, operator, co
     assert 'data-stage="allocate_ip" data-status="running"' in body
     assert body.count("cooldown ") >= 14  # recent events, bounded to the latest 15
     history = response.context["history"]
-    assert history[0].who == "operator" and history[0].kind == "changed"
-    changed = {c.field: (c.old, c.new) for c in history[0].changes}
+    policy_changes = [entry for entry in history if any(c.field == "policy_type" for c in entry.changes)]
+    assert len(policy_changes) == 3 and history[0] is policy_changes[0]
+    assert [c.new for c in history[0].changes] == ["Recommended (the seed's band, decided on the freshest measurement)"]
+    config_change = history[3]
+    assert config_change.who == "operator" and config_change.kind == "changed"
+    changed = {c.field: (c.old, c.new) for c in config_change.changes}
     assert changed == {"scale_out_cpu_threshold": ("80", "85"), "max_vms": ("4", "6")}
+    assert 'href="/services/auto-vm-test/whatif/' in body  # the latest what-if run
     assert 'data-field="max_vms"' in body and "<del>4</del>" in body and "<ins>6</ins>" in body
     assert history[-1].kind == "created"
     assert operator_client.get(reverse("autoscaling:service", args=["missing"])).status_code == 404

@@ -86,7 +86,7 @@ def estate(make_config, make_event, make_run, django_user_model):
     from events.reasons import STAGE_FAILED, Reason, reason_fields
     from exporters.models import ExporterInstall, ExporterInstallHost
     from notifications.models import SentNotification
-    from policies.models import ScalingPolicy
+    from policies.models import ScalingPolicy, WhatIfRun
 
     root = django_user_model.objects.create_superuser("root", "root@example.test", PASSWORD)
     shop = make_config("shop-web", octet=70, min_vms=2, max_vms=4, artifacts_status="active",
@@ -136,7 +136,21 @@ def estate(make_config, make_event, make_run, django_user_model):
     SentNotification.objects.create(service_name="shop-web", kind="integration_down", key="prometheus",
                                     text="Prometheus: down", last_sent_at=timezone.now())
     ScalingPolicy.objects.create(config=shop)
-    return {"root": root, "shop": shop, "failed": failed, "install": install}
+    row = {"key": "step", "policy_type": "step", "simulated_as": "step", "current": False, "overload_minutes": 10.0,
+           "vm_hours": 6.4, "stopped_vm_hours": 0.0, "scale_outs": 1, "scale_ins": 1, "scale_actions": 2, "flaps": 0,
+           "peak_vms": 3, "parameters": "scale-out > 80 % for 1 min"}
+    whatif = WhatIfRun.objects.create(
+        config=shop, days=7, status="succeeded", progress=100, step_seconds=120, created_by=root,
+        result={"step_seconds": 120, "points": 5040, "gap_points": 10, "gap_minutes": 20.0, "known_minutes": 10060.0,
+                "initial_vms": 2, "history_vm_hours": 340.0, "has_policy": False, "current_policy_type": "step",
+                "demand_peak": 181.0,
+                "rows": [row, {**row, "key": "recommended", "policy_type": "recommended", "current": True}]})
+    whatif_failed = WhatIfRun.objects.create(
+        config=shop, days=3, status="failed", progress=0,
+        error="Prometheus at http://127.0.0.1:9 is unreachable: NewConnectionError: [Errno 111] Connection refused",
+        result={"error_code": "prometheus", "error_params": {"error": "unreachable"}})
+    return {"root": root, "shop": shop, "failed": failed, "install": install, "whatif": whatif,
+            "whatif_failed": whatif_failed}
 
 
 def _check(page, url: str, strings, shots: Path, name: str) -> list[tuple[str, str, str]]:
@@ -176,6 +190,8 @@ def test_every_page_in_korean_has_no_english_left(page, korean_site, estate, tmp
         "templates": "/templates/",
         "exporters": "/exporters/",
         "exporter": f"/exporters/{install.pk}/",
+        "whatif": f"/services/{shop.service_name}/whatif/{estate['whatif'].pk}/",
+        "whatif-failed": f"/services/{shop.service_name}/whatif/{estate['whatif_failed'].pk}/",
         "admin": "/admin/",
         "admin-config": f"/admin/autoscaling/autoscalingconfig/{shop.pk}/change/",
         "admin-config-history": f"/admin/autoscaling/autoscalingconfig/{shop.pk}/history/",

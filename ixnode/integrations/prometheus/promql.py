@@ -61,6 +61,13 @@ def total(expr: str) -> str:
     return f"sum({expr})"
 
 
+def cpu_demand(job: str, window: str) -> str:
+    """The CPU demand of the whole service in VM-percent: each instance's CPU busy % over ``window``, summed
+    over the instances (the mean CPU × the VM count; 250 = two and a half VMs fully busy). Where no instance
+    has samples in the window the result has no point: a gap, not a zero."""
+    return total(cpu_by_instance(job, window))
+
+
 def cpu_highest(job: str, window: str) -> str:
     return highest(cpu_by_instance(job, window))
 

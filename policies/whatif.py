@@ -1,0 +1,337 @@
+"""What-if on a service's own history: replay the last N days of its Prometheus CPU history through the seed's
+step policy, the recommended policy and the service's current one, with the simulator the benchmark uses.
+
+Demand is the service's CPU in VM-percent at each step (each instance's CPU busy % summed over the instances,
+:func:`ixnode.integrations.prometheus.promql.cpu_demand`): one VM serves 100 of it at 100 % CPU, so the
+simulator's capacity model sees the load the VMs carried, whatever the VM count was then. A step where
+Prometheus has no sample is a gap (no overload, no VM-hours), as in any trace.
+
+``whatif_run_create`` records the run and enqueues ``policies.tasks.whatif_run`` once the transaction commits;
+``whatif_run`` does the work, with progress on the row, and stores the figures per policy (``result``), the plot
+(``plot_png``) or an error. It is bounded: at most ``WHATIF_MAX_POINTS`` points per series (the step grows with
+N) and ``IXNODE_POLICY_WHATIF_TIMEOUT`` seconds in all.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+from django_q.tasks import async_task
+
+from autoscaling.models import AutoscalingConfig
+from ixnode.integrations.prometheus import promql
+from ixnode.integrations.prometheus.client import prometheus_client
+from ixnode.integrations.prometheus.interface import Prometheus, PrometheusError, QueryResult
+from policies import constants, selectors
+from policies.choices import PolicyType, WhatIfStatus
+from policies.engine.evaluate import recommended_settings
+from policies.models import WhatIfRun
+from policies.simulator.catalog import RECHECK, SimPolicy, run_policy
+from policies.simulator.engine import SimConfig, SimParams, SimResult
+from policies.simulator.report import PlotError, PlotWords, plot_png
+from policies.simulator.trace import Trace
+
+logger = logging.getLogger(__name__)
+
+#: one VM at 100 % CPU serves 100 VM-percent of demand
+CAPACITY_PER_VM = 100.0
+#: past its time limit by this much, a run still marked running was stopped from outside (the task's timeout)
+EXPIRY_GRACE_SECONDS = 90
+
+# Why a run failed, stored as a code with its parameters and shown in the reader's language.
+ERRORS = {
+    "no_history": gettext_noop("Prometheus holds no CPU history of job %(job)s in the last %(days)s days, so "
+                               "there is nothing to replay. Check that its targets are scraped (diagnostics)."),
+    "timeout": gettext_noop("The replay took longer than %(seconds)s s (IXNODE_POLICY_WHATIF_TIMEOUT) and was "
+                            "stopped; choose fewer days."),
+    "prometheus": gettext_noop("Prometheus could not answer the history query: %(error)s"),
+    "failed": gettext_noop("The replay failed: %(error)s"),
+}
+
+
+class WhatIfError(Exception):
+    """A run cannot finish; ``code`` names the message in :data:`ERRORS`, ``params`` fill it in."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(ERRORS[code] % params)
+        self.code, self.params = code, params
+
+
+@dataclass(frozen=True)
+class Replay:
+    """One row of the comparison: which policy, with which settings, and whether it is the one in use."""
+
+    key: str  # "step", "recommended" or "current"
+    policy_type: str
+    policy: SimPolicy
+    current: bool
+
+
+def whatif_step_seconds(days: int) -> int:
+    """The range query's step for ``days``: at least a minute, whole minutes, at most WHATIF_MAX_POINTS points."""
+    per_point = days * 86400 / constants.WHATIF_MAX_POINTS
+    return max(constants.WHATIF_MIN_STEP_SECONDS, math.ceil(per_point / 60) * 60)
+
+
+def whatif_days_validate(value: object) -> int:
+    """``value`` as a whole number of days in the allowed range, or ValidationError({"days": ...})."""
+    try:
+        days = int(str(value).strip())
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({"days": [_("Enter a whole number of days.")]}) from exc
+    if not constants.WHATIF_MIN_DAYS <= days <= constants.WHATIF_MAX_DAYS:
+        raise ValidationError({"days": [_("Choose between %(low)d and %(high)d days.") % {
+            "low": constants.WHATIF_MIN_DAYS, "high": constants.WHATIF_MAX_DAYS}]})
+    return days
+
+
+def whatif_run_create(*, config: AutoscalingConfig, days: object, user: Any = None, language: str = ""
+                      ) -> WhatIfRun:
+    """Record a what-if run of ``config``'s last ``days`` days and enqueue it after commit (ValidationError for
+    days outside the range)."""
+    checked = whatif_days_validate(days)
+    with transaction.atomic():
+        run = WhatIfRun.objects.create(
+            config=config, days=checked, step_seconds=whatif_step_seconds(checked), language=language[:16],
+            created_by=user if user is not None and getattr(user, "is_authenticated", False) else None,
+        )
+        transaction.on_commit(lambda: _enqueue(run.pk))
+    return run
+
+
+def _enqueue(run_id: int) -> None:
+    task_id = async_task("policies.tasks.whatif_run", run_id, group="policies-whatif",
+                         timeout=settings.IXNODE_POLICY_WHATIF_TIMEOUT + 60)
+    WhatIfRun.objects.filter(pk=run_id).update(task_id=str(task_id or ""))
+
+
+def _progress(run: WhatIfRun, percent: int, **fields: Any) -> None:
+    run.progress = percent
+    for key, value in fields.items():
+        setattr(run, key, value)
+    run.save(update_fields=["progress", *fields.keys()])
+
+
+def _grid(result: QueryResult, *, first: float, step: int, count: int) -> list[float | None]:
+    """The first series of ``result`` on the grid ``first + k × step`` (k < count); no point = None (a gap)."""
+    values: list[float | None] = [None] * count
+    if not result.samples:
+        return values
+    for at, value in result.samples[0].points:
+        index = round((at - first) / step)
+        if 0 <= index < count and value == value and value != math.inf:  # NaN: no data in that step
+            values[index] = max(0.0, value)
+    return values
+
+
+def whatif_history_read(*, config: AutoscalingConfig, prometheus: Prometheus, end: datetime, days: int,
+                        step: int) -> tuple[Trace, list[float | None]]:
+    """The service's demand (VM-percent) and VM count over the last ``days`` days, on a grid of ``step``
+    seconds aligned to the step; steps without samples are gaps (None). Raises PrometheusError."""
+    last = end.timestamp() // step * step
+    first = last - days * 86400 + step
+    count = int((last - first) // step) + 1
+    start_at, end_at = datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC)
+    # the rate window covers the whole step (at least two scrapes), so each point averages its own step
+    window = f"{max(step, 60)}s"
+    demand = prometheus.query_range(promql.cpu_demand(config.prometheus_job_name, window), start=start_at,
+                                    end=end_at, step_seconds=step)
+    vms = prometheus.query_range(promql.target_count(config.prometheus_job_name), start=start_at, end=end_at,
+                                 step_seconds=step)
+    times = [first + k * step for k in range(count)]
+    return Trace(times, _grid(demand, first=first, step=step, count=count), float(step)), \
+        _grid(vms, first=first, step=step, count=count)
+
+
+def whatif_replays(*, config: AutoscalingConfig) -> list[Replay]:
+    """The policies to compare: the seed's step policy, the recommended one with its own settings, and the
+    service's current policy — a row of its own unless it replays exactly as one of the other two."""
+    threshold = config.scale_out_cpu_threshold
+    step = SimPolicy(str(PolicyType.STEP))
+    recommended = SimPolicy(str(PolicyType.RECOMMENDED), recommended_settings(scale_out_threshold=threshold))
+    policy = selectors.policy_get(config=config)
+    if policy is None:  # no row: the service scales by the seed's step policy
+        return [Replay("step", PolicyType.STEP, step, True), Replay("recommended", PolicyType.RECOMMENDED,
+                                                                       recommended, False)]
+    settings_now = selectors.policy_settings(config, policy)
+    if policy.policy_type == PolicyType.STEP:
+        name = RECHECK if policy.recheck_alert_at_cooldown_end else str(PolicyType.STEP)
+        current = SimPolicy(name, settings_now)
+    else:
+        current = SimPolicy(str(policy.policy_type), settings_now)
+    same_as_step = current.name == step.name
+    same_as_recommended = current.name == recommended.name and current.settings == recommended.settings
+    rows = [Replay("step", PolicyType.STEP, step, same_as_step),
+            Replay("recommended", PolicyType.RECOMMENDED, recommended, same_as_recommended)]
+    if not (same_as_step or same_as_recommended):
+        rows.append(Replay("current", policy.policy_type, current, True))
+    return rows
+
+
+def _sim_config(config: AutoscalingConfig) -> SimConfig:
+    return SimConfig(
+        service_name=config.service_name, min_vms=config.min_vms, max_vms=config.max_vms,
+        scale_out_step=config.scale_out_step, scale_in_step=config.scale_in_step,
+        scale_out_cpu_threshold=config.scale_out_cpu_threshold, scale_in_cpu_threshold=config.scale_in_cpu_threshold,
+        scale_out_duration_minutes=config.scale_out_duration_minutes,
+        scale_in_duration_minutes=config.scale_in_duration_minutes, cooldown_seconds=config.cooldown_seconds,
+        alert_repeat_interval_seconds=config.alert_repeat_interval_seconds, warm_pool_size=config.warm_pool_size,
+    )
+
+
+def _row(replay: Replay, result: SimResult, config: SimConfig) -> dict[str, Any]:
+    return {
+        "key": replay.key, "policy_type": str(replay.policy_type), "simulated_as": replay.policy.name,
+        "current": replay.current, "overload_minutes": round(result.overload_minutes, 1),
+        "vm_hours": round(result.vm_hours, 2), "stopped_vm_hours": round(result.warm_vm_hours, 2),
+        "scale_outs": result.scale_outs, "scale_ins": result.scale_ins,
+        "scale_actions": result.scale_outs + result.scale_ins, "flaps": result.flaps, "peak_vms": result.peak_vms,
+        "parameters": replay.policy.describe(config),
+    }
+
+
+def whatif_row_label(*, key: str, policy_type: str) -> str:
+    """A row's name in the reader's language."""
+    if key == "step":
+        return _("Step (the seed)")
+    if key == "recommended":
+        return _("Recommended")
+    return _("Current: %(policy)s") % {"policy": PolicyType(policy_type).label}
+
+
+def whatif_error_text(*, run: WhatIfRun) -> str:
+    """Why ``run`` failed, in the reader's language ("" when it did not)."""
+    code = run.result.get("error_code") if isinstance(run.result, dict) else None
+    if code in ERRORS:
+        return _(ERRORS[code]) % run.result.get("error_params", {})
+    return run.error
+
+
+class _Clock:
+    def __init__(self, seconds: int) -> None:
+        self.seconds, self.deadline = seconds, time.monotonic() + seconds
+
+    def left(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise WhatIfError("timeout", seconds=self.seconds)
+        return left
+
+
+def whatif_run(*, run_id: int, prometheus: Prometheus | None = None, now: datetime | None = None) -> WhatIfRun:
+    """Run a recorded what-if: read the history, replay each policy, draw the plot; the row ends succeeded with
+    the figures or failed with the reason (never raises for a Prometheus error or an empty history)."""
+    run = WhatIfRun.objects.select_related("config").get(pk=run_id)
+    _progress(run, 0, status=WhatIfStatus.RUNNING, started_at=timezone.now(), error="", result={})
+    try:
+        with translation.override(run.language or settings.LANGUAGE_CODE):
+            result, png = _replay(run, prometheus=prometheus, now=now or timezone.now())
+    except WhatIfError as exc:
+        logger.warning("what-if run %s of %s failed: %s", run.pk, run.config.service_name, exc)
+        _progress(run, run.progress, status=WhatIfStatus.FAILED, finished_at=timezone.now(), error=str(exc)[:4000],
+                  result={"error_code": exc.code, "error_params": exc.params})
+        return run
+    except Exception as exc:  # noqa: BLE001 - any failure ends the run with its reason, not a stuck row
+        logger.exception("what-if run %s of %s failed", run.pk, run.config.service_name)
+        _progress(run, run.progress, status=WhatIfStatus.FAILED, finished_at=timezone.now(),
+                  error=f"{type(exc).__name__}: {exc}"[:4000],
+                  result={"error_code": "failed", "error_params": {"error": f"{type(exc).__name__}: {exc}"[:500]}})
+        return run
+    _progress(run, 100, status=WhatIfStatus.SUCCEEDED, finished_at=timezone.now(), result=result, plot_png=png)
+    return run
+
+
+def _replay(run: WhatIfRun, *, prometheus: Prometheus | None, now: datetime) -> tuple[dict[str, Any], bytes]:
+    config = run.config
+    clock = _Clock(settings.IXNODE_POLICY_WHATIF_TIMEOUT)
+    step = run.step_seconds or whatif_step_seconds(run.days)
+    client = prometheus or prometheus_client(timeout=min(settings.IXNODE_PROMETHEUS_TIMEOUT, clock.left()))
+    try:
+        trace, counts = whatif_history_read(config=config, prometheus=client, end=now, days=run.days, step=step)
+    except PrometheusError as exc:
+        raise WhatIfError("prometheus", error=str(exc)) from exc
+    known = [i for i, load in enumerate(trace.loads) if load is not None]
+    if not known:
+        raise WhatIfError("no_history", job=config.prometheus_job_name, days=run.days)
+    _progress(run, 20)
+    # the replay starts where the history starts, with the VM count the service had then (within min/max)
+    trace = Trace(trace.times[known[0]:], trace.loads[known[0]:], trace.interval)
+    first_count = next((c for c in counts[known[0]:] if c is not None), None)
+    initial = min(max(int(first_count or config.min_vms), config.min_vms), config.max_vms)
+    sim_config = _sim_config(config)
+    params = SimParams(capacity=CAPACITY_PER_VM, initial_vms=initial)
+    replays = whatif_replays(config=config)
+    results: list[SimResult] = []
+    rows = []
+    for index, replay in enumerate(replays):
+        clock.left()
+        result = run_policy(trace, sim_config, params, replay.policy)
+        result.policy = whatif_row_label(key=replay.key, policy_type=str(replay.policy_type))
+        results.append(result)
+        rows.append(_row(replay, result, sim_config))
+        _progress(run, 20 + 60 * (index + 1) // len(replays))
+    clock.left()
+    words = PlotWords(
+        trace=_("{load} (history)"), capacity=_("{policy}: capacity at {threshold} % CPU"),
+        vms_axis=_("VMs (powered on)"),
+        vms=_("{policy} ({overload} overload min, {vm_hours} VM-h)"),
+        vms_warm=_("{policy} ({overload} overload min, {vm_hours} VM-h, {stopped} stopped VM-h)"),
+    )
+    try:
+        offset = timezone.localtime(datetime.fromtimestamp(trace.start, UTC)).utcoffset()
+        png = plot_png(results, threshold=config.scale_out_cpu_threshold, load_label=_("CPU demand (VM-%)"),
+                       tz_offset=offset.total_seconds() if offset else 0.0,
+                       title=_("What-if: %(service)s, last %(days)d days") % {"service": config.service_name,
+                                                                              "days": run.days},
+                       words=words)
+    except PlotError as exc:
+        raise WhatIfError("failed", error=str(exc)) from exc
+    clock.left()
+    gaps = sum(1 for load in trace.loads if load is None)
+    history_vm_hours = sum(c for c, load in zip(counts[known[0]:], trace.loads, strict=True)
+                           if c is not None and load is not None) * step / 3600
+    current_policy = selectors.policy_get(config=config)
+    result_json = {
+        "start": trace.start, "end": trace.end, "step_seconds": step, "points": len(trace.loads),
+        "gap_points": gaps, "gap_minutes": round(gaps * step / 60, 1),
+        "known_minutes": round((len(trace.loads) - gaps) * step / 60, 1), "initial_vms": initial,
+        "history_vm_hours": round(history_vm_hours, 2),
+        "has_policy": current_policy is not None,
+        "current_policy_type": str(current_policy.policy_type) if current_policy else str(PolicyType.STEP),
+        "rows": rows,
+        "demand_peak": round(max(load for load in trace.loads if load is not None), 1),
+    }
+    return result_json, png
+
+
+def whatif_run_expire(*, run: WhatIfRun, now: datetime | None = None) -> WhatIfRun:
+    """A run still *running* well past its time limit was stopped from outside (django-q2's task timeout, a
+    worker that died): record it as failed for the time limit, so no page waits for it forever."""
+    now = now or timezone.now()
+    limit = settings.IXNODE_POLICY_WHATIF_TIMEOUT
+    if run.status == WhatIfStatus.RUNNING and run.started_at is not None and (
+            now - run.started_at).total_seconds() > limit + EXPIRY_GRACE_SECONDS:
+        params = {"seconds": limit}
+        updated = WhatIfRun.objects.filter(pk=run.pk, status=WhatIfStatus.RUNNING).update(
+            status=WhatIfStatus.FAILED, finished_at=now, error=ERRORS["timeout"] % params,
+            result={"error_code": "timeout", "error_params": params})
+        if updated:
+            run.refresh_from_db(fields=["status", "finished_at", "error", "result"])
+    return run
+
+
+def whatif_run_latest(*, config: AutoscalingConfig) -> WhatIfRun | None:
+    """The service's most recent what-if run (for the service page), without its plot bytes."""
+    return WhatIfRun.objects.filter(config=config).defer("plot_png").order_by("-created_at", "-id").first()
+

@@ -1,0 +1,356 @@
+"""What-if on a service's own history, end to end against a real Prometheus whose data dir holds three hours of
+node_exporter history backfilled with promtool (with a 15-minute scrape outage), and the pages around it."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from django.utils import timezone, translation
+from django_q.models import OrmQ
+
+from ixnode.integrations.prometheus.client import prometheus_client
+from policies import constants
+from policies.choices import PolicyType, WhatIfStatus
+from policies.models import ScalingPolicy, WhatIfRun
+from policies.services import policy_save
+from policies.whatif import (
+    whatif_history_read,
+    whatif_run,
+    whatif_run_create,
+    whatif_step_seconds,
+)
+from tests.fixtures.prometheus import free_port
+
+pytest_plugins = ["tests.fixtures.prometheus_history"]
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history(prometheus_history_gap, settings, config):
+    """The backfilled Prometheus, and the service's job is the one its history is about."""
+    settings.IXNODE_PROMETHEUS_URL = prometheus_history_gap.url
+    config.prometheus_job_name = prometheus_history_gap.job
+    config.save()
+    return prometheus_history_gap
+
+
+@pytest.fixture
+def service(config):
+    config.min_vms, config.max_vms = 2, 6
+    config.save()
+    return config
+
+
+def _run(service, *, days=1, django_capture_on_commit_callbacks=None):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        run = whatif_run_create(config=service, days=days)
+    assert len(callbacks) == 1  # enqueued once the transaction commits
+    return whatif_run(run_id=run.pk)
+
+
+def _perm(user, codename: str, app: str = "policies") -> None:
+    user.user_permissions.add(Permission.objects.get(content_type__app_label=app, codename=codename))
+
+
+def test_step_keeps_every_range_query_within_the_point_cap():
+    assert whatif_step_seconds(1) == 60
+    assert whatif_step_seconds(7) == 120
+    assert whatif_step_seconds(30) == 300
+    for days in range(constants.WHATIF_MIN_DAYS, constants.WHATIF_MAX_DAYS + 1):
+        step = whatif_step_seconds(days)
+        assert step % 60 == 0 and days * 86400 / step <= constants.WHATIF_MAX_POINTS
+
+
+def test_demand_is_cpu_times_vms_and_gaps_stay_gaps(history, service):
+    trace, counts = whatif_history_read(config=service, prometheus=prometheus_client(), end=timezone.now(),
+                                        days=1, step=60)
+    assert trace.interval == 60 and len(trace.loads) == 1440
+    by_time = dict(zip(trace.times, trace.loads, strict=True))
+    counts_by_time = dict(zip(trace.times, counts, strict=True))
+
+    def at(minute: float) -> float | None:
+        t = (history.start + minute * 60) // 60 * 60
+        return by_time.get(t)
+
+    # before the history began: no samples, a gap (not a zero)
+    assert at(-60) is None and at(-5) is None
+    # the scrape outage: every point whose window holds no sample is a gap; its edges are data
+    gap_start, gap_end = history.gap
+    inside = [t for t in trace.times if gap_start + 60 <= t < gap_end]
+    assert inside and all(by_time[t] is None for t in inside)
+    assert at(25) is not None and at(50) is not None
+    # the demand is each instance's CPU summed: two instances at ~25 % and ~22.5 % early on
+    assert at(20) == pytest.approx(25 + 22.5, abs=2)
+    # at the peak, before the scale-out, two VMs carry well over one VM's worth
+    peak_before = max(v for t, v in by_time.items() if v is not None and t < history.scale_out_at)
+    assert 150 < peak_before < 200
+    # after the scale-out a third instance reports: the sum includes it
+    assert counts_by_time[(history.scale_out_at + 600) // 60 * 60] == 3
+    assert counts_by_time[(history.start + 20 * 60) // 60 * 60] == 2
+
+
+def test_run_replays_step_and_recommended_for_a_service_without_policy(history, service,
+                                                                       django_capture_on_commit_callbacks):
+    run = _run(service, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    run.refresh_from_db()
+    assert run.status == WhatIfStatus.SUCCEEDED, run.error
+    assert run.progress == 100 and run.started_at and run.finished_at
+    result = run.result
+    assert result["has_policy"] is False and result["step_seconds"] == 60
+    assert [row["key"] for row in result["rows"]] == ["step", "recommended"]
+    step, recommended = result["rows"]
+    assert step["current"] is True and recommended["current"] is False
+    # the replay starts where the history starts (three hours, the outage's 15 minutes and the last
+    # moments after the backfill are gaps)
+    assert 150 <= result["known_minutes"] <= 181
+    assert 14 <= result["gap_minutes"] <= 20
+    assert result["initial_vms"] == 2
+    for row in result["rows"]:
+        # at least the minimum of 2 VMs over ~165 known minutes, at most 6
+        assert 2 * 150 / 60 <= row["vm_hours"] <= 6 * 181 / 60
+        assert row["overload_minutes"] >= 0 and row["scale_actions"] == row["scale_outs"] + row["scale_ins"]
+    # the peak (~170 VM-% on two VMs, ~85 % each) is above the 80 % threshold: the step policy scales out
+    assert step["scale_outs"] >= 1 and step["peak_vms"] >= 3
+    assert 0 < result["history_vm_hours"] < 3 * 3
+    assert bytes(run.plot_png).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_run_adds_the_current_policy_as_a_row_of_its_own(history, service, django_capture_on_commit_callbacks):
+    policy_save(config=service, values={"policy_type": PolicyType.TARGET_TRACKING, "target_utilisation": 50})
+    run = _run(service, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    assert run.status == WhatIfStatus.SUCCEEDED, run.error
+    rows = {row["key"]: row for row in run.result["rows"]}
+    assert list(rows) == ["step", "recommended", "current"]
+    assert rows["current"]["policy_type"] == "target_tracking" and rows["current"]["current"] is True
+    assert "target=50" in rows["current"]["parameters"]
+    # a 50 % target keeps more VMs than the seed's 80 % band
+    assert rows["current"]["vm_hours"] > rows["step"]["vm_hours"]
+
+
+def test_recommended_policy_is_marked_on_its_own_row(history, service, django_capture_on_commit_callbacks):
+    policy_save(config=service, values={"policy_type": PolicyType.RECOMMENDED})
+    run = _run(service, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    rows = run.result["rows"]
+    assert [row["key"] for row in rows] == ["step", "recommended"]
+    assert [row["current"] for row in rows] == [False, True]
+
+
+def test_prometheus_down_is_a_clear_error_on_the_row(settings, service, django_capture_on_commit_callbacks):
+    settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    run = _run(service, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    run.refresh_from_db()
+    assert run.status == WhatIfStatus.FAILED and run.finished_at
+    assert run.result["error_code"] == "prometheus"
+    assert "unreachable" in run.error and settings.IXNODE_PROMETHEUS_URL in run.error
+    assert not run.plot_png
+
+
+def test_empty_history_is_a_clear_error(history, service, django_capture_on_commit_callbacks):
+    service.prometheus_job_name = "a-job-without-history"
+    service.save()
+    run = _run(service, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    assert run.status == WhatIfStatus.FAILED
+    assert run.result == {"error_code": "no_history", "error_params": {"job": "a-job-without-history", "days": 1}}
+    assert "no CPU history of job a-job-without-history" in run.error
+
+
+def test_time_limit_stops_the_run(history, service, settings, django_capture_on_commit_callbacks):
+    settings.IXNODE_POLICY_WHATIF_TIMEOUT = 0
+    run = _run(service, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    assert run.status == WhatIfStatus.FAILED and run.result["error_code"] == "timeout"
+
+
+# --- pages ---------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def whatif_client(client, operator):
+    _perm(operator, "add_whatifrun")
+    client.force_login(operator)
+    return client
+
+
+def test_pages_need_a_login_and_the_permissions(nobody_client, operator_client, service):
+    from django.test import Client
+
+    client = Client()  # anonymous (operator_client is the logged-in ``client``)
+    run = WhatIfRun.objects.create(config=service, days=1)
+    urls = [reverse("autoscaling:whatif", args=[service.service_name, run.pk]),
+            reverse("autoscaling:whatif-progress", args=[service.service_name, run.pk])]
+    for url in urls:
+        assert client.get(url).status_code == 302  # to the login page
+        assert nobody_client.get(url).status_code == 403
+        assert operator_client.get(url).status_code == 200
+    start = reverse("autoscaling:whatif-start", args=[service.service_name])
+    assert client.post(start, {"days": 7}).status_code == 302
+    assert operator_client.post(start, {"days": 7}).status_code == 403  # viewing is not starting
+    switch = reverse("autoscaling:whatif-switch", args=[service.service_name, run.pk])
+    assert operator_client.post(switch, {"policy_type": "recommended"}).status_code == 403
+    assert WhatIfRun.objects.count() == 1 and not ScalingPolicy.objects.exists()
+    assert operator_client.get(start).status_code in (403, 405)
+
+
+def test_start_records_the_run_and_enqueues_its_task(whatif_client, service, django_capture_on_commit_callbacks):
+    page = whatif_client.get(reverse("autoscaling:service", args=[service.service_name])).content.decode()
+    assert 'id="whatif-form"' in page and "No what-if run yet." in page
+    before = OrmQ.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = whatif_client.post(reverse("autoscaling:whatif-start", args=[service.service_name]),
+                                      {"days": "3"})
+    assert response.status_code == 302
+    run = WhatIfRun.objects.get()
+    assert response["Location"] == reverse("autoscaling:whatif", args=[service.service_name, run.pk])
+    assert run.days == 3 and run.status == WhatIfStatus.PENDING and run.created_by.username == "operator"
+    assert run.task_id and OrmQ.objects.count() == before + 1
+    task = OrmQ.objects.order_by("-id").first().task
+    assert task["func"] == "policies.tasks.whatif_run" and task["args"] == (run.pk,)
+    progress = whatif_client.get(reverse("autoscaling:whatif-progress", args=[service.service_name, run.pk])).json()
+    assert progress == {"id": run.pk, "status": "pending", "progress": 0, "active": True, "error": "", "rows": []}
+    live = whatif_client.get(response["Location"]).content.decode()
+    assert 'http-equiv="refresh"' in live and 'id="whatif-progress"' in live
+
+
+@pytest.mark.parametrize("days", ["0", "-1", "abc", "10000", "", "2.5"])
+def test_bad_days_are_a_form_error(whatif_client, service, days):
+    response = whatif_client.post(reverse("autoscaling:whatif-start", args=[service.service_name]), {"days": days})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert 'id="whatif-days-error"' in body
+    assert ("Choose between 1 and 30 days." in body) or ("Enter a whole number of days." in body)
+    assert not WhatIfRun.objects.exists()
+
+
+def test_result_page_shows_the_table_the_plot_and_switches_policy(history, whatif_client, operator, service,
+                                                                   django_capture_on_commit_callbacks):
+    run = _run(service, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    url = reverse("autoscaling:whatif", args=[service.service_name, run.pk])
+    body = whatif_client.get(url).content.decode()
+    assert 'id="whatif-table"' in body and 'http-equiv="refresh"' not in body
+    assert 'data-key="step"' in body and 'data-key="recommended"' in body
+    assert "has no scaling policy of its own" in body
+    assert f'{run.result["rows"][0]["overload_minutes"]:.0f}' in body
+    # no switch without the policy permission
+    assert 'data-switch="recommended"' not in body
+    plot = whatif_client.get(reverse("autoscaling:whatif-plot", args=[service.service_name, run.pk]))
+    assert plot.status_code == 200 and plot["Content-Type"] == "image/png" and plot.content.startswith(b"\x89PNG")
+    service_page = whatif_client.get(reverse("autoscaling:service", args=[service.service_name])).content.decode()
+    assert 'id="whatif-table"' in service_page
+
+    _perm(operator, "change_scalingpolicy")
+    body = whatif_client.get(url).content.decode()
+    assert 'data-switch="recommended"' in body and 'data-switch="step"' not in body  # step is in use
+    response = whatif_client.post(reverse("autoscaling:whatif-switch", args=[service.service_name, run.pk]),
+                                  {"policy_type": "recommended"})
+    assert response.status_code == 302
+    policy = ScalingPolicy.objects.get(config=service)
+    assert policy.policy_type == PolicyType.RECOMMENDED
+    record = policy.history.order_by("-history_date").first()
+    assert record.history_user.username == "operator" and record.history_actor == "user"
+    assert record.policy_type == "recommended"
+    # the service page's change history shows it; the row of the policy in use has no switch now
+    page = whatif_client.get(reverse("autoscaling:service", args=[service.service_name])).content.decode()
+    assert 'data-field="policy_type"' in page
+    body = whatif_client.get(url).content.decode()
+    assert 'data-switch="step"' in body and 'data-switch="recommended"' not in body
+    # an unknown policy changes nothing
+    whatif_client.post(reverse("autoscaling:whatif-switch", args=[service.service_name, run.pk]),
+                       {"policy_type": "predictive"})
+    policy.refresh_from_db()
+    assert policy.policy_type == PolicyType.RECOMMENDED
+
+
+def test_switch_needs_csrf(history, operator, service):
+    from django.test import Client
+
+    run = WhatIfRun.objects.create(config=service, days=1)
+    _perm(operator, "change_scalingpolicy")
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(operator)
+    response = strict.post(reverse("autoscaling:whatif-switch", args=[service.service_name, run.pk]),
+                           {"policy_type": "recommended"})
+    assert response.status_code == 403 and not ScalingPolicy.objects.exists()
+
+
+def test_prometheus_down_is_shown_on_the_page_in_korean(whatif_client, settings, service,
+                                                        django_capture_on_commit_callbacks):
+    settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    run = _run(service, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    url = reverse("autoscaling:whatif", args=[service.service_name, run.pk])
+    response = whatif_client.get(url)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'id="whatif-error"' in body
+    assert f"Prometheus at {settings.IXNODE_PROMETHEUS_URL} is not reachable (connection refused)." in body
+    korean = whatif_client.get(url, HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "연결할 수 없습니다" in korean
+
+
+def test_empty_history_message_is_translated(history, whatif_client, service, django_capture_on_commit_callbacks):
+    service.prometheus_job_name = "a-job-without-history"
+    service.save()
+    run = _run(service, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    url = reverse("autoscaling:whatif", args=[service.service_name, run.pk])
+    english = whatif_client.get(url).content.decode()
+    assert "Prometheus holds no CPU history of job a-job-without-history in the last 1 days" in english
+    with translation.override("ko"):
+        korean = whatif_client.get(url, HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "a-job-without-history" in korean and "Prometheus holds no CPU history" not in korean
+
+
+def test_policy_api_and_admin_write_through_the_policy_service(admin_client, service):
+    response = admin_client.put(f"/api/policies/{service.service_name}/",
+                                {"policy_type": "target_tracking", "target_utilisation": 55},
+                                content_type="application/json")
+    assert response.status_code == 201, response.content
+    policy = ScalingPolicy.objects.get(config=service)
+    assert policy.history.count() == 1 and policy.history.first().history_actor == "user"
+    bad = admin_client.patch(f"/api/policies/{service.service_name}/", {"scale_in_target_utilisation": 70},
+                             content_type="application/json")
+    assert bad.status_code == 400 and "scale_in_target_utilisation" in bad.json()
+    change = reverse("admin:policies_scalingpolicy_change", args=[policy.pk])
+    form = admin_client.get(change).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and not isinstance(value, list)}
+    data.update({"config": service.pk, "policy_type": "recommended", "scheduled_actions-TOTAL_FORMS": 0,
+                 "scheduled_actions-INITIAL_FORMS": 0, "scheduled_actions-MIN_NUM_FORMS": 0,
+                 "scheduled_actions-MAX_NUM_FORMS": 1000})
+    for name in ("flapping_check", "recheck_alert_at_cooldown_end", "forecast_only", "dry_run", "suspend_scale_out",
+                 "suspend_scale_in", "suspend_scheduled", "suspend_predictive"):
+        if not data.get(name):
+            data.pop(name, None)
+    response = admin_client.post(change, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    policy.refresh_from_db()
+    assert policy.policy_type == "recommended"
+    assert policy.history.count() == 2
+    assert admin_client.get(reverse("admin:policies_scalingpolicy_history", args=[policy.pk])).status_code == 200
+
+
+def test_a_step_policy_row_replays_with_its_recheck_and_offers_only_the_other_policy(
+        history, whatif_client, operator, service, django_capture_on_commit_callbacks):
+    policy_save(config=service, values={"policy_type": PolicyType.STEP})  # re-check at cooldown end: on by default
+    run = _run(service, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    rows = {row["key"]: row for row in run.result["rows"]}
+    assert list(rows) == ["step", "recommended", "current"]
+    assert rows["current"]["simulated_as"] == "step+recheck" and "re-check at cooldown end" in rows["current"][
+        "parameters"]
+    _perm(operator, "change_scalingpolicy")
+    body = whatif_client.get(reverse("autoscaling:whatif", args=[service.service_name, run.pk])).content.decode()
+    assert 'data-switch="recommended"' in body and 'data-switch="step"' not in body  # step is what it has
+    assert body.count(">in use<") == 1 and "has no scaling policy of its own" not in body
+
+
+def test_a_run_stopped_from_outside_is_failed_after_its_time_limit(operator_client, service, settings):
+    from datetime import timedelta
+
+    settings.IXNODE_POLICY_WHATIF_TIMEOUT = 60
+    run = WhatIfRun.objects.create(config=service, days=1, status=WhatIfStatus.RUNNING, progress=20,
+                                   started_at=timezone.now() - timedelta(seconds=149))
+    url = reverse("autoscaling:whatif-progress", args=[service.service_name, run.pk])
+    assert operator_client.get(url).json()["status"] == "running"  # within the limit and its grace
+    WhatIfRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - timedelta(seconds=151))
+    progress = operator_client.get(url).json()
+    assert progress["status"] == "failed" and progress["active"] is False
+    assert progress["error"].startswith("The replay took longer than 60 s")
+    pending = WhatIfRun.objects.create(config=service, days=1)
+    body = operator_client.get(reverse("autoscaling:whatif", args=[service.service_name, pending.pk])).content
+    assert b'id="whatif-waiting"' in body
