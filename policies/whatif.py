@@ -26,7 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 from django_q.tasks import async_task
 
 from autoscaling.models import AutoscalingConfig
@@ -193,7 +193,7 @@ def _sim_config(config: AutoscalingConfig) -> SimConfig:
 def _row(replay: Replay, result: SimResult, config: SimConfig) -> dict[str, Any]:
     return {
         "key": replay.key, "policy_type": str(replay.policy_type), "simulated_as": replay.policy.name,
-        "current": replay.current, "overload_minutes": round(result.overload_minutes, 1),
+        "current": replay.current, "overload_minutes": round(result.overload_minutes),  # as the plot's legend rounds it
         "vm_hours": round(result.vm_hours, 2), "stopped_vm_hours": round(result.warm_vm_hours, 2),
         "scale_outs": result.scale_outs, "scale_ins": result.scale_ins,
         "scale_actions": result.scale_outs + result.scale_ins, "flaps": result.flaps, "peak_vms": result.peak_vms,
@@ -292,8 +292,9 @@ def _replay(run: WhatIfRun, *, prometheus: Prometheus | None, now: datetime) -> 
         offset = timezone.localtime(datetime.fromtimestamp(trace.start, UTC)).utcoffset()
         png = plot_png(results, threshold=config.scale_out_cpu_threshold, load_label=_("CPU demand (VM-%)"),
                        tz_offset=offset.total_seconds() if offset else 0.0,
-                       title=_("What-if: %(service)s, last %(days)d days") % {"service": config.service_name,
-                                                                              "days": run.days},
+                       title=ngettext("What-if: %(service)s, last %(days)d day",
+                                      "What-if: %(service)s, last %(days)d days", run.days)
+                       % {"service": config.service_name, "days": run.days},
                        words=words)
     except PlotError as exc:
         raise WhatIfError("failed", error=str(exc)) from exc

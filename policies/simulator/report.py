@@ -111,6 +111,7 @@ def _figure(results: list[SimResult], *, threshold: float, tz_offset: float, tit
     w = words or PlotWords()
     import matplotlib.dates as mdates  # noqa: PLC0415
     import matplotlib.pyplot as plt  # noqa: PLC0415
+    from matplotlib.ticker import MaxNLocator  # noqa: PLC0415
 
     first = _window(results[0].series, window)
     if not first["t"]:
@@ -135,6 +136,7 @@ def _figure(results: list[SimResult], *, threshold: float, tz_offset: float, tit
     ax_load.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
     ax_load.set_title("\n".join(textwrap.wrap(title, width=110)) if title else "", fontsize=10)
     ax_vms.set_ylabel(w.vms_axis)
+    ax_vms.yaxis.set_major_locator(MaxNLocator(integer=True))  # a VM count has no fractions
     ax_vms.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
     short = window is not None or first["t"][-1] - first["t"][0] <= 3 * 86400  # days alone would all read alike
     ax_vms.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M" if short else "%m-%d", tz=tz))
