@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from exporters.choices import BinarySource, HostStatus, InstallAction, JobStatus
+from ixnode.jobs import BackgroundJob
 
 
-class ExporterInstall(models.Model):
+class ExporterInstall(BackgroundJob):
     """One background job installing (or removing) monitoring agents on a set of hosts."""
 
     action = models.CharField(_("action"), max_length=16, choices=InstallAction.choices, default=InstallAction.INSTALL)
@@ -39,26 +39,13 @@ class ExporterInstall(models.Model):
         _("exporter port"), default=9100, validators=[MinValueValidator(1), MaxValueValidator(65535)]
     )
     status = models.CharField(_("status"), max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
-    error = models.TextField(_("error"), blank=True)
-    task_id = models.CharField(_("task id"), max_length=64, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
-    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(BackgroundJob.Meta):
         verbose_name = _("exporter install")
         verbose_name_plural = _("exporter installs")
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {', '.join(self.components)}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in (JobStatus.PENDING, JobStatus.RUNNING)
 
 
 class ExporterInstallHost(models.Model):

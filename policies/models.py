@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import zoneinfo
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -13,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from ixnode.history import HistoricalActorModel, history_user_of
+from ixnode.jobs import BackgroundJob
 from policies import constants
 from policies.choices import PolicyMetric, PolicyType, ScalingProcess, WhatIfStatus
 from policies.engine.schedules import parse_weekdays
@@ -185,7 +185,7 @@ class ScheduledAction(models.Model):
             raise ValidationError(errors)
 
 
-class WhatIfRun(models.Model):
+class WhatIfRun(BackgroundJob):
     """One replay of a service's own Prometheus history through several policies (a background task): what was
     asked, how far it got, and the figures per policy (``result``) with the plot."""
 
@@ -202,24 +202,11 @@ class WhatIfRun(models.Model):
     step_seconds = models.PositiveIntegerField(_("step (s)"), null=True, blank=True)
     result = models.JSONField(_("result"), default=dict, blank=True)
     plot_png = models.BinaryField(_("plot (PNG)"), blank=True, default=b"")
-    error = models.TextField(_("error"), blank=True)
     language = models.CharField(_("language"), max_length=16, blank=True)
-    task_id = models.CharField(_("task id"), max_length=64, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
-    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(BackgroundJob.Meta):
         verbose_name = _("what-if run")
         verbose_name_plural = _("what-if runs")
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.config} {self.days} d"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in (WhatIfStatus.PENDING, WhatIfStatus.RUNNING)
