@@ -168,7 +168,7 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         recurring = None
         if settings.recurrence_seconds > 0:
             recurring = rec.recurring_peak(history, now=now_s, window_seconds=settings.recurrence_seconds,
-                                           apart_seconds=settings.lead_seconds or rec.DEFAULT_LEAD_SECONDS)
+                                           apart_seconds=settings.lead_seconds or rec.CLONE_LEAD_SECONDS)
         band = rec.band_count(
             current=current, fresh=fresh, window=metric, peak_demand=peak,
             trigger=trigger_at, target=settings.target,

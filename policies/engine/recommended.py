@@ -34,9 +34,14 @@ DEFAULT_STABILISATION_SECONDS = 3600  # how long the scale-in remembers demand: 
 DEFAULT_SCALE_IN_HYSTERESIS = 5.0  # and leaves the load of now at least this far below the trigger
 DEFAULT_CONFIRM_SECONDS = 180  # the rules' window stays above the trigger this long first (not for a short spike)
 DEFAULT_MAX_CHANGE = 3  # VMs added or removed per run at most
-DEFAULT_LEAD_SECONDS = 390  # decision → clone in service: dispatch 30 s + clone 300 s + one evaluation interval
-DEFAULT_RECURRENCE_SECONDS = 0  # how long a spike is remembered to see it recur (0: off)
-DEFAULT_SPIKE_CEILING = 100.0  # a recurring spike is carried at this utilisation at most
+# A spike is remembered twice as long as the scale-in memory: a spike recurring at least once per memory window
+# (the hourly one) is always seen twice in it.
+DEFAULT_RECURRENCE_SECONDS = 2 * DEFAULT_STABILISATION_SECONDS
+DEFAULT_SPIKE_CEILING = 100.0  # a recurring spike is carried at this utilisation at most (busy, not saturated)
+CLONE_LEAD_SECONDS = 390  # decision → clone in service: dispatch 30 s + clone 300 s + one evaluation interval
+# The projection of the rate of rise over the clone lead (lead_seconds): off by default — on the tuning traces it
+# was worse than the fixed margin in every form tried (docs/policies.md); ``recommended:lead_seconds=390`` runs it.
+DEFAULT_LEAD_SECONDS = 0
 
 
 @dataclass(frozen=True)
