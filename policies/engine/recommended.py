@@ -13,6 +13,20 @@ down), decided by the evaluation loop on the freshest measurement instead of wai
   VM-%), not recommendations: a scale-out triggered by a spike is not locked in by its own recommendation, it
   is undone as soon as the demand the window remembers fits in fewer VMs; a spike that recurs inside the
   window keeps its headroom.
+* **A spike that recurs** buys the capacity that carries it. Every evaluation records the demand over the rules'
+  window *and* in the freshest reading; a spike seen twice (two readings at least a clone's lead time apart) in the
+  last ``recurrence_seconds`` (twice the scale-in memory: a spike recurring at least once per memory window is
+  always seen twice) that the current count could not carry below the scale-out threshold raises the count to
+  carry it at ``spike_ceiling`` (100 %) at most, and the scale-in never goes below that count while the spike is
+  remembered. Reactive scaling can never catch a spike shorter than the clone lag (the window averages it away,
+  the confirmation filters it, a clone arrives after it); only capacity held in advance helps, and holding it at
+  most fully busy (not below the threshold) costs one VM where the seed's band keeps one too. One spike is chance
+  and buys nothing.
+* **Rate of rise (an option, off by default)**: with ``lead_seconds`` > 0 the scale-out compares the load
+  projected that far ahead (the slowest least-squares rise of the rules'-window demand over the last
+  ``rise_parts`` periods of ``rise_seconds``) with the trigger, and sizes for it. On the tuning traces it removed
+  less overload than the fixed margin, or cost more VM-hours on noisy 5-minute loads, in every form tried
+  (docs/policies.md), so the fixed margin stays the default.
 * **Warm pool**: nothing special yet. A warm-pool VM comes back in about two minutes instead of five, which
   only shortens the scale-out; the policy does not (yet) weigh the pool's powered-off VMs in its decisions.
 

@@ -133,6 +133,8 @@ def test_settings_are_the_tested_ones_with_the_configs_threshold(config):
     assert (s.policy_type, s.target, s.scale_in_target, s.stabilisation_seconds) == (
         PolicyType.RECOMMENDED, rec.DEFAULT_TARGET, rec.DEFAULT_SCALE_IN_TARGET, rec.DEFAULT_STABILISATION_SECONDS)
     assert (s.scale_out_threshold, s.confirm_seconds, s.suspend_scale_in) == (75, rec.DEFAULT_CONFIRM_SECONDS, True)
+    # a spike is remembered two scale-in memories long, carried at 100 % at most; the rise projection is off
+    assert (s.recurrence_seconds, s.spike_ceiling, s.lead_seconds) == (2 * rec.DEFAULT_STABILISATION_SECONDS, 100, 0)
 
 
 @pytest.mark.django_db
