@@ -189,11 +189,14 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         if raw < current and settings.scale_in_target:
             raw = tt.scale_in_count(current=current, metric=metric, scale_in_target=settings.scale_in_target)
         raw = max(bounds.min_vms, min(bounds.max_vms, raw))
-        history = tt.trim_history(history, now=now_s, window_seconds=settings.stabilisation_seconds)
-        history.append((now_s, raw))
+        recommendations = tt.trim_history([(float(e[0]), int(e[1])) for e in history], now=now_s,
+                                          window_seconds=settings.stabilisation_seconds)
+        recommendations.append((now_s, raw))
         desired = tt.stabilised(
-            history=history, now=now_s, window_seconds=settings.stabilisation_seconds, raw=raw, current=current
+            history=recommendations, now=now_s, window_seconds=settings.stabilisation_seconds, raw=raw,
+            current=current,
         )
+        history = list(recommendations)
         notes.append(f"utilisation {metric:.1f}% vs target {settings.target:g}% → {raw} VMs")
         if desired != raw:
             notes.append(f"stabilisation window keeps {desired}")
