@@ -40,6 +40,15 @@ class PolicySettings:
     scale_out_margin: float = 0.0
     # Recommended policy: a scale-in leaves the load of now this many points below the trigger
     scale_in_hysteresis: float = 0.0
+    # Recommended policy: the clone lead time (decision → in service); the scale-out compares the load projected
+    # this far ahead at the measured rate of rise with the trigger (0: the load of now)
+    lead_seconds: int = 0
+    rise_seconds: int = 0  # Recommended policy: the rate of rise is measured over this long (0: the lead time)
+    rise_parts: int = 2  # Recommended policy: ... in each of this many periods of rise_seconds, the slowest counts
+    # Recommended policy: how long a spike is remembered to see whether it recurs (0: off), and the utilisation at
+    # most at which the count then carries it
+    recurrence_seconds: int = 0
+    spike_ceiling: float = 100.0
     flapping_check: bool = True
     forecast_only: bool = False
     suspend_scale_out: bool = False
@@ -60,6 +69,9 @@ def recommended_settings(**overrides: object) -> PolicySettings:
         "scale_out_margin": rec.DEFAULT_SCALE_OUT_MARGIN,
         "scale_in_hysteresis": rec.DEFAULT_SCALE_IN_HYSTERESIS,
         "max_change": rec.DEFAULT_MAX_CHANGE,
+        "lead_seconds": rec.DEFAULT_LEAD_SECONDS,
+        "recurrence_seconds": rec.DEFAULT_RECURRENCE_SECONDS,
+        "spike_ceiling": rec.DEFAULT_SPIKE_CEILING,
     }
     values.update(overrides)
     return PolicySettings(**values)  # type: ignore[arg-type]
@@ -84,7 +96,9 @@ class PolicyInput:
     metric_error: str = ""
     active_window: ActiveWindow | None = None
     applied_window_key: str = ""
-    history: Sequence[tuple[float, int]] = ()  # (epoch seconds, recommendation) for stabilisation
+    # (epoch seconds, recommendation) for stabilisation; the recommended policy's records are demands instead
+    # (epoch seconds, VM-% over the rules' window, VM-% in the freshest reading)
+    history: Sequence[tuple[float, ...]] = ()
     forecast_peak: float | None = None  # highest forecast load (VM-%) over the clone lead time
     # The freshest per-instance measurement (the last two scrapes); None: use ``vms`` (recommended policy)
     fresh_vms: Sequence[tt.VMUtilisation] | None = None
@@ -101,7 +115,7 @@ class PolicyOutcome:
     trigger: str = "policy"  # "policy" | "schedule" | "predictive"
     metric: float | None = None
     forecast_desired: int | None = None
-    history: list[tuple[float, int]] = field(default_factory=list)
+    history: list[tuple[float, ...]] = field(default_factory=list)
     window_key: str = ""  # the scheduled occurrence whose desired count this applies (when trigger=schedule)
 
     @property
@@ -137,16 +151,31 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
             fresh = tt.warm_utilisation(inp.fresh_vms, now=inp.now, warmup_seconds=settings.warmup_seconds)
         if fresh is None:
             fresh = metric
-        history = tt.trim_history(history, now=now_s, window_seconds=settings.stabilisation_seconds)
-        history.append((now_s, rec.demand(current, metric)))
+        keep_for = max(settings.stabilisation_seconds, settings.recurrence_seconds,
+                       settings.rise_parts * (settings.rise_seconds or settings.lead_seconds))
+        history = rec.trim(history, now=now_s, window_seconds=keep_for)
+        history.append((now_s, rec.demand(current, metric), rec.demand(current, fresh)))
         peak = rec.remembered_peak(history, now=now_s, window_seconds=settings.stabilisation_seconds) or 0
+        trigger_at = settings.scale_out_threshold - settings.scale_out_margin
+        # the load projected at the time a clone ordered now would serve: the rate of rise × the lead time
+        rise = 0.0
+        if settings.lead_seconds > 0:
+            rate = rec.rise_rate(history, now=now_s, seconds=settings.rise_seconds or settings.lead_seconds,
+                                 parts=settings.rise_parts)
+            rise = rate * settings.lead_seconds / current
         confirmed = rec.sustained(history, now=now_s, seconds=settings.confirm_seconds,
-                                  above=(settings.scale_out_threshold - settings.scale_out_margin) * current)
+                                  above=(trigger_at - rise) * current)
+        recurring = None
+        if settings.recurrence_seconds > 0:
+            recurring = rec.recurring_peak(history, now=now_s, window_seconds=settings.recurrence_seconds,
+                                           apart_seconds=settings.lead_seconds or rec.CLONE_LEAD_SECONDS)
         band = rec.band_count(
             current=current, fresh=fresh, window=metric, peak_demand=peak,
-            trigger=settings.scale_out_threshold - settings.scale_out_margin, target=settings.target,
+            trigger=trigger_at, target=settings.target,
             scale_in_target=settings.scale_in_target or settings.target, min_vms=bounds.min_vms,
             max_vms=bounds.max_vms, confirmed=confirmed, hysteresis=settings.scale_in_hysteresis,
+            rise=rise, threshold=settings.scale_out_threshold, recurring_demand=recurring,
+            spike_ceiling=settings.spike_ceiling,
         )
         desired = band.desired
         notes.extend(band.notes)
@@ -160,11 +189,14 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         if raw < current and settings.scale_in_target:
             raw = tt.scale_in_count(current=current, metric=metric, scale_in_target=settings.scale_in_target)
         raw = max(bounds.min_vms, min(bounds.max_vms, raw))
-        history = tt.trim_history(history, now=now_s, window_seconds=settings.stabilisation_seconds)
-        history.append((now_s, raw))
+        recommendations = tt.trim_history([(float(e[0]), int(e[1])) for e in history], now=now_s,
+                                          window_seconds=settings.stabilisation_seconds)
+        recommendations.append((now_s, raw))
         desired = tt.stabilised(
-            history=history, now=now_s, window_seconds=settings.stabilisation_seconds, raw=raw, current=current
+            history=recommendations, now=now_s, window_seconds=settings.stabilisation_seconds, raw=raw,
+            current=current,
         )
+        history = list(recommendations)
         notes.append(f"utilisation {metric:.1f}% vs target {settings.target:g}% → {raw} VMs")
         if desired != raw:
             notes.append(f"stabilisation window keeps {desired}")

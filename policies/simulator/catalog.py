@@ -100,7 +100,8 @@ SUITE_PRESETS: dict[str, SimPolicy] = {
                                                              stabilisation_seconds=REACTIVE_IDEAL_STABILISATION)),
 }
 
-_INT_KEYS = ("max_change", "stabilisation_seconds", "warmup_seconds", "warm_pool")
+_INT_KEYS = ("max_change", "stabilisation_seconds", "warmup_seconds", "warm_pool", "confirm_seconds", "lead_seconds",
+             "recurrence_seconds", "rise_seconds", "rise_parts")
 
 
 def parse_policy(spec: str, *, base: PolicySettings | None = None, presets: bool = False) -> SimPolicy:

@@ -162,7 +162,7 @@ class Simulation:
         self.warm_s = 0.0
         self.decisions: list[SimDecision] = []
         self.peak = n0
-        self.history: list[tuple[float, int]] = []
+        self.history: list[tuple[float, ...]] = []
         self.series: dict[str, list] = {"t": [], "load": [], "capacity": [], "vms": []}
         self._queue: list[tuple[float, int, int, tuple]] = []
         self._seq = 0

@@ -290,3 +290,42 @@ def test_recommended_scales_out_on_a_sustained_load_but_not_on_a_spike_that_has_
     assert outcome.metric is not None and outcome.metric > 80  # the window still holds it; the decision did not
     # the spike stays in the memory: no scale-in below what it needs either
     assert "inside the band" in outcome.reason
+
+
+def test_recommended_records_the_fresh_demand_and_holds_a_recurring_spike_against_the_scale_in(
+        scraped_service, settings, load_exporters):
+    """Against the real Prometheus: each evaluation records the demand of the rules' window and of the freshest
+    reading (VMs × irate of the last two scrapes). Two spikes recorded in the loop's memory (older than the
+    scale-in's hour, inside the two hours a spike is remembered) keep the capacity that carries them; with one,
+    the quiet load scales in."""
+    settings.IXNODE_PROMETHEUS_RATE_WINDOW = "40s"
+    settings.IXNODE_POLICY_FRESH_WINDOW = "3s"
+    scraped_service.min_vms = 1
+    scraped_service.save(update_fields=["min_vms"])
+    policy = ScalingPolicy.objects.create(config=scraped_service, policy_type="recommended", dry_run=True)
+    client = PrometheusClient()
+    for exporter in load_exporters:
+        exporter.set_load(cpu=20, memory=20)
+
+    def quiet():
+        window, fresh = _readings(scraped_service, policy, client)
+        return len(window) == len(fresh) == 2 and max(window) < 25 and max(fresh) < 25
+
+    _wait(quiet, what="both VMs at 20 % over the rules' window and in the fresh reading", timeout=90)
+    now = time.time()
+    spike = [now - 100 * 60, 60, 180]  # 2 VMs at 90 % in the fresh reading, averaged away by the window
+    later = [now - 50 * 60, 60, 180]
+    policy.recommendations = [spike, later]
+    policy.save(update_fields=["recommendations"])
+    outcome, event = services.policy_evaluate(config=scraped_service)
+    assert outcome.action is None and outcome.desired == 2, outcome.reason  # ceil(180 / 100): 2 carry it
+    assert "recurring spike of 180 VM-%" in outcome.reason
+    policy.refresh_from_db()
+    at, window_demand, fresh_demand = policy.recommendations[-1]
+    assert at >= now - 5 and 30 <= window_demand <= 50 and 30 <= fresh_demand <= 50  # 2 VMs × ~20 %
+
+    policy.recommendations = [later]  # one spike is chance: the quiet load needs 1 VM
+    policy.save(update_fields=["recommendations"])
+    outcome, event = services.policy_evaluate(config=scraped_service)
+    assert (outcome.action, outcome.desired) == (ScaleAction.SCALE_IN, 1), outcome.reason
+    assert (event.decision, event.status) == (Decision.ALLOW, EventStatus.DRY_RUN)

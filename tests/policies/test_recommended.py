@@ -133,6 +133,8 @@ def test_settings_are_the_tested_ones_with_the_configs_threshold(config):
     assert (s.policy_type, s.target, s.scale_in_target, s.stabilisation_seconds) == (
         PolicyType.RECOMMENDED, rec.DEFAULT_TARGET, rec.DEFAULT_SCALE_IN_TARGET, rec.DEFAULT_STABILISATION_SECONDS)
     assert (s.scale_out_threshold, s.confirm_seconds, s.suspend_scale_in) == (75, rec.DEFAULT_CONFIRM_SECONDS, True)
+    # a spike is remembered two scale-in memories long, carried at 100 % at most; the rise projection is off
+    assert (s.recurrence_seconds, s.spike_ceiling, s.lead_seconds) == (2 * rec.DEFAULT_STABILISATION_SECONDS, 100, 0)
 
 
 @pytest.mark.django_db
@@ -177,3 +179,90 @@ def test_the_config_page_offers_recommended_for_a_new_config_and_step_for_one_wi
     assert services._policy_for(config=config, values=values) is None
     values["policy_type"] = PolicyType.RECOMMENDED
     assert services._policy_for(config=config, values=values).policy_type == PolicyType.RECOMMENDED
+
+
+# --- a spike that recurs buys the capacity that carries it ------------------------------------------------------
+
+
+def test_a_one_minute_spike_that_recurs_buys_the_capacity_to_carry_it():
+    """2 VMs at 57 %, a 1-minute spike to 120 % (240 VM-%): the rules' window barely sees it and it is over before
+    a clone could serve. Once is chance: nothing is bought. Twice within the memory: 3 VMs carry it at ≤ 100 %."""
+    flat, spike = (57, 57), (70, 120)  # the rules' window averages the spike away; the fresh reading holds it
+    once = [spike] + [flat] * 60
+    out = _run(once, current=2)
+    assert out.action is None and out.desired == 2
+    twice = once + [spike, flat]
+    out = _run(twice, current=2)
+    assert (out.action, out.desired) == (ScaleAction.SCALE_OUT, 3), out.reason  # ceil(240 / 100)
+    assert "recurred" in out.reason and "100%" in out.reason
+    # the record keeps both demands: the window's (VM-%) and the fresh reading's
+    assert [len(r) for r in out.history] == [3] * len(out.history)
+    assert max(r[2] for r in out.history) == 240 and max(r[1] for r in out.history) == 140
+
+
+def test_readings_of_one_spike_are_not_a_recurrence():
+    # a hot reading two minutes after another is the same spike (less than a clone's lead time apart)
+    out = _run([(57, 57), (70, 120), (57, 57), (70, 120)] + [(57, 57)] * 3, current=2)
+    assert out.action is None and out.desired == 2
+
+
+def test_a_recurring_spike_keeps_its_capacity_after_the_scale_in_memory_forgot_it():
+    now = T0.timestamp()
+    spikes = [(now - 100 * 60, 140, 240), (now - 50 * 60, 140, 240)]  # older than the hour's memory, inside two
+    quiet = [(now - m * 60, 114, 114) for m in range(45, 0, -1)]
+    out = evaluate_policy(SETTINGS, _inp(T0, current=3, window=38, fresh=38, history=spikes + quiet))
+    # without the spikes: the hour's peak 114 VM-% fits 2 VMs at 75 %, 2 × 57 % is below 65 % → 2 VMs
+    assert out.action is None and out.desired == 3, out.reason
+    assert "recurring spike of 240 VM-%" in out.reason
+    # once the spikes are older than the recurrence memory (2 hours), the count goes back to what the load needs
+    later = T0 + timedelta(seconds=rec.DEFAULT_RECURRENCE_SECONDS - 49 * 60)
+    out = evaluate_policy(SETTINGS, _inp(later, current=3, window=38, fresh=38, history=spikes + quiet))
+    assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 2), out.reason
+
+
+def test_a_spike_the_count_carries_below_the_threshold_buys_nothing():
+    now = T0.timestamp()
+    # 150 VM-% twice on 2 VMs: 75 % at the spike, below the 80 % threshold — nothing to buy, and the rules stay
+    history = [(now - 90 * 60, 120, 150), (now - 30 * 60, 120, 150)]
+    out = evaluate_policy(SETTINGS, _inp(T0, current=2, window=50, fresh=50, history=history))
+    assert out.action is None and out.desired == 2 and "recurred" not in out.reason
+
+
+def test_recurring_peak_and_records_kept_before_the_fresh_demand():
+    rp = rec.recurring_peak
+    assert rp([(0.0, 100, 240), (3600.0, 100, 230), (3700.0, 100, 100)], now=3700.0, window_seconds=7200,
+              apart_seconds=390) == 230  # the level reached twice
+    assert rp([(0.0, 100, 240), (60.0, 100, 230)], now=60.0, window_seconds=7200, apart_seconds=390) is None
+    assert rp([(0.0, 100, 240), (3600.0, 100, 230)], now=7300.0, window_seconds=7200, apart_seconds=390) is None
+    # two-item records (kept before the fresh demand was recorded): the window's demand counts as fresh
+    assert rp([(0.0, 200), (1000.0, 180)], now=1000.0, window_seconds=7200, apart_seconds=390) == 180
+    assert rec.trim([(0.0, 200), (10.0, 1, 2)], now=100.0, window_seconds=95) == [(10.0, 1, 2)]
+    out = evaluate_policy(SETTINGS, _inp(T0, current=2, window=50, fresh=50,
+                                         history=[((T0 - timedelta(minutes=5)).timestamp(), 100)]))
+    assert out.history[0] == ((T0 - timedelta(minutes=5)).timestamp(), 100) and len(out.history[-1]) == 3
+
+
+# --- the projection of the rate of rise (an option, off by default) ----------------------------------------------
+
+
+def test_rise_rate_counts_a_rise_only_once_it_has_lasted():
+    ramp = [(float(t), 100 + t / 10) for t in range(0, 781, 60)]  # +0.1 VM-% per second for 13 minutes
+    assert rec.rise_rate(ramp, now=780.0, seconds=390) == pytest.approx(0.1)
+    step_up = [(float(t), 100 if t < 600 else 160) for t in range(0, 781, 60)]  # one step, then flat
+    assert rec.rise_rate(step_up, now=780.0, seconds=390) == 0.0  # the earlier period did not rise
+    assert rec.rise_rate(step_up, now=780.0, seconds=390, parts=1) > 0
+    assert rec.rise_rate(ramp[-2:], now=780.0, seconds=390) == 0.0  # too little recorded
+    assert rec.rise_rate([(t, 300 - v) for t, v in ramp], now=780.0, seconds=390) == 0.0  # falling
+
+
+def test_with_a_lead_the_scale_out_compares_the_load_a_clone_would_meet():
+    lead = recommended_settings(scale_out_threshold=80.0, confirm_seconds=60, scale_out_margin=0,
+                                scale_in_hysteresis=15, lead_seconds=390)
+    rising = [(60 + i, 60 + i) for i in range(14)]  # +1 point a minute: 73 % now, ≈ 79.5 % in 390 s
+    out = _run(rising + [(74, 74), (75, 75)], current=4, settings=lead)
+    assert (out.action, out.desired) == (ScaleAction.SCALE_OUT, 5), out.reason  # ceil(4 × 81.5 / 70)
+    assert "when a clone would serve" in out.reason
+    # the same load held steady: no projection, and 75 % is below the threshold
+    assert _run([(75, 75)] * 16, current=4, settings=lead).action is None
+    # without a lead (the default), 75 % is above the fixed trigger 70 %: the margin decides
+    assert _run([(75, 75)] * 3, current=4).action == ScaleAction.SCALE_OUT
