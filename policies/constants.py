@@ -15,3 +15,4 @@ WHATIF_MIN_DAYS = 1
 WHATIF_MAX_DAYS = 30
 WHATIF_MAX_POINTS = 10_000
 WHATIF_MIN_STEP_SECONDS = 60
+WHATIF_KEEP_RUNS = 20  # what-if runs kept per service (each holds its plot); older ones are deleted

@@ -33,6 +33,7 @@ from autoscaling.models import AutoscalingConfig
 from ixnode.integrations.prometheus import promql
 from ixnode.integrations.prometheus.client import prometheus_client
 from ixnode.integrations.prometheus.interface import Prometheus, PrometheusError, QueryResult
+from ixnode.jobs import ACTIVE_STATUSES
 from policies import constants, selectors
 from policies.choices import PolicyType, WhatIfStatus
 from policies.engine.evaluate import recommended_settings
@@ -97,17 +98,28 @@ def whatif_days_validate(value: object) -> int:
 
 
 def whatif_run_create(*, config: AutoscalingConfig, days: object, user: Any = None, language: str = ""
-                      ) -> WhatIfRun:
+                      ) -> tuple[WhatIfRun, bool]:
     """Record a what-if run of ``config``'s last ``days`` days and enqueue it after commit (ValidationError for
-    days outside the range)."""
+    days outside the range); returns (run, created).
+
+    One run per service at a time: while one is pending or running (a double click, a second operator), that run
+    is returned instead of queuing another (``created`` False). A service keeps its last
+    ``WHATIF_KEEP_RUNS`` runs; older ones (with their plots) are deleted when a new one is recorded."""
     checked = whatif_days_validate(days)
     with transaction.atomic():
+        # The config row's lock serialises two starts of one service (PostgreSQL; SQLite serialises every writer).
+        AutoscalingConfig.objects.select_for_update().filter(pk=config.pk).first()
+        for active in WhatIfRun.objects.filter(config=config, status__in=ACTIVE_STATUSES).defer("plot_png"):
+            if whatif_run_expire(run=active).is_active:
+                return active, False
         run = WhatIfRun.objects.create(
             config=config, days=checked, step_seconds=whatif_step_seconds(checked), language=language[:16],
             created_by=user if user is not None and getattr(user, "is_authenticated", False) else None,
         )
+        old = WhatIfRun.objects.filter(config=config).order_by("-created_at", "-id").values_list("pk", flat=True)
+        WhatIfRun.objects.filter(pk__in=list(old[constants.WHATIF_KEEP_RUNS:])).delete()
         transaction.on_commit(lambda: _enqueue(run.pk))
-    return run
+    return run, True
 
 
 def _enqueue(run_id: int) -> None:

@@ -80,11 +80,14 @@ def whatif_start(request: HttpRequest, service_name: str) -> HttpResponse:
     config = _config_or_404(service_name)
     days = request.POST.get("days", "")
     try:
-        run = whatif_run_create(config=config, days=days, user=request.user, language=get_language() or "")
+        run, created = whatif_run_create(config=config, days=days, user=request.user, language=get_language() or "")
     except ValidationError as exc:
         error = " ".join(exc.message_dict.get("days", exc.messages))
         context = {"config": config, **whatif_form_context(days=days, error=error), **whatif_context(None, config)}
         return render(request, "autoscaling/whatif.html", context, status=400)
+    if not created:
+        messages.info(request, _("A what-if run of this service is already under way: here it is. Start another "
+                                 "once it has finished."))
     return redirect(reverse("autoscaling:whatif", args=[config.service_name, run.pk]))
 
 

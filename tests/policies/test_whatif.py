@@ -3,6 +3,8 @@ node_exporter history backfilled with promtool (with a 15-minute scrape outage),
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
@@ -44,7 +46,8 @@ def service(config):
 
 def _run(service, *, days=1, django_capture_on_commit_callbacks=None):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        run = whatif_run_create(config=service, days=days)
+        run, created = whatif_run_create(config=service, days=days)
+    assert created
     assert len(callbacks) == 1  # enqueued once the transaction commits
     return whatif_run(run_id=run.pk)
 
@@ -208,6 +211,39 @@ def test_start_records_the_run_and_enqueues_its_task(whatif_client, service, dja
     assert progress == {"id": run.pk, "status": "pending", "progress": 0, "active": True, "error": "", "rows": []}
     live = whatif_client.get(response["Location"]).content.decode()
     assert 'http-equiv="refresh"' in live and 'id="whatif-progress"' in live
+
+
+def test_a_second_start_while_one_runs_shows_that_run(whatif_client, service, django_capture_on_commit_callbacks):
+    start = reverse("autoscaling:whatif-start", args=[service.service_name])
+    with django_capture_on_commit_callbacks(execute=True):
+        first = whatif_client.post(start, {"days": "3"})
+        second = whatif_client.post(start, {"days": "5"}, follow=True)
+    run = WhatIfRun.objects.get()  # one run, one task: a double click or a second operator queues nothing more
+    assert second.redirect_chain[-1][0] == first["Location"] and run.days == 3
+    assert "already under way" in second.content.decode()
+    WhatIfRun.objects.filter(pk=run.pk).update(status=WhatIfStatus.SUCCEEDED)
+    with django_capture_on_commit_callbacks(execute=True):
+        whatif_client.post(start, {"days": "5"})
+    assert WhatIfRun.objects.count() == 2  # once it has finished, a new one starts
+
+
+def test_a_run_stuck_past_its_limit_does_not_block_a_new_one(service, settings, django_capture_on_commit_callbacks):
+    stuck = WhatIfRun.objects.create(config=service, days=1, status=WhatIfStatus.RUNNING,
+                                     started_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=False):
+        run, created = whatif_run_create(config=service, days=2)
+    stuck.refresh_from_db()
+    assert created and run.pk != stuck.pk and stuck.status == WhatIfStatus.FAILED
+
+
+def test_a_service_keeps_its_last_runs_only(service, django_capture_on_commit_callbacks):
+    other = WhatIfRun.objects.create(config=service, days=1, status=WhatIfStatus.SUCCEEDED)
+    for _ in range(constants.WHATIF_KEEP_RUNS + 2):
+        with django_capture_on_commit_callbacks(execute=False):
+            run, created = whatif_run_create(config=service, days=1)
+        WhatIfRun.objects.filter(pk=run.pk).update(status=WhatIfStatus.SUCCEEDED)
+    kept = list(WhatIfRun.objects.filter(config=service).order_by("-id").values_list("pk", flat=True))
+    assert len(kept) == constants.WHATIF_KEEP_RUNS and kept[0] == run.pk and other.pk not in kept
 
 
 @pytest.mark.parametrize("days", ["0", "-1", "abc", "10000", "", "2.5"])
