@@ -172,6 +172,10 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         margin = rec.noise_margin(noise, k=settings.margin_noise_k, low=settings.margin_min,
                                   high=settings.scale_out_margin)
         trigger_at = settings.scale_out_threshold - margin
+        if noise is not None:
+            notes.append(f"scale-out margin {margin:g} points ({settings.margin_noise_k:g} × the fresh reading's "
+                         f"noise {noise:.1f} points over the last {settings.margin_noise_seconds // 60} min, "
+                         f"{settings.margin_min:g}–{settings.scale_out_margin:g})")
         # the load projected at the time a clone ordered now would serve: the rate of rise × the lead time
         rise = 0.0
         if settings.lead_seconds > 0:
