@@ -33,7 +33,7 @@ down), decided by the evaluation loop on the freshest measurement instead of wai
   projected that far ahead (the slowest least-squares rise of the rules'-window demand over the last
   ``rise_parts`` periods of ``rise_seconds``) with the trigger, and sizes for it. On the tuning traces it removed
   less overload than the fixed margin, or cost more VM-hours on noisy 5-minute loads, in every form tried
-  (docs/policies.md), so the fixed margin stays the default.
+  (docs/policies.md), so a margin (now from the noise, above) stays the default.
 * **Warm pool**: nothing special yet. A warm-pool VM comes back in about two minutes instead of five, which
   only shortens the scale-out; the policy does not (yet) weigh the pool's powered-off VMs in its decisions.
 
