@@ -49,6 +49,11 @@ class PolicySettings:
     # most at which the count then carries it
     recurrence_seconds: int = 0
     spike_ceiling: float = 100.0
+    # Recommended policy: the margin from the fresh reading's noise — k × its standard deviation around its trend
+    # over margin_noise_seconds, clamped to [margin_min, scale_out_margin] (k 0: the fixed scale_out_margin)
+    margin_noise_k: float = 0.0
+    margin_noise_seconds: int = 3600
+    margin_min: float = 0.0
     flapping_check: bool = True
     forecast_only: bool = False
     suspend_scale_out: bool = False
@@ -72,6 +77,9 @@ def recommended_settings(**overrides: object) -> PolicySettings:
         "lead_seconds": rec.DEFAULT_LEAD_SECONDS,
         "recurrence_seconds": rec.DEFAULT_RECURRENCE_SECONDS,
         "spike_ceiling": rec.DEFAULT_SPIKE_CEILING,
+        "margin_noise_k": rec.DEFAULT_MARGIN_NOISE_K,
+        "margin_noise_seconds": rec.DEFAULT_MARGIN_NOISE_SECONDS,
+        "margin_min": rec.DEFAULT_MARGIN_MIN,
     }
     values.update(overrides)
     return PolicySettings(**values)  # type: ignore[arg-type]
@@ -152,11 +160,22 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         if fresh is None:
             fresh = metric
         keep_for = max(settings.stabilisation_seconds, settings.recurrence_seconds,
-                       settings.rise_parts * (settings.rise_seconds or settings.lead_seconds))
+                       settings.rise_parts * (settings.rise_seconds or settings.lead_seconds),
+                       settings.margin_noise_seconds if settings.margin_noise_k > 0 else 0)
         history = rec.trim(history, now=now_s, window_seconds=keep_for)
         history.append((now_s, rec.demand(current, metric), rec.demand(current, fresh)))
         peak = rec.remembered_peak(history, now=now_s, window_seconds=settings.stabilisation_seconds) or 0
-        trigger_at = settings.scale_out_threshold - settings.scale_out_margin
+        # the margin from the noise of the fresh reading (the fixed margin until an hour is recorded)
+        noise = None
+        if settings.margin_noise_k > 0:
+            noise = rec.noise_points(history, now=now_s, seconds=settings.margin_noise_seconds, current=current)
+        margin = rec.noise_margin(noise, k=settings.margin_noise_k, low=settings.margin_min,
+                                  high=settings.scale_out_margin)
+        trigger_at = settings.scale_out_threshold - margin
+        if noise is not None:
+            notes.append(f"scale-out margin {margin:g} points ({settings.margin_noise_k:g} × the fresh reading's "
+                         f"noise {noise:.1f} points over the last {settings.margin_noise_seconds // 60} min, "
+                         f"{settings.margin_min:g}–{settings.scale_out_margin:g})")
         # the load projected at the time a clone ordered now would serve: the rate of rise × the lead time
         rise = 0.0
         if settings.lead_seconds > 0:

@@ -2,11 +2,18 @@
 down), decided by the evaluation loop on the freshest measurement instead of waiting for an alert.
 
 * **Scale-out** when both the freshest per-instance measurement and the alert rules' rate window are above the
-  trigger (``scale_out_margin`` below the scale-out threshold, so the clone is in service before the threshold
-  is crossed), the window for at least ``confirm_seconds``: the load is still there at the moment of the
+  trigger (a margin below the scale-out threshold, so the clone is in service before the threshold is crossed),
+  the window for at least ``confirm_seconds``: the load is still there at the moment of the
   decision (a window that still holds a spike that has ended does not trigger), one hot scrape alone does not
   either, and a spike shorter than the confirmation does not buy VMs that would arrive after it. It adds as
   many VMs as bring the measured load to the target at once, instead of one VM per cooldown.
+* **A margin that pays for itself**: the early VM is bought only when the load is close enough to the threshold
+  that its noise will cross it before a clone arrives. The margin is ``margin_noise_k`` (2) × the noise of the
+  freshest reading — its standard deviation around its least-squares trend over the last
+  ``margin_noise_seconds`` (an hour, the scale-in memory), in utilisation points at the current count — at least
+  ``margin_min`` (5) and at most ``scale_out_margin`` (10, also while less than half an hour is recorded). A
+  smooth load gets a small margin (fewer VM-hours for a peak that stays below the threshold), a noisy or spiky
+  one the full 10 points; a slow rise such as a daily cycle is trend, not noise.
 * **Scale-in** only to a count that would carry the highest demand of the last ``stabilisation_seconds`` at or
   below the scale-in target, and the load of now at least ``scale_in_hysteresis`` points below the trigger (so
   the next evaluation does not scale straight back out). The memory holds *demand* (VMs × utilisation, in
@@ -26,7 +33,7 @@ down), decided by the evaluation loop on the freshest measurement instead of wai
   projected that far ahead (the slowest least-squares rise of the rules'-window demand over the last
   ``rise_parts`` periods of ``rise_seconds``) with the trigger, and sizes for it. On the tuning traces it removed
   less overload than the fixed margin, or cost more VM-hours on noisy 5-minute loads, in every form tried
-  (docs/policies.md), so the fixed margin stays the default.
+  (docs/policies.md), so a margin (now from the noise, above) stays the default.
 * **Warm pool**: nothing special yet. A warm-pool VM comes back in about two minutes instead of five, which
   only shortens the scale-out; the policy does not (yet) weigh the pool's powered-off VMs in its decisions.
 
@@ -42,7 +49,12 @@ from dataclasses import dataclass
 
 #: Default knobs of a new ``recommended`` policy (chosen on the suite's tuning traces, see docs/policies.md).
 DEFAULT_TARGET = 70.0  # a scale-out sizes the service to this utilisation
-DEFAULT_SCALE_OUT_MARGIN = 10.0  # scale out this far below the scale-out threshold (a clone's lead time)
+DEFAULT_SCALE_OUT_MARGIN = 10.0  # scale out at most this far below the scale-out threshold (a clone's lead time)
+# ... and k × the noise of the fresh reading (its standard deviation around its trend over the last hour, the
+# scale-in memory) below it, at least DEFAULT_MARGIN_MIN: a smooth load gets a small margin, a noisy one the full
+DEFAULT_MARGIN_NOISE_K = 2.0
+DEFAULT_MARGIN_NOISE_SECONDS = 3600
+DEFAULT_MARGIN_MIN = 5.0
 DEFAULT_SCALE_IN_TARGET = 75.0  # a scale-in leaves the remembered (hour's) peak demand at or below this
 DEFAULT_STABILISATION_SECONDS = 3600  # how long the scale-in remembers demand: an hourly spike stays remembered
 DEFAULT_SCALE_IN_HYSTERESIS = 5.0  # and leaves the load of now at least this far below the trigger
@@ -139,6 +151,33 @@ def rise_rate(history: Sequence[Record], *, now: float, seconds: float, parts: i
             return 0.0
         slowest = min(slowest, slope)
     return slowest
+
+
+def noise_points(history: Sequence[Record], *, now: float, seconds: float, current: int) -> float | None:
+    """The short-term variability of the freshest reading over the last ``seconds``, in utilisation points at
+    ``current`` VMs: the standard deviation of the fresh demands around their least-squares line (a slow trend
+    such as a daily rise is not noise; the same on 1-minute and 5-minute data). None with fewer than five
+    readings or a history that does not reach back half of ``seconds``."""
+    if current <= 0 or seconds <= 0:
+        return None
+    start = now - seconds
+    points = [(entry[0], float(_fresh(entry))) for entry in history if start <= entry[0] <= now]
+    if len(points) < 5 or not history or history[0][0] > now - seconds / 2:
+        return None
+    slope = _slope(points, span=seconds) or 0.0
+    mean_t = sum(t for t, _ in points) / len(points)
+    mean_v = sum(v for _, v in points) / len(points)
+    var = sum((v - mean_v - slope * (t - mean_t)) ** 2 for t, v in points) / (len(points) - 2)
+    return math.sqrt(var) / current
+
+
+def noise_margin(noise: float | None, *, k: float, low: float, high: float) -> float:
+    """The scale-out margin (points below the threshold) for a fresh reading whose noise is ``noise`` points:
+    ``k`` × the noise, at least ``low`` and at most ``high`` (the fixed margin); ``high`` while the noise is
+    unknown (too little recorded) or ``k`` is 0 (off)."""
+    if k <= 0 or noise is None:
+        return high
+    return max(low, min(high, k * noise))
 
 
 def sustained(history: Sequence[Record], *, now: float, seconds: float, above: float) -> bool:

@@ -329,3 +329,39 @@ def test_recommended_records_the_fresh_demand_and_holds_a_recurring_spike_agains
     outcome, event = services.policy_evaluate(config=scraped_service)
     assert (outcome.action, outcome.desired) == (ScaleAction.SCALE_IN, 1), outcome.reason
     assert (event.decision, event.status) == (Decision.ALLOW, EventStatus.DRY_RUN)
+
+
+def test_recommended_margin_from_the_noise_of_the_fresh_demand_in_the_loops_memory(scraped_service, settings,
+                                                                                  load_exporters):
+    """Against the real Prometheus: both VMs at 73 %, 7 points below the threshold. The margin comes from the noise
+    of the fresh demand the loop recorded over the last hour (the policy row's memory): smooth, the least margin
+    (trigger 75 %) and no scale-out; ± 20 VM-% of noise, the full margin (trigger 70 %) and a scale-out."""
+    settings.IXNODE_PROMETHEUS_RATE_WINDOW = "40s"
+    settings.IXNODE_POLICY_FRESH_WINDOW = "3s"
+    policy = ScalingPolicy.objects.create(config=scraped_service, policy_type="recommended", dry_run=True)
+    client = PrometheusClient()
+    for exporter in load_exporters:
+        exporter.set_load(cpu=73, memory=20)
+
+    def steady():
+        window, fresh = _readings(scraped_service, policy, client)
+        return len(window) == len(fresh) == 2 and all(71 <= v <= 74.5 for v in window + fresh)
+
+    _wait(steady, what="both VMs at 73 % over the rules' window and in the fresh reading", timeout=90)
+    now = time.time()
+    policy.recommendations = [[now - m * 60, 146, 146] for m in range(60, 0, -1)]
+    policy.save(update_fields=["recommendations"])
+    outcome, _ = services.policy_evaluate(config=scraped_service)
+    assert outcome.action is None and outcome.desired == 2, outcome.reason
+    assert "scale-out margin 5 points" in outcome.reason
+
+    _wait(steady, what="both VMs still at 73 %", timeout=30)
+    now = time.time()
+    policy.recommendations = [[now - m * 60, 146, 166 if m % 2 else 126] for m in range(60, 0, -1)]
+    policy.save(update_fields=["recommendations"])
+    outcome, event = services.policy_evaluate(config=scraped_service)
+    assert (outcome.action, outcome.desired) == (ScaleAction.SCALE_OUT, 3), outcome.reason  # ceil(2 × 73 / 70)
+    assert "scale-out margin 10 points" in outcome.reason
+    assert (event.decision, event.status) == (Decision.ALLOW, EventStatus.DRY_RUN)
+    policy.refresh_from_db()
+    assert len(policy.recommendations) == 61 and len(policy.recommendations[-1]) == 3

@@ -266,3 +266,79 @@ def test_with_a_lead_the_scale_out_compares_the_load_a_clone_would_meet():
     assert _run([(75, 75)] * 16, current=4, settings=lead).action is None
     # without a lead (the default), 75 % is above the fixed trigger 70 %: the margin decides
     assert _run([(75, 75)] * 3, current=4).action == ScaleAction.SCALE_OUT
+
+
+# --- a margin that pays for itself: the trigger from the fresh reading's noise ----------------------------------
+
+
+def _hour(fresh_of, *, window: float, current: int, now: datetime = T0) -> list[tuple[float, float, float]]:
+    """An hour of the loop's records (one a minute, VM-%) up to a minute before ``now``."""
+    return [((now - timedelta(minutes=m)).timestamp(), window * current, fresh_of(m) * current)
+            for m in range(60, 0, -1)]
+
+
+def test_noise_points_is_the_fresh_readings_spread_around_its_trend():
+    now = T0.timestamp()
+    flat = _hour(lambda m: 74, window=74, current=4)
+    assert rec.noise_points(flat, now=now, seconds=3600, current=4) == pytest.approx(0.0)
+    # a slow rise (a daily cycle's morning) is trend, not noise
+    rising = _hour(lambda m: 80 - m / 6, window=74, current=4)
+    assert rec.noise_points(rising, now=now, seconds=3600, current=4) == pytest.approx(0.0, abs=1e-9)
+    # ± 5 points around 74 % at 4 VMs: 20 VM-% in demand, 5 points at the current count
+    noisy = _hour(lambda m: 74 + (5 if m % 2 else -5), window=74, current=4)
+    assert rec.noise_points(noisy, now=now, seconds=3600, current=4) == pytest.approx(5.0, rel=0.05)
+    assert rec.noise_points(noisy, now=now, seconds=3600, current=2) == pytest.approx(10.0, rel=0.05)
+    # too little recorded (less than half of the period, or fewer than five readings): unknown
+    assert rec.noise_points(noisy[-20:], now=now, seconds=3600, current=4) is None
+    assert rec.noise_points(noisy[:4], now=now, seconds=3600, current=4) is None
+    # two-item records count their window demand as fresh
+    assert rec.noise_points([(t, w) for t, w, _ in noisy], now=now, seconds=3600, current=4) == pytest.approx(0.0)
+
+
+def test_noise_margin_is_k_times_the_noise_within_its_bounds():
+    assert rec.noise_margin(1.0, k=2, low=5, high=10) == 5  # smooth: the least margin
+    assert rec.noise_margin(3.0, k=2, low=5, high=10) == 6
+    assert rec.noise_margin(8.0, k=2, low=5, high=10) == 10  # noisy or spiky: the full margin
+    assert rec.noise_margin(None, k=2, low=5, high=10) == 10  # unknown: the full margin
+    assert rec.noise_margin(3.0, k=0, low=5, high=10) == 10  # off: the fixed margin
+
+
+def test_a_smooth_load_below_the_threshold_does_not_buy_the_margin_vm_a_noisy_one_does():
+    """4 VMs at 73 %, 7 points below the 80 % threshold, for an hour. Smooth, it will not cross the threshold
+    before a clone arrives: the margin is the least (5 points, trigger 75 %) and nothing is bought. With ± 5
+    points of noise it will: the margin is the full 10 points (trigger 70 %) and it scales out."""
+    smooth = _hour(lambda m: 73, window=73, current=4)
+    out = evaluate_policy(SETTINGS, _inp(T0, current=4, window=73, fresh=73, history=smooth))
+    assert out.action is None and out.desired == 4, out.reason
+    assert "scale-out margin 5 points" in out.reason
+    noisy = _hour(lambda m: 73 + (5 if m % 2 else -5), window=73, current=4)
+    out = evaluate_policy(SETTINGS, _inp(T0, current=4, window=73, fresh=73, history=noisy))
+    assert (out.action, out.desired) == (ScaleAction.SCALE_OUT, 5), out.reason  # ceil(4 × 73 / 70)
+    assert "scale-out margin 10 points" in out.reason and "trigger 70%" in out.reason
+    # the fixed margin (k 0) buys the VM on the smooth load as well
+    fixed = replace(SETTINGS, margin_noise_k=0)
+    out = evaluate_policy(fixed, _inp(T0, current=4, window=73, fresh=73, history=smooth))
+    assert out.action == ScaleAction.SCALE_OUT and "scale-out margin" not in out.reason
+    # above the threshold less the least margin, a smooth load scales out too
+    hot = _hour(lambda m: 76, window=76, current=4)
+    out = evaluate_policy(SETTINGS, _inp(T0, current=4, window=76, fresh=76, history=hot))
+    assert out.action == ScaleAction.SCALE_OUT, out.reason
+
+
+def test_the_noise_margin_also_sets_the_scale_in_limit():
+    """The scale-in leaves the load of now the hysteresis below the trigger: with a smooth load the trigger is
+    75 %, so 3 VMs may carry 4 × 52 % (69 %, below 70 %); with the fixed margin (trigger 70 %, limit 65 %) not."""
+    smooth = _hour(lambda m: 52, window=52, current=4)
+    out = evaluate_policy(SETTINGS, _inp(T0, current=4, window=52, fresh=52, history=smooth))
+    assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 3), out.reason
+    out = evaluate_policy(replace(SETTINGS, margin_noise_k=0), _inp(T0, current=4, window=52, fresh=52,
+                                                                    history=smooth))
+    assert out.action is None and out.desired == 4, out.reason
+
+
+def test_the_settings_carry_the_noise_margin():
+    s = recommended_settings(scale_out_threshold=80.0)
+    assert (s.margin_noise_k, s.margin_noise_seconds, s.margin_min, s.scale_out_margin) == (
+        rec.DEFAULT_MARGIN_NOISE_K, rec.DEFAULT_MARGIN_NOISE_SECONDS, rec.DEFAULT_MARGIN_MIN,
+        rec.DEFAULT_SCALE_OUT_MARGIN) == (2.0, 3600, 5.0, 10.0)
+    assert parse_policy("recommended:margin_noise_k=0", presets=True).settings.margin_noise_k == 0
