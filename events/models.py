@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from events.choices import Decision, EventStatus, Executor, ScaleAction, StageStatus, Trigger
 from events.reasons import reason_display
+from ixnode.choices import ChoiceLabelsMixin
 
 _UNRENDERABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -46,7 +47,7 @@ class RenderableJSONField(models.JSONField):
         return value_renderable(super().from_db_value(value, expression, connection))
 
 
-class ScaleEvent(models.Model):
+class ScaleEvent(ChoiceLabelsMixin, models.Model):
     """One scaling decision and, when allowed, the pipeline run that carried it out."""
 
     config = models.ForeignKey(
@@ -144,7 +145,7 @@ class ScaleEvent(models.Model):
         return reason_display(code=self.reason_code, params=self.reason_params, text=self.reason)
 
 
-class ScaleEventStage(models.Model):
+class ScaleEventStage(ChoiceLabelsMixin, models.Model):
     """One named stage of a pipeline run, with its timing and log."""
 
     event = models.ForeignKey(ScaleEvent, on_delete=models.CASCADE, related_name="stages")

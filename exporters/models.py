@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from exporters.choices import BinarySource, HostStatus, InstallAction, JobStatus
+from ixnode.choices import ChoiceLabelsMixin
 from ixnode.jobs import BackgroundJob
 
 
@@ -48,7 +49,7 @@ class ExporterInstall(BackgroundJob):
         return f"#{self.pk} {self.action} {', '.join(self.components)}"
 
 
-class ExporterInstallHost(models.Model):
+class ExporterInstallHost(ChoiceLabelsMixin, models.Model):
     """One host of an install job: its progress, log and verified result."""
 
     install = models.ForeignKey(ExporterInstall, on_delete=models.CASCADE, related_name="hosts")

@@ -7,11 +7,13 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ixnode.choices import ChoiceLabelsMixin
+
 #: the ``status`` values of a job that has not ended (each job's choices name them ``pending`` and ``running``)
 ACTIVE_STATUSES = ("pending", "running")
 
 
-class BackgroundJob(models.Model):
+class BackgroundJob(ChoiceLabelsMixin, models.Model):
     """Abstract: the fields and order every background job shares; each job adds its ``status`` and its work."""
 
     error = models.TextField(_("error"), blank=True)
