@@ -108,7 +108,7 @@ def whatif_run_create(*, config: AutoscalingConfig, days: object, user: Any = No
     checked = whatif_days_validate(days)
     with transaction.atomic():
         # The config row's lock serialises two starts of one service (PostgreSQL; SQLite serialises every writer).
-        AutoscalingConfig.objects.select_for_update().filter(pk=config.pk).first()
+        AutoscalingConfig.objects.select_for_update().filter(pk=config.pk).values_list("pk", flat=True).first()
         for active in WhatIfRun.objects.filter(config=config, status__in=ACTIVE_STATUSES).defer("plot_png"):
             if whatif_run_expire(run=active).is_active:
                 return active, False
