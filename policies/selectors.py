@@ -26,9 +26,13 @@ def policy_settings(config: AutoscalingConfig, policy: ScalingPolicy | None) -> 
         return PolicySettings(scale_out_threshold=config.scale_out_cpu_threshold)
     threshold = config.scale_out_cpu_threshold if policy.metric == "cpu" else config.scale_out_memory_threshold
     if policy.policy_type == PolicyType.RECOMMENDED:
-        # Its tested settings, with the config's scale-out threshold (the band's upper edge).
+        # Its tested settings, with the config's band: the scale-out threshold (the upper edge) and the seed's
+        # scale-in rule (the lower edge and its duration: headroom goes at least as fast as the seed lets it go).
         return recommended_settings(
             scale_out_threshold=threshold,
+            scale_in_threshold=config.scale_in_cpu_threshold if policy.metric == "cpu"
+            else config.scale_in_memory_threshold,
+            scale_in_duration_seconds=config.scale_in_duration_minutes * 60,
             warmup_seconds=policy.warmup_seconds,
             flapping_check=policy.flapping_check,
             suspend_scale_out=policy.suspend_scale_out,

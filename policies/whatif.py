@@ -171,7 +171,9 @@ def whatif_replays(*, config: AutoscalingConfig) -> list[Replay]:
     service's current policy — a row of its own unless it replays exactly as one of the other two."""
     threshold = config.scale_out_cpu_threshold
     step = SimPolicy(str(PolicyType.STEP))
-    recommended = SimPolicy(str(PolicyType.RECOMMENDED), recommended_settings(scale_out_threshold=threshold))
+    recommended = SimPolicy(str(PolicyType.RECOMMENDED), recommended_settings(
+        scale_out_threshold=threshold, scale_in_threshold=config.scale_in_cpu_threshold,
+        scale_in_duration_seconds=config.scale_in_duration_minutes * 60))
     policy = selectors.policy_get(config=config)
     if policy is None:  # no row: the service scales by the seed's step policy
         return [Replay("step", PolicyType.STEP, step, True), Replay("recommended", PolicyType.RECOMMENDED,

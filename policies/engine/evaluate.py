@@ -54,6 +54,20 @@ class PolicySettings:
     margin_noise_k: float = 0.0
     margin_noise_seconds: int = 3600
     margin_min: float = 0.0
+    # Recommended policy: the seed's scale-in band (the config's scale-in threshold and duration). With
+    # release_like_step, once the rules' window at the current count has been below scale_in_threshold for
+    # scale_in_duration_seconds (the seed's scale-in alert would fire), the count keeps no more than one VM
+    # fewer, whatever the memory holds: headroom is released at least as fast as the seed releases it.
+    scale_in_threshold: float = 30.0
+    scale_in_duration_seconds: int = 300
+    release_like_step: bool = False
+    # Recommended policy: the scale-out margin is used only when it pays: the share of the last
+    # margin_noise_seconds' fresh readings, moved along their trend to a clone's arrival, that the current count
+    # would carry above the scale-out threshold is at least margin_share (0: always, the margin of before)
+    margin_share: float = 0.0
+    # ... unless the fresh demand's trend over that time rises at least this many points (at the current count)
+    # within a clone's lead time: a rising load keeps its margin
+    margin_rise: float = 0.5
     flapping_check: bool = True
     forecast_only: bool = False
     suspend_scale_out: bool = False
@@ -80,6 +94,9 @@ def recommended_settings(**overrides: object) -> PolicySettings:
         "margin_noise_k": rec.DEFAULT_MARGIN_NOISE_K,
         "margin_noise_seconds": rec.DEFAULT_MARGIN_NOISE_SECONDS,
         "margin_min": rec.DEFAULT_MARGIN_MIN,
+        "release_like_step": rec.DEFAULT_RELEASE_LIKE_STEP,
+        "margin_share": rec.DEFAULT_MARGIN_SHARE,
+        "margin_rise": rec.DEFAULT_MARGIN_RISE,
     }
     values.update(overrides)
     return PolicySettings(**values)  # type: ignore[arg-type]
@@ -161,7 +178,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
             fresh = metric
         keep_for = max(settings.stabilisation_seconds, settings.recurrence_seconds,
                        settings.rise_parts * (settings.rise_seconds or settings.lead_seconds),
-                       settings.margin_noise_seconds if settings.margin_noise_k > 0 else 0)
+                       settings.margin_noise_seconds if settings.margin_noise_k > 0 or settings.margin_share > 0 else 0,
+                       settings.scale_in_duration_seconds if settings.release_like_step else 0)
         history = rec.trim(history, now=now_s, window_seconds=keep_for)
         history.append((now_s, rec.demand(current, metric), rec.demand(current, fresh)))
         peak = rec.remembered_peak(history, now=now_s, window_seconds=settings.stabilisation_seconds) or 0
@@ -171,11 +189,33 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
             noise = rec.noise_points(history, now=now_s, seconds=settings.margin_noise_seconds, current=current)
         margin = rec.noise_margin(noise, k=settings.margin_noise_k, low=settings.margin_min,
                                   high=settings.scale_out_margin)
-        trigger_at = settings.scale_out_threshold - margin
         if noise is not None:
             notes.append(f"scale-out margin {margin:g} points ({settings.margin_noise_k:g} × the fresh reading's "
                          f"noise {noise:.1f} points over the last {settings.margin_noise_seconds // 60} min, "
                          f"{settings.margin_min:g}–{settings.scale_out_margin:g})")
+        # the margin only where it pays: enough of the recent readings, at the level expected when a clone would
+        # serve, overload the current count, or the load is rising
+        share = None
+        slope = 0.0
+        if settings.margin_share > 0:
+            slope = rec.fresh_trend(history, now=now_s, seconds=settings.margin_noise_seconds) or 0.0
+        if settings.margin_share > 0 and settings.margin_noise_k > 0 and margin > 0:
+            share = rec.overload_share(history, now=now_s, seconds=settings.margin_noise_seconds, current=current,
+                                       threshold=settings.scale_out_threshold, ahead=rec.CLONE_LEAD_SECONDS)
+            rising = slope * rec.CLONE_LEAD_SECONDS / current
+            if share is not None and share < settings.margin_share and rising < settings.margin_rise:
+                notes.append(rec.NOTE_NO_MARGIN % {
+                    "share": f"{share:.0%}", "minutes": settings.margin_noise_seconds // 60, "count": current,
+                    "pays": f"{settings.margin_share:.0%}"})
+                margin = 0.0
+        trigger_at = settings.scale_out_threshold - margin
+        pays_below = True  # one VM fewer would need the margin too (or the share is not known)
+        if settings.margin_share > 0 and settings.margin_noise_k > 0 and current > 1:
+            below = rec.overload_share(history, now=now_s, seconds=settings.margin_noise_seconds,
+                                       current=current - 1, threshold=settings.scale_out_threshold,
+                                       ahead=rec.CLONE_LEAD_SECONDS)
+            pays_below = (below is None or below >= settings.margin_share
+                          or slope * rec.CLONE_LEAD_SECONDS / (current - 1) >= settings.margin_rise)
         # the load projected at the time a clone ordered now would serve: the rate of rise × the lead time
         rise = 0.0
         if settings.lead_seconds > 0:
@@ -188,13 +228,17 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         if settings.recurrence_seconds > 0:
             recurring = rec.recurring_peak(history, now=now_s, window_seconds=settings.recurrence_seconds,
                                            apart_seconds=settings.lead_seconds or rec.CLONE_LEAD_SECONDS)
+        release = settings.release_like_step and rec.step_releases(
+            history, now=now_s, seconds=settings.scale_in_duration_seconds, below=settings.scale_in_threshold,
+            current=current)
         band = rec.band_count(
             current=current, fresh=fresh, window=metric, peak_demand=peak,
             trigger=trigger_at, target=settings.target,
             scale_in_target=settings.scale_in_target or settings.target, min_vms=bounds.min_vms,
             max_vms=bounds.max_vms, confirmed=confirmed, hysteresis=settings.scale_in_hysteresis,
             rise=rise, threshold=settings.scale_out_threshold, recurring_demand=recurring,
-            spike_ceiling=settings.spike_ceiling,
+            spike_ceiling=settings.spike_ceiling, release=release, scale_in_threshold=settings.scale_in_threshold,
+            margin_pays_below=pays_below,
         )
         desired = band.desired
         notes.extend(band.notes)

@@ -47,6 +47,19 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
+# Notes of an evaluation's reason (stored in English like every policy note; the Korean is in the catalogue).
+NOTE_NO_MARGIN = gettext_noop(
+    "no scale-out margin: %(share)s of the fresh readings of the last %(minutes)d min, at the level expected when "
+    "a clone would serve, overload %(count)d VMs (the margin pays from %(pays)s)")
+NOTE_MARGIN_NOT_NEEDED_BELOW = gettext_noop(
+    "highest demand of the scale-in window %(peak)d VM-%% fits %(count)d VMs below the scale-out threshold "
+    "%(threshold)s%%, where the scale-out margin does not pay")
+NOTE_RELEASE_LIKE_STEP = gettext_noop(
+    "utilisation %(window).1f%% over the window, below the scale-in threshold %(threshold)s%% for the seed's "
+    "scale-in duration → %(count)d VMs, as the seed releases headroom")
+
 #: Default knobs of a new ``recommended`` policy (chosen on the suite's tuning traces, see docs/policies.md).
 DEFAULT_TARGET = 70.0  # a scale-out sizes the service to this utilisation
 DEFAULT_SCALE_OUT_MARGIN = 10.0  # scale out at most this far below the scale-out threshold (a clone's lead time)
@@ -68,6 +81,14 @@ CLONE_LEAD_SECONDS = 390  # decision → clone in service: dispatch 30 s + clone
 # The projection of the rate of rise over the clone lead (lead_seconds): off by default — on the tuning traces it
 # was worse than the fixed margin in every form tried (docs/policies.md); ``recommended:lead_seconds=390`` runs it.
 DEFAULT_LEAD_SECONDS = 0
+# Release headroom at least as fast as the seed: once the seed's scale-in alert would fire at the current count
+# (the rules' window below the config's scale-in threshold for its duration), keep at most one VM fewer.
+DEFAULT_RELEASE_LIKE_STEP = False
+# The margin only when it pays: at least this share of the last hour's fresh readings, moved along their trend to
+# a clone's arrival, would overload the current count (0: the margin always applies).
+DEFAULT_MARGIN_SHARE = 0.05
+# ... unless the fresh demand's trend rises at least this many points within a clone's lead time
+DEFAULT_MARGIN_RISE = 0.25
 
 
 @dataclass(frozen=True)
@@ -180,6 +201,54 @@ def noise_margin(noise: float | None, *, k: float, low: float, high: float) -> f
     return max(low, min(high, k * noise))
 
 
+def fresh_trend(history: Sequence[Record], *, now: float, seconds: float) -> float | None:
+    """The least-squares slope of the freshest demand over the last ``seconds`` (VM-% per second; None: too
+    little recorded, as :func:`noise_points`)."""
+    start = now - seconds
+    points = [(entry[0], float(_fresh(entry))) for entry in history if start <= entry[0] <= now]
+    if len(points) < 5 or not history or history[0][0] > now - seconds / 2:
+        return None
+    return _slope(points, span=seconds) or 0.0
+
+
+def overload_share(history: Sequence[Record], *, now: float, seconds: float, current: int, threshold: float,
+                   ahead: float) -> float | None:
+    """The share of the freshest readings of the last ``seconds`` that ``current`` VMs would carry above
+    ``threshold`` % once each is moved along the readings' least-squares trend to ``ahead`` seconds from now (when
+    a clone ordered now would serve): the noise of the recent past around the level expected then — counted, or
+    from the moved readings' standard deviation as a normal tail, whichever is more. None with
+    fewer than five readings or a history that does not reach back half of ``seconds`` (as :func:`noise_points`)."""
+    if current <= 0 or seconds <= 0:
+        return None
+    start = now - seconds
+    points = [(entry[0], float(_fresh(entry))) for entry in history if start <= entry[0] <= now]
+    if len(points) < 5 or not history or history[0][0] > now - seconds / 2:
+        return None
+    slope = _slope(points, span=seconds) or 0.0
+    limit = current * threshold
+    moved = [v + slope * (now + ahead - t) for t, v in points]
+    counted = sum(1 for v in moved if v > limit) / len(moved)
+    # ... and the same share from the readings' spread (a normal tail): the few readings of an hour at 5-minute
+    # data, or a spread that has not yet reached the threshold, still count the chance that it will
+    mean = sum(moved) / len(moved)
+    spread = math.sqrt(sum((v - mean) ** 2 for v in moved) / max(1, len(moved) - 2))
+    tail = (0.5 * math.erfc((limit - mean) / (spread * math.sqrt(2))) if spread > 0
+            else 1.0 if mean > limit else 0.0)
+    return max(counted, tail)
+
+
+def step_releases(history: Sequence[Record], *, now: float, seconds: float, below: float, current: int) -> bool:
+    """Whether the seed's scale-in alert would fire at ``current`` VMs: every demand over the rules' window
+    recorded in the last ``seconds`` is below ``below`` % of ``current`` VMs, and the history reaches back that
+    far."""
+    if current <= 0 or seconds <= 0:
+        return False
+    start = now - seconds
+    if not history or history[0][0] > start:
+        return False
+    return all(entry[1] < below * current for entry in history if start <= entry[0] <= now)
+
+
 def sustained(history: Sequence[Record], *, now: float, seconds: float, above: float) -> bool:
     """Whether every demand recorded in the last ``seconds`` is above ``above`` VM-% and the history reaches back
     that far (a load that has just risen is not confirmed yet). ``seconds`` 0: always confirmed."""
@@ -208,6 +277,9 @@ def band_count(
     threshold: float | None = None,
     recurring_demand: int | None = None,
     spike_ceiling: float = 100.0,
+    release: bool = False,
+    scale_in_threshold: float = 30.0,
+    margin_pays_below: bool = True,
 ) -> BandOutcome:
     """The recommended count for ``current`` VMs whose freshest utilisation is ``fresh`` and whose rules'-window
     utilisation is ``window`` (both %), given the highest demand the scale-in window remembers; ``trigger`` is the
@@ -217,7 +289,16 @@ def band_count(
     service (the measured rate of rise × the clone lead time): the scale-out compares the load projected then
     with the trigger and sizes for it. ``recurring_demand`` (VM-%) is the freshest demand a spike has reached at
     least twice in the memory (:func:`recurring_peak`): if the count cannot carry it below ``threshold``, the
-    count is raised to carry it at ``spike_ceiling`` % at most, and never lowered below that."""
+    count is raised to carry it at ``spike_ceiling`` % at most, and never lowered below that.
+
+    ``release``: the seed's scale-in alert would fire now (the rules' window below ``scale_in_threshold`` % for
+    its duration, :func:`step_releases`): the count keeps at most one VM fewer than ``current``, whatever the
+    memory or a recurring spike holds — headroom goes at least as fast as the seed lets it go.
+
+    ``margin_pays_below`` False: one VM fewer would not need the scale-out margin (too few of the recent fresh
+    readings would overload it, :func:`overload_share`), so a scale-in to it needs the window's highest demand to
+    fit at ``threshold`` (not ``scale_in_target``) and the load of now below ``threshold`` less the hysteresis (not
+    the trigger): the VM the margin bought is not held for a level that sits just below the threshold."""
     if current <= 0:
         return BandOutcome(current, [])
     notes: list[str] = []
@@ -235,7 +316,7 @@ def band_count(
                      f"trigger {trigger:g}% for too short a time, no scale-out yet")
         return BandOutcome(max(min_vms, min(max_vms, current)), notes)
     carry = 0
-    if recurring_demand is not None:
+    if recurring_demand is not None and not release:
         carry = math.ceil(round(recurring_demand / max(spike_ceiling, 1.0), 9))
         limit = threshold if threshold is not None else trigger
         if recurring_demand > current * limit and carry > current:
@@ -245,6 +326,17 @@ def band_count(
     keep = max(1, math.ceil(round(peak_demand / max(scale_in_target, 1.0), 9)), carry)
     if hysteresis > 0:  # the remaining VMs must not be near the trigger now (a scale-in the next minute undoes)
         keep = max(keep, math.ceil(round(current * window / max(trigger - hysteresis, 1.0), 9)))
+    if not margin_pays_below and keep >= current > 1 and threshold is not None:
+        fewer = current - 1
+        if (peak_demand <= fewer * threshold and fewer >= carry
+                and current * window <= fewer * (threshold - hysteresis)):
+            notes.append(NOTE_MARGIN_NOT_NEEDED_BELOW % {"peak": peak_demand, "count": fewer,
+                                                         "threshold": f"{threshold:g}"})
+            return BandOutcome(max(min_vms, min(max_vms, fewer)), notes)
+    if release and keep >= current > 1:
+        notes.append(NOTE_RELEASE_LIKE_STEP % {"window": window, "threshold": f"{scale_in_threshold:g}",
+                                               "count": current - 1})
+        return BandOutcome(max(min_vms, min(max_vms, current - 1)), notes)
     if keep < current:
         notes.append(f"highest demand of the scale-in window {peak_demand} VM-% fits {keep} VMs at or below "
                      f"{scale_in_target:g}%")

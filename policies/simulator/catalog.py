@@ -73,7 +73,8 @@ class SimPolicy:
             return rules + (" + re-check at cooldown end" if self.name == RECHECK else "") + pool
         default = PolicySettings()
         changed = [f"{f.name}={getattr(s, f.name)}" for f in fields(PolicySettings)
-                   if f.name not in ("policy_type", "scale_out_threshold")
+                   if f.name not in ("policy_type", "scale_out_threshold", "scale_in_threshold",
+                                     "scale_in_duration_seconds")
                    and getattr(s, f.name) != getattr(default, f.name)]
         return ", ".join(changed) + pool if changed else "defaults" + pool
 
@@ -133,7 +134,9 @@ def parse_policy(spec: str, *, base: PolicySettings | None = None, presets: bool
     for item in filter(None, (part.strip() for part in rest.split(","))):
         key, eq, value = item.partition("=")
         key = key.strip().replace("-", "_")
-        if not eq or (key not in known and key != "warm_pool") or key in ("policy_type", "scale_out_threshold"):
+        if not eq or (key not in known and key != "warm_pool") or key in ("policy_type", "scale_out_threshold",
+                                                                                   "scale_in_threshold",
+                                                                                   "scale_in_duration_seconds"):
             raise PolicySpecError(
                 f"--policy {spec!r}: {item!r} is not KEY=VALUE with a policy setting as KEY (e.g. target, "
                 "scale_in_target, tolerance, stabilisation_seconds, max_change, warm_pool)."
@@ -159,7 +162,9 @@ def run_policy(trace: Trace, config: SimConfig, params: SimParams, policy: SimPo
     """Replay ``trace`` under ``policy`` (a product policy through the real decision code, or a reference)."""
     if policy.warm_pool is not None:
         config = replace(config, warm_pool_size=policy.warm_pool)
-    settings = replace(policy.settings, scale_out_threshold=config.scale_out_cpu_threshold)
+    settings = replace(policy.settings, scale_out_threshold=config.scale_out_cpu_threshold,
+                       scale_in_threshold=config.scale_in_cpu_threshold,
+                       scale_in_duration_seconds=config.scale_in_duration_minutes * 60)
     if policy.name == ORACLE:
         result = simulate_oracle(trace, config, params)
     elif policy.name == REACTIVE_IDEAL:

@@ -365,3 +365,37 @@ def test_recommended_margin_from_the_noise_of_the_fresh_demand_in_the_loops_memo
     assert (event.decision, event.status) == (Decision.ALLOW, EventStatus.DRY_RUN)
     policy.refresh_from_db()
     assert len(policy.recommendations) == 61 and len(policy.recommendations[-1]) == 3
+
+
+def test_recommended_margin_only_where_it_pays_from_the_loops_memory(scraped_service, settings, load_exporters):
+    """Against the real Prometheus: both VMs at 76 %, above the trigger the least margin sets (75 %) but below the
+    threshold. With an hour of smooth fresh demand in the policy row's memory, no reading would overload 2 VMs at
+    the level expected when a clone would serve: the margin does not pay and nothing is bought. With ± 12 VM-% of
+    noise, half of the readings would: the margin stays and it scales out."""
+    settings.IXNODE_PROMETHEUS_RATE_WINDOW = "40s"
+    settings.IXNODE_POLICY_FRESH_WINDOW = "3s"
+    policy = ScalingPolicy.objects.create(config=scraped_service, policy_type="recommended", dry_run=True)
+    client = PrometheusClient()
+    for exporter in load_exporters:
+        exporter.set_load(cpu=76, memory=20)
+
+    def steady():
+        window, fresh = _readings(scraped_service, policy, client)
+        return len(window) == len(fresh) == 2 and all(75.5 <= v <= 78 for v in window + fresh)
+
+    _wait(steady, what="both VMs at 76 % over the rules' window and in the fresh reading", timeout=90)
+    now = time.time()
+    policy.recommendations = [[now - m * 60, 152, 152] for m in range(60, 0, -1)]
+    policy.save(update_fields=["recommendations"])
+    outcome, _ = services.policy_evaluate(config=scraped_service)
+    assert outcome.action is None and outcome.desired == 2, outcome.reason
+    assert "no scale-out margin: 0% of the fresh readings" in outcome.reason
+
+    _wait(steady, what="both VMs still at 76 %", timeout=30)
+    now = time.time()
+    policy.recommendations = [[now - m * 60, 152, 164 if m % 2 else 140] for m in range(60, 0, -1)]
+    policy.save(update_fields=["recommendations"])
+    outcome, event = services.policy_evaluate(config=scraped_service)
+    assert (outcome.action, outcome.desired) == (ScaleAction.SCALE_OUT, 3), outcome.reason
+    assert "no scale-out margin" not in outcome.reason
+    assert (event.decision, event.status) == (Decision.ALLOW, EventStatus.DRY_RUN)

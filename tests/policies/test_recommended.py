@@ -76,16 +76,22 @@ def test_a_load_above_the_threshold_for_less_than_the_confirmation_waits():
 
 
 def test_scale_in_keeps_the_headroom_a_recent_peak_needs_then_lets_go():
-    # a spike of 240 VM-% a few minutes ago on 4 VMs: 3 VMs would carry it at 80 % > 75 %, so 4 stay
-    spike = [(60, 60)] + [(25, 25)] * 10
+    # a spike of 240 VM-% a few minutes ago on 4 VMs: 3 VMs would carry it at 80 % > 75 %, so 4 stay (the load of
+    # now, 31 %, is inside the seed's band: its scale-in below 30 % would not release a VM either)
+    spike = [(60, 60)] + [(31, 31)] * 10
     out = _run(spike, current=4)
     assert out.action is None and out.desired == 4 and "inside the band" in out.reason
-    # once the spike is older than the stabilisation window, the remembered peak is 100 VM-%: 2 VMs at 50 %
+    # once the spike is older than the stabilisation window, the remembered peak is 124 VM-%: 2 VMs at 62 %
     # (at most 3 fewer per run)
-    quiet = spike + [(25, 25)] * (rec.DEFAULT_STABILISATION_SECONDS // 60)
+    quiet = spike + [(31, 31)] * (rec.DEFAULT_STABILISATION_SECONDS // 60)
     out = _run(quiet, current=4)
     assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 2)
     assert "fits 2 VMs" in out.reason
+    # at 25 % (below the seed's 30 % for its 5 minutes) the seed would release a VM; the memory holds it (the
+    # release like the seed's is an option, off by default)
+    assert _run([(60, 60)] + [(25, 25)] * 10, current=4).desired == 4
+    out = _run([(60, 60)] + [(25, 25)] * 10, current=4, settings=replace(SETTINGS, release_like_step=True))
+    assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 3) and "as the seed releases" in out.reason
 
 
 def test_a_scale_in_leaves_the_load_of_now_below_the_trigger():
@@ -135,6 +141,14 @@ def test_settings_are_the_tested_ones_with_the_configs_threshold(config):
     assert (s.scale_out_threshold, s.confirm_seconds, s.suspend_scale_in) == (75, rec.DEFAULT_CONFIRM_SECONDS, True)
     # a spike is remembered two scale-in memories long, carried at 100 % at most; the rise projection is off
     assert (s.recurrence_seconds, s.spike_ceiling, s.lead_seconds) == (2 * rec.DEFAULT_STABILISATION_SECONDS, 100, 0)
+    # the seed's scale-in rule comes from the config too (the release like the seed's, an option)
+    assert (s.scale_in_threshold, s.scale_in_duration_seconds) == (config.scale_in_cpu_threshold,
+                                                                   config.scale_in_duration_minutes * 60)
+    assert (s.margin_share, s.margin_rise, s.release_like_step) == (
+        rec.DEFAULT_MARGIN_SHARE, rec.DEFAULT_MARGIN_RISE, rec.DEFAULT_RELEASE_LIKE_STEP)
+    config.scale_in_cpu_threshold, config.scale_in_duration_minutes = 20, 10
+    s = selectors.policy_settings(config, policy)
+    assert (s.scale_in_threshold, s.scale_in_duration_seconds) == (20, 600)
 
 
 @pytest.mark.django_db
@@ -319,10 +333,14 @@ def test_a_smooth_load_below_the_threshold_does_not_buy_the_margin_vm_a_noisy_on
     fixed = replace(SETTINGS, margin_noise_k=0)
     out = evaluate_policy(fixed, _inp(T0, current=4, window=73, fresh=73, history=smooth))
     assert out.action == ScaleAction.SCALE_OUT and "scale-out margin" not in out.reason
-    # above the threshold less the least margin, a smooth load scales out too
+    # above the threshold less the least margin, a smooth load scaled out too while the margin always applied
+    # (margin_share 0); a smooth level that never reaches the threshold no longer buys the VM: the margin only where
+    # it pays (test_a_level_just_below_the_threshold_does_not_buy_the_margin_vm)
     hot = _hour(lambda m: 76, window=76, current=4)
-    out = evaluate_policy(SETTINGS, _inp(T0, current=4, window=76, fresh=76, history=hot))
+    out = evaluate_policy(replace(SETTINGS, margin_share=0.0), _inp(T0, current=4, window=76, fresh=76, history=hot))
     assert out.action == ScaleAction.SCALE_OUT, out.reason
+    out = evaluate_policy(SETTINGS, _inp(T0, current=4, window=76, fresh=76, history=hot))
+    assert out.action is None and "no scale-out margin" in out.reason, out.reason
 
 
 def test_the_noise_margin_also_sets_the_scale_in_limit():
@@ -342,3 +360,86 @@ def test_the_settings_carry_the_noise_margin():
         rec.DEFAULT_MARGIN_NOISE_K, rec.DEFAULT_MARGIN_NOISE_SECONDS, rec.DEFAULT_MARGIN_MIN,
         rec.DEFAULT_SCALE_OUT_MARGIN) == (2.0, 3600, 5.0, 10.0)
     assert parse_policy("recommended:margin_noise_k=0", presets=True).settings.margin_noise_k == 0
+
+
+# --- headroom goes at least as fast as the seed lets it go ------------------------------------------------------
+
+
+def test_after_a_long_burst_the_headroom_goes_as_the_seeds_scale_in_would_let_it_go():
+    """6 VMs carried a burst of 390 VM-% for half an hour; then the load falls to 20 % of 6 VMs. The hour's memory
+    (390 VM-% at 75 % → 6 VMs) and the burst as a sustained load (carried at 100 % → 4 VMs) would hold 6 VMs for an
+    hour; the seed's scale-in alert (below 30 % for 5 minutes) fires after 5 minutes: one VM goes then."""
+    burst, after = [(65, 65)] * 30, [(20, 20)] * 4
+    settings = replace(SETTINGS, scale_in_threshold=30.0, scale_in_duration_seconds=300, release_like_step=True,
+                       margin_share=0.0)
+    out = _run(burst + after, current=6, settings=settings)
+    assert out.action is None and out.desired == 6  # below 30 % for 4 minutes only: the memory still holds
+    out = _run(burst + after + [(20, 20)] * 2, current=6, settings=settings)
+    assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 5), out.reason
+    assert "below the scale-in threshold 30%" in out.reason
+    # without the rule the memory holds all 6
+    held = _run(burst + after + [(20, 20)] * 2, current=6, settings=replace(settings, release_like_step=False))
+    assert held.action is None and held.desired == 6
+    # a load at 35 % of 6 VMs is inside the seed's band: nothing is released early
+    out = _run(burst + [(35, 35)] * 6, current=6, settings=settings)
+    assert out.action is None and out.desired == 6
+
+
+def test_the_release_follows_the_configs_scale_in_rule():
+    burst, after = [(65, 65)] * 30, [(20, 20)] * 6
+    # the config's scale-in threshold is 15 %: 20 % is inside its band
+    on = replace(SETTINGS, release_like_step=True, margin_share=0.0)
+    out = _run(burst + after, current=6, settings=replace(on, scale_in_threshold=15.0))
+    assert out.desired == 6
+    assert _run(burst + after, current=6, settings=on).desired == 5
+    # ... and a scale-in duration of 10 minutes: 6 minutes below 30 % is not enough
+    out = _run(burst + after, current=6, settings=replace(on, scale_in_duration_seconds=600))
+    assert out.desired == 6
+    assert rec.step_releases([(0.0, 100), (300.0, 100)], now=300.0, seconds=300, below=30, current=4)
+    assert not rec.step_releases([(100.0, 100), (300.0, 100)], now=300.0, seconds=300, below=30, current=4)
+    assert not rec.step_releases([(0.0, 100), (300.0, 130)], now=300.0, seconds=300, below=30, current=4)
+
+
+# --- the scale-out margin only where it pays ----------------------------------------------------------------
+
+
+GATED = replace(SETTINGS, margin_share=0.05, margin_rise=0.25)
+
+
+def test_a_level_just_below_the_threshold_does_not_buy_the_margin_vm():
+    """3 VMs at 76–78 % for 40 minutes: above the trigger (80 − the margin), so the margin would buy a 4th VM — for
+    as long as the level lasts. None of the readings would overload 3 VMs, so the margin does not pay: 3 stay."""
+    level = [(77, 76), (77, 78)] * 20
+    assert _run(level, current=3, settings=replace(GATED, margin_share=0.0)).action == ScaleAction.SCALE_OUT
+    out = _run(level, current=3, settings=GATED)
+    assert out.action is None and out.desired == 3, out.reason
+    assert "no scale-out margin: 0% of the fresh readings" in out.reason
+    # a load above the threshold still scales out
+    assert _run(level + [(84, 85)] * 3, current=3, settings=GATED).action == ScaleAction.SCALE_OUT
+
+
+def test_a_rising_load_keeps_its_margin():
+    """The same last readings on a load that has risen 70 → 77 % over the last 40 minutes: the trend adds more than
+    the 0.25 points within a clone's lead time, so the margin stays and the early VM is bought."""
+    rising = [(70 + 7 * i / 39, 70 + 7 * i / 39) for i in range(40)]
+    out = _run(rising, current=3, settings=GATED)
+    assert (out.action, out.desired) == (ScaleAction.SCALE_OUT, 4), out.reason
+
+
+def test_the_margin_vm_goes_when_one_fewer_would_not_need_it():
+    """4 VMs; the hour's peak 230 VM-% needs 4 at the scale-in target 75 %, but 3 carry it below the threshold
+    (76.7 %) and the load of now (220 VM-%) at 73.3 % ≤ 80 − 5, and no reading would overload 3: one VM goes."""
+    hour = [(57.5, 57.5)] * 30 + [(55, 55)] * 5
+    assert _run(hour, current=4, settings=replace(GATED, margin_share=0.0)).desired == 4
+    out = _run(hour, current=4, settings=GATED)
+    assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 3), out.reason
+    assert "where the scale-out margin does not pay" in out.reason
+    # the share: readings moved along their trend (flat here) above 3 × 80 VM-%: one of five counted, or the normal
+    # tail of their spread (mean 234, standard deviation 10.3: 28 %), whichever is more
+    flat = [(0.0, 0, 230), (900.0, 0, 230), (1800.0, 0, 250), (2700.0, 0, 230), (3600.0, 0, 230)]
+    assert rec.overload_share(flat, now=3600.0, seconds=3600, current=3, threshold=80, ahead=0) == pytest.approx(
+        0.281, abs=0.001)
+    assert rec.overload_share(flat, now=3600.0, seconds=3600, current=4, threshold=80, ahead=0) < 0.001
+    # a falling trend moves the early high reading below the threshold by the time a clone would serve
+    falling = [(0.0, 0, 250), (900.0, 0, 240), (1800.0, 0, 230), (2700.0, 0, 220), (3600.0, 0, 210)]
+    assert rec.overload_share(falling, now=3600.0, seconds=3600, current=3, threshold=80, ahead=390) == 0.0
