@@ -79,7 +79,7 @@ class Command(BaseCommand):
         parser.add_argument("--repeat-interval", type=int, help="Alertmanager repeat_interval (s).")
         parser.add_argument("--policy-interval", type=int, help="Evaluation loop interval (s).")
         parser.add_argument("--initial-vms", type=int)
-        parser.add_argument("--target", type=float, help="Target utilisation % (target tracking / predictive).")
+        parser.add_argument("--target", type=float, help="Target utilisation %% (target tracking / predictive).")
         parser.add_argument("--scale-in-target", type=float,
                             help="Scale-in target utilisation %% (hysteresis below the target).")
         parser.add_argument("--tolerance", type=float)
