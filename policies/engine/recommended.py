@@ -14,6 +14,14 @@ down), decided by the evaluation loop on the freshest measurement instead of wai
   ``margin_min`` (5) and at most ``scale_out_margin`` (10, also while less than half an hour is recorded). A
   smooth load gets a small margin (fewer VM-hours for a peak that stays below the threshold), a noisy or spiky
   one the full 10 points; a slow rise such as a daily cycle is trend, not noise.
+* **The margin only where it pays** (``margin_share``, 5 %): the margin buys a VM only if at least that share of
+  the last hour's fresh readings, each moved along their least-squares trend to when a clone ordered now would
+  serve, would overload the current count (counted, or as the normal tail of their spread, whichever is more), or
+  if that trend rises at least ``margin_rise`` (0.25) points within a clone's lead time. A level that sits just
+  below the threshold for days (overloading it a minute or two an hour) otherwise holds the margin VM for days;
+  without the margin the trigger is the threshold itself. And a scale-in to one VM fewer, where the margin would
+  not pay, only needs the memory's highest demand to fit below the threshold and the load of now the hysteresis
+  below it (not the scale-in target and the trigger), so the VM the margin bought before goes.
 * **Scale-in** only to a count that would carry the highest demand of the last ``stabilisation_seconds`` at or
   below the scale-in target, and the load of now at least ``scale_in_hysteresis`` points below the trigger (so
   the next evaluation does not scale straight back out). The memory holds *demand* (VMs × utilisation, in
@@ -34,6 +42,11 @@ down), decided by the evaluation loop on the freshest measurement instead of wai
   ``rise_parts`` periods of ``rise_seconds``) with the trigger, and sizes for it. On the tuning traces it removed
   less overload than the fixed margin, or cost more VM-hours on noisy 5-minute loads, in every form tried
   (docs/policies.md), so a margin (now from the noise, above) stays the default.
+* **Release like the seed (an option, off by default)**: with ``release_like_step``, once the seed's scale-in alert
+  would fire at the current count (the rules' window below the config's scale-in threshold for its duration), the
+  count keeps at most one VM fewer, whatever the memory or a recurring spike holds. It cut the ELB trace's extra
+  VM-hours (+54 % → +29 %) but flapped there (486 flaps) and on NASA, and gave up the hourly 5-minute spikes' gains
+  (docs/policies.md), so it is not the default.
 * **Warm pool**: nothing special yet. A warm-pool VM comes back in about two minutes instead of five, which
   only shortens the scale-out; the policy does not (yet) weigh the pool's powered-off VMs in its decisions.
 
