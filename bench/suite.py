@@ -1,7 +1,8 @@
 """The benchmark suite: every trace × step, recommended, target tracking, predictive, the oracle and the
 idealised reactive reference, and the goal line of ``recommended`` against the seed's step policy.
 
-Real traces from ``IXNODE_TRACES_DIR`` (default ``/work/shared/data/traces``), synthetic seeds 1-3;
+Real traces from ``IXNODE_TRACES_DIR`` (default ``/work/shared/data/traces``), synthetic seeds 1-7 (tuning 1, 6, 7;
+held out 2, 3; fresh held out 4, 5);
 ``IXNODE_BENCH_PROCESSES`` worker processes (default 2). ``recommended`` is skipped with a note until the
 simulator knows it.
 """
