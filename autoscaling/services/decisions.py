@@ -187,10 +187,7 @@ def scale_decision_record(
             options.suspended_reason
 
     # Unlocked pre-check: skip the Prometheus round trip when the answer cannot depend on the count.
-    # ``in_flight_hint``: the same unlocked check, already read with the config (selectors.config_get_for_decision);
-    # it is used once, so a second alert of the same notification checks again.
-    hint = config.__dict__.pop("in_flight_hint", None)
-    in_flight_hint = selectors.scale_event_in_flight_exists(config=config) if hint is None else hint
+    in_flight_hint = selectors.scale_event_in_flight_exists(config=config)
     # A re-delivery of an alert instance reads nothing external: the locked check answers it with its decision.
     standing = alert_instance_standing(config=config, alert_key=trigger.alert_key, now=now or timezone.now())
     needs_count = config.enabled and not in_flight_hint and standing is None
