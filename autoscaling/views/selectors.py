@@ -163,7 +163,9 @@ def service_overview_rows(*, vm_counts: VmCounts, now: dt.datetime | None = None
         row = rows[-1]
         row.url = service_url.replace(placeholder, config.service_name)
         row.diagnostics_url = diagnostics_url.replace(placeholder, config.service_name)
-        row.artifacts_label = artifacts_labels.setdefault(config.artifacts_status, config.artifacts_status_text)
+        if config.artifacts_status not in artifacts_labels:  # each status's wording once per page
+            artifacts_labels[config.artifacts_status] = config.artifacts_status_text
+        row.artifacts_label = artifacts_labels[config.artifacts_status]
         if row.run:
             row.run_url = event_url.replace("__id__", str(row.run.pk))
             row.run_action = labels.get(ScaleAction, row.run.action)
