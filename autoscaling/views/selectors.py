@@ -197,10 +197,10 @@ class _Labels:
 
 
 def service_get(*, service_name: str) -> AutoscalingConfig | None:
-    """A config with its template and cooldown state (one query)."""
-    return (
-        AutoscalingConfig.objects.select_related("template", "cooldown").filter(service_name=service_name).first()
-    )
+    """A config with its template, cooldown state and scaling policy (policies app, reverse one-to-one; without a
+    row the cached relation raises ``DoesNotExist`` without a query): one query."""
+    return (AutoscalingConfig.objects.select_related("template", "cooldown", "scaling_policy")
+            .filter(service_name=service_name).first())
 
 
 def service_warm_vms(*, config: AutoscalingConfig) -> list[ManagedVM]:
