@@ -38,7 +38,7 @@ from policies import constants, selectors
 from policies.choices import PolicyType, WhatIfStatus
 from policies.engine.evaluate import recommended_settings
 from policies.models import WhatIfRun
-from policies.simulator.catalog import RECHECK, SimPolicy, run_policy
+from policies.simulator.catalog import RECHECK, SimPolicy, parameters_text, run_policy
 from policies.simulator.engine import SimConfig, SimParams, SimResult
 from policies.simulator.report import PlotError, PlotWords, plot_png
 from policies.simulator.trace import Trace
@@ -203,14 +203,26 @@ def _sim_config(config: AutoscalingConfig) -> SimConfig:
 
 
 def _row(replay: Replay, result: SimResult, config: SimConfig) -> dict[str, Any]:
+    parts = replay.policy.describe_parts(config)
+    with translation.override("en"):
+        english = parameters_text(parts)
     return {
         "key": replay.key, "policy_type": str(replay.policy_type), "simulated_as": replay.policy.name,
         "current": replay.current, "overload_minutes": round(result.overload_minutes),  # as the plot's legend rounds it
         "vm_hours": round(result.vm_hours, 2), "stopped_vm_hours": round(result.warm_vm_hours, 2),
         "scale_outs": result.scale_outs, "scale_ins": result.scale_ins,
         "scale_actions": result.scale_outs + result.scale_ins, "flaps": result.flaps, "peak_vms": result.peak_vms,
-        "parameters": replay.policy.describe(config),
+        # Stored in English (what the logs and any export read) and as parts the pages show in the reader's
+        # language (whatif_row_parameters).
+        "parameters": english,
+        "parameters_parts": parts,
     }
+
+
+def whatif_row_parameters(*, row: dict[str, Any]) -> str:
+    """A row's parameter line in the reader's language (a run stored before the parts: its English line)."""
+    parts = row.get("parameters_parts")
+    return parameters_text(parts) if isinstance(parts, list) else str(row.get("parameters", ""))
 
 
 def whatif_row_label(*, key: str, policy_type: str) -> str:

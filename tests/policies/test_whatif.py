@@ -373,6 +373,31 @@ def test_a_step_policy_row_replays_with_its_recheck_and_offers_only_the_other_po
     body = whatif_client.get(reverse("autoscaling:whatif", args=[service.service_name, run.pk])).content.decode()
     assert 'data-switch="recommended"' in body and 'data-switch="step"' not in body  # step is what it has
     assert body.count(">in use<") == 1 and "has no scaling policy of its own" not in body
+    assert "re-check at cooldown end" in body
+    # the parameter line in the reader's language; stored in English whatever the page's
+    whatif_client.cookies["django_language"] = "ko"
+    korean = whatif_client.get(reverse("autoscaling:whatif", args=[service.service_name, run.pk])).content.decode()
+    assert "쿨다운 종료 시 재확인" in korean and "re-check at cooldown end" not in korean
+    assert "스케일 아웃 &gt; 80 %" in korean or "스케일 아웃 > 80 %" in korean
+
+
+def test_parameter_lines_are_stored_in_english_and_shown_in_the_readers_language():
+    from django.utils import translation
+
+    from policies.simulator.catalog import parse_policy
+    from policies.simulator.engine import SimConfig
+    from policies.whatif import whatif_row_parameters
+
+    config = SimConfig()
+    step = parse_policy("step+recheck").describe_parts(config)
+    tuned = parse_policy("target_tracking:target=50,warm_pool=2").describe_parts(config)
+    with translation.override("ko"):
+        assert "재확인" in whatif_row_parameters(row={"parameters_parts": step, "parameters": "ignored"})
+        shown = whatif_row_parameters(row={"parameters_parts": [list(part) for part in tuned]})  # as JSON gives it
+        assert "target=50" in shown and "웜 풀 2" in shown
+        assert whatif_row_parameters(row={"parameters": "stored before the parts"}) == "stored before the parts"
+    with translation.override("en"):
+        assert whatif_row_parameters(row={"parameters_parts": step}).endswith("+ re-check at cooldown end")
 
 
 def test_a_run_stopped_from_outside_is_failed_after_its_time_limit(operator_client, service, settings):
