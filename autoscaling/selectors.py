@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from autoscaling.choices import LeaseState, ManagedVMState, ScaleInOrder
 from autoscaling.models import AutoscalingConfig, IPLease, ManagedVM
@@ -41,19 +42,31 @@ def scale_event_in_flight(*, config: AutoscalingConfig) -> ScaleEvent | None:
 _IN_FLIGHT_ANY = CompiledRead(
     lambda config_id: ScaleEvent.objects.filter(config_id=config_id, status__in=IN_FLIGHT_STATUSES).order_by()
     .values_list("pk", flat=True)[:1], config_id=-917_305_113)
-_ALERT_INSTANCE_LAST = CompiledRead(
-    lambda config_id, alert_key: ScaleEvent.objects.filter(config_id=config_id, alert_key=alert_key)
-    .order_by("-id").values_list("pk", flat=True)[:1], config_id=-917_305_113, alert_key="\x00sentinel-alert-key")
+_DELIVERY_STATE = CompiledRead(
+    lambda config_id, alert_key: AutoscalingConfig.objects.filter(pk=config_id).annotate(
+        in_flight=Exists(ScaleEvent.objects.filter(config=OuterRef("pk"), status__in=IN_FLIGHT_STATUSES)),
+        instance_last_id=Subquery(ScaleEvent.objects.filter(config=OuterRef("pk"), alert_key=alert_key)
+                                  .order_by("-id").values("pk")[:1]),
+    ).values_list("in_flight", "instance_last_id"), config_id=-917_305_113, alert_key="\x00sentinel-alert-key")
+
+
+class DeliveryState(NamedTuple):
+    in_flight: bool  # a run of the config is queued or running
+    instance_last_id: int | None  # the config's last ScaleEvent for the alert instance (None: never seen, or no key)
 
 
 def scale_event_in_flight_exists(*, config: AutoscalingConfig) -> bool:
     return bool(_IN_FLIGHT_ANY.rows(config_id=config.pk))
 
 
-def alert_instance_last_id(*, config: AutoscalingConfig, alert_key: str) -> int | None:
-    """The id of the config's last ScaleEvent for the alert instance ``alert_key`` (None: never seen)."""
-    rows = _ALERT_INSTANCE_LAST.rows(config_id=config.pk, alert_key=alert_key)
-    return rows[0][0] if rows else None
+def delivery_state(*, config: AutoscalingConfig, alert_key: str) -> DeliveryState:
+    """What a decision reads of the config's events, in one statement: is a run in flight, and the id of the last
+    event of the alert instance ``alert_key`` ("": none is looked up)."""
+    rows = _DELIVERY_STATE.rows(config_id=config.pk, alert_key=alert_key)
+    if not rows:  # the config was deleted meanwhile: nothing of it is in flight
+        return DeliveryState(False, None)
+    in_flight, last_id = rows[0]
+    return DeliveryState(bool(in_flight), last_id if alert_key else None)
 
 
 def managed_vms_alive(*, config: AutoscalingConfig) -> QuerySet[ManagedVM]:

@@ -64,11 +64,25 @@ def test_values_must_be_exactly_the_sentinels():
 
 
 def test_webhook_selectors_match_their_querysets(config):
-    assert selectors.alert_instance_last_id(config=config, alert_key="k") is None
+    assert selectors.delivery_state(config=config, alert_key="k") == (False, None)
     assert selectors.scale_event_in_flight_exists(config=config) is False
     first, last = _event(config, alert_key="k"), _event(config, alert_key="k")
     _event(config, alert_key="other")
-    assert selectors.alert_instance_last_id(config=config, alert_key="k") == last.pk != first.pk
+    _event(config, alert_key="")  # a manual action: no alert instance
+    assert selectors.delivery_state(config=config, alert_key="k") == (False, last.pk) != (False, first.pk)
+    assert selectors.delivery_state(config=config, alert_key="") == (False, None)  # no key: nothing looked up
     assert selectors.scale_event_in_flight_exists(config=config) is False
-    _event(config, decision=Decision.ALLOW, status=EventStatus.QUEUED)
+    run = _event(config, decision=Decision.ALLOW, status=EventStatus.QUEUED)
     assert selectors.scale_event_in_flight_exists(config=config) is True
+    assert selectors.delivery_state(config=config, alert_key="other") == (True, run.pk - 2)
+    with CaptureQueriesContext(connection) as queries:
+        selectors.delivery_state(config=config, alert_key="k")
+    assert len(queries) == 1  # both facts in one statement
+
+
+def test_delivery_state_of_a_deleted_config(config):
+    _event(config, alert_key="k")
+    config_id = config.pk
+    config.delete()
+    config.pk = config_id
+    assert selectors.delivery_state(config=config, alert_key="k") == (False, None)
