@@ -196,11 +196,11 @@ class _Labels:
         return self._cache[key]
 
 
-def service_get(*, service_name: str) -> AutoscalingConfig | None:
-    """A config with its template, cooldown state and scaling policy (policies app, reverse one-to-one; without a
-    row the cached relation raises ``DoesNotExist`` without a query): one query."""
-    return (AutoscalingConfig.objects.select_related("template", "cooldown", "scaling_policy")
-            .filter(service_name=service_name).first())
+def service_get(*, service_name: str, with_policy: bool = False) -> AutoscalingConfig | None:
+    """A config with its template and cooldown state, and with ``with_policy`` its scaling policy (policies app,
+    reverse one-to-one; without a row the cached relation raises ``DoesNotExist`` without a query): one query."""
+    related = ("template", "cooldown", "scaling_policy") if with_policy else ("template", "cooldown")
+    return AutoscalingConfig.objects.select_related(*related).filter(service_name=service_name).first()
 
 
 def service_warm_vms(*, config: AutoscalingConfig) -> list[ManagedVM]:
