@@ -35,9 +35,9 @@ from ixnode.integrations.prometheus.client import prometheus_client
 from ixnode.integrations.prometheus.interface import Prometheus, PrometheusError, QueryResult
 from ixnode.jobs import ACTIVE_STATUSES
 from policies import constants, selectors
-from policies.choices import PolicyType, WhatIfStatus
+from policies.choices import PolicyMetric, PolicyType, WhatIfStatus
 from policies.engine.evaluate import recommended_settings
-from policies.models import WhatIfRun
+from policies.models import ScalingPolicy, WhatIfRun
 from policies.simulator.catalog import RECHECK, SimPolicy, parameters_text, run_policy
 from policies.simulator.engine import SimConfig, SimParams, SimResult
 from policies.simulator.report import PlotError, PlotWords, plot_png
@@ -176,6 +176,9 @@ def whatif_replays(*, config: AutoscalingConfig) -> list[Replay]:
     if policy is None:  # no row: the service scales by the seed's step policy
         return [Replay("step", PolicyType.STEP, step, True), Replay("recommended", PolicyType.RECOMMENDED,
                                                                        recommended, False)]
+    if whatif_policy_on_memory(policy=policy):  # its row would replay the CPU history against a memory threshold
+        return [Replay("step", PolicyType.STEP, step, False),
+                Replay("recommended", PolicyType.RECOMMENDED, recommended, False)]
     settings_now = selectors.policy_settings(config, policy)
     if policy.policy_type == PolicyType.STEP:
         name = RECHECK if policy.recheck_alert_at_cooldown_end else str(PolicyType.STEP)
@@ -189,6 +192,12 @@ def whatif_replays(*, config: AutoscalingConfig) -> list[Replay]:
     if not (same_as_step or same_as_recommended):
         rows.append(Replay("current", policy.policy_type, current, True))
     return rows
+
+
+def whatif_policy_on_memory(*, policy: ScalingPolicy | None) -> bool:
+    """The policy scales on memory: the what-if replays CPU history, so it has no row of its own (the step policy
+    replays the config's CPU rules whatever the metric, as its alert rules are the config's)."""
+    return policy is not None and policy.metric == PolicyMetric.MEMORY and policy.policy_type != PolicyType.STEP
 
 
 def _sim_config(config: AutoscalingConfig) -> SimConfig:
@@ -334,6 +343,7 @@ def _replay(run: WhatIfRun, *, prometheus: Prometheus | None, now: datetime) -> 
         "history_vm_hours": round(history_vm_hours, 2),
         "has_policy": current_policy is not None,
         "current_policy_type": str(current_policy.policy_type) if current_policy else str(PolicyType.STEP),
+        "current_on_memory": whatif_policy_on_memory(policy=current_policy),
         "rows": rows,
         "demand_peak": round(max(load for load in trace.loads if load is not None), 1),
     }

@@ -61,9 +61,11 @@ def whatif_context(run: WhatIfRun | None, config: AutoscalingConfig) -> dict[str
     result = run.result if isinstance(run.result, dict) else {}
     policy = policy_selectors.policy_get(config=config)
     live = str(policy.policy_type) if policy is not None else str(PolicyType.STEP)
+    # A memory policy has no row (the replay is CPU): no row is marked as the one in use.
+    shown = not result.get("current_on_memory")
     rows = []
     for row in result.get("rows", []):
-        in_use = row["policy_type"] == live and (row["key"] == "current" or not any(
+        in_use = shown and row["policy_type"] == live and (row["key"] == "current" or not any(
             other["key"] == "current" and other["policy_type"] == live for other in result.get("rows", [])))
         rows.append({**row, "label": whatif_row_label(key=row["key"], policy_type=row["policy_type"]),
                      "parameters": whatif_row_parameters(row=row),

@@ -139,6 +139,22 @@ def test_recommended_policy_is_marked_on_its_own_row(history, service, django_ca
     assert [row["current"] for row in rows] == [False, True]
 
 
+def test_a_memory_policy_has_no_row_of_a_cpu_replay(history, whatif_client, operator, service,
+                                                    django_capture_on_commit_callbacks):
+    # Its row would replay the CPU history against the memory threshold: figures that mean nothing.
+    policy_save(config=service, values={"policy_type": PolicyType.TARGET_TRACKING, "metric": "memory",
+                                        "target_utilisation": 50})
+    run = _run(service, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    assert run.status == WhatIfStatus.SUCCEEDED, run.error
+    assert [row["key"] for row in run.result["rows"]] == ["step", "recommended"]
+    assert [row["current"] for row in run.result["rows"]] == [False, False] and run.result["current_on_memory"]
+    body = whatif_client.get(reverse("autoscaling:whatif", args=[service.service_name, run.pk])).content.decode()
+    assert 'id="whatif-memory-policy"' in body and ">in use<" not in body
+    whatif_client.cookies["django_language"] = "ko"
+    korean = whatif_client.get(reverse("autoscaling:whatif", args=[service.service_name, run.pk])).content.decode()
+    assert "메모리로 스케일링합니다" in korean
+
+
 def test_prometheus_down_is_a_clear_error_on_the_row(settings, service, django_capture_on_commit_callbacks):
     settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
     run = _run(service, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
