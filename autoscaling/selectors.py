@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from autoscaling.choices import LeaseState, ManagedVMState, ScaleInOrder
 from autoscaling.models import AutoscalingConfig, IPLease, ManagedVM
 from events.choices import IN_FLIGHT_STATUSES
 from events.models import ScaleEvent
+from ixnode.queries import CompiledRead
 
 
 def config_list() -> QuerySet[AutoscalingConfig]:
@@ -22,13 +24,12 @@ def config_get(*, service_name: str) -> AutoscalingConfig | None:
 
 def config_get_for_decision(*, service_name: str) -> AutoscalingConfig | None:
     """The config for a webhook decision, in one round trip: its scaling policy (policies app, reverse
-    one-to-one; without a row the cached relation raises ``DoesNotExist`` without a query), its cooldown row
-    (the unlocked pre-check of ``scale_decision_record``: does a scale-out need the IP pool's external reads) and
-    ``in_flight_hint``, the unlocked "is a run queued or running" pre-check of ``scale_decision_record``
-    (consumed by its first decision; the decision itself re-checks under the row lock)."""
-    in_flight = ScaleEvent.objects.filter(config=OuterRef("pk"), status__in=IN_FLIGHT_STATUSES)
-    return (AutoscalingConfig.objects.select_related("template", "scaling_policy", "cooldown")
-            .annotate(in_flight_hint=Exists(in_flight)).filter(service_name=service_name).first())
+    one-to-one; without a row the cached relation raises ``DoesNotExist`` without a query) and its cooldown row
+    (the unlocked pre-check of ``scale_decision_record``: does a scale-out need the IP pool's external reads). Not
+    the template: no decision reads it (the run re-reads the config), and each joined model costs its columns'
+    compilation and an instance on every delivery."""
+    return (AutoscalingConfig.objects.select_related("scaling_policy", "cooldown")
+            .filter(service_name=service_name).first())
 
 
 def scale_event_in_flight(*, config: AutoscalingConfig) -> ScaleEvent | None:
@@ -36,14 +37,36 @@ def scale_event_in_flight(*, config: AutoscalingConfig) -> ScaleEvent | None:
     return ScaleEvent.objects.filter(config=config, status__in=IN_FLIGHT_STATUSES).order_by("-id").first()
 
 
+# The webhook's per-delivery reads (ixnode/queries.py: compiled once, ~10x cheaper than a queryset each time).
+# The sentinels are values no real row or constant of the query has.
+_IN_FLIGHT_ANY = CompiledRead(
+    lambda config_id: ScaleEvent.objects.filter(config_id=config_id, status__in=IN_FLIGHT_STATUSES).order_by()
+    .values_list("pk", flat=True)[:1], config_id=-917_305_113)
+_DELIVERY_STATE = CompiledRead(
+    lambda config_id, alert_key: AutoscalingConfig.objects.filter(pk=config_id).annotate(
+        in_flight=Exists(ScaleEvent.objects.filter(config=OuterRef("pk"), status__in=IN_FLIGHT_STATUSES)),
+        instance_last_id=Subquery(ScaleEvent.objects.filter(config=OuterRef("pk"), alert_key=alert_key)
+                                  .order_by("-id").values("pk")[:1]),
+    ).values_list("in_flight", "instance_last_id"), config_id=-917_305_113, alert_key="\x00sentinel-alert-key")
+
+
+class DeliveryState(NamedTuple):
+    in_flight: bool  # a run of the config is queued or running
+    instance_last_id: int | None  # the config's last ScaleEvent for the alert instance (None: never seen, or no key)
+
+
 def scale_event_in_flight_exists(*, config: AutoscalingConfig) -> bool:
-    return ScaleEvent.objects.filter(config=config, status__in=IN_FLIGHT_STATUSES).exists()
+    return bool(_IN_FLIGHT_ANY.rows(config_id=config.pk))
 
 
-def alert_instance_last_id(*, config: AutoscalingConfig, alert_key: str) -> int | None:
-    """The id of the config's last ScaleEvent for the alert instance ``alert_key`` (None: never seen)."""
-    return (ScaleEvent.objects.filter(config=config, alert_key=alert_key).order_by("-id")
-            .values_list("pk", flat=True).first())
+def delivery_state(*, config: AutoscalingConfig, alert_key: str) -> DeliveryState:
+    """What a decision reads of the config's events, in one statement: is a run in flight, and the id of the last
+    event of the alert instance ``alert_key`` ("": none is looked up)."""
+    rows = _DELIVERY_STATE.rows(config_id=config.pk, alert_key=alert_key)
+    if not rows:  # the config was deleted meanwhile: nothing of it is in flight
+        return DeliveryState(False, None)
+    in_flight, last_id = rows[0]
+    return DeliveryState(bool(in_flight), last_id if alert_key else None)
 
 
 def managed_vms_alive(*, config: AutoscalingConfig) -> QuerySet[ManagedVM]:

@@ -35,10 +35,10 @@ from ixnode.integrations.prometheus.client import prometheus_client
 from ixnode.integrations.prometheus.interface import Prometheus, PrometheusError, QueryResult
 from ixnode.jobs import ACTIVE_STATUSES
 from policies import constants, selectors
-from policies.choices import PolicyType, WhatIfStatus
+from policies.choices import PolicyMetric, PolicyType, WhatIfStatus
 from policies.engine.evaluate import recommended_settings
-from policies.models import WhatIfRun
-from policies.simulator.catalog import RECHECK, SimPolicy, run_policy
+from policies.models import ScalingPolicy, WhatIfRun
+from policies.simulator.catalog import RECHECK, SimPolicy, parameters_text, run_policy
 from policies.simulator.engine import SimConfig, SimParams, SimResult
 from policies.simulator.report import PlotError, PlotWords, plot_png
 from policies.simulator.trace import Trace
@@ -178,6 +178,9 @@ def whatif_replays(*, config: AutoscalingConfig) -> list[Replay]:
     if policy is None:  # no row: the service scales by the seed's step policy
         return [Replay("step", PolicyType.STEP, step, True), Replay("recommended", PolicyType.RECOMMENDED,
                                                                        recommended, False)]
+    if whatif_policy_on_memory(policy=policy):  # its row would replay the CPU history against a memory threshold
+        return [Replay("step", PolicyType.STEP, step, False),
+                Replay("recommended", PolicyType.RECOMMENDED, recommended, False)]
     settings_now = selectors.policy_settings(config, policy)
     if policy.policy_type == PolicyType.STEP:
         name = RECHECK if policy.recheck_alert_at_cooldown_end else str(PolicyType.STEP)
@@ -193,6 +196,12 @@ def whatif_replays(*, config: AutoscalingConfig) -> list[Replay]:
     return rows
 
 
+def whatif_policy_on_memory(*, policy: ScalingPolicy | None) -> bool:
+    """The policy scales on memory: the what-if replays CPU history, so it has no row of its own (the step policy
+    replays the config's CPU rules whatever the metric, as its alert rules are the config's)."""
+    return policy is not None and policy.metric == PolicyMetric.MEMORY and policy.policy_type != PolicyType.STEP
+
+
 def _sim_config(config: AutoscalingConfig) -> SimConfig:
     return SimConfig(
         service_name=config.service_name, min_vms=config.min_vms, max_vms=config.max_vms,
@@ -205,14 +214,26 @@ def _sim_config(config: AutoscalingConfig) -> SimConfig:
 
 
 def _row(replay: Replay, result: SimResult, config: SimConfig) -> dict[str, Any]:
+    parts = replay.policy.describe_parts(config)
+    with translation.override("en"):
+        english = parameters_text(parts)
     return {
         "key": replay.key, "policy_type": str(replay.policy_type), "simulated_as": replay.policy.name,
         "current": replay.current, "overload_minutes": round(result.overload_minutes),  # as the plot's legend rounds it
         "vm_hours": round(result.vm_hours, 2), "stopped_vm_hours": round(result.warm_vm_hours, 2),
         "scale_outs": result.scale_outs, "scale_ins": result.scale_ins,
         "scale_actions": result.scale_outs + result.scale_ins, "flaps": result.flaps, "peak_vms": result.peak_vms,
-        "parameters": replay.policy.describe(config),
+        # Stored in English (what the logs and any export read) and as parts the pages show in the reader's
+        # language (whatif_row_parameters).
+        "parameters": english,
+        "parameters_parts": parts,
     }
+
+
+def whatif_row_parameters(*, row: dict[str, Any]) -> str:
+    """A row's parameter line in the reader's language (a run stored before the parts: its English line)."""
+    parts = row.get("parameters_parts")
+    return parameters_text(parts) if isinstance(parts, list) else str(row.get("parameters", ""))
 
 
 def whatif_row_label(*, key: str, policy_type: str) -> str:
@@ -324,6 +345,7 @@ def _replay(run: WhatIfRun, *, prometheus: Prometheus | None, now: datetime) -> 
         "history_vm_hours": round(history_vm_hours, 2),
         "has_policy": current_policy is not None,
         "current_policy_type": str(current_policy.policy_type) if current_policy else str(PolicyType.STEP),
+        "current_on_memory": whatif_policy_on_memory(policy=current_policy),
         "rows": rows,
         "demand_peak": round(max(load for load in trace.loads if load is not None), 1),
     }

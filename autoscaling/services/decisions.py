@@ -122,9 +122,9 @@ def _acts(result: DecisionResult) -> bool:
 REDELIVERY_WINDOW = 0.9
 
 
-def alert_instance_standing(*, config: AutoscalingConfig, alert_key: str, now: datetime) -> ScaleEvent | None:
-    """The decision a delivery of the alert instance ``alert_key`` is answered with, instead of a new one; None:
-    decide it.
+def alert_instance_standing(*, config: AutoscalingConfig, last_id: int | None, now: datetime) -> ScaleEvent | None:
+    """The decision a delivery of an alert instance is answered with, instead of a new one; None: decide it.
+    ``last_id``: the instance's last event (``selectors.delivery_state``), None when it has none or no key.
 
     - The instance started a run that is queued or running, failed or was rolled back: that run. An alert instance
       starts at most one run while it fires, whatever the cooldown (a run failing fast with cooldown 0 is not
@@ -135,10 +135,7 @@ def alert_instance_standing(*, config: AutoscalingConfig, alert_key: str, now: d
     - Never a BLOCK_UNKNOWN_COUNT: the count was not known, nothing was decided about the alert, and the next
       delivery (an HA peer's, seconds later) is decided once it is.
     """
-    if not alert_key:
-        return None
-    # A new instance, the common case, costs one narrow read; the whole event is read only for a repeat.
-    last_id = selectors.alert_instance_last_id(config=config, alert_key=alert_key)
+    # A new instance, the common case, costs nothing more; the whole event is read only for a repeat.
     last = ScaleEvent.objects.filter(pk=last_id).first() if last_id else None
     if last is None or last.decision == Decision.BLOCK_UNKNOWN_COUNT:
         return None  # an unknown count decided nothing about the alert: the next delivery is decided afresh
@@ -186,13 +183,12 @@ def scale_decision_record(
         dry_run, bounds, suspended_reason = dry_run or options.dry_run, bounds or options.bounds, \
             options.suspended_reason
 
-    # Unlocked pre-check: skip the Prometheus round trip when the answer cannot depend on the count.
-    # ``in_flight_hint``: the same unlocked check, already read with the config (selectors.config_get_for_decision);
-    # it is used once, so a second alert of the same notification checks again.
-    hint = config.__dict__.pop("in_flight_hint", None)
-    in_flight_hint = selectors.scale_event_in_flight_exists(config=config) if hint is None else hint
-    # A re-delivery of an alert instance reads nothing external: the locked check answers it with its decision.
-    standing = alert_instance_standing(config=config, alert_key=trigger.alert_key, now=now or timezone.now())
+    # Unlocked pre-check: skip the Prometheus round trip when the answer cannot depend on the count (a run in
+    # flight), and for a re-delivery of an alert instance, which the locked check answers with its decision.
+    unlocked_state = selectors.delivery_state(config=config, alert_key=trigger.alert_key)
+    in_flight_hint = unlocked_state.in_flight
+    standing = alert_instance_standing(config=config, last_id=unlocked_state.instance_last_id,
+                                       now=now or timezone.now())
     needs_count = config.enabled and not in_flight_hint and standing is None
     count = vm_count_read(config=config, prometheus=prometheus) if needs_count else None
     in_use = None
@@ -275,12 +271,13 @@ def _decide_locked(
         state = cooldown_lock(config_id=config.pk)
         fresh = state.config  # re-read under the lock: enabled/bounds may have changed meanwhile
         decided_at = now or timezone.now()
-        # Read after the lock, in statements of their own: on PostgreSQL a subquery of the locking statement reads
+        # Read after the lock, in a statement of its own: on PostgreSQL a subquery of the locking statement reads
         # the snapshot taken before it waited for the lock, and would miss the run its holder just committed.
-        standing = alert_instance_standing(config=fresh, alert_key=trigger.alert_key, now=decided_at)
+        state_now = selectors.delivery_state(config=fresh, alert_key=trigger.alert_key)
+        standing = alert_instance_standing(config=fresh, last_id=state_now.instance_last_id, now=decided_at)
         if standing is not None:
             return _delivery_record(event=standing, at=decided_at)
-        in_flight = selectors.scale_event_in_flight_exists(config=fresh)
+        in_flight = state_now.in_flight
         if count is None and fresh.enabled and not in_flight:
             return fresh
         inputs = _inputs(action=action, config=fresh, state=state, in_flight=in_flight, count=count, now=decided_at,

@@ -23,8 +23,8 @@ VIEW_CONFIG = "autoscaling.view_autoscalingconfig"
 MAX_CHART_HOURS = 24 * 7
 
 
-def _config_or_404(service_name: str):
-    config = selectors.service_get(service_name=service_name)
+def _config_or_404(service_name: str, *, with_policy: bool = False):
+    config = selectors.service_get(service_name=service_name, with_policy=with_policy)
     if config is None:
         raise Http404
     return config
@@ -54,7 +54,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(VIEW_CONFIG, raise_exception=True)
 def service_detail(request: HttpRequest, service_name: str) -> HttpResponse:
-    config = _config_or_404(service_name)
+    config = _config_or_404(service_name, with_policy=True)
     run = selectors.service_current_run(config=config)
     policy = policy_selectors.policy_get(config=config)
     context = {

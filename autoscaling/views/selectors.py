@@ -163,7 +163,9 @@ def service_overview_rows(*, vm_counts: VmCounts, now: dt.datetime | None = None
         row = rows[-1]
         row.url = service_url.replace(placeholder, config.service_name)
         row.diagnostics_url = diagnostics_url.replace(placeholder, config.service_name)
-        row.artifacts_label = artifacts_labels.setdefault(config.artifacts_status, config.artifacts_status_text)
+        if config.artifacts_status not in artifacts_labels:  # each status's wording once per page
+            artifacts_labels[config.artifacts_status] = config.artifacts_status_text
+        row.artifacts_label = artifacts_labels[config.artifacts_status]
         if row.run:
             row.run_url = event_url.replace("__id__", str(row.run.pk))
             row.run_action = labels.get(ScaleAction, row.run.action)
@@ -194,11 +196,11 @@ class _Labels:
         return self._cache[key]
 
 
-def service_get(*, service_name: str) -> AutoscalingConfig | None:
-    """A config with its template and cooldown state (one query)."""
-    return (
-        AutoscalingConfig.objects.select_related("template", "cooldown").filter(service_name=service_name).first()
-    )
+def service_get(*, service_name: str, with_policy: bool = False) -> AutoscalingConfig | None:
+    """A config with its template and cooldown state, and with ``with_policy`` its scaling policy (policies app,
+    reverse one-to-one; without a row the cached relation raises ``DoesNotExist`` without a query): one query."""
+    related = ("template", "cooldown", "scaling_policy") if with_policy else ("template", "cooldown")
+    return AutoscalingConfig.objects.select_related(*related).filter(service_name=service_name).first()
 
 
 def service_warm_vms(*, config: AutoscalingConfig) -> list[ManagedVM]:

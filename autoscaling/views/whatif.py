@@ -23,7 +23,13 @@ from policies import selectors as policy_selectors
 from policies import services as policy_services
 from policies.choices import PolicyType
 from policies.models import WhatIfRun
-from policies.whatif import whatif_error_text, whatif_row_label, whatif_run_create, whatif_run_expire
+from policies.whatif import (
+    whatif_error_text,
+    whatif_row_label,
+    whatif_row_parameters,
+    whatif_run_create,
+    whatif_run_expire,
+)
 
 VIEW_CONFIG = "autoscaling.view_autoscalingconfig"
 START_WHATIF = "policies.add_whatifrun"
@@ -55,11 +61,14 @@ def whatif_context(run: WhatIfRun | None, config: AutoscalingConfig) -> dict[str
     result = run.result if isinstance(run.result, dict) else {}
     policy = policy_selectors.policy_get(config=config)
     live = str(policy.policy_type) if policy is not None else str(PolicyType.STEP)
+    # A memory policy has no row (the replay is CPU): no row is marked as the one in use.
+    shown = not result.get("current_on_memory")
     rows = []
     for row in result.get("rows", []):
-        in_use = row["policy_type"] == live and (row["key"] == "current" or not any(
+        in_use = shown and row["policy_type"] == live and (row["key"] == "current" or not any(
             other["key"] == "current" and other["policy_type"] == live for other in result.get("rows", [])))
         rows.append({**row, "label": whatif_row_label(key=row["key"], policy_type=row["policy_type"]),
+                     "parameters": whatif_row_parameters(row=row),
                      "in_use": in_use, "switchable": row["policy_type"] in SWITCHABLE and row["policy_type"] != live})
     return {"whatif": run, "whatif_rows": rows, "whatif_result": result,
             "whatif_error": whatif_error_text(run=run) if run.status == "failed" else "",

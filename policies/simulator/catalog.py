@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from django.utils.translation import gettext, gettext_noop
+
 from policies.choices import PolicyType
 from policies.engine.evaluate import PolicySettings, recommended_settings
 from policies.simulator.engine import SimConfig, SimParams, SimResult, simulate
@@ -54,29 +56,54 @@ class SimPolicy:
         return self.name in REFERENCES
 
     def describe(self, config: SimConfig | None = None) -> str:
-        """The parameters this policy runs with, as one line (what each row of the table used)."""
+        """The parameters this policy runs with, as one line (what each row of the table used), in the active
+        language."""
+        return parameters_text(self.describe_parts(config))
+
+    def describe_parts(self, config: SimConfig | None = None) -> list[ParameterPart]:
+        """``describe()`` as parts that can be stored and shown later in the reader's language: (msgid, params),
+        or (None, {"text": …}) for a part that is not prose (``key=value`` settings)."""
         s = self.settings
-        pool = f", warm pool {self.warm_pool}" if self.warm_pool else ""
+        pool: list[ParameterPart] = [(gettext_noop(", warm pool %(size)s"), {"size": self.warm_pool})] \
+            if self.warm_pool else []
         if self.name == ORACLE:
-            return "demand known in advance, no lag, sized at the scale-out threshold"
+            return [(gettext_noop("demand known in advance, no lag, sized at the scale-out threshold"), {})]
         if self.name == REACTIVE_IDEAL:
-            return (f"true load at each sample, target {s.target:g} %, scale-in to the highest need of the last "
-                    f"{s.stabilisation_seconds} s, real clone lag, no cooldown{pool}")
+            return [(gettext_noop("true load at each sample, target %(target)s %%, scale-in to the highest need of "
+                                  "the last %(seconds)s s, real clone lag, no cooldown"),
+                     {"target": f"{s.target:g}", "seconds": s.stabilisation_seconds}), *pool]
         if self.name in (str(PolicyType.STEP), RECHECK):
             c = config
-            rules = "the config's thresholds, durations, steps, cooldown"
+            rules: ParameterPart = (gettext_noop("the config's thresholds, durations, steps, cooldown"), {})
             if c is not None:
-                rules = (f"scale-out > {c.scale_out_cpu_threshold:g} % for {c.scale_out_duration_minutes} min, "
-                         f"scale-in < {c.scale_in_cpu_threshold:g} % for {c.scale_in_duration_minutes} min, steps "
-                         f"{c.scale_out_step}/{c.scale_in_step}, cooldown {c.cooldown_seconds} s, repeat "
-                         f"{c.alert_repeat_interval_seconds} s")
-            return rules + (" + re-check at cooldown end" if self.name == RECHECK else "") + pool
+                rules = (gettext_noop("scale-out > %(out)s %% for %(out_minutes)s min, scale-in < %(in)s %% for "
+                                      "%(in_minutes)s min, steps %(out_step)s/%(in_step)s, cooldown %(cooldown)s s, "
+                                      "repeat %(repeat)s s"),
+                         {"out": f"{c.scale_out_cpu_threshold:g}", "out_minutes": c.scale_out_duration_minutes,
+                          "in": f"{c.scale_in_cpu_threshold:g}", "in_minutes": c.scale_in_duration_minutes,
+                          "out_step": c.scale_out_step, "in_step": c.scale_in_step,
+                          "cooldown": c.cooldown_seconds, "repeat": c.alert_repeat_interval_seconds})
+            recheck: list[ParameterPart] = [(gettext_noop(" + re-check at cooldown end"), {})] \
+                if self.name == RECHECK else []
+            return [rules, *recheck, *pool]
         default = PolicySettings()
         changed = [f"{f.name}={getattr(s, f.name)}" for f in fields(PolicySettings)
                    if f.name not in ("policy_type", "scale_out_threshold", "scale_in_threshold",
                                      "scale_in_duration_seconds")
                    and getattr(s, f.name) != getattr(default, f.name)]
-        return ", ".join(changed) + pool if changed else "defaults" + pool
+        if changed:
+            return [(None, {"text": ", ".join(changed)}), *pool]
+        return [(gettext_noop("defaults"), {}), *pool]
+
+
+# A part of a parameter line: an English msgid and its values, or None and {"text": a part shown as it is}.
+ParameterPart = tuple[str | None, dict[str, Any]]
+
+
+def parameters_text(parts: list[ParameterPart] | list[list[Any]]) -> str:
+    """A parameter line from its parts (as ``describe_parts`` made them, or as stored in JSON), in the active
+    language."""
+    return "".join(gettext(msgid) % params if msgid else str(params.get("text", "")) for msgid, params in parts)
 
 
 # The suite's settings per policy: the seed as shipped; target tracking and predictive as the README chose them

@@ -139,6 +139,22 @@ def test_recommended_policy_is_marked_on_its_own_row(history, service, django_ca
     assert [row["current"] for row in rows] == [False, True]
 
 
+def test_a_memory_policy_has_no_row_of_a_cpu_replay(history, whatif_client, operator, service,
+                                                    django_capture_on_commit_callbacks):
+    # Its row would replay the CPU history against the memory threshold: figures that mean nothing.
+    policy_save(config=service, values={"policy_type": PolicyType.TARGET_TRACKING, "metric": "memory",
+                                        "target_utilisation": 50})
+    run = _run(service, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    assert run.status == WhatIfStatus.SUCCEEDED, run.error
+    assert [row["key"] for row in run.result["rows"]] == ["step", "recommended"]
+    assert [row["current"] for row in run.result["rows"]] == [False, False] and run.result["current_on_memory"]
+    body = whatif_client.get(reverse("autoscaling:whatif", args=[service.service_name, run.pk])).content.decode()
+    assert 'id="whatif-memory-policy"' in body and ">in use<" not in body
+    whatif_client.cookies["django_language"] = "ko"
+    korean = whatif_client.get(reverse("autoscaling:whatif", args=[service.service_name, run.pk])).content.decode()
+    assert "메모리로 스케일링합니다" in korean
+
+
 def test_prometheus_down_is_a_clear_error_on_the_row(settings, service, django_capture_on_commit_callbacks):
     settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
     run = _run(service, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
@@ -373,6 +389,31 @@ def test_a_step_policy_row_replays_with_its_recheck_and_offers_only_the_other_po
     body = whatif_client.get(reverse("autoscaling:whatif", args=[service.service_name, run.pk])).content.decode()
     assert 'data-switch="recommended"' in body and 'data-switch="step"' not in body  # step is what it has
     assert body.count(">in use<") == 1 and "has no scaling policy of its own" not in body
+    assert "re-check at cooldown end" in body
+    # the parameter line in the reader's language; stored in English whatever the page's
+    whatif_client.cookies["django_language"] = "ko"
+    korean = whatif_client.get(reverse("autoscaling:whatif", args=[service.service_name, run.pk])).content.decode()
+    assert "쿨다운 종료 시 재확인" in korean and "re-check at cooldown end" not in korean
+    assert "스케일 아웃 &gt; 80 %" in korean or "스케일 아웃 > 80 %" in korean
+
+
+def test_parameter_lines_are_stored_in_english_and_shown_in_the_readers_language():
+    from django.utils import translation
+
+    from policies.simulator.catalog import parse_policy
+    from policies.simulator.engine import SimConfig
+    from policies.whatif import whatif_row_parameters
+
+    config = SimConfig()
+    step = parse_policy("step+recheck").describe_parts(config)
+    tuned = parse_policy("target_tracking:target=50,warm_pool=2").describe_parts(config)
+    with translation.override("ko"):
+        assert "재확인" in whatif_row_parameters(row={"parameters_parts": step, "parameters": "ignored"})
+        shown = whatif_row_parameters(row={"parameters_parts": [list(part) for part in tuned]})  # as JSON gives it
+        assert "target=50" in shown and "웜 풀 2" in shown
+        assert whatif_row_parameters(row={"parameters": "stored before the parts"}) == "stored before the parts"
+    with translation.override("en"):
+        assert whatif_row_parameters(row={"parameters_parts": step}).endswith("+ re-check at cooldown end")
 
 
 def test_a_run_stopped_from_outside_is_failed_after_its_time_limit(operator_client, service, settings):
