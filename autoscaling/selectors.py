@@ -56,13 +56,13 @@ class DeliveryState(NamedTuple):
 
 
 def scale_event_in_flight_exists(*, config: AutoscalingConfig) -> bool:
-    return bool(_IN_FLIGHT_ANY.rows(config_id=config.pk))
+    return bool(_IN_FLIGHT_ANY.rows(using=config._state.db or "default", config_id=config.pk))
 
 
 def delivery_state(*, config: AutoscalingConfig, alert_key: str) -> DeliveryState:
     """What a decision reads of the config's events, in one statement: is a run in flight, and the id of the last
     event of the alert instance ``alert_key`` ("": none is looked up)."""
-    rows = _DELIVERY_STATE.rows(config_id=config.pk, alert_key=alert_key)
+    rows = _DELIVERY_STATE.rows(using=config._state.db or "default", config_id=config.pk, alert_key=alert_key)
     if not rows:  # the config was deleted meanwhile: nothing of it is in flight
         return DeliveryState(False, None)
     in_flight, last_id = rows[0]

@@ -9,7 +9,8 @@ database alias and then runs the cached SQL with new parameter values.
 Only for values queries (``values_list``) whose parameters are plain values: the query is built once with
 *sentinel* values, and each sentinel must appear exactly once among the compiled parameters (checked when it is
 compiled, so a query Django compiles differently fails loudly instead of binding the wrong value). It returns rows
-as tuples, never model instances.
+as tuples, never model instances. It runs on the alias it is given (no database router is asked): callers pass the
+database their model instance came from.
 """
 
 from __future__ import annotations

@@ -215,8 +215,7 @@ def _sim_config(config: AutoscalingConfig) -> SimConfig:
 
 def _row(replay: Replay, result: SimResult, config: SimConfig) -> dict[str, Any]:
     parts = replay.policy.describe_parts(config)
-    with translation.override("en"):
-        english = parameters_text(parts)
+    english = replay.policy.describe(config)
     return {
         "key": replay.key, "policy_type": str(replay.policy_type), "simulated_as": replay.policy.name,
         "current": replay.current, "overload_minutes": round(result.overload_minutes),  # as the plot's legend rounds it
@@ -233,7 +232,12 @@ def _row(replay: Replay, result: SimResult, config: SimConfig) -> dict[str, Any]
 def whatif_row_parameters(*, row: dict[str, Any]) -> str:
     """A row's parameter line in the reader's language (a run stored before the parts: its English line)."""
     parts = row.get("parameters_parts")
-    return parameters_text(parts) if isinstance(parts, list) else str(row.get("parameters", ""))
+    if isinstance(parts, list):
+        try:
+            return parameters_text(parts)
+        except (KeyError, ValueError, TypeError, AttributeError):  # a malformed stored part: its English line
+            logger.warning("what-if row %r: parameter parts %r could not be shown", row.get("key"), parts)
+    return str(row.get("parameters", ""))
 
 
 def whatif_row_label(*, key: str, policy_type: str) -> str:

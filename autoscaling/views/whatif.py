@@ -25,6 +25,7 @@ from policies.choices import PolicyType
 from policies.models import WhatIfRun
 from policies.whatif import (
     whatif_error_text,
+    whatif_policy_on_memory,
     whatif_row_label,
     whatif_row_parameters,
     whatif_run_create,
@@ -61,15 +62,19 @@ def whatif_context(run: WhatIfRun | None, config: AutoscalingConfig) -> dict[str
     result = run.result if isinstance(run.result, dict) else {}
     policy = policy_selectors.policy_get(config=config)
     live = str(policy.policy_type) if policy is not None else str(PolicyType.STEP)
-    # A memory policy has no row (the replay is CPU): no row is marked as the one in use.
-    shown = not result.get("current_on_memory")
+    # A memory policy has no row (the replay is CPU): no row is marked as the one in use, and only the step policy
+    # (whose rules are the config's, whatever the metric) is offered — a switch keeps the policy's memory metric,
+    # so the recommended row's CPU figures would not describe what it switches to.
+    on_memory = bool(result.get("current_on_memory")) or whatif_policy_on_memory(policy=policy)
+    shown = not on_memory
     rows = []
     for row in result.get("rows", []):
         in_use = shown and row["policy_type"] == live and (row["key"] == "current" or not any(
             other["key"] == "current" and other["policy_type"] == live for other in result.get("rows", [])))
         rows.append({**row, "label": whatif_row_label(key=row["key"], policy_type=row["policy_type"]),
                      "parameters": whatif_row_parameters(row=row),
-                     "in_use": in_use, "switchable": row["policy_type"] in SWITCHABLE and row["policy_type"] != live})
+                     "in_use": in_use, "switchable": row["policy_type"] in SWITCHABLE and row["policy_type"] != live
+                     and (not on_memory or row["policy_type"] == PolicyType.STEP)})
     return {"whatif": run, "whatif_rows": rows, "whatif_result": result,
             "whatif_error": whatif_error_text(run=run) if run.status == "failed" else "",
             "whatif_policy_label": PolicyType(result.get("current_policy_type", PolicyType.STEP)).label}

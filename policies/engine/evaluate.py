@@ -66,8 +66,9 @@ class PolicySettings:
     # would carry above the scale-out threshold is at least margin_share (0: always, the margin of before)
     margin_share: float = 0.0
     # ... unless the fresh demand's trend over that time rises at least this many points (at the current count)
-    # within a clone's lead time: a rising load keeps its margin
-    margin_rise: float = 0.5
+    # within a clone's lead time: a rising load keeps its margin. Both need the noise margin (margin_noise_k > 0):
+    # with a fixed margin the margin always applies.
+    margin_rise: float = 0.25
     flapping_check: bool = True
     forecast_only: bool = False
     suspend_scale_out: bool = False
@@ -202,7 +203,7 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         if settings.margin_share > 0 and settings.margin_noise_k > 0 and margin > 0:
             share = rec.overload_share(history, now=now_s, seconds=settings.margin_noise_seconds, current=current,
                                        threshold=settings.scale_out_threshold, ahead=rec.CLONE_LEAD_SECONDS)
-            rising = slope * rec.CLONE_LEAD_SECONDS / current
+            rising = slope * rec.CLONE_LEAD_SECONDS / current if current > 0 else 0.0  # 0 VMs: Prometheus lost them
             if share is not None and share < settings.margin_share and rising < settings.margin_rise:
                 notes.append(rec.NOTE_NO_MARGIN % {
                     "share": f"{share:.0%}", "minutes": settings.margin_noise_seconds // 60, "count": current,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from django.utils import translation
 from django.utils.translation import gettext, gettext_noop
 
 from policies.choices import PolicyType
@@ -56,9 +57,10 @@ class SimPolicy:
         return self.name in REFERENCES
 
     def describe(self, config: SimConfig | None = None) -> str:
-        """The parameters this policy runs with, as one line (what each row of the table used), in the active
-        language."""
-        return parameters_text(self.describe_parts(config))
+        """The parameters this policy runs with, as one line (what each row of the table used), in English like the
+        rest of the simulator's output; ``describe_parts`` for a line shown later in the reader's language."""
+        with translation.override("en"):
+            return parameters_text(self.describe_parts(config))
 
     def describe_parts(self, config: SimConfig | None = None) -> list[ParameterPart]:
         """``describe()`` as parts that can be stored and shown later in the reader's language: (msgid, params),

@@ -443,3 +443,17 @@ def test_the_margin_vm_goes_when_one_fewer_would_not_need_it():
     # a falling trend moves the early high reading below the threshold by the time a clone would serve
     falling = [(0.0, 0, 250), (900.0, 0, 240), (1800.0, 0, 230), (2700.0, 0, 220), (3600.0, 0, 210)]
     assert rec.overload_share(falling, now=3600.0, seconds=3600, current=3, threshold=80, ahead=390) == 0.0
+
+
+def test_a_count_of_zero_with_utilisation_still_reported_does_not_raise():
+    # Prometheus can answer 0 targets while the rate window still holds the VMs' CPU for a few minutes: the margin
+    # rule divides by the count, and must not fail the evaluation for it.
+    history: list = []
+    for i in range(70):
+        out = evaluate_policy(SETTINGS, _inp(T0 + timedelta(minutes=i), current=2, window=60, fresh=60 + i % 3,
+                                             history=history))
+        history = out.history
+    lost = replace(_inp(T0 + timedelta(minutes=70), current=2, window=60, fresh=61, history=history),
+                   current_vm_count=0)
+    out = evaluate_policy(SETTINGS, lost)  # raised ZeroDivisionError before
+    assert out.reason

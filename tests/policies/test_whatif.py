@@ -150,6 +150,11 @@ def test_a_memory_policy_has_no_row_of_a_cpu_replay(history, whatif_client, oper
     assert [row["current"] for row in run.result["rows"]] == [False, False] and run.result["current_on_memory"]
     body = whatif_client.get(reverse("autoscaling:whatif", args=[service.service_name, run.pk])).content.decode()
     assert 'id="whatif-memory-policy"' in body and ">in use<" not in body
+    _perm(operator, "change_scalingpolicy")
+    body = whatif_client.get(reverse("autoscaling:whatif", args=[service.service_name, run.pk])).content.decode()
+    # a switch keeps the memory metric: the recommended row's CPU figures would not describe it; step's rules are
+    # the config's whatever the metric
+    assert 'data-switch="step"' in body and 'data-switch="recommended"' not in body
     whatif_client.cookies["django_language"] = "ko"
     korean = whatif_client.get(reverse("autoscaling:whatif", args=[service.service_name, run.pk])).content.decode()
     assert "메모리로 스케일링합니다" in korean
@@ -412,6 +417,10 @@ def test_parameter_lines_are_stored_in_english_and_shown_in_the_readers_language
         shown = whatif_row_parameters(row={"parameters_parts": [list(part) for part in tuned]})  # as JSON gives it
         assert "target=50" in shown and "웜 풀 2" in shown
         assert whatif_row_parameters(row={"parameters": "stored before the parts"}) == "stored before the parts"
+        # a malformed stored part never breaks the page: the English line is shown
+        assert whatif_row_parameters(row={"parameters_parts": [["%(missing)s", {}]], "parameters": "en"}) == "en"
+        assert whatif_row_parameters(row={"parameters_parts": [["x"]], "parameters": "en"}) == "en"
+        assert "re-check" in parse_policy("step+recheck").describe(config)  # the simulator's own output: English
     with translation.override("en"):
         assert whatif_row_parameters(row={"parameters_parts": step}).endswith("+ re-check at cooldown end")
 
