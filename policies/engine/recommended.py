@@ -187,6 +187,16 @@ def rise_rate(history: Sequence[Record], *, now: float, seconds: float, parts: i
     return slowest
 
 
+def _recent_fresh(history: Sequence[Record], *, now: float, seconds: float) -> list[tuple[float, float]] | None:
+    """(epoch, fresh demand) of the last ``seconds``; None with fewer than five readings or a history that does not
+    reach back half of ``seconds`` (too little recorded to say anything of their noise or trend)."""
+    start = now - seconds
+    points = [(entry[0], float(_fresh(entry))) for entry in history if start <= entry[0] <= now]
+    if len(points) < 5 or not history or history[0][0] > now - seconds / 2:
+        return None
+    return points
+
+
 def noise_points(history: Sequence[Record], *, now: float, seconds: float, current: int) -> float | None:
     """The short-term variability of the freshest reading over the last ``seconds``, in utilisation points at
     ``current`` VMs: the standard deviation of the fresh demands around their least-squares line (a slow trend
@@ -194,9 +204,8 @@ def noise_points(history: Sequence[Record], *, now: float, seconds: float, curre
     readings or a history that does not reach back half of ``seconds``."""
     if current <= 0 or seconds <= 0:
         return None
-    start = now - seconds
-    points = [(entry[0], float(_fresh(entry))) for entry in history if start <= entry[0] <= now]
-    if len(points) < 5 or not history or history[0][0] > now - seconds / 2:
+    points = _recent_fresh(history, now=now, seconds=seconds)
+    if points is None:
         return None
     slope = _slope(points, span=seconds) or 0.0
     mean_t = sum(t for t, _ in points) / len(points)
@@ -217,9 +226,8 @@ def noise_margin(noise: float | None, *, k: float, low: float, high: float) -> f
 def fresh_trend(history: Sequence[Record], *, now: float, seconds: float) -> float | None:
     """The least-squares slope of the freshest demand over the last ``seconds`` (VM-% per second; None: too
     little recorded, as :func:`noise_points`)."""
-    start = now - seconds
-    points = [(entry[0], float(_fresh(entry))) for entry in history if start <= entry[0] <= now]
-    if len(points) < 5 or not history or history[0][0] > now - seconds / 2:
+    points = _recent_fresh(history, now=now, seconds=seconds)
+    if points is None:
         return None
     return _slope(points, span=seconds) or 0.0
 
@@ -233,9 +241,8 @@ def overload_share(history: Sequence[Record], *, now: float, seconds: float, cur
     fewer than five readings or a history that does not reach back half of ``seconds`` (as :func:`noise_points`)."""
     if current <= 0 or seconds <= 0:
         return None
-    start = now - seconds
-    points = [(entry[0], float(_fresh(entry))) for entry in history if start <= entry[0] <= now]
-    if len(points) < 5 or not history or history[0][0] > now - seconds / 2:
+    points = _recent_fresh(history, now=now, seconds=seconds)
+    if points is None:
         return None
     slope = _slope(points, span=seconds) or 0.0
     limit = current * threshold
