@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from events.choices import Decision, EventStatus, Executor, ScaleAction, StageStatus, Trigger
-from events.reasons import reason_display
+from events.reasons import parts_display, reason_display
 from ixnode.choices import ChoiceLabelsMixin
 
 _UNRENDERABLE = re.compile("[\x00\ud800-\udfff]")
@@ -94,6 +94,9 @@ class ScaleEvent(ChoiceLabelsMixin, models.Model):
                     "answered with it."))
     last_delivered_at = models.DateTimeField(_("last delivered at"), null=True, blank=True)
     triggered_by = models.CharField(_("triggered by"), max_length=150, blank=True)
+    # What the trigger saw (a policy's evaluation), whole: its English text and its code and parameters
+    # (events.reasons.reason_parts), shown in the reader's language on the event page.
+    trigger_parts = models.JSONField(_("trigger detail"), default=dict, blank=True)
     jenkins_build_url = models.URLField(_("Jenkins build URL"), max_length=500, blank=True)
     task_id = models.CharField(_("task id"), max_length=64, blank=True)
 
@@ -143,6 +146,17 @@ class ScaleEvent(ChoiceLabelsMixin, models.Model):
     def reason_shown(self) -> str:
         """The reason in the reader's language (events.reasons)."""
         return reason_display(code=self.reason_code, params=self.reason_params, text=self.reason)
+
+    @property
+    def trigger_detail(self) -> str:
+        """What the trigger saw (a policy's evaluation) in English, as the API gives it ("" when nothing was kept)."""
+        text = self.trigger_parts.get("text") if isinstance(self.trigger_parts, dict) else None
+        return text if isinstance(text, str) else ""
+
+    @property
+    def trigger_detail_shown(self) -> str:
+        """What the trigger saw in the reader's language (events.reasons.parts_display)."""
+        return parts_display(self.trigger_parts, text=self.trigger_detail) if self.trigger_parts else ""
 
 
 class ScaleEventStage(ChoiceLabelsMixin, models.Model):

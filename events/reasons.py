@@ -11,11 +11,19 @@ Rows written before codes existed, and reasons from elsewhere, have no code: the
 when it is exactly one of the product's own sentences (a msgid of the catalogue), as is otherwise.
 
 To add a reason: a code and its sentence in :data:`REASONS` (with ``gettext_noop`` so ``makemessages`` picks it
-up), its Korean in ``locale/ko/LC_MESSAGES/django.po``, and ``Reason("code", **params)`` where it is decided.
+up), its Korean in ``locale/ko/LC_MESSAGES/django.po``, and ``Reason("code", **params)`` where it is decided. An app
+above ``events`` with sentences of its own (the policies' evaluation notes, ``policies.engine.notes``) adds them with
+:func:`reasons_register`, under codes of its own.
+
+A parameter may be a list (of reasons or plain values): it reads as its items joined by "; ", each shown as above —
+an evaluation's notes. :func:`reason_parts` / :func:`parts_display` keep a whole reason in one JSON value (its
+English text beside the code and parameters) where a row has no ``reason_code`` / ``reason_params`` of its own;
+stored parts that cannot be read any more show the English text, never an error.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +82,20 @@ REASONS: dict[str, ReasonSpec] = {
 }
 
 
+#: How the items of a list parameter are joined (an evaluation's notes), in English and in Korean alike.
+LIST_SEPARATOR = "; "
+
+
+def reasons_register(specs: Mapping[str, ReasonSpec]) -> None:
+    """Add the reasons of an app above ``events`` to :data:`REASONS` (codes must not clash: a code registered again
+    must have the same sentence). Idempotent, so the registering module may be imported any number of times."""
+    for code, spec in specs.items():
+        known = REASONS.get(code)
+        if known is not None and known != spec:
+            raise ValueError(f"reason code {code!r} is already registered with another sentence")
+        REASONS[code] = spec
+
+
 # A failed run's error (provisioning.runner writes it; the event page shows it with the stage's title).
 STAGE_FAILED = "Stage '%(stage)s' failed: %(error)s"
 
@@ -86,7 +108,7 @@ class Reason(str):
 
     def __new__(cls, code: str, /, **params: Any) -> Reason:
         spec = REASONS[code]
-        text = spec.text % params if params else spec.text
+        text = spec.text % {key: _english(value) for key, value in params.items()} if params else spec.text
         obj = super().__new__(cls, text)
         obj.code, obj.params = code, params
         return obj
@@ -115,9 +137,19 @@ def msgid_of(label: Any) -> str:
         return str(label)
 
 
+def _english(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return LIST_SEPARATOR.join(str(item) for item in value)
+    return value
+
+
 def _stored(value: Any) -> Any:
     if isinstance(value, Reason):
         return {"code": value.code, "params": value.stored_params()}
+    if isinstance(value, list | tuple):
+        return [_stored(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)  # JSON has no NaN/infinity (PostgreSQL refuses them); shown as the stored text then
     return value
 
 
@@ -128,7 +160,37 @@ def reason_fields(reason: str) -> dict[str, Any]:
     return {"reason": str(reason), "reason_code": "", "reason_params": {}}
 
 
+def reason_parts(reason: str, *, with_text: bool = False) -> dict[str, Any]:
+    """``reason`` as one JSON value: ``{"code": …, "params": …}`` ({} for a text without a code), with
+    ``with_text`` also its English sentence under ``"text"`` (what :func:`parts_display` falls back to)."""
+    parts: dict[str, Any] = {}
+    if isinstance(reason, Reason):
+        parts = {"code": reason.code, "params": reason.stored_params()}
+    if with_text and reason:
+        parts["text"] = str(reason)
+    return parts
+
+
+def parts_display(parts: Any, *, text: str = "") -> str:
+    """A reason kept by :func:`reason_parts`, in the active language. Without a code, with a code or parameters this
+    version does not know, or with parts that are not what :func:`reason_parts` writes (an older or damaged row):
+    the stored English text (``parts["text"]``, else ``text``), never an error."""
+    stored = parts.get("text") if isinstance(parts, Mapping) else None
+    fallback = stored if isinstance(stored, str) and stored else text
+    if not isinstance(parts, Mapping) or not isinstance(parts.get("code"), str) or not parts["code"]:
+        return reason_display(code="", params={}, text=fallback)
+    params = parts.get("params") or {}
+    if not isinstance(params, Mapping):
+        return fallback
+    try:
+        return reason_display(code=parts["code"], params=params, text=fallback)
+    except Exception:  # noqa: BLE001 - stored JSON of another version (a nested value of another shape): its text
+        return fallback
+
+
 def _shown(key: str, value: Any, spec: ReasonSpec) -> Any:
+    if isinstance(value, list):
+        return LIST_SEPARATOR.join(str(_shown(key, item, spec)) for item in value)
     if isinstance(value, Mapping) and "code" in value:
         return reason_display(code=str(value["code"]), params=value.get("params") or {}, text="")
     if isinstance(value, str) and key in spec.explain:

@@ -40,7 +40,7 @@ class ScalingPolicyAdmin(HumanHistoryAdminMixin, SimpleHistoryAdmin):
     list_filter = ("policy_type", "dry_run", "suspend_scale_out", "suspend_scale_in")
     search_fields = ("config__service_name",)
     inlines = [ScheduledActionInline]
-    readonly_fields = ("last_evaluated_at", "last_evaluation", "last_alert_recheck_at", "applied_window_key",
+    readonly_fields = ("last_evaluated_at", "last_evaluation_shown", "last_alert_recheck_at", "applied_window_key",
                        "recommendations", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("config", "policy_type", "metric", "time_zone")}),
@@ -65,6 +65,11 @@ class ScalingPolicyAdmin(HumanHistoryAdminMixin, SimpleHistoryAdmin):
         # the one write of a policy's settings (as the API and the pages)
         values = {name: getattr(obj, name) for name in form.changed_data if name != "config"}
         services.policy_save(config=obj.config, values=values, policy=obj)
+
+    @admin.display(description=_("last evaluation"))
+    def last_evaluation_shown(self, obj: ScalingPolicy) -> str:
+        """The last evaluation in the reader's language (the API gives the stored English text)."""
+        return obj.last_evaluation_shown or "—"
 
     @admin.display(description=_("suspended"))
     def suspended(self, obj: ScalingPolicy) -> str:

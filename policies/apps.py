@@ -28,6 +28,7 @@ class PoliciesAppConfig(AppConfig):
     def ready(self) -> None:
         # Importing these registers the system check and connects the receivers; they need the models loaded.
         from policies import checks, signals  # noqa: F401, PLC0415
+        from policies.engine import notes  # noqa: F401, PLC0415 - the evaluation's sentences, for stored rows' pages
         from policies.services import (  # noqa: PLC0415
             policy_alert_options,
             policy_alert_repeat_reason,

@@ -11,6 +11,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from events.reasons import parts_display
 from ixnode.history import HistoricalActorModel, history_user_of
 from ixnode.jobs import BackgroundJob
 from policies import constants
@@ -110,6 +111,8 @@ class ScalingPolicy(models.Model):
     applied_window_key = models.CharField(_("last applied scheduled action"), max_length=160, blank=True)
     last_evaluated_at = models.DateTimeField(_("last evaluated at"), null=True, blank=True)
     last_evaluation = models.TextField(_("last evaluation"), blank=True)
+    # The evaluation's code and parameters (policies.engine.notes): pages show it in the reader's language.
+    last_evaluation_parts = models.JSONField(_("last evaluation (code and parameters)"), default=dict, blank=True)
     last_alert_recheck_at = models.DateTimeField(_("last alert re-check at"), null=True, blank=True)
     last_decision_key = models.CharField(_("last recorded decision"), max_length=120, blank=True)
     last_forecast_desired = models.IntegerField(_("last recorded forecast"), null=True, blank=True)
@@ -120,7 +123,8 @@ class ScalingPolicy(models.Model):
     # Who changed which setting when (the evaluation loop's own state is not a setting: not recorded).
     history = HistoricalRecords(
         excluded_fields=["updated_at", "recommendations", "applied_window_key", "last_evaluated_at",
-                         "last_evaluation", "last_alert_recheck_at", "last_decision_key", "last_forecast_desired"],
+                         "last_evaluation", "last_evaluation_parts", "last_alert_recheck_at", "last_decision_key",
+                         "last_forecast_desired"],
         bases=[HistoricalActorModel], get_user=history_user_of,
     )
 
@@ -140,6 +144,11 @@ class ScalingPolicy(models.Model):
 
     def is_suspended(self, process: str) -> bool:
         return bool(getattr(self, f"suspend_{ScalingProcess(process).value}"))
+
+    @property
+    def last_evaluation_shown(self) -> str:
+        """The last evaluation in the reader's language (rows without parts: the stored English text)."""
+        return parts_display(self.last_evaluation_parts, text=self.last_evaluation)
 
     @property
     def suspended_processes(self) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -56,6 +57,24 @@ def policy_settings(config: AutoscalingConfig, policy: ScalingPolicy | None) -> 
         suspend_scheduled=policy.suspend_scheduled,
         suspend_predictive=policy.suspend_predictive,
     )
+
+
+@dataclass(frozen=True)
+class PolicyEvaluationSummary:
+    """A service's policy as its page shows it: the policy type's label and its last evaluation (when, and what
+    it concluded in the reader's language; "" when it has not been evaluated)."""
+
+    label: str
+    evaluated_at: datetime | None
+    evaluation: str
+
+
+def policy_evaluation_summary(*, policy: ScalingPolicy | None) -> PolicyEvaluationSummary:
+    """What the service page shows of ``policy`` (None: the seed's step scaling, never evaluated)."""
+    if policy is None:
+        return PolicyEvaluationSummary(str(PolicyType.STEP.label), None, "")
+    return PolicyEvaluationSummary(str(PolicyType(policy.policy_type).label), policy.last_evaluated_at,
+                                   policy.last_evaluation_shown)
 
 
 def policy_windows(*, policy: ScalingPolicy) -> list[Window]:

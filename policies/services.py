@@ -32,7 +32,7 @@ from autoscaling.services.ip_leases import ip_pool_free_addresses
 from autoscaling.services.warm_pool import warm_pool_room, warm_vms_ready
 from events.choices import ScaleAction, Trigger
 from events.models import ScaleEvent
-from events.reasons import Reason, msgid_of
+from events.reasons import Reason, msgid_of, reason_parts
 from ixnode.integrations.alertmanager.client import alertmanager_client
 from ixnode.integrations.alertmanager.interface import Alertmanager, AlertmanagerError
 from ixnode.integrations.prometheus import promql
@@ -42,6 +42,7 @@ from ixnode.netaddr import address_of, join_host_port
 from policies import selectors
 from policies.choices import PolicyType, ScalingProcess
 from policies.engine.evaluate import PolicyInput, PolicyOutcome, evaluate_policy
+from policies.engine.notes import note
 from policies.engine.predictive import Forecaster
 from policies.engine.schedules import effective_bounds
 from policies.engine.target_tracking import VMUtilisation
@@ -121,7 +122,7 @@ def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prome
         host = address_of(sample.labels.get("instance", ""))
         vms.append(VMUtilisation(value, in_service.get(host)))
     if not vms:
-        return None, f"no {policy.metric} samples for job {config.prometheus_job_name}"
+        return None, note("policy_no_samples", metric=policy.metric, job=config.prometheus_job_name)
     return vms, ""
 
 
@@ -189,7 +190,10 @@ def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None,
     event = None
     key = f"{outcome.action}:{outcome.desired}:{outcome.decision.decision if outcome.decision else ''}"
     fields = {"recommendations": [list(x) for x in outcome.history], "last_evaluated_at": now,
-              "last_evaluation": outcome.reason[:2000]}
+              "last_evaluation": outcome.reason[:2000], "last_evaluation_parts": reason_parts(outcome.reason)}
+    # The event's "triggered by" is a short English label (search, CSV); the evaluation itself is kept whole with
+    # its codes (the event page shows it in the reader's language, the API as English text).
+    label = f"{policy.policy_type} policy"
     if outcome.decision is not None and outcome.action is not None and (
         outcome.allowed or key != policy.last_decision_key
     ):
@@ -200,7 +204,7 @@ def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None,
             config=config, action=outcome.action, now=now, prometheus=prometheus, dry_run=policy.dry_run,
             step=max(outcome.decision.count, abs((outcome.desired or 0) - (count.value or 0)), 1),
             bounds=(bounds.min_vms, bounds.max_vms),
-            trigger=DecisionTrigger(kind=kind, triggered_by=f"{policy.policy_type} policy: {outcome.reason}"[:150]),
+            trigger=DecisionTrigger(kind=kind, triggered_by=label, detail=outcome.reason),
         )
         fields["last_decision_key"] = key
         if event.decision == "ALLOW" and outcome.window_key:
@@ -211,8 +215,8 @@ def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None,
         scale_decision_record(
             config=config, action=ScaleAction.SCALE_OUT, now=now, prometheus=prometheus, dry_run=True,
             step=outcome.forecast_desired - count.value,
-            trigger=DecisionTrigger(kind=Trigger.POLICY,
-                                    triggered_by=f"forecast only: would scale to {outcome.forecast_desired}"),
+            trigger=DecisionTrigger(kind=Trigger.POLICY, triggered_by=f"{label} (forecast only)",
+                                    detail=note("policy_forecast_only", count=outcome.forecast_desired)),
         )
         fields["last_forecast_desired"] = outcome.forecast_desired
     ScalingPolicy.objects.filter(pk=policy.pk).update(**fields)

@@ -46,7 +46,7 @@ from autoscaling.services.warm_pool import warm_vms_ready_count
 from autoscaling.signals import scale_decision_recorded, send_logged, vm_count_unknown
 from events.choices import IN_FLIGHT_STATUSES, Decision, EventStatus, ScaleAction, Trigger
 from events.models import ScaleEvent
-from events.reasons import Reason, reason_fields
+from events.reasons import Reason, reason_fields, reason_parts
 from ixnode.integrations.prometheus.client import prometheus_client
 from ixnode.integrations.prometheus.interface import Prometheus, PrometheusCountUnsettled, PrometheusError
 from ixnode.metrics import DECISIONS
@@ -63,7 +63,10 @@ class DecisionTrigger:
     fingerprint: str = ""
     starts_at: datetime | None = None
     labels: dict[str, str] = field(default_factory=dict)
-    triggered_by: str = ""
+    triggered_by: str = ""  # a short label (who or what: a user, "alertmanager", "recommended policy")
+    # What the trigger saw, in full (a policy's evaluation): an events.reasons.Reason, kept with its code and
+    # parameters in ScaleEvent.trigger_parts so the event page shows it in the reader's language
+    detail: str = ""
     # The alert instance (autoscaling.services.webhook.alert_instance_key): set on the webhook path, where
     # Alertmanager's re-deliveries of one instance are answered with its standing decision instead of re-decided.
     alert_key: str = ""
@@ -333,6 +336,7 @@ def _event_create(
         alert_labels=dict(trigger.labels),
         alert_key=trigger.alert_key[:64],
         triggered_by=trigger.triggered_by[:150],
+        trigger_parts=reason_parts(trigger.detail, with_text=True),
     )
     if status != EventStatus.QUEUED:
         event.save()

@@ -67,6 +67,7 @@ def service_detail(request: HttpRequest, service_name: str) -> HttpResponse:
         "chart_ranges": [(0.5, "30m"), (1, "1h"), (3, "3h"), (6, "6h"), (24, "24h"), (168, "7d")],
         "panel": service_instances(config=config),
         "policy": policy,
+        "policy_summary": policy_selectors.policy_evaluation_summary(policy=policy),
         "processes": [(p.value, p.label, bool(policy and policy.is_suspended(p))) for p in ScalingProcess],
         **whatif_form_context(),
         **whatif_context(whatif_run_latest(config=config), config),

@@ -54,13 +54,18 @@ class ScaleEventSerializer(serializers.ModelSerializer):
     jenkinsBuildUrl = serializers.CharField(  # noqa: N815
         source="jenkins_build_url", read_only=True, help_text="URL of the Jenkins build; empty when none ran.")
 
+    # A policy's evaluation behind the event, whole, in English (the event page shows it translated); "" otherwise.
+    triggerDetail = serializers.CharField(  # noqa: N815
+        source="trigger_detail", read_only=True,
+        help_text="What the trigger saw: the policy's evaluation in English; empty for other triggers.")
+
     class Meta:
         model = ScaleEvent
         fields = ["id", "serviceName", "action", "decision", "reason", "status", "trigger", "executor", "dryRun",
                   "currentVmCount", "requestedCount", "beforeCount", "afterCount", "vmNames", "currentStage",
                   "error", "rollbackSummary", "alertName", "alertFingerprint", "alertStartsAt", "alertLabels",
-                  "triggeredBy", "jenkinsBuildUrl", "createdAt", "startedAt", "finishedAt", "heartbeatAt",
-                  "deliveries", "lastDeliveredAt", "stages"]
+                  "triggeredBy", "triggerDetail", "jenkinsBuildUrl", "createdAt", "startedAt", "finishedAt",
+                  "heartbeatAt", "deliveries", "lastDeliveredAt", "stages"]
         extra_kwargs = {name: {"source": model} for name, model in _CAMEL.items()}
         read_only_fields = fields
 

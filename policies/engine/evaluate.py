@@ -13,10 +13,12 @@ from datetime import datetime
 
 from autoscaling.decision import DecisionInput, DecisionResult, decide
 from events.choices import ScaleAction
+from events.reasons import Reason
 from policies.choices import PolicyType
 from policies.engine import predictive as pred
 from policies.engine import recommended as rec
 from policies.engine import target_tracking as tt
+from policies.engine.notes import note
 from policies.engine.schedules import ActiveWindow, effective_bounds
 
 
@@ -132,7 +134,9 @@ class PolicyInput:
 
 @dataclass(frozen=True)
 class PolicyOutcome:
-    """What the evaluation concluded. ``decision`` is None when nothing was asked of ``decide()``."""
+    """What the evaluation concluded. ``decision`` is None when nothing was asked of ``decide()``. ``reason`` is
+    its English sentence, a ``Reason`` that keeps its code and parameters (``policies.engine.notes``; a decision's
+    reason, from ``decide()``, when there is no note to add)."""
 
     action: ScaleAction | None
     desired: int | None
@@ -156,22 +160,22 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
     now_s = inp.now.timestamp()
     history = list(inp.history)
     if inp.current_vm_count is None:
-        detail = f": {inp.count_error}" if inp.count_error else ""
-        return PolicyOutcome(None, None, None, f"No action: the current VM count is unknown{detail}.", history=history)
+        unknown = (note("policy_count_unknown_error", error=inp.count_error) if inp.count_error
+                   else note("policy_count_unknown"))
+        return PolicyOutcome(None, None, None, unknown, history=history)
     current = inp.current_vm_count
 
     trigger = "policy"
     metric: float | None = None
     forecast_desired: int | None = None
-    notes: list[str] = []
+    notes: list[Reason] = []
     if settings.policy_type == PolicyType.STEP:
         desired = current  # step scaling acts on alerts; here only schedules and bounds move it
     elif settings.policy_type == PolicyType.RECOMMENDED:
         if inp.vms is not None:
             metric = tt.warm_utilisation(inp.vms, now=inp.now, warmup_seconds=settings.warmup_seconds)
         if metric is None:
-            detail = f": {inp.metric_error}" if inp.metric_error else " (no VM past its warm-up)"
-            return PolicyOutcome(None, None, None, f"No action: utilisation unknown{detail}.", history=history)
+            return PolicyOutcome(None, None, None, _metric_unknown(inp), history=history)
         fresh = None
         if inp.fresh_vms is not None:
             fresh = tt.warm_utilisation(inp.fresh_vms, now=inp.now, warmup_seconds=settings.warmup_seconds)
@@ -191,9 +195,9 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         margin = rec.noise_margin(noise, k=settings.margin_noise_k, low=settings.margin_min,
                                   high=settings.scale_out_margin)
         if noise is not None:
-            notes.append(f"scale-out margin {margin:g} points ({settings.margin_noise_k:g} × the fresh reading's "
-                         f"noise {noise:.1f} points over the last {settings.margin_noise_seconds // 60} min, "
-                         f"{settings.margin_min:g}–{settings.scale_out_margin:g})")
+            notes.append(note("rec_margin_noise", margin=margin, k=settings.margin_noise_k, noise=noise,
+                              minutes=settings.margin_noise_seconds // 60, low=settings.margin_min,
+                              high=settings.scale_out_margin))
         # the margin only where it pays: enough of the recent readings, at the level expected when a clone would
         # serve, overload the current count, or the load is rising
         share = None
@@ -205,9 +209,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
                                        threshold=settings.scale_out_threshold, ahead=rec.CLONE_LEAD_SECONDS)
             rising = slope * rec.CLONE_LEAD_SECONDS / current if current > 0 else 0.0  # 0 VMs: Prometheus lost them
             if share is not None and share < settings.margin_share and rising < settings.margin_rise:
-                notes.append(rec.NOTE_NO_MARGIN % {
-                    "share": f"{share:.0%}", "minutes": settings.margin_noise_seconds // 60, "count": current,
-                    "pays": f"{settings.margin_share:.0%}"})
+                notes.append(note("rec_no_margin", share=share * 100, minutes=settings.margin_noise_seconds // 60,
+                                  count=current, pays=settings.margin_share * 100))
                 margin = 0.0
         trigger_at = settings.scale_out_threshold - margin
         pays_below = True  # one VM fewer would need the margin too (or the share is not known)
@@ -247,8 +250,7 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         if inp.vms is not None:
             metric = tt.warm_utilisation(inp.vms, now=inp.now, warmup_seconds=settings.warmup_seconds)
         if metric is None:
-            detail = f": {inp.metric_error}" if inp.metric_error else " (no VM past its warm-up)"
-            return PolicyOutcome(None, None, None, f"No action: utilisation unknown{detail}.", history=history)
+            return PolicyOutcome(None, None, None, _metric_unknown(inp), history=history)
         raw = tt.desired_count(current=current, metric=metric, target=settings.target, tolerance=settings.tolerance)
         if raw < current and settings.scale_in_target:
             raw = tt.scale_in_count(current=current, metric=metric, scale_in_target=settings.scale_in_target)
@@ -261,68 +263,63 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
             current=current,
         )
         history = list(recommendations)
-        notes.append(f"utilisation {metric:.1f}% vs target {settings.target:g}% → {raw} VMs")
+        notes.append(note("tt_utilisation", metric=metric, target=settings.target, count=raw))
         if desired != raw:
-            notes.append(f"stabilisation window keeps {desired}")
+            notes.append(note("tt_stabilised", count=desired))
         if settings.policy_type == PolicyType.PREDICTIVE and not settings.suspend_predictive:
             floor = pred.forecast_floor(
                 peak_load=inp.forecast_peak, target=settings.target, min_vms=bounds.min_vms, max_vms=bounds.max_vms
             )
             forecast_desired = floor
             if floor is not None:
-                notes.append(f"forecast peak {inp.forecast_peak:.0f} VM-% → at least {floor} VMs")
+                notes.append(note("forecast_peak", peak=inp.forecast_peak, count=floor))
                 if not settings.forecast_only:
                     combined = pred.combine(reactive=desired, floor=floor)
                     if combined > desired and combined > current:
                         trigger = "predictive"
                     desired = combined
             else:
-                notes.append("no forecast (too little history)")
+                notes.append(note("forecast_none"))
 
     # Scheduled actions: the window's desired count once per occurrence, and its bounds always.
     if bounds.desired_vms is not None and bounds.window_key and bounds.window_key != inp.applied_window_key:
         desired = bounds.desired_vms
         trigger = "schedule"
-        notes.append(f"scheduled action {bounds.window_key} sets {desired} VMs")
+        notes.append(note("scheduled_action", window=bounds.window_key, count=desired))
     if desired < bounds.min_vms or desired > bounds.max_vms:
         desired = max(bounds.min_vms, min(bounds.max_vms, desired))
         if active is not None and trigger == "policy":
             trigger = "schedule"
     if (current < bounds.min_vms or current > bounds.max_vms) and active is not None:
         trigger = "schedule"
-        notes.append(f"scheduled bounds {bounds.min_vms}..{bounds.max_vms}")
+        notes.append(note("scheduled_bounds", min=bounds.min_vms, max=bounds.max_vms))
     if settings.max_change:
         desired = max(current - settings.max_change, min(current + settings.max_change, desired))
 
     window_key = bounds.window_key if trigger == "schedule" else ""
-    summary = "; ".join(notes)
     if desired == current:
-        return PolicyOutcome(
-            None, desired, None, f"No change: {summary or f'{current} VMs'}.", trigger, metric, forecast_desired,
-            history, window_key,
-        )
+        unchanged = note("policy_no_change", notes=list(notes)) if notes else note("policy_no_change_count",
+                                                                                    count=current)
+        return PolicyOutcome(None, desired, None, unchanged, trigger, metric, forecast_desired, history, window_key)
 
     action = ScaleAction.SCALE_OUT if desired > current else ScaleAction.SCALE_IN
     count = abs(desired - current)
-    if action == ScaleAction.SCALE_OUT and settings.suspend_scale_out:
-        return PolicyOutcome(None, desired, None, f"Scale-out suspended by the operator ({summary}).", trigger,
-                             metric, forecast_desired, history, window_key)
-    if action == ScaleAction.SCALE_IN and settings.suspend_scale_in:
-        return PolicyOutcome(None, desired, None, f"Scale-in suspended by the operator ({summary}).", trigger,
-                             metric, forecast_desired, history, window_key)
+    suspended = ((action == ScaleAction.SCALE_OUT and settings.suspend_scale_out)
+                 or (action == ScaleAction.SCALE_IN and settings.suspend_scale_in))
+    if suspended:
+        code = "policy_suspended_out" if action == ScaleAction.SCALE_OUT else "policy_suspended_in"
+        why = note(code, notes=list(notes)) if notes else note(f"{code}_bare")
+        return PolicyOutcome(None, desired, None, why, trigger, metric, forecast_desired, history, window_key)
     if action == ScaleAction.SCALE_IN and settings.flapping_check and metric is not None and trigger == "policy":
         safe = tt.flap_safe_scale_in(
             current=current, metric=metric, remove=count, scale_out_threshold=settings.scale_out_threshold
         )
         if safe == 0:
-            return PolicyOutcome(
-                None, desired, None,
-                f"No scale-in: {current - count} VMs would run at {metric * current / (current - count):.0f}%, "
-                f"above the scale-out threshold {settings.scale_out_threshold:g}% (flapping check).",
-                trigger, metric, forecast_desired, history, window_key,
-            )
+            flapping = note("policy_flapping", remaining=current - count,
+                            projected=metric * current / (current - count), threshold=settings.scale_out_threshold)
+            return PolicyOutcome(None, desired, None, flapping, trigger, metric, forecast_desired, history, window_key)
         if safe < count:
-            notes.append(f"flapping check limits the scale-in to {safe}")
+            notes.append(note("flapping_limit", count=safe))
             count = safe
             desired = current - safe
 
@@ -343,5 +340,12 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
             count_error=inp.count_error,
         )
     )
-    reason = f"{result.reason} Policy: {'; '.join(notes)}." if notes else result.reason
+    reason = note("policy_decided", decision=result.reason, notes=notes) if notes else result.reason
     return PolicyOutcome(action, desired, result, reason, trigger, metric, forecast_desired, history, window_key)
+
+
+def _metric_unknown(inp: PolicyInput) -> Reason:
+    if inp.metric_error:
+        return note("policy_metric_unknown_error", error=inp.metric_error)
+    return note("policy_metric_unknown")
+

@@ -60,18 +60,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.utils.translation import gettext_noop
-
-# Notes of an evaluation's reason (stored in English like every policy note; the Korean is in the catalogue).
-NOTE_NO_MARGIN = gettext_noop(
-    "no scale-out margin: %(share)s of the fresh readings of the last %(minutes)d min, at the level expected when "
-    "a clone would serve, overload %(count)d VMs (the margin pays from %(pays)s)")
-NOTE_MARGIN_NOT_NEEDED_BELOW = gettext_noop(
-    "highest demand of the scale-in window %(peak)d VM-%% fits %(count)d VMs below the scale-out threshold "
-    "%(threshold)s%%, where the scale-out margin does not pay")
-NOTE_RELEASE_LIKE_STEP = gettext_noop(
-    "utilisation %(window).1f%% over the window, below the scale-in threshold %(threshold)s%% for the seed's "
-    "scale-in duration → %(count)d VMs, as the seed releases headroom")
+from events.reasons import Reason
+from policies.engine.notes import note
 
 #: Default knobs of a new ``recommended`` policy (chosen on the suite's tuning traces, see docs/policies.md).
 DEFAULT_TARGET = 70.0  # a scale-out sizes the service to this utilisation
@@ -106,10 +96,10 @@ DEFAULT_MARGIN_RISE = 0.25
 
 @dataclass(frozen=True)
 class BandOutcome:
-    """The recommended count and why (English notes, joined into the evaluation's reason)."""
+    """The recommended count and why (notes of ``policies.engine.notes``, joined into the evaluation's reason)."""
 
     desired: int
-    notes: list[str]
+    notes: list[Reason]
 
 
 def demand(current: int, utilisation: float) -> int:
@@ -321,27 +311,27 @@ def band_count(
     the trigger): the VM the margin bought is not held for a level that sits just below the threshold."""
     if current <= 0:
         return BandOutcome(current, [])
-    notes: list[str] = []
+    notes: list[Reason] = []
     hot = min(fresh, window)
     projected = hot + max(0.0, rise)
-    ahead = f" (rising: {projected:.1f}% when a clone would serve)" if rise > 0 else ""
+    seen = {"fresh": fresh, "window": window, "trigger": trigger}
+    if rise > 0:
+        seen["projected"] = projected
     if projected > trigger and confirmed:
         need = math.ceil(round(current * projected / max(target, 1.0), 9))
         desired = max(current + 1, need)
-        notes.append(f"utilisation {fresh:.1f}% now, {window:.1f}% over the window{ahead}, above the scale-out "
-                     f"trigger {trigger:g}% → {desired} VMs at the target {target:g}%")
+        notes.append(note("rec_out_rising" if rise > 0 else "rec_out", **seen, count=desired, target=target))
         return BandOutcome(max(min_vms, min(max_vms, desired)), notes)
     if fresh + max(0.0, rise) > trigger:
-        notes.append(f"utilisation {fresh:.1f}% now, {window:.1f}% over the window{ahead}: above the scale-out "
-                     f"trigger {trigger:g}% for too short a time, no scale-out yet")
+        notes.append(note("rec_out_unconfirmed_rising" if rise > 0 else "rec_out_unconfirmed", **seen))
         return BandOutcome(max(min_vms, min(max_vms, current)), notes)
     carry = 0
     if recurring_demand is not None and not release:
         carry = math.ceil(round(recurring_demand / max(spike_ceiling, 1.0), 9))
         limit = threshold if threshold is not None else trigger
         if recurring_demand > current * limit and carry > current:
-            notes.append(f"a spike of {recurring_demand} VM-% recurred in the memory, more than {current} VMs carry "
-                         f"below {limit:g}% → {carry} VMs carry it at {spike_ceiling:g}% at most")
+            notes.append(note("rec_spike", demand=recurring_demand, current=current, limit=limit, count=carry,
+                              ceiling=spike_ceiling))
             return BandOutcome(max(min_vms, min(max_vms, carry)), notes)
     keep = max(1, math.ceil(round(peak_demand / max(scale_in_target, 1.0), 9)), carry)
     if hysteresis > 0:  # the remaining VMs must not be near the trigger now (a scale-in the next minute undoes)
@@ -350,20 +340,18 @@ def band_count(
         fewer = current - 1
         if (peak_demand <= fewer * threshold and fewer >= carry
                 and current * window <= fewer * (threshold - hysteresis)):
-            notes.append(NOTE_MARGIN_NOT_NEEDED_BELOW % {"peak": peak_demand, "count": fewer,
-                                                         "threshold": f"{threshold:g}"})
+            notes.append(note("rec_margin_not_needed_below", peak=peak_demand, count=fewer, threshold=threshold))
             return BandOutcome(max(min_vms, min(max_vms, fewer)), notes)
     if release and keep >= current > 1:
-        notes.append(NOTE_RELEASE_LIKE_STEP % {"window": window, "threshold": f"{scale_in_threshold:g}",
-                                               "count": current - 1})
+        notes.append(note("rec_release_like_step", window=window, threshold=scale_in_threshold, count=current - 1))
         return BandOutcome(max(min_vms, min(max_vms, current - 1)), notes)
     if keep < current:
-        notes.append(f"highest demand of the scale-in window {peak_demand} VM-% fits {keep} VMs at or below "
-                     f"{scale_in_target:g}%")
+        notes.append(note("rec_scale_in", peak=peak_demand, count=keep, target=scale_in_target))
         return BandOutcome(max(min_vms, min(max_vms, keep)), notes)
-    spike = (f", a recurring spike of {recurring_demand} VM-% at {spike_ceiling:g}%"
-             if recurring_demand is not None and carry >= current else "")
-    notes.append(f"utilisation {fresh:.1f}% inside the band (scale-in to {current - 1} VMs only once the window's "
-                 f"highest demand {peak_demand} VM-% fits at {scale_in_target:g}% and the load of now at "
-                 f"{trigger - hysteresis:g}%{spike})")
+    held = {"fresh": fresh, "fewer": current - 1, "peak": peak_demand, "target": scale_in_target,
+            "below": trigger - hysteresis}
+    if recurring_demand is not None and carry >= current:
+        notes.append(note("rec_hold_spike", **held, demand=recurring_demand, ceiling=spike_ceiling))
+    else:
+        notes.append(note("rec_hold", **held))
     return BandOutcome(max(min_vms, min(max_vms, current)), notes)

@@ -6,13 +6,24 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from django.urls import reverse
 from django.utils import translation
 
 from autoscaling.decision import DecisionInput, decide
 from autoscaling.services.decisions import DecisionTrigger, scale_decision_record
 from events.choices import Decision, ScaleAction
-from events.reasons import REASONS, STAGE_FAILED, Reason, reason_display, reason_fields
+from events.reasons import (
+    REASONS,
+    STAGE_FAILED,
+    Reason,
+    ReasonSpec,
+    parts_display,
+    reason_display,
+    reason_fields,
+    reason_parts,
+    reasons_register,
+)
 from events.views.selectors import event_error_display
 
 pytest_plugins = ["tests.fixtures.prometheus"]
@@ -137,3 +148,29 @@ def test_a_failed_stage_names_the_stage_and_explains_the_error():
         assert event_error_display(error).summary == \
             "“템플릿에서 VM 복제” 단계 실패: vCenter(vc.example.test)에 연결할 수 없습니다 (연결 거부)."
     assert event_error_display("The config was deleted.").summary == "The config was deleted."
+
+
+@pytest.fixture
+def listed_code():
+    yield "test_listed"
+    REASONS.pop("test_listed", None)  # the catalogue is the process's: leave it as it was
+
+
+def test_list_parameters_parts_and_registered_codes(listed_code):
+    reasons_register({"test_listed": ReasonSpec("Listed: %(items)s.")})
+    reasons_register({"test_listed": ReasonSpec("Listed: %(items)s.")})  # again, the same: fine
+    with pytest.raises(ValueError, match="already registered"):
+        reasons_register({"test_listed": ReasonSpec("Another sentence.")})
+    with pytest.raises(ValueError, match="already registered"):
+        reasons_register({"at_max": ReasonSpec("Not the decision's sentence.")})
+    listed = Reason("test_listed", items=[Reason("ip_pool_empty"), "free text", 3])
+    assert listed == "Listed: The IP pool has no free address left.; free text; 3."
+    parts = reason_parts(listed, with_text=True)
+    assert parts == {"code": "test_listed", "params": {"items": [{"code": "ip_pool_empty", "params": {}},
+                                                                 "free text", 3]}, "text": str(listed)}
+    assert reason_parts("plain") == {} and reason_parts("plain", with_text=True) == {"text": "plain"}
+    # JSON has no NaN: a parameter that is not a finite number is kept as text (and the English text shown)
+    assert reason_parts(Reason("cooldown_out", left=float("nan")))["params"] == {"left": "nan"}
+    assert parts_display({"code": "cooldown_out", "params": {"left": "nan"}}, text="stored") == "stored"
+    for broken in (None, [], "x", {"code": None}, {"code": "adding", "params": "x"}):
+        assert parts_display(broken, text="stored") == "stored"

@@ -135,7 +135,21 @@ def estate(make_config, make_event, make_run, django_user_model):
                                        step="failed", log="ERROR: connection refused")
     SentNotification.objects.create(service_name="shop-web", kind="integration_down", key="prometheus",
                                     text="Prometheus: down", last_sent_at=timezone.now())
-    ScalingPolicy.objects.create(config=shop)
+    # the policy's last evaluation and an event it triggered: their notes (policies.engine.notes) in Korean
+    from events.reasons import reason_parts
+    from policies.engine.evaluate import PolicyInput, evaluate_policy, recommended_settings
+    from policies.engine.target_tracking import VMUtilisation
+
+    now = timezone.now()
+    history = [(now.timestamp() - 60 * i, 150, 150) for i in range(60, 0, -1)]
+    outcome = evaluate_policy(recommended_settings(scale_out_threshold=80.0), PolicyInput(
+        now=now, enabled=True, min_vms=2, max_vms=5, cooldown_seconds=300, current_vm_count=2,
+        vms=[VMUtilisation(90.0)] * 2, history=history))
+    policy = ScalingPolicy.objects.create(config=shop, last_evaluated_at=now, last_evaluation=outcome.reason,
+                                          last_evaluation_parts=reason_parts(outcome.reason))
+    by_policy = make_event(shop, minutes_ago=50, trigger="policy", triggered_by="recommended policy",
+                           trigger_parts=reason_parts(outcome.reason, with_text=True),
+                           **reason_fields(reasons[Decision.ALLOW]))
     row = {"key": "step", "policy_type": "step", "simulated_as": "step", "current": False, "overload_minutes": 10.0,
            "vm_hours": 6.4, "stopped_vm_hours": 0.0, "scale_outs": 1, "scale_ins": 1, "scale_actions": 2, "flaps": 0,
            "peak_vms": 3, "parameters": "scale-out > 80 % for 1 min"}
@@ -150,7 +164,7 @@ def estate(make_config, make_event, make_run, django_user_model):
         error="Prometheus at http://127.0.0.1:9 is unreachable: NewConnectionError: [Errno 111] Connection refused",
         result={"error_code": "prometheus", "error_params": {"error": "unreachable"}})
     return {"root": root, "shop": shop, "failed": failed, "install": install, "whatif": whatif,
-            "whatif_failed": whatif_failed}
+            "whatif_failed": whatif_failed, "policy": policy, "by_policy": by_policy}
 
 
 def _check(page, url: str, strings, shots: Path, name: str) -> list[tuple[str, str, str]]:
@@ -196,6 +210,9 @@ def test_every_page_in_korean_has_no_english_left(page, korean_site, estate, tmp
         "admin-config": f"/admin/autoscaling/autoscalingconfig/{shop.pk}/change/",
         "admin-config-history": f"/admin/autoscaling/autoscalingconfig/{shop.pk}/history/",
         "admin-event": f"/admin/events/scaleevent/{failed.pk}/change/",
+        "event-by-policy": f"/events/{estate['by_policy'].pk}/",
+        "admin-event-by-policy": f"/admin/events/scaleevent/{estate['by_policy'].pk}/change/",
+        "admin-policy": f"/admin/policies/scalingpolicy/{estate['policy'].pk}/change/",
     }
     product = {"ixnode", "templates_app", "events", "autoscaling", "artifacts", "exporters", "policies",
                "provisioning", "notifications"}

@@ -69,7 +69,7 @@ def test_per_vm_utilisation_read_through_prometheus(scraped_service):
     assert (outcome.action, outcome.desired) == (ScaleAction.SCALE_OUT, 3)  # ceil(2 × 70 / 60)
     assert (event.decision, event.status, event.trigger, event.current_vm_count) == (
         Decision.ALLOW, EventStatus.DRY_RUN, Trigger.POLICY, 2)
-    assert "utilisation" in event.triggered_by
+    assert event.triggered_by == "target_tracking policy" and "utilisation" in event.trigger_detail
 
 
 def test_vms_in_warm_up_are_matched_by_ip_and_ignored(scraped_service):
@@ -169,7 +169,7 @@ def test_predictive_forecast_history_from_prometheus_query_range(config, forecas
     assert outcome.forecast_desired == 3 and outcome.trigger == "predictive"
     assert (event.action, event.decision, event.status, event.trigger) == (
         ScaleAction.SCALE_OUT, Decision.ALLOW, EventStatus.DRY_RUN, Trigger.POLICY)
-    assert "forecast peak" in event.triggered_by
+    assert "forecast peak" in event.trigger_detail
 
     # Six hours on, outside the busy hours, the history says 2 × 20 % = 40 VM-%: a floor of the minimum only.
     far = now + timedelta(hours=6)
@@ -271,7 +271,7 @@ def test_recommended_scales_out_on_a_sustained_load_but_not_on_a_spike_that_has_
     outcome, event = services.policy_evaluate(config=scraped_service)
     assert (outcome.action, outcome.desired) == (ScaleAction.SCALE_OUT, 3), outcome.reason  # ceil(2 × 9x / 70)
     assert (event.decision, event.status, event.trigger) == (Decision.ALLOW, EventStatus.DRY_RUN, Trigger.POLICY)
-    assert "recommended policy" in event.triggered_by and "above the scale-out trigger" in event.triggered_by
+    assert event.triggered_by == "recommended policy" and "above the scale-out trigger" in event.trigger_detail
 
     # the job is new to Prometheus: its 40 s window must be full of the 95 % load before the load drops
     time.sleep(max(0.0, 45 - (time.monotonic() - started)))

@@ -1,0 +1,101 @@
+"""What a policy evaluation says, as codes and parameters: the catalogue of its notes and outcome sentences.
+
+An evaluation's reason (``PolicyOutcome.reason``) is an :class:`events.reasons.Reason`: its English sentence (what
+``ScalingPolicy.last_evaluation``, the policy API, the simulator and searches read, as before) that also keeps the
+code and the parameters, so the pages, the admin and the event page show it in the reader's language
+(``events.reasons.reason_display``). Parameters are values (numbers, counts, a window's key), formatted by the
+sentence when it is shown; the notes of one evaluation are one list parameter (joined by "; "), and the decision's
+own reason (``decide()``'s, a reason of ``events.reasons``) is a nested reason.
+
+The codes live in ``events.reasons.REASONS`` beside the decision reasons (registered when this module is imported,
+so every evaluation has them and so do pages reading stored rows: ``PoliciesAppConfig.ready`` imports it). Add a
+sentence here with ``gettext_noop`` and its Korean in ``locale/ko/LC_MESSAGES/django.po``.
+
+Pure: no database, no clock (the engine's rule).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_noop
+
+from events.reasons import Reason, ReasonSpec, reasons_register
+
+NOTES: dict[str, ReasonSpec] = {
+    # -- outcomes: what the evaluation concluded (the sentence around its notes)
+    "policy_count_unknown": ReasonSpec(gettext_noop("No action: the current VM count is unknown.")),
+    "policy_count_unknown_error": ReasonSpec(
+        gettext_noop("No action: the current VM count is unknown: %(error)s."), explain=("error",)),
+    "policy_metric_unknown": ReasonSpec(
+        gettext_noop("No action: utilisation unknown (no VM past its warm-up).")),
+    "policy_metric_unknown_error": ReasonSpec(
+        gettext_noop("No action: utilisation unknown: %(error)s."), explain=("error",)),
+    "policy_no_samples": ReasonSpec(gettext_noop("no %(metric)s samples for job %(job)s")),
+    "policy_no_change": ReasonSpec(gettext_noop("No change: %(notes)s.")),
+    "policy_no_change_count": ReasonSpec(gettext_noop("No change: %(count)d VMs.")),
+    "policy_suspended_out": ReasonSpec(gettext_noop("Scale-out suspended by the operator (%(notes)s).")),
+    "policy_suspended_out_bare": ReasonSpec(gettext_noop("Scale-out suspended by the operator.")),
+    "policy_suspended_in": ReasonSpec(gettext_noop("Scale-in suspended by the operator (%(notes)s).")),
+    "policy_suspended_in_bare": ReasonSpec(gettext_noop("Scale-in suspended by the operator.")),
+    "policy_flapping": ReasonSpec(gettext_noop(
+        "No scale-in: %(remaining)d VMs would run at %(projected).0f%%, above the scale-out threshold "
+        "%(threshold)g%% (flapping check).")),
+    "policy_decided": ReasonSpec(gettext_noop("%(decision)s Policy: %(notes)s.")),
+    "policy_forecast_only": ReasonSpec(gettext_noop("Forecast only: would scale to %(count)d VMs.")),
+    # -- notes of the target tracking and predictive policies
+    "tt_utilisation": ReasonSpec(gettext_noop("utilisation %(metric).1f%% vs target %(target)g%% → %(count)d VMs")),
+    "tt_stabilised": ReasonSpec(gettext_noop("stabilisation window keeps %(count)d")),
+    "forecast_peak": ReasonSpec(gettext_noop("forecast peak %(peak).0f VM-%% → at least %(count)d VMs")),
+    "forecast_none": ReasonSpec(gettext_noop("no forecast (too little history)")),
+    # -- notes of every policy: schedules and the flapping check
+    "scheduled_action": ReasonSpec(gettext_noop("scheduled action %(window)s sets %(count)d VMs")),
+    "scheduled_bounds": ReasonSpec(gettext_noop("scheduled bounds %(min)d..%(max)d")),
+    "flapping_limit": ReasonSpec(gettext_noop("flapping check limits the scale-in to %(count)d")),
+    # -- notes of the recommended policy (policies.engine.recommended)
+    "rec_margin_noise": ReasonSpec(gettext_noop(
+        "scale-out margin %(margin)g points (%(k)g × the fresh reading's noise %(noise).1f points over the last "
+        "%(minutes)d min, %(low)g–%(high)g)")),
+    "rec_no_margin": ReasonSpec(gettext_noop(
+        "no scale-out margin: %(share).0f%% of the fresh readings of the last %(minutes)d min, at the level "
+        "expected when a clone would serve, overload %(count)d VMs (the margin pays from %(pays).0f%%)")),
+    "rec_out": ReasonSpec(gettext_noop(
+        "utilisation %(fresh).1f%% now, %(window).1f%% over the window, above the scale-out trigger %(trigger)g%% → "
+        "%(count)d VMs at the target %(target)g%%")),
+    "rec_out_rising": ReasonSpec(gettext_noop(
+        "utilisation %(fresh).1f%% now, %(window).1f%% over the window (rising: %(projected).1f%% when a clone "
+        "would serve), above the scale-out trigger %(trigger)g%% → %(count)d VMs at the target %(target)g%%")),
+    "rec_out_unconfirmed": ReasonSpec(gettext_noop(
+        "utilisation %(fresh).1f%% now, %(window).1f%% over the window: above the scale-out trigger %(trigger)g%% "
+        "for too short a time, no scale-out yet")),
+    "rec_out_unconfirmed_rising": ReasonSpec(gettext_noop(
+        "utilisation %(fresh).1f%% now, %(window).1f%% over the window (rising: %(projected).1f%% when a clone "
+        "would serve): above the scale-out trigger %(trigger)g%% for too short a time, no scale-out yet")),
+    "rec_spike": ReasonSpec(gettext_noop(
+        "a spike of %(demand)d VM-%% recurred in the memory, more than %(current)d VMs carry below %(limit)g%% → "
+        "%(count)d VMs carry it at %(ceiling)g%% at most")),
+    "rec_margin_not_needed_below": ReasonSpec(gettext_noop(
+        "highest demand of the scale-in window %(peak)d VM-%% fits %(count)d VMs below the scale-out threshold "
+        "%(threshold)g%%, where the scale-out margin does not pay")),
+    "rec_release_like_step": ReasonSpec(gettext_noop(
+        "utilisation %(window).1f%% over the window, below the scale-in threshold %(threshold)g%% for the seed's "
+        "scale-in duration → %(count)d VMs, as the seed releases headroom")),
+    "rec_scale_in": ReasonSpec(gettext_noop(
+        "highest demand of the scale-in window %(peak)d VM-%% fits %(count)d VMs at or below %(target)g%%")),
+    "rec_hold": ReasonSpec(gettext_noop(
+        "utilisation %(fresh).1f%% inside the band (scale-in to %(fewer)d VMs only once the window's highest demand "
+        "%(peak)d VM-%% fits at %(target)g%% and the load of now at %(below)g%%)")),
+    "rec_hold_spike": ReasonSpec(gettext_noop(
+        "utilisation %(fresh).1f%% inside the band (scale-in to %(fewer)d VMs only once the window's highest demand "
+        "%(peak)d VM-%% fits at %(target)g%% and the load of now at %(below)g%%, a recurring spike of %(demand)d "
+        "VM-%% at %(ceiling)g%%)")),
+}
+
+reasons_register(NOTES)
+
+
+def note(code: str, /, **params: Any) -> Reason:
+    """One note or outcome of an evaluation (its English sentence, code and parameters)."""
+    if code not in NOTES:
+        raise KeyError(f"{code!r} is not a policy note (policies.engine.notes.NOTES)")
+    return Reason(code, **params)
