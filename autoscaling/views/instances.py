@@ -22,6 +22,7 @@ from autoscaling.services.vms import managed_vm_set_protection
 from autoscaling.views import selectors
 from events.choices import Decision, EventStatus, ScaleAction
 from events.models import ScaleEvent
+from events.views.selectors import event_error_display
 from provisioning.instances import managed_vm_of_service
 
 logger = logging.getLogger(__name__)
@@ -50,19 +51,20 @@ def _announce(request: HttpRequest, event: ScaleEvent) -> None:
     if event.status == EventStatus.FAILED:
         messages.error(request, format_html(
             '{} — <span data-decision="{}">{}</span>, {}: {} (<a href="{}">#{}</a>)',
-            action, event.decision, label, _("but the run failed"), event.error, url, event.pk))
+            action, event.decision, label, _("but the run failed"), event_error_display(event.error).summary, url,
+            event.pk))
     elif event.decision != Decision.ALLOW:
         messages.error(request, format_html(
             '{} — <span data-decision="{}">{}</span>: {} (<a href="{}">#{}</a>)',
-            action, event.decision, label, event.reason, url, event.pk))
+            action, event.decision, label, event.reason_shown, url, event.pk))
     elif event.status == EventStatus.DRY_RUN:
         messages.warning(request, format_html(
             '{} — <span data-decision="{}">{}</span>, {}: {} (<a href="{}">#{}</a>)',
-            action, event.decision, label, _("dry run, nothing executed"), event.reason, url, event.pk))
+            action, event.decision, label, _("dry run, nothing executed"), event.reason_shown, url, event.pk))
     else:
         messages.success(request, format_html(
             '{} — <span data-decision="{}">{}</span>: {} (<a href="{}">#{}</a>)',
-            action, event.decision, label, event.reason, url, event.pk))
+            action, event.decision, label, event.reason_shown, url, event.pk))
 
 
 def _int(value: str | None) -> int | None:

@@ -58,6 +58,15 @@ def test_a_blocked_action_shows_its_reason(engineer_client, service):
     assert 'data-decision="BLOCK_MIN"' in body and "msg-error" in body
 
 
+def test_a_blocked_action_tells_a_korean_reader_why_in_korean(engineer_client, service):
+    response = engineer_client.post(reverse("autoscaling:service-scale", args=[service.service_name]),
+                                    {"action": "scale-in", "count": "1"}, follow=True, HTTP_ACCEPT_LANGUAGE="ko")
+    event = ScaleEvent.objects.get()
+    text = " ".join(messages_of(response))
+    assert event.reason_code == "at_min" and event.reason not in text  # the English sentence is not what is shown
+    assert "VM 2대로 최소 2대에 도달했습니다" in text and f"#{event.pk}" in text
+
+
 def test_cooldown_blocks_a_manual_action_too(engineer_client, service):
     from django.utils import timezone
 
