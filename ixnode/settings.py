@@ -182,6 +182,7 @@ SPECTACULAR_SETTINGS = {
         "EventStatusEnum": "events.choices.EventStatus",
         "StageStatusEnum": "events.choices.StageStatus",
         "ArtifactStatusEnum": "autoscaling.choices.ArtifactStatus",
+        "WhatIfStatusEnum": "policies.choices.WhatIfStatus",
         "AlertStatusEnum": ["firing", "resolved"],
     },
 }

@@ -24,12 +24,14 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 from django_q.tasks import async_task
 
 from autoscaling.models import AutoscalingConfig
+from ixnode.integrations.problems import explain_text
 from ixnode.integrations.prometheus import promql
 from ixnode.integrations.prometheus.client import prometheus_client
 from ixnode.integrations.prometheus.interface import Prometheus, PrometheusError, QueryResult
@@ -59,6 +61,14 @@ ERRORS = {
     "prometheus": gettext_noop("Prometheus could not answer the history query: %(error)s"),
     "failed": gettext_noop("The replay failed: %(error)s"),
 }
+
+
+# What a start answers while a run of the service is pending or running (the page's note, the API's).
+ALREADY_RUNNING = gettext_noop("A what-if run of this service is already under way: here it is. Start another "
+                               "once it has finished.")
+
+#: the policies a row's switch may apply (the current policy's own row has none)
+WHATIF_SWITCHABLE = (PolicyType.STEP, PolicyType.RECOMMENDED)
 
 
 class WhatIfError(Exception):
@@ -374,5 +384,82 @@ def whatif_run_expire(*, run: WhatIfRun, now: datetime | None = None) -> WhatIfR
 
 def whatif_run_latest(*, config: AutoscalingConfig) -> WhatIfRun | None:
     """The service's most recent what-if run (for the service page), without its plot bytes."""
-    return WhatIfRun.objects.filter(config=config).defer("plot_png").order_by("-created_at", "-id").first()
+    return whatif_run_list(config=config).first()
+
+
+def whatif_run_list(*, config: AutoscalingConfig) -> QuerySet[WhatIfRun]:
+    """The service's what-if runs, newest first, without their plot bytes (at most ``WHATIF_KEEP_RUNS``)."""
+    return WhatIfRun.objects.filter(config=config).defer("plot_png").order_by("-created_at", "-id")
+
+
+def whatif_run_get(*, config: AutoscalingConfig, run_id: int, with_plot: bool = False) -> WhatIfRun | None:
+    """Run ``run_id`` of ``config`` (None when the service has no such run), a run stopped from outside recorded as
+    failed (:func:`whatif_run_expire`); its plot bytes only when asked for."""
+    runs = WhatIfRun.objects.filter(config=config)
+    run = (runs if with_plot else runs.defer("plot_png")).filter(pk=run_id).first()
+    return whatif_run_expire(run=run) if run is not None else None
+
+
+def whatif_result_rows(*, run: WhatIfRun, config: AutoscalingConfig) -> list[dict[str, Any]]:
+    """A succeeded run's rows as the pages and the API show them: the stored figures, the row's name
+    (``label``) and parameter line (``parameters_text``) in the reader's language beside the stored English line
+    (``parameters``), whether the row's policy is the one the service has now (``in_use``), and whether a switch
+    to it is offered (``switchable``; the switch itself needs ``policies.change_scalingpolicy``).
+
+    A memory policy has no row (the replay is CPU): no row is marked as the one in use, and only the step policy
+    (whose rules are the config's, whatever the metric) is offered — a switch keeps the policy's memory metric, so
+    the recommended row's CPU figures would not describe what it switches to."""
+    result = run.result if isinstance(run.result, dict) else {}
+    stored = [row for row in result.get("rows", []) if isinstance(row, dict)]
+    policy = selectors.policy_get(config=config)
+    live = str(policy.policy_type) if policy is not None else str(PolicyType.STEP)
+    on_memory = bool(result.get("current_on_memory")) or whatif_policy_on_memory(policy=policy)
+    shown = not on_memory
+    rows = []
+    for row in stored:
+        key, policy_type = str(row.get("key", "")), str(row.get("policy_type", ""))
+        in_use = shown and policy_type == live and (key == "current" or not any(
+            other.get("key") == "current" and other.get("policy_type") == live for other in stored))
+        rows.append({**row, "label": whatif_row_label(key=key, policy_type=policy_type),
+                     "parameters": str(row.get("parameters", "")),
+                     "parameters_text": whatif_row_parameters(row=row), "in_use": in_use,
+                     "switchable": policy_type in WHATIF_SWITCHABLE and policy_type != live
+                     and (not on_memory or policy_type == PolicyType.STEP)})
+    return rows
+
+
+def whatif_run_result(*, run: WhatIfRun, config: AutoscalingConfig) -> dict[str, Any] | None:
+    """A succeeded run's figures as the API shows them (None before it has succeeded, or when it failed): the
+    stored summary, the history's first and last step as times, and the rows of :func:`whatif_result_rows`."""
+    if run.status != WhatIfStatus.SUCCEEDED or not isinstance(run.result, dict):
+        return None
+    result = run.result
+
+    def at(key: str) -> datetime | None:
+        value = result.get(key)
+        return datetime.fromtimestamp(value, UTC) if isinstance(value, int | float) else None
+
+    return {**result, "history_start": at("start"), "history_end": at("end"),
+            "rows": whatif_result_rows(run=run, config=config)}
+
+
+def whatif_error_code(*, run: WhatIfRun) -> str:
+    """The code of why ``run`` failed (a key of :data:`ERRORS`), "" when it did not fail or has none stored."""
+    code = run.result.get("error_code") if isinstance(run.result, dict) else None
+    return str(code) if run.status == WhatIfStatus.FAILED and code else ""
+
+
+def whatif_already_running_note() -> str:
+    """What a start answers when a run of the service is already pending or running, in the reader's language."""
+    return _(ALREADY_RUNNING)
+
+
+def whatif_error_summary(*, run: WhatIfRun) -> str:
+    """Why ``run`` failed, as one sentence in the reader's language ("" when it did not fail): a Prometheus failure
+    as the integration problem's sentence (the pages' notice), the others as :func:`whatif_error_text`."""
+    if run.status != WhatIfStatus.FAILED:
+        return ""
+    if whatif_error_code(run=run) == "prometheus":
+        return explain_text(run.error).summary
+    return whatif_error_text(run=run)
 

@@ -19,24 +19,21 @@ from django.views.decorators.http import require_GET, require_POST
 from autoscaling.models import AutoscalingConfig
 from autoscaling.views import selectors
 from policies import constants
-from policies import selectors as policy_selectors
 from policies import services as policy_services
 from policies.choices import PolicyType
 from policies.models import WhatIfRun
 from policies.whatif import (
+    WHATIF_SWITCHABLE,
+    whatif_already_running_note,
     whatif_error_text,
-    whatif_policy_on_memory,
-    whatif_row_label,
-    whatif_row_parameters,
+    whatif_result_rows,
     whatif_run_create,
-    whatif_run_expire,
+    whatif_run_get,
 )
 
 VIEW_CONFIG = "autoscaling.view_autoscalingconfig"
 START_WHATIF = "policies.add_whatifrun"
 CHANGE_POLICY = "policies.change_scalingpolicy"
-# the policies a row's button may switch to (the current policy's own row has none)
-SWITCHABLE = (PolicyType.STEP, PolicyType.RECOMMENDED)
 
 
 def _config_or_404(service_name: str) -> AutoscalingConfig:
@@ -47,35 +44,19 @@ def _config_or_404(service_name: str) -> AutoscalingConfig:
 
 
 def _run_or_404(config: AutoscalingConfig, run_id: int, *, with_plot: bool = False) -> WhatIfRun:
-    runs = WhatIfRun.objects.filter(config=config)
-    run = (runs if with_plot else runs.defer("plot_png")).filter(pk=run_id).first()
+    run = whatif_run_get(config=config, run_id=run_id, with_plot=with_plot)
     if run is None:
         raise Http404
-    return whatif_run_expire(run=run)
+    return run
 
 
 def whatif_context(run: WhatIfRun | None, config: AutoscalingConfig) -> dict[str, Any]:
-    """What the what-if templates show of ``run``: its rows with their names in the reader's language, the row
-    of the policy the service has now marked, and a switch on the others that a page may apply."""
+    """What the what-if templates show of ``run``: its rows (``policies.whatif.whatif_result_rows``: names and
+    parameter lines in the reader's language, the row of the policy in use marked, the switches offered)."""
     if run is None:
         return {"whatif": None}
     result = run.result if isinstance(run.result, dict) else {}
-    policy = policy_selectors.policy_get(config=config)
-    live = str(policy.policy_type) if policy is not None else str(PolicyType.STEP)
-    # A memory policy has no row (the replay is CPU): no row is marked as the one in use, and only the step policy
-    # (whose rules are the config's, whatever the metric) is offered — a switch keeps the policy's memory metric,
-    # so the recommended row's CPU figures would not describe what it switches to.
-    on_memory = bool(result.get("current_on_memory")) or whatif_policy_on_memory(policy=policy)
-    shown = not on_memory
-    rows = []
-    for row in result.get("rows", []):
-        in_use = shown and row["policy_type"] == live and (row["key"] == "current" or not any(
-            other["key"] == "current" and other["policy_type"] == live for other in result.get("rows", [])))
-        rows.append({**row, "label": whatif_row_label(key=row["key"], policy_type=row["policy_type"]),
-                     "parameters": whatif_row_parameters(row=row),
-                     "in_use": in_use, "switchable": row["policy_type"] in SWITCHABLE and row["policy_type"] != live
-                     and (not on_memory or row["policy_type"] == PolicyType.STEP)})
-    return {"whatif": run, "whatif_rows": rows, "whatif_result": result,
+    return {"whatif": run, "whatif_rows": whatif_result_rows(run=run, config=config), "whatif_result": result,
             "whatif_error": whatif_error_text(run=run) if run.status == "failed" else "",
             "whatif_policy_label": PolicyType(result.get("current_policy_type", PolicyType.STEP)).label}
 
@@ -100,8 +81,7 @@ def whatif_start(request: HttpRequest, service_name: str) -> HttpResponse:
         context = {"config": config, **whatif_form_context(days=days, error=error), **whatif_context(None, config)}
         return render(request, "autoscaling/whatif.html", context, status=400)
     if not created:
-        messages.info(request, _("A what-if run of this service is already under way: here it is. Start another "
-                                 "once it has finished."))
+        messages.info(request, whatif_already_running_note())
     return redirect(reverse("autoscaling:whatif", args=[config.service_name, run.pk]))
 
 
@@ -149,7 +129,7 @@ def whatif_switch(request: HttpRequest, service_name: str, run_id: int) -> HttpR
     config = _config_or_404(service_name)
     run = _run_or_404(config, run_id)
     policy_type = request.POST.get("policy_type", "")
-    if policy_type not in SWITCHABLE:
+    if policy_type not in WHATIF_SWITCHABLE:
         messages.error(request, _("Unknown policy; nothing was changed."))
         return redirect(reverse("autoscaling:whatif", args=[config.service_name, run.pk]))
     try:

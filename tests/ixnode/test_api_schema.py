@@ -9,7 +9,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hsettings
 from rest_framework.authtoken.models import Token
 
-pytest_plugins = ["tests.fixtures.prometheus"]
+pytest_plugins = ["tests.fixtures.prometheus", "tests.fixtures.prometheus_history"]
 
 WEBHOOK_TOKEN = "schema-test-webhook-token"
 CONFORMANCE = [
@@ -86,7 +86,9 @@ def test_schema_lists_the_endpoints(admin_client):
     document = response.json()
     paths = document["paths"]
     for path in ("/api/autoscaling/configs/", "/api/autoscaling/configs/{service_name}/", "/api/events/",
-                 "/api/events/{id}/", "/api/webhook/autoscale/{service_name}"):
+                 "/api/events/{id}/", "/api/webhook/autoscale/{service_name}",
+                 "/api/policies/{service_name}/whatif-runs/", "/api/policies/{service_name}/whatif-runs/{run_id}/",
+                 "/api/policies/{service_name}/whatif-runs/{run_id}/plot"):
         assert path in paths, sorted(paths)
     config_schema = document["components"]["schemas"]["AutoscalingConfig"]["properties"]
     assert {"serviceName", "templateId", "monitoring", "network", "f5"} <= set(config_schema)
@@ -141,3 +143,37 @@ def test_a_real_notification_and_its_decisions_conform(api_world):
     listed = events.call(headers=token)
     assert listed.status_code == 200 and listed.json()["count"] >= 3
     events.validate_response(listed, checks=CONFORMANCE, headers=token)
+
+
+def test_a_whatif_run_its_figures_and_its_plot_conform(api_world, prometheus_history_gap, settings):
+    """The what-if API's answers as the schema describes them — a start (202), a start while one is pending (200),
+    the run before and after it ran, the list, the plot (PNG) — against the what-if tests' backfilled Prometheus."""
+    from policies.whatif import whatif_run
+
+    settings.IXNODE_PROMETHEUS_URL = prometheus_history_gap.url
+    config = api_world["config"]
+    config.prometheus_job_name = prometheus_history_gap.job
+    config.save()
+    token = {"Authorization": f"Token {api_world['token']}"}
+    service = {"service_name": config.service_name}
+    runs = "/api/policies/{service_name}/whatif-runs/"
+
+    def call(path, method="GET", expected=200, ids=None, **kwargs):
+        case = schema[path][method].Case(path_parameters=service | (ids or {}), **kwargs)
+        response = case.call(headers=token)
+        assert response.status_code == expected, (path, response.status_code, response.text[:500])
+        case.validate_response(response, checks=CONFORMANCE, headers=token)
+        return response
+
+    started = call(runs, "POST", 202, body={"days": 1}, media_type="application/json").json()
+    again = call(runs, "POST", 200, body={"days": 2}, media_type="application/json").json()
+    assert again["id"] == started["id"] and again["created"] is False
+    run = {"run_id": started["id"]}
+    assert call(runs + "{run_id}/", ids=run).json()["status"] == "pending"
+    assert call(runs + "{run_id}/plot", expected=404, ids=run).json()["code"] == "no_plot"
+    whatif_run(run_id=started["id"])
+    done = call(runs + "{run_id}/", ids=run).json()
+    assert done["status"] == "succeeded", done["error"]
+    assert done["result"]["rows"] and done["plotUrl"].endswith(f"/whatif-runs/{started['id']}/plot")
+    assert call(runs + "{run_id}/plot", ids=run).content.startswith(b"\x89PNG")
+    assert call(runs).json()["count"] == 1

@@ -62,6 +62,7 @@ BODY_ENDPOINTS = [
     ("patch", "/api/policies/auto-vm-test/"),
     ("post", "/api/policies/auto-vm-test/suspend"),
     ("post", "/api/policies/auto-vm-test/dry-run"),
+    ("post", "/api/policies/auto-vm-test/whatif-runs/"),
     ("patch", "/api/managed-vms/auto-vm-test-20250101000000/protection"),
     ("post", "/api/templates/"),
     ("post", "/api/templates/from-vm/"),

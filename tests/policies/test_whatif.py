@@ -1,5 +1,6 @@
 """What-if on a service's own history, end to end against a real Prometheus whose data dir holds three hours of
-node_exporter history backfilled with promtool (with a 15-minute scrape outage), and the pages around it."""
+node_exporter history backfilled with promtool (with a 15-minute scrape outage), and the pages and the API around
+it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone, translation
 from django_q.models import OrmQ
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from ixnode.integrations.prometheus.client import prometheus_client
 from policies import constants
@@ -440,3 +443,202 @@ def test_a_run_stopped_from_outside_is_failed_after_its_time_limit(operator_clie
     pending = WhatIfRun.objects.create(config=service, days=1)
     body = operator_client.get(reverse("autoscaling:whatif", args=[service.service_name, pending.pk])).content
     assert b'id="whatif-waiting"' in body
+
+
+# --- API: /api/policies/<serviceName>/whatif-runs/ -----------------------------------------------------------------
+
+def _api(user=None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def _runs_url(service) -> str:
+    return f"/api/policies/{service.service_name}/whatif-runs/"
+
+
+@pytest.fixture
+def whatif_api(operator):
+    """The page tests' operator (views configs) who may start what-if runs, by token."""
+    _perm(operator, "add_whatifrun")
+    return _api(operator)
+
+
+def test_api_start_records_the_run_and_enqueues_its_task(whatif_api, service, django_capture_on_commit_callbacks):
+    before = OrmQ.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = whatif_api.post(_runs_url(service), {"days": 3}, format="json")
+    assert response.status_code == 202, response.content
+    run = WhatIfRun.objects.get()
+    body = response.json()
+    assert response["Location"] == body["url"] == f"http://testserver{_runs_url(service)}{run.pk}/"
+    assert body["id"] == run.pk and body["created"] is True and body["note"] == ""
+    assert body["status"] == "pending" and body["active"] is True and body["progress"] == 0
+    assert body["days"] == 3 and body["stepSeconds"] == 60 and body["serviceName"] == service.service_name
+    assert body["createdBy"] == "operator" and body["result"] is None and body["plotUrl"] is None
+    assert body["startedAt"] is None and body["finishedAt"] is None and body["createdAt"]
+    assert body["error"] == "" and body["errorCode"] == "" and body["errorText"] == ""
+    # the same service call as the page: one run, its task queued once the transaction commits
+    assert run.days == 3 and run.created_by.username == "operator" and run.task_id
+    assert OrmQ.objects.count() == before + 1
+    task = OrmQ.objects.order_by("-id").first().task
+    assert task["func"] == "policies.tasks.whatif_run" and task["args"] == (run.pk,)
+    assert whatif_api.get(body["url"]).json() == {k: v for k, v in body.items() if k not in ("created", "note")}
+
+
+def test_api_a_second_start_while_one_runs_answers_that_run(whatif_api, service, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = whatif_api.post(_runs_url(service), {"days": 3}, format="json").json()
+        second = whatif_api.post(_runs_url(service), {"days": 5}, format="json")
+        korean = whatif_api.post(_runs_url(service), {"days": 5}, format="json", HTTP_ACCEPT_LANGUAGE="ko")
+    assert second.status_code == 200 and "Location" not in second
+    assert second.json()["id"] == first["id"] and second.json()["days"] == 3 and second.json()["created"] is False
+    assert "already under way" in second.json()["note"]
+    assert "이미 진행 중" in korean.json()["note"]
+    assert WhatIfRun.objects.count() == 1
+    WhatIfRun.objects.filter(pk=first["id"]).update(status=WhatIfStatus.SUCCEEDED)
+    with django_capture_on_commit_callbacks(execute=True):
+        third = whatif_api.post(_runs_url(service), {"days": "5"}, format="json")
+    assert third.status_code == 202 and third.json()["days"] == 5 and WhatIfRun.objects.count() == 2
+    listed = whatif_api.get(_runs_url(service)).json()
+    assert listed["count"] == 2 and [r["id"] for r in listed["results"]] == [third.json()["id"], first["id"]]
+
+
+@pytest.mark.parametrize("body", [
+    {"days": 0}, {"days": -1}, {"days": 31}, {"days": 10**30}, {"days": "abc"}, {"days": ""}, {"days": "2.5"},
+    {"days": 2.5}, {"days": 7.0}, {"days": True}, {"days": None}, {"days": {"days": 7}}, {"days": [7]},
+    {"days": "\x00"}, {"days": "7\x07"}, {"days": "9" * 100_000}, {"days": "٧" * 5000}, {}, {"day": 7},
+])
+def test_api_bad_days_are_field_errors(whatif_api, service, body):
+    response = whatif_api.post(_runs_url(service), body, format="json")
+    assert response.status_code == 400, (response.status_code, response.content[:300])
+    errors = response.json()["days"]
+    assert isinstance(errors, list) and len(errors) == 1
+    assert errors[0] in ("Choose between 1 and 30 days.", "Enter a whole number of days.", "This field is required.",
+                         "This field may not be null.")
+    assert not WhatIfRun.objects.exists()
+
+
+def test_api_bad_bodies_are_400_never_500(whatif_api, service):
+    for raw in ("[7]", '"7"', "7", "null", '{"days": 7', "\x00", '{"days": NaN}', '{"days": 1e999}'):
+        response = whatif_api.post(_runs_url(service), raw, content_type="application/json")
+        assert response.status_code == 400, (raw, response.status_code, response.content[:200])
+        assert response.json()
+    assert whatif_api.post(_runs_url(service), "days=7", content_type="application/x-www-form-urlencoded"
+                           ).status_code == 415
+    korean = whatif_api.post(_runs_url(service), {"days": 0}, format="json", HTTP_ACCEPT_LANGUAGE="ko")
+    assert korean.json() == {"days": ["1~30일 사이로 고르세요."]}
+    assert not WhatIfRun.objects.exists()
+
+
+def test_api_needs_a_credential_and_the_pages_permissions(django_user_model, operator, service):
+    run = WhatIfRun.objects.create(config=service, days=1)
+    reads = [_runs_url(service), f"{_runs_url(service)}{run.pk}/", f"{_runs_url(service)}{run.pk}/plot"]
+    anonymous = _api()
+    for url in reads:
+        assert anonymous.get(url).status_code == 401, url
+    assert anonymous.post(_runs_url(service), {"days": 1}, format="json").status_code == 401
+    nobody = _api(django_user_model.objects.create_user("nobody-api", password="nobody-pass-123"))
+    for url in reads:
+        response = nobody.get(url)
+        assert response.status_code == 403 and response.json()["detail"], url
+    viewer = _api(operator)  # views configs: reads what-if runs, starts none
+    assert viewer.get(reads[0]).status_code == 200 and viewer.get(reads[1]).status_code == 200
+    assert viewer.post(_runs_url(service), {"days": 1}, format="json").status_code == 403
+    starter = django_user_model.objects.create_user("starter", password="starter-pass-123")
+    _perm(starter, "add_whatifrun")  # starting without viewing configs: the page refuses it too
+    assert _api(starter).post(_runs_url(service), {"days": 1}, format="json").status_code == 403
+    assert WhatIfRun.objects.count() == 1
+
+
+def test_api_unknown_service_run_and_method(whatif_api, service, make_config):
+    run = WhatIfRun.objects.create(config=service, days=1)
+    other = make_config("other-web")
+    for url in ("/api/policies/no-such-service/whatif-runs/", f"/api/policies/no-such-service/whatif-runs/{run.pk}/",
+                f"{_runs_url(service)}{run.pk + 1}/", f"{_runs_url(other)}{run.pk}/",  # another service's run
+                f"{_runs_url(other)}{run.pk}/plot", f"{_runs_url(service)}{10**30}/",
+                f"{_runs_url(service)}{2**63}/plot"):
+        response = whatif_api.get(url)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json", url
+        assert response.json()["detail"]
+    assert whatif_api.post("/api/policies/no-such-service/whatif-runs/", {"days": 1}, format="json"
+                           ).status_code == 404
+    assert whatif_api.put(_runs_url(service), {"days": 1}, format="json").status_code == 405
+    assert whatif_api.delete(_runs_url(service)).status_code == 405
+    assert whatif_api.post(f"{_runs_url(service)}{run.pk}/", {"days": 1}, format="json").status_code == 405
+    assert whatif_api.delete(f"{_runs_url(service)}{run.pk}/").status_code == 405
+    assert whatif_api.post(f"{_runs_url(service)}{run.pk}/plot").status_code == 405
+    assert WhatIfRun.objects.count() == 1
+    # no plot before the run has succeeded: a JSON 404 that says so, also for a client asking for the image only
+    for accept in ("application/json", "image/png", "*/*"):
+        response = whatif_api.get(f"{_runs_url(service)}{run.pk}/plot", HTTP_ACCEPT=accept)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json", accept
+        assert response.json()["code"] == "no_plot" and "has no plot" in response.json()["detail"]
+    korean = whatif_api.get(f"{_runs_url(service)}{run.pk}/plot", HTTP_ACCEPT_LANGUAGE="ko").json()
+    assert "has no plot" not in korean["detail"] and f"{run.pk}" in korean["detail"]
+
+
+def test_api_end_to_end_start_follow_result_plot_and_switch(history, whatif_api, operator, service,
+                                                            django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        started = whatif_api.post(_runs_url(service), {"days": 1}, format="json")
+    assert started.status_code == 202 and len(callbacks) == 1
+    whatif_run(run_id=started.json()["id"])  # what the queued task runs
+    response = whatif_api.get(started["Location"])
+    assert response.status_code == 200
+    body = response.json()
+    run = WhatIfRun.objects.get()
+    assert body["status"] == "succeeded" and body["progress"] == 100 and body["active"] is False
+    assert body["startedAt"] and body["finishedAt"] and body["errorCode"] == "" and body["errorText"] == ""
+    result = body["result"]
+    assert result["stepSeconds"] == 60 and result["points"] == run.result["points"]
+    assert result["gapMinutes"] == run.result["gap_minutes"] and result["initialVms"] == 2
+    assert result["hasPolicy"] is False and result["currentPolicyType"] == "step" and not result["currentOnMemory"]
+    assert result["historyStart"] < result["historyEnd"] and result["historyVmHours"] > 0
+    rows = {row["key"]: row for row in result["rows"]}
+    assert list(rows) == ["step", "recommended"]
+    for row, stored in zip(result["rows"], run.result["rows"], strict=True):
+        assert row["overloadMinutes"] == stored["overload_minutes"] and row["vmHours"] == stored["vm_hours"]
+        assert row["flaps"] == stored["flaps"] and row["scaleActions"] == stored["scale_actions"]
+        assert row["peakVms"] == stored["peak_vms"] and row["parameters"] == stored["parameters"]
+        assert row["parametersText"] == stored["parameters"]  # English reader: the same line
+    assert rows["step"]["label"] == "Step (the seed)" and rows["step"]["inUse"] and not rows["step"]["switchable"]
+    assert rows["recommended"]["switchable"] and not rows["recommended"]["inUse"]
+    assert rows["step"]["scaleOuts"] >= 1 and rows["step"]["peakVms"] >= 3
+    plot = whatif_api.get(body["plotUrl"])
+    assert plot.status_code == 200 and plot["Content-Type"] == "image/png"
+    assert plot.content.startswith(b"\x89PNG\r\n\x1a\n") and plot.content == bytes(run.plot_png)
+    assert whatif_api.get(body["plotUrl"], HTTP_ACCEPT="image/png").status_code == 200
+    # in Korean: the names and parameter lines translated, the stored English line unchanged
+    korean = whatif_api.get(started["Location"], HTTP_ACCEPT_LANGUAGE="ko").json()["result"]["rows"]
+    assert korean[0]["parameters"] == rows["step"]["parameters"] and korean[0]["parametersText"] != korean[0][
+        "parameters"] and korean[0]["label"] != "Step (the seed)"
+    # switching is the policy API's (documented in docs/api.md): the run's rows follow the policy now in use
+    _perm(operator, "change_scalingpolicy")
+    switched = whatif_api.put(f"/api/policies/{service.service_name}/", {"policy_type": "recommended"},
+                              format="json")
+    assert switched.status_code == 201, switched.content
+    rows = {row["key"]: row for row in whatif_api.get(started["Location"]).json()["result"]["rows"]}
+    assert rows["recommended"]["inUse"] and not rows["recommended"]["switchable"] and rows["step"]["switchable"]
+
+
+def test_api_a_failed_run_says_why(settings, whatif_api, service, django_capture_on_commit_callbacks):
+    settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    run = _run(service, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    body = whatif_api.get(f"{_runs_url(service)}{run.pk}/").json()
+    assert body["status"] == "failed" and body["result"] is None and body["plotUrl"] is None
+    assert body["errorCode"] == "prometheus" and settings.IXNODE_PROMETHEUS_URL in body["error"]
+    assert body["errorText"] == f"Prometheus at {settings.IXNODE_PROMETHEUS_URL} is not reachable (connection refused)."
+    korean = whatif_api.get(f"{_runs_url(service)}{run.pk}/", HTTP_ACCEPT_LANGUAGE="ko").json()
+    assert "연결할 수 없습니다" in korean["errorText"] and korean["error"] == body["error"]
+    assert whatif_api.get(f"{_runs_url(service)}{run.pk}/plot").json()["code"] == "no_plot"
+
+
+def test_api_a_run_stopped_from_outside_is_failed_after_its_time_limit(operator, service, settings):
+    settings.IXNODE_POLICY_WHATIF_TIMEOUT = 60
+    run = WhatIfRun.objects.create(config=service, days=1, status=WhatIfStatus.RUNNING, progress=20,
+                                   started_at=timezone.now() - timedelta(seconds=151))
+    listed = _api(operator).get(_runs_url(service)).json()["results"]
+    assert listed[0]["id"] == run.pk and listed[0]["status"] == "failed" and listed[0]["errorCode"] == "timeout"
+    assert listed[0]["error"].startswith("The replay took longer than 60 s")
