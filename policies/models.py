@@ -85,6 +85,12 @@ class ScalingPolicy(models.Model):
         help_text=_("Step policy: when a cooldown ends while the alert still fires, act then instead of waiting "
                     "for Alertmanager's next repeat."),
     )
+    scale_in_on_seed_rule = models.BooleanField(
+        _("scale in only on the seed's rule"), default=False,
+        help_text=_("Recommended policy: a scale-in waits until the seed's scale-in rule holds (utilisation below "
+                    "the config's scale-in threshold for its duration): less overload for more VM-hours, the "
+                    "figures in docs/policies.md."),
+    )
     # Predictive
     forecast_only = models.BooleanField(
         _("forecast only"), default=False, help_text=_("Record what the forecast would do; act on the reactive part.")

@@ -36,6 +36,7 @@ def policy_settings(config: AutoscalingConfig, policy: ScalingPolicy | None) -> 
             scale_in_duration_seconds=config.scale_in_duration_minutes * 60,
             warmup_seconds=policy.warmup_seconds,
             flapping_check=policy.flapping_check,
+            scale_in_on_seed_rule=policy.scale_in_on_seed_rule,
             suspend_scale_out=policy.suspend_scale_out,
             suspend_scale_in=policy.suspend_scale_in,
             suspend_scheduled=policy.suspend_scheduled,

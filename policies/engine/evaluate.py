@@ -63,6 +63,10 @@ class PolicySettings:
     scale_in_threshold: float = 30.0
     scale_in_duration_seconds: int = 300
     release_like_step: bool = False
+    # Recommended policy: a scale-in waits until the seed's scale-in rule holds at the current count (the rules'
+    # window below scale_in_threshold for scale_in_duration_seconds): headroom goes no sooner than the seed lets it go
+    # (an operator's choice of overload protection over VM-hours; off by default)
+    scale_in_on_seed_rule: bool = False
     # Recommended policy: the scale-out margin is used only when it pays: the share of the last
     # margin_noise_seconds' fresh readings, moved along their trend to a clone's arrival, that the current count
     # would carry above the scale-out threshold is at least margin_share (0: always, the margin of before)
@@ -184,7 +188,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         keep_for = max(settings.stabilisation_seconds, settings.recurrence_seconds,
                        settings.rise_parts * (settings.rise_seconds or settings.lead_seconds),
                        settings.margin_noise_seconds if settings.margin_noise_k > 0 or settings.margin_share > 0 else 0,
-                       settings.scale_in_duration_seconds if settings.release_like_step else 0)
+                       settings.scale_in_duration_seconds
+                       if settings.release_like_step or settings.scale_in_on_seed_rule else 0)
         history = rec.trim(history, now=now_s, window_seconds=keep_for)
         history.append((now_s, rec.demand(current, metric), rec.demand(current, fresh)))
         peak = rec.remembered_peak(history, now=now_s, window_seconds=settings.stabilisation_seconds) or 0
@@ -246,6 +251,12 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         )
         desired = band.desired
         notes.extend(band.notes)
+        if settings.scale_in_on_seed_rule and desired < current and not rec.step_releases(
+                history, now=now_s, seconds=settings.scale_in_duration_seconds, below=settings.scale_in_threshold,
+                current=current):
+            notes.append(note("rec_scale_in_waits_for_seed_rule", count=desired, threshold=settings.scale_in_threshold,
+                              minutes=settings.scale_in_duration_seconds / 60))
+            desired = current
     else:
         if inp.vms is not None:
             metric = tt.warm_utilisation(inp.vms, now=inp.now, warmup_seconds=settings.warmup_seconds)

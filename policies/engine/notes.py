@@ -80,6 +80,9 @@ NOTES: dict[str, ReasonSpec] = {
     "rec_release_like_step": ReasonSpec(gettext_noop(
         "utilisation %(window).1f%% over the window, below the scale-in threshold %(threshold)g%% for the seed's "
         "scale-in duration → %(count)d VMs, as the seed releases headroom")),
+    "rec_scale_in_waits_for_seed_rule": ReasonSpec(gettext_noop(
+        "the scale-in to %(count)d VMs waits for the seed's scale-in rule (utilisation below %(threshold)g%% for "
+        "%(minutes)g min)")),
     "rec_scale_in": ReasonSpec(gettext_noop(
         "highest demand of the scale-in window %(peak)d VM-%% fits %(count)d VMs at or below %(target)g%%")),
     "rec_hold": ReasonSpec(gettext_noop(

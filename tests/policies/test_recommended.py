@@ -457,3 +457,56 @@ def test_a_count_of_zero_with_utilisation_still_reported_does_not_raise():
                    current_vm_count=0)
     out = evaluate_policy(SETTINGS, lost)  # raised ZeroDivisionError before
     assert out.reason
+
+
+# --- scale in only on the seed's rule (an operator's option) ------------------------------------------------
+
+
+def test_with_the_seeds_rule_a_scale_in_waits_until_the_seed_would_release():
+    """4 VMs after an old peak at 31 %: the memory lets 2 go (the hour's peak fits 2 VMs at 75 %), but 31 % is
+    inside the seed's band (its scale-in is below 30 % for 5 minutes): with the option the VMs stay, and go once the
+    load has been below 30 % for the seed's duration — then as many as the memory lets go, not one."""
+    on = replace(SETTINGS, scale_in_on_seed_rule=True, scale_in_threshold=30.0, scale_in_duration_seconds=300)
+    quiet = [(60, 60)] + [(31, 31)] * (10 + rec.DEFAULT_STABILISATION_SECONDS // 60)
+    assert _run(quiet, current=4).desired == 2  # without the option
+    held = _run(quiet, current=4, settings=on)
+    assert held.action is None and held.desired == 4
+    assert "waits for the seed's scale-in rule (utilisation below 30% for 5 min)" in held.reason
+    assert held.reason.params["notes"][-1].code == "rec_scale_in_waits_for_seed_rule"
+    # below 30 % for 4 minutes: not yet; for 5 minutes (the history reaches back that far, all below): released
+    assert _run(quiet + [(25, 25)] * 4, current=4, settings=on).desired == 4
+    out = _run(quiet + [(25, 25)] * 6, current=4, settings=on)
+    assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 2), out.reason
+    # the config's own rule: a scale-in threshold of 20 % keeps them at 25 %
+    assert _run(quiet + [(25, 25)] * 6, current=4, settings=replace(on, scale_in_threshold=20.0)).desired == 4
+
+
+def test_the_seeds_rule_never_holds_back_a_scale_out():
+    on = replace(SETTINGS, scale_in_on_seed_rule=True)
+    out = _run([(90, 92), (92, 95)], current=3, settings=on)
+    assert (out.action, out.desired) == (ScaleAction.SCALE_OUT, 4)
+
+
+@pytest.mark.django_db
+def test_the_seeds_rule_is_a_policy_setting_in_the_api_admin_and_simulator(config, admin_client):
+    policy = ScalingPolicy.objects.create(config=config, policy_type=PolicyType.RECOMMENDED)
+    assert selectors.policy_settings(config, policy).scale_in_on_seed_rule is False
+    engineer = User.objects.create_user("policy-engineer")
+    engineer.user_permissions.add(*Permission.objects.filter(codename__in=["change_scalingpolicy",
+                                                                           "view_scalingpolicy"]))
+    client = APIClient()
+    client.force_authenticate(User.objects.get(pk=engineer.pk))
+    url = f"/api/policies/{config.service_name}/"
+    response = client.get(url)
+    assert response.status_code == 200 and response.json()["scale_in_on_seed_rule"] is False
+    response = client.patch(url, {"scale_in_on_seed_rule": True}, format="json")
+    assert response.status_code == 200, response.content
+    policy.refresh_from_db()
+    assert policy.scale_in_on_seed_rule is True
+    assert selectors.policy_settings(config, policy).scale_in_on_seed_rule is True
+    bad = client.patch(url, {"scale_in_on_seed_rule": {"nested": [1]}}, format="json")
+    assert bad.status_code == 400 and "scale_in_on_seed_rule" in bad.json()
+    page = admin_client.get(f"/admin/policies/scalingpolicy/{policy.pk}/change/", HTTP_ACCEPT_LANGUAGE="ko")
+    assert page.status_code == 200 and "기본 정책의 규칙일 때만 스케일인" in page.content.decode()
+    sim = parse_policy("recommended:scale_in_on_seed_rule=1", presets=True)
+    assert sim.settings.scale_in_on_seed_rule is True
