@@ -119,7 +119,7 @@ class AutoscalingConfigAdmin(ArtifactsAdminMixin, HumanHistoryAdminMixin, Simple
                 self.message_user(request, _("%(name)s: the warm pool was not trimmed: %(error)s")
                                   % {"name": config.service_name, "error": explain(exc).summary}, messages.ERROR)
                 continue
-            failed = any("not destroyed" in line for line in lines)
+            failed = any(line.failed for line in lines)
             text = "; ".join(lines) or _("no stale warm VM and none above the pool size")
             self.message_user(request, f"{config.service_name}: {text}", messages.ERROR if failed else messages.SUCCESS)
 

@@ -231,8 +231,9 @@ def policy_interval_error(interval_seconds: int) -> str:
     """Why ``interval_seconds`` cannot be the evaluation schedule ("" when it can): django-q2 schedules
     run at whole minutes."""
     if interval_seconds < 60 or interval_seconds % 60:
-        return (f"IXNODE_POLICY_INTERVAL={interval_seconds} s: the evaluation loop runs on a django-q2 schedule, "
-                "which counts whole minutes; use a multiple of 60 (60, 120, 300, ...).")
+        return (gettext("IXNODE_POLICY_INTERVAL=%(seconds)s s: the evaluation loop runs on a django-q2 schedule, "
+                        "which counts whole minutes; use a multiple of 60 (60, 120, 300, ...).")
+                % {"seconds": interval_seconds})
     return ""
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from autoscaling.services.runs import scale_event_finish, scale_event_heartbeat, scale_event_start
 from events.choices import IN_FLIGHT_STATUSES, EventStatus, Executor, ScaleAction, StageStatus
@@ -262,7 +263,8 @@ def run_one_step(event_id: int, step: str, *, clients=None) -> tuple[bool, Scale
     event = _load(event_id)
     names = stage_names(event.action)
     if step not in names:
-        raise ValueError(f"Unknown step '{step}' for a {event.action} run; steps are: {', '.join(names)}.")
+        raise ValueError(gettext("Unknown step '%(step)s' for a %(action)s run; steps are: %(steps)s.")
+                         % {"step": step, "action": event.action, "steps": ", ".join(names)})
     if event.status not in IN_FLIGHT_STATUSES:
         row = event.stages.filter(name=step).first()
         return (row is not None and row.status == StageStatus.SUCCEEDED), event
@@ -274,7 +276,8 @@ def run_one_step(event_id: int, step: str, *, clients=None) -> tuple[bool, Scale
     done = dict(runner.event.stages.values_list("name", "status"))
     missing = [n for n in names[:index] if done.get(n) != StageStatus.SUCCEEDED]
     if missing:
-        raise ValueError(f"Step '{step}' cannot run before {', '.join(missing)} succeeded.")
+        raise ValueError(gettext("Step '%(step)s' cannot run before %(missing)s succeeded.")
+                         % {"step": step, "missing": ", ".join(missing)})
     runner.claim_worker()
     try:
         with _Heartbeat(runner.event, lambda: runner.current):

@@ -13,6 +13,7 @@ import logging
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from autoscaling.choices import LeaseState, ManagedVMState
 from autoscaling.models import AutoscalingConfig, IPLease, ManagedVM
@@ -68,15 +69,29 @@ class WarmPoolBusy(Exception):
     """A run of the service is in flight; the pool is trimmed only between runs."""
 
 
-def warm_pool_trim(*, config: AutoscalingConfig, vcenter: VCenter | None = None) -> list[str]:
+class TrimLine(str):
+    """What a trim did to one VM, in the active language; ``failed`` when the VM could not be destroyed."""
+
+    failed: bool = False
+
+    @classmethod
+    def of(cls, text: str, *, failed: bool = False) -> TrimLine:
+        line = cls(text)
+        line.failed = failed
+        return line
+
+
+def warm_pool_trim(*, config: AutoscalingConfig, vcenter: VCenter | None = None) -> list[TrimLine]:
     """Destroy the stale warm VMs and those above the config's pool size (the newest go; all when the size is
     0) and release their addresses. Refused (``WarmPoolBusy``) while a run of the service is in flight. Each
     VM is claimed first (warm → draining), so a scale-out cannot take it meanwhile. Returns what was done, one
-    line per VM; a VM that could not be destroyed goes back to the pool."""
+    line per VM in the active language (``TrimLine.failed``: a VM that could not be destroyed goes back to the
+    pool)."""
 
     run = ScaleEvent.objects.filter(config=config, status__in=IN_FLIGHT_STATUSES).first()
     if run is not None:
-        raise WarmPoolBusy(f"run #{run.pk} ({run.action}) is {run.status}; trim the warm pool when it has ended")
+        raise WarmPoolBusy(_("run #%(run)s (%(action)s) is %(status)s; trim the warm pool when it has ended")
+                           % {"run": run.pk, "action": run.action, "status": run.status})
     current = warm_fingerprint(config=config)
     rows = list(warm_vms(config=config))
     stale = [row for row in rows if row.warm_fingerprint != current]
@@ -85,7 +100,7 @@ def warm_pool_trim(*, config: AutoscalingConfig, vcenter: VCenter | None = None)
     if not surplus:
         return []
     vcenter = vcenter or vcenter_client()
-    done: list[str] = []
+    done: list[TrimLine] = []
     for row in surplus:
         if not ManagedVM.objects.filter(pk=row.pk, state=ManagedVMState.WARM).update(state=ManagedVMState.DRAINING):
             continue  # a scale-out took it
@@ -94,14 +109,18 @@ def warm_pool_trim(*, config: AutoscalingConfig, vcenter: VCenter | None = None)
         except Exception as exc:
             ManagedVM.objects.filter(pk=row.pk).update(state=ManagedVMState.WARM)
             logger.warning("warm pool trim of %s: %s not destroyed: %s", config.service_name, row.name, exc)
-            done.append(f"{row.name} not destroyed ({exc}); it stays in the warm pool")
+            done.append(TrimLine.of(_("%(vm)s not destroyed (%(error)s); it stays in the warm pool")
+                                    % {"vm": row.name, "error": exc}, failed=True))
             continue
         ManagedVM.objects.filter(pk=row.pk).update(state=ManagedVMState.DELETED, deleted_at=timezone.now())
         released = ip_lease_release(config=config, ip_address=row.ip_address) if row.ip_address else 0
-        why = " (stale: prepared with another template or network settings)" if row in stale else ""
-        line = f"{'destroyed' if existed else 'gone from vCenter:'} warm VM {row.name}{why}" + (
-            f", released IP {row.ip_address}" if released else ""
-        )
-        logger.info("warm pool trim of %s: %s", config.service_name, line)
-        done.append(line)
+        logger.info("warm pool trim of %s: %s warm VM %s%s%s", config.service_name,
+                    "destroyed" if existed else "gone from vCenter:", row.name, " (stale)" if row in stale else "",
+                    f", released IP {row.ip_address}" if released else "")
+        line = (_("destroyed warm VM %(vm)s") if existed else _("gone from vCenter: warm VM %(vm)s")) % {"vm": row.name}
+        if row in stale:
+            line += _(" (stale: prepared with another template or network settings)")
+        if released:
+            line += _(", released IP %(ip)s") % {"ip": row.ip_address}
+        done.append(TrimLine.of(line))
     return done

@@ -18,6 +18,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rest_framework import serializers
 
 from autoscaling.api.serializers import AutoscalingConfigSerializer, nest_errors
@@ -84,20 +86,27 @@ def config_from_file(path: str | Path) -> tuple[SimConfig, PolicySettings | None
         hints = []
         for key in unknown:
             close = difflib.get_close_matches(key, known, n=1)
-            hints.append(f"{key} (did you mean {close[0]}?)" if close else key)
+            hints.append(_("%(key)s (did you mean %(close)s?)") % {"key": key, "close": close[0]} if close else key)
         raise ConfigError(
-            f"Config file {path}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(hints)}; the config "
-            f"API's keys are {', '.join(known)}, and the simulator's sections {', '.join(SECTIONS)}."
+            ngettext("Config file %(path)s: unknown key %(keys)s; the config API's keys are %(known)s, and the "
+                     "simulator's sections %(sections)s.",
+                     "Config file %(path)s: unknown keys %(keys)s; the config API's keys are %(known)s, and the "
+                     "simulator's sections %(sections)s.", len(unknown))
+            % {"path": path, "keys": ", ".join(hints), "known": ", ".join(known), "sections": ", ".join(SECTIONS)}
         )
     if not serializer.is_valid():
-        raise ConfigError(f"Config file {path}: " + "; ".join(_flat(serializer.errors)))
+        raise ConfigError(_("Config file %(path)s: %(errors)s") % {"path": path,
+                                                                   "errors": "; ".join(_flat(serializer.errors))})
     # a replay is of an enabled service unless the file says otherwise (a new config's default is disabled)
     values = {**_model_defaults(), "enabled": True, **serializer.validated_data}
     cross = config_errors(values)
     if cross:
-        raise ConfigError(f"Config file {path}: " + "; ".join(_flat(nest_errors(cross))))
+        raise ConfigError(_("Config file %(path)s: %(errors)s") % {"path": path,
+                                                                   "errors": "; ".join(_flat(nest_errors(cross)))})
     config = config_from_values({f.name: values[f.name] for f in fields(SimConfig) if f.name in values}, str(path))
-    policy = policy_from_json(document["policy"], f"Config file {path}, policy") if "policy" in document else None
-    simulation = (simulation_from_json(document["simulation"], f"Config file {path}, simulation")
+    policy = (policy_from_json(document["policy"], _("Config file %(path)s, policy") % {"path": path})
+              if "policy" in document else None)
+    simulation = (simulation_from_json(document["simulation"],
+                                       _("Config file %(path)s, simulation") % {"path": path})
                   if "simulation" in document else {})
     return config, policy, simulation

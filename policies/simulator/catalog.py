@@ -35,7 +35,8 @@ RECHECK = "step+recheck"
 
 
 class PolicySpecError(ValueError):
-    """A policy name or KEY=VALUE setting the simulator cannot use; the message says which and what is allowed."""
+    """A policy name or KEY=VALUE setting the simulator cannot use; the message says which and what is allowed
+    (in the active language)."""
 
 
 def policy_names() -> list[str]:
@@ -57,8 +58,8 @@ class SimPolicy:
         return self.name in REFERENCES
 
     def describe(self, config: SimConfig | None = None) -> str:
-        """The parameters this policy runs with, as one line (what each row of the table used), in English like the
-        rest of the simulator's output; ``describe_parts`` for a line shown later in the reader's language."""
+        """The parameters this policy runs with, as one line (what each row of the table used), in English: the
+        JSON output and stored rows; ``parameters_text(describe_parts())`` for the line in the active language."""
         with translation.override("en"):
             return parameters_text(self.describe_parts(config))
 
@@ -145,7 +146,8 @@ def parse_policy(spec: str, *, base: PolicySettings | None = None, presets: bool
     name = name.strip()
     names = policy_names()
     if name not in names:
-        raise PolicySpecError(f"--policy {spec!r}: unknown policy {name!r}; choose from {', '.join(names)}.")
+        raise PolicySpecError(gettext("--policy %(spec)s: unknown policy %(name)s; choose from %(names)s.")
+                              % {"spec": repr(spec), "name": repr(name), "names": ", ".join(names)})
     preset = SUITE_PRESETS.get(name) if presets or name in REFERENCES else None
     if preset is not None:
         settings, warm_pool = preset.settings, preset.warm_pool
@@ -167,8 +169,9 @@ def parse_policy(spec: str, *, base: PolicySettings | None = None, presets: bool
                                                                                    "scale_in_threshold",
                                                                                    "scale_in_duration_seconds"):
             raise PolicySpecError(
-                f"--policy {spec!r}: {item!r} is not KEY=VALUE with a policy setting as KEY (e.g. target, "
-                "scale_in_target, tolerance, stabilisation_seconds, max_change, warm_pool)."
+                gettext("--policy %(spec)s: %(item)s is not KEY=VALUE with a policy setting as KEY (e.g. target, "
+                        "scale_in_target, tolerance, stabilisation_seconds, max_change, warm_pool).")
+                % {"spec": repr(spec), "item": repr(item)}
             )
         default = getattr(PolicySettings(), key, 0)
         try:
@@ -179,11 +182,13 @@ def parse_policy(spec: str, *, base: PolicySettings | None = None, presets: bool
             else:
                 own[key] = float(value)
         except ValueError as exc:
-            raise PolicySpecError(f"--policy {spec!r}: {key} = {value!r} is not a number.") from exc
+            raise PolicySpecError(gettext("--policy %(spec)s: %(key)s = %(value)s is not a number.")
+                                  % {"spec": repr(spec), "key": key, "value": repr(value)}) from exc
     if "warm_pool" in own:
         warm_pool = own.pop("warm_pool")
         if warm_pool < 0:
-            raise PolicySpecError(f"--policy {spec!r}: warm_pool must be 0 (off) or more VMs.")
+            raise PolicySpecError(gettext("--policy %(spec)s: warm_pool must be 0 (off) or more VMs.")
+                                  % {"spec": repr(spec)})
     return SimPolicy(name, replace(settings, **own), warm_pool=warm_pool, label=spec if rest.strip() else "")
 
 

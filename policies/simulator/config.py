@@ -14,12 +14,14 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from policies.engine.evaluate import PolicySettings
 from policies.simulator.engine import SimConfig, SimParams
 
 
 class ConfigError(Exception):
-    """The config cannot be used; the message names the field or file."""
+    """The config cannot be used; the message names the field or file (in the active language)."""
 
 
 def snake(name: str) -> str:
@@ -32,13 +34,14 @@ def read_json(path: str | Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(f"Config file {path} does not exist.") from exc
+        raise ConfigError(_("Config file %(path)s does not exist.") % {"path": path}) from exc
     except IsADirectoryError as exc:
-        raise ConfigError(f"Config file {path} is a directory.") from exc
+        raise ConfigError(_("Config file %(path)s is a directory.") % {"path": path}) from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Config file {path} is not valid JSON ({exc}).") from exc
+        raise ConfigError(_("Config file %(path)s is not valid JSON (%(error)s).")
+                          % {"path": path, "error": exc}) from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"Config file {path} must hold a JSON object.")
+        raise ConfigError(_("Config file %(path)s must hold a JSON object.") % {"path": path})
     return data
 
 
@@ -55,7 +58,8 @@ def _convert(default: Any, value: Any, what: str, key: str) -> Any:
         if isinstance(default, float) and value is not None:
             return float(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{what}: {key} = {value!r} is not a {type(default).__name__}.") from exc
+        raise ConfigError(_("%(what)s: %(key)s = %(value)s is not a %(type)s.")
+                          % {"what": what, "key": key, "value": repr(value), "type": type(default).__name__}) from exc
     return value
 
 
@@ -67,9 +71,8 @@ def _build(cls, values: dict[str, Any], what: str, *, strict: bool):
         key = snake(raw_key)
         if key not in known:
             if strict:
-                raise ConfigError(
-                    f"{what}: unknown key {raw_key!r}; known keys: {', '.join(sorted(known))}."
-                )
+                raise ConfigError(_("%(what)s: unknown key %(key)s; known keys: %(known)s.")
+                                  % {"what": what, "key": repr(raw_key), "known": ", ".join(sorted(known))})
             continue
         kwargs[key] = _convert(getattr(defaults, key), value, what, raw_key)
     return cls(**kwargs)
@@ -85,32 +88,36 @@ def config_from_values(values: dict[str, Any], what: str) -> SimConfig:
 def policy_from_json(data: Any, what: str) -> PolicySettings:
     """The ``policy`` object of a config file (PolicySettings fields, snake_case or camelCase)."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{what}: must be a JSON object of policy settings.")
+        raise ConfigError(_("%(what)s: must be a JSON object of policy settings.") % {"what": what})
     return _build(PolicySettings, data, what, strict=True)
 
 
 def simulation_from_json(data: Any, what: str) -> dict[str, Any]:
     """The ``simulation`` object of a config file: SimParams fields (snake_case or camelCase)."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{what}: must be a JSON object of simulation parameters.")
+        raise ConfigError(_("%(what)s: must be a JSON object of simulation parameters.") % {"what": what})
     known = {f.name for f in fields(SimParams)}
     out = {}
     for key, value in data.items():
         if snake(key) not in known:
-            raise ConfigError(f"{what}: unknown key {key!r}; known keys: {', '.join(sorted(known))}.")
+            raise ConfigError(_("%(what)s: unknown key %(key)s; known keys: %(known)s.")
+                              % {"what": what, "key": repr(key), "known": ", ".join(sorted(known))})
         out[snake(key)] = value
     return out
 
 
 def _check(config: SimConfig, what: str) -> None:
     if config.min_vms < 1 or config.max_vms < config.min_vms:
-        raise ConfigError(f"{what}: need 1 ≤ min_vms ≤ max_vms (got {config.min_vms}..{config.max_vms}).")
+        raise ConfigError(_("%(what)s: need 1 ≤ min_vms ≤ max_vms (got %(min)s..%(max)s).")
+                          % {"what": what, "min": config.min_vms, "max": config.max_vms})
     if config.scale_in_cpu_threshold >= config.scale_out_cpu_threshold:
-        raise ConfigError(f"{what}: the scale-in CPU threshold must be below the scale-out threshold.")
+        raise ConfigError(_("%(what)s: the scale-in CPU threshold must be below the scale-out threshold.")
+                          % {"what": what})
     if config.scale_out_step < 1 or config.scale_in_step < 1:
-        raise ConfigError(f"{what}: steps must be at least 1.")
+        raise ConfigError(_("%(what)s: steps must be at least 1.") % {"what": what})
     if config.warm_pool_size < 0:
-        raise ConfigError(f"{what}: warm_pool_size must be 0 (off) or more (got {config.warm_pool_size}).")
+        raise ConfigError(_("%(what)s: warm_pool_size must be 0 (off) or more (got %(size)s).")
+                          % {"what": what, "size": config.warm_pool_size})
 
 
 def config_from_service(service_name: str) -> tuple[SimConfig, PolicySettings | None, dict[str, Any]]:
@@ -123,7 +130,8 @@ def config_from_service(service_name: str) -> tuple[SimConfig, PolicySettings | 
         row = AutoscalingConfig.objects.get(service_name=service_name)
     except AutoscalingConfig.DoesNotExist as exc:
         raise ConfigError(
-            f"No autoscaling config named {service_name!r}; give a service name or a path to a JSON file."
+            _("No autoscaling config named %(name)s; give a service name or a path to a JSON file.")
+            % {"name": repr(service_name)}
         ) from exc
     config = config_from_values({f.name: getattr(row, f.name) for f in fields(SimConfig) if hasattr(row, f.name)},
                                 service_name)

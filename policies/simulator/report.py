@@ -6,23 +6,30 @@ import base64
 import html
 import io
 import textwrap
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as N_
+
 from policies.simulator.engine import SimResult
 
+# (result attribute, header msgid shown in the active language, format)
 COLUMNS = (
-    ("policy", "policy", "{}"),
-    ("overload_minutes", "overload min", "{:.0f}"),
-    ("vm_hours", "VM-hours", "{:.0f}"),
-    ("scale_outs", "scale-outs", "{}"),
-    ("scale_ins", "scale-ins", "{}"),
-    ("flaps", "flaps", "{}"),
-    ("peak_vms", "peak VMs", "{}"),
+    ("policy", N_("policy"), "{}"),
+    ("overload_minutes", N_("overload min"), "{:.0f}"),
+    ("vm_hours", N_("VM-hours"), "{:.0f}"),
+    ("scale_outs", N_("scale-outs"), "{}"),
+    ("scale_ins", N_("scale-ins"), "{}"),
+    ("flaps", N_("flaps"), "{}"),
+    ("peak_vms", N_("peak VMs"), "{}"),
 )
-WARM_COLUMN = ("warm_vm_hours", "stopped VM-h", "{:.0f}")  # shown when some result has a warm pool
+WARM_COLUMN = ("warm_vm_hours", N_("stopped VM-h"), "{:.0f}")  # shown when some result has a warm pool
 
 
 def _columns(results: list[SimResult]) -> tuple:
@@ -32,10 +39,11 @@ def _columns(results: list[SimResult]) -> tuple:
 
 
 def table(results: list[SimResult], *, markdown: bool = False) -> str:
-    """A text (or Markdown) table, with each policy's change against the first row. VM-hours are powered-on
-    VM-hours; with a warm pool, "stopped VM-h" are the powered-off ones in the pool."""
+    """A text (or Markdown) table, with each policy's change against the first row, its headers in the active
+    language. VM-hours are powered-on VM-hours; with a warm pool, "stopped VM-h" are the powered-off ones in the
+    pool."""
     columns = _columns(results)
-    heads = [h for _, h, _ in columns] + ["overload vs first", "VM-hours vs first"]
+    heads = [gettext(h) for _, h, _ in columns] + [gettext("overload vs first"), gettext("VM-hours vs first")]
     rows = []
     for r in results:
         base = results[0]
@@ -47,10 +55,20 @@ def table(results: list[SimResult], *, markdown: bool = False) -> str:
         lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
         return "\n".join(lines)
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(heads)]
-    out = ["  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True))]
-    out += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    widths = [max(width(h), *(width(row[i]) for row in rows)) for i, h in enumerate(heads)]
+    out = ["  ".join(ljust(h, w) for h, w in zip(heads, widths, strict=True))]
+    out += ["  ".join(ljust(c, w) for c, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(out)
+
+
+def width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: a Hangul syllable (any East Asian wide character) takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def ljust(text: str, columns: int) -> str:
+    """``text`` padded with spaces to ``columns`` terminal columns (``str.ljust`` for Latin text)."""
+    return text + " " * (columns - width(text))
 
 
 def _pct(value: float, base: float) -> str:
@@ -99,8 +117,29 @@ class PlotWords:
     vms_warm: str = "{policy} ({overload} overload min, {vm_hours} VM-h, {stopped} stopped VM-h)"
 
 
+def plot_words() -> PlotWords:
+    """The plot's words in the active language (``simulate --plot``)."""
+    return PlotWords(
+        trace=gettext("{load} (trace)"), capacity=gettext("{policy}: capacity at {threshold} % CPU"),
+        vms_axis=gettext("VMs (powered on)"), vms=gettext("{policy} ({overload} overload min, {vm_hours} VM-h)"),
+        vms_warm=gettext("{policy} ({overload} overload min, {vm_hours} VM-h, {stopped} stopped VM-h)"),
+    )
+
+
 # Latin faces first, then Hangul ones (docs/i18n.md): a Korean legend needs one of them installed.
 PLOT_FONTS = ["DejaVu Sans", "NanumGothic", "Noto Sans CJK KR", "UnDotum"]
+
+
+@contextmanager
+def plot_fonts() -> Iterator[None]:
+    """Draw with :data:`PLOT_FONTS` that are installed (matplotlib falls back along the list per glyph)."""
+    import matplotlib  # noqa: PLC0415 - see styles()
+    from matplotlib import font_manager  # noqa: PLC0415
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    fonts = [name for name in PLOT_FONTS if name in installed] or ["sans-serif"]
+    with matplotlib.rc_context({"font.family": fonts}):
+        yield
 
 
 def _figure(results: list[SimResult], *, threshold: float, tz_offset: float, title: str,
@@ -115,8 +154,8 @@ def _figure(results: list[SimResult], *, threshold: float, tz_offset: float, tit
 
     first = _window(results[0].series, window)
     if not first["t"]:
-        raise PlotError("the plot window holds no samples of the trace; choose a START..END inside the trace"
-                        if window else "no samples to plot")
+        raise PlotError(gettext("the plot window holds no samples of the trace; choose a START..END inside the trace")
+                        if window else gettext("no samples to plot"))
     tz = timezone(timedelta(seconds=tz_offset))
     fig, (ax_load, ax_vms) = plt.subplots(2, 1, figsize=(15, 8), sharex=True, height_ratios=[3, 2])
     times = [datetime.fromtimestamp(t, UTC).astimezone(tz) for t in first["t"]]
@@ -145,43 +184,44 @@ def _figure(results: list[SimResult], *, threshold: float, tz_offset: float, tit
 
 
 def plot(results: list[SimResult], path: str | Path, *, threshold: float, tz_offset: float = 0.0,
-         title: str = "", window: tuple[float, float] | None = None, load_label: str = "load") -> None:
+         title: str = "", window: tuple[float, float] | None = None, load_label: str = "load",
+         words: PlotWords | None = None) -> None:
     """Write a PNG/SVG/PDF (by extension) or a self-contained HTML page (the PNG inline, and the table);
-    :class:`PlotError` when there is nothing to plot (an empty window)."""
+    :class:`PlotError` when there is nothing to plot (an empty window). ``words`` default to English; the page's
+    own words and the table are in the active language."""
     import matplotlib.pyplot as plt  # noqa: PLC0415 - see styles()
 
     path = Path(path)
-    fig = _figure(results, threshold=threshold, tz_offset=tz_offset, title=title, window=window,
-                  load_label=load_label)
-    try:
-        if path.suffix.lower() in (".html", ".htm"):
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-            data = base64.b64encode(buf.getvalue()).decode("ascii")
-            body = html.escape(table(results))
-            path.write_text(
-                "<!doctype html><html><head><meta charset='utf-8'><title>"
-                f"{html.escape(title or 'simulation')}</title></head><body>"
-                f"<h1>{html.escape(title or 'Simulation')}</h1><pre>{body}</pre>"
-                f"<img alt='load, capacity and VM count' src='data:image/png;base64,{data}'></body></html>",
-                encoding="utf-8",
-            )
-        else:
-            fig.savefig(path, dpi=110, bbox_inches="tight")
-    finally:
-        plt.close(fig)
+    with plot_fonts():
+        fig = _figure(results, threshold=threshold, tz_offset=tz_offset, title=title, window=window,
+                      load_label=load_label, words=words)
+        try:
+            if path.suffix.lower() in (".html", ".htm"):
+                buf = io.BytesIO()
+                fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+                data = base64.b64encode(buf.getvalue()).decode("ascii")
+                body = html.escape(table(results))
+                heading = html.escape(title or gettext("Simulation"))
+                alt = html.escape(gettext("load, capacity and VM count"), quote=True)
+                path.write_text(
+                    "<!doctype html><html><head><meta charset='utf-8'><title>"
+                    f"{heading}</title></head><body>"
+                    f"<h1>{heading}</h1><pre>{body}</pre>"
+                    f"<img alt='{alt}' src='data:image/png;base64,{data}'></body></html>",
+                    encoding="utf-8",
+                )
+            else:
+                fig.savefig(path, dpi=110, bbox_inches="tight")
+        finally:
+            plt.close(fig)
 
 
 def plot_png(results: list[SimResult], *, threshold: float, tz_offset: float = 0.0, title: str = "",
              load_label: str = "load", words: PlotWords | None = None, dpi: int = 90) -> bytes:
     """The plot as PNG bytes (for a page); :class:`PlotError` when there is nothing to plot."""
-    import matplotlib  # noqa: PLC0415 - see styles()
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-    from matplotlib import font_manager  # noqa: PLC0415
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - see styles()
 
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    fonts = [name for name in PLOT_FONTS if name in installed] or ["sans-serif"]
-    with matplotlib.rc_context({"font.family": fonts}):
+    with plot_fonts():
         fig = _figure(results, threshold=threshold, tz_offset=tz_offset, title=title, load_label=load_label,
                       words=words)
         try:

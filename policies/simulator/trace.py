@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+
 
 class TraceError(Exception):
-    """The trace cannot be used; the message says which file, line or column and what to do."""
+    """The trace cannot be used; the message says which file, line or column and what to do (in the active
+    language: the command's ``LANGUAGE_CODE``)."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def read_trace(path: str | Path, *, time_column: str, load_column: str) -> Trace
     """Read ``path``; raises :class:`TraceError` for a missing file, column or an unparsable row."""
     path = Path(path)
     if not path.is_file():
-        raise TraceError(f"Trace file {path} does not exist or is not a file.")
+        raise TraceError(_("Trace file %(path)s does not exist or is not a file.") % {"path": path})
     times: list[float] = []
     loads: list[float | None] = []
     tz_offset = 0.0
@@ -71,18 +74,21 @@ def read_trace(path: str | Path, *, time_column: str, load_column: str) -> Trace
             for wanted, option in ((time_column, "--time-column"), (load_column, "--load-column")):
                 if wanted not in columns:
                     raise TraceError(
-                        f"{path}: no column {wanted!r} (columns: {', '.join(columns) or 'none'}); "
-                        f"choose one with {option}."
+                        _("%(path)s: no column %(column)s (columns: %(columns)s); choose one with %(option)s.")
+                        % {"path": path, "column": repr(wanted), "columns": ", ".join(columns) or _("none"),
+                           "option": option}
                     )
             for row in reader:
                 line = reader.line_num
                 raw_time = (row.get(time_column) or "").strip()
                 if not raw_time:
-                    raise TraceError(f"{path}:{line}: empty {time_column!r}; every row needs a time.")
+                    raise TraceError(_("%(path)s:%(line)s: empty %(column)s; every row needs a time.")
+                                     % {"path": path, "line": line, "column": repr(time_column)})
                 try:
                     at = parse_time(raw_time)
                 except (ValueError, OverflowError) as exc:
-                    raise TraceError(f"{path}:{line}: cannot read time {raw_time!r} ({exc}).") from exc
+                    raise TraceError(_("%(path)s:%(line)s: cannot read time %(time)s (%(error)s).")
+                                     % {"path": path, "line": line, "time": repr(raw_time), "error": exc}) from exc
                 raw_load = (row.get(load_column) or "").strip()
                 if raw_load == "":
                     load = None
@@ -90,23 +96,27 @@ def read_trace(path: str | Path, *, time_column: str, load_column: str) -> Trace
                     try:
                         load = float(raw_load)
                     except ValueError as exc:
-                        raise TraceError(f"{path}:{line}: load {raw_load!r} is not a number.") from exc
+                        raise TraceError(_("%(path)s:%(line)s: load %(load)s is not a number.")
+                                         % {"path": path, "line": line, "load": repr(raw_load)}) from exc
                     if load != load or load < 0:  # NaN or negative
-                        raise TraceError(f"{path}:{line}: load {raw_load!r} must be a number ≥ 0.")
+                        raise TraceError(_("%(path)s:%(line)s: load %(load)s must be a number ≥ 0.")
+                                         % {"path": path, "line": line, "load": repr(raw_load)})
                 t = at.timestamp()
                 if times and t <= times[-1]:
-                    raise TraceError(f"{path}:{line}: time {raw_time} is not after the previous row; sort the trace.")
+                    raise TraceError(
+                        _("%(path)s:%(line)s: time %(time)s is not after the previous row; sort the trace.")
+                        % {"path": path, "line": line, "time": raw_time})
                 if not times:
                     offset = at.utcoffset()
                     tz_offset = offset.total_seconds() if offset else 0.0
                 times.append(t)
                 loads.append(load)
     except UnicodeDecodeError as exc:
-        raise TraceError(f"{path}: not a UTF-8 CSV file ({exc}).") from exc
+        raise TraceError(_("%(path)s: not a UTF-8 CSV file (%(error)s).") % {"path": path, "error": exc}) from exc
     except csv.Error as exc:
-        raise TraceError(f"{path}: malformed CSV ({exc}).") from exc
+        raise TraceError(_("%(path)s: malformed CSV (%(error)s).") % {"path": path, "error": exc}) from exc
     if len(times) < 2:
-        raise TraceError(f"{path}: needs at least two rows of data.")
+        raise TraceError(_("%(path)s: needs at least two rows of data.") % {"path": path})
     spacings = sorted(b - a for a, b in zip(times, times[1:], strict=False))
     interval = spacings[len(spacings) // 2]
     times, loads = fill_missing(times, loads, interval)

@@ -7,11 +7,15 @@ import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from ixnode.management.base import OperatorCommand
 
 
-class Command(BaseCommand):
-    help = (
+class Command(OperatorCommand):
+    help = gettext_noop(
         "Create the admin user from IXNODE_ADMIN_USER / IXNODE_ADMIN_PASSWORD if it does not exist; "
         "with no password set, generate one and print it once."
     )
@@ -19,7 +23,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         username = os.environ.get("IXNODE_ADMIN_USER", "admin").strip()
         if not username:
-            raise CommandError("IXNODE_ADMIN_USER is empty")
+            raise CommandError(_("IXNODE_ADMIN_USER is empty"))
         password = os.environ.get("IXNODE_ADMIN_PASSWORD", "")
         user_model = get_user_model()
         user = user_model.objects.filter(username=username).first()
@@ -27,9 +31,10 @@ class Command(BaseCommand):
             if password and not user.check_password(password):
                 user.set_password(password)
                 user.save(update_fields=["password"])
-                self.stdout.write(f"admin user {username!r}: password updated from IXNODE_ADMIN_PASSWORD")
+                self.stdout.write(_("admin user %(user)s: password updated from IXNODE_ADMIN_PASSWORD")
+                                  % {"user": repr(username)})
             else:
-                self.stdout.write(f"admin user {username!r} exists")
+                self.stdout.write(_("admin user %(user)s exists") % {"user": repr(username)})
             return
         generated = not password
         if generated:
@@ -38,9 +43,11 @@ class Command(BaseCommand):
         if generated:
             self.stdout.write(
                 self.style.WARNING(
-                    f"created admin user {username!r} with generated password: {password}\n"
-                    "(shown once; set IXNODE_ADMIN_PASSWORD to choose it)"
+                    _("created admin user %(user)s with generated password: %(password)s\n"
+                      "(shown once; set IXNODE_ADMIN_PASSWORD to choose it)")
+                    % {"user": repr(username), "password": password}
                 )
             )
         else:
-            self.stdout.write(f"created admin user {username!r} (password from IXNODE_ADMIN_PASSWORD)")
+            self.stdout.write(_("created admin user %(user)s (password from IXNODE_ADMIN_PASSWORD)")
+                              % {"user": repr(username)})

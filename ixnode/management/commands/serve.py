@@ -27,10 +27,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connections
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from ixnode.management.base import OperatorCommand
 from ixnode.terminal import TerminalForeground
 
 HEALTH_TIMEOUT = 90.0
@@ -49,14 +51,14 @@ def port_in_use(host: str, port: int) -> bool:
     return False
 
 
-class Command(BaseCommand):
-    help = (
+class Command(OperatorCommand):
+    help = gettext_noop(
         "make run: migrate, ensure the admin user and schedules, then run the web server (gunicorn on "
         "127.0.0.1:$PORT) and the django-q2 worker in the foreground and print the setup summary; Ctrl-C stops both."
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--no-summary", action="store_true", help="Do not print the setup summary.")
+        parser.add_argument("--no-summary", action="store_true", help=_("Do not print the setup summary."))
 
     def handle(self, *args: Any, **options: Any) -> None:
         port = settings.PORT  # $PORT (environment or .env): IXNODE_PUBLIC_URL follows the same value

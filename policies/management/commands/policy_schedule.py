@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
 
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from ixnode.management.base import OperatorCommand
 from policies.services import policy_schedule_sync
 
 
-class Command(BaseCommand):
-    help = ("Create or update the django-q2 schedule that evaluates scaling policies, to run every "
+class Command(OperatorCommand):
+    help = gettext_noop("Create or update the django-q2 schedule that evaluates scaling policies, to run every "
             "IXNODE_POLICY_INTERVAL seconds (or --interval). migrate does this too.")
 
-    def add_arguments(self, parser):
-        parser.add_argument("--interval", type=int, help="Seconds between evaluations (a multiple of 60).")
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--interval", type=int, help=_("Seconds between evaluations (a multiple of 60)."))
 
-    def handle(self, *args, **opts):
-
+    def handle(self, *args: Any, **opts: Any) -> None:
         try:
             schedule = policy_schedule_sync(interval_seconds=opts["interval"])
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"{schedule.name}: {schedule.func} every {schedule.minutes} min "
-                          f"(next run {schedule.next_run:%Y-%m-%d %H:%M:%S %Z}).")
+        self.stdout.write(_("%(name)s: %(func)s every %(minutes)s min (next run %(next)s).")
+                          % {"name": schedule.name, "func": schedule.func, "minutes": schedule.minutes,
+                             "next": f"{schedule.next_run:%Y-%m-%d %H:%M:%S %Z}"})

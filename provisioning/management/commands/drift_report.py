@@ -3,39 +3,48 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from autoscaling.models import AutoscalingConfig
+from ixnode.management.base import OperatorCommand
 from provisioning.drift import drift_report
 
 
-class Command(BaseCommand):
-    help = "Read-only drift report of autoscaled services; exits 1 when drift was found or a source was unreadable."
+class Command(OperatorCommand):
+    help = gettext_noop("Read-only drift report of autoscaled services; exits 1 when drift was found or a source "
+                        "was unreadable.")
 
-    def add_arguments(self, parser):
-        parser.add_argument("services", nargs="*", help="service names (default: every config)")
-        parser.add_argument("--json", action="store_true", dest="as_json", help="print JSON")
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("services", nargs="*", help=_("service names (default: every config)"))
+        parser.add_argument("--json", action="store_true", dest="as_json", help=_("print JSON"))
 
-    def handle(self, *args, services: list[str], as_json: bool = False, **options):
+    def handle(self, *args: Any, services: list[str], as_json: bool = False, **options: Any) -> None:
         configs = AutoscalingConfig.objects.select_related("template").all()
         if services:
             configs = configs.filter(service_name__in=services)
             missing = set(services) - set(configs.values_list("service_name", flat=True))
             if missing:
-                raise CommandError(f"No autoscaling config named {', '.join(sorted(missing))}.")
+                raise CommandError(_("No autoscaling config named %(names)s.") % {"names": ", ".join(sorted(missing))})
         reports = [drift_report(config=config) for config in configs]
         if as_json:
-            self.stdout.write(json.dumps([r.as_dict() for r in reports], indent=2))
+            self.stdout.write(json.dumps([r.as_dict() for r in reports], indent=2))  # English, for scripts
         else:
             for report in reports:
-                state = "clean" if report.clean else "DRIFT"
-                self.stdout.write(f"{report.service}: {state} — {len(report.vms)} autoscaled VM(s), "
-                                  f"{len(report.targets)} target(s), {len(report.members)} F5 member(s)")
+                self.stdout.write(
+                    (_("%(service)s: clean — %(vms)d autoscaled VM(s), %(targets)d target(s), %(members)d F5 "
+                       "member(s)") if report.clean else
+                     _("%(service)s: DRIFT — %(vms)d autoscaled VM(s), %(targets)d target(s), %(members)d F5 "
+                       "member(s)"))
+                    % {"service": report.service, "vms": len(report.vms), "targets": len(report.targets),
+                       "members": len(report.members)})
                 for finding in report.findings:
-                    self.stdout.write(f"  {finding.kind}: {finding.subject} — {finding.detail}")
+                    # the kind is a code, as in the JSON
+                    self.stdout.write(f"  {finding.kind}: {finding.subject} — {finding.shown_detail()}")
                 for error in report.errors:
-                    self.stdout.write(f"  unreadable: {error}")
+                    self.stdout.write("  " + _("unreadable: %(error)s") % {"error": error})
         if any(not r.clean for r in reports):
             raise SystemExit(1)
-

@@ -8,10 +8,14 @@ died with the previous cluster is rolled back as the new cluster starts.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django_q.models import Schedule
 
+from ixnode.management.base import OperatorCommand
 from provisioning.reconcile import pipeline_reconcile
 
 RECONCILE_SCHEDULE = "ixnode-pipelines-reconcile"
@@ -31,18 +35,18 @@ def schedules_ensure() -> list[str]:
     return [RECONCILE_SCHEDULE]
 
 
-class Command(BaseCommand):
-    help = "Create or update the django-q2 schedules (pipeline reconcile) and reconcile once."
+class Command(OperatorCommand):
+    help = gettext_noop("Create or update the django-q2 schedules (pipeline reconcile) and reconcile once.")
 
-    def add_arguments(self, parser):
-        parser.add_argument("--no-reconcile", action="store_true", help="only ensure the schedules")
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--no-reconcile", action="store_true", help=_("only ensure the schedules"))
 
-    def handle(self, *args, no_reconcile: bool = False, **options):
+    def handle(self, *args: Any, no_reconcile: bool = False, **options: Any) -> None:
         for name in schedules_ensure():
-            self.stdout.write(f"schedule {name} ensured")
+            self.stdout.write(_("schedule %(name)s ensured") % {"name": name})
         if not no_reconcile:
-
             report = pipeline_reconcile()
             self.stdout.write(
-                f"reconcile: rolled back {report.rolled_back or 'none'}, failed queued {report.failed_queued or 'none'}"
+                _("reconcile: rolled back %(rolled_back)s, failed queued %(failed_queued)s")
+                % {"rolled_back": report.rolled_back or _("none"), "failed_queued": report.failed_queued or _("none")}
             )
