@@ -1,10 +1,11 @@
 """Operator pages under load: 200 services and 100,000 scale events in PostgreSQL.
 
 Measures the median server time (Django test client, in process: middleware + view + template) and the
-SQL query count of the overview, a service page (+ its chart JSON), and the event history page 1 and
-page 500 (unfiltered and filtered). A real Prometheus (empty, on a free loopback port) answers the pages'
-queries. ``DATABASE_URL`` must point at PostgreSQL; when it does not, the bench re-runs itself against
-``postgres://postgres@127.0.0.1:5432/ixnode_bench_pages``.
+SQL query count of the overview, a service page (+ its chart JSON and its instances panel, which the page loads
+after itself), and the event history page 1 and page 500 (unfiltered and filtered). A real Prometheus (empty, on a
+free loopback port) answers the pages' queries; vCenter and the F5 are left unconfigured (the panel says so at once,
+so its figure is its own cost, not theirs). ``DATABASE_URL`` must point at PostgreSQL; when it does not, the bench
+re-runs itself against ``postgres://postgres@127.0.0.1:5432/ixnode_bench_pages``.
 
 Run: ``make bench`` or ``.venv/bin/python -m bench pages``.
 """
@@ -166,6 +167,7 @@ def _bench() -> None:
             ("overview (200 services)", "/"),
             ("service page", "/services/svc-042/"),
             ("service chart JSON (3 h)", "/services/svc-042/chart.json?hours=3"),
+            ("service instances panel (fragment)", "/services/svc-042/instances/"),
             ("event history page 1", "/events/"),
             ("event history page 500", "/events/?page=500"),
             ("history filtered (scale-out) page 1", "/events/?action=scale-out"),

@@ -72,6 +72,7 @@ def main(argv: list[str]) -> int:
         page.evaluate("document.querySelector('#service-chart').removeAttribute('data-drawn')")
         page.click('.chart-range button[data-hours="0.5"]')
         page.wait_for_selector("#service-chart[data-drawn='1']")
+        page.wait_for_selector("#instances #instance-table")  # the panel comes after the page
         page.screenshot(path=str(args.output_dir / "service.png"), full_page=True)
         browser.close()
     print(f"wrote {args.output_dir / 'overview.png'} and {args.output_dir / 'service.png'} "

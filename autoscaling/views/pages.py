@@ -1,4 +1,5 @@
-"""Overview, service page (+ its chart and live-run JSON) and diagnostics. Thin: selectors do the work."""
+"""Overview, service page (+ its chart, live-run JSON and instances panel) and diagnostics. Thin: selectors
+do the work."""
 
 from __future__ import annotations
 
@@ -65,7 +66,6 @@ def service_detail(request: HttpRequest, service_name: str) -> HttpResponse:
         "history": config_history(config=config, user=request.user),
         "webhook_url": diagnostics.webhook_url(config),
         "chart_ranges": [(0.5, "30m"), (1, "1h"), (3, "3h"), (6, "6h"), (24, "24h"), (168, "7d")],
-        "panel": service_instances(config=config),
         "policy": policy,
         "policy_summary": policy_selectors.policy_evaluation_summary(policy=policy),
         "processes": [(p.value, p.label, bool(policy and policy.is_suspended(p))) for p in ScalingProcess],
@@ -73,6 +73,21 @@ def service_detail(request: HttpRequest, service_name: str) -> HttpResponse:
         **whatif_context(whatif_run_latest(config=config), config),
     }
     return render(request, "autoscaling/service.html", context)
+
+
+@require_GET
+@login_required
+@permission_required(VIEW_CONFIG, raise_exception=True)
+def service_instances_panel(request: HttpRequest, service_name: str) -> HttpResponse:
+    """The instances panel alone (an HTML fragment): the service page loads it after itself, so the page never
+    waits for vCenter, the F5, Prometheus or the PLG host. A system that does not answer is a note in the panel."""
+    config = _config_or_404(service_name, with_policy=True)
+    context = {
+        "config": config,
+        "panel": service_instances(config=config),
+        "policy": policy_selectors.policy_get(config=config),
+    }
+    return render(request, "autoscaling/_instances.html", context)
 
 
 @require_GET

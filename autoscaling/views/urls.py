@@ -12,6 +12,7 @@ urlpatterns = [
     path("services/<service:service_name>/", pages.service_detail, name="service"),
     path("services/<service:service_name>/chart.json", pages.service_chart_json, name="service-chart"),
     path("services/<service:service_name>/run.json", pages.service_run_json, name="service-run"),
+    path("services/<service:service_name>/instances/", pages.service_instances_panel, name="service-instances"),
     path("services/<service:service_name>/diagnostics/", pages.service_diagnostics, name="service-diagnostics"),
     path("services/<service:service_name>/edit/", configs.config_edit, name="config-edit"),
     path("services/<service:service_name>/enable/", configs.config_enable, name="config-enable"),

@@ -192,6 +192,36 @@
     });
   }
 
+  /* A panel that reads slow systems (the service page's instances: vCenter, the F5, Prometheus) comes after the
+     page: <section data-fragment-url> is a placeholder, replaced by the element of the same id in the fragment. */
+  function loadFragment(box) {
+    var loading = box.querySelector("[data-fragment-loading]");
+    if (loading) { loading.hidden = false; }
+    fetch(box.getAttribute("data-fragment-url"), { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) {
+        // A redirect is the login page (the session ended): not the panel.
+        if (!r.ok || r.redirected) { throw new Error("HTTP " + r.status + (r.redirected ? ", redirected" : "")); }
+        return r.text();
+      })
+      .then(function (html) {
+        var holder = document.createElement("template");
+        holder.innerHTML = html;
+        var panel = holder.content.querySelector("#" + box.id);
+        if (!panel) { throw new Error("the answer holds no #" + box.id); }
+        box.replaceWith(panel);
+        if (window.location.hash === "#" + panel.id) { panel.scrollIntoView(); }
+      })
+      .catch(function (err) {
+        // A sentence for people; the browser's own error text goes to the console.
+        if (window.console) { window.console.warn("panel", err); }
+        if (loading) { loading.hidden = true; }
+        var p = document.createElement("p");
+        p.className = "error fragment-error";
+        p.textContent = box.getAttribute("data-load-error") || "This panel could not be loaded.";
+        box.appendChild(p);
+      });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("select[data-autosubmit]").forEach(function (s) {
       s.addEventListener("change", function () { s.form.submit(); });
@@ -208,6 +238,7 @@
         loadChart(box);
       });
     });
+    document.querySelectorAll("[data-fragment-url]").forEach(loadFragment);
     document.querySelectorAll("[data-run-live]").forEach(function (b) { poll(b, renderRun); });
     document.querySelectorAll("[data-install-live]").forEach(function (b) { poll(b, renderInstall); });
   });
@@ -247,12 +278,15 @@
   update();
 })();
 
-/* Forms that destroy or stop something ask first: <form data-confirm="question">. */
+/* Forms that destroy or stop something ask first: <form data-confirm="question">. One listener on the document, so
+   forms that arrive later (the instances panel) ask too. */
 (function () {
   "use strict";
-  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
-      if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
-    });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form instanceof HTMLFormElement && form.hasAttribute("data-confirm")
+        && !window.confirm(form.getAttribute("data-confirm"))) {
+      event.preventDefault();
+    }
   });
 })();

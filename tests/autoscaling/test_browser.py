@@ -101,7 +101,39 @@ def test_overview_and_service_pages(plg_stack, demo, logged_in, site, prometheus
     assert page.locator("#service-chart line.threshold").count() == 4
     assert page.locator("#service-chart line.event").count() == 3
     assert page.locator("#recent-events tbody tr").count() == 3
+    # The instances panel comes after the page: the placeholder gives way to the fragment.
+    expect(page.locator("#instances #instance-table")).to_be_visible()
+    assert page.locator("#instances[data-fragment-url]").count() == 0
+    expect(page.locator('#instances [data-note="vcenter"]')).to_contain_text("vCenter is not configured")
     page.screenshot(path=str(screenshot_path("service.png", tmp_path)), full_page=True)
+
+
+def test_the_instances_panel_failing_to_load_says_so(demo, logged_in, site, browser, tmp_path):
+    page = logged_in
+    page.route("**/services/shop-web/instances/", lambda route: route.fulfill(status=500, body="<h1>boom</h1>"))
+    page.goto(site + "/services/shop-web/")
+    error = page.locator("#instances .fragment-error")
+    expect(error).to_have_text(
+        "The instances could not be loaded. Reload the page; if this persists, check the server log.")
+    assert page.locator("#instances [data-fragment-loading]").is_hidden()
+    assert page.locator("#instance-table").count() == 0 and "boom" not in page.content()
+    page.locator("#instances").screenshot(path=str(screenshot_path("instances-error.png", tmp_path)))
+
+    # Without JavaScript the placeholder links to the panel.
+    cookies = page.context.cookies()
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        plain = context.new_page()
+        context.add_cookies(cookies)
+        plain.goto(site + "/services/shop-web/")
+        link = plain.locator("#show-instances")
+        expect(link).to_be_visible()
+        assert plain.locator("#instances [data-fragment-loading]").is_hidden()
+        link.click()
+        plain.wait_for_url(site + "/services/shop-web/instances/")
+        expect(plain.locator("#instance-table")).to_be_visible()
+    finally:
+        context.close()
 
 
 def test_live_stage_progress_advances(demo, logged_in, site):

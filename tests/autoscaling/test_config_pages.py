@@ -269,11 +269,13 @@ def test_the_pages_in_korean(engineer_client, config, settings):
     settings.IXNODE_VCENTER_HOST = ""
     pages = [CREATE, reverse("autoscaling:config-edit", args=[config.service_name]),
              reverse("autoscaling:config-enable", args=[config.service_name]),
-             reverse("autoscaling:service", args=[config.service_name])]
+             reverse("autoscaling:service", args=[config.service_name]),
+             reverse("autoscaling:service-instances", args=[config.service_name])]
     english = ["New autoscaling config", "Check without saving", "Inside the subnet, outside the IP pool.",
                "Back to the service", "Template in vCenter", "SSH key readable", "could not be checked",
                "Instances", "Scale out by", "Desired count", "Switches", "Turn on", "base VMs are never scaled in",
-               "power states are not shown", "Each action is one decision"]
+               "power states are not shown", "Each action is one decision", "Loading instances", "Show instances",
+               "The instances could not be loaded"]
     bodies = []
     try:
         for url in pages:
@@ -286,7 +288,8 @@ def test_the_pages_in_korean(engineer_client, config, settings):
     for phrase in english:
         assert phrase not in text, phrase
     for korean in ("새 오토스케일링 설정", "저장하지 않고 점검", "서브넷 안, IP 풀 밖.", "사전 점검", "인스턴스",
-                   "희망 개수", "스위치", "전원 상태를 표시하지 않습니다"):
+                   "희망 개수", "스위치", "전원 상태를 표시하지 않습니다", "인스턴스 불러오는 중…", "인스턴스 보기",
+                   "인스턴스를 불러오지 못했습니다."):
         assert korean in text, korean
 
 

@@ -139,7 +139,9 @@ def test_protect_and_unprotect(engineer_client, operator_client, service, make_c
     vm.refresh_from_db()
     assert vm.scale_in_protected is True
     assert "is protected from scale-in" in " ".join(messages_of(response))
-    assert 'data-action="unprotect"' in response.content.decode()
+    assert response.redirect_chain[-1][0].endswith("/services/auto-vm-test/#instances")
+    panel = engineer_client.get(reverse("autoscaling:service-instances", args=[service.service_name]))
+    assert 'data-action="unprotect"' in panel.content.decode()
     engineer_client.post(url, {"protected": "off"})
     vm.refresh_from_db()
     assert vm.scale_in_protected is False

@@ -31,8 +31,9 @@ def test_service_page_shows_run_events_and_history(operator_client, operator, co
         policy_save(config=config, values={"policy_type": policy_type})
     for days in (1, 2, 3):
         WhatIfRun.objects.create(config=config, days=days)
-    # a bounded number, whatever the counts: the config's and the policy's history, the latest what-if run
-    with django_assert_max_num_queries(14):
+    # a bounded number, whatever the counts: the config's and the policy's history, the latest what-if run (the
+    # service's VMs are read by the instances panel, its own URL)
+    with django_assert_max_num_queries(13):
         response = operator_client.get(reverse("autoscaling:service", args=[config.service_name]))
     assert response.status_code == 200
     body = response.content.decode()
@@ -91,3 +92,19 @@ def test_run_json_follows_stage_updates(operator_client, config, make_run, djang
 def test_run_json_without_runs(operator_client, config):
     data = operator_client.get(reverse("autoscaling:service-run", args=[config.service_name])).json()
     assert data == {"active": True, "event": None}
+
+
+def test_the_instances_panel_has_its_own_url_behind_the_same_login(nobody_client, operator_client, config):
+    """The page's placeholder loads the panel from here: the same login and permission as the page, 404 for a
+    service that does not exist (asked before any system is), GET only."""
+    from django.test import Client
+
+    url = reverse("autoscaling:service-instances", args=[config.service_name])
+    assert url == "/services/auto-vm-test/instances/"
+    anonymous = Client().get(url)
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
+    assert nobody_client.get(url).status_code == 403
+    assert operator_client.get(reverse("autoscaling:service-instances", args=["missing"])).status_code == 404
+    assert operator_client.post(url).status_code == 405
+    page = operator_client.get(reverse("autoscaling:service", args=[config.service_name]))
+    assert "panel" not in page.context and f'data-fragment-url="{url}"' in page.content.decode()

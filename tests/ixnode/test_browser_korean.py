@@ -170,6 +170,8 @@ def estate(make_config, make_event, make_run, django_user_model):
 def _check(page, url: str, strings, shots: Path, name: str) -> list[tuple[str, str, str]]:
     page.goto(url)
     page.wait_for_load_state("networkidle")
+    # Panels loaded after the page (the service page's instances) are in it: the placeholders are gone.
+    page.wait_for_function("!document.querySelector('[data-fragment-url]')")
     texts = page.evaluate(VISIBLE_TEXTS_JS)
     page.screenshot(path=str(shots / f"ko-{name}.png"), full_page=True)
     assert any(HANGUL.search(t) for t in texts), f"{url}: no Korean at all"

@@ -1,6 +1,7 @@
 """The instances panel against vcsim, the F5 double and a real Prometheus: base VMs (registered targets that are no
 ManagedVM), autoscaled and warm VMs with power state, F5 member, target health, age and protection; each system
-that does not answer blanks its column only, with a sentence, within the bounded timeout."""
+that does not answer blanks its column only, with a sentence, within the bounded timeout. The service page itself
+asks none of them: the panel is a fragment of its own URL that the page loads after itself."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import socket
 import threading
 import time
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
@@ -26,7 +28,8 @@ METRICS = "# TYPE node_load1 gauge\nnode_load1 0.5\n"
 
 @pytest.fixture
 def blackhole():
-    """A TCP port that accepts connections and never answers (a hung system)."""
+    """A TCP port that accepts connections and never answers (a hung system): ``.port``, and ``.accepted``, the
+    connections it took."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(16)
@@ -43,7 +46,7 @@ def blackhole():
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    yield server.getsockname()[1]
+    yield SimpleNamespace(port=server.getsockname()[1], accepted=accepted)
     stop.set()
     thread.join(2)
     for conn in accepted:
@@ -111,8 +114,31 @@ def test_every_vm_with_every_system_column(estate):
     assert panel.counts == {"base": 2, "autoscaled": 1, "warm": 1}
 
 
-def test_the_service_page_shows_the_panel(estate, engineer_client):
-    body = engineer_client.get(reverse("autoscaling:service", args=["auto-vm-test"])).content.decode()
+def panel_url(service_name: str) -> str:
+    return reverse("autoscaling:service-instances", args=[service_name])
+
+
+def settle_hanging(seconds: float = 5.0) -> None:
+    """Wait until reads an earlier test left hanging have ended (a hanging read is not started again)."""
+    deadline = time.monotonic() + seconds
+    while instances._hanging and time.monotonic() < deadline:
+        time.sleep(0.05)
+        with instances._hanging_lock:
+            for key in [k for k, f in instances._hanging.items() if f.done()]:
+                del instances._hanging[key]
+
+
+def test_the_service_page_loads_the_panel_from_its_fragment(estate, engineer_client):
+    page = engineer_client.get(reverse("autoscaling:service", args=["auto-vm-test"])).content.decode()
+    placeholder = page.split('<section class="card" id="instances"')[1].split("</section>")[0]
+    assert f'data-fragment-url="{panel_url("auto-vm-test")}"' in placeholder
+    assert "Loading instances…" in placeholder and f'href="{panel_url("auto-vm-test")}"' in placeholder  # no JS
+    assert 'id="instance-table"' not in page and 'data-instance=' not in page
+
+    response = engineer_client.get(panel_url("auto-vm-test"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.lstrip().startswith('<section class="card" id="instances">') and "<html" not in body
     assert 'id="instance-table"' in body
     row = body.split('data-instance="DC0_H0_VM0"')[1].split("</tr>")[0]
     assert "127.0.0.1" in row and "base VMs are never scaled in" in row
@@ -123,9 +149,9 @@ def test_the_service_page_shows_the_panel(estate, engineer_client):
 
 def test_systems_that_do_not_answer_blank_their_column_only(estate, settings, blackhole):
     settings.IXNODE_INSTANCES_TIMEOUT = 1.0
-    settings.IXNODE_VCENTER_PORT = blackhole  # accepts, never answers
-    settings.IXNODE_F5_HOST = f"127.0.0.1:{blackhole}"
-    settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{blackhole}"
+    settings.IXNODE_VCENTER_PORT = blackhole.port  # accepts, never answers
+    settings.IXNODE_F5_HOST = f"127.0.0.1:{blackhole.port}"
+    settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{blackhole.port}"
     started = time.monotonic()
     panel = service_instances(config=estate["config"])
     elapsed = time.monotonic() - started
@@ -152,16 +178,40 @@ def test_unconfigured_systems_say_which_setting(config, settings, engineer_clien
     assert "IXNODE_VCENTER_HOST" in notes["vcenter"].text and not notes["vcenter"].detail
     assert "IXNODE_F5_HOST" in notes["f5"].text
     assert "Prometheus did not answer" in notes["prometheus"].text and "unreachable" in notes["prometheus"].detail
-    body = engineer_client.get(reverse("autoscaling:service", args=[config.service_name])).content.decode()
+    body = engineer_client.get(panel_url(config.service_name)).content.decode()
     assert 'data-note="prometheus"' in body and "<details><summary>Technical detail</summary>" in body
     assert "No VM known for this service" in body
 
 
 def test_viewers_see_the_panel_without_actions(estate, operator_client):
-    body = operator_client.get(reverse("autoscaling:service", args=["auto-vm-test"])).content.decode()
+    body = operator_client.get(panel_url("auto-vm-test")).content.decode()
     assert 'id="instance-table"' in body and 'data-instance="auto-vm-test-20250101000000"' in body
     assert 'id="manual-actions"' not in body and 'data-action="unprotect"' not in body
-    assert 'id="dry-run-toggle"' not in body and 'id="enable-config"' not in body
+    page = operator_client.get(reverse("autoscaling:service", args=["auto-vm-test"])).content.decode()
+    assert 'id="dry-run-toggle"' not in page and 'id="enable-config"' not in page
+
+
+def test_the_service_page_asks_no_system_the_panel_does(estate, settings, blackhole, engineer_client):
+    """vCenter, the F5 and Prometheus hang (they accept and never answer): the page does not connect to any of
+    them; the panel does, and says in its notes that they did not answer, as a page (200), not an error."""
+    settings.IXNODE_INSTANCES_TIMEOUT = 1.0
+    settings.IXNODE_VCENTER_PORT = blackhole.port
+    settings.IXNODE_F5_HOST = f"127.0.0.1:{blackhole.port}"
+    settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{blackhole.port}"
+    settle_hanging()
+    page = engineer_client.get(reverse("autoscaling:service", args=["auto-vm-test"]))
+    assert page.status_code == 200 and 'data-fragment-url="' in page.content.decode()
+    time.sleep(0.3)  # the blackhole's accept loop polls every 0.2 s: a connection would have been taken by now
+    assert blackhole.accepted == []
+
+    response = engineer_client.get(panel_url("auto-vm-test"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    for system in ("vcenter", "f5", "prometheus"):
+        note = body.split(f'data-note="{system}"')[1].split("</div>")[0]
+        assert "did not answer" in note, system
+    assert 'data-instance="auto-vm-test-20250101000000"' in body  # the database's VMs, their columns unknown
+    assert len(blackhole.accepted) >= 3  # vCenter, the F5 and Prometheus were asked by the panel
 
 
 def test_a_hanging_system_is_not_asked_again_while_it_hangs(config, settings):
@@ -184,11 +234,6 @@ def test_a_hanging_system_is_not_asked_again_while_it_hangs(config, settings):
         assert [n.system for n in second.notes] == ["vcenter"] and calls == ["vcenter"]
     finally:
         release.set()
-    deadline = time.monotonic() + 5
-    while instances._hanging and time.monotonic() < deadline:
-        time.sleep(0.05)
-        with instances._hanging_lock:
-            for key in [k for k, f in instances._hanging.items() if f.done()]:
-                del instances._hanging[key]
+    settle_hanging()
     third = service_instances(config=config, reads=reads)
     assert third.notes == [] and calls == ["vcenter", "vcenter"]
