@@ -64,7 +64,10 @@ def main() -> None:
     traces = suite_traces([int(s) for s in args.seeds.split(",")], notes=notes)
     result = run_suite(policies, traces, processes=args.processes)
     result.notes[:0] = notes
-    text = suite_report(result, markdown=True)
+    from django.utils import translation
+
+    with translation.override("en"):  # docs/suite-results.md is English
+        text = suite_report(result, markdown=True)
     print(text)
     (DOCS / "suite-results.md").write_text(
         "# Benchmark suite: every trace × policy\n\nWritten by `scripts/suite-figures.py` (see docs/policies.md)."

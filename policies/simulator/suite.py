@@ -40,13 +40,24 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as N_
+
 from policies.simulator.catalog import SUITE_PRESETS, SimPolicy, parse_policy, policy_names, run_policy
 from policies.simulator.engine import SimConfig, SimParams, SimResult
 from policies.simulator.references import ORACLE, REACTIVE_IDEAL
+from policies.simulator.report import ljust, width
 from policies.simulator.trace import Trace, parse_time, read_trace
 
 TUNING, HELD_OUT, FRESH = "tuning", "held out", "fresh held out"
 ROLES = (TUNING, HELD_OUT, FRESH)
+# How the report names a set in the reader's language (the roles themselves are keys and stay English)
+ROLE_LABELS = {TUNING: N_("tuning"), HELD_OUT: N_("held out"), FRESH: N_("fresh held out"), "all": N_("all")}
+
+
+def role_label(role: str) -> str:
+    """A trace set's name in the active language (an unknown one as it is)."""
+    return gettext(ROLE_LABELS[role]) if role in ROLE_LABELS else role
 DEFAULT_TRACES_DIR = "/work/shared/data/traces"
 DEFAULT_POLICIES = ("step", "recommended", "target_tracking", "predictive", ORACLE, REACTIVE_IDEAL)
 DEFAULT_SEEDS = (1, 2, 3, 4, 5, 6, 7)
@@ -119,15 +130,22 @@ class GoalCheck:
                 and self.vm_hours_policy <= self.vm_hours_base)
 
     def line(self) -> str:
-        worse = "yes" if self.never_worse else f"NO (worse on {', '.join(self.worse_on)})"
-        return (
-            f"goal {self.policy} vs {self.base}: never worse on any trace (overload ≤ {self.base}, VM-h ≤ "
-            f"{self.base} + {GOAL_VM_HOURS_SLACK:.0%}): {worse}; avoidable overload removed "
-            f"{self.removed:.0%} (goal ≥ {GOAL_AVOIDABLE_REMOVED:.0%}: {self.avoidable_base:.0f} → "
-            f"{self.avoidable_policy:.0f} min) at {self.vm_hours_policy:.0f} VM-h vs {self.vm_hours_base:.0f} "
-            f"({_pct(self.vm_hours_policy, self.vm_hours_base)}, goal ≤ {self.base}) — "
-            + ("MET" if self.met else "NOT MET")
-        )
+        """The goal check as one line in the active language."""
+        worse = (gettext("yes") if self.never_worse
+                 else gettext("NO (worse on %(traces)s)") % {"traces": ", ".join(self.worse_on)})
+        return gettext(
+            "goal %(policy)s vs %(base)s: never worse on any trace (overload ≤ %(base)s, VM-h ≤ %(base)s + "
+            "%(slack)s): %(worse)s; avoidable overload removed %(removed)s (goal ≥ %(goal)s: %(avoid_base).0f → "
+            "%(avoid_policy).0f min) at %(vmh_policy).0f VM-h vs %(vmh_base).0f (%(vmh_change)s, goal ≤ %(base)s) "
+            "— %(verdict)s"
+        ) % {
+            "policy": self.policy, "base": self.base, "slack": f"{GOAL_VM_HOURS_SLACK:.0%}", "worse": worse,
+            "removed": f"{self.removed:.0%}", "goal": f"{GOAL_AVOIDABLE_REMOVED:.0%}",
+            "avoid_base": self.avoidable_base, "avoid_policy": self.avoidable_policy,
+            "vmh_policy": self.vm_hours_policy, "vmh_base": self.vm_hours_base,
+            "vmh_change": _pct(self.vm_hours_policy, self.vm_hours_base),
+            "verdict": gettext("MET") if self.met else gettext("NOT MET"),
+        }
 
 
 @dataclass
@@ -164,14 +182,17 @@ class SuiteResult:
     def table(self, *, markdown: bool = False, base: str = "step") -> str:
         """Every trace × policy: overload, avoidable overload, VM-hours, stopped VM-h, scale actions, flaps and
         the change against ``base`` on the same trace."""
-        heads = ["trace", "set", "policy", "overload min", "avoidable", "VM-h", "stopped VM-h", "scale-outs",
-                 "scale-ins", "flaps", f"overload vs {base}", f"VM-h vs {base}"]
+        heads = [gettext("trace"), gettext("set"), gettext("policy"), gettext("overload min"), gettext("avoidable"),
+                 gettext("VM-h"), gettext("stopped VM-h"), gettext("scale-outs"), gettext("scale-ins"),
+                 gettext("flaps"), gettext("overload vs %(base)s") % {"base": base},
+                 gettext("VM-h vs %(base)s") % {"base": base}]
         body = []
         for r in self.rows:
             b = self.row(r.trace, base)
             res = r.result
             body.append([
-                r.trace, r.role, res.policy, f"{res.overload_minutes:.0f}", f"{r.avoidable_overload_minutes:.0f}",
+                r.trace, role_label(r.role), res.policy, f"{res.overload_minutes:.0f}",
+                f"{r.avoidable_overload_minutes:.0f}",
                 f"{res.vm_hours:.0f}", f"{res.warm_vm_hours:.0f}" if res.warm_pool_size else "—",
                 str(res.scale_outs), str(res.scale_ins), str(res.flaps),
                 _pct(res.overload_minutes, b.result.overload_minutes) if b else "—",
@@ -181,8 +202,9 @@ class SuiteResult:
 
     def totals(self, *, markdown: bool = False, base: str = "step") -> str:
         """Per policy, summed over the tuning traces, the held-out traces and all."""
-        heads = ["policy", "set", "overload min", "avoidable", "VM-h", "flaps", f"avoidable vs {base}",
-                 f"VM-h vs {base}"]
+        heads = [gettext("policy"), gettext("set"), gettext("overload min"), gettext("avoidable"), gettext("VM-h"),
+                 gettext("flaps"), gettext("avoidable vs %(base)s") % {"base": base},
+                 gettext("VM-h vs %(base)s") % {"base": base}]
         body = []
         for policy in self.policies:
             for role in (*ROLES, None):
@@ -194,7 +216,7 @@ class SuiteResult:
                 avoid = sum(r.avoidable_overload_minutes for r in rows)
                 vmh = sum(r.result.vm_hours for r in rows)
                 body.append([
-                    rows[0].result.policy if policy not in SUITE_PRESETS else policy, role or "all",
+                    rows[0].result.policy if policy not in SUITE_PRESETS else policy, role_label(role or "all"),
                     f"{over:.0f}", f"{avoid:.0f}", f"{vmh:.0f}", str(sum(r.result.flaps for r in rows)),
                     _pct(avoid, sum(x.avoidable_overload_minutes for x in b)) if b else "—",
                     _pct(vmh, sum(x.result.vm_hours for x in b)) if b else "—",
@@ -211,10 +233,12 @@ class SuiteResult:
     def traces_text(self) -> str:
         lines = []
         for t in self.traces:
-            lines.append(
-                f"  {t.name} ({t.role}; {t.source}; {t.trace.days:.1f} days at {t.resolution}): capacity "
-                f"{t.params.capacity:.4g} {t.load_label} per VM, VMs {t.config.min_vms}..{t.config.max_vms}"
-            )
+            lines.append("  " + gettext(
+                "%(name)s (%(role)s; %(source)s; %(days).1f days at %(resolution)s): capacity %(capacity)s "
+                "%(unit)s per VM, VMs %(min)d..%(max)d") % {
+                "name": t.name, "role": role_label(t.role), "source": t.source, "days": t.trace.days,
+                "resolution": t.resolution, "capacity": f"{t.params.capacity:.4g}", "unit": t.load_label,
+                "min": t.config.min_vms, "max": t.config.max_vms})
         return "\n".join(lines)
 
 
@@ -229,9 +253,9 @@ def _format(heads: list[str], body: list[list[str]], *, markdown: bool) -> str:
         lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
         lines += ["| " + " | ".join(row) + " |" for row in body]
         return "\n".join(lines)
-    widths = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(heads)]
-    out = ["  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True))]
-    out += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in body]
+    widths = [max(width(h), *(width(row[i]) for row in body)) if body else width(h) for i, h in enumerate(heads)]
+    out = ["  ".join(ljust(h, w) for h, w in zip(heads, widths, strict=True))]
+    out += ["  ".join(ljust(c, w) for c, w in zip(row, widths, strict=True)) for row in body]
     return "\n".join(out)
 
 
@@ -504,19 +528,20 @@ def run_suite(policies: Sequence[str | SimPolicy] = DEFAULT_POLICIES, traces: Se
 def suite_report(result: SuiteResult, *, markdown: bool = False, policy: str = "recommended",
                  base: str = "step") -> str:
     """The suite as printed by ``simulate --suite`` and ``make bench``: traces, parameters, the table, the
-    totals and the goal lines (all traces, tuning, held out)."""
-    parts = [f"{len(result.traces)} traces (capacity per VM: the median at {MEDIAN_UTILISATION:g} % CPU on "
-             f"{MIN_VMS} VMs; max VMs: the peak below the scale-out threshold):", result.traces_text(),
-             "parameters:", result.parameters(), "", result.table(markdown=markdown), "",
-             result.totals(markdown=markdown), ""]
+    totals and the goal lines (all traces, tuning, held out), in the active language (``LANGUAGE_CODE``)."""
+    parts = [gettext("%(count)d traces (capacity per VM: the median at %(median)g %% CPU on %(min)d VMs; max VMs: "
+                     "the peak below the scale-out threshold):") % {
+                 "count": len(result.traces), "median": MEDIAN_UTILISATION, "min": MIN_VMS},
+             result.traces_text(), gettext("parameters:"), result.parameters(), "", result.table(markdown=markdown),
+             "", result.totals(markdown=markdown), ""]
     if result.row(result.traces[0].name, policy) and result.row(result.traces[0].name, base):
         parts.append(result.goal(policy, base).line())
         for role in ROLES:
             if not result.rows_for(base, role=role):
                 continue
             check = result.goal(policy, base, role=role)
-            parts.append(f"  {role}: " + check.line())
+            parts.append(f"  {role_label(role)}: " + check.line())
     else:
-        parts.append(f"goal: needs {policy} and {base} in the policies")
-    parts += [f"note: {n}" for n in result.notes]
+        parts.append(gettext("goal: needs %(policy)s and %(base)s in the policies") % {"policy": policy, "base": base})
+    parts += [gettext("note: %(note)s") % {"note": n} for n in result.notes]
     return "\n".join(parts)

@@ -148,6 +148,21 @@ def test_simulate_suite_command(tmp_path, capsys):
     assert all("avoidable_overload_minutes" in r and r["set"] == HELD_OUT for r in rows)
     with pytest.raises(CommandError, match="unknown policy 'bogus'"):
         call_command("simulate", "--suite", "--policies", "step,bogus", "--traces-dir", str(tmp_path))
+
+
+def test_simulate_suite_speaks_language_code(tmp_path, capsys, settings):
+    """An operator with LANGUAGE_CODE=ko gets the suite's report in Korean; the JSON keeps its English keys."""
+    settings.LANGUAGE_CODE = "ko"
+    call_command("simulate", "--suite", "--seed", "2", "--families", "noise", "--traces-dir", str(tmp_path),
+                 "--policies", "step,recommended")
+    out = capsys.readouterr().out
+    assert "트레이스 2개" in out and "검증(보류)" in out and "목표 recommended 대 step" in out
+    assert "과부하(분)" in out and "VM-시간 대 step" in out and "참고:" in out
+    assert "never worse" not in out and "held out" not in out
+    call_command("simulate", "--suite", "--seed", "2", "--families", "noise", "--traces-dir", str(tmp_path),
+                 "--policies", "step", "--json")
+    rows = json.loads(capsys.readouterr().out)
+    assert all(r["set"] == HELD_OUT for r in rows)
     with pytest.raises(CommandError, match="--families"):
         call_command("simulate", "--suite", "--families", "nope", "--traces-dir", str(tmp_path))
 
