@@ -108,7 +108,7 @@ class Reason(str):
 
     def __new__(cls, code: str, /, **params: Any) -> Reason:
         spec = REASONS[code]
-        text = spec.text % {key: _english(value) for key, value in params.items()} if params else spec.text
+        text = spec.text % {key: _english(key, value, spec) for key, value in params.items()} if params else spec.text
         obj = super().__new__(cls, text)
         obj.code, obj.params = code, params
         return obj
@@ -137,9 +137,11 @@ def msgid_of(label: Any) -> str:
         return str(label)
 
 
-def _english(value: Any) -> Any:
+def _english(key: str, value: Any, spec: ReasonSpec) -> Any:
     if isinstance(value, list | tuple):
         return LIST_SEPARATOR.join(str(item) for item in value)
+    if isinstance(value, str) and key in spec.explain:
+        return value.rstrip(".")  # a sentence inside a sentence: its own full stop would double the outer one
     return value
 
 
@@ -192,7 +194,8 @@ def _shown(key: str, value: Any, spec: ReasonSpec) -> Any:
     if isinstance(value, list):
         return LIST_SEPARATOR.join(str(_shown(key, item, spec)) for item in value)
     if isinstance(value, Mapping) and "code" in value:
-        return reason_display(code=str(value["code"]), params=value.get("params") or {}, text="")
+        shown = reason_display(code=str(value["code"]), params=value.get("params") or {}, text="")
+        return shown.rstrip(".") if key in spec.explain else shown
     if isinstance(value, str) and key in spec.explain:
         return explain_text(value).summary.rstrip(".")
     if isinstance(value, str) and key in spec.msgids:

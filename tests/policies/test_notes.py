@@ -78,7 +78,12 @@ def test_the_english_text_is_what_the_evaluation_always_said():
     unknown = evaluate_policy(TRACKING, _inp(current=None, vms=None, count_error=mismatch))
     assert unknown.reason == ("No action: the current VM count is unknown: The VM count is not known: Prometheus "
                               "lists 2 targets for job j but 3 are registered for the service; waiting for "
-                              "Prometheus to catch up..")  # the nested sentence's own full stop, as before
+                              "Prometheus to catch up.")  # one full stop: the nested sentence's is dropped
+    parts = reason_parts(unknown.reason)
+    for language in ("en", "ko"):
+        with translation.override(language):
+            shown = parts_display(parts, text=str(unknown.reason))
+        assert shown.endswith(".") and not shown.endswith(".."), shown
     assert evaluate_policy(TRACKING, _inp(vms=None)).reason == \
         "No action: utilisation unknown (no VM past its warm-up)."
 
