@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from events.choices import Decision, EventStatus, Executor, ScaleAction, StageStatus, Trigger
@@ -146,6 +147,15 @@ class ScaleEvent(ChoiceLabelsMixin, models.Model):
     def reason_shown(self) -> str:
         """The reason in the reader's language (events.reasons)."""
         return reason_display(code=self.reason_code, params=self.reason_params, text=self.reason)
+
+    @property
+    def triggered_by_shown(self) -> str:
+        """Who or what triggered the decision in the reader's language: a label of the product's own (the evaluation
+        loop's "recommended policy", stored as its English msgid) translated; a user's name or an Alertmanager
+        receiver as it is."""
+        if self.trigger == Trigger.MANUAL or not self.triggered_by:
+            return self.triggered_by
+        return gettext(self.triggered_by)
 
     @property
     def trigger_detail(self) -> str:

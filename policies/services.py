@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django_q.models import Schedule
 
 from autoscaling import selectors as as_selectors
@@ -150,6 +150,18 @@ def _forecast_peak_read(*, config: AutoscalingConfig, policy: ScalingPolicy, pro
     return forecaster.peak(now=now.timestamp(), horizon=policy.clone_lead_seconds + settings.IXNODE_POLICY_INTERVAL)
 
 
+# The events' "triggered by" of the evaluation loop: English msgids, stored as they are (search, CSV, the API) and
+# shown translated (ScaleEvent.triggered_by_shown).
+POLICY_TRIGGER_LABELS = {
+    PolicyType.STEP: gettext_noop("step policy"),
+    PolicyType.RECOMMENDED: gettext_noop("recommended policy"),
+    PolicyType.TARGET_TRACKING: gettext_noop("target_tracking policy"),
+    PolicyType.PREDICTIVE: gettext_noop("predictive policy"),
+}
+FORECAST_ONLY_TRIGGER_LABEL = gettext_noop("predictive policy (forecast only)")
+RECHECK_TRIGGER_LABEL = gettext_noop("re-check at cooldown end")
+
+
 def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None,
                     prometheus: Prometheus | None = None
                     ) -> tuple[PolicyOutcome | None, ScaleEvent | None]:
@@ -193,7 +205,7 @@ def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None,
               "last_evaluation": outcome.reason[:2000], "last_evaluation_parts": reason_parts(outcome.reason)}
     # The event's "triggered by" is a short English label (search, CSV); the evaluation itself is kept whole with
     # its codes (the event page shows it in the reader's language, the API as English text).
-    label = f"{policy.policy_type} policy"
+    label = POLICY_TRIGGER_LABELS.get(policy.policy_type, f"{policy.policy_type} policy")
     if outcome.decision is not None and outcome.action is not None and (
         outcome.allowed or key != policy.last_decision_key
     ):
@@ -215,7 +227,7 @@ def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None,
         scale_decision_record(
             config=config, action=ScaleAction.SCALE_OUT, now=now, prometheus=prometheus, dry_run=True,
             step=outcome.forecast_desired - count.value,
-            trigger=DecisionTrigger(kind=Trigger.POLICY, triggered_by=f"{label} (forecast only)",
+            trigger=DecisionTrigger(kind=Trigger.POLICY, triggered_by=FORECAST_ONLY_TRIGGER_LABEL,
                                     detail=note("policy_forecast_only", count=outcome.forecast_desired)),
         )
         fields["last_forecast_desired"] = outcome.forecast_desired
@@ -329,7 +341,7 @@ def alert_recheck(
                 config=config, action=action, now=now,
                 trigger=DecisionTrigger(kind=Trigger.ALERT, alert_name=alert.labels.get("alertname", ""),
                                         fingerprint=alert.fingerprint, starts_at=alert.starts_at,
-                                        labels=alert.labels, triggered_by="re-check at cooldown end"),
+                                        labels=alert.labels, triggered_by=RECHECK_TRIGGER_LABEL),
             )
     return None
 

@@ -191,7 +191,9 @@ def test_the_event_page_shows_the_policys_reasoning_translated_and_whole(operato
     assert "스케일아웃 여유 없음: 최근 60분의 최신 측정값 중 2%만이" in detail
     assert detail.endswith("사용률 현재 90.0%, 창 기준 90.0%로 스케일아웃 트리거 80% 초과 → 목표 70%에서 VM 3대.")
     assert not _english_left(html.unescape(detail))
+    assert "<dd>권장 정책</dd>" in korean  # triggered by: the loop's label translated
     english = operator_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<dd>recommended policy</dd>" in english
     assert escape(str(outcome.reason)) in english and len(str(outcome.reason)) > 150  # untruncated
     # the target tracking note
     tracking = evaluate_policy(TRACKING, _inp())
@@ -249,3 +251,19 @@ def test_the_evaluation_loop_stores_the_parts_and_a_short_label(service, admin_c
     policy.refresh_from_db()
     assert policy.last_evaluation == str(outcome.reason)
     assert policy.last_evaluation_parts == reason_parts(outcome.reason)
+
+
+@pytest.mark.django_db
+def test_triggered_by_translates_the_products_labels_only(config, make_event):
+    from policies.services import FORECAST_ONLY_TRIGGER_LABEL, POLICY_TRIGGER_LABELS, RECHECK_TRIGGER_LABEL
+
+    for label in (*POLICY_TRIGGER_LABELS.values(), FORECAST_ONLY_TRIGGER_LABEL, RECHECK_TRIGGER_LABEL):
+        event = make_event(config, trigger=Trigger.POLICY, triggered_by=label)
+        with translation.override("ko"):
+            assert event.triggered_by_shown != label and not _english_left(event.triggered_by_shown), label
+        with translation.override("en"):
+            assert event.triggered_by_shown == label
+    # an operator's name is a name, whatever the catalogue holds
+    manual = make_event(config, trigger=Trigger.MANUAL, triggered_by="Scaling policy")
+    with translation.override("ko"):
+        assert manual.triggered_by_shown == "Scaling policy"
