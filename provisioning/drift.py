@@ -21,8 +21,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.utils.translation import gettext
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext, gettext_noop
 
 from autoscaling.choices import ManagedVMState
 from autoscaling.models import AutoscalingConfig, IPLease, ManagedVM
@@ -53,14 +52,17 @@ class DriftFinding:
 
 # A ManagedVM row provisioning or draining with no run in flight, by (state, its VM is in vCenter).
 STUCK: dict[tuple[str, bool], str] = {
-    (ManagedVMState.PROVISIONING, True): N_("provisioning with no run in flight (in vCenter): a rollback that could "
-                                            "not finish; destroy or restore it by hand"),
-    (ManagedVMState.PROVISIONING, False): N_("provisioning with no run in flight (not in vCenter): a rollback that "
-                                             "could not finish; destroy or restore it by hand"),
-    (ManagedVMState.DRAINING, True): N_("draining with no run in flight (in vCenter): a rollback that could not "
-                                        "finish; destroy or restore it by hand"),
-    (ManagedVMState.DRAINING, False): N_("draining with no run in flight (not in vCenter): a rollback that could "
-                                         "not finish; destroy or restore it by hand"),
+    (ManagedVMState.PROVISIONING, True): gettext_noop(
+        "provisioning with no run in flight (in vCenter): a rollback that could not finish; destroy or restore it by "
+        "hand"),
+    (ManagedVMState.PROVISIONING, False): gettext_noop(
+        "provisioning with no run in flight (not in vCenter): a rollback that could not finish; destroy or restore it "
+        "by hand"),
+    (ManagedVMState.DRAINING, True): gettext_noop(
+        "draining with no run in flight (in vCenter): a rollback that could not finish; destroy or restore it by hand"),
+    (ManagedVMState.DRAINING, False): gettext_noop(
+        "draining with no run in flight (not in vCenter): a rollback that could not finish; destroy or restore it by "
+        "hand"),
 }
 
 
@@ -145,41 +147,44 @@ def drift_report(
             row = managed.get(name)
             known = ips | ({row.ip_address} if row and row.ip_address else set())
             if row is None:
-                add(_finding("orphan_vm", name, N_("a VM named like ours that no ManagedVM row knows")))
+                add(_finding("orphan_vm", name, gettext_noop("a VM named like ours that no ManagedVM row knows")))
             elif row.state != ManagedVMState.IN_SERVICE:
                 continue  # a run is creating or removing it
             if targets_ok and not known & target_hosts:
-                add(_finding("orphan_vm", name, N_("not a Prometheus target of job %(job)s"),
+                add(_finding("orphan_vm", name, gettext_noop("not a Prometheus target of job %(job)s"),
                              job=config.prometheus_job_name))
             if f5_ok and not known & member_hosts:
-                add(_finding("orphan_vm", name, N_("not a member of F5 pool %(pool)s"), pool=config.f5_pool_name))
+                add(_finding("orphan_vm", name, gettext_noop("not a member of F5 pool %(pool)s"),
+                             pool=config.f5_pool_name))
         for name, row in sorted(managed.items()):
             if row.state == ManagedVMState.IN_SERVICE and name not in vm_ips:
                 add(_finding("managed_vm_missing", name,
-                             N_("in service according to the database, gone from vCenter")))
+                             gettext_noop("in service according to the database, gone from vCenter")))
             elif row.state == ManagedVMState.WARM and name not in vm_ips:
-                add(_finding("managed_vm_missing", name, N_("in the warm pool (database), gone from vCenter")))
+                add(_finding("managed_vm_missing", name,
+                             gettext_noop("in the warm pool (database), gone from vCenter")))
         if not run_in_flight:
             for name, row in sorted(managed.items()):
                 if row.state in (ManagedVMState.PROVISIONING, ManagedVMState.DRAINING):
                     add(_finding("managed_vm_stuck", name, STUCK[(row.state, name in vm_ips)]))
         for lease in IPLease.objects.filter(config=config, state="leased"):
             if lease.vm_name and lease.vm_name not in vm_ips and lease.vm_name not in managed:
-                add(_finding("lease_leak", lease.ip_address, N_("leased for %(vm)s, which does not exist"),
+                add(_finding("lease_leak", lease.ip_address, gettext_noop("leased for %(vm)s, which does not exist"),
                              vm=lease.vm_name))
     if targets_ok and f5_ok:
         for target in sorted(targets):
             if address_of(target) not in member_hosts:
-                add(_finding("target_without_member", target, N_("not in F5 pool %(pool)s"),
+                add(_finding("target_without_member", target, gettext_noop("not in F5 pool %(pool)s"),
                              pool=config.f5_pool_name))
         for member in sorted(members):
             if address_of(member) not in target_hosts:
-                add(_finding("member_without_target", member, N_("an F5 member Prometheus does not monitor")))
+                add(_finding("member_without_target", member, gettext_noop("an F5 member Prometheus does not monitor")))
     if targets_ok and vcenter_ok:
         all_vm_ips = set().union(*vm_ips.values()) if vm_ips else set()
         managed_ips = {row.ip_address for row in managed.values() if row.ip_address}
         for target in sorted(targets):
             host = address_of(target)
             if host in managed_ips and host not in all_vm_ips:
-                add(_finding("target_without_vm", target, N_("the target's autoscaled VM is gone from vCenter")))
+                add(_finding("target_without_vm", target,
+                             gettext_noop("the target's autoscaled VM is gone from vCenter")))
     return report

@@ -173,6 +173,7 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
     metric: float | None = None
     forecast_desired: int | None = None
     notes: list[Reason] = []
+    held: Reason | None = None  # the recommended policy's scale-in that waits for the seed's rule
     if settings.policy_type == PolicyType.STEP:
         desired = current  # step scaling acts on alerts; here only schedules and bounds move it
     elif settings.policy_type == PolicyType.RECOMMENDED:
@@ -188,7 +189,7 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         keep_for = max(settings.stabilisation_seconds, settings.recurrence_seconds,
                        settings.rise_parts * (settings.rise_seconds or settings.lead_seconds),
                        settings.margin_noise_seconds if settings.margin_noise_k > 0 or settings.margin_share > 0 else 0,
-                       settings.scale_in_duration_seconds
+                       settings.scale_in_duration_seconds + rec.SEED_RULE_SLACK_SECONDS
                        if settings.release_like_step or settings.scale_in_on_seed_rule else 0)
         history = rec.trim(history, now=now_s, window_seconds=keep_for)
         history.append((now_s, rec.demand(current, metric), rec.demand(current, fresh)))
@@ -254,8 +255,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         if settings.scale_in_on_seed_rule and desired < current and not rec.step_releases(
                 history, now=now_s, seconds=settings.scale_in_duration_seconds, below=settings.scale_in_threshold,
                 current=current):
-            notes.append(note("rec_scale_in_waits_for_seed_rule", count=desired, threshold=settings.scale_in_threshold,
-                              minutes=settings.scale_in_duration_seconds / 60))
+            held = note("rec_scale_in_waits_for_seed_rule", count=desired, threshold=settings.scale_in_threshold,
+                        minutes=settings.scale_in_duration_seconds / 60)
             desired = current
     else:
         if inp.vms is not None:
@@ -306,6 +307,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         notes.append(note("scheduled_bounds", min=bounds.min_vms, max=bounds.max_vms))
     if settings.max_change:
         desired = max(current - settings.max_change, min(current + settings.max_change, desired))
+    if held is not None and desired == current:  # said only when it is what holds the count (not a bound's scale-in)
+        notes.append(held)
 
     window_key = bounds.window_key if trigger == "schedule" else ""
     if desired == current:

@@ -251,12 +251,20 @@ def step_releases(history: Sequence[Record], *, now: float, seconds: float, belo
     """Whether the seed's scale-in alert would fire at ``current`` VMs: every demand over the rules' window
     recorded in the last ``seconds`` is below ``below`` % of ``current`` VMs, and the history reaches back that
     far."""
-    if current <= 0 or seconds <= 0:
+    if current <= 0 or not history:
         return False
+    if seconds <= 0:  # a scale-in duration of 0: the seed's alert fires on one evaluation below the threshold
+        return history[-1][1] < below * current
     start = now - seconds
-    if not history or history[0][0] > start:
+    if history[0][0] > start:
         return False
     return all(entry[1] < below * current for entry in history if start <= entry[0] <= now)
+
+
+#: How much further back than the seed's scale-in duration the memory reaches when a rule needs it (the release
+#: options): the records come from evaluations at their own pace, so one at or before the duration's start must be
+#: kept — for evaluation intervals up to this long.
+SEED_RULE_SLACK_SECONDS = 600
 
 
 def sustained(history: Sequence[Record], *, now: float, seconds: float, above: float) -> bool:

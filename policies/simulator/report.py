@@ -14,22 +14,21 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from django.utils.translation import gettext
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext, gettext_noop
 
 from policies.simulator.engine import SimResult
 
 # (result attribute, header msgid shown in the active language, format)
 COLUMNS = (
-    ("policy", N_("policy"), "{}"),
-    ("overload_minutes", N_("overload min"), "{:.0f}"),
-    ("vm_hours", N_("VM-hours"), "{:.0f}"),
-    ("scale_outs", N_("scale-outs"), "{}"),
-    ("scale_ins", N_("scale-ins"), "{}"),
-    ("flaps", N_("flaps"), "{}"),
-    ("peak_vms", N_("peak VMs"), "{}"),
+    ("policy", gettext_noop("policy"), "{}"),
+    ("overload_minutes", gettext_noop("overload min"), "{:.0f}"),
+    ("vm_hours", gettext_noop("VM-hours"), "{:.0f}"),
+    ("scale_outs", gettext_noop("scale-outs"), "{}"),
+    ("scale_ins", gettext_noop("scale-ins"), "{}"),
+    ("flaps", gettext_noop("flaps"), "{}"),
+    ("peak_vms", gettext_noop("peak VMs"), "{}"),
 )
-WARM_COLUMN = ("warm_vm_hours", N_("stopped VM-h"), "{:.0f}")  # shown when some result has a warm pool
+WARM_COLUMN = ("warm_vm_hours", gettext_noop("stopped VM-h"), "{:.0f}")  # shown when some result has a warm pool
 
 
 def _columns(results: list[SimResult]) -> tuple:

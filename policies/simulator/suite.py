@@ -40,8 +40,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from django.utils.translation import gettext
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext, gettext_noop
 
 from policies.simulator.catalog import SUITE_PRESETS, SimPolicy, parse_policy, policy_names, run_policy
 from policies.simulator.engine import SimConfig, SimParams, SimResult
@@ -52,7 +51,8 @@ from policies.simulator.trace import Trace, parse_time, read_trace
 TUNING, HELD_OUT, FRESH = "tuning", "held out", "fresh held out"
 ROLES = (TUNING, HELD_OUT, FRESH)
 # How the report names a set in the reader's language (the roles themselves are keys and stay English)
-ROLE_LABELS = {TUNING: N_("tuning"), HELD_OUT: N_("held out"), FRESH: N_("fresh held out"), "all": N_("all")}
+ROLE_LABELS = {TUNING: gettext_noop("tuning"), HELD_OUT: gettext_noop("held out"),
+               FRESH: gettext_noop("fresh held out"), "all": gettext_noop("all")}
 
 
 def role_label(role: str) -> str:

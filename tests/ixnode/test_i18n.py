@@ -95,3 +95,23 @@ def test_language_code_in_the_environment_means_the_operator_chose(tmp_path):
     assert read() == ["en", True]
     assert read(LANGUAGE_CODE="ko") == ["ko", False]
     assert read(LANGUAGE_CODE="ko", IXNODE_LANGUAGE_FROM_BROWSER="1") == ["ko", True]
+
+
+def test_translation_functions_are_imported_under_names_makemessages_reads():
+    """makemessages (xgettext) finds strings only under ``_`` and Django's own names (gettext, gettext_noop,
+    gettext_lazy, …): a string marked with another alias (``gettext_noop as N_``) is dropped from the catalogue at
+    the next ``makemessages`` (docs/i18n.md), and its Korean with it."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    alias = re.compile(r"^\s*from django\.utils\.translation import .*\b(?:n|p|np)?gettext(?:_lazy|_noop)?\s+as\s+"
+                       r"(?!_\b)(\w+)", re.MULTILINE)
+    found = []
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root).parts
+        if parts[0] in (".venv", "node_modules", "var", "tests") or parts[0].startswith("."):
+            continue
+        for name in alias.findall(path.read_text(encoding="utf-8", errors="replace")):
+            found.append(f"{path.relative_to(root)}: as {name}")
+    assert not found, found
