@@ -47,6 +47,8 @@ CSV_COLUMNS = [
     "error",
     "rollback_summary",
 ]
+# ... and what the trigger saw (a policy's evaluation, English): ScaleEvent.trigger_parts' text
+CSV_TRIGGER_DETAIL = "trigger_detail"
 
 
 @dataclass(frozen=True)
@@ -106,11 +108,16 @@ def event_list_columns(qs: QuerySet[ScaleEvent]) -> QuerySet[ScaleEvent]:
 
 def event_csv_rows(*, filters: EventFilters):
     """Header then one row per matching event, streamed from a server-side cursor."""
-    yield CSV_COLUMNS
+    columns = [*CSV_COLUMNS, CSV_TRIGGER_DETAIL]
+    yield columns
     tz = timezone.get_current_timezone()
-    for event in event_list(filters=filters).values_list(*CSV_COLUMNS).iterator(chunk_size=2000):
+    values = event_list(filters=filters).values_list(*CSV_COLUMNS, "trigger_parts")
+    for event in values.iterator(chunk_size=2000):
         row = []
-        for column, value in zip(CSV_COLUMNS, event, strict=True):
+        for column, value in zip(columns, event, strict=True):
+            if column == CSV_TRIGGER_DETAIL:
+                text = value.get("text") if isinstance(value, dict) else None
+                value = text if isinstance(text, str) else ""
             if isinstance(value, dt.datetime):
                 value = value.astimezone(tz).isoformat()
             elif column == "vm_names":

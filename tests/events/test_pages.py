@@ -92,6 +92,13 @@ def test_csv_export_follows_filters(operator_client, config, make_event):
     assert rows[0]["action"] == "scale-out"
     assert rows[0]["vm_names"] == "a-20260101000000 a-20260101000001"
     assert rows[0]["reason"] == 'cpu, "high"'
+    assert rows[0]["trigger_detail"] == ""
+    make_event(config, action="scale-out", trigger="policy", triggered_by="recommended policy",
+               trigger_parts={"code": "policy_no_change_count", "params": {"count": 2}, "text": "No change: 2 VMs."})
+    make_event(config, action="scale-out", trigger="policy", trigger_parts=["not", "a", "reason"])
+    response = operator_client.get(reverse("events:export"), {"action": "scale-out"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert sorted(row["trigger_detail"] for row in rows) == ["", "", "No change: 2 VMs."]
     bad = operator_client.get(reverse("events:export"), {"date_from": "2026-02-02", "date_to": "2026-01-01"})
     assert bad.status_code == 400
 
