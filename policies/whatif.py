@@ -256,7 +256,8 @@ def whatif_row_label(*, key: str, policy_type: str) -> str:
         return _("Step (the seed)")
     if key == "recommended":
         return _("Recommended")
-    return _("Current: %(policy)s") % {"policy": PolicyType(policy_type).label}
+    label = PolicyType(policy_type).label if policy_type in PolicyType.values else policy_type  # another version
+    return _("Current: %(policy)s") % {"policy": label}
 
 
 def whatif_error_text(*, run: WhatIfRun) -> str:
@@ -400,6 +401,31 @@ def whatif_run_get(*, config: AutoscalingConfig, run_id: int, with_plot: bool = 
     return whatif_run_expire(run=run) if run is not None else None
 
 
+# The figures of a stored result (its summary and each row), as numbers: a row written by another version or by
+# hand shows an empty figure for a value that is not one, never an error.
+RESULT_NUMBERS = ("step_seconds", "points", "gap_points", "gap_minutes", "known_minutes", "initial_vms",
+                  "history_vm_hours", "demand_peak")
+ROW_NUMBERS = ("overload_minutes", "vm_hours", "stopped_vm_hours", "warm_vm_hours", "scale_outs", "scale_ins",
+               "scale_actions", "flaps", "peak_vms")
+
+
+def _numbers(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    out = dict(data)
+    for key in keys:
+        value = out.get(key)
+        if key in out and not (isinstance(value, int | float) and not isinstance(value, bool)
+                               and math.isfinite(value)):
+            out[key] = None
+    return out
+
+
+def whatif_policy_label(*, result: Any) -> str:
+    """The label of the policy the service had when the run was made (a stored type this version does not know:
+    as it is)."""
+    value = result.get("current_policy_type", PolicyType.STEP) if isinstance(result, dict) else PolicyType.STEP
+    return str(PolicyType(value).label) if value in PolicyType.values else str(value)
+
+
 def whatif_result_rows(*, run: WhatIfRun, config: AutoscalingConfig) -> list[dict[str, Any]]:
     """A succeeded run's rows as the pages and the API show them: the stored figures, the row's name
     (``label``) and parameter line (``parameters_text``) in the reader's language beside the stored English line
@@ -410,7 +436,8 @@ def whatif_result_rows(*, run: WhatIfRun, config: AutoscalingConfig) -> list[dic
     (whose rules are the config's, whatever the metric) is offered — a switch keeps the policy's memory metric, so
     the recommended row's CPU figures would not describe what it switches to."""
     result = run.result if isinstance(run.result, dict) else {}
-    stored = [row for row in result.get("rows", []) if isinstance(row, dict)]
+    rows_stored = result.get("rows")
+    stored = [row for row in rows_stored if isinstance(row, dict)] if isinstance(rows_stored, list) else []
     policy = selectors.policy_get(config=config)
     live = str(policy.policy_type) if policy is not None else str(PolicyType.STEP)
     on_memory = bool(result.get("current_on_memory")) or whatif_policy_on_memory(policy=policy)
@@ -420,7 +447,7 @@ def whatif_result_rows(*, run: WhatIfRun, config: AutoscalingConfig) -> list[dic
         key, policy_type = str(row.get("key", "")), str(row.get("policy_type", ""))
         in_use = shown and policy_type == live and (key == "current" or not any(
             other.get("key") == "current" and other.get("policy_type") == live for other in stored))
-        rows.append({**row, "label": whatif_row_label(key=key, policy_type=policy_type),
+        rows.append({**_numbers(row, ROW_NUMBERS), "label": whatif_row_label(key=key, policy_type=policy_type),
                      "parameters": str(row.get("parameters", "")),
                      "parameters_text": whatif_row_parameters(row=row), "in_use": in_use,
                      "switchable": policy_type in WHATIF_SWITCHABLE and policy_type != live
@@ -437,9 +464,14 @@ def whatif_run_result(*, run: WhatIfRun, config: AutoscalingConfig) -> dict[str,
 
     def at(key: str) -> datetime | None:
         value = result.get(key)
-        return datetime.fromtimestamp(value, UTC) if isinstance(value, int | float) else None
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return None
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):  # out of the calendar's range, NaN
+            return None
 
-    return {**result, "history_start": at("start"), "history_end": at("end"),
+    return {**_numbers(result, RESULT_NUMBERS), "history_start": at("start"), "history_end": at("end"),
             "rows": whatif_result_rows(run=run, config=config)}
 
 

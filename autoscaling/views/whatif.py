@@ -26,6 +26,7 @@ from policies.whatif import (
     WHATIF_SWITCHABLE,
     whatif_already_running_note,
     whatif_error_text,
+    whatif_policy_label,
     whatif_result_rows,
     whatif_run_create,
     whatif_run_get,
@@ -58,7 +59,7 @@ def whatif_context(run: WhatIfRun | None, config: AutoscalingConfig) -> dict[str
     result = run.result if isinstance(run.result, dict) else {}
     return {"whatif": run, "whatif_rows": whatif_result_rows(run=run, config=config), "whatif_result": result,
             "whatif_error": whatif_error_text(run=run) if run.status == "failed" else "",
-            "whatif_policy_label": PolicyType(result.get("current_policy_type", PolicyType.STEP)).label}
+            "whatif_policy_label": whatif_policy_label(result=result)}
 
 
 def whatif_form_context(*, days: object = constants.WHATIF_DEFAULT_DAYS, error: str = "") -> dict[str, Any]:
