@@ -152,7 +152,7 @@ def _forecast_peak_read(*, config: AutoscalingConfig, policy: ScalingPolicy, pro
 
 # The events' "triggered by" of the evaluation loop: English msgids, stored as they are (search, CSV, the API) and
 # shown translated (ScaleEvent.triggered_by_shown).
-POLICY_TRIGGER_LABELS = {
+POLICY_TRIGGER_LABELS: dict[str, str] = {
     PolicyType.STEP: gettext_noop("step policy"),
     PolicyType.RECOMMENDED: gettext_noop("recommended policy"),
     PolicyType.TARGET_TRACKING: gettext_noop("target_tracking policy"),
