@@ -44,8 +44,8 @@ class ScaleEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "executor", "current_vm_count", "requested_count", "before_count", "after_count", "vm_names",
             "current_stage", "error", "rollback_summary", "task_id", "jenkins_build_url", "plan")}),
         (gettext_lazy("Trigger"), {"fields": (
-            "trigger", "triggered_by", "trigger_detail_shown", "alert_name", "alert_fingerprint", "alert_starts_at",
-            "alert_labels", "alert_key", "deliveries", "last_delivered_at")}),
+            "trigger", "triggered_by_shown", "trigger_detail_shown", "alert_name", "alert_fingerprint",
+            "alert_starts_at", "alert_labels", "alert_key", "deliveries", "last_delivered_at")}),
         (gettext_lazy("Timing"), {"fields": ("created_at", "started_at", "finished_at", "heartbeat_at")}),
     )
     # Every field above is a plain name (no nested groups), so the flat list is the read-only list.
@@ -53,6 +53,11 @@ class ScaleEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_actions(self, request: HttpRequest) -> dict:
         return {}
+
+    @admin.display(description=gettext_lazy("triggered by"))
+    def triggered_by_shown(self, obj: ScaleEvent) -> str:
+        """Who or what triggered it: the product's own labels in the reader's language, a user's name as it is."""
+        return obj.triggered_by_shown or "–"
 
     @admin.display(description=gettext_lazy("policy evaluation"))
     def trigger_detail_shown(self, obj: ScaleEvent) -> str:

@@ -21,7 +21,7 @@ ODD_PARTS = [
     {"code": "policy_no_change", "params": {"notes": [{"code": "tt_utilisation", "params": None}]}},
     {"code": "policy_no_change", "params": {"notes": [[{"code": "tt_stabilised", "params": {"count": 1}}]]}},
     {"code": "policy_no_change", "params": {"notes": [{"code": "tt_stabilised", "params": [1]}]}},
-    {"code": "policy_no_change", "params": {"notes": {"code": "tt_stabilised", "params": {"count": "\x00"}}}},
+    {"code": "policy_no_change", "params": {"notes": {"code": "tt_stabilised", "params": {"count": "\x07"}}}},
     {"code": "policy_no_change", "params": {"notes": [{"code": "policy_no_change", "params": {"notes": []}}]}},
     {"text": 5}, {"code": "", "text": ["a"]}, {"code": "scaled_by_policy", "params": {"policy": 5, "interval": 1}},
     {"code": "count_unknown_error", "params": {"error": 5}},
