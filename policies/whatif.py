@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,7 +42,7 @@ from policies.engine.evaluate import recommended_settings
 from policies.models import ScalingPolicy, WhatIfRun
 from policies.simulator.catalog import RECHECK, SimPolicy, parameters_text, run_policy
 from policies.simulator.engine import SimConfig, SimParams, SimResult
-from policies.simulator.report import PlotError, PlotWords, plot_png
+from policies.simulator.report import PlotError, plot_png, plot_words
 from policies.simulator.trace import Trace
 
 logger = logging.getLogger(__name__)
@@ -256,8 +256,12 @@ def whatif_row_label(*, key: str, policy_type: str) -> str:
         return _("Step (the seed)")
     if key == "recommended":
         return _("Recommended")
-    label = PolicyType(policy_type).label if policy_type in PolicyType.values else policy_type  # another version
-    return _("Current: %(policy)s") % {"policy": label}
+    return _("Current: %(policy)s") % {"policy": _policy_type_label(policy_type)}
+
+
+def _policy_type_label(value: object) -> str:
+    """A stored policy type's label in the reader's language (a type this version does not know: as it is)."""
+    return str(PolicyType(value).label) if isinstance(value, str) and value in PolicyType.values else str(value)
 
 
 def whatif_error_text(*, run: WhatIfRun) -> str:
@@ -332,12 +336,7 @@ def _replay(run: WhatIfRun, *, prometheus: Prometheus | None, now: datetime) -> 
         rows.append(_row(replay, result, sim_config))
         _progress(run, 20 + 60 * (index + 1) // len(replays))
     clock.left()
-    words = PlotWords(
-        trace=_("{load} (history)"), capacity=_("{policy}: capacity at {threshold} % CPU"),
-        vms_axis=_("VMs (powered on)"),
-        vms=_("{policy} ({overload} overload min, {vm_hours} VM-h)"),
-        vms_warm=_("{policy} ({overload} overload min, {vm_hours} VM-h, {stopped} stopped VM-h)"),
-    )
+    words = replace(plot_words(), trace=_("{load} (history)"))  # the simulator's plot words; the load is history
     try:
         offset = timezone.localtime(datetime.fromtimestamp(trace.start, UTC)).utcoffset()
         png = plot_png(results, threshold=config.scale_out_cpu_threshold, load_label=_("CPU demand (VM-%)"),
@@ -422,8 +421,8 @@ def _numbers(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 def whatif_policy_label(*, result: Any) -> str:
     """The label of the policy the service had when the run was made (a stored type this version does not know:
     as it is)."""
-    value = result.get("current_policy_type", PolicyType.STEP) if isinstance(result, dict) else PolicyType.STEP
-    return str(PolicyType(value).label) if value in PolicyType.values else str(value)
+    return _policy_type_label(result.get("current_policy_type", PolicyType.STEP) if isinstance(result, dict)
+                              else PolicyType.STEP)
 
 
 def whatif_result_rows(*, run: WhatIfRun, config: AutoscalingConfig) -> list[dict[str, Any]]:

@@ -154,7 +154,8 @@ class WhatIfRunListView(ListModelMixin, _WhatIfMixin):
     (``ListModelMixin`` makes the schema describe the GET as the paginated list it is.)"""
 
     def get_queryset(self) -> QuerySet[WhatIfRun]:
-        return whatif_run_list(config=self.config()).select_related("config", "created_by")
+        # the config's policy with it: each run's rows mark the policy in use (one query, not one per run)
+        return whatif_run_list(config=self.config()).select_related("config", "config__scaling_policy", "created_by")
 
     @extend_schema(summary="What-if runs of a service (newest first)", operation_id="policies_whatif_runs_list",
                    description="The service's last what-if runs (a service keeps 20), newest first, paginated.")
