@@ -9,21 +9,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
-from django.db import connection
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from ixnode.management.errors import database_line
 from provisioning.diagnostics import CheckResult, setup_checklist
 
 MARKS = {"ok": "[ok]  ", "bad": "[off] ", "unknown": "[--]  "}
-
-
-def database_line() -> str:
-    vendor = connection.vendor
-    if vendor == "sqlite":
-        return _("SQLite %(path)s") % {"path": settings.DATABASES["default"]["NAME"]}
-    params = settings.DATABASES["default"]
-    return f"{vendor} {params.get('HOST') or 'localhost'}:{params.get('PORT') or ''}/{params.get('NAME')}"
 
 
 class Command(BaseCommand):
