@@ -25,3 +25,32 @@ def test_the_nasa_config_of_docs_policies_md_is_a_valid_simulator_config(tmp_pat
     config, policy, simulation = config_from_file(path)
     assert (config.min_vms, config.max_vms, config.scale_out_cpu_threshold) == (2, 10, 80)
     assert policy is not None and policy.target == 65 and simulation == {"capacity": 150}
+
+
+def test_the_notification_of_docs_decisions_md_is_decided(config, settings):
+    """docs/decisions.md posts docs/examples/alertmanager-notification.json to the webhook of the README's
+    auto-vm-test: a full notification of the rule the product renders; without Prometheus, BLOCK_UNKNOWN_COUNT,
+    and a second delivery is decided afresh (as the page says), not ignored."""
+    from rest_framework.test import APIClient
+
+    from artifacts.renderers.context import RenderContext
+    from artifacts.renderers.prometheus import render_alert_rules
+
+    settings.IXNODE_WEBHOOK_TOKEN = "doc-token"
+    settings.IXNODE_PROMETHEUS_URL = "http://127.0.0.1:1"  # no Prometheus, as on a first `make run`
+    text = (ROOT / "docs" / "decisions.md").read_text()
+    assert "-d @docs/examples/alertmanager-notification.json" in text
+    body = (ROOT / "docs" / "examples" / "alertmanager-notification.json").read_bytes()
+    alert = json.loads(body)["alerts"][0]
+    assert f"alert: {alert['labels']['alertname']}" in render_alert_rules(config, RenderContext.from_settings())  # the rule's own name and labels
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer doc-token")
+    url = "/api/webhook/autoscale/auto-vm-test"
+    first = client.post(url, body, content_type="application/json")
+    assert first.status_code == 200, first.content
+    [decision] = first.json()["decisions"]
+    assert (decision["action"], decision["decision"], decision["alert_name"]) == (
+        "scale-out", "BLOCK_UNKNOWN_COUNT", "IxnodeScaleOutCpu")
+    assert decision["reason"].startswith("The current VM count could not be read from Prometheus")
+    again = client.post(url, body, content_type="application/json").json()
+    assert [d["decision"] for d in again["decisions"]] == ["BLOCK_UNKNOWN_COUNT"] and again["ignored"] == []
