@@ -24,7 +24,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, exceptions.ParseError):
         return Response({"detail": str(exc.detail), "code": "parse_error"}, status=400)
     if isinstance(exc, exceptions.NotAuthenticated) and unknown_scheme(context["request"]):
-        exc.detail = exceptions.ErrorDetail(wrong_scheme_text(), code=exc.get_codes())
+        exc.detail = exceptions.ErrorDetail(wrong_scheme_text(), code=exceptions.NotAuthenticated.default_code)
     return drf_exception_handler(exc, context)
 
 

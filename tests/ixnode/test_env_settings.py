@@ -246,6 +246,13 @@ def test_a_misspelt_variable_in_the_env_file_is_named_with_the_one_it_resembles(
     assert "IXNODE_WEBHOOK_TOKN (did you mean IXNODE_WEBHOOK_TOKEN?)" in result.stderr
     assert "IXNODE_SOMETHING_ELSE" in result.stderr
     assert "IXNODE_PROMETHEUS_URL" not in result.stderr  # a setting the product reads
+    # Every process logs it at start too (the web server's and the worker's, where no system check runs).
+    started = subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT,
+                             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "IXNODE_ENV_FILE": str(env_file),
+                                  "IXNODE_VAR_DIR": str(tmp_path / "var"), "DJANGO_SETTINGS_MODULE": "ixnode.settings"},
+                             capture_output=True, text=True, timeout=60)
+    assert started.returncode == 0, started.stderr
+    assert "IXNODE_WEBHOOK_TOKN (did you mean IXNODE_WEBHOOK_TOKEN?)" in started.stderr
     # Every variable the settings read, and the ones read elsewhere, are known: nothing to report.
     clean = plain_manage(tmp_path, "check", IXNODE_ADMIN_USER="ops", IXNODE_TRACES_DIR="/tmp",
                          IXNODE_VCENTER_HOST="vc.example", VCENTER_USER="old-name")
