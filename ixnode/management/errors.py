@@ -9,13 +9,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-
-def database_line() -> str:
-    """The database in use, for an operator: the SQLite file, or PostgreSQL's host, port and name (no password)."""
-    params = settings.DATABASES["default"]
-    if connection.vendor == "sqlite":
-        return _("SQLite %(path)s") % {"path": params["NAME"]}
-    return f"{connection.vendor} {params.get('HOST') or 'localhost'}:{params.get('PORT') or ''}/{params.get('NAME')}"
+from ixnode.database import database_line
 
 
 def unapplied_migrations() -> int | None:

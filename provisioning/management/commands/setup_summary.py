@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from ixnode.management.errors import database_line
+from ixnode.database import database_line
 from provisioning.diagnostics import CheckResult, setup_checklist
 
 MARKS = {"ok": "[ok]  ", "bad": "[off] ", "unknown": "[--]  "}
