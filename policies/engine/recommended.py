@@ -110,6 +110,8 @@ def demand(current: int, utilisation: float) -> int:
 
 #: One evaluation's record: (epoch seconds, demand over the rules' window, demand in the freshest reading), both
 #: VM-%. A record of two items (kept before the freshest demand was recorded) counts its window demand as fresh.
+#: Live, when the seed's scale-in rule is asked, a fourth item: the demand of the rule's other metric (memory for a
+#: CPU policy, CPU for a memory one) over the rules' window (:func:`step_releases`).
 Record = tuple[float, ...]
 
 
@@ -247,18 +249,27 @@ def overload_share(history: Sequence[Record], *, now: float, seconds: float, cur
     return max(counted, tail)
 
 
-def step_releases(history: Sequence[Record], *, now: float, seconds: float, below: float, current: int) -> bool:
+def step_releases(history: Sequence[Record], *, now: float, seconds: float, below: float, current: int,
+                  other_below: float | None = None) -> bool:
     """Whether the seed's scale-in alert would fire at ``current`` VMs: every demand over the rules' window
     recorded in the last ``seconds`` is below ``below`` % of ``current`` VMs, and the history reaches back that
-    far."""
+    far. With ``other_below`` the rule's other metric as well (the seed's rule is CPU *and* memory below their
+    thresholds): every such record also holds that metric's demand (its fourth item) below ``other_below`` % —
+    a record without it (not read, or kept before) does not let the rule hold."""
     if current <= 0 or not history:
         return False
+
+    def below_both(entry: Record) -> bool:
+        if entry[1] >= below * current:
+            return False
+        return other_below is None or (len(entry) > 3 and entry[3] < other_below * current)
+
     if seconds <= 0:  # a scale-in duration of 0: the seed's alert fires on one evaluation below the threshold
-        return history[-1][1] < below * current
+        return below_both(history[-1])
     start = now - seconds
     if history[0][0] > start:
         return False
-    return all(entry[1] < below * current for entry in history if start <= entry[0] <= now)
+    return all(below_both(entry) for entry in history if start <= entry[0] <= now)
 
 
 #: How much further back than the seed's scale-in duration the memory reaches when a rule needs it (the release

@@ -399,3 +399,56 @@ def test_recommended_margin_only_where_it_pays_from_the_loops_memory(scraped_ser
     assert (outcome.action, outcome.desired) == (ScaleAction.SCALE_OUT, 3), outcome.reason
     assert "no scale-out margin" not in outcome.reason
     assert (event.decision, event.status) == (Decision.ALLOW, EventStatus.DRY_RUN)
+
+
+def test_recommended_seed_rule_waits_for_memory_read_from_prometheus(scraped_service, settings, load_exporters):
+    """Against the real Prometheus: the option that waits for the seed's scale-in rule reads memory the way the loop
+    reads the policy's CPU (per instance, the rules' window) and records it with each evaluation. CPU at 10 % but
+    memory at 60 %: the seed's alert (CPU < 30 % and memory < 30 %) would not fire, the VMs stay; memory down to
+    20 %, the rule holds over the recorded 5 minutes and the scale-in goes."""
+    settings.IXNODE_PROMETHEUS_RATE_WINDOW = "40s"
+    settings.IXNODE_POLICY_FRESH_WINDOW = "3s"
+    scraped_service.min_vms = 1
+    scraped_service.save(update_fields=["min_vms"])
+    assert (scraped_service.scale_in_cpu_threshold, scraped_service.scale_in_memory_threshold,
+            scraped_service.scale_in_duration_minutes) == (30, 30, 5)
+    policy = ScalingPolicy.objects.create(config=scraped_service, policy_type="recommended", dry_run=True,
+                                          scale_in_on_seed_rule=True)
+    client = PrometheusClient()
+    for exporter in load_exporters:
+        exporter.set_load(cpu=10, memory=60)
+
+    def memory_of_both():
+        vms, _ = services._utilisation_read(config=scraped_service, policy=policy, prometheus=client,
+                                            metric="memory")
+        return sorted(round(vm.utilisation) for vm in vms or [])
+
+    def settled(low: float, high: float):
+        window, fresh = _readings(scraped_service, policy, client)
+        memory = memory_of_both()
+        return (len(window) == len(fresh) == len(memory) == 2 and max(window + fresh) < 15
+                and all(low <= m <= high for m in memory))
+
+    _wait(lambda: settled(57, 63), what="both VMs at 10 % CPU and 60 % memory", timeout=90)
+    # the last 10 minutes in the loop's memory: CPU and memory low (as if memory had just risen)
+    now = time.time()
+    policy.recommendations = [[now - m * 60, 20, 20, 20] for m in range(10, 0, -1)]
+    policy.save(update_fields=["recommendations"])
+    outcome, event = services.policy_evaluate(config=scraped_service)
+    assert outcome.action is None and outcome.desired == 2 and event is None, outcome.reason
+    assert "waits for the seed's scale-in rule (CPU below 30% and memory below 30% for 5 min)" in outcome.reason
+    policy.refresh_from_db()
+    at, window_demand, fresh_demand, memory_demand = policy.recommendations[-1]
+    assert at >= now - 5 and window_demand <= 30 and fresh_demand <= 30 and 114 <= memory_demand <= 126  # 2 × 60 %
+
+    for exporter in load_exporters:
+        exporter.set_load(cpu=10, memory=20)
+    _wait(lambda: settled(17, 23), what="both VMs at 20 % memory", timeout=30)
+    now = time.time()
+    policy.recommendations = [[now - m * 60, 20, 20, 40] for m in range(10, 0, -1)]
+    policy.save(update_fields=["recommendations"])
+    outcome, event = services.policy_evaluate(config=scraped_service)
+    assert (outcome.action, outcome.desired) == (ScaleAction.SCALE_IN, 1), outcome.reason
+    assert (event.decision, event.status) == (Decision.ALLOW, EventStatus.DRY_RUN)
+    policy.refresh_from_db()
+    assert 34 <= policy.recommendations[-1][3] <= 46  # 2 VMs × 20 %
