@@ -13,7 +13,11 @@ from django_q.tasks import async_task
 
 from events.models import ScaleEvent
 from notifications.choices import NotificationKind
-from notifications.services import notification_kind_for_event, notification_send
+from notifications.services import (
+    notification_block_repeat_count,
+    notification_kind_for_event,
+    notification_send,
+)
 from provisioning.signals import integration_down, ip_pool_exhausted
 
 _local = threading.local()
@@ -30,12 +34,20 @@ def _broker() -> Broker:
 
 @receiver(post_save, sender=ScaleEvent, dispatch_uid="notifications_scale_event_saved")
 def scale_event_saved(sender, instance: ScaleEvent, **kwargs) -> None:
-    if notification_kind_for_event(status=instance.status, decision=instance.decision, action=instance.action):
-        event_id = instance.pk
-        transaction.on_commit(
-            lambda: async_task("notifications.tasks.notification_send_for_event", event_id, group="notifications",
-                               broker=_broker())
-        )
+    status, decision, action = instance.status, instance.decision, instance.action
+    if not notification_kind_for_event(status=status, decision=decision, action=action):
+        return
+    event_id, service = instance.pk, instance.service_name
+
+    def enqueue() -> None:
+        # A repeat of a block already notified inside the window (Alertmanager repeating an alert at max) would
+        # only be counted by its task: counted here, and no task.
+        if notification_block_repeat_count(status=status, decision=decision, action=action, service=service):
+            return
+        async_task("notifications.tasks.notification_send_for_event", event_id, group="notifications",
+                   broker=_broker())
+
+    transaction.on_commit(enqueue)
 
 
 @receiver(ip_pool_exhausted, dispatch_uid="notifications_ip_pool_exhausted")

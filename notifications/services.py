@@ -136,6 +136,23 @@ BLOCK_KINDS = {
 }
 
 
+def notification_block_repeat_count(*, status: str, decision: str, action: str, service: str,
+                                    now: dt.datetime | None = None) -> bool:
+    """A blocked event (BLOCK_MAX at max while Alertmanager repeats the alert, …) whose notification — the
+    service's (kind, key) — went out inside ``IXNODE_NOTIFY_DEDUP_SECONDS``: count the repeat on its row, as its
+    task would (``notification_send`` suppresses it), and return True: nothing to deliver, no task to enqueue.
+    False: the task decides (a first block, a window that has passed, a run's outcome)."""
+    if status != "blocked":
+        return False
+    found = notification_kind_for_event(status=status, decision=decision, action=action)
+    if found is None:
+        return False
+    kind, key = found
+    since = (now or timezone.now()) - dt.timedelta(seconds=settings.IXNODE_NOTIFY_DEDUP_SECONDS)
+    return bool(SentNotification.objects.filter(service_name=service, kind=kind, key=key, last_sent_at__gt=since)
+                .update(suppressed_count=F("suppressed_count") + 1))
+
+
 def notification_kind_for_event(*, status: str, decision: str, action: str) -> tuple[str, str] | None:
     """(kind, key suffix) for a scale event in ``status``, or None when it is nothing to notify."""
     if status == "succeeded":

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from artifacts.renderers.prometheus import scale_in_rule_thresholds
 from autoscaling.models import AutoscalingConfig
 from policies.choices import PolicyType
 from policies.engine.evaluate import PolicySettings, recommended_settings
@@ -29,10 +30,16 @@ def policy_settings(config: AutoscalingConfig, policy: ScalingPolicy | None) -> 
     if policy.policy_type == PolicyType.RECOMMENDED:
         # Its tested settings, with the config's band: the scale-out threshold (the upper edge) and the seed's
         # scale-in rule (the lower edge and its duration: headroom goes at least as fast as the seed lets it go).
+        # The seed's scale-in rule is CPU *and* memory below their thresholds: the policy's metric and the other.
+        scale_in = scale_in_rule_thresholds(config)
+        other: dict[str, object] = {}  # the rule's metric besides the policy's (the engine weighs one)
+        for metric, below in scale_in.items():
+            if metric != policy.metric:
+                other = {"scale_in_other_metric": metric, "scale_in_other_threshold": below}
         return recommended_settings(
             scale_out_threshold=threshold,
-            scale_in_threshold=config.scale_in_cpu_threshold if policy.metric == "cpu"
-            else config.scale_in_memory_threshold,
+            scale_in_threshold=scale_in[policy.metric],
+            **other,
             scale_in_duration_seconds=config.scale_in_duration_minutes * 60,
             warmup_seconds=policy.warmup_seconds,
             flapping_check=policy.flapping_check,

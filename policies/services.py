@@ -41,7 +41,7 @@ from ixnode.integrations.prometheus.interface import Prometheus, PrometheusError
 from ixnode.netaddr import address_of, join_host_port
 from policies import selectors
 from policies.choices import PolicyType, ScalingProcess
-from policies.engine.evaluate import PolicyInput, PolicyOutcome, evaluate_policy
+from policies.engine.evaluate import PolicyInput, PolicyOutcome, evaluate_policy, seed_rule_other_needed
 from policies.engine.notes import note
 from policies.engine.predictive import Forecaster
 from policies.engine.schedules import effective_bounds
@@ -96,16 +96,17 @@ def policy_manual_options(*, config: AutoscalingConfig, action: ScaleAction | st
 
 
 def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prometheus: Prometheus,
-                      fresh: bool = False) -> tuple[list | None, str]:
-    """Each instance's utilisation: over the loop's window (IXNODE_POLICY_RATE_WINDOW), over the alert rules'
-    window (IXNODE_PROMETHEUS_RATE_WINDOW) for the recommended policy, or with ``fresh`` from the last two
-    scrapes (CPU; memory is a gauge, always fresh)."""
+                      fresh: bool = False, metric: str = "") -> tuple[list | None, str]:
+    """Each instance's utilisation of the policy's metric (or ``metric``): over the loop's window
+    (IXNODE_POLICY_RATE_WINDOW), over the alert rules' window (IXNODE_PROMETHEUS_RATE_WINDOW) for the recommended
+    policy, or with ``fresh`` from the last two scrapes (CPU; memory is a gauge, always fresh)."""
+    metric = metric or policy.metric
     recommended = policy.policy_type == PolicyType.RECOMMENDED
     window = settings.IXNODE_PROMETHEUS_RATE_WINDOW if recommended else settings.IXNODE_POLICY_RATE_WINDOW
-    if fresh and policy.metric == "cpu":
+    if fresh and metric == "cpu":
         query = promql.cpu_by_instance_fresh(config.prometheus_job_name, settings.IXNODE_POLICY_FRESH_WINDOW)
     else:
-        query = _by_instance(config=config, metric=policy.metric, window=window)
+        query = _by_instance(config=config, metric=metric, window=window)
     try:
         result = prometheus.query(query)
     except PrometheusError as exc:
@@ -122,7 +123,7 @@ def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prome
         host = address_of(sample.labels.get("instance", ""))
         vms.append(VMUtilisation(value, in_service.get(host)))
     if not vms:
-        return None, note("policy_no_samples", metric=policy.metric, job=config.prometheus_job_name)
+        return None, note("policy_no_samples", metric=metric, job=config.prometheus_job_name)
     return vms, ""
 
 
@@ -176,18 +177,23 @@ def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None,
         return None, None  # alert-driven only; nothing to evaluate
     prometheus = prometheus or prometheus_client()
     count = vm_count_read(config=config, prometheus=prometheus)
+    policy_settings = selectors.policy_settings(config, policy)
     vms, metric_error = (None, "")
-    fresh_vms = None
+    fresh_vms = other_vms = None
+    other_error = ""
     if policy.policy_type != PolicyType.STEP and count.value is not None:
         vms, metric_error = _utilisation_read(config=config, policy=policy, prometheus=prometheus)
         if policy.policy_type == PolicyType.RECOMMENDED and vms:
             fresh_vms, _ = _utilisation_read(config=config, policy=policy, prometheus=prometheus, fresh=True)
+        if seed_rule_other_needed(policy_settings) and vms:  # the seed's scale-in rule: CPU and memory
+            other_vms, other_error = _utilisation_read(config=config, policy=policy, prometheus=prometheus,
+                                                       metric=policy_settings.scale_in_other_metric)
     peak = None
     if policy.policy_type == PolicyType.PREDICTIVE and not policy.suspend_predictive and vms:
         peak = _forecast_peak_read(config=config, policy=policy, prometheus=prometheus, now=now)
     state = CooldownState.objects.filter(pk=config.pk).first()
     outcome = evaluate_policy(
-        selectors.policy_settings(config, policy),
+        policy_settings,
         PolicyInput(
             now=now, enabled=config.enabled, min_vms=config.min_vms, max_vms=config.max_vms,
             cooldown_seconds=config.cooldown_seconds, current_vm_count=count.value, vms=vms,
@@ -196,7 +202,7 @@ def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None,
             run_in_flight=as_selectors.scale_event_in_flight_exists(config=config),
             count_error=count.error, metric_error=metric_error, active_window=active,
             applied_window_key=policy.applied_window_key, history=[tuple(x) for x in policy.recommendations],
-            forecast_peak=peak, fresh_vms=fresh_vms,
+            forecast_peak=peak, fresh_vms=fresh_vms, other_vms=other_vms, other_error=other_error,
         ),
     )
     event = None

@@ -40,7 +40,7 @@ from policies import constants, selectors
 from policies.choices import PolicyMetric, PolicyType, WhatIfStatus
 from policies.engine.evaluate import recommended_settings
 from policies.models import ScalingPolicy, WhatIfRun
-from policies.simulator.catalog import RECHECK, SimPolicy, parameters_text, run_policy
+from policies.simulator.catalog import RECHECK, SimPolicy, one_metric, parameters_text, run_policy
 from policies.simulator.engine import SimConfig, SimParams, SimResult
 from policies.simulator.report import PlotError, plot_png, plot_words
 from policies.simulator.trace import Trace
@@ -191,7 +191,7 @@ def whatif_replays(*, config: AutoscalingConfig) -> list[Replay]:
     if whatif_policy_on_memory(policy=policy):  # its row would replay the CPU history against a memory threshold
         return [Replay("step", PolicyType.STEP, step, False),
                 Replay("recommended", PolicyType.RECOMMENDED, recommended, False)]
-    settings_now = selectors.policy_settings(config, policy)
+    settings_now = one_metric(selectors.policy_settings(config, policy))  # a replay has one load column
     if policy.policy_type == PolicyType.STEP:
         name = RECHECK if policy.recheck_alert_at_cooldown_end else str(PolicyType.STEP)
         current = SimPolicy(name, settings_now)

@@ -40,6 +40,12 @@ def render_targets_file(config: Any, targets: Iterable[str] = ()) -> str:
     return dump_json(targets_data(config, targets))
 
 
+def scale_in_rule_thresholds(config: Any) -> dict[str, float]:
+    """The metrics of the service's scale-in rule and their thresholds (%): it fires only while every one of them
+    is below its threshold (CPU *and* memory). The policies' option that waits for this rule reads the same."""
+    return {"cpu": config.scale_in_cpu_threshold, "memory": config.scale_in_memory_threshold}
+
+
 def alert_rules_data(config: Any, ctx: RenderContext) -> dict[str, Any]:
     service = config.service_name
     job = config.prometheus_job_name
@@ -49,8 +55,9 @@ def alert_rules_data(config: Any, ctx: RenderContext) -> dict[str, Any]:
     in_for = minutes(config.scale_in_duration_minutes)
     out_cpu = number(config.scale_out_cpu_threshold)
     out_mem = number(config.scale_out_memory_threshold)
-    in_cpu = number(config.scale_in_cpu_threshold)
-    in_mem = number(config.scale_in_memory_threshold)
+    scale_in = scale_in_rule_thresholds(config)
+    in_cpu = number(scale_in["cpu"])
+    in_mem = number(scale_in["memory"])
 
     def labels(action: str) -> dict[str, str]:
         return {"service": service, "autoscale": action}

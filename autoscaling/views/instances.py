@@ -38,8 +38,10 @@ def _config_or_404(service_name: str) -> AutoscalingConfig:
     return config
 
 
-def _back(config: AutoscalingConfig) -> HttpResponse:
-    return redirect(reverse("autoscaling:service", args=[config.service_name]) + "#instances")
+def _back(request: HttpRequest, config: AutoscalingConfig) -> HttpResponse:
+    """To the service page's panel; to the panel's own page when the form was posted from there (no JavaScript)."""
+    page = "autoscaling:service-instances" if request.POST.get("back") == "instances" else "autoscaling:service"
+    return redirect(reverse(page, args=[config.service_name]) + "#instances")
 
 
 def _announce(request: HttpRequest, event: ScaleEvent) -> None:
@@ -108,7 +110,7 @@ def service_scale(request: HttpRequest, service_name: str) -> HttpResponse:
         _refused(request, exc)
     except ManualScaleUnavailable as exc:
         messages.error(request, str(exc))
-    return _back(config)
+    return _back(request, config)
 
 
 @login_required
@@ -125,4 +127,4 @@ def instance_protection(request: HttpRequest, service_name: str, vm_id: int) -> 
                 "set" if protected else "lifted", request.user.get_username())
     messages.success(request, (_("%(vm)s is protected from scale-in.") if protected
                                else _("%(vm)s may be picked for scale-in again.")) % {"vm": vm.name})
-    return _back(config)
+    return _back(request, config)

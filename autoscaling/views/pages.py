@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from autoscaling.views import selectors
@@ -22,6 +23,7 @@ from provisioning.instances import service_instances
 
 VIEW_CONFIG = "autoscaling.view_autoscalingconfig"
 MAX_CHART_HOURS = 24 * 7
+FRAGMENT_HEADER = "X-IXNode-Fragment"  # sent by static/js/ixnode.js when it loads a panel into its page
 
 
 def _config_or_404(service_name: str, *, with_policy: bool = False):
@@ -79,15 +81,22 @@ def service_detail(request: HttpRequest, service_name: str) -> HttpResponse:
 @login_required
 @permission_required(VIEW_CONFIG, raise_exception=True)
 def service_instances_panel(request: HttpRequest, service_name: str) -> HttpResponse:
-    """The instances panel alone (an HTML fragment): the service page loads it after itself, so the page never
-    waits for vCenter, the F5, Prometheus or the PLG host. A system that does not answer is a note in the panel."""
+    """The instances panel. Asked by the service page's script (the ``X-IXNode-Fragment`` header), the panel
+    alone, an HTML fragment: the page loads it after itself, so it never waits for vCenter, the F5, Prometheus or
+    the PLG host. Asked by a browser (the page's link without JavaScript), the same panel as a page of its own,
+    with the site's layout and a way back to the service, its forms coming back to it. A system that does not
+    answer is a note in the panel."""
     config = _config_or_404(service_name, with_policy=True)
+    fragment = request.headers.get(FRAGMENT_HEADER) == "1"
     context = {
         "config": config,
         "panel": service_instances(config=config),
         "policy": policy_selectors.policy_get(config=config),
+        "standalone": not fragment,
     }
-    return render(request, "autoscaling/_instances.html", context)
+    response = render(request, "autoscaling/_instances.html" if fragment else "autoscaling/instances.html", context)
+    patch_vary_headers(response, [FRAGMENT_HEADER])  # one URL, two answers: no cache may hand one for the other
+    return response
 
 
 @require_GET

@@ -67,6 +67,12 @@ class PolicySettings:
     # window below scale_in_threshold for scale_in_duration_seconds): headroom goes no sooner than the seed lets it go
     # (an operator's choice of overload protection over VM-hours; off by default)
     scale_in_on_seed_rule: bool = False
+    # The seed's scale-in rule holds only while CPU *and* memory are below their scale-in thresholds (the rule the
+    # product renders, artifacts.renderers.prometheus): the other metric than the policy's ("cpu" or "memory") and
+    # its threshold. Live, the loop reads that metric too and the rule waits for both; "" (the simulator, which
+    # replays one load column): the policy's metric alone.
+    scale_in_other_metric: str = ""
+    scale_in_other_threshold: float = 30.0
     # Recommended policy: the scale-out margin is used only when it pays: the share of the last
     # margin_noise_seconds' fresh readings, moved along their trend to a clone's arrival, that the current count
     # would carry above the scale-out threshold is at least margin_share (0: always, the margin of before)
@@ -81,6 +87,17 @@ class PolicySettings:
     suspend_scale_in: bool = False
     suspend_scheduled: bool = False
     suspend_predictive: bool = False
+
+
+def seed_rule_needed(settings: PolicySettings) -> bool:
+    """Whether the evaluation asks if the seed's scale-in rule holds (the options that wait for it or follow it)."""
+    return settings.policy_type == PolicyType.RECOMMENDED and (
+        settings.scale_in_on_seed_rule or settings.release_like_step)
+
+
+def seed_rule_other_needed(settings: PolicySettings) -> bool:
+    """Whether the evaluation needs the seed's scale-in rule's other metric (``PolicyInput.other_vms``)."""
+    return seed_rule_needed(settings) and bool(settings.scale_in_other_metric)
 
 
 def recommended_settings(**overrides: object) -> PolicySettings:
@@ -134,6 +151,10 @@ class PolicyInput:
     forecast_peak: float | None = None  # highest forecast load (VM-%) over the clone lead time
     # The freshest per-instance measurement (the last two scrapes); None: use ``vms`` (recommended policy)
     fresh_vms: Sequence[tt.VMUtilisation] | None = None
+    # The seed's scale-in rule's other metric per instance over the rules' window (``scale_in_other_metric``;
+    # None: not read, or not known — then the rule does not hold), and why it is not known
+    other_vms: Sequence[tt.VMUtilisation] | None = None
+    other_error: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,7 +194,7 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
     metric: float | None = None
     forecast_desired: int | None = None
     notes: list[Reason] = []
-    held: Reason | None = None  # the recommended policy's scale-in that waits for the seed's rule
+    held: list[Reason] = []  # the recommended policy's scale-in that waits for the seed's rule (and why)
     if settings.policy_type == PolicyType.STEP:
         desired = current  # step scaling acts on alerts; here only schedules and bounds move it
     elif settings.policy_type == PolicyType.RECOMMENDED:
@@ -192,7 +213,16 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
                        settings.scale_in_duration_seconds + rec.SEED_RULE_SLACK_SECONDS
                        if settings.release_like_step or settings.scale_in_on_seed_rule else 0)
         history = rec.trim(history, now=now_s, window_seconds=keep_for)
-        history.append((now_s, rec.demand(current, metric), rec.demand(current, fresh)))
+        record: tuple[float, ...] = (now_s, rec.demand(current, metric), rec.demand(current, fresh))
+        other_below = None  # the other metric's scale-in threshold, when the seed's rule needs it
+        if seed_rule_other_needed(settings):
+            other_below = settings.scale_in_other_threshold
+            other = None
+            if inp.other_vms is not None:
+                other = tt.warm_utilisation(inp.other_vms, now=inp.now, warmup_seconds=settings.warmup_seconds)
+            if other is not None:  # a record without it: the rule did not hold then
+                record = (*record, rec.demand(current, other))
+        history.append(record)
         peak = rec.remembered_peak(history, now=now_s, window_seconds=settings.stabilisation_seconds) or 0
         # the margin from the noise of the fresh reading (the fixed margin until an hour is recorded)
         noise = None
@@ -238,9 +268,10 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         if settings.recurrence_seconds > 0:
             recurring = rec.recurring_peak(history, now=now_s, window_seconds=settings.recurrence_seconds,
                                            apart_seconds=settings.lead_seconds or rec.CLONE_LEAD_SECONDS)
-        release = settings.release_like_step and rec.step_releases(
+        seed_rule = seed_rule_needed(settings) and rec.step_releases(
             history, now=now_s, seconds=settings.scale_in_duration_seconds, below=settings.scale_in_threshold,
-            current=current)
+            current=current, other_below=other_below)
+        release = settings.release_like_step and seed_rule
         band = rec.band_count(
             current=current, fresh=fresh, window=metric, peak_demand=peak,
             trigger=trigger_at, target=settings.target,
@@ -252,11 +283,19 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         )
         desired = band.desired
         notes.extend(band.notes)
-        if settings.scale_in_on_seed_rule and desired < current and not rec.step_releases(
-                history, now=now_s, seconds=settings.scale_in_duration_seconds, below=settings.scale_in_threshold,
-                current=current):
-            held = note("rec_scale_in_waits_for_seed_rule", count=desired, threshold=settings.scale_in_threshold,
-                        minutes=settings.scale_in_duration_seconds / 60)
+        if settings.scale_in_on_seed_rule and desired < current and not seed_rule:
+            minutes = settings.scale_in_duration_seconds / 60
+            if other_below is None:
+                held = [note("rec_scale_in_waits_for_seed_rule", count=desired,
+                             threshold=settings.scale_in_threshold, minutes=minutes)]
+            else:
+                cpu, memory = ((settings.scale_in_threshold, other_below) if settings.scale_in_other_metric == "memory"
+                               else (other_below, settings.scale_in_threshold))
+                held = [note("rec_scale_in_waits_for_seed_rule_both", count=desired, cpu=cpu, memory=memory,
+                             minutes=minutes)]
+                if len(record) < 4:  # not read now: the rule cannot hold
+                    code = f"rec_seed_rule_{settings.scale_in_other_metric}_unknown"
+                    held.append(note(f"{code}_error", error=inp.other_error) if inp.other_error else note(code))
             desired = current
     else:
         if inp.vms is not None:
@@ -307,8 +346,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         notes.append(note("scheduled_bounds", min=bounds.min_vms, max=bounds.max_vms))
     if settings.max_change:
         desired = max(current - settings.max_change, min(current + settings.max_change, desired))
-    if held is not None and desired == current:  # said only when it is what holds the count (not a bound's scale-in)
-        notes.append(held)
+    if held and desired == current:  # said only when it is what holds the count (not a bound's scale-in)
+        notes.extend(held)
 
     window_key = bounds.window_key if trigger == "schedule" else ""
     if desired == current:

@@ -83,6 +83,17 @@ NOTES: dict[str, ReasonSpec] = {
     "rec_scale_in_waits_for_seed_rule": ReasonSpec(gettext_noop(
         "the scale-in to %(count)d VMs waits for the seed's scale-in rule (utilisation below %(threshold)g%% for "
         "%(minutes)g min)")),
+    "rec_scale_in_waits_for_seed_rule_both": ReasonSpec(gettext_noop(
+        "the scale-in to %(count)d VMs waits for the seed's scale-in rule (CPU below %(cpu)g%% and memory below "
+        "%(memory)g%% for %(minutes)g min)")),
+    "rec_seed_rule_cpu_unknown": ReasonSpec(
+        gettext_noop("CPU of the seed's scale-in rule unknown (no VM past its warm-up)")),
+    "rec_seed_rule_cpu_unknown_error": ReasonSpec(
+        gettext_noop("CPU of the seed's scale-in rule unknown: %(error)s"), explain=("error",)),
+    "rec_seed_rule_memory_unknown": ReasonSpec(
+        gettext_noop("memory of the seed's scale-in rule unknown (no VM past its warm-up)")),
+    "rec_seed_rule_memory_unknown_error": ReasonSpec(
+        gettext_noop("memory of the seed's scale-in rule unknown: %(error)s"), explain=("error",)),
     "rec_scale_in": ReasonSpec(gettext_noop(
         "highest demand of the scale-in window %(peak)d VM-%% fits %(count)d VMs at or below %(target)g%%")),
     "rec_hold": ReasonSpec(gettext_noop(

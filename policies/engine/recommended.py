@@ -102,14 +102,23 @@ class BandOutcome:
     notes: list[Reason]
 
 
-def demand(current: int, utilisation: float) -> int:
-    """The service's demand in VM-% (the sum over VMs of their utilisation), rounded up to a whole percent so it
-    can be kept with the evaluation's history (epoch seconds, integer)."""
-    return max(0, math.ceil(round(current * utilisation, 6)))
+def demand(current: int, utilisation: float) -> float:
+    """The service's demand in VM-% (the sum over VMs of their utilisation), as measured: float noise rounded
+    away (6 decimals), never rounded up to a whole percent — 4 VMs at 29.9 % are 119.6 VM-%, below 4 × 30 %, which
+    a whole percent (120) would not be, so every comparison with a threshold sees the measured load. Records kept
+    before hold whole percents (rounded up) and load as they are."""
+    return max(0.0, round(current * utilisation, 6))
+
+
+def shown(value: float) -> int:
+    """A demand as the evaluation's notes show it: a whole VM-%, rounded up (as records were kept before)."""
+    return math.ceil(round(value, 6))
 
 
 #: One evaluation's record: (epoch seconds, demand over the rules' window, demand in the freshest reading), both
 #: VM-%. A record of two items (kept before the freshest demand was recorded) counts its window demand as fresh.
+#: Live, when the seed's scale-in rule is asked, a fourth item: the demand of the rule's other metric (memory for a
+#: CPU policy, CPU for a memory one) over the rules' window (:func:`step_releases`).
 Record = tuple[float, ...]
 
 
@@ -123,15 +132,15 @@ def trim(history: Sequence[Record], *, now: float, window_seconds: float) -> lis
     return [tuple(entry) for entry in history if entry[0] >= start]
 
 
-def remembered_peak(history: Sequence[Record], *, now: float, window_seconds: float) -> int | None:
+def remembered_peak(history: Sequence[Record], *, now: float, window_seconds: float) -> float | None:
     """The highest demand over the rules' window recorded in the last ``window_seconds`` (None: nothing)."""
     start = now - window_seconds
     values = [entry[1] for entry in history if start <= entry[0] <= now]
-    return int(max(values)) if values else None
+    return float(max(values)) if values else None
 
 
 def recurring_peak(history: Sequence[Record], *, now: float, window_seconds: float, apart_seconds: float
-                   ) -> int | None:
+                   ) -> float | None:
     """The highest freshest demand reached at least twice, by readings at least ``apart_seconds`` apart, in the
     last ``window_seconds``: the level a spike has recurred at (None: nothing recurred). Readings closer together
     than ``apart_seconds`` are one spike; a level held that long is a sustained load, which counts as well."""
@@ -143,7 +152,7 @@ def recurring_peak(history: Sequence[Record], *, now: float, window_seconds: flo
             seen_first = seen_last = at
             continue
         if at - seen_first >= apart_seconds or seen_last - at >= apart_seconds:
-            return int(_fresh(entry))
+            return float(_fresh(entry))
         seen_first, seen_last = min(seen_first, at), max(seen_last, at)
     return None
 
@@ -247,18 +256,27 @@ def overload_share(history: Sequence[Record], *, now: float, seconds: float, cur
     return max(counted, tail)
 
 
-def step_releases(history: Sequence[Record], *, now: float, seconds: float, below: float, current: int) -> bool:
+def step_releases(history: Sequence[Record], *, now: float, seconds: float, below: float, current: int,
+                  other_below: float | None = None) -> bool:
     """Whether the seed's scale-in alert would fire at ``current`` VMs: every demand over the rules' window
     recorded in the last ``seconds`` is below ``below`` % of ``current`` VMs, and the history reaches back that
-    far."""
+    far. With ``other_below`` the rule's other metric as well (the seed's rule is CPU *and* memory below their
+    thresholds): every such record also holds that metric's demand (its fourth item) below ``other_below`` % —
+    a record without it (not read, or kept before) does not let the rule hold."""
     if current <= 0 or not history:
         return False
+
+    def below_both(entry: Record) -> bool:
+        if entry[1] >= below * current:
+            return False
+        return other_below is None or (len(entry) > 3 and entry[3] < other_below * current)
+
     if seconds <= 0:  # a scale-in duration of 0: the seed's alert fires on one evaluation below the threshold
-        return history[-1][1] < below * current
+        return below_both(history[-1])
     start = now - seconds
     if history[0][0] > start:
         return False
-    return all(entry[1] < below * current for entry in history if start <= entry[0] <= now)
+    return all(below_both(entry) for entry in history if start <= entry[0] <= now)
 
 
 #: How much further back than the seed's scale-in duration the memory reaches when a rule needs it (the release
@@ -283,7 +301,7 @@ def band_count(
     current: int,
     fresh: float,
     window: float,
-    peak_demand: int,
+    peak_demand: float,
     trigger: float,
     target: float,
     scale_in_target: float,
@@ -293,7 +311,7 @@ def band_count(
     hysteresis: float = 0.0,
     rise: float = 0.0,
     threshold: float | None = None,
-    recurring_demand: int | None = None,
+    recurring_demand: float | None = None,
     spike_ceiling: float = 100.0,
     release: bool = False,
     scale_in_threshold: float = 30.0,
@@ -338,8 +356,8 @@ def band_count(
         carry = math.ceil(round(recurring_demand / max(spike_ceiling, 1.0), 9))
         limit = threshold if threshold is not None else trigger
         if recurring_demand > current * limit and carry > current:
-            notes.append(note("rec_spike", demand=recurring_demand, current=current, limit=limit, count=carry,
-                              ceiling=spike_ceiling))
+            notes.append(note("rec_spike", demand=shown(recurring_demand), current=current, limit=limit,
+                              count=carry, ceiling=spike_ceiling))
             return BandOutcome(max(min_vms, min(max_vms, carry)), notes)
     keep = max(1, math.ceil(round(peak_demand / max(scale_in_target, 1.0), 9)), carry)
     if hysteresis > 0:  # the remaining VMs must not be near the trigger now (a scale-in the next minute undoes)
@@ -348,18 +366,19 @@ def band_count(
         fewer = current - 1
         if (peak_demand <= fewer * threshold and fewer >= carry
                 and current * window <= fewer * (threshold - hysteresis)):
-            notes.append(note("rec_margin_not_needed_below", peak=peak_demand, count=fewer, threshold=threshold))
+            notes.append(note("rec_margin_not_needed_below", peak=shown(peak_demand), count=fewer,
+                              threshold=threshold))
             return BandOutcome(max(min_vms, min(max_vms, fewer)), notes)
     if release and keep >= current > 1:
         notes.append(note("rec_release_like_step", window=window, threshold=scale_in_threshold, count=current - 1))
         return BandOutcome(max(min_vms, min(max_vms, current - 1)), notes)
     if keep < current:
-        notes.append(note("rec_scale_in", peak=peak_demand, count=keep, target=scale_in_target))
+        notes.append(note("rec_scale_in", peak=shown(peak_demand), count=keep, target=scale_in_target))
         return BandOutcome(max(min_vms, min(max_vms, keep)), notes)
-    held = {"fresh": fresh, "fewer": current - 1, "peak": peak_demand, "target": scale_in_target,
+    held = {"fresh": fresh, "fewer": current - 1, "peak": shown(peak_demand), "target": scale_in_target,
             "below": trigger - hysteresis}
     if recurring_demand is not None and carry >= current:
-        notes.append(note("rec_hold_spike", **held, demand=recurring_demand, ceiling=spike_ceiling))
+        notes.append(note("rec_hold_spike", **held, demand=shown(recurring_demand), ceiling=spike_ceiling))
     else:
         notes.append(note("rec_hold", **held))
     return BandOutcome(max(min_vms, min(max_vms, current)), notes)

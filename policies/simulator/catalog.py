@@ -136,6 +136,12 @@ _INT_KEYS = ("max_change", "stabilisation_seconds", "warmup_seconds", "warm_pool
              "margin_noise_seconds")
 
 
+#: Settings the simulator takes from the config (the trace's), not from a policy spec; and the seed scale-in
+#: rule's other metric, which a replay of one load column does not have (the live loop reads it).
+SIM_CONFIG_KEYS = ("policy_type", "scale_out_threshold", "scale_in_threshold", "scale_in_duration_seconds",
+                   "scale_in_other_metric", "scale_in_other_threshold")
+
+
 def parse_policy(spec: str, *, base: PolicySettings | None = None, presets: bool = False) -> SimPolicy:
     """``target_tracking:target=68,scale_in_target=60`` → a :class:`SimPolicy`; :class:`PolicySpecError` if bad.
 
@@ -165,9 +171,7 @@ def parse_policy(spec: str, *, base: PolicySettings | None = None, presets: bool
     for item in filter(None, (part.strip() for part in rest.split(","))):
         key, eq, value = item.partition("=")
         key = key.strip().replace("-", "_")
-        if not eq or (key not in known and key != "warm_pool") or key in ("policy_type", "scale_out_threshold",
-                                                                                   "scale_in_threshold",
-                                                                                   "scale_in_duration_seconds"):
+        if not eq or (key not in known and key != "warm_pool") or key in SIM_CONFIG_KEYS:
             raise PolicySpecError(
                 gettext("--policy %(spec)s: %(item)s is not KEY=VALUE with a policy setting as KEY (e.g. target, "
                         "scale_in_target, tolerance, stabilisation_seconds, max_change, warm_pool).")
@@ -192,11 +196,17 @@ def parse_policy(spec: str, *, base: PolicySettings | None = None, presets: bool
     return SimPolicy(name, replace(settings, **own), warm_pool=warm_pool, label=spec if rest.strip() else "")
 
 
+def one_metric(settings: PolicySettings) -> PolicySettings:
+    """``settings`` as a replay sees them: one load column, so the seed scale-in rule's other metric (the live
+    settings name it, ``policies.selectors.policy_settings``) is not weighed — the rule is the load's alone."""
+    return replace(settings, scale_in_other_metric="")
+
+
 def run_policy(trace: Trace, config: SimConfig, params: SimParams, policy: SimPolicy) -> SimResult:
     """Replay ``trace`` under ``policy`` (a product policy through the real decision code, or a reference)."""
     if policy.warm_pool is not None:
         config = replace(config, warm_pool_size=policy.warm_pool)
-    settings = replace(policy.settings, scale_out_threshold=config.scale_out_cpu_threshold,
+    settings = replace(one_metric(policy.settings), scale_out_threshold=config.scale_out_cpu_threshold,
                        scale_in_threshold=config.scale_in_cpu_threshold,
                        scale_in_duration_seconds=config.scale_in_duration_minutes * 60)
     if policy.name == ORACLE:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from django.utils.translation import gettext
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -74,17 +76,19 @@ class RunStepView(APIView):
 
     @extend_schema(request=StepRequestSerializer, responses=OpenApiTypes.OBJECT, summary="Run one stage of a run")
     def post(self, request, event_id: int):
-        event = get_object_or_404(ScaleEvent, pk=event_id)
+        event = ScaleEvent.objects.filter(pk=event_id).first()
+        if event is None:  # get_object_or_404's own text ("No ScaleEvent matches …") would be English only
+            raise NotFound(gettext("Scale event %(id)s does not exist.") % {"id": event_id})
         body = StepRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         stage = body.validated_data["stage"]
         names = stage_names(event.action)
         steps = registry.stages_for_step(event.action, stage)
         if any(step not in names for step in steps):
-            return Response(
-                {"stage": [f"Unknown stage '{stage}' for a {event.action} run; stages are: {', '.join(names)}."]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            # In the request's language, as the step's own errors below and the API's field errors.
+            message = gettext("Unknown stage '%(stage)s' for a %(action)s run; stages are: %(stages)s.") % {
+                "stage": stage, "action": event.action, "stages": ", ".join(names)}
+            return Response({"stage": [message]}, status=status.HTTP_400_BAD_REQUEST)
         build_url = body.validated_data.get("build_url") or ""
         if build_url and not event.jenkins_build_url:
             ScaleEvent.objects.filter(pk=event.pk).update(jenkins_build_url=build_url)

@@ -197,7 +197,9 @@
   function loadFragment(box) {
     var loading = box.querySelector("[data-fragment-loading]");
     if (loading) { loading.hidden = false; }
-    fetch(box.getAttribute("data-fragment-url"), { credentials: "same-origin", headers: { Accept: "text/html" } })
+    // The header asks for the panel alone; the same URL opened by the browser is a page with the site's layout.
+    fetch(box.getAttribute("data-fragment-url"),
+      { credentials: "same-origin", headers: { Accept: "text/html", "X-IXNode-Fragment": "1" } })
       .then(function (r) {
         // A redirect is the login page (the session ended): not the panel.
         if (!r.ok || r.redirected) { throw new Error("HTTP " + r.status + (r.redirected ? ", redirected" : "")); }

@@ -91,8 +91,9 @@ def test_overview_and_service_pages(plg_stack, demo, logged_in, site, prometheus
     assert page.locator('#setup-checklist [data-check="alertmanager"]').get_attribute("data-state") == "ok"
     page.screenshot(path=str(screenshot_path("overview.png", tmp_path)), full_page=True)
 
-    shop.locator("a").first.click()
-    page.wait_for_url(site + "/services/shop-web/")
+    with page.expect_response(lambda r: r.url.endswith("/services/shop-web/instances/")) as panel_response:
+        shop.locator("a").first.click()
+        page.wait_for_url(site + "/services/shop-web/")
     page.wait_for_selector("#service-chart[data-drawn='1']")
     cpu = page.locator("#service-chart path.cpu")
     assert int(cpu.get_attribute("data-points")) > 50
@@ -104,6 +105,7 @@ def test_overview_and_service_pages(plg_stack, demo, logged_in, site, prometheus
     # The instances panel comes after the page: the placeholder gives way to the fragment.
     expect(page.locator("#instances #instance-table")).to_be_visible()
     assert page.locator("#instances[data-fragment-url]").count() == 0
+    assert "<html" not in panel_response.value.text()  # the script asks for the panel alone, not its page
     expect(page.locator('#instances [data-note="vcenter"]')).to_contain_text("vCenter is not configured")
     page.screenshot(path=str(screenshot_path("service.png", tmp_path)), full_page=True)
 
@@ -119,7 +121,7 @@ def test_the_instances_panel_failing_to_load_says_so(demo, logged_in, site, brow
     assert page.locator("#instance-table").count() == 0 and "boom" not in page.content()
     page.locator("#instances").screenshot(path=str(screenshot_path("instances-error.png", tmp_path)))
 
-    # Without JavaScript the placeholder links to the panel.
+    # Without JavaScript the placeholder links to the panel, a page of its own with the site's layout.
     cookies = page.context.cookies()
     context = browser.new_context(java_script_enabled=False)
     try:
@@ -132,6 +134,10 @@ def test_the_instances_panel_failing_to_load_says_so(demo, logged_in, site, brow
         link.click()
         plain.wait_for_url(site + "/services/shop-web/instances/")
         expect(plain.locator("#instance-table")).to_be_visible()
+        expect(plain.locator("header.topbar nav.mainnav")).to_be_visible()
+        assert plain.title() == "Instances · shop-web · IXNode"
+        plain.locator("#back-to-service").click()
+        plain.wait_for_url(site + "/services/shop-web/")
     finally:
         context.close()
 

@@ -171,3 +171,27 @@ def test_api_scale_and_desired_count(service, engineer, operator, counts):
     schema = api.get("/api/schema/").content.decode()
     assert "/api/autoscaling/configs/{service_name}/scale/" in schema
     assert "/api/autoscaling/configs/{service_name}/desired-count/" in schema
+
+
+def test_without_javascript_the_forms_come_back_to_the_instances_page(engineer_client, service):
+    """The instances page a browser opens without JavaScript: its forms post as the panel's and come back to it,
+    the decision's message shown there."""
+    vm = ManagedVM.objects.create(config=service, name="auto-vm-test-20250101000000", ip_address="127.0.48.221",
+                                  state="in_service")
+    page_url = reverse("autoscaling:service-instances", args=[service.service_name])
+    response = engineer_client.post(reverse("autoscaling:instance-protection", args=[service.service_name, vm.pk]),
+                                    {"protected": "on", "back": "instances"}, follow=True)
+    assert response.redirect_chain[-1][0] == page_url + "#instances"
+    vm.refresh_from_db()
+    assert vm.scale_in_protected is True
+    body = response.content.decode()
+    assert "is protected from scale-in" in body and 'id="back-to-service"' in body
+    assert 'data-action="unprotect"' in body
+
+    response = scale(engineer_client, service, action="scale-out", count="1", back="instances")
+    assert response.redirect_chain[-1][0] == page_url + "#instances"
+    event = ScaleEvent.objects.get()
+    assert f"#{event.pk}" in " ".join(messages_of(response)) and 'id="back-to-service"' in response.content.decode()
+    # Anything else than the page's own word goes back to the service page, as before.
+    response = scale(engineer_client, service, action="scale-in", count="1", back="https://elsewhere.example/")
+    assert response.redirect_chain[-1][0] == f"/services/{service.service_name}/#instances"

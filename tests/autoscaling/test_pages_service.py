@@ -108,3 +108,37 @@ def test_the_instances_panel_has_its_own_url_behind_the_same_login(nobody_client
     assert operator_client.post(url).status_code == 405
     page = operator_client.get(reverse("autoscaling:service", args=[config.service_name]))
     assert "panel" not in page.context and f'data-fragment-url="{url}"' in page.content.decode()
+
+
+def test_the_instances_url_is_a_page_of_its_own_for_a_browser(engineer_client, config, django_assert_num_queries):
+    """The page's script asks for the panel alone (its header); a browser opening the same URL (the placeholder's
+    link without JavaScript) gets a page: the site's layout, a title, a way back to the service and the manual
+    forms, which come back to that page. The fragment costs what it did: no query more."""
+    url = reverse("autoscaling:service-instances", args=[config.service_name])
+    with django_assert_num_queries(6):  # session, user, the user's and groups' permissions, config (+policy), VMs
+        fragment = engineer_client.get(url, headers={"X-IXNode-Fragment": "1"})
+    body = fragment.content.decode()
+    assert fragment.status_code == 200 and "X-IXNode-Fragment" in fragment["Vary"]
+    assert body.lstrip().startswith('<section class="card" id="instances">') and "<html" not in body
+    assert 'id="manual-actions"' in body and 'name="back"' not in body
+
+    with django_assert_num_queries(6):
+        page = engineer_client.get(url)
+    html = page.content.decode()
+    assert page.status_code == 200 and "X-IXNode-Fragment" in page["Vary"]
+    assert html.lstrip().startswith("<!DOCTYPE html>") and 'class="topbar"' in html and 'class="mainnav"' in html
+    assert "<title>Instances · auto-vm-test · IXNode</title>" in html
+    assert f'<a class="button" href="/services/{config.service_name}/" id="back-to-service">Back to the service</a>' \
+        in html
+    panel = html.split('<section class="card" id="instances">')[1].split("</section>")[0]
+    assert 'id="instance-table"' in panel and 'id="manual-actions"' in panel
+    forms = panel.split("<form")[1:]
+    assert len(forms) == 3 and all('<input type="hidden" name="back" value="instances">' in f for f in forms)
+    assert 'data-fragment-url' not in html  # nothing on this page loads itself again
+
+
+def test_the_instances_page_in_korean(engineer_client, config):
+    page = engineer_client.get(reverse("autoscaling:service-instances", args=[config.service_name]),
+                               headers={"Accept-Language": "ko"})
+    html = page.content.decode()
+    assert '<html lang="ko">' in html and "서비스로 돌아가기" in html and "Back to the service" not in html

@@ -198,6 +198,7 @@ def test_every_page_in_korean_has_no_english_left(page, korean_site, estate, tmp
     pages = {
         "overview": "/",
         "service": f"/services/{shop.service_name}/",
+        "instances": f"/services/{shop.service_name}/instances/",  # the panel's page without JavaScript
         "diagnostics": f"/services/{shop.service_name}/diagnostics/",
         "events": "/events/",
         "events-filtered": "/events/?decision=BLOCK_UNKNOWN_COUNT",

@@ -162,3 +162,51 @@ def test_run_reaching_max_notifies_max_reached_once(channels, q_sync, config, ma
     kinds = [r.json()["ixnode"]["kind"] for r in channels.requests]
     assert kinds == ["scale_out_done", "max_reached"]  # the later block at max is the same (service, max) key
     assert "maximum (4) is reached" in channels.requests[1].json()["text"]
+
+
+def test_a_block_repeat_already_notified_enqueues_no_task(channels, config, make_event,
+                                                          django_capture_on_commit_callbacks):
+    """Alertmanager repeats an alert while the service is at its maximum: the first BLOCK_MAX enqueues the task
+    that notifies; each repeat inside the de-duplication window is only counted on the notification's row, as the
+    task would have counted it, and enqueues nothing. Past the window a repeat is notified again."""
+    import datetime as dt
+
+    from django_q.models import OrmQ
+
+    from notifications.tasks import notification_send_for_event
+
+    def enqueued() -> list[tuple]:
+        return [q.task["args"] for q in OrmQ.objects.order_by("id")
+                if q.task["func"] == "notifications.tasks.notification_send_for_event"]
+
+    def block(decision="BLOCK_MAX"):
+        with django_capture_on_commit_callbacks(execute=True):
+            return make_event(config, decision=decision, status="blocked", reason="4 >= max 4")
+
+    first = block()
+    assert enqueued() == [(first.pk,)]
+    notification_send_for_event(first.pk)  # the worker runs it
+    assert len(channels.requests) == 1
+    for _ in range(3):
+        block()
+    assert enqueued() == [(first.pk,)]  # three repeats, no task
+    row = SentNotification.objects.get(service_name=config.service_name, kind="max_reached", key="max")
+    assert (row.sent_count, row.suppressed_count) == (1, 3) and len(channels.requests) == 1
+
+    at_min = block("BLOCK_MIN")  # another notification: its own task
+    assert enqueued() == [(first.pk,), (at_min.pk,)]
+    SentNotification.objects.filter(pk=row.pk).update(last_sent_at=row.last_sent_at - dt.timedelta(hours=2))
+    later = block()  # the window has passed: notified again
+    assert enqueued()[-1] == (later.pk,)
+    notification_send_for_event(later.pk)
+    row.refresh_from_db()
+    assert (row.sent_count, row.suppressed_count) == (2, 3) and len(channels.requests) == 2
+
+    # a run's outcome still goes to its task on every save (the task also tells whether it reached max or min)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = make_event(config, status="running", after_count=None)
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            run.status, run.after_count = "succeeded", 3
+            run.save()
+    assert enqueued()[-2:] == [(run.pk,), (run.pk,)]

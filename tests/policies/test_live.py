@@ -191,6 +191,15 @@ def _post_alert(url: str, labels: dict[str, str]) -> None:
     assert response.status_code == 200, response.text
 
 
+def _scaled_out_past_the_cooldown(config) -> None:
+    """A scale-out run that finished just over a cooldown ago: the cooldown-end re-check's moment."""
+    finished = timezone.now() - timedelta(seconds=config.cooldown_seconds + 5)
+    ScaleEvent.objects.create(config=config, service_name=config.service_name, action=ScaleAction.SCALE_OUT,
+                              decision=Decision.ALLOW, status=EventStatus.SUCCEEDED, requested_count=1,
+                              finished_at=finished)
+    CooldownState.objects.update_or_create(config=config, defaults={"last_scale_out_at": finished})
+
+
 def test_cooldown_end_recheck_acts_on_a_still_firing_alert(config, plg_stack, prometheus_server, settings):
     settings.IXNODE_PROMETHEUS_URL = prometheus_server.url
     config.prometheus_job_name = prometheus_server.job_with_count(2)
@@ -199,11 +208,7 @@ def test_cooldown_end_recheck_acts_on_a_still_firing_alert(config, plg_stack, pr
     for target in prometheus_server.active_targets(config.prometheus_job_name):
         target_add(config=config, target=target["labels"]["instance"])
     ScalingPolicy.objects.create(config=config, policy_type="step", recheck_alert_at_cooldown_end=True)
-    finished = timezone.now() - timedelta(seconds=config.cooldown_seconds + 5)
-    ScaleEvent.objects.create(config=config, service_name=config.service_name, action=ScaleAction.SCALE_OUT,
-                              decision=Decision.ALLOW, status=EventStatus.SUCCEEDED, requested_count=1,
-                              finished_at=finished)
-    CooldownState.objects.update_or_create(config=config, defaults={"last_scale_out_at": finished})
+    _scaled_out_past_the_cooldown(config)
 
     # no alert firing: the re-check asks Alertmanager and does nothing
     assert services.alert_recheck(config=config) is None
@@ -227,17 +232,25 @@ def test_recheck_reports_an_unreachable_alertmanager(config, prometheus_server, 
     config.prometheus_job_name = prometheus_server.job_with_count(2)
     config.save(update_fields=["prometheus_job_name"])
     ScalingPolicy.objects.create(config=config, policy_type="step")
-    finished = timezone.now() - timedelta(seconds=config.cooldown_seconds + 5)
-    ScaleEvent.objects.create(config=config, service_name=config.service_name, action=ScaleAction.SCALE_OUT,
-                              decision=Decision.ALLOW, status=EventStatus.SUCCEEDED, requested_count=1,
-                              finished_at=finished)
-    CooldownState.objects.update_or_create(config=config, defaults={"last_scale_out_at": finished})
+    _scaled_out_past_the_cooldown(config)
     assert services.alert_recheck(config=config) is None
     assert "IXNODE_ALERTMANAGER_URL" in caplog.text and ScaleEvent.objects.count() == 1  # only the finished run
 
 
 
 # --- the recommended policy: the rules' window and the freshest reading -------------------------------------
+
+
+def _recommended(config, settings, load_exporters, *, cpu: float, memory: float = 20, **fields
+                 ) -> tuple[ScalingPolicy, PrometheusClient]:
+    """The recommended policy (dry run) on the scraped service, the rules' window 40 s and the freshest reading
+    over 3 s, both VMs set to ``cpu`` / ``memory`` %."""
+    settings.IXNODE_PROMETHEUS_RATE_WINDOW = "40s"
+    settings.IXNODE_POLICY_FRESH_WINDOW = "3s"
+    policy = ScalingPolicy.objects.create(config=config, policy_type="recommended", dry_run=True, **fields)
+    for exporter in load_exporters:
+        exporter.set_load(cpu=cpu, memory=memory)
+    return policy, PrometheusClient()
 
 
 def _readings(config, policy, client) -> tuple[list[float], list[float]]:
@@ -251,12 +264,7 @@ def test_recommended_scales_out_on_a_sustained_load_but_not_on_a_spike_that_has_
     """Against the real Prometheus: the rules' window (here 40 s) and irate of the last two scrapes. While both
     are above the threshold the loop scales out to the target; once the load has dropped, the window still holds
     the spike but the fresh reading does not, and nothing scales out."""
-    settings.IXNODE_PROMETHEUS_RATE_WINDOW = "40s"
-    settings.IXNODE_POLICY_FRESH_WINDOW = "3s"
-    policy = ScalingPolicy.objects.create(config=scraped_service, policy_type="recommended", dry_run=True)
-    client = PrometheusClient()
-    for exporter in load_exporters:
-        exporter.set_load(cpu=95, memory=20)
+    policy, client = _recommended(scraped_service, settings, load_exporters, cpu=95)
 
     def hot():
         window, fresh = _readings(scraped_service, policy, client)
@@ -298,14 +306,9 @@ def test_recommended_records_the_fresh_demand_and_holds_a_recurring_spike_agains
     reading (VMs × irate of the last two scrapes). Two spikes recorded in the loop's memory (older than the
     scale-in's hour, inside the two hours a spike is remembered) keep the capacity that carries them; with one,
     the quiet load scales in."""
-    settings.IXNODE_PROMETHEUS_RATE_WINDOW = "40s"
-    settings.IXNODE_POLICY_FRESH_WINDOW = "3s"
     scraped_service.min_vms = 1
     scraped_service.save(update_fields=["min_vms"])
-    policy = ScalingPolicy.objects.create(config=scraped_service, policy_type="recommended", dry_run=True)
-    client = PrometheusClient()
-    for exporter in load_exporters:
-        exporter.set_load(cpu=20, memory=20)
+    policy, client = _recommended(scraped_service, settings, load_exporters, cpu=20)
 
     def quiet():
         window, fresh = _readings(scraped_service, policy, client)
@@ -331,71 +334,98 @@ def test_recommended_records_the_fresh_demand_and_holds_a_recurring_spike_agains
     assert (event.decision, event.status) == (Decision.ALLOW, EventStatus.DRY_RUN)
 
 
-def test_recommended_margin_from_the_noise_of_the_fresh_demand_in_the_loops_memory(scraped_service, settings,
-                                                                                  load_exporters):
-    """Against the real Prometheus: both VMs at 73 %, 7 points below the threshold. The margin comes from the noise
-    of the fresh demand the loop recorded over the last hour (the policy row's memory): smooth, the least margin
-    (trigger 75 %) and no scale-out; ± 20 VM-% of noise, the full margin (trigger 70 %) and a scale-out."""
-    settings.IXNODE_PROMETHEUS_RATE_WINDOW = "40s"
-    settings.IXNODE_POLICY_FRESH_WINDOW = "3s"
-    policy = ScalingPolicy.objects.create(config=scraped_service, policy_type="recommended", dry_run=True)
-    client = PrometheusClient()
-    for exporter in load_exporters:
-        exporter.set_load(cpu=73, memory=20)
+@pytest.mark.parametrize(("load", "steady", "smooth_says", "noise", "noisy_says", "noisy_does_not_say"), [
+    # both VMs at 73 %, 7 points below the threshold: smooth, the least margin (trigger 75 %) and no scale-out;
+    # ± 20 VM-% of noise, the full margin (trigger 70 %) and a scale-out
+    pytest.param(73, (71, 74.5), "scale-out margin 5 points", 20, "scale-out margin 10 points", None,
+                 id="margin-from-the-noise"),
+    # both VMs at 76 %, above the trigger the least margin sets (75 %) but below the threshold: smooth, no reading
+    # would overload 2 VMs at the level expected when a clone would serve, the margin does not pay and nothing is
+    # bought; ± 12 VM-% of noise, half of the readings would: the margin stays and it scales out
+    pytest.param(76, (75.5, 78), "no scale-out margin: 0% of the fresh readings", 12, None, "no scale-out margin",
+                 id="margin-only-where-it-pays"),
+])
+def test_recommended_margin_from_the_fresh_demand_in_the_loops_memory(scraped_service, settings, load_exporters,
+                                                                      load, steady, smooth_says, noise, noisy_says,
+                                                                      noisy_does_not_say):
+    """Against the real Prometheus: the margin comes from the noise of the fresh demand the loop recorded over the
+    last hour (the policy row's memory), and is used only where it pays — an hour of smooth fresh demand, then one
+    of ± ``noise`` VM-% around the same level."""
+    policy, client = _recommended(scraped_service, settings, load_exporters, cpu=load)
+    low, high = steady
 
-    def steady():
+    def at_load():
         window, fresh = _readings(scraped_service, policy, client)
-        return len(window) == len(fresh) == 2 and all(71 <= v <= 74.5 for v in window + fresh)
+        return len(window) == len(fresh) == 2 and all(low <= v <= high for v in window + fresh)
 
-    _wait(steady, what="both VMs at 73 % over the rules' window and in the fresh reading", timeout=90)
+    _wait(at_load, what=f"both VMs at {load} % over the rules' window and in the fresh reading", timeout=90)
+    demand = 2 * load
     now = time.time()
-    policy.recommendations = [[now - m * 60, 146, 146] for m in range(60, 0, -1)]
+    policy.recommendations = [[now - m * 60, demand, demand] for m in range(60, 0, -1)]
     policy.save(update_fields=["recommendations"])
     outcome, _ = services.policy_evaluate(config=scraped_service)
     assert outcome.action is None and outcome.desired == 2, outcome.reason
-    assert "scale-out margin 5 points" in outcome.reason
+    assert smooth_says in outcome.reason
 
-    _wait(steady, what="both VMs still at 73 %", timeout=30)
+    _wait(at_load, what=f"both VMs still at {load} %", timeout=30)
     now = time.time()
-    policy.recommendations = [[now - m * 60, 146, 166 if m % 2 else 126] for m in range(60, 0, -1)]
+    policy.recommendations = [[now - m * 60, demand, demand + noise if m % 2 else demand - noise]
+                              for m in range(60, 0, -1)]
     policy.save(update_fields=["recommendations"])
     outcome, event = services.policy_evaluate(config=scraped_service)
-    assert (outcome.action, outcome.desired) == (ScaleAction.SCALE_OUT, 3), outcome.reason  # ceil(2 × 73 / 70)
-    assert "scale-out margin 10 points" in outcome.reason
+    assert (outcome.action, outcome.desired) == (ScaleAction.SCALE_OUT, 3), outcome.reason  # ceil(2 × 7x / 70)
+    if noisy_says:
+        assert noisy_says in outcome.reason
+    if noisy_does_not_say:
+        assert noisy_does_not_say not in outcome.reason
     assert (event.decision, event.status) == (Decision.ALLOW, EventStatus.DRY_RUN)
     policy.refresh_from_db()
     assert len(policy.recommendations) == 61 and len(policy.recommendations[-1]) == 3
 
 
-def test_recommended_margin_only_where_it_pays_from_the_loops_memory(scraped_service, settings, load_exporters):
-    """Against the real Prometheus: both VMs at 76 %, above the trigger the least margin sets (75 %) but below the
-    threshold. With an hour of smooth fresh demand in the policy row's memory, no reading would overload 2 VMs at
-    the level expected when a clone would serve: the margin does not pay and nothing is bought. With ± 12 VM-% of
-    noise, half of the readings would: the margin stays and it scales out."""
-    settings.IXNODE_PROMETHEUS_RATE_WINDOW = "40s"
-    settings.IXNODE_POLICY_FRESH_WINDOW = "3s"
-    policy = ScalingPolicy.objects.create(config=scraped_service, policy_type="recommended", dry_run=True)
-    client = PrometheusClient()
-    for exporter in load_exporters:
-        exporter.set_load(cpu=76, memory=20)
+def test_recommended_seed_rule_waits_for_memory_read_from_prometheus(scraped_service, settings, load_exporters):
+    """Against the real Prometheus: the option that waits for the seed's scale-in rule reads memory the way the loop
+    reads the policy's CPU (per instance, the rules' window) and records it with each evaluation. CPU at 10 % but
+    memory at 60 %: the seed's alert (CPU < 30 % and memory < 30 %) would not fire, the VMs stay; memory down to
+    20 %, the rule holds over the recorded 5 minutes and the scale-in goes."""
+    scraped_service.min_vms = 1
+    scraped_service.save(update_fields=["min_vms"])
+    assert (scraped_service.scale_in_cpu_threshold, scraped_service.scale_in_memory_threshold,
+            scraped_service.scale_in_duration_minutes) == (30, 30, 5)
+    policy, client = _recommended(scraped_service, settings, load_exporters, cpu=10, memory=60,
+                                  scale_in_on_seed_rule=True)
 
-    def steady():
+    def memory_of_both():
+        vms, _ = services._utilisation_read(config=scraped_service, policy=policy, prometheus=client,
+                                            metric="memory")
+        return sorted(round(vm.utilisation) for vm in vms or [])
+
+    def settled(low: float, high: float):
         window, fresh = _readings(scraped_service, policy, client)
-        return len(window) == len(fresh) == 2 and all(75.5 <= v <= 78 for v in window + fresh)
+        memory = memory_of_both()
+        return (len(window) == len(fresh) == len(memory) == 2 and max(window + fresh) < 15
+                and all(low <= m <= high for m in memory))
 
-    _wait(steady, what="both VMs at 76 % over the rules' window and in the fresh reading", timeout=90)
+    _wait(lambda: settled(57, 63), what="both VMs at 10 % CPU and 60 % memory", timeout=90)
+    # the last 10 minutes in the loop's memory: CPU and memory low (as if memory had just risen)
     now = time.time()
-    policy.recommendations = [[now - m * 60, 152, 152] for m in range(60, 0, -1)]
-    policy.save(update_fields=["recommendations"])
-    outcome, _ = services.policy_evaluate(config=scraped_service)
-    assert outcome.action is None and outcome.desired == 2, outcome.reason
-    assert "no scale-out margin: 0% of the fresh readings" in outcome.reason
-
-    _wait(steady, what="both VMs still at 76 %", timeout=30)
-    now = time.time()
-    policy.recommendations = [[now - m * 60, 152, 164 if m % 2 else 140] for m in range(60, 0, -1)]
+    policy.recommendations = [[now - m * 60, 20, 20, 20] for m in range(10, 0, -1)]
     policy.save(update_fields=["recommendations"])
     outcome, event = services.policy_evaluate(config=scraped_service)
-    assert (outcome.action, outcome.desired) == (ScaleAction.SCALE_OUT, 3), outcome.reason
-    assert "no scale-out margin" not in outcome.reason
+    assert outcome.action is None and outcome.desired == 2 and event is None, outcome.reason
+    assert "waits for the seed's scale-in rule (CPU below 30% and memory below 30% for 5 min)" in outcome.reason
+    policy.refresh_from_db()
+    at, window_demand, fresh_demand, memory_demand = policy.recommendations[-1]
+    assert at >= now - 5 and window_demand <= 30 and fresh_demand <= 30 and 114 <= memory_demand <= 126  # 2 × 60 %
+
+    for exporter in load_exporters:
+        exporter.set_load(cpu=10, memory=20)
+    _wait(lambda: settled(17, 23), what="both VMs at 20 % memory", timeout=30)
+    now = time.time()
+    policy.recommendations = [[now - m * 60, 20, 20, 40] for m in range(10, 0, -1)]
+    policy.save(update_fields=["recommendations"])
+    outcome, event = services.policy_evaluate(config=scraped_service)
+    assert (outcome.action, outcome.desired) == (ScaleAction.SCALE_IN, 1), outcome.reason
     assert (event.decision, event.status) == (Decision.ALLOW, EventStatus.DRY_RUN)
+    policy.refresh_from_db()
+    assert 34 <= policy.recommendations[-1][3] <= 46  # 2 VMs × 20 %

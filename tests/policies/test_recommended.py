@@ -110,13 +110,44 @@ def test_the_memory_holds_demand_not_recommendations():
 
 
 def test_demand_helpers():
-    assert rec.demand(3, 33.34) == 101
+    assert rec.demand(3, 33.34) == 100.02  # as measured (float noise aside), not rounded up to 101
+    assert rec.demand(3, 100 / 3) == 100.0 and rec.shown(100.02) == 101 and rec.shown(100.0) == 100
     assert rec.remembered_peak([(0.0, 9), (50.0, 6), (100.0, 7)], now=100.0, window_seconds=60) == 7
     assert rec.remembered_peak([], now=100.0, window_seconds=60) is None
     assert rec.sustained([(0.0, 200), (60.0, 200)], now=60.0, seconds=60, above=160)
     assert not rec.sustained([(30.0, 200), (60.0, 200)], now=60.0, seconds=60, above=160)  # not long enough
     assert not rec.sustained([(0.0, 200), (30.0, 150), (60.0, 200)], now=60.0, seconds=60, above=160)
     assert rec.sustained([], now=0.0, seconds=0, above=0)
+
+
+def test_a_demand_just_below_a_threshold_is_below_it():
+    """4 VMs at 29.9 %: 119.6 VM-%, below the seed's scale-in threshold of 4 × 30 %. Rounded up to a whole percent
+    (120, as demands were kept before) it was not, and the seed's rule never held; likewise 4 VMs at 69.85 % are
+    not above a trigger at 279.5 VM-%."""
+    at = [(float(t), rec.demand(4, 29.9)) for t in range(0, 301, 60)]
+    assert at[0][1] == 119.6
+    assert rec.step_releases(at, now=300.0, seconds=300, below=30.0, current=4)
+    assert not rec.step_releases(at, now=300.0, seconds=300, below=29.9, current=4)  # at the threshold: not below
+    assert not rec.sustained([(0.0, rec.demand(4, 69.85)), (60.0, rec.demand(4, 69.85))], now=60.0, seconds=60,
+                             above=279.5)
+    # the whole evaluation: the option waits for the seed's rule, which holds at 29.9 % after its 5 minutes
+    on = replace(SETTINGS, scale_in_on_seed_rule=True, scale_in_threshold=30.0, scale_in_duration_seconds=300)
+    out = _run([(29.9, 29.9)] * 7, current=4, settings=on)
+    assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 2), out.reason
+    assert out.history[-1][1:] == (119.6, 119.6)
+
+
+def test_whole_percent_records_kept_before_still_load():
+    """Records of whole percents (rounded up, as kept before) beside new ones: they load and count as they are;
+    the notes show a demand as a whole VM-%, rounded up, as before."""
+    before = [((T0 - timedelta(minutes=m)).timestamp(), 151, 151) for m in range(30, 20, -1)]
+    out = evaluate_policy(SETTINGS, _inp(T0, current=4, window=20, fresh=20, history=before))
+    assert out.history[:10] == before and out.history[-1][1:] == (80.0, 80.0)
+    assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 3), out.reason  # ceil(151 / 75)
+    assert "highest demand of the scale-in window 151 VM-%" in out.reason
+    fractional = [((T0 - timedelta(minutes=5)).timestamp(), 150.4, 150.4)]
+    out = evaluate_policy(SETTINGS, _inp(T0, current=4, window=20, fresh=20, history=fractional))
+    assert out.desired == 3 and "highest demand of the scale-in window 151 VM-%" in out.reason
 
 
 def test_without_a_fresh_reading_the_window_decides():

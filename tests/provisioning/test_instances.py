@@ -135,7 +135,7 @@ def test_the_service_page_loads_the_panel_from_its_fragment(estate, engineer_cli
     assert "Loading instances…" in placeholder and f'href="{panel_url("auto-vm-test")}"' in placeholder  # no JS
     assert 'id="instance-table"' not in page and 'data-instance=' not in page
 
-    response = engineer_client.get(panel_url("auto-vm-test"))
+    response = engineer_client.get(panel_url("auto-vm-test"), headers={"X-IXNode-Fragment": "1"})  # the script's ask
     assert response.status_code == 200
     body = response.content.decode()
     assert body.lstrip().startswith('<section class="card" id="instances">') and "<html" not in body
@@ -204,7 +204,7 @@ def test_the_service_page_asks_no_system_the_panel_does(estate, settings, blackh
     time.sleep(0.3)  # the blackhole's accept loop polls every 0.2 s: a connection would have been taken by now
     assert blackhole.accepted == []
 
-    response = engineer_client.get(panel_url("auto-vm-test"))
+    response = engineer_client.get(panel_url("auto-vm-test"), headers={"X-IXNode-Fragment": "1"})  # the script's ask
     assert response.status_code == 200
     body = response.content.decode()
     for system in ("vcenter", "f5", "prometheus"):
