@@ -2,10 +2,28 @@
 """Django's command-line utility for IXNode Autoscaling."""
 
 import os
+import select
 import sys
 
-from django.core.exceptions import ImproperlyConfigured
-from django.core.management import execute_from_command_line
+try:
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management import execute_from_command_line
+    from django.db import DatabaseError
+except ImportError as exc:  # another Python than the project's venv (python3 manage.py …)
+    sys.stderr.write(
+        f"Django cannot be imported by {sys.executable} ({exc}). Run the project's commands with its venv: "
+        ".venv/bin/python manage.py … (make run, or make venv, creates it).\n"
+    )
+    sys.exit(2)
+
+from ixnode.management.errors import database_error_message  # noqa: E402 - once Django is known to be there
+
+
+def stdout_closed() -> bool:
+    """Whether the reader of standard output is gone (the write end of a pipe whose read end was closed)."""
+    poller = select.poll()
+    poller.register(sys.stdout.fileno(), select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
 
 
 def main() -> None:
@@ -13,12 +31,26 @@ def main() -> None:
 
     try:
         execute_from_command_line(sys.argv)
+        sys.stdout.flush()  # here, where a reader gone away is handled, rather than at exit
     except ImproperlyConfigured as exc:
         if "--traceback" in sys.argv:
             raise
         # A setting that cannot be used (ixnode/settings.py, ixnode/env.py): the message says which and how to fix it.
         sys.stderr.write(f"Configuration error: {exc}\n")
         sys.exit(2)
+    except DatabaseError as exc:
+        if "--traceback" in sys.argv:
+            raise
+        # Not migrated yet (a command run before make run or migrate), or unreachable: say which, and what to run.
+        sys.stderr.write(database_error_message(exc) + "\n")
+        sys.exit(1)
+    except BrokenPipeError:
+        # The reader of the output went away (manage.py simulate … | head): stop quietly, as other command-line
+        # tools do. A broken pipe of anything else (a socket, a subprocess) is an error and shows as one.
+        if not stdout_closed():
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
 
 
 if __name__ == "__main__":

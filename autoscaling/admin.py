@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -19,11 +21,13 @@ from artifacts.admin import ArtifactsAdminMixin
 from autoscaling.choices import ArtifactStatus
 from autoscaling.decision import cooldown_remaining
 from autoscaling.models import AutoscalingConfig, CooldownState, IPLease, ManagedVM, artifacts_status_label
+from autoscaling.naming import DERIVED_FIELDS
 from autoscaling.services.configs import (
     ConfigDeleteRefused,
     config_delete,
     config_delete_blockers,
     config_set_enabled,
+    config_values_with_defaults,
     validation_error_dict,
 )
 from autoscaling.services.runs import cooldown_clear
@@ -56,8 +60,31 @@ class ArtifactsStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AutoscalingConfigAdminForm(forms.ModelForm):
+    """The admin's config form. Adding a config, the Prometheus job name, VM prefix and F5 pool name may be left
+    empty, as on the *New config* page and in the API: they are derived from the service name
+    (``config_values_with_defaults``, ``autoscaling.naming``). The admin makes its model form from this one, with
+    the fieldsets' fields."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            for name in DERIVED_FIELDS:
+                if name in self.fields:
+                    self.fields[name].required = False
+                    self.fields[name].help_text = _("Left empty: derived from the service name.")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.instance.pk is None:
+            filled = config_values_with_defaults(data)
+            data.update({name: filled[name] for name in DERIVED_FIELDS if name in filled})
+        return data
+
+
 @admin.register(AutoscalingConfig)
 class AutoscalingConfigAdmin(ArtifactsAdminMixin, HumanHistoryAdminMixin, SimpleHistoryAdmin):
+    form = AutoscalingConfigAdminForm
     # Fits a 1,400 px window beside the admin's navigation: the bounds in one column, steps and F5 on the config's
     # page, the artifacts in the pages' wording, a short update time.
     list_display = ("service_name", "enabled", "template", "vm_bounds", "cooldown_seconds", "artifacts", "updated")

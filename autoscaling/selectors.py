@@ -6,16 +6,28 @@ import re
 from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.utils.translation import gettext as _
 
 from autoscaling.choices import LeaseState, ManagedVMState, ScaleInOrder
 from autoscaling.models import AutoscalingConfig, IPLease, ManagedVM
 from events.choices import IN_FLIGHT_STATUSES
 from events.models import ScaleEvent
+from ixnode.database import database_line
 from ixnode.queries import CompiledRead
 
 
 def config_list() -> QuerySet[AutoscalingConfig]:
     return AutoscalingConfig.objects.select_related("template").order_by("service_name")
+
+
+def config_missing_text(*, names: list[str]) -> str:
+    """Why a command found no config of these names, with the database it read and the configs that database holds:
+    a command run against another database (another ``IXNODE_ENV_FILE``, ``DATABASE_URL`` or directory) shows at
+    once."""
+    known = list(AutoscalingConfig.objects.order_by("service_name").values_list("service_name", flat=True)[:21])
+    listed = ", ".join(known[:20]) + (", …" if len(known) > 20 else "") if known else _("none")
+    return _("No autoscaling config named %(names)s in the database %(db)s (its configs: %(known)s).") % {
+        "names": ", ".join(sorted(names)), "db": database_line(), "known": listed}
 
 
 def config_get(*, service_name: str) -> AutoscalingConfig | None:

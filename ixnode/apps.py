@@ -23,4 +23,7 @@ class IxnodeAppConfig(AppConfig):
         legacy = checks.legacy_names_message()
         if legacy:
             logger.warning("%s", legacy)
+        unknown = checks.unknown_names_message()
+        if unknown:
+            logger.warning("%s", unknown)
         connection_created.connect(sqlite_files_protect, dispatch_uid="ixnode-sqlite-files-protect")

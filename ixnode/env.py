@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import secrets
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -61,11 +63,36 @@ RENAMED: dict[str, str] = {
 }
 # New name -> old name, for every renamed variable that was read under its old name in this process.
 legacy_used: dict[str, str] = {}
+# Every variable the settings asked for in this process (through env_raw): what the product reads.
+names_read: set[str] = set()
+# The product's IXNODE_ variables read outside the settings, and those of its tools (tests, bench, scripts, lab);
+# names starting with IXNODE_TEST_ are the test suite's own. None of them is a misspelling.
+READ_ELSEWHERE: frozenset[str] = frozenset({
+    "IXNODE_ENV_FILE", "IXNODE_ADMIN_USER", "IXNODE_ADMIN_PASSWORD", "IXNODE_TRACES_DIR",
+    "IXNODE_BENCH_PROCESSES", "IXNODE_NASA_TRACE", "IXNODE_SCREENSHOT_DIR", "IXNODE_SCREENSHOTS_DIR",
+    "IXNODE_UPSTREAM_DIR",
+})
+PREFIX = "IXNODE_"
+
+
+def unknown_names(environ: Mapping[str, str] | None = None) -> list[tuple[str, str | None]]:
+    """The IXNODE_ variables set (in the environment or the .env file read into it) that nothing reads: a
+    misspelt name is silently ignored otherwise. Each with the known name it most resembles, if any."""
+    environ = os.environ if environ is None else environ
+    known = names_read | READ_ELSEWHERE | set(RENAMED)
+    out: list[tuple[str, str | None]] = []
+    for name in sorted(environ):
+        if not name.startswith(PREFIX) or name in known or name.startswith(PREFIX + "TEST_"):
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
+        out.append((name, close[0] if close else None))
+    return out
 
 
 def env_raw(name: str) -> tuple[str, str | None]:
     """The variable's value and the name it was found under (the old name of a renamed variable, when only that is
     set)."""
+    names_read.add(name)
     value = os.environ.get(name)
     old = RENAMED.get(name)
     if value is None and old is not None and old in os.environ:

@@ -97,7 +97,13 @@ TEMPLATES = [
 # --- Database: SQLite (WAL, busy timeout) under var/ by default, PostgreSQL via DATABASE_URL ---------
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("IXNODE_DB_CONN_MAX_AGE", 60))}
+    try:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL,
+                                                      conn_max_age=env_int("IXNODE_DB_CONN_MAX_AGE", 60))}
+    except ValueError as exc:  # dj_database_url.UnknownSchemeError among them: a typo in the URL
+        raise ImproperlyConfigured(
+            f"DATABASE_URL cannot be read ({exc}); write it as postgres://USER:PASSWORD@HOST:5432/NAME, or leave it "
+            "unset for SQLite under var/") from exc
 else:
     DATABASES = {
         "default": {

@@ -105,16 +105,19 @@ def health_prometheus() -> CheckResult:
     return CheckResult("prometheus", title, True, _("%(count)d scrape jobs loaded") % {"count": len(jobs)})
 
 
+def vcenter_setup_fix() -> str:
+    """The fix of every check that finds vCenter not configured: the settings by their names."""
+    return _("Set IXNODE_VCENTER_HOST, IXNODE_VCENTER_USER and IXNODE_VCENTER_PASSWORD (and IXNODE_VCENTER_DATACENTER "
+             "when vCenter has several).")
+
+
 def health_vcenter() -> CheckResult:
 
     title = "vCenter"
     try:
         about = vcenter_client().about()
     except VCenterConfigError as exc:
-        return _from_exception("vcenter", title, None, exc,
-                               _("Set IXNODE_VCENTER_HOST, IXNODE_VCENTER_USER and IXNODE_VCENTER_PASSWORD (and "
-                                 "IXNODE_VCENTER_DATACENTER when "
-                                 "vCenter has several)."))
+        return _from_exception("vcenter", title, None, exc, vcenter_setup_fix())
     except VCenterError as exc:
         return _from_exception("vcenter", title, False, exc, _("Check IXNODE_VCENTER_HOST, the credentials and TLS "
                                                                "pin."))
@@ -491,7 +494,7 @@ def check_template(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Che
         vcenter = vcenter_client(timeout=ctx.vcenter_timeout) if ctx.vcenter_timeout else vcenter_client()
         found = vcenter.vm_find(name)
     except VCenterConfigError as exc:
-        return _from_exception("template", title, None, exc, _("Set the VCENTER_* settings."), system="vCenter")
+        return _from_exception("template", title, None, exc, vcenter_setup_fix(), system="vCenter")
     except VCenterError as exc:
         return _from_exception("template", title, False, exc,
                                _("Check IXNODE_VCENTER_HOST, the credentials and that vCenter answers from this host."),

@@ -1,6 +1,6 @@
 """A simulator config file in the config API's shape, checked by the config API's own serializer.
 
-The document is what ``GET /api/configs/<id>/`` returns and ``POST`` takes (camelCase, nested
+The document is what ``GET /api/autoscaling/configs/<serviceName>/`` returns and ``POST`` takes (camelCase, nested
 ``monitoring``/``network``/``f5``), all keys optional (a missing one keeps the model's default), plus two
 simulator sections: ``policy`` (the engine's PolicySettings) and ``simulation`` (the simulated world's
 SimParams). Any other key is an error naming the file and the key's path. Values go through
@@ -26,7 +26,14 @@ from autoscaling.api.serializers import AutoscalingConfigSerializer, nest_errors
 from autoscaling.models import AutoscalingConfig
 from autoscaling.validation import config_errors
 from policies.engine.evaluate import PolicySettings
-from policies.simulator.config import ConfigError, config_from_values, policy_from_json, read_json, simulation_from_json
+from policies.simulator.config import (
+    ConfigError,
+    config_from_values,
+    policy_from_json,
+    read_json,
+    simulation_from_json,
+    snake,
+)
 from policies.simulator.engine import SimConfig
 
 SECTIONS = ("policy", "simulation")
@@ -57,6 +64,27 @@ def _known_list(serializer: serializers.Serializer, prefix: str = "") -> list[st
     return names
 
 
+def _by_model_name(serializer: serializers.Serializer, prefix: str = "") -> dict[str, str]:
+    """The API key of each model field, by the field's name (``scale_out_cpu_threshold`` → ``monitoring.cpuThreshold``):
+    the names the admin, the pages and the seed use, which a file written from them holds, snake or camel case."""
+    out: dict[str, str] = {}
+    for key, field in serializer.fields.items():
+        if isinstance(field, serializers.Serializer):
+            out.update(_by_model_name(field, f"{prefix}{key}."))
+        elif isinstance(field.source, str) and field.source != "*":
+            out[field.source] = f"{prefix}{key}"
+    return out
+
+
+def _hint(key: str, known: list[str], by_model_name: dict[str, str]) -> str | None:
+    """The API key an unknown key most likely means: the model field of that name, else the closest spelling."""
+    by_name = by_model_name.get(snake(key.rsplit(".", 1)[-1]))
+    if by_name and by_name != key:
+        return by_name
+    close = difflib.get_close_matches(key, known, n=1)
+    return close[0] if close else None
+
+
 def _flat(errors: Any, prefix: str = "") -> list[str]:
     if isinstance(errors, dict):
         return [line for key, value in errors.items() for line in _flat(value, f"{prefix}{key}.")]
@@ -83,10 +111,11 @@ def config_from_file(path: str | Path) -> tuple[SimConfig, PolicySettings | None
     unknown = _unknown_keys(api, serializer)
     if unknown:
         known = _known_list(serializer)
+        by_model_name = _by_model_name(serializer)
         hints = []
         for key in unknown:
-            close = difflib.get_close_matches(key, known, n=1)
-            hints.append(_("%(key)s (did you mean %(close)s?)") % {"key": key, "close": close[0]} if close else key)
+            close = _hint(key, known, by_model_name)
+            hints.append(_("%(key)s (did you mean %(close)s?)") % {"key": key, "close": close} if close else key)
         raise ConfigError(
             ngettext("Config file %(path)s: unknown key %(keys)s; the config API's keys are %(known)s, and the "
                      "simulator's sections %(sections)s.",

@@ -124,14 +124,15 @@ def config_from_service(service_name: str) -> tuple[SimConfig, PolicySettings | 
     """Read the config (and its scaling policy, if any) of ``service_name`` from the database."""
     # The simulator runs without a database (bench, scripts, files): the ORM only when a service is named.
     from autoscaling.models import AutoscalingConfig  # noqa: PLC0415
+    from autoscaling.selectors import config_missing_text  # noqa: PLC0415
     from policies.selectors import policy_settings  # noqa: PLC0415
 
     try:
         row = AutoscalingConfig.objects.get(service_name=service_name)
     except AutoscalingConfig.DoesNotExist as exc:
         raise ConfigError(
-            _("No autoscaling config named %(name)s; give a service name or a path to a JSON file.")
-            % {"name": repr(service_name)}
+            _("%(missing)s Give a service name or a path to a JSON file.")
+            % {"missing": config_missing_text(names=[service_name])}
         ) from exc
     config = config_from_values({f.name: getattr(row, f.name) for f in fields(SimConfig) if hasattr(row, f.name)},
                                 service_name)

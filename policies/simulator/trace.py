@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import csv
+import re
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from django.utils.translation import gettext as _
+
+SEP_LINE = re.compile(r"^sep=(.)\r?\n?$")
 
 
 class TraceError(Exception):
@@ -48,15 +52,32 @@ class Trace:
         return Trace(self.times, loads, self.interval, self.tz_offset)
 
 
+# A number this large is no time in seconds (the year 5138): it is in milliseconds, as Grafana's CSV export writes
+# times when its values are not formatted; Prometheus' query_range writes seconds.
+EPOCH_MS_FROM = 1e11
+
+
 def parse_time(text: str) -> datetime:
-    """ISO 8601 (``1995-07-01 00:00:00-04:00``, naive = UTC) or epoch seconds."""
+    """ISO 8601 (``1995-07-01 00:00:00-04:00``, naive = UTC), epoch seconds or epoch milliseconds."""
     text = text.strip()
     try:
-        return datetime.fromtimestamp(float(text), UTC)
+        number = float(text)
     except ValueError:
         pass
+    else:
+        return datetime.fromtimestamp(number / 1000 if abs(number) >= EPOCH_MS_FROM else number, UTC)
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def separator_line(fh: TextIO) -> tuple[str, int]:
+    """The delimiter a leading ``sep=;`` line names (spreadsheet exports, Grafana's "Download for Excel") and the
+    lines consumed (1); else ``,`` and 0, with the file left at its start."""
+    match = SEP_LINE.match(fh.readline())
+    if match:
+        return match.group(1), 1
+    fh.seek(0)
+    return ",", 0
 
 
 def read_trace(path: str | Path, *, time_column: str, load_column: str) -> Trace:
@@ -69,7 +90,8 @@ def read_trace(path: str | Path, *, time_column: str, load_column: str) -> Trace
     tz_offset = 0.0
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
+            delimiter, skipped = separator_line(fh)
+            reader = csv.DictReader(fh, delimiter=delimiter)
             columns = reader.fieldnames or []
             for wanted, option in ((time_column, "--time-column"), (load_column, "--load-column")):
                 if wanted not in columns:
@@ -79,7 +101,7 @@ def read_trace(path: str | Path, *, time_column: str, load_column: str) -> Trace
                            "option": option}
                     )
             for row in reader:
-                line = reader.line_num
+                line = reader.line_num + skipped
                 raw_time = (row.get(time_column) or "").strip()
                 if not raw_time:
                     raise TraceError(_("%(path)s:%(line)s: empty %(column)s; every row needs a time.")

@@ -71,6 +71,25 @@ def test_valid_config_saved_from_admin(admin_client, config_values):
     assert AutoscalingConfig.objects.get().f5_vip_address == "127.0.48.229"
 
 
+def test_derived_names_may_be_left_empty_in_the_admin_as_on_the_pages(admin_client, config_values):
+    """Adding a config in the admin, the job name, VM prefix and F5 pool follow the service name when left empty
+    (the New config page and the API do so; the admin asked for them: "This field is required")."""
+    url = reverse("admin:autoscaling_autoscalingconfig_add")
+    form = admin_client.get(url).context["adminform"].form
+    assert not form.fields["prometheus_job_name"].required
+    assert form.fields["vm_prefix"].help_text == "Left empty: derived from the service name."
+    response = admin_client.post(url, form_data(config_values, prometheus_job_name="", vm_prefix="", f5_pool_name=""))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    saved = AutoscalingConfig.objects.get()
+    assert (saved.prometheus_job_name, saved.vm_prefix, saved.f5_pool_name) == (
+        "auto-vm-test-service", "auto-vm-test", "auto-vm-test-pool")
+    # Editing, they stay required: emptying one is an error, not a silent rename.
+    change = reverse("admin:autoscaling_autoscalingconfig_change", args=[saved.pk])
+    response = admin_client.post(change, form_data(config_values, vm_prefix=""))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["vm_prefix"] == ["This field is required."]
+
+
 def test_dns_servers_and_key_path_accepted_in_admin(admin_client, config_values):
     data = form_data(config_values, dns_servers="127.0.0.53, ::1;127.0.0.54", ssh_key_path="/etc/ixnode/id_ed25519")
     response = admin_client.post(reverse("admin:autoscaling_autoscalingconfig_add"), data)

@@ -228,6 +228,26 @@ def test_token_auth_with_drf_create_token(config, operator, capsys):
     assert client.get(BASE).status_code == 401
 
 
+def test_a_user_token_sent_as_bearer_is_told_the_scheme(config, operator):
+    """The webhook takes ``Bearer``; the operator API ``Token``. A newcomer's ``Bearer <API token>`` (or a bare
+    token) hears which header to send, not DRF's "credentials were not provided"; the token itself is not echoed."""
+    token = Token.objects.create(user=operator).key
+    client = APIClient()
+    for header in (f"Bearer {token}", token, f"Basic {token}"):
+        client.credentials(HTTP_AUTHORIZATION=header)
+        answer = client.get(BASE)
+        assert answer.status_code == 401
+        assert answer["WWW-Authenticate"] == "Token"
+        detail = answer.json()["detail"]
+        assert "'Authorization: Token <token>'" in detail and "drf_create_token" in detail and token not in detail
+    korean = client.get(BASE, HTTP_ACCEPT_LANGUAGE="ko")
+    assert "Authorization: Token <token>" in korean.json()["detail"] and "웹훅" in korean.json()["detail"]
+    # No header, or a wrong token under the right scheme: DRF's own answers, as before.
+    assert APIClient().get(BASE).json()["detail"] == "Authentication credentials were not provided."
+    client.credentials(HTTP_AUTHORIZATION="Token wrong")
+    assert client.get(BASE).json()["detail"] == "Invalid token."
+
+
 def test_session_auth(config, operator, client):
     client.force_login(operator)
     assert client.get(BASE).status_code == 200

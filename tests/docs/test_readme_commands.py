@@ -78,6 +78,9 @@ def test_readme_commands_run_as_written(fresh_clone, tmp_path):
     summary = result["summary"]
     assert "IXNode Autoscaling is running: http://127.0.0.1:8000/" in summary
     assert "IXNODE_WEBHOOK_TOKEN" in summary and "IXNODE_PLG_MODE" in summary
+    # The first start generated the admin's password and printed it once; the summary says where.
+    assert "created admin user 'admin' with generated password: " in summary
+    assert "(password: the one generated just now, printed once above after the migrations" in summary
     assert result["make_run_status"] == 0, result["make_run_tail"]
     assert "Error" not in result["make_run_tail"].split("Stopping")[-1]
     # gunicorn's control socket lives under var/ while it runs (and is gone once it stopped).

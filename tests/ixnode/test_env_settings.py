@@ -187,3 +187,90 @@ def test_a_bad_value_under_an_old_name_is_named_by_that_name(monkeypatch):
     monkeypatch.setenv("F5_TIMEOUT", "soon")
     with pytest.raises(ImproperlyConfigured, match="F5_TIMEOUT must be a number, got 'soon'"):
         env_float("IXNODE_F5_TIMEOUT", 10.0)
+
+
+def plain_manage(tmp_path: Path, *args: str, python: tuple[str, ...] = (sys.executable,),
+                 **env: str) -> subprocess.CompletedProcess:
+    """``manage.py`` as a newcomer's plain shell runs it: nothing of this test run's settings, no .env."""
+    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "IXNODE_VAR_DIR": str(tmp_path / "var"),
+            "IXNODE_ENV_FILE": ""}
+    return subprocess.run([*python, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_a_command_run_before_migrate_says_so_without_a_traceback(tmp_path):
+    """The README's second shell run before make run ever migrated: an empty SQLite file, no tables."""
+    result = plain_manage(tmp_path, "drf_create_token", "admin")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"The database (SQLite {tmp_path / 'var' / 'ixnode.sqlite3'}) is not set up "
+                                    "yet: "), result.stderr
+    assert "migrations are not applied" in result.stderr and "manage.py migrate" in result.stderr
+    assert "no such table: auth_user" in result.stderr
+    # In the operator's language too.
+    korean = plain_manage(tmp_path, "render_artifacts", "auto-vm-test", "--output-dir", str(tmp_path / "out"),
+                          LANGUAGE_CODE="ko")
+    assert korean.returncode == 1 and "Traceback" not in korean.stderr
+    assert "데이터베이스" in korean.stderr and "manage.py migrate" in korean.stderr, korean.stderr
+
+
+def test_an_unreachable_or_misspelt_database_url_is_named_without_a_traceback(tmp_path):
+    down = plain_manage(tmp_path, "drf_create_token", "admin",
+                        DATABASE_URL="postgres://ixnode:s3cret-pw@127.0.0.1:1/ixnode")
+    assert down.returncode == 1, down.stderr
+    assert "Traceback" not in down.stderr
+    assert down.stderr.startswith("The database (postgresql 127.0.0.1:1/ixnode) cannot be used. Check DATABASE_URL")
+    assert "s3cret-pw" not in down.stderr
+    typo = plain_manage(tmp_path, "check", DATABASE_URL="postgress://ixnode@127.0.0.1/ixnode")
+    assert typo.returncode == 2 and "Traceback" not in typo.stderr, typo.stderr
+    assert typo.stderr.startswith("Configuration error: DATABASE_URL cannot be read (Scheme 'postgress://' is "
+                                  "unknown"), typo.stderr
+    assert "postgres://USER:PASSWORD@HOST:5432/NAME" in typo.stderr
+
+
+def test_manage_py_run_by_another_python_points_at_the_venv(tmp_path):
+    """``python3 manage.py …`` with a Python that has no Django (here: the venv's without its site-packages)."""
+    result = plain_manage(tmp_path, "check", python=(sys.executable, "-S"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "Django cannot be imported by" in result.stderr and ".venv/bin/python manage.py" in result.stderr
+
+
+def test_a_misspelt_variable_in_the_env_file_is_named_with_the_one_it_resembles(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("IXNODE_WEBHOOK_TOKN=abc\nIXNODE_PROMETHEUS_URL=http://127.0.0.1:9090\n")
+    env_file.chmod(0o600)
+    result = plain_manage(tmp_path, "check", IXNODE_ENV_FILE=str(env_file), IXNODE_SOMETHING_ELSE="1")
+    assert result.returncode == 0, result.stderr
+    assert "ixnode.W002" in result.stderr
+    assert "IXNODE_WEBHOOK_TOKN (did you mean IXNODE_WEBHOOK_TOKEN?)" in result.stderr
+    assert "IXNODE_SOMETHING_ELSE" in result.stderr
+    assert "IXNODE_PROMETHEUS_URL" not in result.stderr  # a setting the product reads
+    # Every process logs it at start too (the web server's and the worker's, where no system check runs).
+    started = subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT,
+                             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "IXNODE_ENV_FILE": str(env_file),
+                                  "IXNODE_VAR_DIR": str(tmp_path / "var"), "DJANGO_SETTINGS_MODULE": "ixnode.settings"},
+                             capture_output=True, text=True, timeout=60)
+    assert started.returncode == 0, started.stderr
+    assert "IXNODE_WEBHOOK_TOKN (did you mean IXNODE_WEBHOOK_TOKEN?)" in started.stderr
+    # Every variable the settings read, and the ones read elsewhere, are known: nothing to report.
+    clean = plain_manage(tmp_path, "check", IXNODE_ADMIN_USER="ops", IXNODE_TRACES_DIR="/tmp",
+                         IXNODE_VCENTER_HOST="vc.example", VCENTER_USER="old-name")
+    assert clean.returncode == 0 and "ixnode.W002" not in clean.stderr, clean.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
+    """``manage.py simulate … | head -1``: the pipe's reader is gone before the table is written."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "manage.py", "simulate", "--trace", "docs/examples/trace.csv", "--config",
+             "docs/examples/auto-vm-test.json", "--capacity", "150", "--policy", "step"],
+            cwd=ROOT, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "IXNODE_VAR_DIR": str(tmp_path / "var"),
+                           "IXNODE_ENV_FILE": ""},
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr

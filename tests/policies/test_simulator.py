@@ -280,6 +280,26 @@ def test_bad_traces(tmp_path, content, message):
         read_trace(path, time_column="timestamp", load_column="load")
 
 
+def test_grafana_and_prometheus_exports_read_as_they_come(tmp_path):
+    """Grafana's CSV export (epoch milliseconds when not formatted; a ``sep=`` line for Excel) and a Prometheus
+    query_range written as CSV (epoch seconds, fractions allowed)."""
+    grafana = tmp_path / "grafana.csv"
+    grafana.write_text('"Time","web-shop"\n1795132800000,10\n1795133100000,12\n1795133400000,\n')
+    trace = read_trace(grafana, time_column="Time", load_column="web-shop")
+    assert trace.times == [1795132800.0, 1795133100.0, 1795133400.0] and trace.interval == 300
+    assert trace.loads == [10.0, 12.0, None]
+    prometheus = tmp_path / "prometheus.csv"
+    prometheus.write_text("timestamp,request_count\n1795132800,10\n1795133100.5,12\n")
+    assert read_trace(prometheus, time_column="timestamp", load_column="request_count").times == [
+        1795132800.0, 1795133100.5]
+    excel = tmp_path / "excel.csv"
+    excel.write_text('sep=;\r\n"Time";"web-shop"\r\n2026-11-20 00:00:00;10\r\n2026-11-20 00:05:00;12,5\r\n')
+    with pytest.raises(TraceError, match=r"excel.csv:4: load '12,5' is not a number"):  # line numbers count sep=
+        read_trace(excel, time_column="Time", load_column="web-shop")
+    excel.write_text('sep=;\n"Time";"web-shop"\n2026-11-20 00:00:00;10\n2026-11-20 00:05:00;12\n')
+    assert read_trace(excel, time_column="Time", load_column="web-shop").loads == [10.0, 12.0]
+
+
 @pytest.fixture
 def config_file(tmp_path):
     path = tmp_path / "svc.json"
@@ -457,6 +477,12 @@ def test_config_file_in_the_config_apis_shape(tmp_path):
          r"api.json: unknown key monitoring.cpuThresold \(did you mean monitoring.cpuThreshold\?\)"),
         ({"scaling": {"warmPoolSize": 2}}, r"api.json: unknown key scaling;"),
         ({"warm_pool_size": 2, "minvms": 2}, r"unknown keys warm_pool_size \(did you mean warmPoolSize\?\), minvms"),
+        # the model's (the admin's, the pages', the seed's) names point at the API key that holds them
+        ({"monitoring": {"scaleOutCpuThreshold": 80}},
+         r"unknown key monitoring.scaleOutCpuThreshold \(did you mean monitoring.cpuThreshold\?\)"),
+        ({"scale_out_cpu_threshold": 80, "network": {"ip_pool_start": "10.0.0.5"}},
+         r"unknown keys scale_out_cpu_threshold \(did you mean monitoring.cpuThreshold\?\), "
+         r"network.ip_pool_start \(did you mean network.ipPoolStart\?\)"),
         ({"policy": {"targett": 60}}, r"api.json, policy: unknown key 'targett'"),
         ({"simulation": {"capacty": 60}}, r"api.json, simulation: unknown key 'capacty'"),
         ({"monitoring": {"cpuThreshold": 175}},

@@ -13,9 +13,9 @@ from provisioning.diagnostics import check_public_url, check_publishing, check_w
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def summary() -> str:
+def summary(**options) -> str:
     out = StringIO()
-    call_command("setup_summary", stdout=out)
+    call_command("setup_summary", stdout=out, **options)
     return out.getvalue()
 
 
@@ -68,3 +68,16 @@ def test_summary_in_korean(nothing_configured):
     text = summary()
     assert "IXNODE_WEBHOOK_TOKEN" in text
     assert "Log in at" not in text and "Setup checklist" not in text
+
+
+def test_a_password_generated_by_this_start_is_pointed_at(nothing_configured, django_user_model):
+    """make run's first start prints the generated password once, some 30 lines above the summary: the summary says
+    so, rather than "the one printed when the user was created" (when was that?)."""
+    django_user_model.objects.create_superuser("admin", "", "generated-just-now")
+    assert "the one printed when the user was created" in summary()
+    first = summary(password_printed_above=True)
+    assert "(password: the one generated just now, printed once above after the migrations: 'created admin user … " \
+           "with generated password'; change it with .venv/bin/python manage.py changepassword admin)" in first
+    assert "generated-just-now" not in first
+    nothing_configured.LANGUAGE_CODE = "ko"
+    assert "방금 생성되어" in summary(password_printed_above=True)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_noop
 
 from artifacts.services import artifacts_render
 from autoscaling.models import AutoscalingConfig
+from autoscaling.selectors import config_missing_text
 from ixnode.management.base import OperatorCommand
 
 
@@ -32,9 +33,7 @@ class Command(OperatorCommand):
                **options: Any) -> None:
         config = AutoscalingConfig.objects.filter(service_name=service_name).first()
         if config is None:
-            known = ", ".join(AutoscalingConfig.objects.values_list("service_name", flat=True)[:20]) or _("none")
-            raise CommandError(_("no autoscaling config named '%(name)s' (known: %(known)s)")
-                               % {"name": service_name, "known": known})
+            raise CommandError(config_missing_text(names=[service_name]))
         directory = Path(output_dir)
         try:
             directory.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from autoscaling.models import AutoscalingConfig
+from autoscaling.selectors import config_missing_text
 from autoscaling.services.warm_pool import WarmPoolBusy, warm_pool_trim
 from ixnode.management.base import OperatorCommand
 
@@ -28,7 +29,7 @@ class Command(OperatorCommand):
             configs = configs.filter(service_name__in=services)
             missing = set(services) - set(configs.values_list("service_name", flat=True))
             if missing:
-                raise CommandError(_("No autoscaling config named %(names)s.") % {"names": ", ".join(sorted(missing))})
+                raise CommandError(config_missing_text(names=sorted(missing)))
         failed = False
         for config in configs:
             try:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connections
@@ -56,6 +57,8 @@ class Command(OperatorCommand):
         "make run: migrate, ensure the admin user and schedules, then run the web server (gunicorn on "
         "127.0.0.1:$PORT) and the django-q2 worker in the foreground and print the setup summary; Ctrl-C stops both."
     )
+
+    password_generated = False  # the admin user was created by this start, with a generated password
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--no-summary", action="store_true", help=_("Do not print the setup summary."))
@@ -105,7 +108,11 @@ class Command(OperatorCommand):
                 call_command("compilemessages", verbosity=0)
         except CommandError:
             pass  # gettext's msgfmt missing: the committed .mo files are used as they are
+        username = os.environ.get("IXNODE_ADMIN_USER", "admin").strip()
+        existed = get_user_model().objects.filter(username=username).exists()
         call_command("ensure_admin")
+        # A password generated now was printed once, above the servers' start-up lines: the summary points there.
+        self.password_generated = not existed and not os.environ.get("IXNODE_ADMIN_PASSWORD")
         call_command("ensure_schedules")  # pipeline reconcile schedule; rolls back runs left by a dead worker
         connections.close_all()
 
@@ -182,7 +189,8 @@ class Command(OperatorCommand):
 
     def print_summary(self) -> None:
         try:
-            call_command("setup_summary", stdout=self.stdout)
+            call_command("setup_summary", stdout=self.stdout,
+                         password_printed_above=self.password_generated)
         except Exception as exc:  # noqa: BLE001 - the summary must never stop a running server
             self.stderr.write(_("Could not print the setup summary: %(error)s") % {"error": exc})
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from autoscaling.models import AutoscalingConfig
+from autoscaling.selectors import config_missing_text
 from ixnode.management.base import OperatorCommand
 from provisioning.drift import drift_report
 
@@ -28,7 +29,7 @@ class Command(OperatorCommand):
             configs = configs.filter(service_name__in=services)
             missing = set(services) - set(configs.values_list("service_name", flat=True))
             if missing:
-                raise CommandError(_("No autoscaling config named %(names)s.") % {"names": ", ".join(sorted(missing))})
+                raise CommandError(config_missing_text(names=sorted(missing)))
         reports = [drift_report(config=config) for config in configs]
         if as_json:
             self.stdout.write(json.dumps([r.as_dict() for r in reports], indent=2))  # English, for scripts

@@ -9,21 +9,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
-from django.db import connection
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from ixnode.database import database_line
 from provisioning.diagnostics import CheckResult, setup_checklist
 
 MARKS = {"ok": "[ok]  ", "bad": "[off] ", "unknown": "[--]  "}
-
-
-def database_line() -> str:
-    vendor = connection.vendor
-    if vendor == "sqlite":
-        return _("SQLite %(path)s") % {"path": settings.DATABASES["default"]["NAME"]}
-    params = settings.DATABASES["default"]
-    return f"{vendor} {params.get('HOST') or 'localhost'}:{params.get('PORT') or ''}/{params.get('NAME')}"
 
 
 class Command(BaseCommand):
@@ -31,12 +23,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--url", default="", help="URL the web server listens on (default: IXNODE_PUBLIC_URL).")
+        parser.add_argument("--password-printed-above", action="store_true",
+                            help="The admin user was created just now with a generated password, printed above.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         with translation.override(settings.LANGUAGE_CODE):
-            self.report(url=(options["url"] or settings.IXNODE_PUBLIC_URL).rstrip("/"))
+            self.report(url=(options["url"] or settings.IXNODE_PUBLIC_URL).rstrip("/"),
+                        password_printed_above=options["password_printed_above"])
 
-    def report(self, *, url: str) -> None:
+    def report(self, *, url: str, password_printed_above: bool = False) -> None:
         lines: list[str] = []  # written at once: the checks' own requests show up in the server's access log
         write = lines.append
         username = os.environ.get("IXNODE_ADMIN_USER", "admin").strip() or "admin"
@@ -45,7 +40,11 @@ class Command(BaseCommand):
         write(self.style.SUCCESS(_("IXNode Autoscaling is running: %(url)s/") % {"url": url}))
         indent = "  "
         write(indent + _("Log in at %(url)s/accounts/login/ as '%(user)s'") % {"url": url, "user": username})
-        if exists:
+        if exists and password_printed_above:
+            write(indent + _("(password: the one generated just now, printed once above after the migrations: "
+                             "'created admin user … with generated password'; change it with .venv/bin/python "
+                             "manage.py changepassword %(user)s)") % {"user": username})
+        elif exists:
             write(indent + _("(password: IXNODE_ADMIN_PASSWORD, or the one printed when the user was created; "
                              "change it with .venv/bin/python manage.py changepassword %(user)s)") % {"user": username})
         write(indent + _("Admin: %(url)s/admin/   API: %(url)s/api/docs/") % {"url": url})

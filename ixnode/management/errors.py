@@ -1,0 +1,38 @@
+"""What ``manage.py`` says instead of a traceback when a command meets a database it cannot use: one that has not
+been migrated yet (a command run before ``make run`` or ``migrate``), or one it cannot reach (``DATABASE_URL``)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from ixnode.database import database_line
+
+
+def unapplied_migrations() -> int | None:
+    """How many migrations the database lacks; None when that cannot be read (the database is unreachable)."""
+    try:
+        executor = MigrationExecutor(connection)
+        return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+    except DatabaseError:
+        return None
+
+
+def database_error_message(exc: DatabaseError) -> str:
+    """One paragraph in ``LANGUAGE_CODE``: what is wrong with the database and what to run or set."""
+    error = " ".join(str(exc).split())  # PostgreSQL's messages span lines
+    with translation.override(settings.LANGUAGE_CODE):
+        pending = unapplied_migrations()
+        if pending:
+            return _(
+                "The database (%(db)s) is not set up yet: %(count)d migrations are not applied. Start make run once "
+                "(it migrates the database), or run .venv/bin/python manage.py migrate, then run the command again. "
+                "The database said: %(error)s"
+            ) % {"db": database_line(), "count": pending, "error": error}
+        return _(
+            "The database (%(db)s) cannot be used. Check DATABASE_URL (docs/configuration.md) and that the database "
+            "server runs and accepts this user. The database said: %(error)s"
+        ) % {"db": database_line(), "error": error}
