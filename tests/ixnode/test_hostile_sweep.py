@@ -360,3 +360,18 @@ def test_template_id_that_is_no_integer_is_a_field_error(world, clients, raw):
     else:
         assert response.status_code == 400, response.content
         assert response.json()["templateId"], response.json()
+
+
+@pytest.mark.parametrize(("path", "status", "korean"), [
+    ("/services/auto-vm-test/chart.json?hours=abc", 400, "숫자여야"),
+    ("/services/auto-vm-test/chart.json?hours=1e400", 400, "사이여야"),
+    ("/services/auto-vm-test/chart.json?hours=nan", 400, "사이여야"),
+    ("/events/999999999/progress.json", 404, "이벤트가 없습니다"),
+    ("/exporters/999999999/progress.json", 404, "설치 작업이 없습니다"),
+])
+def test_page_json_errors_in_the_readers_language(world, clients, path, status, korean):
+    response = clients["superuser"].get(path, HTTP_ACCEPT_LANGUAGE="ko")
+    assert response.status_code == status, response.content
+    assert korean in response.json()["error"], response.json()
+    english = clients["superuser"].get(path, HTTP_ACCEPT_LANGUAGE="en").json()["error"]
+    assert english.isascii() and english, english
