@@ -33,6 +33,7 @@ from autoscaling.services.configs import (
 from autoscaling.services.runs import cooldown_clear
 from autoscaling.services.vms import managed_vm_set_protection
 from autoscaling.services.warm_pool import warm_pool_trim
+from ixnode.admin_guards import SelectedRowsGuardMixin
 from ixnode.history import HumanHistoryAdminMixin
 from ixnode.integrations.problems import explain
 
@@ -83,7 +84,8 @@ class AutoscalingConfigAdminForm(forms.ModelForm):
 
 
 @admin.register(AutoscalingConfig)
-class AutoscalingConfigAdmin(ArtifactsAdminMixin, HumanHistoryAdminMixin, SimpleHistoryAdmin):
+class AutoscalingConfigAdmin(SelectedRowsGuardMixin, ArtifactsAdminMixin, HumanHistoryAdminMixin,
+                             SimpleHistoryAdmin):
     form = AutoscalingConfigAdminForm
     # Fits a 1,400 px window beside the admin's navigation: the bounds in one column, steps and F5 on the config's
     # page, the artifacts in the pages' wording, a short update time.
@@ -190,7 +192,7 @@ class AutoscalingConfigAdmin(ArtifactsAdminMixin, HumanHistoryAdminMixin, Simple
 
 
 @admin.register(CooldownState)
-class CooldownStateAdmin(admin.ModelAdmin):
+class CooldownStateAdmin(SelectedRowsGuardMixin, admin.ModelAdmin):
     list_display = ("config", "last_scale_out_at", "scale_out_remaining", "last_scale_in_at", "scale_in_remaining",
                     "updated_at")
     list_select_related = ("config",)
@@ -217,7 +219,7 @@ class CooldownStateAdmin(admin.ModelAdmin):
 
 
 @admin.register(IPLease)
-class IPLeaseAdmin(admin.ModelAdmin):
+class IPLeaseAdmin(SelectedRowsGuardMixin, admin.ModelAdmin):
     """Leases are written by the pipelines only (allocate on clone, release on delete/rollback)."""
 
     list_display = ("ip_address", "config", "state", "vm_name", "event", "leased_at", "released_at")
@@ -237,7 +239,7 @@ class IPLeaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(ManagedVM)
-class ManagedVMAdmin(admin.ModelAdmin):
+class ManagedVMAdmin(SelectedRowsGuardMixin, admin.ModelAdmin):
     """VMs the pipelines created; operators may only protect them from scale-in."""
 
     list_display = ("name", "config", "state", "ip_address", "scale_in_protected", "created_at", "in_service_at",

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy
 
 from events.models import ScaleEvent, ScaleEventStage
+from ixnode.admin_guards import SelectedRowsGuardMixin
 
 
 class ReadOnlyAdminMixin:
@@ -30,7 +31,7 @@ class ScaleEventStageInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(ScaleEvent)
-class ScaleEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ScaleEventAdmin(SelectedRowsGuardMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "service_name", "action", "decision", "status", "current_vm_count", "requested_count",
                     "trigger", "created_at", "finished_at")
     list_filter = ("action", "decision", "status", "trigger", "executor", "dry_run")

@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy
 
+from ixnode.admin_guards import SelectedRowsGuardMixin
 from ixnode.integrations.problems import explain_text
 from notifications.models import SentNotification
 
 
 @admin.register(SentNotification)
-class SentNotificationAdmin(admin.ModelAdmin):
+class SentNotificationAdmin(SelectedRowsGuardMixin, admin.ModelAdmin):
     list_display = ["last_sent_at", "kind", "service_name", "key", "sent_count", "suppressed_count", "delivery_error"]
     list_filter = ["kind"]
     search_fields = ["service_name", "key", "text"]

@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from ixnode.admin_guards import SelectedRowsGuardMixin
 from ixnode.history import HumanHistoryAdminMixin
 from policies import services
 
@@ -35,7 +36,7 @@ def _processes_action(processes: list[str], suspended: bool, label: StrOrPromise
 
 
 @admin.register(ScalingPolicy)
-class ScalingPolicyAdmin(HumanHistoryAdminMixin, SimpleHistoryAdmin):
+class ScalingPolicyAdmin(SelectedRowsGuardMixin, HumanHistoryAdminMixin, SimpleHistoryAdmin):
     list_display = ("config", "policy_type", "target_utilisation", "dry_run", "suspended", "last_evaluated_at")
     list_filter = ("policy_type", "dry_run", "suspend_scale_out", "suspend_scale_in")
     search_fields = ("config__service_name",)
@@ -88,7 +89,7 @@ class ScalingPolicyAdmin(HumanHistoryAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(WhatIfRun)
-class WhatIfRunAdmin(admin.ModelAdmin):
+class WhatIfRunAdmin(SelectedRowsGuardMixin, admin.ModelAdmin):
     list_display = ("id", "config", "days", "status", "progress", "created_by", "created_at", "finished_at")
     list_filter = ("status",)
     search_fields = ("config__service_name",)

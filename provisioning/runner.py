@@ -258,26 +258,35 @@ def run_scale_event(event_id: int, *, clients: Clients | None = None) -> ScaleEv
     return Runner(_load(event.pk), clients=clients).run_all()
 
 
-def run_one_step(event_id: int, step: str, *, clients=None) -> tuple[bool, ScaleEvent]:
-    """Run one named stage of an event (the Jenkins executor's unit of work); returns (ok, event)."""
-    event = _load(event_id)
+def run_step_check(event: ScaleEvent, step: str) -> None:
+    """ValueError (an operator-readable message) when ``step`` is no stage of ``event``'s run, or the run is in
+    flight and a stage before it has not succeeded (steps run in order). Reads only: a refused step changes nothing
+    (the run is not started, no stage row is written)."""
     names = stage_names(event.action)
     if step not in names:
         raise ValueError(gettext("Unknown step '%(step)s' for a %(action)s run; steps are: %(steps)s.")
                          % {"step": step, "action": event.action, "steps": ", ".join(names)})
+    if event.status not in IN_FLIGHT_STATUSES:
+        return
+    done = dict(event.stages.values_list("name", "status"))
+    missing = [n for n in names[:names.index(step)] if done.get(n) != StageStatus.SUCCEEDED]
+    if missing:
+        raise ValueError(gettext("Step '%(step)s' cannot run before %(missing)s succeeded.")
+                         % {"step": step, "missing": ", ".join(missing)})
+
+
+def run_one_step(event_id: int, step: str, *, clients=None) -> tuple[bool, ScaleEvent]:
+    """Run one named stage of an event (the Jenkins executor's unit of work); returns (ok, event). ValueError
+    (``run_step_check``) before anything is written for a step that cannot run."""
+    event = _load(event_id)
+    run_step_check(event, step)
     if event.status not in IN_FLIGHT_STATUSES:
         row = event.stages.filter(name=step).first()
         return (row is not None and row.status == StageStatus.SUCCEEDED), event
     event = scale_event_start(event=event)
     runner = Runner(_load(event.pk), clients=clients)
     runner.ensure_stage_rows()
-    # Steps run in order: a step whose predecessors have not succeeded must not start.
-    index = names.index(step)
-    done = dict(runner.event.stages.values_list("name", "status"))
-    missing = [n for n in names[:index] if done.get(n) != StageStatus.SUCCEEDED]
-    if missing:
-        raise ValueError(gettext("Step '%(step)s' cannot run before %(missing)s succeeded.")
-                         % {"step": step, "missing": ", ".join(missing)})
+    index = stage_names(event.action).index(step)
     runner.claim_worker()
     try:
         with _Heartbeat(runner.event, lambda: runner.current):

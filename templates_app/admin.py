@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
+from ixnode.admin_guards import SelectedRowsGuardMixin
 from ixnode.history import HumanHistoryAdminMixin
 from ixnode.integrations.problems import explain
 from ixnode.integrations.vcenter.interface import VCenterError
@@ -22,7 +23,7 @@ from templates_app.services import templates_sync
 
 
 @admin.register(Template)
-class TemplateAdmin(HumanHistoryAdminMixin, SimpleHistoryAdmin):
+class TemplateAdmin(SelectedRowsGuardMixin, HumanHistoryAdminMixin, SimpleHistoryAdmin):
     form = TemplateAdminForm
     list_display = ("name", "source_vm_name", "vcenter_path", "datastore", "tags_shown", "created_at")
     search_fields = ("name", "source_vm_name", "vcenter_path", "description")

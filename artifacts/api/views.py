@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
@@ -96,7 +97,8 @@ class ConfigTargetDetailView(APIView):
             return _unavailable(exc)
         if not removed:
             return Response(
-                {"detail": f"{normalized} is not a registered target of {config.service_name}", "code": "not_found"},
+                {"detail": _("%(target)s is not a registered target of %(service)s") % {
+                    "target": normalized, "service": config.service_name}, "code": "not_found"},
                 status=status.HTTP_404_NOT_FOUND,
             )
         return Response(status=status.HTTP_204_NO_CONTENT)

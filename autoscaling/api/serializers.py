@@ -128,7 +128,8 @@ class AutoscalingConfigSerializer(serializers.ModelSerializer):
     """An autoscaling config as the API shows it (camelCase, nested sections)."""
 
     templateId = serializers.PrimaryKeyRelatedField(  # noqa: N815
-        source="template", queryset=Template.objects.all(), help_text="Id of the VM template (see /api/templates/)."
+        source="template", queryset=Template.objects.all(), help_text="Id of the VM template (see /api/templates/).",
+        pk_field=serializers.IntegerField(),  # an integer first: 1e400 (infinity) reached the query as an OverflowError
     )
     monitoring = MonitoringSerializer(source="*")
     network = NetworkSerializer(source="*")

@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from autoscaling.views import selectors
@@ -107,9 +108,10 @@ def service_chart_json(request: HttpRequest, service_name: str) -> JsonResponse:
     try:
         hours = float(request.GET.get("hours", "3"))
     except ValueError:
-        return JsonResponse({"error": "hours must be a number"}, status=400)
+        return JsonResponse({"error": _("hours must be a number")}, status=400)
     if not 0.1 <= hours <= MAX_CHART_HOURS:
-        return JsonResponse({"error": f"hours must be between 0.1 and {MAX_CHART_HOURS}"}, status=400)
+        return JsonResponse({"error": _("hours must be between 0.1 and %(max)s") % {"max": MAX_CHART_HOURS}},
+                            status=400)
     data = selectors.service_chart(
         config=config, client=prometheus_client(), end=timezone.now(), hours=hours
     )

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from autoscaling.models import AutoscalingConfig
@@ -91,6 +92,6 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
 def event_progress_json(request: HttpRequest, event_id: int) -> JsonResponse:
     event = event_get(event_id=event_id)
     if event is None:
-        return JsonResponse({"error": "no such event"}, status=404)
+        return JsonResponse({"error": _("no such event")}, status=404)
     data = event_progress(event=event)
     return JsonResponse({"active": data["in_flight"], "event": data})

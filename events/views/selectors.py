@@ -106,8 +106,19 @@ def event_list_columns(qs: QuerySet[ScaleEvent]) -> QuerySet[ScaleEvent]:
     )
 
 
+# OWASP "CSV Injection": a cell a spreadsheet would read as a formula (a reason, an alert name, a label that came
+# in through the webhook or the API) is written with a leading apostrophe, so it is shown as text, never evaluated.
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_cell_text(value: str) -> str:
+    """``value`` as a CSV cell no spreadsheet evaluates: ``'`` before a formula's first character (OWASP)."""
+    return "'" + value if value.startswith(CSV_FORMULA_STARTS) else value
+
+
 def event_csv_rows(*, filters: EventFilters):
-    """Header then one row per matching event, streamed from a server-side cursor."""
+    """Header then one row per matching event, streamed from a server-side cursor; text cells that a spreadsheet
+    would evaluate (``=HYPERLINK(…)``, ``+cmd|…``, ``@SUM(…)``) are neutralised (``csv_cell_text``)."""
     columns = [*CSV_COLUMNS, CSV_TRIGGER_DETAIL]
     yield columns
     tz = timezone.get_current_timezone()
@@ -124,6 +135,8 @@ def event_csv_rows(*, filters: EventFilters):
                 value = " ".join(value or [])
             elif value is None:
                 value = ""
+            if isinstance(value, str):
+                value = csv_cell_text(value)
             row.append(value)
         yield row
 

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from exporters.forms import ExporterInstallForm
@@ -61,5 +62,5 @@ def install_detail(request: HttpRequest, install_id: int) -> HttpResponse:
 def install_progress_json(request: HttpRequest, install_id: int) -> JsonResponse:
     install = exporter_install_get(install_id=install_id)
     if install is None:
-        return JsonResponse({"error": "no such install"}, status=404)
+        return JsonResponse({"error": _("no such install")}, status=404)
     return JsonResponse(exporter_install_progress(install=install))

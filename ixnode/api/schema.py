@@ -8,15 +8,24 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponseBase
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from ixnode.api.permissions import SchemaAccess
 
 
 class SchemaView(SpectacularAPIView):
-    """The OpenAPI document, for signed-in users (a token or a session) unless the setting opens it."""
+    """The OpenAPI document, for signed-in users (a token or a session) unless the setting opens it. Its errors
+    (401, 403, a ``?format=`` it does not know) are JSON like every other API answer, not an OpenAPI YAML body."""
 
     permission_classes = [SchemaAccess]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
 
 
 class SchemaDocsView(SpectacularSwaggerView):

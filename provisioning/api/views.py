@@ -19,7 +19,7 @@ from autoscaling.models import AutoscalingConfig
 from events.models import ScaleEvent
 from ixnode.registry import registry
 from provisioning.drift import drift_report
-from provisioning.runner import run_one_step
+from provisioning.runner import run_one_step, run_step_check
 from provisioning.stages import stage_names
 
 
@@ -89,6 +89,10 @@ class RunStepView(APIView):
             message = gettext("Unknown stage '%(stage)s' for a %(action)s run; stages are: %(stages)s.") % {
                 "stage": stage, "action": event.action, "stages": ", ".join(names)}
             return Response({"stage": [message]}, status=status.HTTP_400_BAD_REQUEST)
+        try:  # a stage that cannot run yet is refused before the build URL is recorded (nothing half-written)
+            run_step_check(event, steps[0])
+        except ValueError as exc:
+            return Response({"stage": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         build_url = body.validated_data.get("build_url") or ""
         if build_url and not event.jenkins_build_url:
             ScaleEvent.objects.filter(pk=event.pk).update(jenkins_build_url=build_url)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+pytest_plugins = ["tests.fixtures.config_pages"]  # engineer_client (not only when another module loaded it first)
+
 pytestmark = pytest.mark.django_db
 
 

