@@ -7,6 +7,7 @@ ScaleEvent, run queued), so policies share the seed's safety rules and audit tra
 from __future__ import annotations
 
 import logging
+import math
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -115,13 +116,23 @@ def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prome
         for vm in as_selectors.managed_vms_alive(config=config).exclude(in_service_at=None)
     }
     vms = []
+    broken: list[str] = []
     for sample in result.samples:
         value = sample.value
         if value != value:  # NaN: no rate yet
             continue
-        host = address_of(sample.labels.get("instance", ""))
-        vms.append(VMUtilisation(value, in_service.get(host)))
+        instance = sample.labels.get("instance", "")
+        if not math.isfinite(value):  # ±Inf: a broken reading (MemTotal 0, a counter gone wrong), never a load
+            broken.append(instance)
+            continue
+        vms.append(VMUtilisation(value, in_service.get(address_of(instance))))
+    if broken:
+        logger.warning("%s: %s utilisation of %s is infinite (check node_exporter there); left out of the policy",
+                       config.service_name, policy.metric, ", ".join(sorted(broken)))
     if not vms:
+        if broken:
+            return None, note("policy_samples_infinite", metric=policy.metric, job=config.prometheus_job_name,
+                              instances=", ".join(sorted(broken)))
         return None, note("policy_no_samples", metric=policy.metric, job=config.prometheus_job_name)
     return vms, ""
 
@@ -144,7 +155,7 @@ def _forecast_peak_read(*, config: AutoscalingConfig, policy: ScalingPolicy, pro
     values: list[float | None] = [None] * (int((now.timestamp() - first) // step) + 1)
     for at, value in result.samples[0].points:
         index = round((at - first) / step)
-        if 0 <= index < len(values) and value == value:  # NaN: no data in that bin
+        if 0 <= index < len(values) and math.isfinite(value):  # NaN: no data in that bin; ±Inf: a broken reading
             values[index] = value
     forecaster = Forecaster(start=first, step=step, values=values)
     return forecaster.peak(now=now.timestamp(), horizon=policy.clone_lead_seconds + settings.IXNODE_POLICY_INTERVAL)
