@@ -103,10 +103,12 @@ def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prome
     scrapes (CPU; memory is a gauge, always fresh)."""
     recommended = policy.policy_type == PolicyType.RECOMMENDED
     window = settings.IXNODE_PROMETHEUS_RATE_WINDOW if recommended else settings.IXNODE_POLICY_RATE_WINDOW
+    job = config.prometheus_job_name
     if fresh and policy.metric == "cpu":
-        query = promql.cpu_by_instance_fresh(config.prometheus_job_name, settings.IXNODE_POLICY_FRESH_WINDOW)
+        query = promql.cpu_by_instance_fresh(job, settings.IXNODE_POLICY_FRESH_WINDOW)
     else:
         query = _by_instance(config=config, metric=policy.metric, window=window)
+    query = promql.scraped_now(query, job)  # the VMs of the service now, not those that left inside the window
     try:
         result = prometheus.query(query)
     except PrometheusError as exc:

@@ -85,6 +85,25 @@ def test_vms_in_warm_up_are_matched_by_ip_and_ignored(scraped_service):
     assert not ScaleEvent.objects.filter(config=scraped_service).exists()
 
 
+def test_a_vm_no_longer_scraped_leaves_the_utilisation_at_once(scraped_service, prometheus_server, settings,
+                                                               load_exporters):
+    """A scaled-in (or crashed and deregistered) VM's rate lingers for the whole window after its target is gone:
+    it must not stay in the average the policy acts on (90 % and 50 % read 70 %, but the service now runs at 50 %)."""
+    settings.IXNODE_POLICY_RATE_WINDOW = "2m"
+    policy = ScalingPolicy.objects.create(config=scraped_service, policy_type="target_tracking",
+                                          target_utilisation=60, stabilisation_seconds=0, dry_run=True)
+    client = PrometheusClient()
+
+    def read():
+        vms, _ = services._utilisation_read(config=scraped_service, policy=policy, prometheus=client)
+        return sorted(round(vm.utilisation) for vm in vms or [])
+
+    _wait(lambda: len(read()) == 2, what="both VMs' CPU")
+    prometheus_server.set_targets(scraped_service.prometheus_job_name, [load_exporters[1].target])
+    values = _wait(lambda: (v := read()) and len(v) == 1 and v, what="the remaining VM's CPU alone", timeout=10)
+    assert abs(values[0] - 50) <= 3
+
+
 class BrokenMemoryExporter(LoadExporter):
     """A VM whose node_exporter reports memory that makes the used share infinite: MemTotal 0 (a container, a
     broken /proc/meminfo) gives −Inf, a MemAvailable of -Inf gives +Inf."""
