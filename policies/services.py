@@ -7,6 +7,7 @@ ScaleEvent, run queued), so policies share the seed's safety rules and audit tra
 from __future__ import annotations
 
 import logging
+import math
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -103,10 +104,12 @@ def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prome
     metric = metric or policy.metric
     recommended = policy.policy_type == PolicyType.RECOMMENDED
     window = settings.IXNODE_PROMETHEUS_RATE_WINDOW if recommended else settings.IXNODE_POLICY_RATE_WINDOW
+    job = config.prometheus_job_name
     if fresh and metric == "cpu":
-        query = promql.cpu_by_instance_fresh(config.prometheus_job_name, settings.IXNODE_POLICY_FRESH_WINDOW)
+        query = promql.cpu_by_instance_fresh(job, settings.IXNODE_POLICY_FRESH_WINDOW)
     else:
         query = _by_instance(config=config, metric=metric, window=window)
+    query = promql.scraped_now(query, job)  # the VMs of the service now, not those that left inside the window
     try:
         result = prometheus.query(query)
     except PrometheusError as exc:
@@ -116,13 +119,23 @@ def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prome
         for vm in as_selectors.managed_vms_alive(config=config).exclude(in_service_at=None)
     }
     vms = []
+    broken: list[str] = []
     for sample in result.samples:
         value = sample.value
         if value != value:  # NaN: no rate yet
             continue
-        host = address_of(sample.labels.get("instance", ""))
-        vms.append(VMUtilisation(value, in_service.get(host)))
+        instance = sample.labels.get("instance", "")
+        if not math.isfinite(value):  # ±Inf: a broken reading (MemTotal 0, a counter gone wrong), never a load
+            broken.append(instance)
+            continue
+        vms.append(VMUtilisation(value, in_service.get(address_of(instance))))
+    if broken:
+        logger.warning("%s: %s utilisation of %s is infinite (check node_exporter there); left out of the policy",
+                       config.service_name, metric, ", ".join(sorted(broken)))
     if not vms:
+        if broken:
+            return None, note("policy_samples_infinite", metric=metric, job=config.prometheus_job_name,
+                              instances=", ".join(sorted(broken)))
         return None, note("policy_no_samples", metric=metric, job=config.prometheus_job_name)
     return vms, ""
 
@@ -145,7 +158,7 @@ def _forecast_peak_read(*, config: AutoscalingConfig, policy: ScalingPolicy, pro
     values: list[float | None] = [None] * (int((now.timestamp() - first) // step) + 1)
     for at, value in result.samples[0].points:
         index = round((at - first) / step)
-        if 0 <= index < len(values) and value == value:  # NaN: no data in that bin
+        if 0 <= index < len(values) and math.isfinite(value):  # NaN: no data in that bin; ±Inf: a broken reading
             values[index] = value
     forecaster = Forecaster(start=first, step=step, values=values)
     return forecaster.peak(now=now.timestamp(), horizon=policy.clone_lead_seconds + settings.IXNODE_POLICY_INTERVAL)

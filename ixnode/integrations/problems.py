@@ -27,6 +27,7 @@ from django.utils.translation import gettext_noop
 from ixnode.integrations.alertmanager.interface import AlertmanagerError
 from ixnode.integrations.f5.interface import (
     F5AuthenticationError,
+    F5BadResponse,
     F5ConfigurationError,
     F5Conflict,
     F5DrainTimeout,
@@ -164,6 +165,7 @@ KIND_BY_CLASS: tuple[tuple[type[BaseException], str], ...] = (
     (F5DrainTimeout, TIMEOUT),
     (PrometheusQueryError, REJECTED),
     (PrometheusBadResponse, BAD_ANSWER),
+    (F5BadResponse, BAD_ANSWER),
 )
 # Classes meaning "could not be reached" when nothing more precise is found in what they were raised from.
 UNREACHABLE_CLASSES: tuple[type[BaseException], ...] = (
@@ -187,7 +189,7 @@ TEXT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (CONFLICT, re.compile(r"\bconflict\b|already exists", re.I)),
     (SERVER_ERROR, re.compile(r"HTTP (5\d\d)\b")),
     (HTTP_STATUS, re.compile(r"HTTP ([1-4]\d\d)\b")),
-    (BAD_ANSWER, re.compile(r"malformed|not a Prometheus API|not UTF-8", re.I)),
+    (BAD_ANSWER, re.compile(r"malformed|not a Prometheus API|not UTF-8|not iControl REST", re.I)),
     (REJECTED, re.compile(r"rejected", re.I)),
     (UNREACHABLE, re.compile(r"unreachable|cannot connect|could not be reached|network is unreachable|"
                              r"no route to host|connection reset|connection aborted|remote end closed|"

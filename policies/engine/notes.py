@@ -32,6 +32,9 @@ NOTES: dict[str, ReasonSpec] = {
     "policy_metric_unknown_error": ReasonSpec(
         gettext_noop("No action: utilisation unknown: %(error)s."), explain=("error",)),
     "policy_no_samples": ReasonSpec(gettext_noop("no %(metric)s samples for job %(job)s")),
+    "policy_samples_infinite": ReasonSpec(gettext_noop(
+        "the %(metric)s readings of job %(job)s are infinite (%(instances)s): check node_exporter's metrics on "
+        "those VMs")),
     "policy_no_change": ReasonSpec(gettext_noop("No change: %(notes)s.")),
     "policy_no_change_count": ReasonSpec(gettext_noop("No change: %(count)d VMs.")),
     "policy_suspended_out": ReasonSpec(gettext_noop("Scale-out suspended by the operator (%(notes)s).")),

@@ -15,7 +15,10 @@ so that bigrest runs its real code path against it. What it reproduces, because 
 - Member ``session``/``state`` follow PATCHes of user-enabled/user-disabled and user-up/user-down; the
   member's ``serverside.curConns`` statistic is whatever the test sets (``set_connections``).
 - Faults on demand: ``inject(method, path_regex, status, times=...)`` answers the next matching
-  requests with that status and an F5-shaped body (5xx included) instead of serving them.
+  requests with that status and an F5-shaped body (5xx included) instead of serving them. With ``html=True`` the
+  answer is the page the device's Apache front end serves when restjavad is down or restarting (``503 Service
+  Unavailable``, ``text/html``) rather than iControl's JSON; ``raw=...`` answers any other body as is (a proxy's
+  page, a truncated answer), with ``content_type``.
 
 The double keeps a request log (``requests``) so contract tests can assert what a client sent.
 """
@@ -93,6 +96,17 @@ class _Fault:
     status: int
     times: int
     message: str
+    raw: bytes | None = None
+    content_type: str = "application/json; charset=UTF-8"
+
+
+#: What httpd on the BIG-IP management interface answers while restjavad (the iControl REST daemon) is down or
+#: restarting: Apache's own error page, not iControl's JSON.
+APACHE_503 = (
+    '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>503 Service Unavailable</title>\n'
+    "</head><body>\n<h1>Service Unavailable</h1>\n<p>The server is temporarily unable to service your\n"
+    "request due to maintenance downtime or capacity\nproblems. Please try again later.</p>\n</body></html>\n"
+)
 
 
 @dataclass
@@ -209,18 +223,28 @@ class F5Double:
         with self.lock:
             return self._create_pool({"name": name, "partition": partition, "monitor": monitor})
 
-    def add_member(self, pool: str, address: str, port: int, *, partition: str = "Common") -> dict:
+    def add_member(self, pool: str, address: str, port: int, *, partition: str = "Common", **props) -> dict:
+        """Create a member as an operator would (``session="user-disabled"``: one left disabled)."""
         with self.lock:
-            return self._create_member(f"/{partition}/{pool}", {"name": f"{address}:{port}", "address": address})
+            return self._create_member(f"/{partition}/{pool}",
+                                       {"name": f"{address}:{port}", "address": address, **props})
 
     def set_connections(self, pool: str, address: str, port: int, count: int, *, partition: str = "Common") -> None:
         with self.lock:
             self.state.connections[(f"/{partition}/{pool}", f"/{partition}/{address}:{port}")] = count
 
-    def inject(self, method: str, path_regex: str, status: int, *, times: int = 1, message: str = "") -> None:
-        """Answer the next ``times`` requests matching method + path regex with ``status`` (``times=-1``: always)."""
+    def inject(self, method: str, path_regex: str, status: int, *, times: int = 1, message: str = "",
+               html: bool = False, raw: str | bytes | None = None, content_type: str = "") -> None:
+        """Answer the next ``times`` requests matching method + path regex with ``status`` (``times=-1``: always):
+        an F5-shaped JSON error, Apache's HTML error page (``html``) or the ``raw`` body as is."""
+        body: bytes | None = None
+        if html:
+            body, content_type = APACHE_503.encode(), content_type or "text/html; charset=iso-8859-1"
+        elif raw is not None:
+            body = raw.encode() if isinstance(raw, str) else raw
         with self.lock:
-            self.faults.append(_Fault(method.upper(), re.compile(path_regex), status, times, message))
+            self.faults.append(_Fault(method.upper(), re.compile(path_regex), status, times, message, body,
+                                      content_type or "application/json; charset=UTF-8"))
 
     def clear_faults(self) -> None:
         with self.lock:
@@ -723,6 +747,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def _send_raw(self, status: int, payload: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
     def _body(self) -> dict | None:
         length = int(self.headers.get("Content-Length") or 0)
         if not length:
@@ -744,6 +775,9 @@ class _Handler(BaseHTTPRequestHandler):
         with double.lock:
             double.requests.append((method, path, body))
             fault = double.take_fault(method, path)
+            if fault is not None and fault.raw is not None:
+                self._send_raw(fault.status, fault.raw, fault.content_type)
+                return
             if fault is not None:
                 message = fault.message or {
                     401: "X-F5-Auth-Token does not exist.",

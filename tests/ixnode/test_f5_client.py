@@ -6,6 +6,7 @@ import pytest
 
 from ixnode.integrations.f5.client import (
     F5AuthenticationError,
+    F5BadResponse,
     F5ConfigurationError,
     F5Conflict,
     F5DrainTimeout,
@@ -13,6 +14,7 @@ from ixnode.integrations.f5.client import (
     F5Unavailable,
     f5_client,
 )
+from ixnode.integrations.problems import BAD_ANSWER, SERVER_ERROR, explain, explain_text
 
 pytest_plugins = ["tests.fixtures.f5"]
 
@@ -72,9 +74,73 @@ def test_missing_pool_is_actionable(client):
 
 def test_server_error_is_unavailable(client, f5_double):
     f5_double.inject("POST", r"/members$", 500)
-    with pytest.raises(F5Unavailable, match="answered 500"):
+    with pytest.raises(F5Unavailable, match="answered HTTP 500"):
         client.add_member(pool=POOL, address="127.0.48.224", port=80)
     assert f5_double.member_names(POOL) == set()
+
+
+def test_apache_503_page_while_restjavad_restarts_is_unavailable_in_words(client, f5_double):
+    f5_double.inject("POST", r"/members$", 503, html=True)
+    with pytest.raises(F5Unavailable, match=r"answered HTTP 503 \(503 Service Unavailable \(HTML page") as caught:
+        client.add_member(pool=POOL, address="127.0.48.224", port=80)
+    assert "<" not in str(caught.value)  # the page's title, not its markup
+    problem = explain(caught.value)
+    assert (problem.kind, problem.summary) == (SERVER_ERROR, "F5 BIG-IP at 127.0.0.1 answered with a server error "
+                                                             "(HTTP 503).")
+    assert f5_double.member_names(POOL) == set()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "call"),
+    [
+        ("GET", r"/members$", "<html><body>Please log in</body></html>", "list"),  # a proxy's login page
+        ("GET", r"/members$", '{"kind": "tm:ltm:pool:members:membersco', "list"),  # a truncated answer
+        ("POST", r"/authn/login$", "<html>maintenance</html>", "list"),  # the login itself
+        ("POST", r"/members$", "", "add"),  # 200 with no body at all
+    ],
+)
+def test_answer_that_is_not_icontrol_json_is_a_bad_response(client, f5_double, method, path, body, call):
+    f5_double.inject(method, path, 200, raw=body, content_type="text/html")
+    with pytest.raises(F5BadResponse, match="not iControl REST JSON.*IXNODE_F5_HOST") as caught:
+        if call == "list":
+            client.list_members(pool=POOL)
+        else:
+            client.add_member(pool=POOL, address="127.0.48.225", port=80)
+    assert explain(caught.value).kind == BAD_ANSWER
+    assert explain_text(str(caught.value)).kind == BAD_ANSWER  # the same words from the stored message
+
+
+def test_members_that_are_not_members_are_a_bad_response(client, f5_double):
+    f5_double.inject("GET", r"/members$", 200, raw='{"items": [{"kind": "tm:ltm:pool:members:membersstate"}]}')
+    with pytest.raises(F5BadResponse, match="without a usable name"):
+        client.list_members(pool=POOL)
+
+
+def test_token_refused_again_after_a_fresh_login_fails_once_clearly(client, f5_double):
+    client.list_members(pool=POOL)
+    f5_double.revoke_tokens()
+    f5_double.inject("GET", r"/members$", 401, times=2)
+    with pytest.raises(F5AuthenticationError, match="refused the token of a fresh login too") as caught:
+        client.list_members(pool=POOL)
+    assert caught.value.status == 401
+    logins = [p for _, p, _ in f5_double.requests if p == "/mgmt/shared/authn/login"]
+    assert len(logins) == 2  # one renewal, no loop
+    assert client.list_members(pool=POOL) == []  # the next call logs in afresh
+
+
+def test_adding_a_member_left_disabled_enables_it(client, f5_double):
+    f5_double.add_member(POOL, "127.0.48.226", 80, session="user-disabled")
+    member = client.add_member(pool=POOL, address="127.0.48.226", port=80)
+    assert member.enabled and f5_double.member(POOL, "127.0.48.226", 80)["session"] != "user-disabled"
+
+
+def test_conflict_on_add_is_the_same_member_enabled(client, f5_double):
+    """Another writer created the member between the client's read and its POST: the 409 is success."""
+    f5_double.add_member(POOL, "127.0.48.227", 80, session="user-disabled")
+    f5_double.inject("GET", r"/members/~Common~127\.0\.48\.227:80$", 404)
+    member = client.add_member(pool=POOL, address="127.0.48.227", port=80)
+    assert member.enabled and f5_double.member_names(POOL) == {"127.0.48.227:80"}
+    assert any(m == "POST" and p.endswith("/members") for m, p, _ in f5_double.requests)
 
 
 def test_bad_credentials(f5_settings):

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
@@ -82,6 +83,72 @@ def test_vms_in_warm_up_are_matched_by_ip_and_ignored(scraped_service):
                     and o, what="the warm-up verdict")
     assert outcome.action is None and "no VM past its warm-up" in outcome.reason
     assert not ScaleEvent.objects.filter(config=scraped_service).exists()
+
+
+def test_a_vm_no_longer_scraped_leaves_the_utilisation_at_once(scraped_service, prometheus_server, settings,
+                                                               load_exporters):
+    """A scaled-in (or crashed and deregistered) VM's rate lingers for the whole window after its target is gone:
+    it must not stay in the average the policy acts on (90 % and 50 % read 70 %, but the service now runs at 50 %)."""
+    settings.IXNODE_POLICY_RATE_WINDOW = "2m"
+    policy = ScalingPolicy.objects.create(config=scraped_service, policy_type="target_tracking",
+                                          target_utilisation=60, stabilisation_seconds=0, dry_run=True)
+    client = PrometheusClient()
+
+    def read():
+        vms, _ = services._utilisation_read(config=scraped_service, policy=policy, prometheus=client)
+        return sorted(round(vm.utilisation) for vm in vms or [])
+
+    _wait(lambda: len(read()) == 2, what="both VMs' CPU")
+    prometheus_server.set_targets(scraped_service.prometheus_job_name, [load_exporters[1].target])
+    values = _wait(lambda: (v := read()) and len(v) == 1 and v, what="the remaining VM's CPU alone", timeout=10)
+    assert abs(values[0] - 50) <= 3
+
+
+class BrokenMemoryExporter(LoadExporter):
+    """A VM whose node_exporter reports memory that makes the used share infinite: MemTotal 0 (a container, a
+    broken /proc/meminfo) gives −Inf, a MemAvailable of -Inf gives +Inf."""
+
+    def __init__(self, *, broken: str) -> None:
+        super().__init__()
+        self.broken = broken
+
+    def render(self) -> str:
+        text = super().render()
+        if self.broken == "total-zero":
+            return text.replace(f"node_memory_MemTotal_bytes {self.mem_total}", "node_memory_MemTotal_bytes 0")
+        return re.sub(r"^node_memory_MemAvailable_bytes \S+$", "node_memory_MemAvailable_bytes -Inf", text,
+                      flags=re.M)
+
+
+@pytest.mark.parametrize("broken", ["total-zero", "available-minus-inf"])
+def test_an_infinite_reading_is_left_out_never_a_decision(config, prometheus_server, prometheus_url, settings, caplog,
+                                                           broken):
+    """±Inf from Prometheus (a ratio over a zero) is no load: the other VMs decide; all infinite → no action."""
+    healthy, bad = LoadExporter(), BrokenMemoryExporter(broken=broken)
+    try:
+        healthy.set_load(cpu=10, memory=50)
+        job = f"policies-inf-{time.monotonic_ns()}"
+        prometheus_server.set_targets(job, [healthy.target, bad.target])
+        config.prometheus_job_name = job
+        config.save(update_fields=["prometheus_job_name"])
+        ScalingPolicy.objects.create(config=config, policy_type="target_tracking", metric="memory",
+                                     target_utilisation=50, stabilisation_seconds=0, dry_run=True)
+        client = PrometheusClient()
+        query = services._by_instance(config=config, metric="memory", window="5s")
+        _wait(lambda: len(client.query(query).samples) == 2, what="both VMs' memory readings")
+        outcome, _ = services.policy_evaluate(config=config)
+        assert outcome.metric == pytest.approx(50, abs=1)  # the healthy VM alone, not ±Inf averaged in
+        assert outcome.action is None and outcome.desired == 2
+        assert "infinite (check node_exporter there); left out" in caplog.text and bad.target in caplog.text
+
+        prometheus_server.set_targets(job, [bad.target])
+        _wait(lambda: len(client.query(query).samples) == 1, what="only the broken VM's reading")
+        outcome, event = services.policy_evaluate(config=config)
+        assert outcome.action is None and event is None
+        assert "are infinite" in outcome.reason and bad.target in outcome.reason
+    finally:
+        healthy.stop()
+        bad.stop()
 
 
 # --- forecast history via query_range from backfilled Prometheus -----------------------------------------------

@@ -57,9 +57,29 @@ def test_f5_5xx_on_member_add(pipeline_world, q_sync):
     pipeline_world.f5.inject("POST", r"/members$", 500)
     event = decide(pipeline_world)
     assert_rolled_back(event, "f5_add")
-    assert "answered 500" in event.error
+    assert "answered HTTP 500" in event.error
     summary = event.rollback_summary
     assert "destroyed VM" in summary and "released IP" in summary and "deleted F5 node" in summary
+    pipeline_world.assert_clean()
+
+
+def test_f5_apache_503_page_on_member_add(pipeline_world, q_sync):
+    """restjavad restarting: the BIG-IP's httpd answers its own HTML page; the run says so in words and undoes all."""
+    pipeline_world.f5.inject("POST", r"/members$", 503, html=True)
+    event = decide(pipeline_world)
+    assert_rolled_back(event, "f5_add")
+    assert "503 Service Unavailable" in event.error and "<" not in event.error
+    assert "destroyed VM" in event.rollback_summary and "released IP" in event.rollback_summary
+    pipeline_world.assert_clean()
+
+
+def test_f5_answer_that_is_not_json_on_member_add(pipeline_world, q_sync):
+    """A proxy's page answered with 200 in the device's place: a clear failure and a full rollback, not a crash."""
+    pipeline_world.f5.inject("POST", r"/members$", 200, raw="<html>Please log in</html>", content_type="text/html")
+    event = decide(pipeline_world)
+    assert_rolled_back(event, "f5_add")
+    assert "not iControl REST JSON" in event.error and "JSONDecodeError" in event.error
+    assert "destroyed VM" in event.rollback_summary and "released IP" in event.rollback_summary
     pipeline_world.assert_clean()
 
 

@@ -15,6 +15,7 @@ certificate), ``IXNODE_F5_PARTITION`` (default ``Common``), ``IXNODE_F5_TIMEOUT`
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -29,6 +30,7 @@ from django.conf import settings
 from ixnode.integrations.f5.interface import (
     F5,
     F5AuthenticationError,
+    F5BadResponse,
     F5ConfigurationError,
     F5Conflict,
     F5DrainTimeout,
@@ -41,11 +43,15 @@ from ixnode.integrations.f5.interface import (
 )
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 # --- client ------------------------------------------------------------------------------------------
 
 _STATUS_RE = re.compile(r"Status:\s*(\d{3})")
 _F5_CODE_RE = re.compile(r"\b\d{8}:\d\b")
+_HTML_TITLE_RE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+_HTML_TAG_RE = re.compile(r"<[^>]*>")
+_MEMBER_PORT_RE = re.compile(r"[:.](\d+)$")  # "addr:port" (IPv4), "addr.port" (IPv6)
 
 
 def _parse_verify(value: str | bool) -> str | bool:
@@ -76,8 +82,17 @@ def _split_error(exc: RESTAPIError) -> tuple[int | None, str]:
     try:
         message = json.loads(body).get("message", body)
     except (ValueError, AttributeError):
-        message = body
+        message = _html_text(body)
     return status, str(message)[:500]
+
+
+def _html_text(body: str) -> str:
+    """An HTML error page (httpd's own while restjavad is down) as its title, else its text; other text as is."""
+    if "<" not in body[:200] or ">" not in body:
+        return body
+    title = _HTML_TITLE_RE.search(body)
+    text = title.group(1) if title else _HTML_TAG_RE.sub(" ", body)
+    return " ".join(text.split()) + " (HTML page, not iControl REST)"
 
 
 class F5Client:
@@ -133,6 +148,12 @@ class F5Client:
         except RESTAPIError as exc:
             status, message = _split_error(exc)
             raise self._error_for(status, what, message) from None
+        except (ValueError, KeyError, TypeError) as exc:  # bigrest reading a 2xx answer that is not iControl JSON
+            raise F5BadResponse(
+                f"F5 {self.host}: could not {what}: the device answered something that is not iControl REST JSON "
+                f"({exc.__class__.__name__}: {str(exc)[:120]}); check that IXNODE_F5_HOST is the BIG-IP's "
+                "management address (not a proxy or a login page), or retry if restjavad was restarting."
+            ) from None
         except requests.exceptions.SSLError as exc:
             raise F5Unavailable(
                 f"F5 {self.host}: TLS verification failed while trying to {what} ({exc.__class__.__name__}). "
@@ -157,22 +178,36 @@ class F5Client:
         elif status == 409:
             err = F5Conflict(f"{prefix}: conflict ({message}).")
         elif status is not None and status >= 500:
-            err = F5Unavailable(f"{prefix}: the device answered {status} ({message}); retry later or check restjavad.")
+            err = F5Unavailable(
+                f"{prefix}: the device answered HTTP {status} ({message}); retry later or check restjavad."
+            )
         else:
-            err = F5Error(f"{prefix}: the device answered {status} ({message}).")
+            err = F5Error(f"{prefix}: the device answered HTTP {status} ({message}).")
         err.status = status
         return err
 
     def _call(self, what: str, fn: Callable[[BIGIP], T]) -> T:
-        """Run one bigrest call; a token the device no longer knows (401) is renewed once."""
+        """Run one bigrest call; a token the device no longer knows (401: expired, revoked, restjavad restarted) is
+        renewed by one new login and the call retried once; a second refusal is final."""
         with self._lock:
             bigip = self._connect()
             try:
                 return self._translate(what, lambda: fn(bigip))
-            except F5AuthenticationError:
+            except F5AuthenticationError as first:
+                logger.info("F5 %s refused the session token (%s); logging in again", self.host, first.status)
                 self._bigip = None
                 bigip = self._connect()
-                return self._translate(what, lambda: fn(bigip))
+                try:
+                    return self._translate(what, lambda: fn(bigip))
+                except F5AuthenticationError as again:
+                    self._bigip = None
+                    err = F5AuthenticationError(
+                        f"F5 {self.host}: could not {what}: the device refused the token of a fresh login too "
+                        f"({again.status}); the user may lack the Manager role on partition {self.partition}, or "
+                        "the device's token store is failing (check restjavad)."
+                    )
+                    err.status = again.status
+                    raise err from None
 
     def _path(self, name: str) -> str:
         return f"~{self.partition}~{name}"
@@ -184,8 +219,14 @@ class F5Client:
         return f"{self._pool_url(pool)}/members/{self._path(member_name(address, port))}"
 
     def _member(self, pool: str, props: dict[str, Any]) -> PoolMember:
-        name = props["name"]
-        port = int(name.rsplit(":", 1)[1]) if ":" in name else int(name.rsplit(".", 1)[1])
+        name = props.get("name") if isinstance(props, dict) else None
+        found = _MEMBER_PORT_RE.search(name) if isinstance(name, str) else None
+        if not isinstance(name, str) or found is None:
+            raise F5BadResponse(
+                f"F5 {self.host}: a member of pool {pool} came back without a usable name ({str(props)[:120]}): "
+                "not an iControl REST pool member."
+            )
+        port = int(found.group(1))
         return PoolMember(
             pool=pool,
             name=name,
@@ -232,7 +273,17 @@ class F5Client:
             obj = self._call(f"read node {address}", lambda b: b.load(f"/mgmt/tm/ltm/node/{self._path(address)}"))
         except F5NotFound:
             return None
-        return Node(name=obj.properties["name"], address=obj.properties["address"])
+        return self._node(obj.properties)
+
+    def _node(self, props: dict[str, Any]) -> Node:
+        name = props.get("name") if isinstance(props, dict) else None
+        address = props.get("address") if isinstance(props, dict) else None
+        if not isinstance(name, str) or not isinstance(address, str):
+            raise F5BadResponse(
+                f"F5 {self.host}: a node came back without a name and address ({str(props)[:120]}): not an "
+                "iControl REST node."
+            )
+        return Node(name=name, address=address)
 
     def ensure_node(self, *, address: str) -> Node:
         """The node named after ``address``; created when missing."""
@@ -250,13 +301,14 @@ class F5Client:
                     "remove or rename it on the BIG-IP."
                 ) from None
             return found
-        return Node(name=obj.properties["name"], address=obj.properties["address"])
+        return self._node(obj.properties)
 
     def add_member(self, *, pool: str, address: str, port: int) -> PoolMember:
-        """Add ``address:port`` to ``pool`` (enabled); already present → returned as is (idempotent)."""
+        """Add ``address:port`` to ``pool`` (enabled); already present → returned as is (idempotent), enabled again
+        when it was left disabled (a drained member of an earlier VM on the same address)."""
         existing = self.get_member(pool=pool, address=address, port=port)
         if existing is not None:
-            return existing
+            return existing if existing.enabled else self.enable_member(pool=pool, address=address, port=port)
         self.ensure_node(address=address)
         body = {"name": member_name(address, port), "address": address, "partition": self.partition}
         try:
@@ -264,11 +316,11 @@ class F5Client:
                 f"add member {address}:{port} to pool {pool}",
                 lambda b: b.create(f"{self._pool_url(pool)}/members", body),
             )
-        except F5Conflict:
+        except F5Conflict:  # created meanwhile (another run, an operator, a retried request): the same member
             found = self.get_member(pool=pool, address=address, port=port)
             if found is None:
                 raise
-            return found
+            return found if found.enabled else self.enable_member(pool=pool, address=address, port=port)
         except F5NotFound:
             self.check_pool(pool=pool)
             raise

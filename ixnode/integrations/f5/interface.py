@@ -38,6 +38,10 @@ class F5Conflict(F5Error):
     """The BIG-IP refused a change because of another object (409, or a node still in use)."""
 
 
+class F5BadResponse(F5Error):
+    """The device answered something that is not iControl REST (HTML, a truncated or foreign JSON document)."""
+
+
 class F5DrainTimeout(F5Error):
     """A disabled member still had connections when the drain timeout ran out."""
 
@@ -93,7 +97,8 @@ class F5(Protocol):
         ...
 
     def add_member(self, *, pool: str, address: str, port: int) -> PoolMember:
-        """Add ``address:port`` to ``pool`` (enabled); already present → returned as is (idempotent)."""
+        """Add ``address:port`` to ``pool`` (enabled); already present → returned (idempotent), enabled if it was
+        disabled."""
         ...
 
     def enable_member(self, *, pool: str, address: str, port: int) -> PoolMember: ...

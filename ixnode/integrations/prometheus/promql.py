@@ -51,6 +51,14 @@ def memory_by_instance(job: str) -> str:
     )
 
 
+def scraped_now(expr: str, job: str) -> str:
+    """``expr`` (one series per instance) kept only for the instances of ``job`` Prometheus scrapes now. A target
+    that left the job (a scaled-in VM, one deregistered after a crash) is marked stale at once, but its samples stay
+    inside every range window: without this its last rate would linger in the service's utilisation for the whole
+    window."""
+    return f"({expr}) and on (instance) up{{job={string(job)}}}"
+
+
 def highest(expr: str) -> str:
     """The highest value over the series of ``expr`` (the busiest instance)."""
     return f"max({expr})"
