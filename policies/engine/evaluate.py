@@ -280,7 +280,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
             scale_in_target=settings.scale_in_target or settings.target, min_vms=bounds.min_vms,
             max_vms=bounds.max_vms, confirmed=confirmed, hysteresis=settings.scale_in_hysteresis,
             rise=rise, threshold=settings.scale_out_threshold, recurring_demand=recurring,
-            spike_ceiling=settings.spike_ceiling, spike_reach=settings.spike_reach, release=release, scale_in_threshold=settings.scale_in_threshold,
+            spike_ceiling=settings.spike_ceiling, spike_reach=settings.spike_reach, release=release,
+            scale_in_threshold=settings.scale_in_threshold,
             margin_pays_below=pays_below,
         )
         desired = band.desired

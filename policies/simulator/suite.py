@@ -47,7 +47,7 @@ from policies.simulator.catalog import SUITE_PRESETS, SimPolicy, parse_policy, p
 from policies.simulator.engine import SimConfig, SimParams, SimResult
 from policies.simulator.references import ORACLE, REACTIVE_IDEAL
 from policies.simulator.report import ljust, width
-from policies.simulator.trace import Trace, TraceError, parse_time, read_trace
+from policies.simulator.trace import Trace, TraceError, parse_time, read_trace, separator_line
 
 TUNING, HELD_OUT, FRESH = "tuning", "held out", "fresh held out"
 OWN = "added"  # traces given with --suite-trace: nothing was tuned on them
@@ -358,7 +358,8 @@ def _only_load_column(path: Path, time_column: str) -> str:
         raise TraceError(gettext("Trace file %(path)s does not exist or is not a file.") % {"path": path})
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            header = next(csv.reader(fh), [])
+            delimiter, _skipped = separator_line(fh)  # a spreadsheet export's leading sep=; line
+            header = next(csv.reader(fh, delimiter=delimiter), [])
     except (UnicodeDecodeError, csv.Error) as exc:
         raise TraceError(gettext("%(path)s: malformed CSV (%(error)s).") % {"path": path, "error": exc}) from exc
     others = [c for c in header if c != time_column]

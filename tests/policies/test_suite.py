@@ -222,6 +222,11 @@ def test_operator_traces_join_the_suite_as_their_own_set(tmp_path, capsys):
     assert "capacity 35.09 value per VM, VMs 2..6" in out  # median 40 at 57 % on 2 VMs; 160 fits below 80 %
     assert "  added: goal recommended vs step" in out and f"note: {a}: load column 'value'" in out
     assert "noise-s" not in out and "nasa-http" not in out  # --only-added: none of the built-in traces
+    # a spreadsheet export (a leading sep=; line, ; between the columns): the load column found the same way
+    c = tmp_path / "excel.csv"
+    c.write_text("sep=;\n" + a.read_text().replace(",", ";"))
+    call_command("simulate", "--suite", "--only-added", "--suite-trace", str(c), "--policies", "step")
+    assert f"note: {c}: load column 'value'" in capsys.readouterr().out
     call_command("simulate", "--suite", "--only-added", "--suite-trace", str(a), "--policies", "step", "--json")
     rows = json.loads(capsys.readouterr().out)
     assert [(r["trace"], r["set"]) for r in rows] == [("svc", "added")]
