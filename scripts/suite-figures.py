@@ -77,9 +77,11 @@ def main() -> None:
 
     # overview: per trace, change vs step
     others = [p for p in result.policies if p != "step"]
-    fig, axes = plt.subplots(1, len(ROLES), figsize=(20, 6.5), sharey=True)
+    roles = [r for r in ROLES if result.rows_for("step", role=r)]  # the sets this run has traces of
+    fig, axes = plt.subplots(1, len(roles), figsize=(20, 6.5), sharey=True, squeeze=False)
+    axes = axes[0]
     styles = report.styles(len(others))
-    for ax, role in zip(axes, ROLES, strict=True):
+    for ax, role in zip(axes, roles, strict=True):
         for name, (colour, _) in zip(others, styles, strict=True):
             xs, ys = [], []
             for row in result.rows_for(name, role=role):

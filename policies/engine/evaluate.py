@@ -51,6 +51,7 @@ class PolicySettings:
     # most at which the count then carries it
     recurrence_seconds: int = 0
     spike_ceiling: float = 100.0
+    spike_reach: int = 0  # ... only if carrying it needs at most this many VMs more than the current count (0: any)
     # Recommended policy: the margin from the fresh reading's noise — k × its standard deviation around its trend
     # over margin_noise_seconds, clamped to [margin_min, scale_out_margin] (k 0: the fixed scale_out_margin)
     margin_noise_k: float = 0.0
@@ -115,6 +116,7 @@ def recommended_settings(**overrides: object) -> PolicySettings:
         "lead_seconds": rec.DEFAULT_LEAD_SECONDS,
         "recurrence_seconds": rec.DEFAULT_RECURRENCE_SECONDS,
         "spike_ceiling": rec.DEFAULT_SPIKE_CEILING,
+        "spike_reach": rec.DEFAULT_SPIKE_REACH,
         "margin_noise_k": rec.DEFAULT_MARGIN_NOISE_K,
         "margin_noise_seconds": rec.DEFAULT_MARGIN_NOISE_SECONDS,
         "margin_min": rec.DEFAULT_MARGIN_MIN,
@@ -278,7 +280,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
             scale_in_target=settings.scale_in_target or settings.target, min_vms=bounds.min_vms,
             max_vms=bounds.max_vms, confirmed=confirmed, hysteresis=settings.scale_in_hysteresis,
             rise=rise, threshold=settings.scale_out_threshold, recurring_demand=recurring,
-            spike_ceiling=settings.spike_ceiling, release=release, scale_in_threshold=settings.scale_in_threshold,
+            spike_ceiling=settings.spike_ceiling, spike_reach=settings.spike_reach, release=release,
+            scale_in_threshold=settings.scale_in_threshold,
             margin_pays_below=pays_below,
         )
         desired = band.desired

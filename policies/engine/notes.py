@@ -77,6 +77,9 @@ NOTES: dict[str, ReasonSpec] = {
     "rec_spike": ReasonSpec(gettext_noop(
         "a spike of %(demand)d VM-%% recurred in the memory, more than %(current)d VMs carry below %(limit)g%% → "
         "%(count)d VMs carry it at %(ceiling)g%% at most")),
+    "rec_spike_out_of_reach": ReasonSpec(gettext_noop(
+        "a spike of %(demand)d VM-%% recurred in the memory; carrying it needs %(count)d VMs, more than %(reach)d "
+        "beyond the %(current)d running: not held, the scale-out serves it when it comes")),
     "rec_margin_not_needed_below": ReasonSpec(gettext_noop(
         "highest demand of the scale-in window %(peak)d VM-%% fits %(count)d VMs below the scale-out threshold "
         "%(threshold)g%%, where the scale-out margin does not pay")),

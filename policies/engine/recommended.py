@@ -36,7 +36,9 @@ down), decided by the evaluation loop on the freshest measurement instead of wai
   remembered. Reactive scaling can never catch a spike shorter than the clone lag (the window averages it away,
   the confirmation filters it, a clone arrives after it); only capacity held in advance helps, and holding it at
   most fully busy (not below the threshold) costs one VM where the seed's band keeps one too. One spike is chance
-  and buys nothing.
+  and buys nothing, and a spike that needs more than ``spike_reach`` (1) VM beyond the current count is not held
+  either: held, a trace whose spikes reach hundreds of VMs kept them for the whole memory (NAB's
+  ec2_cpu_utilization_77c1ca, never tuned on: 35 × step's VM-hours); the reactive scale-out serves it.
 * **Rate of rise (an option, off by default)**: with ``lead_seconds`` > 0 the scale-out compares the load
   projected that far ahead (the slowest least-squares rise of the rules'-window demand over the last
   ``rise_parts`` periods of ``rise_seconds``) with the trigger, and sizes for it. On the tuning traces it removed
@@ -80,6 +82,9 @@ DEFAULT_MAX_CHANGE = 3  # VMs added or removed per run at most
 # (the hourly one) is always seen twice in it.
 DEFAULT_RECURRENCE_SECONDS = 2 * DEFAULT_STABILISATION_SECONDS
 DEFAULT_SPIKE_CEILING = 100.0  # a recurring spike is carried at this utilisation at most (busy, not saturated)
+# ... if carrying it needs at most this many VMs more than the service runs: the one VM the seed's band keeps too.
+# A spike that needs many more is left to the reactive scale-out (held, it kept hundreds of VMs for the memory).
+DEFAULT_SPIKE_REACH = 1
 CLONE_LEAD_SECONDS = 390  # decision → clone in service: dispatch 30 s + clone 300 s + one evaluation interval
 # The projection of the rate of rise over the clone lead (lead_seconds): off by default — on the tuning traces it
 # was worse than the fixed margin in every form tried (docs/policies.md); ``recommended:lead_seconds=390`` runs it.
@@ -313,6 +318,7 @@ def band_count(
     threshold: float | None = None,
     recurring_demand: float | None = None,
     spike_ceiling: float = 100.0,
+    spike_reach: int = 0,
     release: bool = False,
     scale_in_threshold: float = 30.0,
     margin_pays_below: bool = True,
@@ -325,7 +331,8 @@ def band_count(
     service (the measured rate of rise × the clone lead time): the scale-out compares the load projected then
     with the trigger and sizes for it. ``recurring_demand`` (VM-%) is the freshest demand a spike has reached at
     least twice in the memory (:func:`recurring_peak`): if the count cannot carry it below ``threshold``, the
-    count is raised to carry it at ``spike_ceiling`` % at most, and never lowered below that.
+    count is raised to carry it at ``spike_ceiling`` % at most, and never lowered below that — if that count is at
+    most ``spike_reach`` VMs above ``current`` (0: any count); a bigger spike is left to the reactive scale-out.
 
     ``release``: the seed's scale-in alert would fire now (the rules' window below ``scale_in_threshold`` % for
     its duration, :func:`step_releases`): the count keeps at most one VM fewer than ``current``, whatever the
@@ -355,6 +362,13 @@ def band_count(
     if recurring_demand is not None and not release:
         carry = math.ceil(round(recurring_demand / max(spike_ceiling, 1.0), 9))
         limit = threshold if threshold is not None else trigger
+        if spike_reach > 0 and carry > current + spike_reach and recurring_demand > current * limit:
+            # holding a spike pays where it costs a VM or so, as the seed's band keeps one; a spike that needs many
+            # more VMs than the service runs would hold them all for the memory (on a trace whose spikes reach
+            # hundreds of VMs: 35 × step's VM-hours) — reactive scaling serves it, as step does
+            notes.append(note("rec_spike_out_of_reach", demand=shown(recurring_demand), count=carry,
+                              current=current, reach=spike_reach))
+            carry = 0
         if recurring_demand > current * limit and carry > current:
             notes.append(note("rec_spike", demand=shown(recurring_demand), current=current, limit=limit,
                               count=carry, ceiling=spike_ceiling))

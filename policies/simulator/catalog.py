@@ -132,7 +132,7 @@ SUITE_PRESETS: dict[str, SimPolicy] = {
 }
 
 _INT_KEYS = ("max_change", "stabilisation_seconds", "warmup_seconds", "warm_pool", "confirm_seconds", "lead_seconds",
-             "recurrence_seconds", "rise_seconds", "rise_parts",
+             "recurrence_seconds", "spike_reach", "rise_seconds", "rise_parts",
              "margin_noise_seconds")
 
 

@@ -30,6 +30,7 @@ against the seed's step policy (:meth:`SuiteResult.goal`).
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 import random
@@ -46,13 +47,14 @@ from policies.simulator.catalog import SUITE_PRESETS, SimPolicy, parse_policy, p
 from policies.simulator.engine import SimConfig, SimParams, SimResult
 from policies.simulator.references import ORACLE, REACTIVE_IDEAL
 from policies.simulator.report import ljust, width
-from policies.simulator.trace import Trace, parse_time, read_trace
+from policies.simulator.trace import Trace, TraceError, parse_time, read_trace, separator_line
 
 TUNING, HELD_OUT, FRESH = "tuning", "held out", "fresh held out"
-ROLES = (TUNING, HELD_OUT, FRESH)
+OWN = "added"  # traces given with --suite-trace: nothing was tuned on them
+ROLES = (TUNING, HELD_OUT, FRESH, OWN)
 # How the report names a set in the reader's language (the roles themselves are keys and stay English)
 ROLE_LABELS = {TUNING: gettext_noop("tuning"), HELD_OUT: gettext_noop("held out"),
-               FRESH: gettext_noop("fresh held out"), "all": gettext_noop("all")}
+               FRESH: gettext_noop("fresh held out"), OWN: gettext_noop("added"), "all": gettext_noop("all")}
 
 
 def role_label(role: str) -> str:
@@ -319,6 +321,53 @@ def real_traces(directory: str | Path | None = None, *, notes: list[str] | None 
         out.append(sized(spec.name, trace, role=spec.role, family="real", source=str(path),
                          load_label=spec.load_label, resolution=f"{minutes} min"))
     return out
+
+
+def added_traces(paths: Iterable[str | Path], *, time_column: str = "timestamp", load_column: str | None = None,
+                 notes: list[str] | None = None) -> list[SuiteTrace]:
+    """Traces an operator adds to the suite (``simulate --suite --suite-trace FILE``), sized by the suite's rule
+    like the real ones, in the set ``added``. ``load_column`` None: the file's only column besides the time
+    column (as in NAB's ``timestamp,value``). Raises :class:`TraceError` naming the file for one that cannot be
+    used, also for a median load of 0 (the suite sizes a VM's capacity from the median)."""
+    out: list[SuiteTrace] = []
+    seen: set[str] = set()
+    for raw in paths:
+        path = Path(raw)
+        column = load_column if load_column is not None else _only_load_column(path, time_column)
+        trace = read_trace(path, time_column=time_column, load_column=column)
+        known = [x for x in trace.loads if x is not None]
+        if not known or statistics.median(known) <= 0:
+            raise TraceError(gettext(
+                "%(path)s: the median load is 0; the suite sizes a VM's capacity from the median load, so this "
+                "trace cannot be sized (simulate it alone with --trace, --config and --capacity).") % {"path": path})
+        name, n = path.stem, 2
+        while name in seen:  # two files of the same name in different directories
+            name, n = f"{path.stem}-{n}", n + 1
+        seen.add(name)
+        minutes = trace.interval / 60
+        out.append(sized(name, trace, role=OWN, family="real", source=str(path), load_label=column,
+                         resolution=f"{minutes:g} min"))
+        if notes is not None and load_column is None:
+            notes.append(gettext("%(path)s: load column %(column)s") % {"path": path, "column": repr(column)})
+    return out
+
+
+def _only_load_column(path: Path, time_column: str) -> str:
+    """The one column of ``path`` besides ``time_column``; :class:`TraceError` if there are none or several."""
+    if not path.is_file():
+        raise TraceError(gettext("Trace file %(path)s does not exist or is not a file.") % {"path": path})
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            delimiter, _skipped = separator_line(fh)  # a spreadsheet export's leading sep=; line
+            header = next(csv.reader(fh, delimiter=delimiter), [])
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise TraceError(gettext("%(path)s: malformed CSV (%(error)s).") % {"path": path, "error": exc}) from exc
+    others = [c for c in header if c != time_column]
+    if len(others) != 1:
+        raise TraceError(gettext(
+            "%(path)s: cannot tell the load column among %(columns)s; choose one with --load-column.")
+            % {"path": path, "columns": ", ".join(map(repr, others)) or gettext("none")})
+    return others[0]
 
 
 # --- synthetic families ------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
@@ -88,6 +89,7 @@ def read_trace(path: str | Path, *, time_column: str, load_column: str) -> Trace
     times: list[float] = []
     loads: list[float | None] = []
     tz_offset = 0.0
+    previous_line = 0
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             delimiter, skipped = separator_line(fh)
@@ -120,14 +122,23 @@ def read_trace(path: str | Path, *, time_column: str, load_column: str) -> Trace
                     except ValueError as exc:
                         raise TraceError(_("%(path)s:%(line)s: load %(load)s is not a number.")
                                          % {"path": path, "line": line, "load": repr(raw_load)}) from exc
-                    if load != load or load < 0:  # NaN or negative
-                        raise TraceError(_("%(path)s:%(line)s: load %(load)s must be a number ≥ 0.")
+                    if not math.isfinite(load) or load < 0:  # NaN, ±inf (also 1e400) or negative
+                        raise TraceError(_("%(path)s:%(line)s: load %(load)s must be a finite number ≥ 0.")
                                          % {"path": path, "line": line, "load": repr(raw_load)})
                 t = at.timestamp()
-                if times and t <= times[-1]:
+                if times and t == times[-1]:
+                    # e.g. a local-time export across a daylight-saving change, or rows written twice
                     raise TraceError(
-                        _("%(path)s:%(line)s: time %(time)s is not after the previous row; sort the trace.")
-                        % {"path": path, "line": line, "time": raw_time})
+                        _("%(path)s:%(line)s: time %(time)s repeats the previous row's (line %(previous)s); each "
+                          "time may appear once: remove the repeated rows, or export the times in UTC or with "
+                          "their offset.")
+                        % {"path": path, "line": line, "time": raw_time, "previous": previous_line})
+                if times and t < times[-1]:
+                    raise TraceError(
+                        _("%(path)s:%(line)s: time %(time)s is earlier than the previous row's (line "
+                          "%(previous)s); sort the trace by time.")
+                        % {"path": path, "line": line, "time": raw_time, "previous": previous_line})
+                previous_line = line
                 if not times:
                     offset = at.utcoffset()
                     tz_offset = offset.total_seconds() if offset else 0.0

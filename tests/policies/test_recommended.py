@@ -265,6 +265,29 @@ def test_a_recurring_spike_keeps_its_capacity_after_the_scale_in_memory_forgot_i
     assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 2), out.reason
 
 
+def test_a_recurring_spike_out_of_reach_is_not_held():
+    """A spike that recurs at 10 × the service's load (2 VMs → 10 VMs to carry it) is not held for the memory: the
+    seed's band keeps one VM for it, not eight (NAB's spiky CPU traces held hundreds this way). One VM more still
+    is: the within-reach case above. ``spike_reach=0`` holds any spike, as before."""
+    now = T0.timestamp()
+    history = [(now - 100 * 60, 200, 1000), (now - 50 * 60, 200, 1000)]
+    history += [(now - m * 60, 100, 100) for m in range(45, 0, -1)]
+    out = evaluate_policy(SETTINGS, _inp(T0, current=2, window=50, fresh=50, history=history))
+    assert out.action is None and out.desired == 2, out.reason
+    assert ("a spike of 1000 VM-% recurred in the memory; carrying it needs 10 VMs, more than 1 beyond the 2 "
+            "running: not held") in out.reason
+    out = evaluate_policy(replace(SETTINGS, spike_reach=0), _inp(T0, current=2, window=50, fresh=50,
+                                                                  history=history))
+    assert (out.action, out.desired) == (ScaleAction.SCALE_OUT, 5), out.reason  # 3 per run at most
+    assert "10 VMs carry it at 100% at most" in out.reason
+    # within reach (3 VMs for 240 VM-% on 2): held, whatever the reach
+    near = [(now - 100 * 60, 140, 240), (now - 50 * 60, 140, 240)] + history[2:]
+    out = evaluate_policy(SETTINGS, _inp(T0, current=2, window=50, fresh=50, history=near))
+    assert (out.action, out.desired) == (ScaleAction.SCALE_OUT, 3), out.reason
+    assert parse_policy("recommended:spike_reach=0").settings.spike_reach == 0
+    assert parse_policy("recommended").settings.spike_reach == rec.DEFAULT_SPIKE_REACH == 1
+
+
 def test_a_spike_the_count_carries_below_the_threshold_buys_nothing():
     now = T0.timestamp()
     # 150 VM-% twice on 2 VMs: 75 % at the spike, below the 80 % threshold — nothing to buy, and the rules stay

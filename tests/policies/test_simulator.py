@@ -268,8 +268,15 @@ def test_warm_pool_changes_nothing_but_the_start_time(tmp_path, policy):
         ("when,load\n2025-01-01T00:00Z,1\n", "no column 'timestamp'"),
         ("timestamp,load\n2025-01-01T00:00Z,abc\n2025-01-01T00:01Z,1\n", "is not a number"),
         ("timestamp,load\nyesterday,1\n2025-01-01T00:01Z,1\n", "cannot read time"),
-        ("timestamp,load\n2025-01-01T00:01Z,1\n2025-01-01T00:00Z,1\n", "not after the previous row"),
-        ("timestamp,load\n2025-01-01T00:01Z,-1\n2025-01-01T00:02Z,1\n", "must be a number ≥ 0"),
+        ("timestamp,load\n2025-01-01T00:01Z,1\n2025-01-01T00:00Z,1\n", r"bad.csv:3: .* earlier than the previous "
+         r"row's \(line 2\); sort"),
+        # a local-time export across a daylight-saving change (as in NAB's ec2_network_in_5abac7): the hour that
+        # does not exist written as 03:00 again and again
+        ("timestamp,load\n2014-03-09 01:59:00,0\n2014-03-09 03:00:00,0\n2014-03-09 03:00:00,0\n",
+         r"bad.csv:4: time 2014-03-09 03:00:00 repeats the previous row's \(line 3\); each time may appear once"),
+        ("timestamp,load\n2025-01-01T00:01Z,-1\n2025-01-01T00:02Z,1\n", "must be a finite number ≥ 0"),
+        ("timestamp,load\n2025-01-01T00:01Z,inf\n2025-01-01T00:02Z,1\n", "'inf' must be a finite number"),
+        ("timestamp,load\n2025-01-01T00:01Z,1e400\n2025-01-01T00:02Z,1\n", "'1e400' must be a finite number"),
         ("timestamp,load\n2025-01-01T00:01Z,1\n", "at least two rows"),
     ],
 )

@@ -197,3 +197,59 @@ def test_reactive_ideal_takes_warm_vms_first():
     result = simulate_reactive_ideal(trace, config, params, target=75, stabilisation_seconds=60)
     assert result.overload_minutes == pytest.approx(5.5 + 2.5)
     assert result.warm_vm_hours > 0
+
+
+def _nab_like(path, loads, *, step=300, header="timestamp,value"):
+    """A CSV as NAB and many exports write it: ``timestamp,value``, naive UTC times."""
+    rows = [header] + [
+        f"{datetime.fromtimestamp(T0 + i * step, UTC):%Y-%m-%d %H:%M:%S},{'' if x is None else x}"
+        for i, x in enumerate(loads)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_operator_traces_join_the_suite_as_their_own_set(tmp_path, capsys):
+    """``--suite-trace`` adds an operator's CSV (the only column besides the time is the load), sized by the
+    suite's rule and reported as the set 'added' with its own goal line; two files of one name stay apart."""
+    day = ([40.0] * 96 + [160.0] * 48 + [40.0] * 144)  # a day at 5 min: a busy four hours
+    a = _nab_like(tmp_path / "a" / "svc.csv", day * 2)
+    b = _nab_like(tmp_path / "b" / "svc.csv", [None, *day[1:]])
+    call_command("simulate", "--suite", "--only-added", "--suite-trace", str(a), "--suite-trace", str(b),
+                 "--policies", "step,recommended")
+    out = capsys.readouterr().out
+    assert "svc (added;" in out and "svc-2 (added;" in out and "2 traces" in out
+    assert "capacity 35.09 value per VM, VMs 2..6" in out  # median 40 at 57 % on 2 VMs; 160 fits below 80 %
+    assert "  added: goal recommended vs step" in out and f"note: {a}: load column 'value'" in out
+    assert "noise-s" not in out and "nasa-http" not in out  # --only-added: none of the built-in traces
+    # a spreadsheet export (a leading sep=; line, ; between the columns): the load column found the same way
+    c = tmp_path / "excel.csv"
+    c.write_text("sep=;\n" + a.read_text().replace(",", ";"))
+    call_command("simulate", "--suite", "--only-added", "--suite-trace", str(c), "--policies", "step")
+    assert f"note: {c}: load column 'value'" in capsys.readouterr().out
+    call_command("simulate", "--suite", "--only-added", "--suite-trace", str(a), "--policies", "step", "--json")
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["trace"], r["set"]) for r in rows] == [("svc", "added")]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--suite-trace", "{flat}"], "give --suite as well"),
+        (["--suite", "--only-added"], "needs at least one --suite-trace"),
+        (["--suite", "--only-added", "--suite-trace", "{missing}"], "missing.csv does not exist"),
+        (["--suite", "--only-added", "--suite-trace", "{zero}"], r"zero.csv: the median load is 0"),
+        (["--suite", "--only-added", "--suite-trace", "{wide}"], r"wide.csv: cannot tell the load column among "
+                                                                 r"'cpu', 'mem'; choose one with --load-column"),
+        (["--suite", "--only-added", "--suite-trace", "{wide}", "--load-column", "disk"], "no column 'disk'"),
+    ],
+)
+def test_operator_trace_errors_name_the_file(tmp_path, args, message):
+    files = {"flat": _nab_like(tmp_path / "flat.csv", [10.0] * 20),
+             "zero": _nab_like(tmp_path / "zero.csv", [0.0] * 15 + [5.0] * 5),
+             "wide": _nab_like(tmp_path / "wide.csv", [10.0] * 20, header="timestamp,cpu"),
+             "missing": tmp_path / "missing.csv"}
+    files["wide"].write_text(files["wide"].read_text().replace("timestamp,cpu", "timestamp,cpu,mem")
+                             .replace(",10.0\n", ",10.0,3\n"))
+    with pytest.raises(CommandError, match=message):
+        call_command("simulate", *[a.format(**files) for a in args], "--policies", "step")

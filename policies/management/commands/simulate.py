@@ -30,6 +30,7 @@ from policies.simulator.suite import (
     DEFAULT_POLICIES,
     DEFAULT_SEEDS,
     FAMILIES,
+    added_traces,
     available,
     run_suite,
     suite_report,
@@ -65,6 +66,12 @@ class Command(OperatorCommand):
                             % {"seeds": " ".join(map(str, DEFAULT_SEEDS))})
         parser.add_argument("--traces-dir", help=_("With --suite: the directory of the real traces "
                                                    "(default IXNODE_TRACES_DIR or /work/shared/data/traces)."))
+        parser.add_argument("--suite-trace", action="append", default=[], metavar="FILE",
+                            help=_("With --suite: add this CSV trace (repeatable), sized like the real traces and "
+                                   "reported as its own set, 'added'; its columns are --time-column and "
+                                   "--load-column, or the only column besides the time."))
+        parser.add_argument("--only-added", action="store_true",
+                            help=_("With --suite-trace: run only the added traces, not the built-in ones."))
         parser.add_argument("--families", metavar="A,B,...",
                             help=_("With --suite: only these synthetic families (default all: %(families)s).")
                             % {"families": ",".join(FAMILIES)})
@@ -72,7 +79,7 @@ class Command(OperatorCommand):
                             help=_("With --suite: worker processes (default 1)."))
         parser.add_argument("--time-column", default="timestamp",
                             help=_("The trace's time column (default timestamp)."))
-        parser.add_argument("--load-column", default="request_count",
+        parser.add_argument("--load-column",
                             help=_("The trace's load column (default request_count)."))
         parser.add_argument("--gap", action="append", default=[], metavar="START..END",
                             help=_("Treat samples in this time span as gaps (repeatable), e.g. "
@@ -115,11 +122,17 @@ class Command(OperatorCommand):
         parser.add_argument("--markdown", action="store_true", help=_("Print the table as Markdown."))
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        if opts["only_added"] and not opts["suite_trace"]:
+            raise CommandError(_("--only-added needs at least one --suite-trace."))
+        if opts["suite_trace"] and not opts["suite"]:
+            raise CommandError(_("--suite-trace adds a trace to the suite: give --suite as well (or --trace for "
+                                 "one trace)."))
         if opts["suite"]:
             self._suite(opts)
             return
         if not opts["trace"] or not opts["config"]:
             raise CommandError(_("Give --trace and --config (or --suite for the benchmark suite)."))
+        opts["load_column"] = opts["load_column"] or "request_count"
         try:
             trace = read_trace(opts["trace"], time_column=opts["time_column"], load_column=opts["load_column"])
             spans = [self._span(text) for text in opts["gap"]]
@@ -237,8 +250,10 @@ class Command(OperatorCommand):
             if unknown:
                 raise CommandError(_("--families: unknown %(unknown)s; choose from %(families)s.")
                                    % {"unknown": ", ".join(unknown), "families": ", ".join(FAMILIES)})
-            traces = suite_traces(opts["seed"] or DEFAULT_SEEDS, directory=opts["traces_dir"], families=families,
-                                  notes=notes)
+            traces = [] if opts["only_added"] else suite_traces(
+                opts["seed"] or DEFAULT_SEEDS, directory=opts["traces_dir"], families=families, notes=notes)
+            traces += added_traces(opts["suite_trace"], time_column=opts["time_column"],
+                                   load_column=opts["load_column"], notes=notes)
         except TraceError as exc:
             raise CommandError(str(exc)) from exc
         result = run_suite(known, traces, processes=opts["processes"])
