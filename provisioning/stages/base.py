@@ -43,6 +43,7 @@ class PlanVM(TypedDict, total=False):
     # scale-out
     warm: bool  # taken from the warm pool (not cloned by this run)
     clone_started: bool
+    name_taken: bool  # vCenter had a VM of this name this run did not create: never touched by the run
     clone_returned: bool  # the clone call came back (a timed-out clone task may still complete in vCenter)
     cloned: bool
     power_on_started: bool

@@ -130,6 +130,9 @@ class F5RemoveStage(Stage):
         done = []
         for vm in ctx.vms:
             if vm.get("f5_removed") and _live(vm):
+                if ports.f5_member_enable_if_disabled(ctx, ip=vm["ip"]):  # the removal never happened
+                    done.append(f"re-enabled F5 member {vm['ip']}:{ctx.config.f5_vip_port}")
+                    continue
                 ports.f5_member_add(ctx, ip=vm["ip"])
                 done.append(f"re-added F5 member {vm['ip']}:{ctx.config.f5_vip_port}")
         return done

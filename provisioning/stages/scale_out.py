@@ -120,6 +120,10 @@ class CloneStage(Stage):
 
     def run(self, ctx: RunContext) -> None:
         pending = [vm for vm in ctx.vms if not vm.get("moref") and not vm.get("cloned")]
+        # A VM of the plan's name found in vCenter is this run's own only when an earlier attempt of this run started
+        # its clone (a resumed run); otherwise someone else made it after the name was chosen (another control
+        # plane, an operator, a racing clone): it is not adopted, and the rollback leaves it alone.
+        resumed = {vm["name"] for vm in pending if vm.get("clone_started")}
         for vm in pending:
             ManagedVM.objects.get_or_create(
                 name=vm["name"],
@@ -133,8 +137,18 @@ class CloneStage(Stage):
             vm["clone_started"] = True
         ctx.save_plan()  # recorded before vCenter is asked: a crash mid-clone still knows the name
 
+        def name_taken(vm: PlanVM) -> StageError:
+            ctx.update_vm(vm, clone_started=False, name_taken=True)
+            return StageError(
+                f"a VM named '{vm['name']}' already exists in vCenter but this run did not create it (another control "
+                "plane, an operator or a concurrent clone made it after the name was chosen): it was left untouched "
+                "and not added to the service; the run stops and gives its address back."
+            )
+
         def clone(vm: PlanVM) -> None:
             if ports.vm_exists(ctx, name=vm["name"]):
+                if vm["name"] not in resumed:
+                    raise name_taken(vm)
                 ctx.log(f"{vm['name']} already exists in vCenter (resumed run)")
                 ctx.update_vm(vm, cloned=True, clone_returned=True)
                 return
@@ -142,6 +156,8 @@ class CloneStage(Stage):
             try:
                 moref = ports.vm_clone(ctx, name=vm["name"], ip=vm["ip"])
             except Exception as exc:
+                if exc.__class__.__name__ == "VCenterAlreadyExists" and vm["name"] not in resumed:
+                    raise name_taken(vm) from exc
                 # A task that timed out may still complete in vCenter: rollback then waits for it.
                 ctx.update_vm(vm, clone_returned=exc.__class__.__name__ != "VCenterTimeout")
                 raise
@@ -157,6 +173,13 @@ class CloneStage(Stage):
         fails; the first error is raised at the end (so the address of a clone that could not be destroyed is
         kept by the allocate_ip rollback, and the run is marked failed)."""
         done: list[str] = []
+        for vm in ctx.vms:
+            if vm.get("name_taken") and not vm.get("clone_started"):
+                # The row is this run's, the VM of that name is not: the row goes, the VM stays as it is.
+                ManagedVM.objects.filter(name=vm["name"], created_by_event=ctx.event,
+                                         state=ManagedVMState.PROVISIONING).update(
+                    state=ManagedVMState.DELETED, deleted_at=timezone.now())
+                done.append(f"left VM {vm['name']} alone (this run did not create it)")
         started = [vm for vm in ctx.vms if (vm.get("clone_started") or vm.get("cloned")) and not _warm(vm)]
         warm = [vm for vm in ctx.vms if _warm(vm)]
 

@@ -133,3 +133,22 @@ def test_closed_port_is_unavailable_and_waiting_is_bounded(tmp_path):
         client.connect()
     with pytest.raises(SSHUnavailable, match="after waiting 0.5s"):
         client.connect(wait=0.5, interval=0.1)
+
+
+def test_a_stuck_sftp_subsystem_is_bounded_by_the_command_timeout(tmp_path):
+    """A VM whose SFTP never answers (a hung sftp-server, a broken subsystem line): upload and read fail within
+    IXNODE_SSH_COMMAND_TIMEOUT with a sentence instead of waiting forever; plain commands still run."""
+    import time
+
+    from tests.fixtures.sshd import start_sshd
+
+    with start_sshd(tmp_path / "stuck", sftp="/bin/sleep 60") as server:
+        known = server.write_known_hosts(tmp_path / "known_hosts")
+        with client_for(server, known, command_timeout=1) as ssh:
+            assert ssh.run("echo alive").stdout == "alive\n"
+            started = time.monotonic()
+            with pytest.raises(SSHUnavailable, match=r"SFTP on .* did not answer within 1s"):
+                ssh.upload("network: {}\n", str(server.root / "netplan.yaml"))
+            with pytest.raises(SSHUnavailable, match="did not answer within 1s"):
+                ssh.read_file(str(server.root / "netplan.yaml"))
+            assert time.monotonic() - started < 10

@@ -83,6 +83,68 @@ def test_f5_answer_that_is_not_json_on_member_add(pipeline_world, q_sync):
     pipeline_world.assert_clean()
 
 
+def _foreign_vm(world, name: str) -> None:
+    """Another writer (a second control plane, an operator) makes a VM of exactly that name in vCenter."""
+    from ixnode.integrations.vcenter.client import vcenter_client
+
+    vcenter_client().vm_clone(source=world.config.template.name, name=name, power_on=False)
+
+
+def _assert_foreign_vm_kept(world, event, name: str) -> None:
+    from autoscaling.models import IPLease
+
+    assert_rolled_back(event, "clone")
+    assert f"a VM named '{name}' already exists in vCenter but this run did not create it" in event.error
+    assert f"left VM {name} alone" in event.rollback_summary and "destroyed VM" not in event.rollback_summary
+    assert "released IP" in event.rollback_summary
+    assert name in world.vcenter_vm_names()  # someone else's VM: never destroyed by the rollback
+    assert ManagedVM.objects.get(name=name).state == "deleted"  # the run's row for it goes
+    assert not IPLease.objects.filter(config=world.config, state="leased").exists()
+    from ixnode.integrations.vcenter.client import vcenter_client
+
+    vcenter_client().vm_destroy(name)
+    world.assert_clean()
+
+
+def test_a_vm_of_the_chosen_name_made_by_someone_else_is_not_adopted(pipeline_world, monkeypatch, q_sync):
+    """The name was free when the run chose it; before the clone stage another writer made a VM of that name. The
+    run must not power it on, readdress it, add it to the pool, nor destroy it when it rolls back."""
+    from provisioning.stages.scale_out import AllocateIPStage
+
+    original = AllocateIPStage.run
+    made: list[str] = []
+
+    def allocate_then_someone_else_clones(self, ctx):
+        original(self, ctx)
+        for vm in ctx.vms:
+            _foreign_vm(pipeline_world, vm["name"])
+            made.append(vm["name"])
+
+    monkeypatch.setattr(AllocateIPStage, "run", allocate_then_someone_else_clones)
+    event = decide(pipeline_world)
+    assert made
+    _assert_foreign_vm_kept(pipeline_world, event, made[0])
+
+
+def test_duplicate_name_from_the_clone_task_leaves_the_other_vm_alone(pipeline_world, monkeypatch, q_sync):
+    """The other VM appears between the run's existence check and its CloneVM_Task: vCenter answers DuplicateName
+    and the rollback must not destroy the VM that holds the name."""
+    from provisioning import ports
+
+    original = ports.vm_clone
+    made: list[str] = []
+
+    def someone_else_first(ctx, *, name, ip):
+        _foreign_vm(pipeline_world, name)
+        made.append(name)
+        return original(ctx, name=name, ip=ip)
+
+    monkeypatch.setattr(ports, "vm_clone", someone_else_first)
+    event = decide(pipeline_world)
+    assert made and "already exists" in event.error
+    _assert_foreign_vm_kept(pipeline_world, event, made[0])
+
+
 def test_health_never_passing(pipeline_world, settings, q_sync):
     settings.IXNODE_HEALTH_TIMEOUT = 1.0
     pipeline_world.health.healthy = False

@@ -390,10 +390,7 @@ class SSHClient:
         data = content.encode() if isinstance(content, str) else content
         directory, name = posixpath.split(remote_path)
         tmp_name = f".{name}.ixnode-{secrets.token_hex(6)}"
-        try:
-            sftp = self.client.open_sftp()
-        except (OSError, paramiko.SSHException) as exc:
-            raise SSHUnavailable(f"SFTP to {self.where} failed: {exc}") from exc
+        sftp = self._sftp()
         try:
             if not sudo:
                 tmp = posixpath.join(directory or ".", tmp_name)
@@ -408,8 +405,12 @@ class SSHClient:
                     raise SSHCommandFailed(f"writing {remote_path} on {self.where} failed: {exc}") from exc
                 return
             staged = posixpath.join("/tmp", tmp_name)  # noqa: S108 - remote temp file, removed below
-            with sftp.open(staged, "wb") as handle:
-                handle.write(data)
+            try:
+                with sftp.open(staged, "wb") as handle:
+                    handle.write(data)
+            except OSError as exc:  # a full /tmp, or a transfer that stalled past IXNODE_SSH_COMMAND_TIMEOUT
+                raise SSHCommandFailed(f"writing {staged} on {self.where} failed: {exc or type(exc).__name__}") \
+                    from exc
         finally:
             sftp.close()
         target_tmp = posixpath.join(directory or ".", tmp_name)
@@ -419,9 +420,29 @@ class SSHClient:
             f"sudo -n mv -f {q(target_tmp)} {q(remote_path)}; status=$?; rm -f {q(staged)}; exit $status"
         )
 
-    def read_file(self, remote_path: str) -> bytes:
+    def _sftp(self) -> paramiko.SFTPClient:
+        """An SFTP session whose every operation (the handshake included) is bounded by IXNODE_SSH_COMMAND_TIMEOUT:
+        paramiko's own ``open_sftp()`` waits forever on a server whose SFTP subsystem never answers."""
+        limit = self.settings.command_timeout
         try:
-            sftp = self.client.open_sftp()
+            transport = self.client.get_transport()
+            if transport is None or not transport.is_active():
+                raise SSHUnavailable(f"SSH connection to {self.where} is closed; cannot open SFTP.")
+            channel = transport.open_session(timeout=self.settings.connect_timeout)
+            channel.settimeout(limit)
+            channel.invoke_subsystem("sftp")
+            return paramiko.SFTPClient(channel)
+        except TimeoutError as exc:
+            raise SSHUnavailable(
+                f"SFTP on {self.where} did not answer within {limit:g}s (IXNODE_SSH_COMMAND_TIMEOUT): the server's "
+                "SFTP subsystem is stuck or missing."
+            ) from exc
+        except (OSError, paramiko.SSHException, EOFError) as exc:
+            raise SSHUnavailable(f"SFTP to {self.where} failed: {exc or type(exc).__name__}") from exc
+
+    def read_file(self, remote_path: str) -> bytes:
+        sftp = self._sftp()
+        try:
             try:
                 with sftp.open(remote_path, "rb") as handle:
                     return handle.read()
