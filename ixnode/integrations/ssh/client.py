@@ -337,10 +337,7 @@ class SSHClient:
         limit = self.settings.command_timeout if timeout is None else timeout
         stdout, stderr = bytearray(), bytearray()
         try:
-            transport = self.client.get_transport()
-            if transport is None or not transport.is_active():
-                raise SSHUnavailable(f"SSH connection to {self.where} is closed; cannot run '{command}'.")
-            channel = transport.open_session(timeout=self.settings.connect_timeout)
+            channel = self._channel(f"run '{command}'")
             channel.exec_command(command)
             if stdin is not None:
                 channel.sendall(stdin)
@@ -355,7 +352,7 @@ class SSHClient:
                     continue
                 if channel.exit_status_ready() or channel.closed:
                     break
-                if not transport.is_active():
+                if not channel.get_transport().is_active():
                     raise SSHUnavailable(f"SSH connection to {self.where} dropped while running '{command}'.")
                 if time.monotonic() > deadline:
                     channel.close()
@@ -420,15 +417,19 @@ class SSHClient:
             f"sudo -n mv -f {q(target_tmp)} {q(remote_path)}; status=$?; rm -f {q(staged)}; exit $status"
         )
 
+    def _channel(self, purpose: str) -> paramiko.Channel:
+        """A new session channel on the open connection (``SSHUnavailable`` naming ``purpose`` if it is closed)."""
+        transport = self.client.get_transport()
+        if transport is None or not transport.is_active():
+            raise SSHUnavailable(f"SSH connection to {self.where} is closed; cannot {purpose}.")
+        return transport.open_session(timeout=self.settings.connect_timeout)
+
     def _sftp(self) -> paramiko.SFTPClient:
         """An SFTP session whose every operation (the handshake included) is bounded by IXNODE_SSH_COMMAND_TIMEOUT:
         paramiko's own ``open_sftp()`` waits forever on a server whose SFTP subsystem never answers."""
         limit = self.settings.command_timeout
         try:
-            transport = self.client.get_transport()
-            if transport is None or not transport.is_active():
-                raise SSHUnavailable(f"SSH connection to {self.where} is closed; cannot open SFTP.")
-            channel = transport.open_session(timeout=self.settings.connect_timeout)
+            channel = self._channel("open SFTP")
             channel.settimeout(limit)
             channel.invoke_subsystem("sftp")
             return paramiko.SFTPClient(channel)
