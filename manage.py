@@ -8,7 +8,6 @@ import sys
 try:
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
-    from django.db import DatabaseError
 except ImportError as exc:  # another Python than the project's venv (python3 manage.py …)
     sys.stderr.write(
         f"Django cannot be imported by {sys.executable} ({exc}). Run the project's commands with its venv: "
@@ -16,7 +15,10 @@ except ImportError as exc:  # another Python than the project's venv (python3 ma
     )
     sys.exit(2)
 
-from ixnode.management.errors import database_error_message  # noqa: E402 - once Django is known to be there
+from ixnode.management.errors import (  # noqa: E402 - once Django is known to be there
+    SETUP_ERRORS,
+    database_error_message,
+)
 
 
 def stdout_closed() -> bool:
@@ -38,11 +40,12 @@ def main() -> None:
         # A setting that cannot be used (ixnode/settings.py, ixnode/env.py): the message says which and how to fix it.
         sys.stderr.write(f"Configuration error: {exc}\n")
         sys.exit(2)
-    except DatabaseError as exc:
+    except SETUP_ERRORS as exc:
         if "--traceback" in sys.argv:
             raise
         # Not migrated yet (a command run before make run or migrate), or unreachable: say which, and what to run.
-        sys.stderr.write(database_error_message(exc) + "\n")
+        # Other database errors (an IntegrityError from loaddata, a data migration's) show as they are.
+        sys.stderr.write(database_error_message(exc, command=sys.argv[1] if len(sys.argv) > 1 else "") + "\n")
         sys.exit(1)
     except BrokenPipeError:
         # The reader of the output went away (manage.py simulate … | head): stop quietly, as other command-line

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hmac
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -13,7 +15,7 @@ from rest_framework.permissions import BasePermission
 
 class WebhookNotConfigured(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = (
+    default_detail = gettext_lazy(
         "The webhook is disabled: IXNODE_WEBHOOK_TOKEN is not set on the server. Set it and configure the same "
         "token as the bearer credentials of the Alertmanager webhook receiver."
     )
@@ -45,11 +47,11 @@ class WebhookBearerAuthentication(BaseAuthentication):
         if not header:
             return None
         if header[0].lower() != self.keyword.lower().encode():
-            raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <IXNODE_WEBHOOK_TOKEN>'.")
+            raise exceptions.AuthenticationFailed(_("Use 'Authorization: Bearer <IXNODE_WEBHOOK_TOKEN>'."))
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Invalid bearer header: give exactly one token, without spaces.")
+            raise exceptions.AuthenticationFailed(_("Invalid bearer header: give exactly one token, without spaces."))
         if not hmac.compare_digest(header[1], expected.encode()):
-            raise exceptions.AuthenticationFailed("Invalid webhook token.")
+            raise exceptions.AuthenticationFailed(_("Invalid webhook token."))
         return (WebhookCaller(), None)
 
     def authenticate_header(self, request) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -41,13 +42,14 @@ _VALUE_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 def label_name_error(name: Any) -> str | None:
     """Why ``name`` cannot be a label or annotation name (None when it can)."""
     if type(name) is not str or not name:
-        return "A label name must be a non-empty string."
+        return _("A label name must be a non-empty string.")
     if len(name) > LABEL_NAME_MAX:
-        return f"The label name '{text_renderable(name[:40])}…' is longer than {LABEL_NAME_MAX} characters."
+        return _("The label name '%(name)s…' is longer than %(max)d characters.") % {
+            "name": text_renderable(name[:40]), "max": LABEL_NAME_MAX}
     bad = _NAME_UNSAFE.search(name)
     if bad:
-        return (f"The label name '{_escaped(name)}' holds U+{ord(bad.group()):04X}: control characters and lone "
-                f"surrogates are not allowed in label names.")
+        return _("The label name '%(name)s' holds %(character)s: control characters and lone surrogates are not "
+                 "allowed in label names.") % {"name": _escaped(name), "character": f"U+{ord(bad.group()):04X}"}
     return None
 
 
@@ -55,8 +57,9 @@ def label_value_error(value: str) -> str | None:
     """Why the (string) label value cannot be stored (None when it can)."""
     bad = _VALUE_UNSAFE.search(value)
     if bad:
-        return (f"The label value '{_escaped(value[:60])}' holds U+{ord(bad.group()):04X}: control characters other "
-                f"than tab and line breaks, and lone surrogates, are not allowed.")
+        return _("The label value '%(value)s' holds %(character)s: control characters other than tab and line "
+                 "breaks, and lone surrogates, are not allowed.") % {"value": _escaped(value[:60]),
+                                                                      "character": f"U+{ord(bad.group()):04X}"}
     return None
 
 
@@ -74,11 +77,13 @@ class LabelsField(serializers.DictField):
     def to_internal_value(self, data: Any) -> dict[str, str]:
         if isinstance(data, dict):
             if len(data) > LABELS_MAX:
-                raise serializers.ValidationError(f"At most {LABELS_MAX} labels are accepted, got {len(data)}.")
+                raise serializers.ValidationError(_("At most %(max)d labels are accepted, got %(count)d.")
+                                                  % {"max": LABELS_MAX, "count": len(data)})
             errors = [error for error in map(label_name_error, data) if error]
             if self.values == "label":  # label values are strings in Prometheus and Alertmanager, never numbers
-                errors += [f"The value of label '{text_renderable(str(name))}' must be a string, got "
-                           f"{type(value).__name__ if value is not None else 'null'}."
+                errors += [_("The value of label '%(name)s' must be a string, got %(type)s.")
+                           % {"name": text_renderable(str(name)),
+                              "type": type(value).__name__ if value is not None else "null"}
                            for name, value in data.items() if not isinstance(value, str)]
             if errors:
                 raise serializers.ValidationError(errors)
@@ -108,12 +113,13 @@ class AlertSerializer(serializers.Serializer):
         allowed = [choice.value for choice in ScaleAction]
         if AUTOSCALE_LABEL not in labels:
             raise serializers.ValidationError(
-                f"The alert has no '{AUTOSCALE_LABEL}' label; it must be one of: {', '.join(allowed)}."
+                _("The alert has no '%(label)s' label; it must be one of: %(allowed)s.")
+                % {"label": AUTOSCALE_LABEL, "allowed": ", ".join(allowed)}
             )
         if labels[AUTOSCALE_LABEL] not in allowed:
             raise serializers.ValidationError(
-                f"Unknown '{AUTOSCALE_LABEL}' label value '{labels[AUTOSCALE_LABEL]}'; use one of: "
-                f"{', '.join(allowed)}."
+                _("Unknown '%(label)s' label value '%(value)s'; use one of: %(allowed)s.")
+                % {"label": AUTOSCALE_LABEL, "value": labels[AUTOSCALE_LABEL], "allowed": ", ".join(allowed)}
             )
         return labels
 
@@ -274,7 +280,8 @@ def invalid_payload_response(errors: Any) -> Response:
     nested = value_renderable(errors)
     paths = _field_paths(nested)
     first = next(iter(paths.items()), ("payload", ["invalid"]))
-    body = {**nested, "detail": f"Invalid notification, nothing was decided: {first[0]}: {first[1][0]}",
+    body = {**nested, "detail": _("Invalid notification, nothing was decided: %(field)s: %(error)s")
+            % {"field": first[0], "error": first[1][0]},
             "fields": paths}
     return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
@@ -310,7 +317,7 @@ class AutoscaleWebhookView(APIView):
         started = time.perf_counter()
         config = selectors.config_get_for_decision(service_name=service_name)
         if config is None:
-            raise NotFound(f"No autoscaling config for service '{service_name}'.")
+            raise NotFound(_("No autoscaling config for service '%(service)s'.") % {"service": service_name})
         try:
             # The whole notification is validated before any of its alerts is decided: a bad second alert must not
             # leave the first one decided (and its run started) behind a 400.
@@ -329,7 +336,7 @@ class AutoscaleWebhookView(APIView):
                                config.service_name, exc.__class__.__name__, exc)
                 # A busy or unreachable database is transient: 503 makes Alertmanager retry the notification.
                 return Response(
-                    {"detail": "The database is busy or unreachable; retry the notification."},
+                    {"detail": _("The database is busy or unreachable; retry the notification.")},
                     status=status.HTTP_503_SERVICE_UNAVAILABLE,
                     headers={"Retry-After": str(settings.IXNODE_HTTP_RETRY_AFTER_SECONDS)},
                 )

@@ -47,7 +47,7 @@ from policies.simulator.catalog import SUITE_PRESETS, SimPolicy, parse_policy, p
 from policies.simulator.engine import SimConfig, SimParams, SimResult
 from policies.simulator.references import ORACLE, REACTIVE_IDEAL
 from policies.simulator.report import ljust, width
-from policies.simulator.trace import Trace, TraceError, parse_time, read_trace, separator_line
+from policies.simulator.trace import Trace, TraceError, missing_column, parse_time, read_trace, separator_line
 
 TUNING, HELD_OUT, FRESH = "tuning", "held out", "fresh held out"
 OWN = "added"  # traces given with --suite-trace: nothing was tuned on them
@@ -353,7 +353,8 @@ def added_traces(paths: Iterable[str | Path], *, time_column: str = "timestamp",
 
 
 def _only_load_column(path: Path, time_column: str) -> str:
-    """The one column of ``path`` besides ``time_column``; :class:`TraceError` if there are none or several."""
+    """The one column of ``path`` besides ``time_column``; :class:`TraceError` if there are none or several, or if
+    ``time_column`` is not among them (Grafana's ``Time``: then --time-column is what to choose, not --load-column)."""
     if not path.is_file():
         raise TraceError(gettext("Trace file %(path)s does not exist or is not a file.") % {"path": path})
     try:
@@ -362,6 +363,8 @@ def _only_load_column(path: Path, time_column: str) -> str:
             header = next(csv.reader(fh, delimiter=delimiter), [])
     except (UnicodeDecodeError, csv.Error) as exc:
         raise TraceError(gettext("%(path)s: malformed CSV (%(error)s).") % {"path": path, "error": exc}) from exc
+    if time_column not in header:
+        raise missing_column(path, time_column, header, "--time-column")
     others = [c for c in header if c != time_column]
     if len(others) != 1:
         raise TraceError(gettext(

@@ -6,6 +6,7 @@ import csv
 import math
 import re
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,6 +82,15 @@ def separator_line(fh: TextIO) -> tuple[str, int]:
     return ",", 0
 
 
+def missing_column(path: Path, wanted: str, columns: Sequence[str], option: str) -> TraceError:
+    """``path`` has no column ``wanted``: the columns it has, and the option (``--time-column``, ``--load-column``)
+    that chooses another."""
+    return TraceError(
+        _("%(path)s: no column %(column)s (columns: %(columns)s); choose one with %(option)s.")
+        % {"path": path, "column": repr(wanted), "columns": ", ".join(columns) or _("none"), "option": option}
+    )
+
+
 def read_trace(path: str | Path, *, time_column: str, load_column: str) -> Trace:
     """Read ``path``; raises :class:`TraceError` for a missing file, column or an unparsable row."""
     path = Path(path)
@@ -97,11 +107,7 @@ def read_trace(path: str | Path, *, time_column: str, load_column: str) -> Trace
             columns = reader.fieldnames or []
             for wanted, option in ((time_column, "--time-column"), (load_column, "--load-column")):
                 if wanted not in columns:
-                    raise TraceError(
-                        _("%(path)s: no column %(column)s (columns: %(columns)s); choose one with %(option)s.")
-                        % {"path": path, "column": repr(wanted), "columns": ", ".join(columns) or _("none"),
-                           "option": option}
-                    )
+                    raise missing_column(path, wanted, columns, option)
             for row in reader:
                 line = reader.line_num + skipped
                 raw_time = (row.get(time_column) or "").strip()

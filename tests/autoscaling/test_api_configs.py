@@ -182,6 +182,30 @@ def test_unknown_service_404(api):
     assert api.get(f"{BASE}nope/").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("path", "english", "korean"),
+    [
+        (f"{BASE}nope/", "Autoscaling config 'nope' does not exist.", "오토스케일링 설정 'nope'이(가) 없습니다."),
+        ("/api/templates/999/", "Template '999' does not exist.", "템플릿 '999'이(가) 없습니다."),
+        ("/api/events/999/", "Scale event '999' does not exist.", "스케일 이벤트 '999'이(가) 없습니다."),
+        ("/api/policies/nope/whatif-runs/", "Autoscaling config 'nope' does not exist.",
+         "오토스케일링 설정 'nope'이(가) 없습니다."),
+        ("/api/managed-vms/nope/protection", "Managed VM 'nope' does not exist.", "관리 VM 'nope'이(가) 없습니다."),
+        # DRF's and the product's own 404s: already in the catalogue
+        ("/api/policies/auto-vm-test/whatif-runs/999/", "Not found.", "찾을 수 없습니다."),
+        ("/api/events/?page=99", "Invalid page.", "페이지가 유효하지 않습니다."),
+        ("/api/no-such-route/", "Not found.", "찾을 수 없습니다."),
+    ],
+)
+def test_a_404_speaks_the_readers_language_and_names_what_is_missing(api, config, path, english, korean):
+    """Django's get_object_or_404 says "No AutoscalingConfig matches the given query." in English whatever the
+    reader's language: the API answers with the model's name and the value looked up, in the reader's language."""
+    answer = api.get(path, HTTP_ACCEPT_LANGUAGE="en")
+    assert answer.status_code == 404 and answer.json()["detail"] == english
+    answer = api.get(path, HTTP_ACCEPT_LANGUAGE="ko")
+    assert answer.status_code == 404 and answer.json()["detail"] == korean
+
+
 def test_delete_refused_while_run_in_flight_or_vms_alive(api, config):
     event = ScaleEvent.objects.create(config=config, service_name=config.service_name, action="scale-out",
                                       decision=Decision.ALLOW, status=EventStatus.RUNNING)

@@ -101,6 +101,36 @@ def test_unknown_service_is_404_json(service, api):
     assert response.json() == {"detail": "No autoscaling config for service 'no-such-service'."}
 
 
+def test_errors_speak_the_operators_language(config, webhook_api, settings):
+    """Alertmanager sends no Accept-Language: a team that set LANGUAGE_CODE=ko reads the webhook's errors (in
+    Alertmanager's log) in Korean; nothing of them is decided, so no Prometheus is needed."""
+    settings.IXNODE_WEBHOOK_TOKEN = TOKEN
+    settings.LANGUAGE_CODE, settings.IXNODE_LANGUAGE_FROM_BROWSER = "ko", False
+    missing = post(webhook_api, payload(), url="/api/webhook/autoscale/no-such-service")
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "서비스 'no-such-service'의 오토스케일링 설정이 없습니다."}
+    unlabelled = post(webhook_api, payload(alert() | {"labels": {"alertname": "X"}}))
+    assert unlabelled.status_code == 400
+    assert unlabelled.json()["detail"] == ("잘못된 알림이라 아무것도 결정하지 않았습니다: alerts[0].labels: 알림에 "
+                                           "'autoscale' 레이블이 없습니다. 이 레이블은 다음 중 하나여야 합니다: "
+                                           "scale-out, scale-in.")
+    sideways = post(webhook_api, payload(alert(action="scale-sideways")))
+    assert "알 수 없는 'autoscale' 레이블 값 'scale-sideways'" in sideways.json()["alerts"]["0"]["labels"][0]
+    hostile = post(webhook_api, payload(alert(**{"bad\x01name": "x"})))
+    assert "레이블 이름 'bad\\u0001name'에 U+0001이(가) 있습니다" in hostile.json()["detail"], hostile.json()
+    for header, korean in [("Bearer wrong-token", "웹훅 토큰이 올바르지 않습니다."),
+                           ("Bearer a b", "잘못된 bearer 헤더입니다: 공백 없이 토큰 하나만 보내십시오."),
+                           ("Basic dGVzdDp0ZXN0", "'Authorization: Bearer <IXNODE_WEBHOOK_TOKEN>' 헤더를 보내십시오.")]:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=header)
+        refused = post(client, payload())
+        assert refused.status_code == 401 and refused.json() == {"detail": korean}
+    settings.IXNODE_WEBHOOK_TOKEN = ""
+    disabled = post(webhook_api, payload())
+    assert disabled.status_code == 503 and disabled.json()["detail"].startswith("웹훅이 꺼져 있습니다")
+    assert not ScaleEvent.objects.exists()
+
+
 def test_token_checked_before_service_lookup(service):
     response = post(APIClient(), payload(), url="/api/webhook/autoscale/no-such-service")
     assert response.status_code == 401

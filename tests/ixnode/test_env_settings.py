@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -226,6 +227,40 @@ def test_an_unreachable_or_misspelt_database_url_is_named_without_a_traceback(tm
     assert typo.stderr.startswith("Configuration error: DATABASE_URL cannot be read (Scheme 'postgress://' is "
                                   "unknown"), typo.stderr
     assert "postgres://USER:PASSWORD@HOST:5432/NAME" in typo.stderr
+
+
+def test_a_data_error_shows_as_itself_not_as_a_database_setup_problem(tmp_path):
+    """An IntegrityError (here from loaddata) is about the data, not DATABASE_URL or migrations: its own message."""
+    migrated = plain_manage(tmp_path, "migrate", "--no-input")
+    assert migrated.returncode == 0, migrated.stderr
+    fixture = tmp_path / "users.json"
+    fixture.write_text(json.dumps([
+        {"model": "auth.user", "pk": 1, "fields": {"username": "ops", "password": "!"}},
+        {"model": "auth.user", "pk": 2, "fields": {"username": "ops", "password": "!"}},
+    ]))
+    result = plain_manage(tmp_path, "loaddata", str(fixture))
+    assert result.returncode != 0
+    assert "IntegrityError" in result.stderr and "UNIQUE constraint failed: auth_user.username" in result.stderr, \
+        result.stderr
+    assert "DATABASE_URL" not in result.stderr and "manage.py migrate" not in result.stderr, result.stderr
+
+
+def test_migrate_that_fails_does_not_advise_running_migrate(tmp_path):
+    """A database that already holds a table the first migrations create (a half-restored copy): migrate stops."""
+    (tmp_path / "var").mkdir()
+    with sqlite3.connect(tmp_path / "var" / "ixnode.sqlite3") as db:
+        db.execute("CREATE TABLE auth_user (id integer PRIMARY KEY)")
+    result = plain_manage(tmp_path, "migrate", "--no-input")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"migrate stopped: a migration could not be applied to the database (SQLite "
+                                    f"{tmp_path / 'var' / 'ixnode.sqlite3'})"), result.stderr
+    assert "table \"auth_user\" already exists" in result.stderr
+    assert "manage.py migrate" not in result.stderr and "make run" not in result.stderr
+    assert "Applying auth.0001_initial" in result.stdout
+    korean = plain_manage(tmp_path, "migrate", "--no-input", LANGUAGE_CODE="ko")
+    assert korean.returncode == 1 and korean.stderr.startswith("migrate가 중단되었습니다"), korean.stderr
+    assert "manage.py migrate" not in korean.stderr
 
 
 def test_manage_py_run_by_another_python_points_at_the_venv(tmp_path):

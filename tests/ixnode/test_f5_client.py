@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from django.utils import translation
 
 from ixnode.integrations.f5.client import (
     F5AuthenticationError,
@@ -14,7 +17,7 @@ from ixnode.integrations.f5.client import (
     F5Unavailable,
     f5_client,
 )
-from ixnode.integrations.problems import BAD_ANSWER, SERVER_ERROR, explain, explain_text
+from ixnode.integrations.problems import BAD_ANSWER, NOT_CONFIGURED, SERVER_ERROR, explain, explain_text
 
 pytest_plugins = ["tests.fixtures.f5"]
 
@@ -178,3 +181,46 @@ def test_missing_settings(settings):
     settings.IXNODE_F5_HOST = ""
     with pytest.raises(F5ConfigurationError, match="set IXNODE_F5_HOST"):
         f5_client()
+
+
+@pytest.mark.parametrize(
+    ("host", "problem"),
+    [
+        ("[bad", r"\(InvalidURL: Failed to parse: '\[bad' is not a valid host or port\)"),
+        ("bigip.example:99999", r"\(InvalidURL: Failed to parse: https://bigip\.example:99999/"),
+        ("2001:db8::10", r"\(InvalidURL: Failed to parse: '2001:db8::10' is not a valid host or port\)"),
+        ("http://[bad", r"\(it starts with a scheme\)"),
+        ("ftp://x", r"\(it starts with a scheme\)"),
+        ("https://192.0.2.10", r"\(it starts with a scheme\)"),
+    ],
+)
+def test_a_host_no_url_can_be_made_of_is_a_configuration_error(settings, host, problem):
+    """requests' InvalidURL (a ValueError, raised before any connection) is IXNODE_F5_HOST's fault, not the device's;
+    a value with a scheme would become https://http://… and read as unreachable."""
+    settings.IXNODE_F5_HOST, settings.IXNODE_F5_USER, settings.IXNODE_F5_PASSWORD = host, "admin", "pw"
+    with pytest.raises(F5ConfigurationError) as caught:
+        f5_client().list_members(pool=POOL)
+    message = str(caught.value)
+    assert re.match(rf"F5 {re.escape(host)}: IXNODE_F5_HOST is not configured correctly {problem}", message), message
+    assert "host or host:port, without a scheme" in message and "not iControl REST" not in message
+    assert explain(caught.value).kind == NOT_CONFIGURED
+    assert explain_text(message).kind == NOT_CONFIGURED  # the same words from a stored message
+    with translation.override("ko"), pytest.raises(F5ConfigurationError, match="IXNODE_F5_HOST 설정이") as korean:
+        f5_client().list_members(pool=POOL)
+    assert "host 또는 host:port" in str(korean.value)
+
+
+def test_credentials_basic_authentication_cannot_carry_are_a_configuration_error(settings):
+    settings.IXNODE_F5_HOST, settings.IXNODE_F5_USER, settings.IXNODE_F5_PASSWORD = "127.0.0.1:1", "admin", "비밀번호"
+    with pytest.raises(F5ConfigurationError, match="IXNODE_F5_USER or IXNODE_F5_PASSWORD is not configured correctly"
+                       ".*Latin-1") as caught:
+        f5_client()
+    assert "비밀번호" not in str(caught.value)
+
+
+def test_a_token_that_cannot_be_sent_back_is_the_devices_bad_answer(client, f5_double):
+    """requests' InvalidHeader here can only come from the token the device answered (the client's other headers are
+    constants): the device's fault, not a setting's."""
+    f5_double.inject("POST", r"/authn/login$", 200, raw='{"token": {"token": "ABC\\nDEF", "timeout": 1200}}')
+    with pytest.raises(F5BadResponse, match=r"not iControl REST JSON \(InvalidHeader"):
+        client.list_members(pool=POOL)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -25,6 +29,7 @@ from policies.simulator.suite import (
 from policies.simulator.trace import Trace
 
 T0 = datetime(2025, 1, 6, tzinfo=UTC).timestamp()
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def flat_then(loads: list[float], step: float = 60.0) -> Trace:
@@ -253,3 +258,27 @@ def test_operator_trace_errors_name_the_file(tmp_path, args, message):
                              .replace(",10.0\n", ",10.0,3\n"))
     with pytest.raises(CommandError, match=message):
         call_command("simulate", *[a.format(**files) for a in args], "--policies", "step")
+
+
+def test_a_trace_without_the_time_column_points_at_time_column(tmp_path):
+    """Grafana's CSV export names its time column ``Time``: ``manage.py simulate --suite --suite-trace`` says to
+    choose it with --time-column (naming the columns found), not --load-column; with it, the trace runs."""
+    day = [40.0] * 96 + [160.0] * 48 + [40.0] * 144
+    grafana = _nab_like(tmp_path / "grafana.csv", day, header='"Time","cpu"')
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "IXNODE_VAR_DIR": str(tmp_path / "var"),
+           "IXNODE_ENV_FILE": "", "DJANGO_SETTINGS_MODULE": "ixnode.settings"}
+    command = [sys.executable, "manage.py", "simulate", "--suite", "--only-added", "--suite-trace", str(grafana),
+               "--policies", "step"]
+    failed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert failed.returncode != 0
+    assert f"{grafana}: no column 'timestamp' (columns: Time, cpu); choose one with --time-column." in failed.stderr, \
+        failed.stderr
+    assert "--load-column" not in failed.stderr
+    korean = subprocess.run(command, cwd=ROOT, env={**env, "LANGUAGE_CODE": "ko"}, capture_output=True, text=True,
+                            timeout=120)
+    assert korean.returncode != 0 and "'timestamp' 열이 없습니다 (열: Time, cpu). --time-column" in korean.stderr, \
+        korean.stderr
+    ran = subprocess.run([*command, "--time-column", "Time"], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert "grafana (added;" in ran.stdout and f"note: {grafana}: load column 'cpu'" in ran.stdout

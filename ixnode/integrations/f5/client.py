@@ -26,6 +26,7 @@ import requests
 from bigrest.bigip import BIGIP
 from bigrest.common.exceptions import RESTAPIError
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from ixnode.integrations.f5.interface import (
     F5,
@@ -95,6 +96,18 @@ def _html_text(body: str) -> str:
     return " ".join(text.split()) + " (HTML page, not iControl REST)"
 
 
+def _host_error(host: str, problem: str) -> F5ConfigurationError:
+    """IXNODE_F5_HOST holds something no request URL can be made of: which value, why, and what it should be."""
+    return F5ConfigurationError(
+        _(
+            "F5 %(host)s: IXNODE_F5_HOST is not configured correctly (%(problem)s). Set it to the BIG-IP's "
+            "management address as host or host:port, without a scheme (https:// is implied); an IPv6 address in "
+            "brackets, for example [2001:db8::10]:443."
+        )
+        % {"host": host, "problem": problem}
+    )
+
+
 class F5Client:
     """BIG-IP LTM client. Thread-safe: one bigrest session, guarded by a lock (pipelines clone in threads)."""
 
@@ -115,6 +128,20 @@ class F5Client:
                 "F5 is not configured: set IXNODE_F5_HOST (management address, host[:port]), IXNODE_F5_USER and "
                 "IXNODE_F5_PASSWORD."
             )
+        if "://" in host:  # bigrest puts https:// in front: "https://https://bigip/…" would read as unreachable
+            raise _host_error(host, _("it starts with a scheme"))
+        try:
+            user.encode("latin-1")
+            password.encode("latin-1")
+        except UnicodeEncodeError:  # requests encodes basic authentication (the login) as Latin-1, or raises
+            raise F5ConfigurationError(
+                _(
+                    "F5 %(host)s: IXNODE_F5_USER or IXNODE_F5_PASSWORD is not configured correctly: the login sends "
+                    "them in HTTP basic authentication, which carries Latin-1 characters only; use an F5 account "
+                    "whose name and password have no others."
+                )
+                % {"host": host}
+            ) from None
         self.host = host
         self.user = user
         self._password = password
@@ -148,6 +175,12 @@ class F5Client:
         except RESTAPIError as exc:
             status, message = _split_error(exc)
             raise self._error_for(status, what, message) from None
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+        ) as exc:  # ValueErrors too, but raised before any connection: no URL can be made of IXNODE_F5_HOST
+            raise _host_error(self.host, f"{exc.__class__.__name__}: {str(exc)[:160]}") from None
         except (ValueError, KeyError, TypeError) as exc:  # bigrest reading a 2xx answer that is not iControl JSON
             raise F5BadResponse(
                 f"F5 {self.host}: could not {what}: the device answered something that is not iControl REST JSON "
