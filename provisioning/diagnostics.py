@@ -82,6 +82,21 @@ def _from_exception(key: str, title: str, ok: bool | None, exc: BaseException, f
     return CheckResult(key, title, ok, problem.summary, fix, technical=problem.detail)
 
 
+def _f5_configuration(key: str, title: str, exc: F5ConfigurationError) -> CheckResult:
+    """The F5 settings missing: the check could not run (grey), the client's sentence naming the settings as
+    technical detail. Set to something the client cannot use: it failed (red), and the client's sentence (which
+    setting, why, its form) is the detail; its English text, as logged and stored, the technical detail. Both in the
+    reader's language."""
+    if exc.missing:
+        problem = explain(exc)
+        return CheckResult(key, title, None, problem.summary,
+                           _("Set IXNODE_F5_HOST, IXNODE_F5_USER and IXNODE_F5_PASSWORD."), technical=exc.translated())
+    reason = exc.translated()
+    return CheckResult(key, title, False, reason,
+                       _("Correct IXNODE_F5_HOST, IXNODE_F5_USER or IXNODE_F5_PASSWORD as the message says."),
+                       technical="" if reason == str(exc) else str(exc))
+
+
 def checks_summary(results: list[CheckResult]) -> dict[str, int]:
     """How many checks passed, failed and could not run (prerequisite down or not configured)."""
     return {
@@ -132,7 +147,7 @@ def health_f5() -> CheckResult:
         pool = AutoscalingConfig.objects.values_list("f5_pool_name", flat=True).first() or "ixnode-health-probe"
         client.check_pool(pool=pool)
     except F5ConfigurationError as exc:
-        return _from_exception("f5", title, None, exc, _("Set IXNODE_F5_HOST, IXNODE_F5_USER and IXNODE_F5_PASSWORD."))
+        return _f5_configuration("f5", title, exc)
     except F5NotFound:
         return CheckResult("f5", title, True, _("Logged in (a pool is missing: see the service's diagnostics)."))
     except F5Error as exc:
@@ -348,8 +363,7 @@ def check_f5_pool(*, config: AutoscalingConfig, ctx: DiagnosticsContext) -> Chec
     try:
         members = f5_client().list_members(pool=config.f5_pool_name)
     except F5ConfigurationError as exc:
-        return _from_exception("f5_pool", title, None, exc, _("Set IXNODE_F5_HOST, IXNODE_F5_USER and "
-                                                              "IXNODE_F5_PASSWORD."))
+        return _f5_configuration("f5_pool", title, exc)
     except F5NotFound as exc:
         return CheckResult("f5_pool", title, False,
                            _("The BIG-IP has no pool %(pool)s.") % {"pool": config.f5_pool_name},

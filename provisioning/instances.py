@@ -162,10 +162,14 @@ def _vcenter_note(exc: BaseException) -> SystemNote:
 
 
 def _f5_note(exc: BaseException, pool: str) -> SystemNote:
-    if isinstance(exc, F5ConfigurationError):
+    if isinstance(exc, F5ConfigurationError) and exc.missing:
         return SystemNote("f5", _("The F5 BIG-IP is not configured (IXNODE_F5_HOST, IXNODE_F5_USER, "
                                   "IXNODE_F5_PASSWORD), so pool member "
                                   "states are not shown."))
+    if isinstance(exc, F5ConfigurationError):  # set, but to something the client cannot use: say what and why
+        reason = exc.translated()
+        return SystemNote("f5", _("The F5 BIG-IP settings cannot be used, so pool member states are not shown. "
+                                  "%(reason)s") % {"reason": reason}, "" if reason == str(exc) else str(exc))
     if isinstance(exc, F5NotFound):
         return SystemNote("f5", _("The F5 pool %(pool)s does not exist on the BIG-IP; create it or correct the "
                                   "config's pool name.") % {"pool": pool}, str(exc))

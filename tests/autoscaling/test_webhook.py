@@ -11,6 +11,7 @@ from django.db import connection
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
+from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
 from events.choices import Decision, EventStatus
@@ -271,13 +272,31 @@ def test_at_maximum_is_block_max(service, api, counts):
     assert decision["count"] == 0
 
 
-def test_metrics_count_decisions_and_latency(service, api, client):
-    post(api, payload())
-    post(api, payload())
+def _metric_samples(client) -> dict[tuple[str, frozenset], float]:
+    """Every sample ``/metrics`` serves, by name and labels (absent = never counted in this process)."""
     text = client.get("/metrics").content.decode()
-    assert 'ixnode_decisions_total{action="scale-out",decision="ALLOW",service="auto-vm-test"}' in text
-    assert 'ixnode_decisions_total{action="scale-out",decision="BLOCK_IN_PROGRESS",service="auto-vm-test"}' in text
-    assert 'ixnode_webhook_duration_seconds_count{service="auto-vm-test"}' in text
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_metrics_count_decisions_and_latency(service, api, client):
+    # The counters live for the whole test process: compare before and after, so what is asserted is what this
+    # test's two calls produced, not what an earlier test left behind.
+    def decided(decision):
+        return ("ixnode_decisions_total",
+                frozenset({"service": "auto-vm-test", "action": "scale-out", "decision": decision}.items()))
+
+    answered = ("ixnode_webhook_duration_seconds_count", frozenset({"service": "auto-vm-test"}.items()))
+    before = _metric_samples(client)
+    first = post(api, payload(alert(fingerprint="metrics-1"))).json()
+    # Another alert instance (not a repeat delivery of the first, which would be answered, not decided again).
+    second = post(api, payload(alert(fingerprint="metrics-2"))).json()
+    assert [d["decision"] for d in first["decisions"] + second["decisions"]] == [
+        Decision.ALLOW, Decision.BLOCK_IN_PROGRESS]
+    after = _metric_samples(client)
+    assert after.get(decided(Decision.ALLOW), 0) - before.get(decided(Decision.ALLOW), 0) == 1
+    assert after.get(decided(Decision.BLOCK_IN_PROGRESS), 0) - before.get(decided(Decision.BLOCK_IN_PROGRESS), 0) == 1
+    assert after.get(answered, 0) - before.get(answered, 0) == 2
 
 
 # --- concurrency --------------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ from events.reasons import (
     reasons_register,
 )
 from events.views.selectors import event_error_display
+from ixnode.integrations.f5.client import f5_client
+from ixnode.integrations.f5.interface import F5ConfigurationError
 
 pytest_plugins = ["tests.fixtures.prometheus"]
 
@@ -152,6 +154,31 @@ def test_a_failed_stage_names_the_stage_and_explains_the_error():
         assert event_error_display(error).summary == \
             "“템플릿에서 VM 복제” 단계 실패: vCenter(vc.example.test)에 연결할 수 없습니다 (연결 거부)."
     assert event_error_display("The config was deleted.").summary == "The config was deleted."
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("host", ["https://192.0.2.10", "[bad"])
+def test_a_stored_configuration_error_is_explained_in_the_readers_language(settings, host, config, make_event,
+                                                                           operator_client):
+    """A run that failed on F5 settings stores the client's English message whichever language was active when it
+    was raised; the event page explains it in the reader's language ("not configured", not the generic "reported
+    an error"), the stored text as technical detail."""
+    settings.IXNODE_F5_HOST, settings.IXNODE_F5_USER, settings.IXNODE_F5_PASSWORD = host, "admin", "pw"
+    stored = {}
+    for language in ("ko", "en"):
+        with translation.override(language), pytest.raises(F5ConfigurationError) as caught:
+            f5_client().list_members(pool="auto-vm-test-pool")
+        stored[language] = STAGE_FAILED % {"stage": "f5_add", "error": caught.value}  # as the runner writes it
+    assert stored["ko"] == stored["en"] and "IXNODE_F5_HOST is not configured correctly" in stored["en"]
+    for language, error in stored.items():
+        event = make_event(config, status="rolled_back", error=error)
+        url = reverse("events:detail", args=[event.pk])
+        english = operator_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "Stage “Add F5 pool members” failed: F5 BIG-IP is not configured." in english, language
+        korean = operator_client.get(url, HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+        assert "F5 BIG-IP이(가) 설정되지 않았습니다." in korean, language
+        assert "reported an error" not in english and "오류를 보고했습니다" not in korean
+        assert "IXNODE_F5_HOST is not configured correctly" in korean  # the stored text, in the technical detail
 
 
 @pytest.fixture

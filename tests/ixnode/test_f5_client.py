@@ -179,8 +179,11 @@ def test_unreachable(f5_settings):
 
 def test_missing_settings(settings):
     settings.IXNODE_F5_HOST = ""
-    with pytest.raises(F5ConfigurationError, match="set IXNODE_F5_HOST"):
+    with pytest.raises(F5ConfigurationError, match="set IXNODE_F5_HOST") as caught:
         f5_client()
+    assert caught.value.missing
+    with translation.override("ko"):
+        assert caught.value.translated().startswith("F5가 설정되지 않았습니다: IXNODE_F5_HOST")
 
 
 @pytest.mark.parametrize(
@@ -205,9 +208,15 @@ def test_a_host_no_url_can_be_made_of_is_a_configuration_error(settings, host, p
     assert "host or host:port, without a scheme" in message and "not iControl REST" not in message
     assert explain(caught.value).kind == NOT_CONFIGURED
     assert explain_text(message).kind == NOT_CONFIGURED  # the same words from a stored message
-    with translation.override("ko"), pytest.raises(F5ConfigurationError, match="IXNODE_F5_HOST 설정이") as korean:
+    # Raised in English whatever the active language (as every client's error: logs and stored errors keep it);
+    # the exception also tells its sentence in the reader's language, for a page that holds it.
+    with translation.override("ko"), pytest.raises(F5ConfigurationError) as korean:
         f5_client().list_members(pool=POOL)
-    assert "host 또는 host:port" in str(korean.value)
+    assert str(korean.value) == message
+    with translation.override("ko"):
+        assert "IXNODE_F5_HOST 설정이" in korean.value.translated()
+        assert "host 또는 host:port" in korean.value.translated()
+    assert korean.value.translated() == message
 
 
 def test_credentials_basic_authentication_cannot_carry_are_a_configuration_error(settings):
@@ -216,6 +225,9 @@ def test_credentials_basic_authentication_cannot_carry_are_a_configuration_error
                        ".*Latin-1") as caught:
         f5_client()
     assert "비밀번호" not in str(caught.value)
+    assert not caught.value.missing  # set, to something unusable: not the same as unset
+    with translation.override("ko"):
+        assert "IXNODE_F5_USER 또는 IXNODE_F5_PASSWORD 설정이" in caught.value.translated()
 
 
 def test_a_token_that_cannot_be_sent_back_is_the_devices_bad_answer(client, f5_double):
@@ -224,3 +236,4 @@ def test_a_token_that_cannot_be_sent_back_is_the_devices_bad_answer(client, f5_d
     f5_double.inject("POST", r"/authn/login$", 200, raw='{"token": {"token": "ABC\\nDEF", "timeout": 1200}}')
     with pytest.raises(F5BadResponse, match=r"not iControl REST JSON \(InvalidHeader"):
         client.list_members(pool=POOL)
+

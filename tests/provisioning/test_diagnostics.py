@@ -68,6 +68,33 @@ def test_unconfigured_and_unreachable_systems(config, settings):
     assert health["prometheus"].ok is False and health["f5"].ok is None
 
 
+@pytest.mark.parametrize(("host", "password", "english", "korean"), [
+    ("https://192.0.2.10", "pw", "IXNODE_F5_HOST is not configured correctly (it starts with a scheme)",
+     "IXNODE_F5_HOST 설정이 올바르지 않습니다(스킴(scheme)으로 시작합니다)"),
+    ("[bad", "pw", "IXNODE_F5_HOST is not configured correctly (InvalidURL", "IXNODE_F5_HOST 설정이 올바르지 않습니다"),
+    ("127.0.0.1:1", "비밀번호", "IXNODE_F5_USER or IXNODE_F5_PASSWORD is not configured correctly",
+     "IXNODE_F5_USER 또는 IXNODE_F5_PASSWORD 설정이 올바르지 않습니다"),
+])
+def test_f5_settings_set_but_unusable_fail(config, settings, operator_client, host, password, english, korean):
+    """Settings that are set, to something the client cannot use, are a failure to fix (red), not a check that could
+    not run for want of settings (grey, as when they are unset); the page says why, in the reader's language."""
+    from tests.fixtures.prometheus import free_port
+
+    settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    settings.IXNODE_F5_HOST, settings.IXNODE_F5_USER, settings.IXNODE_F5_PASSWORD = host, "admin", password
+    results = by_key(service_diagnostics(config=config))
+    assert results["f5_pool"].ok is False and english in results["f5_pool"].detail
+    assert "IXNODE_F5_HOST" in results["f5_pool"].fix
+    health = by_key(integration_health(use_cache=False))
+    assert health["f5"].ok is False and english in health["f5"].detail
+    cache.clear()
+    body = operator_client.get(reverse("autoscaling:service-diagnostics", args=[config.service_name]),
+                               HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert 'data-check="f5_pool" data-state="bad"' in body and 'data-integration="f5" data-state="bad"' in body
+    check = body.split('data-check="f5_pool"')[1].split("</li>")[0]
+    assert korean in check and english in check.split('class="technical"')[1], check
+
+
 def test_diagnostics_page(operator_client, config, prometheus_url, f5_settings):
     cache.clear()
     response = operator_client.get(reverse("autoscaling:service-diagnostics", args=[config.service_name]))

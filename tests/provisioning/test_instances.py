@@ -183,6 +183,41 @@ def test_unconfigured_systems_say_which_setting(config, settings, engineer_clien
     assert "No VM known for this service" in body
 
 
+UNUSABLE_F5 = [  # settings set to something the client cannot use; the reason in English, then in Korean
+    pytest.param("https://192.0.2.10", "pw", "IXNODE_F5_HOST is not configured correctly (it starts with a scheme)",
+                 "IXNODE_F5_HOST 설정이 올바르지 않습니다(스킴(scheme)으로 시작합니다)", id="scheme"),
+    pytest.param("[bad", "pw", "IXNODE_F5_HOST is not configured correctly (InvalidURL: Failed to parse",
+                 "IXNODE_F5_HOST 설정이 올바르지 않습니다(InvalidURL: Failed to parse", id="no-url"),
+    pytest.param("127.0.0.1:1", "비밀번호", "IXNODE_F5_USER or IXNODE_F5_PASSWORD is not configured correctly",
+                 "IXNODE_F5_USER 또는 IXNODE_F5_PASSWORD 설정이 올바르지 않습니다", id="latin-1"),
+]
+
+
+@pytest.mark.parametrize(("host", "password", "english", "korean"), UNUSABLE_F5)
+def test_f5_settings_set_but_unusable_say_why(config, settings, engineer_client, host, password, english, korean):
+    """Not "not configured" with nothing more: the panel says the settings cannot be used and why, in the reader's
+    language (the client's English text kept as the technical detail)."""
+    from tests.fixtures.prometheus import free_port
+
+    settings.IXNODE_VCENTER_HOST = ""
+    settings.IXNODE_PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    settings.IXNODE_F5_HOST, settings.IXNODE_F5_USER, settings.IXNODE_F5_PASSWORD = host, "admin", password
+    settle_hanging()
+    note = {n.system: n for n in service_instances(config=config).notes}["f5"]
+    assert "is not configured (IXNODE_F5_HOST" not in note.text
+    assert note.text.startswith("The F5 BIG-IP settings cannot be used") and english in note.text, note.text
+    assert not note.detail  # the reason is the text already (English reader)
+
+    def f5_note(language: str) -> str:
+        body = engineer_client.get(panel_url(config.service_name), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        return body.split('data-note="f5"')[1].split("</div>")[0]
+
+    assert english in f5_note("en") and "Technical detail" not in f5_note("en")
+    shown = f5_note("ko")
+    assert "F5 BIG-IP 설정을 사용할 수 없어 풀 멤버 상태를 표시하지 않습니다." in shown and korean in shown, shown
+    assert english in shown.split("<details>")[1]  # the client's English text, folded away
+
+
 def test_viewers_see_the_panel_without_actions(estate, operator_client):
     body = operator_client.get(panel_url("auto-vm-test")).content.decode()
     assert 'id="instance-table"' in body and 'data-instance="auto-vm-test-20250101000000"' in body

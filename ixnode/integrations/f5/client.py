@@ -26,7 +26,7 @@ import requests
 from bigrest.bigip import BIGIP
 from bigrest.common.exceptions import RESTAPIError
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ixnode.integrations.f5.interface import (
     F5,
@@ -96,15 +96,17 @@ def _html_text(body: str) -> str:
     return " ".join(text.split()) + " (HTML page, not iControl REST)"
 
 
-def _host_error(host: str, problem: str) -> F5ConfigurationError:
-    """IXNODE_F5_HOST holds something no request URL can be made of: which value, why, and what it should be."""
+def _host_error(host: str, problem: str, *, translate: bool = False) -> F5ConfigurationError:
+    """IXNODE_F5_HOST holds something no request URL can be made of: which value, why, and what it should be.
+    ``translate``: ``problem`` is one of the client's own msgids (else a library's text, kept as it is)."""
     return F5ConfigurationError(
-        _(
+        gettext_noop(
             "F5 %(host)s: IXNODE_F5_HOST is not configured correctly (%(problem)s). Set it to the BIG-IP's "
             "management address as host or host:port, without a scheme (https:// is implied); an IPv6 address in "
             "brackets, for example [2001:db8::10]:443."
-        )
-        % {"host": host, "problem": problem}
+        ),
+        {"host": host, "problem": problem},
+        translate=("problem",) if translate else (),
     )
 
 
@@ -125,22 +127,25 @@ class F5Client:
     ) -> None:
         if not host or not user or not password:
             raise F5ConfigurationError(
-                "F5 is not configured: set IXNODE_F5_HOST (management address, host[:port]), IXNODE_F5_USER and "
-                "IXNODE_F5_PASSWORD."
+                gettext_noop(
+                    "F5 is not configured: set IXNODE_F5_HOST (management address, host[:port]), IXNODE_F5_USER "
+                    "and IXNODE_F5_PASSWORD."
+                ),
+                missing=True,
             )
         if "://" in host:  # bigrest puts https:// in front: "https://https://bigip/…" would read as unreachable
-            raise _host_error(host, _("it starts with a scheme"))
+            raise _host_error(host, gettext_noop("it starts with a scheme"), translate=True)
         try:
             user.encode("latin-1")
             password.encode("latin-1")
         except UnicodeEncodeError:  # requests encodes basic authentication (the login) as Latin-1, or raises
             raise F5ConfigurationError(
-                _(
+                gettext_noop(
                     "F5 %(host)s: IXNODE_F5_USER or IXNODE_F5_PASSWORD is not configured correctly: the login sends "
                     "them in HTTP basic authentication, which carries Latin-1 characters only; use an F5 account "
                     "whose name and password have no others."
-                )
-                % {"host": host}
+                ),
+                {"host": host},
             ) from None
         self.host = host
         self.user = user
@@ -444,8 +449,8 @@ def member_name(address: str, port: int) -> str:
 def f5_client(*, timeout: float | None = None) -> F5:
     """The BIG-IP configured by the F5_* settings: the one way the product builds an F5 client (one per run; its
     bigrest session logs in on first use). ``F5ConfigurationError`` when IXNODE_F5_HOST, IXNODE_F5_USER or
-    IXNODE_F5_PASSWORD is
-    missing. ``timeout`` overrides IXNODE_F5_TIMEOUT (seconds per request), e.g. for a page that must answer quickly."""
+    IXNODE_F5_PASSWORD is missing (``missing``) or cannot be used. ``timeout`` overrides IXNODE_F5_TIMEOUT (seconds
+    per request), e.g. for a page that must answer quickly."""
     return F5Client(
         host=settings.IXNODE_F5_HOST,
         user=settings.IXNODE_F5_USER,

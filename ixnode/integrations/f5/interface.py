@@ -6,8 +6,11 @@ one way to build it. Members are addressed by pool name (in IXNODE_F5_PARTITION)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
+
+from django.utils.translation import gettext
 
 # --- errors ----------------------------------------------------------------------------------------
 
@@ -19,7 +22,28 @@ class F5Error(Exception):
 
 
 class F5ConfigurationError(F5Error):
-    """The F5 settings are missing or unusable."""
+    """The F5 settings are missing (``missing``) or set to something the client cannot use (a host no request URL
+    can be made of, credentials basic authentication cannot carry).
+
+    Like every client error, ``str()`` is the English message: logs and stored run errors keep it, and pages explain
+    a stored one in the reader's language (:mod:`ixnode.integrations.problems`). The sentence (an English msgid)
+    and its parameters are kept apart too, so a page holding the exception itself shows it in the reader's language
+    (:meth:`translated`); ``translate`` names the parameters that are msgids themselves."""
+
+    def __init__(self, text: str, params: Mapping[str, str] | None = None, *, missing: bool = False,
+                 translate: tuple[str, ...] = ()) -> None:
+        self.text = text
+        self.params = dict(params or {})
+        self.missing = missing
+        self.translate = translate
+        super().__init__(text % self.params if self.params else text)
+
+    def translated(self) -> str:
+        """The message in the active language."""
+        if not self.params:
+            return gettext(self.text)
+        values = {key: gettext(value) if key in self.translate else value for key, value in self.params.items()}
+        return gettext(self.text) % values
 
 
 class F5Unavailable(F5Error):
