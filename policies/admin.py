@@ -48,7 +48,7 @@ class ScalingPolicyAdmin(SelectedRowsGuardMixin, HumanHistoryAdminMixin, SimpleH
         (_("Target tracking"), {"fields": ("target_utilisation", "scale_in_target_utilisation", "tolerance",
                                            "max_change_per_run", "stabilisation_seconds", "warmup_seconds",
                                            "flapping_check")}),
-        (_("Recommended"), {"fields": ("scale_in_on_seed_rule",)}),
+        (_("Recommended"), {"fields": ("step_guard", "scale_in_on_seed_rule")}),
         (_("Step (seed)"), {"fields": ("recheck_alert_at_cooldown_end",)}),
         (_("Predictive"), {"fields": ("forecast_only", "clone_lead_seconds", "forecast_history_days")}),
         (_("Operator controls"), {"fields": ("dry_run", "suspend_scale_out", "suspend_scale_in", "suspend_scheduled",

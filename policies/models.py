@@ -91,6 +91,13 @@ class ScalingPolicy(models.Model):
                     "the config's scale-in threshold for its duration): less overload for more VM-hours, the "
                     "figures in docs/policies.md."),
     )
+    step_guard = models.BooleanField(
+        _("keep within the seed's results"), default=True,
+        help_text=_("Recommended policy: replay the seed's step policy beside it on the same load and keep the "
+                    "count at least the seed's while the service has had no overload to spare against it, and at "
+                    "most the seed's once its VM-hours exceed the seed's by 1 %: never much worse than the seed, "
+                    "on any load (docs/policies.md)."),
+    )
     # Predictive
     forecast_only = models.BooleanField(
         _("forecast only"), default=False, help_text=_("Record what the forecast would do; act on the reactive part.")
@@ -114,6 +121,8 @@ class ScalingPolicy(models.Model):
     suspend_predictive = models.BooleanField(_("predictive suspended"), default=False)
     # Evaluation state
     recommendations = models.JSONField(_("recent recommendations"), default=list, blank=True)
+    # The recommended policy's step guard: the seed's shadow count, its timers and both sides' running totals
+    guard_state = models.JSONField(_("step guard state"), default=dict, blank=True)
     applied_window_key = models.CharField(_("last applied scheduled action"), max_length=160, blank=True)
     last_evaluated_at = models.DateTimeField(_("last evaluated at"), null=True, blank=True)
     last_evaluation = models.TextField(_("last evaluation"), blank=True)
@@ -128,7 +137,7 @@ class ScalingPolicy(models.Model):
 
     # Who changed which setting when (the evaluation loop's own state is not a setting: not recorded).
     history = HistoricalRecords(
-        excluded_fields=["updated_at", "recommendations", "applied_window_key", "last_evaluated_at",
+        excluded_fields=["updated_at", "recommendations", "guard_state", "applied_window_key", "last_evaluated_at",
                          "last_evaluation", "last_evaluation_parts", "last_alert_recheck_at", "last_decision_key",
                          "last_forecast_desired"],
         bases=[HistoricalActorModel], get_user=history_user_of,

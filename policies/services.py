@@ -216,11 +216,13 @@ def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None,
             count_error=count.error, metric_error=metric_error, active_window=active,
             applied_window_key=policy.applied_window_key, history=[tuple(x) for x in policy.recommendations],
             forecast_peak=peak, fresh_vms=fresh_vms, other_vms=other_vms, other_error=other_error,
+            guard=policy.guard_state,
         ),
     )
     event = None
     key = f"{outcome.action}:{outcome.desired}:{outcome.decision.decision if outcome.decision else ''}"
-    fields = {"recommendations": [list(x) for x in outcome.history], "last_evaluated_at": now,
+    fields = {"recommendations": [list(x) for x in outcome.history], "guard_state": outcome.guard,
+              "last_evaluated_at": now,
               "last_evaluation": outcome.reason[:2000], "last_evaluation_parts": reason_parts(outcome.reason)}
     # The event's "triggered by" is a short English label (search, CSV); the evaluation itself is kept whole with
     # its codes (the event page shows it in the reader's language, the API as English text).

@@ -46,7 +46,7 @@ class ScalingPolicySerializer(serializers.ModelSerializer):
         fields = [
             "service_name", "policy_type", "metric", "target_utilisation", "scale_in_target_utilisation",
             "tolerance", "max_change_per_run",
-            "stabilisation_seconds", "warmup_seconds", "flapping_check", "scale_in_on_seed_rule",
+            "stabilisation_seconds", "warmup_seconds", "flapping_check", "scale_in_on_seed_rule", "step_guard",
             "recheck_alert_at_cooldown_end",
             "forecast_only", "clone_lead_seconds", "forecast_history_days", "time_zone", "dry_run",
             "suspend_scale_out", "suspend_scale_in", "suspend_scheduled", "suspend_predictive", "suspended_processes",

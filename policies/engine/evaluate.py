@@ -7,9 +7,10 @@ in-flight, unknown count, min/max, cooldown, IP pool): the safety rules are shar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from autoscaling.decision import DecisionInput, DecisionResult, decide
 from events.choices import ScaleAction
@@ -17,6 +18,7 @@ from events.reasons import Reason
 from policies.choices import PolicyType
 from policies.engine import predictive as pred
 from policies.engine import recommended as rec
+from policies.engine import step_guard as guard
 from policies.engine import target_tracking as tt
 from policies.engine.notes import note
 from policies.engine.schedules import ActiveWindow, effective_bounds
@@ -82,6 +84,18 @@ class PolicySettings:
     # within a clone's lead time: a rising load keeps its margin. Both need the noise margin (margin_noise_k > 0):
     # with a fixed margin the margin always applies.
     margin_rise: float = 0.25
+    # Recommended policy: the step guard (policies.engine.step_guard) — the seed's step policy replayed beside it on
+    # the same load; the count stays at least the seed's while the service has less than guard_reserve_seconds of
+    # overload to spare against it, and at most the seed's once its VM-hours exceed the seed's by guard_vm_share.
+    # The seed's rules it replays: the thresholds and durations above, these, and the config's cooldown.
+    step_guard: bool = False
+    guard_vm_share: float = guard.DEFAULT_VM_SHARE
+    guard_reserve_seconds: int = guard.DEFAULT_RESERVE_SECONDS
+    guard_credit_seconds: int = guard.DEFAULT_CREDIT_SECONDS
+    scale_out_duration_seconds: int = 60
+    scale_out_step: int = 1
+    scale_in_step: int = 1
+    alert_repeat_seconds: int = 300
     flapping_check: bool = True
     forecast_only: bool = False
     suspend_scale_out: bool = False
@@ -123,6 +137,7 @@ def recommended_settings(**overrides: object) -> PolicySettings:
         "release_like_step": rec.DEFAULT_RELEASE_LIKE_STEP,
         "margin_share": rec.DEFAULT_MARGIN_SHARE,
         "margin_rise": rec.DEFAULT_MARGIN_RISE,
+        "step_guard": rec.DEFAULT_STEP_GUARD,
     }
     values.update(overrides)
     return PolicySettings(**values)  # type: ignore[arg-type]
@@ -157,6 +172,8 @@ class PolicyInput:
     # None: not read, or not known — then the rule does not hold), and why it is not known
     other_vms: Sequence[tt.VMUtilisation] | None = None
     other_error: str = ""
+    # The step guard's state from the last evaluation (``policies.engine.step_guard``; empty: none yet)
+    guard: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +191,7 @@ class PolicyOutcome:
     forecast_desired: int | None = None
     history: list[tuple[float, ...]] = field(default_factory=list)
     window_key: str = ""  # the scheduled occurrence whose desired count this applies (when trigger=schedule)
+    guard: dict[str, Any] = field(default_factory=dict)  # the step guard's state to keep for the next evaluation
 
     @property
     def allowed(self) -> bool:
@@ -186,10 +204,11 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
     bounds = effective_bounds(min_vms=inp.min_vms, max_vms=inp.max_vms, active=active)
     now_s = inp.now.timestamp()
     history = list(inp.history)
+    guard_state: dict[str, Any] = dict(inp.guard or {})
     if inp.current_vm_count is None:
         unknown = (note("policy_count_unknown_error", error=inp.count_error) if inp.count_error
                    else note("policy_count_unknown"))
-        return PolicyOutcome(None, None, None, unknown, history=history)
+        return PolicyOutcome(None, None, None, unknown, history=history, guard=guard_state)
     current = inp.current_vm_count
 
     trigger = "policy"
@@ -203,7 +222,7 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         if inp.vms is not None:
             metric = tt.warm_utilisation(inp.vms, now=inp.now, warmup_seconds=settings.warmup_seconds)
         if metric is None:
-            return PolicyOutcome(None, None, None, _metric_unknown(inp), history=history)
+            return PolicyOutcome(None, None, None, _metric_unknown(inp), history=history, guard=guard_state)
         fresh = None
         if inp.fresh_vms is not None:
             fresh = tt.warm_utilisation(inp.fresh_vms, now=inp.now, warmup_seconds=settings.warmup_seconds)
@@ -286,6 +305,21 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         )
         desired = band.desired
         notes.extend(band.notes)
+        if settings.step_guard:
+            guard_state = guard.advance(
+                guard_state, now=now_s, current=current, fresh_demand=record[2],
+                rules=guard.SeedRules(
+                    min_vms=bounds.min_vms, max_vms=bounds.max_vms, scale_out_threshold=settings.scale_out_threshold,
+                    scale_in_threshold=settings.scale_in_threshold,
+                    scale_out_seconds=settings.scale_out_duration_seconds,
+                    scale_in_seconds=settings.scale_in_duration_seconds, cooldown_seconds=inp.cooldown_seconds,
+                    repeat_seconds=settings.alert_repeat_seconds, scale_out_step=settings.scale_out_step,
+                    scale_in_step=settings.scale_in_step))
+            bounded = guard.bound(desired, guard_state, current=current, vm_share=settings.guard_vm_share,
+                                  reserve_seconds=settings.guard_reserve_seconds,
+                                  credit_seconds=settings.guard_credit_seconds)
+            desired = bounded.desired
+            notes.extend(bounded.notes)
         if settings.scale_in_on_seed_rule and desired < current and not seed_rule:
             minutes = settings.scale_in_duration_seconds / 60
             if other_below is None:
@@ -304,7 +338,7 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         if inp.vms is not None:
             metric = tt.warm_utilisation(inp.vms, now=inp.now, warmup_seconds=settings.warmup_seconds)
         if metric is None:
-            return PolicyOutcome(None, None, None, _metric_unknown(inp), history=history)
+            return PolicyOutcome(None, None, None, _metric_unknown(inp), history=history, guard=guard_state)
         raw = tt.desired_count(current=current, metric=metric, target=settings.target, tolerance=settings.tolerance)
         if raw < current and settings.scale_in_target:
             raw = tt.scale_in_count(current=current, metric=metric, scale_in_target=settings.scale_in_target)
@@ -356,7 +390,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
     if desired == current:
         unchanged = note("policy_no_change", notes=list(notes)) if notes else note("policy_no_change_count",
                                                                                     count=current)
-        return PolicyOutcome(None, desired, None, unchanged, trigger, metric, forecast_desired, history, window_key)
+        return PolicyOutcome(None, desired, None, unchanged, trigger, metric, forecast_desired, history, window_key,
+                             guard=guard_state)
 
     action = ScaleAction.SCALE_OUT if desired > current else ScaleAction.SCALE_IN
     count = abs(desired - current)
@@ -365,7 +400,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
     if suspended:
         code = "policy_suspended_out" if action == ScaleAction.SCALE_OUT else "policy_suspended_in"
         why = note(code, notes=list(notes)) if notes else note(f"{code}_bare")
-        return PolicyOutcome(None, desired, None, why, trigger, metric, forecast_desired, history, window_key)
+        return PolicyOutcome(None, desired, None, why, trigger, metric, forecast_desired, history, window_key,
+                             guard=guard_state)
     if action == ScaleAction.SCALE_IN and settings.flapping_check and metric is not None and trigger == "policy":
         safe = tt.flap_safe_scale_in(
             current=current, metric=metric, remove=count, scale_out_threshold=settings.scale_out_threshold
@@ -373,7 +409,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         if safe == 0:
             flapping = note("policy_flapping", remaining=current - count,
                             projected=metric * current / (current - count), threshold=settings.scale_out_threshold)
-            return PolicyOutcome(None, desired, None, flapping, trigger, metric, forecast_desired, history, window_key)
+            return PolicyOutcome(None, desired, None, flapping, trigger, metric, forecast_desired, history, window_key,
+                             guard=guard_state)
         if safe < count:
             notes.append(note("flapping_limit", count=safe))
             count = safe
@@ -397,7 +434,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         )
     )
     reason = note("policy_decided", decision=result.reason, notes=notes) if notes else result.reason
-    return PolicyOutcome(action, desired, result, reason, trigger, metric, forecast_desired, history, window_key)
+    return PolicyOutcome(action, desired, result, reason, trigger, metric, forecast_desired, history, window_key,
+                             guard=guard_state)
 
 
 def _metric_unknown(inp: PolicyInput) -> Reason:

@@ -109,6 +109,12 @@ NOTES: dict[str, ReasonSpec] = {
         "utilisation %(fresh).1f%% inside the band (scale-in to %(fewer)d VMs only once the window's highest demand "
         "%(peak)d VM-%% fits at %(target)g%% and the load of now at %(below)g%%, a recurring spike of %(demand)d "
         "VM-%% at %(ceiling)g%%)")),
+    "guard_seed_count": ReasonSpec(gettext_noop(
+        "step guard: kept at the seed's %(count)d VMs (%(spare).1f min less overload than the seed so far, fewer "
+        "than the %(reserve).1f min a count below it needs)")),
+    "guard_vm_hours_spent": ReasonSpec(gettext_noop(
+        "step guard: held at the seed's %(count)d VMs (%(own).1f VM-h so far against the seed's %(seed).1f: the "
+        "%(share)g%% more it may spend is spent)")),
 }
 
 reasons_register(NOTES)

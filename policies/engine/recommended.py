@@ -97,6 +97,8 @@ DEFAULT_RELEASE_LIKE_STEP = False
 DEFAULT_MARGIN_SHARE = 0.05
 # ... unless the fresh demand's trend rises at least this many points within a clone's lead time
 DEFAULT_MARGIN_RISE = 0.25
+# Keep the count within the seed's results: the step guard (policies.engine.step_guard) replays the seed beside it
+DEFAULT_STEP_GUARD = True
 
 
 @dataclass(frozen=True)

@@ -91,8 +91,7 @@ class SimPolicy:
             return [rules, *recheck, *pool]
         default = PolicySettings()
         changed = [f"{f.name}={getattr(s, f.name)}" for f in fields(PolicySettings)
-                   if f.name not in ("policy_type", "scale_out_threshold", "scale_in_threshold",
-                                     "scale_in_duration_seconds")
+                   if f.name not in SIM_CONFIG_KEYS
                    and getattr(s, f.name) != getattr(default, f.name)]
         if changed:
             return [(None, {"text": ", ".join(changed)}), *pool]
@@ -133,12 +132,13 @@ SUITE_PRESETS: dict[str, SimPolicy] = {
 
 _INT_KEYS = ("max_change", "stabilisation_seconds", "warmup_seconds", "warm_pool", "confirm_seconds", "lead_seconds",
              "recurrence_seconds", "spike_reach", "rise_seconds", "rise_parts",
-             "margin_noise_seconds")
+             "margin_noise_seconds", "guard_reserve_seconds", "guard_credit_seconds")
 
 
 #: Settings the simulator takes from the config (the trace's), not from a policy spec; and the seed scale-in
 #: rule's other metric, which a replay of one load column does not have (the live loop reads it).
 SIM_CONFIG_KEYS = ("policy_type", "scale_out_threshold", "scale_in_threshold", "scale_in_duration_seconds",
+                   "scale_out_duration_seconds", "scale_out_step", "scale_in_step", "alert_repeat_seconds",
                    "scale_in_other_metric", "scale_in_other_threshold")
 
 
@@ -208,7 +208,10 @@ def run_policy(trace: Trace, config: SimConfig, params: SimParams, policy: SimPo
         config = replace(config, warm_pool_size=policy.warm_pool)
     settings = replace(one_metric(policy.settings), scale_out_threshold=config.scale_out_cpu_threshold,
                        scale_in_threshold=config.scale_in_cpu_threshold,
-                       scale_in_duration_seconds=config.scale_in_duration_minutes * 60)
+                       scale_in_duration_seconds=config.scale_in_duration_minutes * 60,
+                       scale_out_duration_seconds=config.scale_out_duration_minutes * 60,
+                       scale_out_step=config.scale_out_step, scale_in_step=config.scale_in_step,
+                       alert_repeat_seconds=config.alert_repeat_interval_seconds)
     if policy.name == ORACLE:
         result = simulate_oracle(trace, config, params)
     elif policy.name == REACTIVE_IDEAL:

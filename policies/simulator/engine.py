@@ -163,6 +163,7 @@ class Simulation:
         self.decisions: list[SimDecision] = []
         self.peak = n0
         self.history: list[tuple[float, ...]] = []
+        self.guard: dict = {}  # the recommended policy's step guard state (policies.engine.step_guard)
         self.series: dict[str, list] = {"t": [], "load": [], "capacity": [], "vms": []}
         self._queue: list[tuple[float, int, int, tuple]] = []
         self._seq = 0
@@ -318,9 +319,11 @@ class Simulation:
                 history=self.history,
                 forecast_peak=self._forecast_peak(),
                 fresh_vms=fresh_vms,
+                guard=self.guard,
             ),
         )
         self.history = out.history
+        self.guard = out.guard
         if out.decision is None or out.action is None:
             return
         self._record(out.action, out.decision, out.trigger)

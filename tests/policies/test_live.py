@@ -496,3 +496,36 @@ def test_recommended_seed_rule_waits_for_memory_read_from_prometheus(scraped_ser
     assert (event.decision, event.status) == (Decision.ALLOW, EventStatus.DRY_RUN)
     policy.refresh_from_db()
     assert 34 <= policy.recommendations[-1][3] <= 46  # 2 VMs × 20 %
+
+
+def test_recommended_step_guard_kept_in_the_policy_row_and_holding_the_seeds_count(scraped_service, settings,
+                                                                                   load_exporters):
+    """Against the real Prometheus: the step guard replays the seed beside the policy from the loop's own readings
+    and keeps its state in the policy row. A quiet load the band would scale in is held at the seed's count while
+    the service has no overload to spare against the seed; with overload to spare (the seed was overloaded 20
+    minutes more), the scale-in goes ahead."""
+    scraped_service.min_vms = 1
+    scraped_service.save(update_fields=["min_vms"])
+    policy, client = _recommended(scraped_service, settings, load_exporters, cpu=20, step_guard=True)
+
+    def quiet():
+        window, fresh = _readings(scraped_service, policy, client)
+        return len(window) == len(fresh) == 2 and max(window) < 25 and max(fresh) < 25
+
+    _wait(quiet, what="both VMs at 20 % over the rules' window and in the fresh reading", timeout=90)
+    outcome, event = services.policy_evaluate(config=scraped_service)
+    assert outcome.action is None and outcome.desired == 2, outcome.reason
+    assert "step guard: kept at the seed's 2 VMs" in outcome.reason and event is None
+    policy.refresh_from_db()
+    state = policy.guard_state
+    assert state["serving"] == 2 and state["current"] == 2 and abs(state["at"] - time.time()) < 10
+    assert len(state["recent"]) == 1 and 30 <= state["recent"][0][1] <= 50  # 2 VMs × ~20 %, the fresh reading
+
+    policy.guard_state = {**state, "at": time.time() - 60, "shadow_over": 1200.0, "own_over": 0.0}
+    policy.save(update_fields=["guard_state"])
+    outcome, event = services.policy_evaluate(config=scraped_service)
+    assert (outcome.action, outcome.desired) == (ScaleAction.SCALE_IN, 1), outcome.reason
+    assert (event.decision, event.status) == (Decision.ALLOW, EventStatus.DRY_RUN)
+    assert "step guard" not in outcome.reason
+    policy.refresh_from_db()
+    assert policy.guard_state["shadow_vm"] >= 2 * 50  # the minute just ended at the seed's 2 VMs, counted
