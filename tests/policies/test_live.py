@@ -375,7 +375,8 @@ def test_recommended_records_the_fresh_demand_and_holds_a_recurring_spike_agains
     the quiet load scales in."""
     scraped_service.min_vms = 1
     scraped_service.save(update_fields=["min_vms"])
-    policy, client = _recommended(scraped_service, settings, load_exporters, cpu=20)
+    # the band's recurring-spike rule: the step guard (on by default) would keep the seed's 2 VMs, a fresh shadow's
+    policy, client = _recommended(scraped_service, settings, load_exporters, cpu=20, step_guard=False)
 
     def quiet():
         window, fresh = _readings(scraped_service, policy, client)
@@ -459,8 +460,9 @@ def test_recommended_seed_rule_waits_for_memory_read_from_prometheus(scraped_ser
     scraped_service.save(update_fields=["min_vms"])
     assert (scraped_service.scale_in_cpu_threshold, scraped_service.scale_in_memory_threshold,
             scraped_service.scale_in_duration_minutes) == (30, 30, 5)
+    # the option's own rule: the step guard (on by default) would keep the seed's 2 VMs, a fresh shadow's
     policy, client = _recommended(scraped_service, settings, load_exporters, cpu=10, memory=60,
-                                  scale_in_on_seed_rule=True)
+                                  scale_in_on_seed_rule=True, step_guard=False)
 
     def memory_of_both():
         vms, _ = services._utilisation_read(config=scraped_service, policy=policy, prometheus=client,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -21,24 +22,30 @@ from policies.simulator.catalog import parse_policy
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SETTINGS = recommended_settings(scale_out_threshold=80.0, confirm_seconds=60)
+# The band's own rules (scale-in to the hour's peak, margins, recurring spikes, the seed rule option), without the
+# step guard that is on by default: it would hold a scale-in below the seed's count (tested in test_step_guard.py)
+BAND = replace(SETTINGS, step_guard=False)
 
 
-def _inp(now: datetime, *, current: int, window: float, fresh: float | None = None, history=()) -> PolicyInput:
+def _inp(now: datetime, *, current: int, window: float, fresh: float | None = None, history=(),
+         guard=None) -> PolicyInput:
     return PolicyInput(
         now=now, enabled=True, min_vms=2, max_vms=10, cooldown_seconds=300, current_vm_count=current,
         vms=[VMUtilisation(window)] * current,
-        fresh_vms=None if fresh is None else [VMUtilisation(fresh)] * current, history=history,
+        fresh_vms=None if fresh is None else [VMUtilisation(fresh)] * current, history=history, guard=guard,
     )
 
 
 def _run(samples, *, current: int, settings=SETTINGS):
-    """Evaluate once a minute over ``samples`` of (window %, fresh %), keeping the history as the loop does."""
+    """Evaluate once a minute over ``samples`` of (window %, fresh %), keeping the history and the step guard's
+    state as the loop does."""
     history: list = []
+    guard: dict = {}
     out = None
     for i, (window, fresh) in enumerate(samples):
         out = evaluate_policy(settings, _inp(T0 + timedelta(minutes=i), current=current, window=window, fresh=fresh,
-                                             history=history))
-        history = out.history
+                                             history=history, guard=guard))
+        history, guard = out.history, out.guard
     assert out is not None
     return out
 
@@ -79,33 +86,33 @@ def test_scale_in_keeps_the_headroom_a_recent_peak_needs_then_lets_go():
     # a spike of 240 VM-% a few minutes ago on 4 VMs: 3 VMs would carry it at 80 % > 75 %, so 4 stay (the load of
     # now, 31 %, is inside the seed's band: its scale-in below 30 % would not release a VM either)
     spike = [(60, 60)] + [(31, 31)] * 10
-    out = _run(spike, current=4)
+    out = _run(spike, current=4, settings=BAND)
     assert out.action is None and out.desired == 4 and "inside the band" in out.reason
     # once the spike is older than the stabilisation window, the remembered peak is 124 VM-%: 2 VMs at 62 %
     # (at most 3 fewer per run)
     quiet = spike + [(31, 31)] * (rec.DEFAULT_STABILISATION_SECONDS // 60)
-    out = _run(quiet, current=4)
+    out = _run(quiet, current=4, settings=BAND)
     assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 2)
     assert "fits 2 VMs" in out.reason
     # at 25 % (below the seed's 30 % for its 5 minutes) the seed would release a VM; the memory holds it (the
     # release like the seed's is an option, off by default)
-    assert _run([(60, 60)] + [(25, 25)] * 10, current=4).desired == 4
-    out = _run([(60, 60)] + [(25, 25)] * 10, current=4, settings=replace(SETTINGS, release_like_step=True))
+    assert _run([(60, 60)] + [(25, 25)] * 10, current=4, settings=BAND).desired == 4
+    out = _run([(60, 60)] + [(25, 25)] * 10, current=4, settings=replace(BAND, release_like_step=True))
     assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 3) and "as the seed releases" in out.reason
 
 
 def test_a_scale_in_leaves_the_load_of_now_below_the_trigger():
     # 3 VMs at 45 % now and all hour: 2 would carry the hour's peak at 67.5 % ≤ 75 %, but that is above the
     # trigger less the hysteresis (70 − 5): the next minute would scale back out, so 3 stay
-    out = _run([(45, 45)] * 5, current=3)
+    out = _run([(45, 45)] * 5, current=3, settings=BAND)
     assert out.action is None and out.desired == 3 and "65%" in out.reason
-    assert _run([(40, 40)] * 5, current=3).desired == 2  # 2 × 60 %: both rules hold
+    assert _run([(40, 40)] * 5, current=3, settings=BAND).desired == 2  # 2 × 60 %: both rules hold
 
 
 def test_the_memory_holds_demand_not_recommendations():
     """A scale-out to 5 VMs for a spike is not locked in: after it, the remembered demand decides."""
     history = [((T0 - timedelta(minutes=20)).timestamp(), 210)]  # what 3 VMs at 70 % asked 20 min ago
-    out = evaluate_policy(SETTINGS, _inp(T0, current=5, window=20, fresh=20, history=history))
+    out = evaluate_policy(BAND, _inp(T0, current=5, window=20, fresh=20, history=history))
     assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 3)  # ceil(210 / 75): the peak, not the 5 VMs
 
 
@@ -131,7 +138,7 @@ def test_a_demand_just_below_a_threshold_is_below_it():
     assert not rec.sustained([(0.0, rec.demand(4, 69.85)), (60.0, rec.demand(4, 69.85))], now=60.0, seconds=60,
                              above=279.5)
     # the whole evaluation: the option waits for the seed's rule, which holds at 29.9 % after its 5 minutes
-    on = replace(SETTINGS, scale_in_on_seed_rule=True, scale_in_threshold=30.0, scale_in_duration_seconds=300)
+    on = replace(BAND, scale_in_on_seed_rule=True, scale_in_threshold=30.0, scale_in_duration_seconds=300)
     out = _run([(29.9, 29.9)] * 7, current=4, settings=on)
     assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 2), out.reason
     assert out.history[-1][1:] == (119.6, 119.6)
@@ -141,12 +148,12 @@ def test_whole_percent_records_kept_before_still_load():
     """Records of whole percents (rounded up, as kept before) beside new ones: they load and count as they are;
     the notes show a demand as a whole VM-%, rounded up, as before."""
     before = [((T0 - timedelta(minutes=m)).timestamp(), 151, 151) for m in range(30, 20, -1)]
-    out = evaluate_policy(SETTINGS, _inp(T0, current=4, window=20, fresh=20, history=before))
+    out = evaluate_policy(BAND, _inp(T0, current=4, window=20, fresh=20, history=before))
     assert out.history[:10] == before and out.history[-1][1:] == (80.0, 80.0)
     assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 3), out.reason  # ceil(151 / 75)
     assert "highest demand of the scale-in window 151 VM-%" in out.reason
     fractional = [((T0 - timedelta(minutes=5)).timestamp(), 150.4, 150.4)]
-    out = evaluate_policy(SETTINGS, _inp(T0, current=4, window=20, fresh=20, history=fractional))
+    out = evaluate_policy(BAND, _inp(T0, current=4, window=20, fresh=20, history=fractional))
     assert out.desired == 3 and "highest demand of the scale-in window 151 VM-%" in out.reason
 
 
@@ -234,10 +241,10 @@ def test_a_one_minute_spike_that_recurs_buys_the_capacity_to_carry_it():
     a clone could serve. Once is chance: nothing is bought. Twice within the memory: 3 VMs carry it at ≤ 100 %."""
     flat, spike = (57, 57), (70, 120)  # the rules' window averages the spike away; the fresh reading holds it
     once = [spike] + [flat] * 60
-    out = _run(once, current=2)
+    out = _run(once, current=2, settings=BAND)
     assert out.action is None and out.desired == 2
     twice = once + [spike, flat]
-    out = _run(twice, current=2)
+    out = _run(twice, current=2, settings=BAND)
     assert (out.action, out.desired) == (ScaleAction.SCALE_OUT, 3), out.reason  # ceil(240 / 100)
     assert "recurred" in out.reason and "100%" in out.reason
     # the record keeps both demands: the window's (VM-%) and the fresh reading's
@@ -247,7 +254,7 @@ def test_a_one_minute_spike_that_recurs_buys_the_capacity_to_carry_it():
 
 def test_readings_of_one_spike_are_not_a_recurrence():
     # a hot reading two minutes after another is the same spike (less than a clone's lead time apart)
-    out = _run([(57, 57), (70, 120), (57, 57), (70, 120)] + [(57, 57)] * 3, current=2)
+    out = _run([(57, 57), (70, 120), (57, 57), (70, 120)] + [(57, 57)] * 3, current=2, settings=BAND)
     assert out.action is None and out.desired == 2
 
 
@@ -255,13 +262,13 @@ def test_a_recurring_spike_keeps_its_capacity_after_the_scale_in_memory_forgot_i
     now = T0.timestamp()
     spikes = [(now - 100 * 60, 140, 240), (now - 50 * 60, 140, 240)]  # older than the hour's memory, inside two
     quiet = [(now - m * 60, 114, 114) for m in range(45, 0, -1)]
-    out = evaluate_policy(SETTINGS, _inp(T0, current=3, window=38, fresh=38, history=spikes + quiet))
+    out = evaluate_policy(BAND, _inp(T0, current=3, window=38, fresh=38, history=spikes + quiet))
     # without the spikes: the hour's peak 114 VM-% fits 2 VMs at 75 %, 2 × 57 % is below 65 % → 2 VMs
     assert out.action is None and out.desired == 3, out.reason
     assert "recurring spike of 240 VM-%" in out.reason
     # once the spikes are older than the recurrence memory (2 hours), the count goes back to what the load needs
     later = T0 + timedelta(seconds=rec.DEFAULT_RECURRENCE_SECONDS - 49 * 60)
-    out = evaluate_policy(SETTINGS, _inp(later, current=3, window=38, fresh=38, history=spikes + quiet))
+    out = evaluate_policy(BAND, _inp(later, current=3, window=38, fresh=38, history=spikes + quiet))
     assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 2), out.reason
 
 
@@ -401,9 +408,9 @@ def test_the_noise_margin_also_sets_the_scale_in_limit():
     """The scale-in leaves the load of now the hysteresis below the trigger: with a smooth load the trigger is
     75 %, so 3 VMs may carry 4 × 52 % (69 %, below 70 %); with the fixed margin (trigger 70 %, limit 65 %) not."""
     smooth = _hour(lambda m: 52, window=52, current=4)
-    out = evaluate_policy(SETTINGS, _inp(T0, current=4, window=52, fresh=52, history=smooth))
+    out = evaluate_policy(BAND, _inp(T0, current=4, window=52, fresh=52, history=smooth))
     assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 3), out.reason
-    out = evaluate_policy(replace(SETTINGS, margin_noise_k=0), _inp(T0, current=4, window=52, fresh=52,
+    out = evaluate_policy(replace(BAND, margin_noise_k=0), _inp(T0, current=4, window=52, fresh=52,
                                                                     history=smooth))
     assert out.action is None and out.desired == 4, out.reason
 
@@ -424,7 +431,7 @@ def test_after_a_long_burst_the_headroom_goes_as_the_seeds_scale_in_would_let_it
     (390 VM-% at 75 % → 6 VMs) and the burst as a sustained load (carried at 100 % → 4 VMs) would hold 6 VMs for an
     hour; the seed's scale-in alert (below 30 % for 5 minutes) fires after 5 minutes: one VM goes then."""
     burst, after = [(65, 65)] * 30, [(20, 20)] * 4
-    settings = replace(SETTINGS, scale_in_threshold=30.0, scale_in_duration_seconds=300, release_like_step=True,
+    settings = replace(BAND, scale_in_threshold=30.0, scale_in_duration_seconds=300, release_like_step=True,
                        margin_share=0.0)
     out = _run(burst + after, current=6, settings=settings)
     assert out.action is None and out.desired == 6  # below 30 % for 4 minutes only: the memory still holds
@@ -442,7 +449,7 @@ def test_after_a_long_burst_the_headroom_goes_as_the_seeds_scale_in_would_let_it
 def test_the_release_follows_the_configs_scale_in_rule():
     burst, after = [(65, 65)] * 30, [(20, 20)] * 6
     # the config's scale-in threshold is 15 %: 20 % is inside its band
-    on = replace(SETTINGS, release_like_step=True, margin_share=0.0)
+    on = replace(BAND, release_like_step=True, margin_share=0.0)
     out = _run(burst + after, current=6, settings=replace(on, scale_in_threshold=15.0))
     assert out.desired == 6
     assert _run(burst + after, current=6, settings=on).desired == 5
@@ -484,8 +491,9 @@ def test_the_margin_vm_goes_when_one_fewer_would_not_need_it():
     """4 VMs; the hour's peak 230 VM-% needs 4 at the scale-in target 75 %, but 3 carry it below the threshold
     (76.7 %) and the load of now (220 VM-%) at 73.3 % ≤ 80 − 5, and no reading would overload 3: one VM goes."""
     hour = [(57.5, 57.5)] * 30 + [(55, 55)] * 5
-    assert _run(hour, current=4, settings=replace(GATED, margin_share=0.0)).desired == 4
-    out = _run(hour, current=4, settings=GATED)
+    gated = replace(GATED, step_guard=False)  # the band's margin rule (see BAND)
+    assert _run(hour, current=4, settings=replace(gated, margin_share=0.0)).desired == 4
+    out = _run(hour, current=4, settings=gated)
     assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 3), out.reason
     assert "where the scale-out margin does not pay" in out.reason
     # the share: readings moved along their trend (flat here) above 3 × 80 VM-%: one of five counted, or the normal
@@ -520,9 +528,9 @@ def test_with_the_seeds_rule_a_scale_in_waits_until_the_seed_would_release():
     """4 VMs after an old peak at 31 %: the memory lets 2 go (the hour's peak fits 2 VMs at 75 %), but 31 % is
     inside the seed's band (its scale-in is below 30 % for 5 minutes): with the option the VMs stay, and go once the
     load has been below 30 % for the seed's duration — then as many as the memory lets go, not one."""
-    on = replace(SETTINGS, scale_in_on_seed_rule=True, scale_in_threshold=30.0, scale_in_duration_seconds=300)
+    on = replace(BAND, scale_in_on_seed_rule=True, scale_in_threshold=30.0, scale_in_duration_seconds=300)
     quiet = [(60, 60)] + [(31, 31)] * (10 + rec.DEFAULT_STABILISATION_SECONDS // 60)
-    assert _run(quiet, current=4).desired == 2  # without the option
+    assert _run(quiet, current=4, settings=BAND).desired == 2  # without the option
     held = _run(quiet, current=4, settings=on)
     assert held.action is None and held.desired == 4
     assert "waits for the seed's scale-in rule (utilisation below 30% for 5 min)" in held.reason
@@ -564,3 +572,47 @@ def test_the_seeds_rule_is_a_policy_setting_in_the_api_admin_and_simulator(confi
     assert page.status_code == 200 and "기본 정책의 규칙일 때만 스케일인" in page.content.decode()
     sim = parse_policy("recommended:scale_in_on_seed_rule=1", presets=True)
     assert sim.settings.scale_in_on_seed_rule is True
+
+
+# --- the step guard: on by default, a policy setting in the API and the admin -------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_step_guard_is_on_for_a_new_recommended_policy_and_a_setting_in_the_api(config):
+    assert recommended_settings().step_guard is rec.DEFAULT_STEP_GUARD is True
+    assert ScalingPolicy().step_guard is True
+    engineer = User.objects.create_user("guard-engineer")
+    engineer.user_permissions.add(*Permission.objects.filter(
+        codename__in=["view_scalingpolicy", "change_scalingpolicy", "add_scalingpolicy"]))
+    client = APIClient()
+    client.force_authenticate(User.objects.get(pk=engineer.pk))
+    url = f"/api/policies/{config.service_name}/"
+    response = client.put(url, {"dry_run": True}, format="json")  # a new policy: recommended, the guard on
+    assert response.status_code == 201, response.content
+    assert (response.json()["policy_type"], response.json()["step_guard"]) == ("recommended", True)
+    policy = ScalingPolicy.objects.get(config=config)
+    assert policy.step_guard is True and selectors.policy_settings(config, policy).step_guard is True
+    assert client.get(url).json()["step_guard"] is True
+    response = client.patch(url, {"step_guard": False}, format="json")
+    assert response.status_code == 200 and response.json()["step_guard"] is False, response.content
+    policy.refresh_from_db()
+    assert policy.step_guard is False and selectors.policy_settings(config, policy).step_guard is False
+    response = client.patch(url, {"step_guard": True}, format="json")
+    assert response.status_code == 200 and response.json()["step_guard"] is True, response.content
+    policy.refresh_from_db()
+    assert policy.step_guard is True
+    bad = client.patch(url, {"step_guard": {"nested": [1]}}, format="json")
+    assert bad.status_code == 400 and "step_guard" in bad.json(), bad.content
+    policy.refresh_from_db()
+    assert policy.step_guard is True
+
+
+@pytest.mark.django_db
+def test_the_admin_change_form_offers_the_step_guard_in_english_and_korean(config, admin_client):
+    policy = ScalingPolicy.objects.create(config=config, policy_type=PolicyType.RECOMMENDED)
+    for language, label in (("en", "Keep within the seed&#x27;s results"), ("ko", "시드의 결과 안에서 유지")):
+        page = admin_client.get(f"/admin/policies/scalingpolicy/{policy.pk}/change/", HTTP_ACCEPT_LANGUAGE=language)
+        html = page.content.decode()
+        checkbox = re.search(r'<input[^>]*name="step_guard"[^>]*>', html)
+        assert page.status_code == 200 and checkbox and "checked" in checkbox.group(0), language  # on by default
+        assert f'<label class="vCheckboxLabel" for="id_step_guard">{label}</label>' in html, language

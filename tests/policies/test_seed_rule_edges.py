@@ -14,18 +14,19 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 BASE = recommended_settings(scale_out_threshold=80.0, confirm_seconds=60)
 
 
-def _inp(now, *, current, load, history):
+def _inp(now, *, current, load, history, guard=None):
     return PolicyInput(now=now, enabled=True, min_vms=2, max_vms=10, cooldown_seconds=300, current_vm_count=current,
                        vms=[VMUtilisation(load)] * current, fresh_vms=[VMUtilisation(load)] * current,
-                       history=history)
+                       history=history, guard=guard)
 
 
 def _run(settings, minutes, *, current=4, load=5.0, jitter=0.0):
-    history, out = [], None
+    """Evaluations about a minute apart, keeping the history and the step guard's state as the loop does."""
+    history, guard, out = [], {}, None
     for i in range(minutes):
         out = evaluate_policy(settings, _inp(T0 + timedelta(seconds=i * (60 + jitter)), current=current, load=load,
-                                             history=history))
-        history = out.history
+                                             history=history, guard=guard))
+        history, guard = out.history, out.guard
     return out
 
 
@@ -64,18 +65,22 @@ def test_seed_rule_note_on_a_scale_in_that_happens_anyway():
 
 BOTH = replace(BASE, scale_in_on_seed_rule=True, scale_in_threshold=30.0, scale_in_duration_seconds=300,
                scale_in_other_metric="memory", scale_in_other_threshold=30.0)
+# The option's own rule, without the step guard that is on by default: it would keep the seed's count, one VM less
+# a step, where the option lets more go at once (the guard is tested in test_step_guard.py)
+BAND_BOTH = replace(BOTH, step_guard=False)
 
 
 def _run_both(settings, loads, *, current=4, history=None, other_error=""):
-    """One evaluation a minute; ``loads`` are (CPU %, memory %) of every VM (memory None: not read)."""
-    history, out = list(history or []), None
+    """One evaluation a minute; ``loads`` are (CPU %, memory %) of every VM (memory None: not read). The history
+    and the step guard's state are kept as the loop does."""
+    history, guard, out = list(history or []), {}, None
     for i, (cpu, memory) in enumerate(loads):
         out = evaluate_policy(settings, PolicyInput(
             now=T0 + timedelta(minutes=i), enabled=True, min_vms=2, max_vms=10, cooldown_seconds=300,
             current_vm_count=current, vms=[VMUtilisation(cpu)] * current, fresh_vms=[VMUtilisation(cpu)] * current,
             other_vms=None if memory is None else [VMUtilisation(memory)] * current, other_error=other_error,
-            history=history))
-        history = out.history
+            history=history, guard=guard))
+        history, guard = out.history, out.guard
     return out
 
 
@@ -116,8 +121,8 @@ def test_seed_rule_records_kept_before_memory_was_read_do_not_count_as_low():
     """Records of three items (kept before the loop read memory, or when it could not): the rule holds only once
     the last 5 minutes are all records with memory below its threshold."""
     old = [((T0 - timedelta(minutes=m)).timestamp(), 20, 20) for m in range(60, 0, -1)]
-    assert _run_both(BOTH, [(5.0, 20.0)] * 3, history=old).desired == 4
-    out = _run_both(BOTH, [(5.0, 20.0)] * 7, history=old)
+    assert _run_both(BAND_BOTH, [(5.0, 20.0)] * 3, history=old).desired == 4
+    out = _run_both(BAND_BOTH, [(5.0, 20.0)] * 7, history=old)  # the guard would keep the seed's 3 (one a step)
     assert (out.action, out.desired) == (ScaleAction.SCALE_IN, 2), out.reason
 
 
