@@ -7,6 +7,8 @@ in-flight, unknown count, min/max, cooldown, IP pool): the safety rules are shar
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -84,6 +86,10 @@ class PolicySettings:
     # within a clone's lead time: a rising load keeps its margin. Both need the noise margin (margin_noise_k > 0):
     # with a fixed margin the margin always applies.
     margin_rise: float = 0.25
+    # Recommended policy: a spike that recurs at a fixed period in the last anticipate_seconds (0: off) is expected:
+    # its capacity is ready a clone's lead time before the next one and held while it lasts; between spikes the
+    # scale-in memory and the recurring-spike hold leave it out
+    anticipate_seconds: int = 0
     # Recommended policy: the step guard (policies.engine.step_guard) — the seed's step policy replayed beside it on
     # the same load; the count stays at least the seed's while the service has less than guard_reserve_seconds of
     # overload to spare against it, and at most the seed's once its VM-hours exceed the seed's by guard_vm_share.
@@ -138,6 +144,7 @@ def recommended_settings(**overrides: object) -> PolicySettings:
         "margin_share": rec.DEFAULT_MARGIN_SHARE,
         "margin_rise": rec.DEFAULT_MARGIN_RISE,
         "step_guard": rec.DEFAULT_STEP_GUARD,
+        "anticipate_seconds": rec.DEFAULT_ANTICIPATE_SECONDS,
     }
     values.update(overrides)
     return PolicySettings(**values)  # type: ignore[arg-type]
@@ -231,6 +238,7 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         keep_for = max(settings.stabilisation_seconds, settings.recurrence_seconds,
                        settings.rise_parts * (settings.rise_seconds or settings.lead_seconds),
                        settings.margin_noise_seconds if settings.margin_noise_k > 0 or settings.margin_share > 0 else 0,
+                       settings.anticipate_seconds,
                        settings.scale_in_duration_seconds + rec.SEED_RULE_SLACK_SECONDS
                        if settings.release_like_step or settings.scale_in_on_seed_rule else 0)
         history = rec.trim(history, now=now_s, window_seconds=keep_for)
@@ -244,11 +252,34 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
             if other is not None:  # a record without it: the rule did not hold then
                 record = (*record, rec.demand(current, other))
         history.append(record)
-        peak = rec.remembered_peak(history, now=now_s, window_seconds=settings.stabilisation_seconds) or 0
+        # a spike that recurs at a fixed period: expected, its capacity ready ahead of it; left out of the memory
+        periodic = None
+        anticipated = 0
+        if settings.anticipate_seconds > 0:
+            periodic = rec.periodic_spike(history, now=now_s, seconds=settings.anticipate_seconds,
+                                          threshold=settings.scale_out_threshold,
+                                          min_period=2 * rec.CLONE_LEAD_SECONDS)
+        memory = history
+        if periodic is not None:
+            # only the part the memory's readers look at (the scale-in memory, the noise): the rest is not read
+            since = now_s - max(settings.stabilisation_seconds, settings.margin_noise_seconds)
+            memory = periodic.leave_out(history[bisect.bisect_left(history, since, key=lambda e: e[0]):],
+                                        window_seconds=rec.SPIKE_WINDOW_SECONDS)
+            count = math.ceil(round(periodic.demand / max(settings.scale_out_threshold, 1.0), 9))
+            ready_from = periodic.next_at - rec.CLONE_LEAD_SECONDS - rec.ANTICIPATE_EARLY_SECONDS
+            last_first, last_end = periodic.spans[-1]
+            due = (ready_from <= now_s <= periodic.next_at + periodic.duration + rec.ANTICIPATE_EARLY_SECONDS
+                   or last_first <= now_s <= last_end + rec.ANTICIPATE_EARLY_SECONDS)
+            notes.append(note("rec_periodic_spike", demand=rec.shown(periodic.demand), period=periodic.period / 60,
+                              minutes=max(0.0, periodic.next_at - now_s) / 60, count=count,
+                              threshold=settings.scale_out_threshold))
+            if due:
+                anticipated = count
+        peak = rec.remembered_peak(memory, now=now_s, window_seconds=settings.stabilisation_seconds) or 0
         # the margin from the noise of the fresh reading (the fixed margin until an hour is recorded)
         noise = None
         if settings.margin_noise_k > 0:
-            noise = rec.noise_points(history, now=now_s, seconds=settings.margin_noise_seconds, current=current)
+            noise = rec.noise_points(memory, now=now_s, seconds=settings.margin_noise_seconds, current=current)
         margin = rec.noise_margin(noise, k=settings.margin_noise_k, low=settings.margin_min,
                                   high=settings.scale_out_margin)
         if noise is not None:
@@ -260,9 +291,9 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         share = None
         slope = 0.0
         if settings.margin_share > 0:
-            slope = rec.fresh_trend(history, now=now_s, seconds=settings.margin_noise_seconds) or 0.0
+            slope = rec.fresh_trend(memory, now=now_s, seconds=settings.margin_noise_seconds) or 0.0
         if settings.margin_share > 0 and settings.margin_noise_k > 0 and margin > 0:
-            share = rec.overload_share(history, now=now_s, seconds=settings.margin_noise_seconds, current=current,
+            share = rec.overload_share(memory, now=now_s, seconds=settings.margin_noise_seconds, current=current,
                                        threshold=settings.scale_out_threshold, ahead=rec.CLONE_LEAD_SECONDS)
             rising = slope * rec.CLONE_LEAD_SECONDS / current if current > 0 else 0.0  # 0 VMs: Prometheus lost them
             if share is not None and share < settings.margin_share and rising < settings.margin_rise:
@@ -272,7 +303,7 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         trigger_at = settings.scale_out_threshold - margin
         pays_below = True  # one VM fewer would need the margin too (or the share is not known)
         if settings.margin_share > 0 and settings.margin_noise_k > 0 and current > 1:
-            below = rec.overload_share(history, now=now_s, seconds=settings.margin_noise_seconds,
+            below = rec.overload_share(memory, now=now_s, seconds=settings.margin_noise_seconds,
                                        current=current - 1, threshold=settings.scale_out_threshold,
                                        ahead=rec.CLONE_LEAD_SECONDS)
             pays_below = (below is None or below >= settings.margin_share
@@ -287,7 +318,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
                                   above=(trigger_at - rise) * current)
         recurring = None
         if settings.recurrence_seconds > 0:
-            recurring = rec.recurring_peak(history, now=now_s, window_seconds=settings.recurrence_seconds,
+            recurring = None if periodic is not None else rec.recurring_peak(
+                history, now=now_s, window_seconds=settings.recurrence_seconds,
                                            apart_seconds=settings.lead_seconds or rec.CLONE_LEAD_SECONDS)
         seed_rule = seed_rule_needed(settings) and rec.step_releases(
             history, now=now_s, seconds=settings.scale_in_duration_seconds, below=settings.scale_in_threshold,
@@ -301,7 +333,7 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
             rise=rise, threshold=settings.scale_out_threshold, recurring_demand=recurring,
             spike_ceiling=settings.spike_ceiling, spike_reach=settings.spike_reach, release=release,
             scale_in_threshold=settings.scale_in_threshold,
-            margin_pays_below=pays_below,
+            margin_pays_below=pays_below, anticipated=anticipated,
         )
         desired = band.desired
         notes.extend(band.notes)

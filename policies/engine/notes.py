@@ -109,6 +109,10 @@ NOTES: dict[str, ReasonSpec] = {
         "utilisation %(fresh).1f%% inside the band (scale-in to %(fewer)d VMs only once the window's highest demand "
         "%(peak)d VM-%% fits at %(target)g%% and the load of now at %(below)g%%, a recurring spike of %(demand)d "
         "VM-%% at %(ceiling)g%%)")),
+    "rec_periodic_spike": ReasonSpec(gettext_noop(
+        "a spike of %(demand)d VM-%% recurs every %(period).0f min (next in %(minutes).0f min): %(count)d VMs carry "
+        "it below %(threshold)g%%, ready a clone's lead time before it")),
+    "rec_anticipate": ReasonSpec(gettext_noop("scale out to %(count)d VMs ahead of it")),
     "guard_seed_count": ReasonSpec(gettext_noop(
         "step guard: kept at the seed's %(count)d VMs (%(spare).1f min less overload than the seed so far, fewer "
         "than the %(reserve).1f min a count below it needs)")),

@@ -39,6 +39,17 @@ down), decided by the evaluation loop on the freshest measurement instead of wai
   and buys nothing, and a spike that needs more than ``spike_reach`` (1) VM beyond the current count is not held
   either: held, a trace whose spikes reach hundreds of VMs kept them for the whole memory (NAB's
   ec2_cpu_utilization_77c1ca, never tuned on: 35 × step's VM-hours); the reactive scale-out serves it.
+* **A spike that comes at a fixed period** (an hourly job; ``anticipate_seconds``, 4 hours): when the last
+  :data:`PERIOD_EPISODES` spikes of the memory's fresh demand (readings :data:`SPIKE_FACTOR` above its median and
+  above what the median's count carries below the threshold) started at equal intervals of at least two clones'
+  lead times, the next is expected one period after the last: the count that carries it below the threshold is
+  ordered a clone's lead time (and one evaluation) before it and held while it lasts; between spikes the scale-in
+  memory, the noise and the recurring-spike hold leave those spikes out, so the VMs go once each has passed. A
+  spike that does not come when due ends the expectation. The seed's band holds one VM more for them all the time
+  and is still overloaded whenever a spike exceeds it.
+* **Within the seed's results** (``step_guard``, on by default; ``policies.engine.step_guard``): the seed's step
+  policy replayed beside the policy on the same load bounds the count from below while the service has no
+  overload to spare against the seed, and from above once its VM-hours exceed the seed's by 1 %.
 * **Rate of rise (an option, off by default)**: with ``lead_seconds`` > 0 the scale-out compares the load
   projected that far ahead (the slowest least-squares rise of the rules'-window demand over the last
   ``rise_parts`` periods of ``rise_seconds``) with the trigger, and sizes for it. On the tuning traces it removed
@@ -97,6 +108,15 @@ DEFAULT_RELEASE_LIKE_STEP = False
 DEFAULT_MARGIN_SHARE = 0.05
 # ... unless the fresh demand's trend rises at least this many points within a clone's lead time
 DEFAULT_MARGIN_RISE = 0.25
+# A spike that comes at a fixed period (an hourly job): seen this many times at equal intervals in the last
+# anticipate_seconds, the next is expected and its capacity is ready a clone's lead time before it (0: off)
+DEFAULT_ANTICIPATE_SECONDS = 4 * 3600
+PERIOD_EPISODES = 3
+PERIOD_TOLERANCE_SECONDS = 120  # ... the intervals agree within this (or 5 % of the period)
+SPIKE_FACTOR = 1.25  # a spike reading: this far above the memory's median demand, and above what carries the median
+EPISODE_GAP_SECONDS = 600  # readings closer than this are one spike
+SPIKE_WINDOW_SECONDS = 360  # a spike stays in the rules' window (5 min) this long after its last reading
+ANTICIPATE_EARLY_SECONDS = 60  # capacity ready one evaluation interval earlier than a clone's lead time needs
 # Keep the count within the seed's results: the step guard (policies.engine.step_guard) replays the seed beside it
 DEFAULT_STEP_GUARD = True
 
@@ -162,6 +182,73 @@ def recurring_peak(history: Sequence[Record], *, now: float, window_seconds: flo
             return float(_fresh(entry))
         seen_first, seen_last = min(seen_first, at), max(seen_last, at)
     return None
+
+
+@dataclass(frozen=True)
+class PeriodicSpike:
+    """A spike that recurs at a fixed period: when the next one is due, how long one lasts and how high it went."""
+
+    period: float  # seconds between the starts of the last spikes
+    next_at: float  # epoch seconds the next one starts, expected
+    duration: float  # the longest of the last spikes, from its first reading to its last
+    demand: float  # the highest fresh demand (VM-%) of the last spikes
+    spans: tuple[tuple[float, float], ...]  # (first reading, last reading) of each spike seen
+
+    def leave_out(self, history: Sequence[Record], *, window_seconds: float) -> list[Record]:
+        """``history`` (in time order) without the records that belong to one of the spikes: their readings and the
+        rules' window after them."""
+        kept: list[Record] = []
+        spans, i = self.spans, 0
+        for entry in history:
+            at = entry[0]
+            while i < len(spans) and spans[i][1] + window_seconds < at:
+                i += 1
+            if i < len(spans) and spans[i][0] <= at:
+                continue
+            kept.append(entry)
+        return kept
+
+
+def periodic_spike(history: Sequence[Record], *, now: float, seconds: float, threshold: float,
+                   min_period: float) -> PeriodicSpike | None:
+    """The spike that recurs at a fixed period in the last ``seconds`` of fresh demand, if any: spike readings are
+    those :data:`SPIKE_FACTOR` above the median demand and above what the count that carries the median carries
+    below ``threshold`` %; readings closer than :data:`EPISODE_GAP_SECONDS` are one spike; the last
+    :data:`PERIOD_EPISODES` spikes must start at equal intervals (within :data:`PERIOD_TOLERANCE_SECONDS` or 5 %) of
+    at least ``min_period`` (a clone's lead time twice: a shorter period is a load, not a spike), and the next must
+    not be overdue (a period that broke is no longer expected)."""
+    start = now - seconds
+    points = [(entry[0], float(entry[2] if len(entry) > 2 else entry[1])) for entry in history
+              if start <= entry[0] <= now]  # the history is in time order
+    if len(points) < 10 or threshold <= 0:
+        return None
+    values = sorted(v for _, v in points)
+    median = values[len(values) // 2]
+    if median <= 0:
+        return None
+    level = max(SPIKE_FACTOR * median, math.ceil(round(median / threshold, 9)) * threshold)
+    spans: list[list[float]] = []
+    for at, value in points:
+        if value <= level:
+            continue
+        if spans and at - spans[-1][1] < EPISODE_GAP_SECONDS:
+            spans[-1][1] = at
+        else:
+            spans.append([at, at])
+    if len(spans) < PERIOD_EPISODES:
+        return None
+    last = spans[-PERIOD_EPISODES:]
+    gaps = [b[0] - a[0] for a, b in zip(last, last[1:], strict=False)]
+    period = gaps[-1]
+    if period < min_period or any(abs(g - period) > max(PERIOD_TOLERANCE_SECONDS, 0.05 * period) for g in gaps):
+        return None
+    duration = max(b - a for a, b in last)
+    next_at = last[-1][0] + period
+    if now > next_at + duration + EPISODE_GAP_SECONDS:  # overdue: the period broke
+        return None
+    first_of_last = last[0][0]
+    peak = max((v for at, v in points if at >= first_of_last and v > level), default=0.0)
+    return PeriodicSpike(period, next_at, duration, peak, tuple((a, b) for a, b in spans))
 
 
 def _slope(points: Sequence[tuple[float, float]], *, span: float) -> float | None:
@@ -324,6 +411,7 @@ def band_count(
     release: bool = False,
     scale_in_threshold: float = 30.0,
     margin_pays_below: bool = True,
+    anticipated: int = 0,
 ) -> BandOutcome:
     """The recommended count for ``current`` VMs whose freshest utilisation is ``fresh`` and whose rules'-window
     utilisation is ``window`` (both %), given the highest demand the scale-in window remembers; ``trigger`` is the
@@ -343,7 +431,11 @@ def band_count(
     ``margin_pays_below`` False: one VM fewer would not need the scale-out margin (too few of the recent fresh
     readings would overload it, :func:`overload_share`), so a scale-in to it needs the window's highest demand to
     fit at ``threshold`` (not ``scale_in_target``) and the load of now below ``threshold`` less the hysteresis (not
-    the trigger): the VM the margin bought is not held for a level that sits just below the threshold."""
+    the trigger): the VM the margin bought is not held for a level that sits just below the threshold.
+
+    ``anticipated``: the count that carries a periodic spike that is due (:func:`periodic_spike`, its capacity
+    ready a clone's lead time before it and held while it lasts): scaled out to ahead of it, never scaled in below
+    it (0: none due)."""
     if current <= 0:
         return BandOutcome(current, [])
     notes: list[Reason] = []
@@ -360,7 +452,10 @@ def band_count(
     if fresh + max(0.0, rise) > trigger:
         notes.append(note("rec_out_unconfirmed_rising" if rise > 0 else "rec_out_unconfirmed", **seen))
         return BandOutcome(max(min_vms, min(max_vms, current)), notes)
-    carry = 0
+    if anticipated > current:
+        notes.append(note("rec_anticipate", count=anticipated))
+        return BandOutcome(max(min_vms, min(max_vms, anticipated)), notes)
+    carry = anticipated
     if recurring_demand is not None and not release:
         carry = math.ceil(round(recurring_demand / max(spike_ceiling, 1.0), 9))
         limit = threshold if threshold is not None else trigger
@@ -370,7 +465,7 @@ def band_count(
             # hundreds of VMs: 35 × step's VM-hours) — reactive scaling serves it, as step does
             notes.append(note("rec_spike_out_of_reach", demand=shown(recurring_demand), count=carry,
                               current=current, reach=spike_reach))
-            carry = 0
+            carry = anticipated
         if recurring_demand > current * limit and carry > current:
             notes.append(note("rec_spike", demand=shown(recurring_demand), current=current, limit=limit,
                               count=carry, ceiling=spike_ceiling))

@@ -132,7 +132,8 @@ SUITE_PRESETS: dict[str, SimPolicy] = {
 
 _INT_KEYS = ("max_change", "stabilisation_seconds", "warmup_seconds", "warm_pool", "confirm_seconds", "lead_seconds",
              "recurrence_seconds", "spike_reach", "rise_seconds", "rise_parts",
-             "margin_noise_seconds", "guard_reserve_seconds", "guard_credit_seconds")
+             "margin_noise_seconds", "guard_reserve_seconds", "guard_credit_seconds",
+             "anticipate_seconds")
 
 
 #: Settings the simulator takes from the config (the trace's), not from a policy spec; and the seed scale-in
