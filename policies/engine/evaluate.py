@@ -259,11 +259,11 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
             periodic = rec.periodic_spike(history, now=now_s, seconds=settings.anticipate_seconds,
                                           threshold=settings.scale_out_threshold,
                                           min_period=2 * rec.CLONE_LEAD_SECONDS)
-        memory = history
+        remembered = history  # the records the memory's readers see (a periodic spike's left out)
         if periodic is not None:
             # only the part the memory's readers look at (the scale-in memory, the noise): the rest is not read
             since = now_s - max(settings.stabilisation_seconds, settings.margin_noise_seconds)
-            memory = periodic.leave_out(history[bisect.bisect_left(history, since, key=lambda e: e[0]):],
+            remembered = periodic.leave_out(history[bisect.bisect_left(history, since, key=lambda e: e[0]):],
                                         window_seconds=rec.SPIKE_WINDOW_SECONDS)
             count = math.ceil(round(periodic.demand / max(settings.scale_out_threshold, 1.0), 9))
             ready_from = periodic.next_at - rec.CLONE_LEAD_SECONDS - rec.ANTICIPATE_EARLY_SECONDS
@@ -275,11 +275,11 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
                               threshold=settings.scale_out_threshold))
             if due:
                 anticipated = count
-        peak = rec.remembered_peak(memory, now=now_s, window_seconds=settings.stabilisation_seconds) or 0
+        peak = rec.remembered_peak(remembered, now=now_s, window_seconds=settings.stabilisation_seconds) or 0
         # the margin from the noise of the fresh reading (the fixed margin until an hour is recorded)
         noise = None
         if settings.margin_noise_k > 0:
-            noise = rec.noise_points(memory, now=now_s, seconds=settings.margin_noise_seconds, current=current)
+            noise = rec.noise_points(remembered, now=now_s, seconds=settings.margin_noise_seconds, current=current)
         margin = rec.noise_margin(noise, k=settings.margin_noise_k, low=settings.margin_min,
                                   high=settings.scale_out_margin)
         if noise is not None:
@@ -291,9 +291,9 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         share = None
         slope = 0.0
         if settings.margin_share > 0:
-            slope = rec.fresh_trend(memory, now=now_s, seconds=settings.margin_noise_seconds) or 0.0
+            slope = rec.fresh_trend(remembered, now=now_s, seconds=settings.margin_noise_seconds) or 0.0
         if settings.margin_share > 0 and settings.margin_noise_k > 0 and margin > 0:
-            share = rec.overload_share(memory, now=now_s, seconds=settings.margin_noise_seconds, current=current,
+            share = rec.overload_share(remembered, now=now_s, seconds=settings.margin_noise_seconds, current=current,
                                        threshold=settings.scale_out_threshold, ahead=rec.CLONE_LEAD_SECONDS)
             rising = slope * rec.CLONE_LEAD_SECONDS / current if current > 0 else 0.0  # 0 VMs: Prometheus lost them
             if share is not None and share < settings.margin_share and rising < settings.margin_rise:
@@ -303,7 +303,7 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         trigger_at = settings.scale_out_threshold - margin
         pays_below = True  # one VM fewer would need the margin too (or the share is not known)
         if settings.margin_share > 0 and settings.margin_noise_k > 0 and current > 1:
-            below = rec.overload_share(memory, now=now_s, seconds=settings.margin_noise_seconds,
+            below = rec.overload_share(remembered, now=now_s, seconds=settings.margin_noise_seconds,
                                        current=current - 1, threshold=settings.scale_out_threshold,
                                        ahead=rec.CLONE_LEAD_SECONDS)
             pays_below = (below is None or below >= settings.margin_share
