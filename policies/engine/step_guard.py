@@ -47,8 +47,8 @@ GROUP_INTERVAL_SECONDS = 300  # ... then flushes at this interval, each sending 
 #: An evaluation further than this after the last one: the time between is a gap (not counted either way)
 GAP_SECONDS = 600
 DEFAULT_VM_SHARE = 0.01
-#: The VM-hours the policy may spend before it has saved any: the share of this long at the seed's count (a
-#: service runs for weeks; a scale-out for a flash crowd early in its life is paid back by the scale-in after it)
+#: Until the seed's VM-hours reach this long at its count, the share is taken of that instead (a young service
+#: may spend on its first scale-outs — a flash crowd on its first day — what the scale-ins after them pay back)
 DEFAULT_CREDIT_SECONDS = 7 * 86400
 DEFAULT_RESERVE_SECONDS = 390  # a clone's lead time: decision → in service, plus one evaluation interval
 
@@ -195,7 +195,9 @@ def bound(desired: int, state: Mapping[str, Any], *, current: int, vm_share: flo
         return Bounded(desired, [])
     seed = ordered(state)
     notes: list[Reason] = []
-    spare_vm = (vm_share * (float(state["shadow_vm"]) + seed * credit_seconds)
+    # the share of the seed's VM-hours so far, or while they are fewer, of a credit of ``credit_seconds`` at the
+    # seed's count: a young service may spend on its first scale-outs what its later scale-ins pay back
+    spare_vm = (vm_share * max(float(state["shadow_vm"]), seed * credit_seconds)
                 - (float(state["own_vm"]) - float(state["shadow_vm"])))
     if desired > seed and spare_vm <= 0:
         notes.append(note("guard_vm_hours_spent", count=seed, share=vm_share * 100,

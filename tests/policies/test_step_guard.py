@@ -41,8 +41,8 @@ def test_a_count_below_the_seeds_needs_overload_to_spare():
 
 def test_a_count_above_the_seeds_only_while_its_vm_hours_last():
     week = 7 * 86400
-    # 1 % of (the seed's VM-hours so far + the seed's 3 VMs for a week) = 0.01 × (36,000 + 1,814,400) s
-    spare = 0.01 * (36_000 + 3 * week)
+    # 1 % of the seed's VM-hours so far or, while they are fewer, of the seed's 3 VMs for a week
+    spare = 0.01 * max(36_000, 3 * week)
     out = guard.bound(5, _state(shadow_vm=36_000.0, own_vm=36_000.0 + spare - 60), current=3, vm_share=0.01,
                       reserve_seconds=390)
     assert (out.desired, out.notes) == (5, [])
@@ -51,6 +51,12 @@ def test_a_count_above_the_seeds_only_while_its_vm_hours_last():
     assert out.desired == 3  # held at the seed's count, also from above (4 running)
     assert str(out.notes[0]).startswith("step guard: held at the seed's 3 VMs (")
     assert "the 1% more it may spend is spent" in str(out.notes[0])
+    # past a week of the seed's VM-hours the share is of those alone: the credit is not added at the end
+    old = 2.0 * 3 * week
+    assert guard.bound(5, _state(shadow_vm=old, own_vm=old * 1.01 - 60), current=3, vm_share=0.01,
+                       reserve_seconds=390).desired == 5
+    assert guard.bound(5, _state(shadow_vm=old, own_vm=old * 1.01 + 60), current=3, vm_share=0.01,
+                       reserve_seconds=390).desired == 3
 
 
 def test_the_shadow_fires_like_the_seeds_rules_and_decide():
