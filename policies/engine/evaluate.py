@@ -259,12 +259,11 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
             periodic = rec.periodic_spike(history, now=now_s, seconds=settings.anticipate_seconds,
                                           threshold=settings.scale_out_threshold,
                                           min_period=2 * rec.CLONE_LEAD_SECONDS)
-        remembered = history  # the records the memory's readers see (a periodic spike's left out)
+        # the records the memory's readers see (the scale-in memory, the noise: the last hour; the history kept is
+        # longer for the periodic spike), a periodic spike's left out
+        remembered = _since(history, now_s - max(settings.stabilisation_seconds, settings.margin_noise_seconds))
         if periodic is not None:
-            # only the part the memory's readers look at (the scale-in memory, the noise): the rest is not read
-            since = now_s - max(settings.stabilisation_seconds, settings.margin_noise_seconds)
-            remembered = periodic.leave_out(history[bisect.bisect_left(history, since, key=lambda e: e[0]):],
-                                        window_seconds=rec.SPIKE_WINDOW_SECONDS)
+            remembered = periodic.leave_out(remembered, window_seconds=rec.SPIKE_WINDOW_SECONDS)
             count = math.ceil(round(periodic.demand / max(settings.scale_out_threshold, 1.0), 9))
             ready_from = periodic.next_at - rec.CLONE_LEAD_SECONDS - rec.ANTICIPATE_EARLY_SECONDS
             last_first, last_end = periodic.spans[-1]
@@ -319,7 +318,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         recurring = None
         if settings.recurrence_seconds > 0:
             recurring = None if periodic is not None else rec.recurring_peak(
-                history, now=now_s, window_seconds=settings.recurrence_seconds,
+                _since(history, now_s - settings.recurrence_seconds), now=now_s,
+                window_seconds=settings.recurrence_seconds,
                                            apart_seconds=settings.lead_seconds or rec.CLONE_LEAD_SECONDS)
         seed_rule = seed_rule_needed(settings) and rec.step_releases(
             history, now=now_s, seconds=settings.scale_in_duration_seconds, below=settings.scale_in_threshold,
@@ -468,6 +468,11 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
     reason = note("policy_decided", decision=result.reason, notes=notes) if notes else result.reason
     return PolicyOutcome(action, desired, result, reason, trigger, metric, forecast_desired, history, window_key,
                              guard=guard_state)
+
+
+def _since(history: list[tuple[float, ...]], start: float) -> list[tuple[float, ...]]:
+    """The records of ``history`` (in time order) from ``start`` on."""
+    return history[bisect.bisect_left(history, start, key=lambda entry: entry[0]):]
 
 
 def _metric_unknown(inp: PolicyInput) -> Reason:

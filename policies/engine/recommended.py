@@ -218,17 +218,19 @@ def periodic_spike(history: Sequence[Record], *, now: float, seconds: float, thr
     at least ``min_period`` (a clone's lead time twice: a shorter period is a load, not a spike), and the next must
     not be overdue (a period that broke is no longer expected)."""
     start = now - seconds
-    points = [(entry[0], float(entry[2] if len(entry) > 2 else entry[1])) for entry in history
-              if start <= entry[0] <= now]  # the history is in time order
+    points = [entry for entry in history if start <= entry[0] <= now]  # the history is in time order
     if len(points) < 10 or threshold <= 0:
         return None
-    values = sorted(v for _, v in points)
+    values = sorted(float(entry[2] if len(entry) > 2 else entry[1]) for entry in points)
     median = values[len(values) // 2]
     if median <= 0:
         return None
     level = max(SPIKE_FACTOR * median, math.ceil(round(median / threshold, 9)) * threshold)
+    if values[-PERIOD_EPISODES] <= level:  # fewer spike readings than spikes needed (most evaluations)
+        return None
     spans: list[list[float]] = []
-    for at, value in points:
+    for entry in points:
+        at, value = entry[0], float(entry[2] if len(entry) > 2 else entry[1])
         if value <= level:
             continue
         if spans and at - spans[-1][1] < EPISODE_GAP_SECONDS:
@@ -247,7 +249,7 @@ def periodic_spike(history: Sequence[Record], *, now: float, seconds: float, thr
     if now > next_at + duration + EPISODE_GAP_SECONDS:  # overdue: the period broke
         return None
     first_of_last = last[0][0]
-    peak = max((v for at, v in points if at >= first_of_last and v > level), default=0.0)
+    peak = max((float(e[2] if len(e) > 2 else e[1]) for e in points if e[0] >= first_of_last), default=0.0)
     return PeriodicSpike(period, next_at, duration, peak, tuple((a, b) for a, b in spans))
 
 
@@ -283,11 +285,31 @@ def rise_rate(history: Sequence[Record], *, now: float, seconds: float, parts: i
 def _recent_fresh(history: Sequence[Record], *, now: float, seconds: float) -> list[tuple[float, float]] | None:
     """(epoch, fresh demand) of the last ``seconds``; None with fewer than five readings or a history that does not
     reach back half of ``seconds`` (too little recorded to say anything of their noise or trend)."""
+    return _fresh_window(history, now=now, seconds=seconds)[0]
+
+
+#: The last :func:`_fresh_window` asked for and its answer: one evaluation asks the same of the same records up to
+#: four times (the noise, the trend, the share at the current count and at one fewer).
+_last_window: tuple[tuple[int, int, float, float, float], tuple[list[tuple[float, float]] | None, float]] | None = None
+
+
+def _fresh_window(history: Sequence[Record], *, now: float, seconds: float
+                  ) -> tuple[list[tuple[float, float]] | None, float]:
+    """:func:`_recent_fresh`'s points and their least-squares slope (0 when there is none), computed once per
+    records, time and length."""
+    global _last_window
+    key = (id(history), len(history), history[-1][0] if history else 0.0, now, seconds)
+    last = _last_window  # one read: another thread may replace it
+    if last is not None and last[0] == key:
+        return last[1]
     start = now - seconds
-    points = [(entry[0], float(_fresh(entry))) for entry in history if start <= entry[0] <= now]
-    if len(points) < 5 or not history or history[0][0] > now - seconds / 2:
-        return None
-    return points
+    points: list[tuple[float, float]] | None = [
+        (entry[0], float(entry[2] if len(entry) > 2 else entry[1])) for entry in history if start <= entry[0] <= now]
+    if points is not None and (len(points) < 5 or not history or history[0][0] > now - seconds / 2):
+        points = None
+    answer = (points, (_slope(points, span=seconds) or 0.0) if points is not None else 0.0)
+    _last_window = (key, answer)
+    return answer
 
 
 def noise_points(history: Sequence[Record], *, now: float, seconds: float, current: int) -> float | None:
@@ -297,10 +319,9 @@ def noise_points(history: Sequence[Record], *, now: float, seconds: float, curre
     readings or a history that does not reach back half of ``seconds``."""
     if current <= 0 or seconds <= 0:
         return None
-    points = _recent_fresh(history, now=now, seconds=seconds)
+    points, slope = _fresh_window(history, now=now, seconds=seconds)
     if points is None:
         return None
-    slope = _slope(points, span=seconds) or 0.0
     mean_t = sum(t for t, _ in points) / len(points)
     mean_v = sum(v for _, v in points) / len(points)
     var = sum((v - mean_v - slope * (t - mean_t)) ** 2 for t, v in points) / (len(points) - 2)
@@ -319,10 +340,10 @@ def noise_margin(noise: float | None, *, k: float, low: float, high: float) -> f
 def fresh_trend(history: Sequence[Record], *, now: float, seconds: float) -> float | None:
     """The least-squares slope of the freshest demand over the last ``seconds`` (VM-% per second; None: too
     little recorded, as :func:`noise_points`)."""
-    points = _recent_fresh(history, now=now, seconds=seconds)
+    points, slope = _fresh_window(history, now=now, seconds=seconds)
     if points is None:
         return None
-    return _slope(points, span=seconds) or 0.0
+    return slope
 
 
 def overload_share(history: Sequence[Record], *, now: float, seconds: float, current: int, threshold: float,
@@ -334,10 +355,9 @@ def overload_share(history: Sequence[Record], *, now: float, seconds: float, cur
     fewer than five readings or a history that does not reach back half of ``seconds`` (as :func:`noise_points`)."""
     if current <= 0 or seconds <= 0:
         return None
-    points = _recent_fresh(history, now=now, seconds=seconds)
+    points, slope = _fresh_window(history, now=now, seconds=seconds)
     if points is None:
         return None
-    slope = _slope(points, span=seconds) or 0.0
     limit = current * threshold
     moved = [v + slope * (now + ahead - t) for t, v in points]
     counted = sum(1 for v in moved if v > limit) / len(moved)
