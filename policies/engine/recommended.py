@@ -221,7 +221,8 @@ def periodic_spike(history: Sequence[Record], *, now: float, seconds: float, thr
     points = [entry for entry in history if start <= entry[0] <= now]  # the history is in time order
     if len(points) < 10 or threshold <= 0:
         return None
-    values = sorted(float(entry[2] if len(entry) > 2 else entry[1]) for entry in points)
+    values = [entry[2] if len(entry) > 2 else entry[1] for entry in points]
+    values.sort()
     median = values[len(values) // 2]
     if median <= 0:
         return None
