@@ -176,6 +176,15 @@ FORECAST_ONLY_TRIGGER_LABEL = gettext_noop("predictive policy (forecast only)")
 RECHECK_TRIGGER_LABEL = gettext_noop("re-check at cooldown end")
 
 
+def guard_state_of(policy: ScalingPolicy) -> dict:
+    """The step guard's state to carry into this evaluation: none when it was kept under the other dry-run setting
+    (a dry run's count never moves, so its totals say nothing of the live service: going live starts afresh)."""
+    state = policy.guard_state or {}
+    if bool(state.get("dry_run", False)) != policy.dry_run:
+        return {}
+    return state
+
+
 def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None,
                     prometheus: Prometheus | None = None
                     ) -> tuple[PolicyOutcome | None, ScaleEvent | None]:
@@ -216,12 +225,13 @@ def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None,
             count_error=count.error, metric_error=metric_error, active_window=active,
             applied_window_key=policy.applied_window_key, history=[tuple(x) for x in policy.recommendations],
             forecast_peak=peak, fresh_vms=fresh_vms, other_vms=other_vms, other_error=other_error,
-            guard=policy.guard_state,
+            guard=guard_state_of(policy),
         ),
     )
     event = None
     key = f"{outcome.action}:{outcome.desired}:{outcome.decision.decision if outcome.decision else ''}"
-    fields = {"recommendations": [list(x) for x in outcome.history], "guard_state": outcome.guard,
+    fields = {"recommendations": [list(x) for x in outcome.history],
+              "guard_state": {**outcome.guard, "dry_run": policy.dry_run} if outcome.guard else {},
               "last_evaluated_at": now,
               "last_evaluation": outcome.reason[:2000], "last_evaluation_parts": reason_parts(outcome.reason)}
     # The event's "triggered by" is a short English label (search, CSV); the evaluation itself is kept whole with

@@ -465,6 +465,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
             count_error=inp.count_error,
         )
     )
+    if settings.step_guard and result.allowed and trigger == "policy":  # a schedule's count is the seed's too
+        guard_state = guard.order(guard_state, desired)
     reason = note("policy_decided", decision=result.reason, notes=notes) if notes else result.reason
     return PolicyOutcome(action, desired, result, reason, trigger, metric, forecast_desired, history, window_key,
                              guard=guard_state)

@@ -291,7 +291,8 @@ def _recent_fresh(history: Sequence[Record], *, now: float, seconds: float) -> l
 
 #: The last :func:`_fresh_window` asked for and its answer: one evaluation asks the same of the same records up to
 #: four times (the noise, the trend, the share at the current count and at one fewer).
-_last_window: tuple[tuple[int, int, float, float, float], tuple[list[tuple[float, float]] | None, float]] | None = None
+_last_window: tuple[Sequence[Record], tuple[int, float, float, float],
+                    tuple[list[tuple[float, float]] | None, float]] | None = None
 
 
 def _fresh_window(history: Sequence[Record], *, now: float, seconds: float
@@ -299,17 +300,17 @@ def _fresh_window(history: Sequence[Record], *, now: float, seconds: float
     """:func:`_recent_fresh`'s points and their least-squares slope (0 when there is none), computed once per
     records, time and length."""
     global _last_window
-    key = (id(history), len(history), history[-1][0] if history else 0.0, now, seconds)
+    key = (len(history), history[-1][0] if history else 0.0, now, seconds)
     last = _last_window  # one read: another thread may replace it
-    if last is not None and last[0] == key:
-        return last[1]
+    if last is not None and last[0] is history and last[1] == key:  # the same records (held: its id not reused)
+        return last[2]
     start = now - seconds
     points: list[tuple[float, float]] | None = [
         (entry[0], float(entry[2] if len(entry) > 2 else entry[1])) for entry in history if start <= entry[0] <= now]
     if points is not None and (len(points) < 5 or not history or history[0][0] > now - seconds / 2):
         points = None
     answer = (points, (_slope(points, span=seconds) or 0.0) if points is not None else 0.0)
-    _last_window = (key, answer)
+    _last_window = (history, key, answer)
     return answer
 
 

@@ -46,6 +46,9 @@ GROUP_WAIT_SECONDS = 30  # Alertmanager: first notification after the alert fire
 GROUP_INTERVAL_SECONDS = 300  # ... then flushes at this interval, each sending if the repeat interval has passed
 #: An evaluation further than this after the last one: the time between is a gap (not counted either way)
 GAP_SECONDS = 600
+#: ... and further than this: the state is from too long ago (a policy switched back, the guard turned on again,
+#: the loop stopped for a day): the shadow and its totals start again
+RESTART_SECONDS = 86400
 DEFAULT_VM_SHARE = 0.01
 #: Until the seed's VM-hours reach this long at its count, the share is taken of that instead (a young service
 #: may spend on its first scale-outs — a flash crowd on its first day — what the scale-ins after them pay back)
@@ -78,10 +81,16 @@ def _dt(t: float) -> datetime:
 
 def start(current: int, now: float) -> State:
     """A shadow that starts where the service is."""
-    return {"at": now, "serving": current, "run": None, "last_out": None, "last_in": None,
+    return {"at": now, "serving": current, "run": None, "ordered": None, "last_out": None, "last_in": None,
             "out_since": None, "in_since": None, "out_sent": None, "in_sent": None,
             "shadow_over": 0.0, "own_over": 0.0, "shadow_vm": 0.0, "own_vm": 0.0, "recent": [],
             "current": current}
+
+
+def order(state: State, desired: int) -> State:
+    """``state`` once the policy's own decision for ``desired`` VMs was allowed: a count between the service's and
+    that is the policy's, not a change from outside (:func:`advance`)."""
+    return {**state, "ordered": desired} if state else state
 
 
 def ordered(state: Mapping[str, Any]) -> int:
@@ -124,9 +133,21 @@ def advance(previous: Mapping[str, Any] | None, *, now: float, current: int, fre
             rules: SeedRules) -> State:
     """The shadow after one more evaluation at ``now``: ``current`` is the service's count, ``fresh_demand`` (VM-%)
     the load in the freshest reading (``policies.engine.recommended.demand``)."""
-    if not previous or "serving" not in previous:
-        previous = start(current, now)
+    if not previous or "serving" not in previous or now - float(previous["at"]) > RESTART_SECONDS:
+        previous = start(max(current, rules.min_vms), now)  # none yet, or from too long ago to compare with
     state: State = {k: (dict(v) if isinstance(v, dict) else v) for k, v in previous.items()}
+    before = int(state.get("current", current))
+    own_order = state.get("ordered")
+    if now - float(state["at"]) > GAP_SECONDS or (
+            current != before and not (own_order is not None
+                                       and min(before, own_order) <= current <= max(before, own_order))):
+        # after a gap, or a count the policy did not order (an operator, a schedule, a run of before): the seed
+        # would have that count too — the shadow starts again from it, its running totals kept
+        state.update(serving=max(current, rules.min_vms), run=None, out_since=None, in_since=None, out_sent=None,
+                     in_sent=None, recent=[])
+        before = current  # both sides have the count from here on: neither is charged for the change
+    if own_order is not None and current == own_order:
+        state["ordered"] = None
     # the rules' window as the seed's Prometheus would see it: the load itself (the mean of the freshest demands of
     # the window), not the service's averaged utilisation × its count, which a change of count inside the window skews
     recent = [pair for pair in state.get("recent", []) if pair[0] > now - rules.window_seconds]
@@ -137,22 +158,22 @@ def advance(previous: Mapping[str, Any] | None, *, now: float, current: int, fre
     serving = int(state["serving"])
     # a VM costs from its clone to its deletion, not only while it serves: a change of count adds the time a clone
     # takes before it serves, or a removed VM until it is deleted (the same for the shadow's runs, below)
-    change = current - int(state.get("current", current))
+    change = current - before
     state["own_vm"] += change * (CLONE_SECONDS - DISPATCH_SECONDS) if change > 0 else -change * (
         DELETE_SECONDS - REMOVE_SECONDS)
     state["current"] = current
-    if 0 < dt <= GAP_SECONDS:  # the interval just ended, at the counts it had and the load measured now
+    if 0 < dt <= GAP_SECONDS:  # the interval just ended, at the counts both had then and the load measured now
         if fresh_demand > serving * rules.scale_out_threshold:
             state["shadow_over"] += dt
-        if fresh_demand > current * rules.scale_out_threshold:
+        if fresh_demand > before * rules.scale_out_threshold:
             state["own_over"] += dt
         state["shadow_vm"] += serving * dt
-        state["own_vm"] += current * dt
+        state["own_vm"] += before * dt
     state["at"] = now
     _finish_runs(state, now)
     serving = int(state["serving"])
     # schedules move the bounds: the seed's count follows them as decide() would at its next alert
-    serving = max(rules.min_vms, min(rules.max_vms, serving)) if serving else serving
+    serving = max(rules.min_vms, min(rules.max_vms, serving))
     state["serving"] = serving
     out = _notify(state, "out", serving > 0 and window_demand > serving * rules.scale_out_threshold, now, rules,
                   rules.scale_out_seconds)

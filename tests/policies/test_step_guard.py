@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from events.choices import ScaleAction
+from policies.engine import recommended as rec
 from policies.engine import step_guard as guard
 from policies.engine.evaluate import PolicyInput, evaluate_policy, recommended_settings
 from policies.engine.target_tracking import VMUtilisation
@@ -164,3 +165,64 @@ def test_the_evaluation_keeps_the_guard_and_says_when_it_holds_the_count():
                                              history=history))
         state, history = out.guard, out.history
     assert guard.ordered(state) == 2 and out.desired == 2, out.reason
+
+
+def test_a_count_the_policy_did_not_order_starts_the_shadow_from_it():
+    """An operator scales 10 → 4 by hand: the seed would have 4 too, so the shadow follows (its totals kept) and
+    the guard does not scale back out against the operator. A count between the service's and one the policy
+    ordered is the policy's own and leaves the shadow alone."""
+    t = T0.timestamp()
+    state = guard.advance(None, now=t, current=10, fresh_demand=300, rules=RULES)
+    state["shadow_over"] = 120.0
+    state = guard.advance(state, now=t + 60, current=4, fresh_demand=300, rules=RULES)
+    assert state["serving"] == 4 and guard.ordered(state) == 4 and state["shadow_over"] == 120.0
+    assert guard.bound(4, state, current=4, vm_share=0.01, reserve_seconds=390).desired == 4
+    # the policy orders 6; the count reaches 5 on the way (a multi-VM run), then 6: its own, the shadow stays at 4
+    state = guard.order(state, 6)
+    state = guard.advance(state, now=t + 120, current=5, fresh_demand=300, rules=RULES)
+    state = guard.advance(state, now=t + 180, current=6, fresh_demand=300, rules=RULES)
+    assert state["serving"] == 4 and state["ordered"] is None
+
+
+def test_after_a_gap_the_shadow_starts_from_the_count_and_after_a_day_afresh():
+    t = T0.timestamp()
+    state = guard.advance(None, now=t, current=3, fresh_demand=60, rules=RULES)
+    for minute in range(1, 4):  # below the scale-in threshold: the scale-in rule pending
+        state = guard.advance(state, now=t + minute * 60, current=3, fresh_demand=60, rules=RULES)
+    assert state["in_since"] is not None and state["own_vm"] > 0
+    totals = state["own_vm"]
+    later = guard.advance(state, now=t + 3 * 60 + 3600, current=5, fresh_demand=60, rules=RULES)
+    # an hour without evaluations: not counted, the rule's pending time forgotten (it must hold 5 minutes again)
+    assert later["serving"] == 5 and later["in_since"] == t + 3 * 60 + 3600 and later["own_vm"] == totals
+    restarted = guard.advance(state, now=t + 2 * 86400, current=5, fresh_demand=60, rules=RULES)
+    assert restarted["own_vm"] == 0 and restarted["serving"] == 5
+
+
+def test_a_shadow_never_starts_below_the_minimum():
+    """Prometheus lost the targets (a count of 0 with a metric): the shadow starts at the minimum, and the ceiling
+    does not order a scale-in to 0 under load."""
+    state = guard.advance(None, now=T0.timestamp(), current=0, fresh_demand=500, rules=RULES)
+    assert state["serving"] == RULES.min_vms
+    assert guard.bound(6, state, current=4, vm_share=0.01, reserve_seconds=390).desired == 6
+
+
+def test_the_fresh_window_is_computed_for_the_records_asked_about():
+    """One evaluation computes the fresh window once; another list of the same length and times (after the first
+    is gone) gets its own answer."""
+    now = START = T0.timestamp()
+    rising = [(START - m * 60, 100.0, 100.0 + (60 - m)) for m in range(60, -1, -1)]
+    first = rec.fresh_trend(rising, now=now, seconds=3600)
+    del rising
+    falling = [(START - m * 60, 100.0, 100.0 - 2 * (60 - m)) for m in range(60, -1, -1)]
+    second = rec.fresh_trend(falling, now=now, seconds=3600)
+    assert first is not None and second is not None and first > 0 > second
+
+
+def test_the_guard_state_of_a_dry_run_is_not_carried_into_a_live_policy():
+    from policies.models import ScalingPolicy
+    from policies.services import guard_state_of
+
+    kept = {**guard.start(3, T0.timestamp()), "dry_run": True}
+    assert guard_state_of(ScalingPolicy(dry_run=True, guard_state=kept)) == kept
+    assert guard_state_of(ScalingPolicy(dry_run=False, guard_state=kept)) == {}
+    assert guard_state_of(ScalingPolicy(dry_run=False, guard_state={**kept, "dry_run": False}))["serving"] == 3
