@@ -275,10 +275,13 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
             if due:
                 anticipated = count
         peak = rec.remembered_peak(remembered, now=now_s, window_seconds=settings.stabilisation_seconds) or 0
-        # the margin from the noise of the fresh reading (the fixed margin until an hour is recorded)
+        # the margin from the noise of the fresh reading (the fixed margin until an hour is recorded); the fresh
+        # window's points and slope computed once for the noise, the trend and both shares
+        fresh_window = rec.fresh_window(remembered, now=now_s, seconds=settings.margin_noise_seconds)
         noise = None
         if settings.margin_noise_k > 0:
-            noise = rec.noise_points(remembered, now=now_s, seconds=settings.margin_noise_seconds, current=current)
+            noise = rec.noise_points(remembered, now=now_s, seconds=settings.margin_noise_seconds, current=current,
+                                     window=fresh_window)
         margin = rec.noise_margin(noise, k=settings.margin_noise_k, low=settings.margin_min,
                                   high=settings.scale_out_margin)
         if noise is not None:
@@ -290,10 +293,12 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         share = None
         slope = 0.0
         if settings.margin_share > 0:
-            slope = rec.fresh_trend(remembered, now=now_s, seconds=settings.margin_noise_seconds) or 0.0
+            slope = rec.fresh_trend(remembered, now=now_s, seconds=settings.margin_noise_seconds,
+                                    window=fresh_window) or 0.0
         if settings.margin_share > 0 and settings.margin_noise_k > 0 and margin > 0:
             share = rec.overload_share(remembered, now=now_s, seconds=settings.margin_noise_seconds, current=current,
-                                       threshold=settings.scale_out_threshold, ahead=rec.CLONE_LEAD_SECONDS)
+                                       threshold=settings.scale_out_threshold, ahead=rec.CLONE_LEAD_SECONDS,
+                                       window=fresh_window)
             rising = slope * rec.CLONE_LEAD_SECONDS / current if current > 0 else 0.0  # 0 VMs: Prometheus lost them
             if share is not None and share < settings.margin_share and rising < settings.margin_rise:
                 notes.append(note("rec_no_margin", share=share * 100, minutes=settings.margin_noise_seconds // 60,
@@ -304,7 +309,7 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         if settings.margin_share > 0 and settings.margin_noise_k > 0 and current > 1:
             below = rec.overload_share(remembered, now=now_s, seconds=settings.margin_noise_seconds,
                                        current=current - 1, threshold=settings.scale_out_threshold,
-                                       ahead=rec.CLONE_LEAD_SECONDS)
+                                       ahead=rec.CLONE_LEAD_SECONDS, window=fresh_window)
             pays_below = (below is None or below >= settings.margin_share
                           or slope * rec.CLONE_LEAD_SECONDS / (current - 1) >= settings.margin_rise)
         # the load projected at the time a clone ordered now would serve: the rate of rise × the lead time

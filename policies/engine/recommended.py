@@ -283,45 +283,32 @@ def rise_rate(history: Sequence[Record], *, now: float, seconds: float, parts: i
     return slowest
 
 
-def _recent_fresh(history: Sequence[Record], *, now: float, seconds: float) -> list[tuple[float, float]] | None:
-    """(epoch, fresh demand) of the last ``seconds``; None with fewer than five readings or a history that does not
-    reach back half of ``seconds`` (too little recorded to say anything of their noise or trend)."""
-    return _fresh_window(history, now=now, seconds=seconds)[0]
+#: The fresh demand of a window — (epoch, VM-%) points, None when too little is recorded — and their least-squares
+#: slope (0 when none): what the noise, the trend and the overload share read (:func:`fresh_window`).
+FreshWindow = tuple[list[tuple[float, float]] | None, float]
 
 
-#: The last :func:`_fresh_window` asked for and its answer: one evaluation asks the same of the same records up to
-#: four times (the noise, the trend, the share at the current count and at one fewer).
-_last_window: tuple[Sequence[Record], tuple[int, float, float, float],
-                    tuple[list[tuple[float, float]] | None, float]] | None = None
-
-
-def _fresh_window(history: Sequence[Record], *, now: float, seconds: float
-                  ) -> tuple[list[tuple[float, float]] | None, float]:
-    """:func:`_recent_fresh`'s points and their least-squares slope (0 when there is none), computed once per
-    records, time and length."""
-    global _last_window
-    key = (len(history), history[-1][0] if history else 0.0, now, seconds)
-    last = _last_window  # one read: another thread may replace it
-    if last is not None and last[0] is history and last[1] == key:  # the same records (held: its id not reused)
-        return last[2]
+def fresh_window(history: Sequence[Record], *, now: float, seconds: float) -> FreshWindow:
+    """The freshest demands of the last ``seconds`` and their slope; no points with fewer than five readings or a
+    history that does not reach back half of ``seconds`` (too little recorded to say anything of their noise or
+    trend). One evaluation computes it once and hands it to each reader (``window=``)."""
     start = now - seconds
     points: list[tuple[float, float]] | None = [
         (entry[0], float(entry[2] if len(entry) > 2 else entry[1])) for entry in history if start <= entry[0] <= now]
     if points is not None and (len(points) < 5 or not history or history[0][0] > now - seconds / 2):
         points = None
-    answer = (points, (_slope(points, span=seconds) or 0.0) if points is not None else 0.0)
-    _last_window = (history, key, answer)
-    return answer
+    return points, (_slope(points, span=seconds) or 0.0) if points is not None else 0.0
 
 
-def noise_points(history: Sequence[Record], *, now: float, seconds: float, current: int) -> float | None:
+def noise_points(history: Sequence[Record], *, now: float, seconds: float, current: int,
+                 window: FreshWindow | None = None) -> float | None:
     """The short-term variability of the freshest reading over the last ``seconds``, in utilisation points at
     ``current`` VMs: the standard deviation of the fresh demands around their least-squares line (a slow trend
     such as a daily rise is not noise; the same on 1-minute and 5-minute data). None with fewer than five
     readings or a history that does not reach back half of ``seconds``."""
     if current <= 0 or seconds <= 0:
         return None
-    points, slope = _fresh_window(history, now=now, seconds=seconds)
+    points, slope = window or fresh_window(history, now=now, seconds=seconds)
     if points is None:
         return None
     mean_t = sum(t for t, _ in points) / len(points)
@@ -339,17 +326,18 @@ def noise_margin(noise: float | None, *, k: float, low: float, high: float) -> f
     return max(low, min(high, k * noise))
 
 
-def fresh_trend(history: Sequence[Record], *, now: float, seconds: float) -> float | None:
+def fresh_trend(history: Sequence[Record], *, now: float, seconds: float, window: FreshWindow | None = None
+                ) -> float | None:
     """The least-squares slope of the freshest demand over the last ``seconds`` (VM-% per second; None: too
     little recorded, as :func:`noise_points`)."""
-    points, slope = _fresh_window(history, now=now, seconds=seconds)
+    points, slope = window or fresh_window(history, now=now, seconds=seconds)
     if points is None:
         return None
     return slope
 
 
 def overload_share(history: Sequence[Record], *, now: float, seconds: float, current: int, threshold: float,
-                   ahead: float) -> float | None:
+                   ahead: float, window: FreshWindow | None = None) -> float | None:
     """The share of the freshest readings of the last ``seconds`` that ``current`` VMs would carry above
     ``threshold`` % once each is moved along the readings' least-squares trend to ``ahead`` seconds from now (when
     a clone ordered now would serve): the noise of the recent past around the level expected then — counted, or
@@ -357,7 +345,7 @@ def overload_share(history: Sequence[Record], *, now: float, seconds: float, cur
     fewer than five readings or a history that does not reach back half of ``seconds`` (as :func:`noise_points`)."""
     if current <= 0 or seconds <= 0:
         return None
-    points, slope = _fresh_window(history, now=now, seconds=seconds)
+    points, slope = window or fresh_window(history, now=now, seconds=seconds)
     if points is None:
         return None
     limit = current * threshold

@@ -326,6 +326,16 @@ def _readings(config, policy, client) -> tuple[list[float], list[float]]:
     return sorted(vm.utilisation for vm in window or []), sorted(vm.utilisation for vm in fresh or [])
 
 
+def _wait_quiet(config, policy, client) -> None:
+    """Until both VMs read below 25 % over the rules' window and in the fresh reading (the exporters at 20 %)."""
+
+    def quiet():
+        window, fresh = _readings(config, policy, client)
+        return len(window) == len(fresh) == 2 and max(window) < 25 and max(fresh) < 25
+
+    _wait(quiet, what="both VMs at 20 % over the rules' window and in the fresh reading", timeout=90)
+
+
 def test_recommended_scales_out_on_a_sustained_load_but_not_on_a_spike_that_has_ended(scraped_service, settings,
                                                                                      load_exporters):
     """Against the real Prometheus: the rules' window (here 40 s) and irate of the last two scrapes. While both
@@ -378,11 +388,7 @@ def test_recommended_records_the_fresh_demand_and_holds_a_recurring_spike_agains
     # the band's recurring-spike rule: the step guard (on by default) would keep the seed's 2 VMs, a fresh shadow's
     policy, client = _recommended(scraped_service, settings, load_exporters, cpu=20, step_guard=False)
 
-    def quiet():
-        window, fresh = _readings(scraped_service, policy, client)
-        return len(window) == len(fresh) == 2 and max(window) < 25 and max(fresh) < 25
-
-    _wait(quiet, what="both VMs at 20 % over the rules' window and in the fresh reading", timeout=90)
+    _wait_quiet(scraped_service, policy, client)
     now = time.time()
     spike = [now - 100 * 60, 60, 180]  # 2 VMs at 90 % in the fresh reading, averaged away by the window
     later = [now - 50 * 60, 60, 180]
@@ -510,11 +516,7 @@ def test_recommended_step_guard_kept_in_the_policy_row_and_holding_the_seeds_cou
     scraped_service.save(update_fields=["min_vms"])
     policy, client = _recommended(scraped_service, settings, load_exporters, cpu=20, step_guard=True)
 
-    def quiet():
-        window, fresh = _readings(scraped_service, policy, client)
-        return len(window) == len(fresh) == 2 and max(window) < 25 and max(fresh) < 25
-
-    _wait(quiet, what="both VMs at 20 % over the rules' window and in the fresh reading", timeout=90)
+    _wait_quiet(scraped_service, policy, client)
     outcome, event = services.policy_evaluate(config=scraped_service)
     assert outcome.action is None and outcome.desired == 2, outcome.reason
     assert "step guard: kept at the seed's 2 VMs" in outcome.reason and event is None
