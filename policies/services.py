@@ -135,8 +135,8 @@ def _utilisation_read(*, config: AutoscalingConfig, policy: ScalingPolicy, prome
     if not vms:
         if broken:
             return None, note("policy_samples_infinite", metric=metric, job=config.prometheus_job_name,
-                              instances=", ".join(sorted(broken)))
-        return None, note("policy_no_samples", metric=metric, job=config.prometheus_job_name)
+                              instances=", ".join(sorted(broken))).reason()
+        return None, note("policy_no_samples", metric=metric, job=config.prometheus_job_name).reason()
     return vms, ""
 
 
@@ -259,7 +259,7 @@ def policy_evaluate(*, config: AutoscalingConfig, now: datetime | None = None,
             config=config, action=ScaleAction.SCALE_OUT, now=now, prometheus=prometheus, dry_run=True,
             step=outcome.forecast_desired - count.value,
             trigger=DecisionTrigger(kind=Trigger.POLICY, triggered_by=FORECAST_ONLY_TRIGGER_LABEL,
-                                    detail=note("policy_forecast_only", count=outcome.forecast_desired)),
+                                    detail=note("policy_forecast_only", count=outcome.forecast_desired).reason()),
         )
         fields["last_forecast_desired"] = outcome.forecast_desired
     ScalingPolicy.objects.filter(pk=policy.pk).update(**fields)

@@ -12,17 +12,17 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from autoscaling.decision import DecisionInput, DecisionResult, decide
 from events.choices import ScaleAction
-from events.reasons import Reason
 from policies.choices import PolicyType
 from policies.engine import predictive as pred
 from policies.engine import recommended as rec
 from policies.engine import step_guard as guard
 from policies.engine import target_tracking as tt
-from policies.engine.notes import note
+from policies.engine.notes import Note, note
 from policies.engine.schedules import ActiveWindow, effective_bounds
 
 
@@ -185,18 +185,18 @@ class PolicyInput:
 
 @dataclass(frozen=True)
 class PolicyOutcome:
-    """What the evaluation concluded. ``decision`` is None when nothing was asked of ``decide()``. ``reason`` is
-    its English sentence, a ``Reason`` that keeps its code and parameters (``policies.engine.notes``; a decision's
-    reason, from ``decide()``, when there is no note to add)."""
+    """What the evaluation concluded. ``decision`` is None when nothing was asked of ``decide()``. ``why`` is
+    its note (``policies.engine.notes``; a decision's reason, from ``decide()``, when there is no note to add) and
+    ``reason`` its English sentence, a ``Reason`` that keeps its code and parameters, made when first read."""
 
     action: ScaleAction | None
     desired: int | None
     decision: DecisionResult | None
-    reason: str
+    why: Note | str
     trigger: str = "policy"  # "policy" | "schedule" | "predictive"
     metric: float | None = None
     forecast_desired: int | None = None
-    history: list[tuple[float, ...]] = field(default_factory=list)
+    history: Sequence[tuple[float, ...]] = field(default_factory=list)
     window_key: str = ""  # the scheduled occurrence whose desired count this applies (when trigger=schedule)
     guard: dict[str, Any] = field(default_factory=dict)  # the step guard's state to keep for the next evaluation
 
@@ -204,13 +204,17 @@ class PolicyOutcome:
     def allowed(self) -> bool:
         return self.decision is not None and self.decision.allowed
 
+    @cached_property
+    def reason(self) -> str:
+        return self.why.reason() if isinstance(self.why, Note) else self.why
+
 
 def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome:
     """Evaluate one service's policy once and put the resulting action through ``decide()``."""
     active = None if settings.suspend_scheduled else inp.active_window
     bounds = effective_bounds(min_vms=inp.min_vms, max_vms=inp.max_vms, active=active)
     now_s = inp.now.timestamp()
-    history = list(inp.history)
+    history: Sequence[tuple[float, ...]] = inp.history
     guard_state: dict[str, Any] = dict(inp.guard or {})
     if inp.current_vm_count is None:
         unknown = (note("policy_count_unknown_error", error=inp.count_error) if inp.count_error
@@ -221,8 +225,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
     trigger = "policy"
     metric: float | None = None
     forecast_desired: int | None = None
-    notes: list[Reason] = []
-    held: list[Reason] = []  # the recommended policy's scale-in that waits for the seed's rule (and why)
+    notes: list[Note] = []
+    held: list[Note] = []  # the recommended policy's scale-in that waits for the seed's rule (and why)
     if settings.policy_type == PolicyType.STEP:
         desired = current  # step scaling acts on alerts; here only schedules and bounds move it
     elif settings.policy_type == PolicyType.RECOMMENDED:
@@ -241,7 +245,6 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
                        settings.anticipate_seconds,
                        settings.scale_in_duration_seconds + rec.SEED_RULE_SLACK_SECONDS
                        if settings.release_like_step or settings.scale_in_on_seed_rule else 0)
-        history = rec.trim(history, now=now_s, window_seconds=keep_for)
         record: tuple[float, ...] = (now_s, rec.demand(current, metric), rec.demand(current, fresh))
         other_below = None  # the other metric's scale-in threshold, when the seed's rule needs it
         if seed_rule_other_needed(settings):
@@ -251,17 +254,18 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
                 other = tt.warm_utilisation(inp.other_vms, now=inp.now, warmup_seconds=settings.warmup_seconds)
             if other is not None:  # a record without it: the rule did not hold then
                 record = (*record, rec.demand(current, other))
-        history.append(record)
+        memory = rec.Memory.of(history).remember(record, now=now_s, window_seconds=keep_for)
+        history, records = memory, memory.records  # the memory is kept; its records read in time order
         # a spike that recurs at a fixed period: expected, its capacity ready ahead of it; left out of the memory
         periodic = None
         anticipated = 0
         if settings.anticipate_seconds > 0:
-            periodic = rec.periodic_spike(history, now=now_s, seconds=settings.anticipate_seconds,
+            periodic = rec.periodic_spike(memory, now=now_s, seconds=settings.anticipate_seconds,
                                           threshold=settings.scale_out_threshold,
                                           min_period=2 * rec.CLONE_LEAD_SECONDS)
         # the records the memory's readers see (the scale-in memory, the noise: the last hour; the history kept is
         # longer for the periodic spike), a periodic spike's left out
-        remembered = _since(history, now_s - max(settings.stabilisation_seconds, settings.margin_noise_seconds))
+        remembered = _since(records, now_s - max(settings.stabilisation_seconds, settings.margin_noise_seconds))
         if periodic is not None:
             remembered = periodic.leave_out(remembered, window_seconds=rec.SPIKE_WINDOW_SECONDS)
             count = math.ceil(round(periodic.demand / max(settings.scale_out_threshold, 1.0), 9))
@@ -277,7 +281,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         peak = rec.remembered_peak(remembered, now=now_s, window_seconds=settings.stabilisation_seconds) or 0
         # the margin from the noise of the fresh reading (the fixed margin until an hour is recorded); the fresh
         # window's points and slope computed once for the noise, the trend and both shares
-        fresh_window = rec.fresh_window(remembered, now=now_s, seconds=settings.margin_noise_seconds)
+        fresh_window = rec.fresh_window(remembered, now=now_s, seconds=settings.margin_noise_seconds,
+                                        memory=memory if periodic is None else None)  # its sums kept up to date
         noise = None
         if settings.margin_noise_k > 0:
             noise = rec.noise_points(remembered, now=now_s, seconds=settings.margin_noise_seconds, current=current,
@@ -315,19 +320,18 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         # the load projected at the time a clone ordered now would serve: the rate of rise × the lead time
         rise = 0.0
         if settings.lead_seconds > 0:
-            rate = rec.rise_rate(history, now=now_s, seconds=settings.rise_seconds or settings.lead_seconds,
+            rate = rec.rise_rate(records, now=now_s, seconds=settings.rise_seconds or settings.lead_seconds,
                                  parts=settings.rise_parts)
             rise = rate * settings.lead_seconds / current
-        confirmed = rec.sustained(history, now=now_s, seconds=settings.confirm_seconds,
+        confirmed = rec.sustained(records, now=now_s, seconds=settings.confirm_seconds,
                                   above=(trigger_at - rise) * current)
         recurring = None
         if settings.recurrence_seconds > 0:
             recurring = None if periodic is not None else rec.recurring_peak(
-                _since(history, now_s - settings.recurrence_seconds), now=now_s,
-                window_seconds=settings.recurrence_seconds,
-                                           apart_seconds=settings.lead_seconds or rec.CLONE_LEAD_SECONDS)
+                memory, now=now_s, window_seconds=settings.recurrence_seconds,
+                apart_seconds=settings.lead_seconds or rec.CLONE_LEAD_SECONDS)
         seed_rule = seed_rule_needed(settings) and rec.step_releases(
-            history, now=now_s, seconds=settings.scale_in_duration_seconds, below=settings.scale_in_threshold,
+            records, now=now_s, seconds=settings.scale_in_duration_seconds, below=settings.scale_in_threshold,
             current=current, other_below=other_below)
         release = settings.release_like_step and seed_rule
         band = rec.band_count(
@@ -363,9 +367,9 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
                 held = [note("rec_scale_in_waits_for_seed_rule", count=desired,
                              threshold=settings.scale_in_threshold, minutes=minutes)]
             else:
-                cpu, memory = ((settings.scale_in_threshold, other_below) if settings.scale_in_other_metric == "memory"
-                               else (other_below, settings.scale_in_threshold))
-                held = [note("rec_scale_in_waits_for_seed_rule_both", count=desired, cpu=cpu, memory=memory,
+                cpu, mem = ((settings.scale_in_threshold, other_below) if settings.scale_in_other_metric == "memory"
+                            else (other_below, settings.scale_in_threshold))
+                held = [note("rec_scale_in_waits_for_seed_rule_both", count=desired, cpu=cpu, memory=mem,
                              minutes=minutes)]
                 if len(record) < 4:  # not read now: the rule cannot hold
                     code = f"rec_seed_rule_{settings.scale_in_other_metric}_unknown"
@@ -482,7 +486,7 @@ def _since(history: list[tuple[float, ...]], start: float) -> list[tuple[float, 
     return history[bisect.bisect_left(history, start, key=lambda entry: entry[0]):]
 
 
-def _metric_unknown(inp: PolicyInput) -> Reason:
+def _metric_unknown(inp: PolicyInput) -> Note:
     if inp.metric_error:
         return note("policy_metric_unknown_error", error=inp.metric_error)
     return note("policy_metric_unknown")

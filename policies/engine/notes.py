@@ -124,8 +124,39 @@ NOTES: dict[str, ReasonSpec] = {
 reasons_register(NOTES)
 
 
-def note(code: str, /, **params: Any) -> Reason:
-    """One note or outcome of an evaluation (its English sentence, code and parameters)."""
+class Note:
+    """One note or outcome of an evaluation, not yet put into words: its code and parameters. An evaluation makes
+    several every minute and its reason is read far less often (the simulator never reads it), so the sentence is
+    made when it is read (:meth:`reason`)."""
+
+    __slots__ = ("code", "params")
+
+    def __init__(self, code: str, params: dict[str, Any]) -> None:
+        self.code, self.params = code, params
+
+    def reason(self) -> Reason:
+        """The note as a :class:`~events.reasons.Reason` (its English sentence, code and parameters; a note among
+        its parameters as a nested reason)."""
+        return Reason(self.code, **{key: spoken(value) for key, value in self.params.items()})
+
+    def __str__(self) -> str:
+        return str(self.reason())
+
+    def __repr__(self) -> str:
+        return f"Note({self.code!r}, {self.params!r})"
+
+
+def spoken(value: Any) -> Any:
+    """``value`` with every :class:`Note` in it (itself, or the items of a list) as its reason."""
+    if isinstance(value, Note):
+        return value.reason()
+    if isinstance(value, list | tuple):
+        return [spoken(item) for item in value]
+    return value
+
+
+def note(code: str, /, **params: Any) -> Note:
+    """One note or outcome of an evaluation (its code and parameters; :meth:`Note.reason` its sentence)."""
     if code not in NOTES:
         raise KeyError(f"{code!r} is not a policy note (policies.engine.notes.NOTES)")
-    return Reason(code, **params)
+    return Note(code, params)

@@ -70,11 +70,14 @@ The functions are pure: the live loop (``policies.services``) and the simulator 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from operator import itemgetter
+from typing import overload
 
-from events.reasons import Reason
-from policies.engine.notes import note
+from policies.engine.notes import Note, note
 
 #: Default knobs of a new ``recommended`` policy (chosen on the suite's tuning traces, see docs/policies.md).
 DEFAULT_TARGET = 70.0  # a scale-out sizes the service to this utilisation
@@ -126,7 +129,7 @@ class BandOutcome:
     """The recommended count and why (notes of ``policies.engine.notes``, joined into the evaluation's reason)."""
 
     desired: int
-    notes: list[Reason]
+    notes: list[Note]
 
 
 def demand(current: int, utilisation: float) -> float:
@@ -153,16 +156,142 @@ def _fresh(entry: Record) -> float:
     return entry[2] if len(entry) > 2 else entry[1]
 
 
-def trim(history: Sequence[Record], *, now: float, window_seconds: float) -> list[Record]:
-    """Drop records older than ``window_seconds`` (kept per service between evaluations)."""
-    start = now - window_seconds
-    return [tuple(entry) for entry in history if entry[0] >= start]
+_at = itemgetter(0)
+_window_demand = itemgetter(1)
+_fresh_demand = itemgetter(2)
+
+
+def _between(history: Sequence[Record], start: float, end: float) -> Sequence[Record]:
+    """The records of ``history`` (in time order, as :class:`Memory` keeps them) from ``start`` to ``end`` included."""
+    low = bisect_left(history, start, key=_at)
+    return history[low:bisect_right(history, end, lo=low, key=_at)]
+
+
+def _fresh_values(entries: Sequence[Record]) -> list[float]:
+    """The freshest demand of each record (a record of two items: its window demand)."""
+    try:
+        return list(map(_fresh_demand, entries))
+    except IndexError:  # a record kept before the freshest demand was recorded
+        return [_fresh(entry) for entry in entries]
+
+
+#: The fresh demands' line (:func:`fresh_window`) is fitted from sums of whole millionths — of a second for the
+#: times, of a VM-% for the demands (kept to 6 decimals, :func:`demand`) — as Python integers: exact, so a sum kept
+#: up to date record by record (:meth:`Memory.sums`) is the sum of the window, whatever the order they came in.
+SCALE = 10 ** 6
+
+#: (readings, Σt, Σv, Σt², Σtv, Σv²) of a window's freshest demands, in millionths (:data:`SCALE`)
+Sums = tuple[int, int, int, int, int, int]
+
+
+def _millionths(entry: Record) -> tuple[int, int]:
+    return round(entry[0] * SCALE), round(_fresh(entry) * SCALE)
+
+
+def _sums(entries: Sequence[Record]) -> Sums:
+    """The sums of ``entries``' freshest demands (:data:`Sums`)."""
+    ts = [round(entry[0] * SCALE) for entry in entries]
+    vs = [round(value * SCALE) for value in _fresh_values(entries)]
+    return (len(ts), sum(ts), sum(vs), sum([t * t for t in ts]), sum([t * v for t, v in zip(ts, vs, strict=True)]),
+            sum([v * v for v in vs]))
+
+
+def _with(sums: Sums, entry: Record, sign: int) -> Sums:
+    """``sums`` with ``entry`` added (``sign`` 1) or taken out (-1)."""
+    n, st, sv, stt, stv, svv = sums
+    t, v = _millionths(entry)
+    return n + sign, st + sign * t, sv + sign * v, stt + sign * t * t, stv + sign * t * v, svv + sign * v * v
+
+
+class Memory(Sequence[Record]):
+    """The records the policy keeps between evaluations, in time order, with an index of them by freshest demand
+    (``(fresh demand, epoch)`` pairs, ascending) that each evaluation updates for the record it adds and those it
+    drops, instead of sorting the memory again: the median and the highest readings the periodic and the recurring
+    spike read; and the exact sums of the fresh window's line (:meth:`sums`), moved along as records come and go.
+    Immutable but for that cache: :meth:`remember` returns a new memory. Any sequence of records becomes one with
+    :meth:`of` (what a memory stored as JSON is read back as); it reads as the list of its records."""
+
+    __slots__ = ("records", "by_fresh", "_sums")
+
+    def __init__(self, records: list[Record], by_fresh: list[tuple[float, float]],
+                 sums: tuple[int, Sums] | None = None) -> None:
+        self.records, self.by_fresh = records, by_fresh  # the records in time order; the index
+        self._sums = sums  # (index of the first record summed, the sums of the records from it to the last)
+
+    @classmethod
+    def of(cls, history: Sequence[Record]) -> Memory:
+        """``history`` as a memory (in time order: a record stored out of order, after a clock stepped back,
+        takes its place by time)."""
+        if isinstance(history, Memory):
+            return history
+        records = sorted(map(tuple, history), key=_at)
+        return cls(records, sorted(zip(_fresh_values(records), map(_at, records), strict=True)))
+
+    def remember(self, record: Record, *, now: float, window_seconds: float) -> Memory:
+        """This memory with ``record`` added and the records older than ``window_seconds`` before ``now``
+        dropped."""
+        cut = bisect_left(self.records, now - window_seconds, key=_at)
+        records = self.records[cut:]
+        by_fresh = list(self.by_fresh)
+        for old in self.records[:cut]:
+            del by_fresh[bisect_left(by_fresh, (_fresh(old), old[0]))]
+        sums = None
+        if self._sums is not None and (not records or records[-1][0] <= record[0]):  # added last: sums move on
+            first, summed = self._sums
+            for old in self.records[first:cut]:  # dropped records that were summed
+                summed = _with(summed, old, -1)
+            sums = (max(0, first - cut), _with(summed, record, 1))
+        insort(records, tuple(record), key=_at)
+        insort(by_fresh, (_fresh(record), record[0]))
+        return Memory(records, by_fresh, sums)
+
+    def sums(self, start: float, end: float) -> Sums:
+        """The sums (:data:`Sums`) of the records from ``start`` to ``end`` included: those of the last evaluation's
+        window, moved to this one record by record (summed afresh the first time)."""
+        records = self.records
+        if records and records[-1][0] > end:  # records after ``end`` (a clock stepped back): not kept up to date
+            return _sums(_between(records, start, end))
+        target = bisect_left(records, start, key=_at)
+        if self._sums is None:
+            summed = _sums(records[target:])
+        else:
+            first, summed = self._sums
+            for entry in records[first:target]:  # no longer in the window
+                summed = _with(summed, entry, -1)
+            for entry in records[target:first]:  # a window that reaches further back
+                summed = _with(summed, entry, 1)
+        self._sums = (target, summed)
+        return summed
+
+    def between(self, start: float, end: float) -> Memory:
+        """The records from ``start`` to ``end`` included, as a memory (the whole memory when it holds no other)."""
+        records = self.records
+        if records and start <= records[0][0] and records[-1][0] <= end:
+            return self
+        return Memory.of(_between(records, start, end))
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Record]: ...
+
+    def __getitem__(self, index: int | slice) -> Record | list[Record]:
+        return self.records[index]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records)
+
+    def __repr__(self) -> str:
+        return f"Memory({self.records!r})"
 
 
 def remembered_peak(history: Sequence[Record], *, now: float, window_seconds: float) -> float | None:
     """The highest demand over the rules' window recorded in the last ``window_seconds`` (None: nothing)."""
-    start = now - window_seconds
-    values = [entry[1] for entry in history if start <= entry[0] <= now]
+    values = list(map(_window_demand, _between(history, now - window_seconds, now)))
     return float(max(values)) if values else None
 
 
@@ -173,13 +302,14 @@ def recurring_peak(history: Sequence[Record], *, now: float, window_seconds: flo
     than ``apart_seconds`` are one spike; a level held that long is a sustained load, which counts as well."""
     start = now - window_seconds
     seen_first = seen_last = None
-    for entry in sorted((e for e in history if start <= e[0] <= now), key=_fresh, reverse=True):
-        at = entry[0]
+    for value, at in reversed(Memory.of(history).by_fresh):  # highest first
+        if not start <= at <= now:
+            continue
         if seen_first is None or seen_last is None:
             seen_first = seen_last = at
             continue
         if at - seen_first >= apart_seconds or seen_last - at >= apart_seconds:
-            return float(_fresh(entry))
+            return float(value)
         seen_first, seen_last = min(seen_first, at), max(seen_last, at)
     return None
 
@@ -217,23 +347,18 @@ def periodic_spike(history: Sequence[Record], *, now: float, seconds: float, thr
     :data:`PERIOD_EPISODES` spikes must start at equal intervals (within :data:`PERIOD_TOLERANCE_SECONDS` or 5 %) of
     at least ``min_period`` (a clone's lead time twice: a shorter period is a load, not a spike), and the next must
     not be overdue (a period that broke is no longer expected)."""
-    start = now - seconds
-    points = [entry for entry in history if start <= entry[0] <= now]  # the history is in time order
-    if len(points) < 10 or threshold <= 0:
+    index = Memory.of(history).between(now - seconds, now).by_fresh  # (fresh demand, epoch), ascending
+    if len(index) < 10 or threshold <= 0:
         return None
-    values = [entry[2] if len(entry) > 2 else entry[1] for entry in points]
-    values.sort()
-    median = values[len(values) // 2]
+    median = index[len(index) // 2][0]
     if median <= 0:
         return None
     level = max(SPIKE_FACTOR * median, math.ceil(round(median / threshold, 9)) * threshold)
-    if values[-PERIOD_EPISODES] <= level:  # fewer spike readings than spikes needed (most evaluations)
+    if index[-PERIOD_EPISODES][0] <= level:  # fewer spike readings than spikes needed (most evaluations)
         return None
+    readings = index[bisect_right(index, (level, math.inf)):]  # the spike readings: above the level
     spans: list[list[float]] = []
-    for entry in points:
-        at, value = entry[0], float(entry[2] if len(entry) > 2 else entry[1])
-        if value <= level:
-            continue
+    for at in sorted(at for _, at in readings):
         if spans and at - spans[-1][1] < EPISODE_GAP_SECONDS:
             spans[-1][1] = at
         else:
@@ -250,7 +375,7 @@ def periodic_spike(history: Sequence[Record], *, now: float, seconds: float, thr
     if now > next_at + duration + EPISODE_GAP_SECONDS:  # overdue: the period broke
         return None
     first_of_last = last[0][0]
-    peak = max((float(e[2] if len(e) > 2 else e[1]) for e in points if e[0] >= first_of_last), default=0.0)
+    peak = float(max((value for value, at in readings if at >= first_of_last), default=0.0))
     return PeriodicSpike(period, next_at, duration, peak, tuple((a, b) for a, b in spans))
 
 
@@ -275,7 +400,7 @@ def rise_rate(history: Sequence[Record], *, now: float, seconds: float, parts: i
     slowest = math.inf
     for k in range(max(1, parts)):
         end, begin = now - k * seconds, now - (k + 1) * seconds
-        points = [(entry[0], float(entry[1])) for entry in history if begin <= entry[0] <= end]
+        points = [(entry[0], float(entry[1])) for entry in _between(history, begin, end)]
         slope = _slope(points, span=seconds)
         if slope is None or slope <= 0:
             return 0.0
@@ -283,21 +408,55 @@ def rise_rate(history: Sequence[Record], *, now: float, seconds: float, parts: i
     return slowest
 
 
-#: The fresh demand of a window — (epoch, VM-%) points, None when too little is recorded — and their least-squares
-#: slope (0 when none): what the noise, the trend and the overload share read (:func:`fresh_window`).
-FreshWindow = tuple[list[tuple[float, float]] | None, float]
+@dataclass(frozen=True)
+class FreshWindow:
+    """The freshest demands of a window (:func:`fresh_window`) and their least-squares line, computed once per
+    evaluation and read by the noise, the trend and the overload share (``window=``): every reading is the line at
+    its time plus its residual. ``count`` 0 when too little is recorded to say anything of their noise or trend."""
+
+    count: int = 0  # readings
+    slope: float = 0.0  # the line's slope (VM-% per second; 0: too short a span to say)
+    mean_t: float = 0.0  # the line passes through the readings' mean (time, VM-%)
+    mean_v: float = 0.0
+    squares: float = 0.0  # Σ residual² (VM-%²)
+    entries: Sequence[Record] = ()  # the window's records
+
+    def level(self, at: float) -> float:
+        """The line at ``at`` (epoch seconds): the level the readings' trend expects then (VM-%)."""
+        return self.mean_v + self.slope * (at - self.mean_t)
+
+    def spread(self) -> float:
+        """The readings' standard deviation around the line (VM-%; over n − 2, the line's two parameters)."""
+        return math.sqrt(self.squares / max(1, self.count - 2))
+
+    @cached_property
+    def residuals(self) -> list[float]:
+        """Each reading − the line at its time, ascending (made when first read: the overload share's count)."""
+        mean_t, mean_v, slope = self.mean_t, self.mean_v, self.slope
+        return sorted([(value - mean_v) - slope * (entry[0] - mean_t)
+                       for entry, value in zip(self.entries, _fresh_values(self.entries), strict=True)])
 
 
-def fresh_window(history: Sequence[Record], *, now: float, seconds: float) -> FreshWindow:
-    """The freshest demands of the last ``seconds`` and their slope; no points with fewer than five readings or a
-    history that does not reach back half of ``seconds`` (too little recorded to say anything of their noise or
-    trend). One evaluation computes it once and hands it to each reader (``window=``)."""
+def fresh_window(history: Sequence[Record], *, now: float, seconds: float, memory: Memory | None = None
+                 ) -> FreshWindow:
+    """The freshest demands of the last ``seconds`` and their least-squares line (flat through their mean when they
+    span less than half of ``seconds``); none with fewer than five readings or a history that does not reach back
+    half of ``seconds`` (too little recorded to say anything of their noise or trend). One evaluation computes it
+    once and hands it to each reader (``window=``). ``memory``: the memory whose records ``history`` ends with
+    (its sums kept up to date, :meth:`Memory.sums`)."""
     start = now - seconds
-    points: list[tuple[float, float]] | None = [
-        (entry[0], float(entry[2] if len(entry) > 2 else entry[1])) for entry in history if start <= entry[0] <= now]
-    if points is not None and (len(points) < 5 or not history or history[0][0] > now - seconds / 2):
-        points = None
-    return points, (_slope(points, span=seconds) or 0.0) if points is not None else 0.0
+    entries = _between(history, start, now)
+    if len(entries) < 5 or not history or history[0][0] > now - seconds / 2:
+        return FreshWindow()
+    n, st, sv, stt, stv, svv = memory.sums(start, now) if memory is not None else _sums(entries)
+    deviations = n * svv - sv * sv  # n × Σ(v − mean)², exact
+    slope, squares = 0.0, deviations / (n * SCALE * SCALE)
+    spread_t = n * stt - st * st  # n × Σ(t − mean)²
+    if entries[-1][0] - entries[0][0] >= seconds / 2 and spread_t > 0:  # a slope needs half the window's span
+        covariance = n * stv - st * sv  # n × Σ(t − mean)(v − mean)
+        slope = covariance / spread_t  # the millionths cancel: VM-% per second
+        squares = (deviations * spread_t - covariance * covariance) / (n * spread_t * SCALE * SCALE)
+    return FreshWindow(n, slope, st / (n * SCALE), sv / (n * SCALE), max(0.0, squares), entries)
 
 
 def noise_points(history: Sequence[Record], *, now: float, seconds: float, current: int,
@@ -308,13 +467,10 @@ def noise_points(history: Sequence[Record], *, now: float, seconds: float, curre
     readings or a history that does not reach back half of ``seconds``."""
     if current <= 0 or seconds <= 0:
         return None
-    points, slope = window or fresh_window(history, now=now, seconds=seconds)
-    if points is None:
+    fresh = window if window is not None else fresh_window(history, now=now, seconds=seconds)
+    if not fresh.count:
         return None
-    mean_t = sum(t for t, _ in points) / len(points)
-    mean_v = sum(v for _, v in points) / len(points)
-    var = sum((v - mean_v - slope * (t - mean_t)) ** 2 for t, v in points) / (len(points) - 2)
-    return math.sqrt(var) / current
+    return math.sqrt(fresh.squares / (fresh.count - 2)) / current
 
 
 def noise_margin(noise: float | None, *, k: float, low: float, high: float) -> float:
@@ -330,10 +486,8 @@ def fresh_trend(history: Sequence[Record], *, now: float, seconds: float, window
                 ) -> float | None:
     """The least-squares slope of the freshest demand over the last ``seconds`` (VM-% per second; None: too
     little recorded, as :func:`noise_points`)."""
-    points, slope = window or fresh_window(history, now=now, seconds=seconds)
-    if points is None:
-        return None
-    return slope
+    fresh = window if window is not None else fresh_window(history, now=now, seconds=seconds)
+    return fresh.slope if fresh.count else None
 
 
 def overload_share(history: Sequence[Record], *, now: float, seconds: float, current: int, threshold: float,
@@ -345,16 +499,19 @@ def overload_share(history: Sequence[Record], *, now: float, seconds: float, cur
     fewer than five readings or a history that does not reach back half of ``seconds`` (as :func:`noise_points`)."""
     if current <= 0 or seconds <= 0:
         return None
-    points, slope = window or fresh_window(history, now=now, seconds=seconds)
-    if points is None:
+    fresh = window if window is not None else fresh_window(history, now=now, seconds=seconds)
+    if not fresh.count:
         return None
     limit = current * threshold
-    moved = [v + slope * (now + ahead - t) for t, v in points]
-    counted = sum(1 for v in moved if v > limit) / len(moved)
+    # each reading moved along the line to then is the line's level then plus the reading's residual
+    mean, spread = fresh.level(now + ahead), fresh.spread()
+    above = limit - mean  # a reading overloads then if its residual is above this
+    if above > math.sqrt(fresh.squares) * (1 + 1e-9) + 1e-9:  # beyond every residual (|r| ≤ √Σr²): none
+        counted = 0.0
+    else:
+        counted = (fresh.count - bisect_right(fresh.residuals, above)) / fresh.count
     # ... and the same share from the readings' spread (a normal tail): the few readings of an hour at 5-minute
     # data, or a spread that has not yet reached the threshold, still count the chance that it will
-    mean = sum(moved) / len(moved)
-    spread = math.sqrt(sum((v - mean) ** 2 for v in moved) / max(1, len(moved) - 2))
     tail = (0.5 * math.erfc((limit - mean) / (spread * math.sqrt(2))) if spread > 0
             else 1.0 if mean > limit else 0.0)
     return max(counted, tail)
@@ -380,7 +537,7 @@ def step_releases(history: Sequence[Record], *, now: float, seconds: float, belo
     start = now - seconds
     if history[0][0] > start:
         return False
-    return all(below_both(entry) for entry in history if start <= entry[0] <= now)
+    return all(below_both(entry) for entry in _between(history, start, now))
 
 
 #: How much further back than the seed's scale-in duration the memory reaches when a rule needs it (the release
@@ -397,7 +554,7 @@ def sustained(history: Sequence[Record], *, now: float, seconds: float, above: f
     start = now - seconds
     if not history or history[0][0] > start:
         return False
-    return all(entry[1] > above for entry in history if start <= entry[0] <= now)
+    return all(entry[1] > above for entry in _between(history, start, now))
 
 
 def band_count(
@@ -448,7 +605,7 @@ def band_count(
     it (0: none due)."""
     if current <= 0:
         return BandOutcome(current, [])
-    notes: list[Reason] = []
+    notes: list[Note] = []
     hot = min(fresh, window)
     projected = hot + max(0.0, rise)
     seen = {"fresh": fresh, "window": window, "trigger": trigger}

@@ -35,8 +35,7 @@ from typing import Any
 
 from autoscaling.decision import DecisionInput, decide
 from events.choices import ScaleAction
-from events.reasons import Reason
-from policies.engine.notes import note
+from policies.engine.notes import Note, note
 
 DISPATCH_SECONDS = 30  # decision → pipeline running
 CLONE_SECONDS = DISPATCH_SECONDS + 300  # decision → the clone serves (dispatch + clone, health check, F5, target)
@@ -135,7 +134,9 @@ def advance(previous: Mapping[str, Any] | None, *, now: float, current: int, fre
     the load in the freshest reading (``policies.engine.recommended.demand``)."""
     if not previous or "serving" not in previous or now - float(previous["at"]) > RESTART_SECONDS:
         previous = start(max(current, rules.min_vms), now)  # none yet, or from too long ago to compare with
-    state: State = {k: (dict(v) if isinstance(v, dict) else v) for k, v in previous.items()}
+    state: State = dict(previous)  # a copy: the previous state is not changed (its run, the one nested dict, too)
+    if isinstance(state.get("run"), dict):
+        state["run"] = dict(state["run"])
     before = int(state.get("current", current))
     own_order = state.get("ordered")
     if now - float(state["at"]) > GAP_SECONDS or (
@@ -150,10 +151,11 @@ def advance(previous: Mapping[str, Any] | None, *, now: float, current: int, fre
         state["ordered"] = None
     # the rules' window as the seed's Prometheus would see it: the load itself (the mean of the freshest demands of
     # the window), not the service's averaged utilisation × its count, which a change of count inside the window skews
-    recent = [pair for pair in state.get("recent", []) if pair[0] > now - rules.window_seconds]
+    since = now - rules.window_seconds
+    recent = [pair for pair in state.get("recent", []) if pair[0] > since]
     recent.append([now, fresh_demand])
     state["recent"] = recent
-    window_demand = sum(v for _, v in recent) / len(recent)
+    window_demand = sum([pair[1] for pair in recent]) / len(recent)
     dt = now - float(state["at"])
     serving = int(state["serving"])
     # a VM costs from its clone to its deletion, not only while it serves: a change of count adds the time a clone
@@ -206,7 +208,7 @@ def advance(previous: Mapping[str, Any] | None, *, now: float, current: int, fre
 @dataclass(frozen=True)
 class Bounded:
     desired: int
-    notes: list[Reason]
+    notes: list[Note]
 
 
 def bound(desired: int, state: Mapping[str, Any], *, current: int, vm_share: float, reserve_seconds: float,
@@ -215,7 +217,7 @@ def bound(desired: int, state: Mapping[str, Any], *, current: int, vm_share: flo
     if "serving" not in state:
         return Bounded(desired, [])
     seed = ordered(state)
-    notes: list[Reason] = []
+    notes: list[Note] = []
     # the share of the seed's VM-hours so far, or while they are fewer, of a credit of ``credit_seconds`` at the
     # seed's count: a young service may spend on its first scale-outs what its later scale-ins pay back
     spare_vm = (vm_share * max(float(state["shadow_vm"]), seed * credit_seconds)

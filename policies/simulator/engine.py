@@ -29,6 +29,7 @@ import heapq
 import math
 import time as wallclock
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
@@ -162,7 +163,7 @@ class Simulation:
         self.warm_s = 0.0
         self.decisions: list[SimDecision] = []
         self.peak = n0
-        self.history: list[tuple[float, ...]] = []
+        self.history: Sequence[tuple[float, ...]] = []  # the policy's memory, carried as the loop keeps it
         self.guard: dict = {}  # the recommended policy's step guard state (policies.engine.step_guard)
         self.series: dict[str, list] = {"t": [], "load": [], "capacity": [], "vms": []}
         self._queue: list[tuple[float, int, int, tuple]] = []
