@@ -7,7 +7,6 @@ in-flight, unknown count, min/max, cooldown, IP pool): the safety rules are shar
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 
 from autoscaling.decision import DecisionInput, DecisionResult, decide
 from events.choices import ScaleAction
+from events.reasons import Reason
 from policies.choices import PolicyType
 from policies.engine import predictive as pred
 from policies.engine import recommended as rec
@@ -205,7 +205,7 @@ class PolicyOutcome:
         return self.decision is not None and self.decision.allowed
 
     @cached_property
-    def reason(self) -> str:
+    def reason(self) -> Reason | str:
         return self.why.reason() if isinstance(self.why, Note) else self.why
 
 
@@ -265,7 +265,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
                                           min_period=2 * rec.CLONE_LEAD_SECONDS)
         # the records the memory's readers see (the scale-in memory, the noise: the last hour; the history kept is
         # longer for the periodic spike), a periodic spike's left out
-        remembered = _since(records, now_s - max(settings.stabilisation_seconds, settings.margin_noise_seconds))
+        remembered = rec.records_between(
+            records, now_s - max(settings.stabilisation_seconds, settings.margin_noise_seconds), now_s)
         if periodic is not None:
             remembered = periodic.leave_out(remembered, window_seconds=rec.SPIKE_WINDOW_SECONDS)
             count = math.ceil(round(periodic.demand / max(settings.scale_out_threshold, 1.0), 9))
@@ -476,14 +477,9 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
     )
     if settings.step_guard and result.allowed and trigger == "policy":  # a schedule's count is the seed's too
         guard_state = guard.order(guard_state, desired)
-    reason = note("policy_decided", decision=result.reason, notes=notes) if notes else result.reason
+    reason = note("policy_decided", decision=result.reason, notes=list(notes)) if notes else result.reason
     return PolicyOutcome(action, desired, result, reason, trigger, metric, forecast_desired, history, window_key,
                              guard=guard_state)
-
-
-def _since(history: list[tuple[float, ...]], start: float) -> list[tuple[float, ...]]:
-    """The records of ``history`` (in time order) from ``start`` on."""
-    return history[bisect.bisect_left(history, start, key=lambda entry: entry[0]):]
 
 
 def _metric_unknown(inp: PolicyInput) -> Note:

@@ -161,8 +161,9 @@ _window_demand = itemgetter(1)
 _fresh_demand = itemgetter(2)
 
 
-def _between(history: Sequence[Record], start: float, end: float) -> Sequence[Record]:
-    """The records of ``history`` (in time order, as :class:`Memory` keeps them) from ``start`` to ``end`` included."""
+def records_between(history: Sequence[Record], start: float, end: float) -> Sequence[Record]:
+    """The records of ``history`` from ``start`` to ``end`` included, found by bisection: ``history`` is in time
+    order, as :class:`Memory` keeps it (every reader of the memory below relies on that)."""
     low = bisect_left(history, start, key=_at)
     return history[low:bisect_right(history, end, lo=low, key=_at)]
 
@@ -190,10 +191,9 @@ def _millionths(entry: Record) -> tuple[int, int]:
 
 def _sums(entries: Sequence[Record]) -> Sums:
     """The sums of ``entries``' freshest demands (:data:`Sums`)."""
-    ts = [round(entry[0] * SCALE) for entry in entries]
-    vs = [round(value * SCALE) for value in _fresh_values(entries)]
-    return (len(ts), sum(ts), sum(vs), sum([t * t for t in ts]), sum([t * v for t, v in zip(ts, vs, strict=True)]),
-            sum([v * v for v in vs]))
+    pairs = [_millionths(entry) for entry in entries]
+    return (len(pairs), sum([t for t, _ in pairs]), sum([v for _, v in pairs]), sum([t * t for t, _ in pairs]),
+            sum([t * v for t, v in pairs]), sum([v * v for _, v in pairs]))
 
 
 def _with(sums: Sums, entry: Record, sign: int) -> Sums:
@@ -234,7 +234,11 @@ class Memory(Sequence[Record]):
         records = self.records[cut:]
         by_fresh = list(self.by_fresh)
         for old in self.records[:cut]:
-            del by_fresh[bisect_left(by_fresh, (_fresh(old), old[0]))]
+            pair = (_fresh(old), old[0])
+            at = bisect_left(by_fresh, pair)
+            if at == len(by_fresh) or by_fresh[at] != pair:  # an index that is not of these records: built afresh
+                return Memory.of([*records, record])
+            del by_fresh[at]
         sums = None
         if self._sums is not None and (not records or records[-1][0] <= record[0]):  # added last: sums move on
             first, summed = self._sums
@@ -250,7 +254,7 @@ class Memory(Sequence[Record]):
         window, moved to this one record by record (summed afresh the first time)."""
         records = self.records
         if records and records[-1][0] > end:  # records after ``end`` (a clock stepped back): not kept up to date
-            return _sums(_between(records, start, end))
+            return _sums(records_between(records, start, end))
         target = bisect_left(records, start, key=_at)
         if self._sums is None:
             summed = _sums(records[target:])
@@ -268,7 +272,7 @@ class Memory(Sequence[Record]):
         records = self.records
         if records and start <= records[0][0] and records[-1][0] <= end:
             return self
-        return Memory.of(_between(records, start, end))
+        return Memory.of(records_between(records, start, end))
 
     @overload
     def __getitem__(self, index: int) -> Record: ...
@@ -291,7 +295,7 @@ class Memory(Sequence[Record]):
 
 def remembered_peak(history: Sequence[Record], *, now: float, window_seconds: float) -> float | None:
     """The highest demand over the rules' window recorded in the last ``window_seconds`` (None: nothing)."""
-    values = list(map(_window_demand, _between(history, now - window_seconds, now)))
+    values = list(map(_window_demand, records_between(history, now - window_seconds, now)))
     return float(max(values)) if values else None
 
 
@@ -400,7 +404,7 @@ def rise_rate(history: Sequence[Record], *, now: float, seconds: float, parts: i
     slowest = math.inf
     for k in range(max(1, parts)):
         end, begin = now - k * seconds, now - (k + 1) * seconds
-        points = [(entry[0], float(entry[1])) for entry in _between(history, begin, end)]
+        points = [(entry[0], float(entry[1])) for entry in records_between(history, begin, end)]
         slope = _slope(points, span=seconds)
         if slope is None or slope <= 0:
             return 0.0
@@ -445,10 +449,13 @@ def fresh_window(history: Sequence[Record], *, now: float, seconds: float, memor
     once and hands it to each reader (``window=``). ``memory``: the memory whose records ``history`` ends with
     (its sums kept up to date, :meth:`Memory.sums`)."""
     start = now - seconds
-    entries = _between(history, start, now)
+    entries = records_between(history, start, now)
     if len(entries) < 5 or not history or history[0][0] > now - seconds / 2:
         return FreshWindow()
-    n, st, sv, stt, stv, svv = memory.sums(start, now) if memory is not None else _sums(entries)
+    sums = memory.sums(start, now) if memory is not None else None
+    if sums is None or sums[0] != len(entries):  # no memory, or not the one ``history`` ends with: summed here
+        sums = _sums(entries)
+    n, st, sv, stt, stv, svv = sums
     deviations = n * svv - sv * sv  # n × Σ(v − mean)², exact
     slope, squares = 0.0, deviations / (n * SCALE * SCALE)
     spread_t = n * stt - st * st  # n × Σ(t − mean)²
@@ -470,7 +477,7 @@ def noise_points(history: Sequence[Record], *, now: float, seconds: float, curre
     fresh = window if window is not None else fresh_window(history, now=now, seconds=seconds)
     if not fresh.count:
         return None
-    return math.sqrt(fresh.squares / (fresh.count - 2)) / current
+    return fresh.spread() / current
 
 
 def noise_margin(noise: float | None, *, k: float, low: float, high: float) -> float:
@@ -506,7 +513,9 @@ def overload_share(history: Sequence[Record], *, now: float, seconds: float, cur
     # each reading moved along the line to then is the line's level then plus the reading's residual
     mean, spread = fresh.level(now + ahead), fresh.spread()
     above = limit - mean  # a reading overloads then if its residual is above this
-    if above > math.sqrt(fresh.squares) * (1 + 1e-9) + 1e-9:  # beyond every residual (|r| ≤ √Σr²): none
+    # no residual exceeds √Σr² (least squares: |r| ≤ √(Σr² (1 − 1/n))); the residuals are computed from the records'
+    # floats, Σr² from their millionths: a micro-VM-% (and its time's rounding × the slope) apart at most
+    if above > math.sqrt(fresh.squares) + 1e-6 * (1 + abs(fresh.slope)) + 1e-9 * abs(above):
         counted = 0.0
     else:
         counted = (fresh.count - bisect_right(fresh.residuals, above)) / fresh.count
@@ -537,7 +546,7 @@ def step_releases(history: Sequence[Record], *, now: float, seconds: float, belo
     start = now - seconds
     if history[0][0] > start:
         return False
-    return all(below_both(entry) for entry in _between(history, start, now))
+    return all(below_both(entry) for entry in records_between(history, start, now))
 
 
 #: How much further back than the seed's scale-in duration the memory reaches when a rule needs it (the release
@@ -554,7 +563,7 @@ def sustained(history: Sequence[Record], *, now: float, seconds: float, above: f
     start = now - seconds
     if not history or history[0][0] > start:
         return False
-    return all(entry[1] > above for entry in _between(history, start, now))
+    return all(entry[1] > above for entry in records_between(history, start, now))
 
 
 def band_count(
