@@ -304,7 +304,7 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         if settings.margin_share > 0 and settings.margin_noise_k > 0 and margin > 0:
             share = rec.overload_share(remembered, now=now_s, seconds=settings.margin_noise_seconds, current=current,
                                        threshold=settings.scale_out_threshold, ahead=rec.CLONE_LEAD_SECONDS,
-                                       window=fresh_window)
+                                       window=fresh_window, enough=settings.margin_share)
             rising = slope * rec.CLONE_LEAD_SECONDS / current if current > 0 else 0.0  # 0 VMs: Prometheus lost them
             if share is not None and share < settings.margin_share and rising < settings.margin_rise:
                 notes.append(note("rec_no_margin", share=share * 100, minutes=settings.margin_noise_seconds // 60,
@@ -315,7 +315,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         if settings.margin_share > 0 and settings.margin_noise_k > 0 and current > 1:
             below = rec.overload_share(remembered, now=now_s, seconds=settings.margin_noise_seconds,
                                        current=current - 1, threshold=settings.scale_out_threshold,
-                                       ahead=rec.CLONE_LEAD_SECONDS, window=fresh_window)
+                                       ahead=rec.CLONE_LEAD_SECONDS, window=fresh_window,
+                                       enough=settings.margin_share)
             pays_below = (below is None or below >= settings.margin_share
                           or slope * rec.CLONE_LEAD_SECONDS / (current - 1) >= settings.margin_rise)
         # the load projected at the time a clone ordered now would serve: the rate of rise × the lead time

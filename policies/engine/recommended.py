@@ -424,6 +424,8 @@ class FreshWindow:
     mean_v: float = 0.0
     squares: float = 0.0  # Σ residual² (VM-%²)
     entries: Sequence[Record] = ()  # the window's records
+    lowest: float = 0.0  # their lowest and highest freshest demand (VM-%)
+    highest: float = 0.0
 
     def level(self, at: float) -> float:
         """The line at ``at`` (epoch seconds): the level the readings' trend expects then (VM-%)."""
@@ -463,7 +465,9 @@ def fresh_window(history: Sequence[Record], *, now: float, seconds: float, memor
         covariance = n * stv - st * sv  # n × Σ(t − mean)(v − mean)
         slope = covariance / spread_t  # the millionths cancel: VM-% per second
         squares = (deviations * spread_t - covariance * covariance) / (n * spread_t * SCALE * SCALE)
-    return FreshWindow(n, slope, st / (n * SCALE), sv / (n * SCALE), max(0.0, squares), entries)
+    values = _fresh_values(entries)
+    return FreshWindow(n, slope, st / (n * SCALE), sv / (n * SCALE), max(0.0, squares), entries, min(values),
+                       max(values))
 
 
 def noise_points(history: Sequence[Record], *, now: float, seconds: float, current: int,
@@ -498,12 +502,14 @@ def fresh_trend(history: Sequence[Record], *, now: float, seconds: float, window
 
 
 def overload_share(history: Sequence[Record], *, now: float, seconds: float, current: int, threshold: float,
-                   ahead: float, window: FreshWindow | None = None) -> float | None:
+                   ahead: float, window: FreshWindow | None = None, enough: float | None = None) -> float | None:
     """The share of the freshest readings of the last ``seconds`` that ``current`` VMs would carry above
     ``threshold`` % once each is moved along the readings' least-squares trend to ``ahead`` seconds from now (when
     a clone ordered now would serve): the noise of the recent past around the level expected then — counted, or
     from the moved readings' standard deviation as a normal tail, whichever is more. None with
-    fewer than five readings or a history that does not reach back half of ``seconds`` (as :func:`noise_points`)."""
+    fewer than five readings or a history that does not reach back half of ``seconds`` (as :func:`noise_points`).
+    ``enough``: the caller only asks whether the share reaches it — once the tail alone does, it is the answer,
+    the readings are not counted."""
     if current <= 0 or seconds <= 0:
         return None
     fresh = window if window is not None else fresh_window(history, now=now, seconds=seconds)
@@ -512,17 +518,24 @@ def overload_share(history: Sequence[Record], *, now: float, seconds: float, cur
     limit = current * threshold
     # each reading moved along the line to then is the line's level then plus the reading's residual
     mean, spread = fresh.level(now + ahead), fresh.spread()
-    above = limit - mean  # a reading overloads then if its residual is above this
-    # no residual exceeds √Σr² (least squares: |r| ≤ √(Σr² (1 − 1/n))); the residuals are computed from the records'
-    # floats, Σr² from their millionths: a micro-VM-% (and its time's rounding × the slope) apart at most
-    if above > math.sqrt(fresh.squares) + 1e-6 * (1 + abs(fresh.slope)) + 1e-9 * abs(above):
-        counted = 0.0
-    else:
-        counted = (fresh.count - bisect_right(fresh.residuals, above)) / fresh.count
-    # ... and the same share from the readings' spread (a normal tail): the few readings of an hour at 5-minute
-    # data, or a spread that has not yet reached the threshold, still count the chance that it will
+    # ... the share from the readings' spread (a normal tail): the few readings of an hour at 5-minute data, or a
+    # spread that has not yet reached the threshold, still count the chance that it will
     tail = (0.5 * math.erfc((limit - mean) / (spread * math.sqrt(2))) if spread > 0
             else 1.0 if mean > limit else 0.0)
+    if enough is not None and tail >= enough:
+        return tail
+    # every reading moves by the slope × between (now + ahead − its time): from the last reading's to the first's
+    at = now + ahead
+    low, high = sorted((fresh.slope * (at - fresh.entries[-1][0]), fresh.slope * (at - fresh.entries[0][0])))
+    # (the line's level and residuals come from the records' floats, the sums from their millionths: this far apart
+    # at most)
+    allowance = 1e-6 * (1 + abs(fresh.slope)) + 1e-9 * abs(limit)
+    if fresh.highest + high < limit - allowance:  # not even the highest reading, moved, is above the limit
+        counted = 0.0
+    elif fresh.lowest + low > limit + allowance:  # every reading is
+        counted = 1.0
+    else:  # a reading overloads then if its residual is above the limit less the line's level then
+        counted = (fresh.count - bisect_right(fresh.residuals, limit - mean)) / fresh.count
     return max(counted, tail)
 
 

@@ -96,3 +96,31 @@ def test_an_evaluation_decides_the_same_from_the_carried_memory_as_from_the_stor
     assert any("recurs every 20 min" in r for r in said)
     assert any("scale-out margin" in r for r in said)
     assert any("no scale-out margin" in r for r in said)
+
+
+def test_the_overload_share_is_the_share_of_readings_moved_along_the_line_above_the_limit():
+    """Against the definition, reading by reading: the count (with its shortcuts when no reading, or every one, is
+    above the limit) and the normal tail, whichever is more; with ``enough``, whether the share reaches it."""
+    rng = random.Random(11)
+    now = T0.timestamp()
+    for _ in range(300):
+        rise, noise, level = rng.uniform(-0.05, 0.05), rng.choice([0.0, 1.0, 10.0, 40.0]), rng.uniform(50, 400)
+        history = [(now - 60 * m, level, round(max(0.0, level - rise * 60 * m + rng.gauss(0, noise)), 6))
+                   for m in range(60, -1, -1)]
+        window = rec.fresh_window(history, now=now, seconds=3600)
+        for current in (1, 2, 3, 5, 8):
+            limit, at = current * 80.0, now + 390
+            moved = [v + window.slope * (at - t) for t, _, v in history]
+            counted = sum(1 for v in moved if v > limit) / len(moved)
+            mean = window.level(at)
+            spread = window.spread()
+            tail = (0.5 * math.erfc((limit - mean) / (spread * math.sqrt(2))) if spread > 0
+                    else 1.0 if mean > limit else 0.0)
+            share = rec.overload_share(history, now=now, seconds=3600, current=current, threshold=80.0, ahead=390,
+                                       window=window)
+            assert share is not None and math.isclose(share, max(counted, tail), abs_tol=1 / 61 + 1e-12)
+            if not any(abs(v - limit) < 1e-3 for v in moved):  # no reading at the limit itself: exactly
+                assert share == max(counted, tail)
+            enough = rec.overload_share(history, now=now, seconds=3600, current=current, threshold=80.0, ahead=390,
+                                        window=window, enough=0.05)
+            assert enough is not None and (enough >= 0.05) == (share >= 0.05)
