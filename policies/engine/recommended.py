@@ -74,7 +74,8 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import ge, itemgetter, sub
 from typing import overload
 
 from policies.engine.notes import Note, note
@@ -159,6 +160,7 @@ def _fresh(entry: Record) -> float:
 _at = itemgetter(0)
 _window_demand = itemgetter(1)
 _fresh_demand = itemgetter(2)
+_epoch = itemgetter(1)  # of an index pair (fresh demand, epoch)
 
 
 def records_between(history: Sequence[Record], start: float, end: float) -> Sequence[Record]:
@@ -361,14 +363,12 @@ def periodic_spike(history: Sequence[Record], *, now: float, seconds: float, thr
     if index[-PERIOD_EPISODES][0] <= level:  # fewer spike readings than spikes needed (most evaluations)
         return None
     readings = index[bisect_right(index, (level, math.inf)):]  # the spike readings: above the level
-    spans: list[list[float]] = []
-    for at in sorted(at for _, at in readings):
-        if spans and at - spans[-1][1] < EPISODE_GAP_SECONDS:
-            spans[-1][1] = at
-        else:
-            spans.append([at, at])
-    if len(spans) < PERIOD_EPISODES:
+    times = sorted(map(_epoch, readings))
+    # a spike starts where the reading before is at least EPISODE_GAP_SECONDS earlier (closer: the same spike)
+    starts = [0, *compress(range(1, len(times)), map(ge, map(sub, times[1:], times), repeat(EPISODE_GAP_SECONDS)))]
+    if len(starts) < PERIOD_EPISODES:
         return None
+    spans = [(times[a], times[b - 1]) for a, b in zip(starts, [*starts[1:], len(times)], strict=True)]
     last = spans[-PERIOD_EPISODES:]
     gaps = [b[0] - a[0] for a, b in zip(last, last[1:], strict=False)]
     period = gaps[-1]

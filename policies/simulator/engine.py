@@ -32,6 +32,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from autoscaling.decision import DecisionInput, decide
 from events.choices import Decision, ScaleAction
@@ -119,6 +120,7 @@ class SimResult:
         return data
 
 
+@lru_cache(maxsize=4096)  # the same few instants (now, the VMs' in-service times) at every evaluation
 def _dt(t: float) -> datetime:
     return datetime.fromtimestamp(t, UTC)
 
