@@ -424,6 +424,7 @@ class FreshWindow:
     mean_v: float = 0.0
     squares: float = 0.0  # Σ residual² (VM-%²)
     entries: Sequence[Record] = ()  # the window's records
+    values: Sequence[float] = ()  # ... their freshest demands (VM-%)
     lowest: float = 0.0  # their lowest and highest freshest demand (VM-%)
     highest: float = 0.0
 
@@ -440,7 +441,7 @@ class FreshWindow:
         """Each reading − the line at its time, ascending (made when first read: the overload share's count)."""
         mean_t, mean_v, slope = self.mean_t, self.mean_v, self.slope
         return sorted([(value - mean_v) - slope * (entry[0] - mean_t)
-                       for entry, value in zip(self.entries, _fresh_values(self.entries), strict=True)])
+                       for entry, value in zip(self.entries, self.values, strict=True)])
 
 
 def fresh_window(history: Sequence[Record], *, now: float, seconds: float, memory: Memory | None = None
@@ -466,7 +467,7 @@ def fresh_window(history: Sequence[Record], *, now: float, seconds: float, memor
         slope = covariance / spread_t  # the millionths cancel: VM-% per second
         squares = (deviations * spread_t - covariance * covariance) / (n * spread_t * SCALE * SCALE)
     values = _fresh_values(entries)
-    return FreshWindow(n, slope, st / (n * SCALE), sv / (n * SCALE), max(0.0, squares), entries, min(values),
+    return FreshWindow(n, slope, st / (n * SCALE), sv / (n * SCALE), max(0.0, squares), entries, values, min(values),
                        max(values))
 
 
