@@ -425,8 +425,6 @@ class FreshWindow:
     squares: float = 0.0  # Σ residual² (VM-%²)
     entries: Sequence[Record] = ()  # the window's records
     values: Sequence[float] = ()  # ... their freshest demands (VM-%)
-    lowest: float = 0.0  # their lowest and highest freshest demand (VM-%)
-    highest: float = 0.0
 
     def level(self, at: float) -> float:
         """The line at ``at`` (epoch seconds): the level the readings' trend expects then (VM-%)."""
@@ -435,6 +433,16 @@ class FreshWindow:
     def spread(self) -> float:
         """The readings' standard deviation around the line (VM-%; over n − 2, the line's two parameters)."""
         return math.sqrt(self.squares / max(1, self.count - 2))
+
+    @cached_property
+    def lowest(self) -> float:
+        """The readings' lowest freshest demand (VM-%; read only by a window with readings)."""
+        return min(self.values)
+
+    @cached_property
+    def highest(self) -> float:
+        """... and their highest."""
+        return max(self.values)
 
     @cached_property
     def residuals(self) -> list[float]:
@@ -466,9 +474,7 @@ def fresh_window(history: Sequence[Record], *, now: float, seconds: float, memor
         covariance = n * stv - st * sv  # n × Σ(t − mean)(v − mean)
         slope = covariance / spread_t  # the millionths cancel: VM-% per second
         squares = (deviations * spread_t - covariance * covariance) / (n * spread_t * SCALE * SCALE)
-    values = _fresh_values(entries)
-    return FreshWindow(n, slope, st / (n * SCALE), sv / (n * SCALE), max(0.0, squares), entries, values, min(values),
-                       max(values))
+    return FreshWindow(n, slope, st / (n * SCALE), sv / (n * SCALE), max(0.0, squares), entries, _fresh_values(entries))
 
 
 def noise_points(history: Sequence[Record], *, now: float, seconds: float, current: int,
