@@ -30,13 +30,14 @@ _last_sent: dict = {}
 def decide(world, action):
     """What Alertmanager does: POST a v4 notification with one firing alert to the service's webhook — the same
     alert instance each time, re-sent no sooner than its repeat interval (anything sooner is a re-delivery,
-    answered with the standing decision)."""
+    answered with the standing decision). Like Alertmanager's notification log, the interval runs from when the
+    previous notification was answered, not from when it was sent: the decision is recorded after the count is
+    read, so a clock started at the send could let a loaded machine repeat inside the re-delivery window."""
     from django.test import Client
 
     wait = _last_sent.get((world.config.pk, str(action)), 0) + REPEAT_INTERVAL - time.monotonic()
     if wait > 0:
         time.sleep(wait)
-    _last_sent[(world.config.pk, str(action))] = time.monotonic()
 
     body = {
         "version": "4",
@@ -66,6 +67,7 @@ def decide(world, action):
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {settings.IXNODE_WEBHOOK_TOKEN}",
     )
+    _last_sent[(world.config.pk, str(action))] = time.monotonic()
     assert response.status_code == 200, response.content
     decisions = response.json()["decisions"]
     assert len(decisions) == 1 and decisions[0]["action"] == str(action)
