@@ -8,7 +8,7 @@ in-flight, unknown count, min/max, cooldown, IP pool): the safety rules are shar
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -150,7 +150,7 @@ def recommended_settings(**overrides: object) -> PolicySettings:
     return PolicySettings(**values)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
+@dataclass
 class PolicyInput:
     """The world at one evaluation, as the caller read it."""
 
@@ -183,7 +183,7 @@ class PolicyInput:
     guard: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class PolicyOutcome:
     """What the evaluation concluded. ``decision`` is None when nothing was asked of ``decide()``. ``why`` is
     its note (``policies.engine.notes``; a decision's reason, from ``decide()``, when there is no note to add) and
@@ -311,14 +311,18 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
                                   count=current, pays=settings.margin_share * 100))
                 margin = 0.0
         trigger_at = settings.scale_out_threshold - margin
-        pays_below = True  # one VM fewer would need the margin too (or the share is not known)
+        # whether one VM fewer would need the margin too (or the share is not known): asked by the band only where
+        # it decides a scale-in
+        pays_below: bool | Callable[[], bool] = True
         if settings.margin_share > 0 and settings.margin_noise_k > 0 and current > 1:
-            below = rec.overload_share(remembered, now=now_s, seconds=settings.margin_noise_seconds,
-                                       current=current - 1, threshold=settings.scale_out_threshold,
-                                       ahead=rec.CLONE_LEAD_SECONDS, window=fresh_window,
-                                       enough=settings.margin_share)
-            pays_below = (below is None or below >= settings.margin_share
-                          or slope * rec.CLONE_LEAD_SECONDS / (current - 1) >= settings.margin_rise)
+            def fewer_pays() -> bool:
+                below = rec.overload_share(remembered, now=now_s, seconds=settings.margin_noise_seconds,
+                                           current=current - 1, threshold=settings.scale_out_threshold,
+                                           ahead=rec.CLONE_LEAD_SECONDS, window=fresh_window,
+                                           enough=settings.margin_share)
+                return (below is None or below >= settings.margin_share
+                        or slope * rec.CLONE_LEAD_SECONDS / (current - 1) >= settings.margin_rise)
+            pays_below = fewer_pays
         # the load projected at the time a clone ordered now would serve: the rate of rise × the lead time
         rise = 0.0
         if settings.lead_seconds > 0:
@@ -349,8 +353,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         desired = band.desired
         notes.extend(band.notes)
         if settings.step_guard:
-            guard_state = guard.advance(
-                guard_state, now=now_s, current=current, fresh_demand=record[2],
+            guard_state = guard.advance(  # a copy of the state handed in, moved on
+                inp.guard, now=now_s, current=current, fresh_demand=record[2],
                 rules=guard.SeedRules(
                     min_vms=bounds.min_vms, max_vms=bounds.max_vms, scale_out_threshold=settings.scale_out_threshold,
                     scale_in_threshold=settings.scale_in_threshold,

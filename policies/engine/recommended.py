@@ -71,11 +71,10 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import ge, itemgetter, sub
+from operator import ge, itemgetter, mul, sub
 from typing import overload
 
 from policies.engine.notes import Note, note
@@ -125,7 +124,7 @@ ANTICIPATE_EARLY_SECONDS = 60  # capacity ready one evaluation interval earlier 
 DEFAULT_STEP_GUARD = True
 
 
-@dataclass(frozen=True)
+@dataclass
 class BandOutcome:
     """The recommended count and why (notes of ``policies.engine.notes``, joined into the evaluation's reason)."""
 
@@ -165,7 +164,10 @@ _epoch = itemgetter(1)  # of an index pair (fresh demand, epoch)
 
 def records_between(history: Sequence[Record], start: float, end: float) -> Sequence[Record]:
     """The records of ``history`` from ``start`` to ``end`` included, found by bisection: ``history`` is in time
-    order, as :class:`Memory` keeps it (every reader of the memory below relies on that)."""
+    order, as :class:`Memory` keeps it (every reader of the memory below relies on that). ``history`` itself when
+    it holds no other (a window already cut to these bounds, read again)."""
+    if history and start <= history[0][0] and history[-1][0] <= end:
+        return history
     low = bisect_left(history, start, key=_at)
     return history[low:bisect_right(history, end, lo=low, key=_at)]
 
@@ -297,8 +299,8 @@ class Memory(Sequence[Record]):
 
 def remembered_peak(history: Sequence[Record], *, now: float, window_seconds: float) -> float | None:
     """The highest demand over the rules' window recorded in the last ``window_seconds`` (None: nothing)."""
-    values = list(map(_window_demand, records_between(history, now - window_seconds, now)))
-    return float(max(values)) if values else None
+    peak = max(map(_window_demand, records_between(history, now - window_seconds, now)), default=None)
+    return None if peak is None else float(peak)
 
 
 def recurring_peak(history: Sequence[Record], *, now: float, window_seconds: float, apart_seconds: float
@@ -316,7 +318,10 @@ def recurring_peak(history: Sequence[Record], *, now: float, window_seconds: flo
             continue
         if at - seen_first >= apart_seconds or seen_last - at >= apart_seconds:
             return float(value)
-        seen_first, seen_last = min(seen_first, at), max(seen_last, at)
+        if at < seen_first:  # the readings seen span from the earliest to the latest
+            seen_first = at
+        elif at > seen_last:
+            seen_last = at
     return None
 
 
@@ -368,19 +373,25 @@ def periodic_spike(history: Sequence[Record], *, now: float, seconds: float, thr
     starts = [0, *compress(range(1, len(times)), map(ge, map(sub, times[1:], times), repeat(EPISODE_GAP_SECONDS)))]
     if len(starts) < PERIOD_EPISODES:
         return None
-    spans = [(times[a], times[b - 1]) for a, b in zip(starts, [*starts[1:], len(times)], strict=True)]
-    last = spans[-PERIOD_EPISODES:]
-    gaps = [b[0] - a[0] for a, b in zip(last, last[1:], strict=False)]
-    period = gaps[-1]
-    if period < min_period or any(abs(g - period) > max(PERIOD_TOLERANCE_SECONDS, 0.05 * period) for g in gaps):
+    # the last PERIOD_EPISODES spikes, (first reading, last reading): the period is read from them (all the spikes'
+    # spans only once one is found)
+    last = [(times[a], times[b - 1])
+            for a, b in zip(starts[-PERIOD_EPISODES:], [*starts[1 - PERIOD_EPISODES:], len(times)], strict=True)]
+    period = last[-1][0] - last[-2][0]
+    if period < min_period:
         return None
-    duration = max(b - a for a, b in last)
+    tolerance = max(PERIOD_TOLERANCE_SECONDS, 0.05 * period)
+    for (a, _), (b, _) in zip(last, last[1:-1], strict=False):  # the earlier intervals agree with the last
+        if abs(b - a - period) > tolerance:
+            return None
+    duration = max([b - a for a, b in last])
     next_at = last[-1][0] + period
     if now > next_at + duration + EPISODE_GAP_SECONDS:  # overdue: the period broke
         return None
     first_of_last = last[0][0]
     peak = float(max((value for value, at in readings if at >= first_of_last), default=0.0))
-    return PeriodicSpike(period, next_at, duration, peak, tuple((a, b) for a, b in spans))
+    spans = tuple((times[a], times[b - 1]) for a, b in zip(starts, [*starts[1:], len(times)], strict=True))
+    return PeriodicSpike(period, next_at, duration, peak, spans)
 
 
 def _slope(points: Sequence[tuple[float, float]], *, span: float) -> float | None:
@@ -412,11 +423,13 @@ def rise_rate(history: Sequence[Record], *, now: float, seconds: float, parts: i
     return slowest
 
 
-@dataclass(frozen=True)
+@dataclass
 class FreshWindow:
     """The freshest demands of a window (:func:`fresh_window`) and their least-squares line, computed once per
     evaluation and read by the noise, the trend and the overload share (``window=``): every reading is the line at
-    its time plus its residual. ``count`` 0 when too little is recorded to say anything of their noise or trend."""
+    its time plus its residual. ``count`` 0 when too little is recorded to say anything of their noise or trend.
+    The readings' demands, extremes and residuals are read from ``entries`` when first needed (most evaluations
+    need none of them: the overload share's normal tail answers)."""
 
     count: int = 0  # readings
     slope: float = 0.0  # the line's slope (VM-% per second; 0: too short a span to say)
@@ -424,7 +437,8 @@ class FreshWindow:
     mean_v: float = 0.0
     squares: float = 0.0  # Σ residual² (VM-%²)
     entries: Sequence[Record] = ()  # the window's records
-    values: Sequence[float] = ()  # ... their freshest demands (VM-%)
+    _values: list[float] | None = field(default=None, init=False, repr=False, compare=False)
+    _residuals: list[float] | None = field(default=None, init=False, repr=False, compare=False)
 
     def level(self, at: float) -> float:
         """The line at ``at`` (epoch seconds): the level the readings' trend expects then (VM-%)."""
@@ -434,22 +448,22 @@ class FreshWindow:
         """The readings' standard deviation around the line (VM-%; over n − 2, the line's two parameters)."""
         return math.sqrt(self.squares / max(1, self.count - 2))
 
-    @cached_property
-    def lowest(self) -> float:
-        """The readings' lowest freshest demand (VM-%; read only by a window with readings)."""
-        return min(self.values)
+    @property
+    def values(self) -> list[float]:
+        """The readings' freshest demands (VM-%), in time order."""
+        if self._values is None:
+            self._values = _fresh_values(self.entries)
+        return self._values
 
-    @cached_property
-    def highest(self) -> float:
-        """... and their highest."""
-        return max(self.values)
-
-    @cached_property
+    @property
     def residuals(self) -> list[float]:
-        """Each reading − the line at its time, ascending (made when first read: the overload share's count)."""
-        mean_t, mean_v, slope = self.mean_t, self.mean_v, self.slope
-        return sorted([(value - mean_v) - slope * (entry[0] - mean_t)
-                       for entry, value in zip(self.entries, self.values, strict=True)])
+        """Each reading − the line at its time, ascending (the overload share's count)."""
+        if self._residuals is None:
+            # (value − mean_v) − slope × (time − mean_t), reading by reading, in C: map over the two columns
+            offsets = map(sub, map(_at, self.entries), repeat(self.mean_t))
+            self._residuals = sorted(map(sub, map(sub, self.values, repeat(self.mean_v)),
+                                         map(mul, repeat(self.slope), offsets)))
+        return self._residuals
 
 
 def fresh_window(history: Sequence[Record], *, now: float, seconds: float, memory: Memory | None = None
@@ -474,7 +488,7 @@ def fresh_window(history: Sequence[Record], *, now: float, seconds: float, memor
         covariance = n * stv - st * sv  # n × Σ(t − mean)(v − mean)
         slope = covariance / spread_t  # the millionths cancel: VM-% per second
         squares = (deviations * spread_t - covariance * covariance) / (n * spread_t * SCALE * SCALE)
-    return FreshWindow(n, slope, st / (n * SCALE), sv / (n * SCALE), max(0.0, squares), entries, _fresh_values(entries))
+    return FreshWindow(n, slope, st / (n * SCALE), sv / (n * SCALE), max(0.0, squares), entries)
 
 
 def noise_points(history: Sequence[Record], *, now: float, seconds: float, current: int,
@@ -537,9 +551,10 @@ def overload_share(history: Sequence[Record], *, now: float, seconds: float, cur
     # (the line's level and residuals come from the records' floats, the sums from their millionths: this far apart
     # at most)
     allowance = 1e-6 * (1 + abs(fresh.slope)) + 1e-9 * abs(limit)
-    if fresh.highest + high < limit - allowance:  # not even the highest reading, moved, is above the limit
+    values = fresh.values
+    if max(values) + high < limit - allowance:  # not even the highest reading, moved, is above the limit
         counted = 0.0
-    elif fresh.lowest + low > limit + allowance:  # every reading is
+    elif min(values) + low > limit + allowance:  # every reading is
         counted = 1.0
     else:  # a reading overloads then if its residual is above the limit less the line's level then
         counted = (fresh.count - bisect_right(fresh.residuals, limit - mean)) / fresh.count
@@ -583,7 +598,8 @@ def sustained(history: Sequence[Record], *, now: float, seconds: float, above: f
     start = now - seconds
     if not history or history[0][0] > start:
         return False
-    return all(entry[1] > above for entry in records_between(history, start, now))
+    lowest = min(map(_window_demand, records_between(history, start, now)), default=None)
+    return lowest is None or lowest > above
 
 
 def band_count(
@@ -606,7 +622,7 @@ def band_count(
     spike_reach: int = 0,
     release: bool = False,
     scale_in_threshold: float = 30.0,
-    margin_pays_below: bool = True,
+    margin_pays_below: bool | Callable[[], bool] = True,
     anticipated: int = 0,
 ) -> BandOutcome:
     """The recommended count for ``current`` VMs whose freshest utilisation is ``fresh`` and whose rules'-window
@@ -627,7 +643,8 @@ def band_count(
     ``margin_pays_below`` False: one VM fewer would not need the scale-out margin (too few of the recent fresh
     readings would overload it, :func:`overload_share`), so a scale-in to it needs the window's highest demand to
     fit at ``threshold`` (not ``scale_in_target``) and the load of now below ``threshold`` less the hysteresis (not
-    the trigger): the VM the margin bought is not held for a level that sits just below the threshold.
+    the trigger): the VM the margin bought is not held for a level that sits just below the threshold. A callable
+    is asked only when the rest of that scale-in holds (the share is counted only where it decides).
 
     ``anticipated``: the count that carries a periodic spike that is due (:func:`periodic_spike`, its capacity
     ready a clone's lead time before it and held while it lasts): scaled out to ahead of it, never scaled in below
@@ -637,17 +654,18 @@ def band_count(
     notes: list[Note] = []
     hot = min(fresh, window)
     projected = hot + max(0.0, rise)
-    seen = {"fresh": fresh, "window": window, "trigger": trigger}
-    if rise > 0:
-        seen["projected"] = projected
-    if projected > trigger and confirmed:
-        need = math.ceil(round(current * projected / max(target, 1.0), 9))
-        desired = max(current + 1, need)
-        notes.append(note("rec_out_rising" if rise > 0 else "rec_out", **seen, count=desired, target=target))
-        return BandOutcome(max(min_vms, min(max_vms, desired)), notes)
-    if fresh + max(0.0, rise) > trigger:
-        notes.append(note("rec_out_unconfirmed_rising" if rise > 0 else "rec_out_unconfirmed", **seen))
-        return BandOutcome(max(min_vms, min(max_vms, current)), notes)
+    if projected > trigger or fresh + max(0.0, rise) > trigger:  # above the trigger: what was seen, for the note
+        seen = {"fresh": fresh, "window": window, "trigger": trigger}
+        if rise > 0:
+            seen["projected"] = projected
+        if projected > trigger and confirmed:
+            need = math.ceil(round(current * projected / max(target, 1.0), 9))
+            desired = max(current + 1, need)
+            notes.append(note("rec_out_rising" if rise > 0 else "rec_out", **seen, count=desired, target=target))
+            return BandOutcome(max(min_vms, min(max_vms, desired)), notes)
+        if fresh + max(0.0, rise) > trigger:
+            notes.append(note("rec_out_unconfirmed_rising" if rise > 0 else "rec_out_unconfirmed", **seen))
+            return BandOutcome(max(min_vms, min(max_vms, current)), notes)
     if anticipated > current:
         notes.append(note("rec_anticipate", count=anticipated))
         return BandOutcome(max(min_vms, min(max_vms, anticipated)), notes)
@@ -669,10 +687,11 @@ def band_count(
     keep = max(1, math.ceil(round(peak_demand / max(scale_in_target, 1.0), 9)), carry)
     if hysteresis > 0:  # the remaining VMs must not be near the trigger now (a scale-in the next minute undoes)
         keep = max(keep, math.ceil(round(current * window / max(trigger - hysteresis, 1.0), 9)))
-    if not margin_pays_below and keep >= current > 1 and threshold is not None:
+    if margin_pays_below is not True and keep >= current > 1 and threshold is not None:
         fewer = current - 1
         if (peak_demand <= fewer * threshold and fewer >= carry
-                and current * window <= fewer * (threshold - hysteresis)):
+                and current * window <= fewer * (threshold - hysteresis)
+                and not (margin_pays_below() if callable(margin_pays_below) else margin_pays_below)):
             notes.append(note("rec_margin_not_needed_below", peak=shown(peak_demand), count=fewer,
                               threshold=threshold))
             return BandOutcome(max(min_vms, min(max_vms, fewer)), notes)

@@ -84,7 +84,7 @@ def active_window(windows: Iterable[Window], *, now: datetime, tz: ZoneInfo) -> 
     return best[1] if best else None
 
 
-@dataclass(frozen=True)
+@dataclass
 class Bounds:
     min_vms: int
     max_vms: int

@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from autoscaling.decision import DecisionInput, decide
@@ -57,7 +58,7 @@ DEFAULT_RESERVE_SECONDS = 390  # a clone's lead time: decision → in service, p
 State = dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass
 class SeedRules:
     """The config's step policy: what the seed's alerts and ``decide()`` would do."""
 
@@ -155,7 +156,7 @@ def advance(previous: Mapping[str, Any] | None, *, now: float, current: int, fre
     recent = [pair for pair in state.get("recent", []) if pair[0] > since]
     recent.append([now, fresh_demand])
     state["recent"] = recent
-    window_demand = sum([pair[1] for pair in recent]) / len(recent)
+    window_demand = sum(map(itemgetter(1), recent)) / len(recent)
     dt = now - float(state["at"])
     serving = int(state["serving"])
     # a VM costs from its clone to its deletion, not only while it serves: a change of count adds the time a clone
@@ -205,7 +206,7 @@ def advance(previous: Mapping[str, Any] | None, *, now: float, current: int, fre
     return state
 
 
-@dataclass(frozen=True)
+@dataclass
 class Bounded:
     desired: int
     notes: list[Note]

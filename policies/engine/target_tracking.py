@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 
-@dataclass(frozen=True)
+@dataclass
 class VMUtilisation:
     """One VM's utilisation (percent) and when it went into service (None: a base VM, always warm)."""
 

@@ -219,10 +219,11 @@ class Simulation:
             return self.cp_i[idx], self.cp_k[idx]
         return self.cp_i[idx] + min(cpu, 1e6) * dt, self.cp_k[idx] + dt
 
-    def measured_cpu(self, window: int | None = None) -> float | None:
+    def measured_cpu(self, window: int | None = None, *, upto: tuple[float, float] | None = None) -> float | None:
         """What Prometheus reports now: the CPU averaged over ``window`` (default: the rules' rate window;
-        None: no data)."""
-        i1, k1 = self._integrals(self.now)
+        None: no data). ``upto``: the integrals up to now (``_integrals(now)``), when the caller reads several
+        windows."""
+        i1, k1 = upto if upto is not None else self._integrals(self.now)
         i0, k0 = self._integrals(self.now - (window or self.params.rate_window))
         known = k1 - k0
         if known <= 0 or self.load is None:
@@ -298,13 +299,14 @@ class Simulation:
         c = self.config
         recommended = self.policy.policy_type == PolicyType.RECOMMENDED
         # the recommended policy reads the alert rules' window (the seed's band) and the freshest measurement
-        m = self.measured_cpu(self.params.rate_window if recommended else self.params.policy_rate_window)
-        vms = None if m is None else [VMUtilisation(m, None if at is None else _dt(at)) for at in self.serving]
+        upto = self._integrals(self.now)
+        m = self.measured_cpu(self.params.rate_window if recommended else self.params.policy_rate_window, upto=upto)
+        in_service = [None if at is None else _dt(at) for at in self.serving]
+        vms = None if m is None else [VMUtilisation(m, at) for at in in_service]
         fresh_vms = None
         if recommended:
-            f = self.measured_cpu(self.params.fresh_window)
-            fresh_vms = None if f is None else [
-                VMUtilisation(f, None if at is None else _dt(at)) for at in self.serving]
+            f = self.measured_cpu(self.params.fresh_window, upto=upto)
+            fresh_vms = None if f is None else [VMUtilisation(f, at) for at in in_service]
         out = evaluate_policy(
             self.policy,
             PolicyInput(
