@@ -110,10 +110,15 @@ class PolicySettings:
     suspend_predictive: bool = False
 
 
+# The policy types and actions an evaluation compares with, read once (an enum member read from its class is a
+# descriptor call: a quarter of a microsecond, several times an evaluation)
+_STEP, _RECOMMENDED, _PREDICTIVE = PolicyType.STEP, PolicyType.RECOMMENDED, PolicyType.PREDICTIVE
+_OUT, _IN = ScaleAction.SCALE_OUT, ScaleAction.SCALE_IN
+
+
 def seed_rule_needed(settings: PolicySettings) -> bool:
     """Whether the evaluation asks if the seed's scale-in rule holds (the options that wait for it or follow it)."""
-    return settings.policy_type == PolicyType.RECOMMENDED and (
-        settings.scale_in_on_seed_rule or settings.release_like_step)
+    return settings.policy_type == _RECOMMENDED and (settings.scale_in_on_seed_rule or settings.release_like_step)
 
 
 def seed_rule_other_needed(settings: PolicySettings) -> bool:
@@ -227,9 +232,9 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
     forecast_desired: int | None = None
     notes: list[Note] = []
     held: list[Note] = []  # the recommended policy's scale-in that waits for the seed's rule (and why)
-    if settings.policy_type == PolicyType.STEP:
+    if settings.policy_type == _STEP:
         desired = current  # step scaling acts on alerts; here only schedules and bounds move it
-    elif settings.policy_type == PolicyType.RECOMMENDED:
+    elif settings.policy_type == _RECOMMENDED:
         if inp.vms is not None:
             metric = tt.warm_utilisation(inp.vms, now=inp.now, warmup_seconds=settings.warmup_seconds)
         if metric is None:
@@ -401,7 +406,7 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         notes.append(note("tt_utilisation", metric=metric, target=settings.target, count=raw))
         if desired != raw:
             notes.append(note("tt_stabilised", count=desired))
-        if settings.policy_type == PolicyType.PREDICTIVE and not settings.suspend_predictive:
+        if settings.policy_type == _PREDICTIVE and not settings.suspend_predictive:
             floor = pred.forecast_floor(
                 peak_load=inp.forecast_peak, target=settings.target, min_vms=bounds.min_vms, max_vms=bounds.max_vms
             )
@@ -440,16 +445,15 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         return PolicyOutcome(None, desired, None, unchanged, trigger, metric, forecast_desired, history, window_key,
                              guard=guard_state)
 
-    action = ScaleAction.SCALE_OUT if desired > current else ScaleAction.SCALE_IN
+    action = _OUT if desired > current else _IN
     count = abs(desired - current)
-    suspended = ((action == ScaleAction.SCALE_OUT and settings.suspend_scale_out)
-                 or (action == ScaleAction.SCALE_IN and settings.suspend_scale_in))
+    suspended = (action == _OUT and settings.suspend_scale_out) or (action == _IN and settings.suspend_scale_in)
     if suspended:
-        code = "policy_suspended_out" if action == ScaleAction.SCALE_OUT else "policy_suspended_in"
+        code = "policy_suspended_out" if action == _OUT else "policy_suspended_in"
         why = note(code, notes=list(notes)) if notes else note(f"{code}_bare")
         return PolicyOutcome(None, desired, None, why, trigger, metric, forecast_desired, history, window_key,
                              guard=guard_state)
-    if action == ScaleAction.SCALE_IN and settings.flapping_check and metric is not None and trigger == "policy":
+    if action == _IN and settings.flapping_check and metric is not None and trigger == "policy":
         safe = tt.flap_safe_scale_in(
             current=current, metric=metric, remove=count, scale_out_threshold=settings.scale_out_threshold
         )
@@ -476,7 +480,7 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
             last_scale_out_at=inp.last_scale_out_at,
             last_scale_in_at=inp.last_scale_in_at,
             run_in_flight=inp.run_in_flight,
-            free_ips=inp.free_ips if action == ScaleAction.SCALE_OUT else None,
+            free_ips=inp.free_ips if action == _OUT else None,
             count_error=inp.count_error,
         )
     )

@@ -73,8 +73,8 @@ import math
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, repeat
-from operator import ge, itemgetter, mul, sub
+from itertools import pairwise
+from operator import itemgetter
 from typing import overload
 
 from policies.engine.notes import Note, note
@@ -190,7 +190,7 @@ Sums = tuple[int, int, int, int, int, int]
 
 
 def _millionths(entry: Record) -> tuple[int, int]:
-    return round(entry[0] * SCALE), round(_fresh(entry) * SCALE)
+    return round(entry[0] * SCALE), round((entry[2] if len(entry) > 2 else entry[1]) * SCALE)  # _fresh, inline
 
 
 def _sums(entries: Sequence[Record]) -> Sums:
@@ -203,7 +203,7 @@ def _sums(entries: Sequence[Record]) -> Sums:
 def _with(sums: Sums, entry: Record, sign: int) -> Sums:
     """``sums`` with ``entry`` added (``sign`` 1) or taken out (-1)."""
     n, st, sv, stt, stv, svv = sums
-    t, v = _millionths(entry)
+    t, v = round(entry[0] * SCALE), round((entry[2] if len(entry) > 2 else entry[1]) * SCALE)  # _millionths, inline
     return n + sign, st + sign * t, sv + sign * v, stt + sign * t * t, stv + sign * t * v, svv + sign * v * v
 
 
@@ -244,12 +244,16 @@ class Memory(Sequence[Record]):
                 return Memory.of([*records, record])
             del by_fresh[at]
         sums = None
-        if self._sums is not None and (not records or records[-1][0] <= record[0]):  # added last: sums move on
+        latest = not records or records[-1][0] <= record[0]  # the newest record (the usual case): added last
+        if self._sums is not None and latest:  # the sums move on
             first, summed = self._sums
             for old in self.records[first:cut]:  # dropped records that were summed
                 summed = _with(summed, old, -1)
             sums = (max(0, first - cut), _with(summed, record, 1))
-        insort(records, tuple(record), key=_at)
+        if latest:
+            records.append(tuple(record))
+        else:
+            insort(records, tuple(record), key=_at)
         insort(by_fresh, (_fresh(record), record[0]))
         return Memory(records, by_fresh, sums)
 
@@ -370,7 +374,7 @@ def periodic_spike(history: Sequence[Record], *, now: float, seconds: float, thr
     readings = index[bisect_right(index, (level, math.inf)):]  # the spike readings: above the level
     times = sorted(map(_epoch, readings))
     # a spike starts where the reading before is at least EPISODE_GAP_SECONDS earlier (closer: the same spike)
-    starts = [0, *compress(range(1, len(times)), map(ge, map(sub, times[1:], times), repeat(EPISODE_GAP_SECONDS)))]
+    starts = [0, *[i for i, (a, b) in enumerate(pairwise(times), 1) if b - a >= EPISODE_GAP_SECONDS]]
     if len(starts) < PERIOD_EPISODES:
         return None
     # the last PERIOD_EPISODES spikes, (first reading, last reading): the period is read from them (all the spikes'
@@ -459,10 +463,9 @@ class FreshWindow:
     def residuals(self) -> list[float]:
         """Each reading − the line at its time, ascending (the overload share's count)."""
         if self._residuals is None:
-            # (value − mean_v) − slope × (time − mean_t), reading by reading, in C: map over the two columns
-            offsets = map(sub, map(_at, self.entries), repeat(self.mean_t))
-            self._residuals = sorted(map(sub, map(sub, self.values, repeat(self.mean_v)),
-                                         map(mul, repeat(self.slope), offsets)))
+            mean_t, mean_v, slope = self.mean_t, self.mean_v, self.slope
+            self._residuals = sorted([(value - mean_v) - slope * (entry[0] - mean_t)
+                                      for entry, value in zip(self.entries, self.values, strict=True)])
         return self._residuals
 
 

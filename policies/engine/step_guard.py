@@ -75,6 +75,9 @@ class SeedRules:
     scale_in_step: int = 1
 
 
+_ACTIONS = (ScaleAction.SCALE_OUT, ScaleAction.SCALE_IN)  # read once: an enum member read from its class is slow
+
+
 def _dt(t: float) -> datetime:
     return datetime.fromtimestamp(t, UTC)
 
@@ -182,7 +185,7 @@ def advance(previous: Mapping[str, Any] | None, *, now: float, current: int, fre
                   rules.scale_out_seconds)
     in_ = _notify(state, "in", serving > 0 and window_demand < serving * rules.scale_in_threshold, now, rules,
                   rules.scale_in_seconds)
-    for action, sent in ((ScaleAction.SCALE_OUT, out), (ScaleAction.SCALE_IN, in_)):
+    for action, sent in zip(_ACTIONS, (out, in_), strict=True):
         if not sent:
             continue
         last_out, last_in = state["last_out"], state["last_in"]

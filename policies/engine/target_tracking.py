@@ -18,7 +18,7 @@ class VMUtilisation:
 
 def warm_utilisation(vms: Iterable[VMUtilisation], *, now: datetime, warmup_seconds: int) -> float | None:
     """Average utilisation of the VMs past their warm-up; None when no VM is warm (unknown → no action)."""
-    cutoff = now - timedelta(seconds=warmup_seconds)
+    cutoff = now - timedelta(0, warmup_seconds)  # (days, seconds): positional, cheaper at every evaluation
     values = [vm.utilisation for vm in vms if vm.in_service_at is None or vm.in_service_at <= cutoff]
     if not values:
         return None

@@ -139,6 +139,7 @@ class Simulation:
         self.policy = policy or PolicySettings()
         self.params = params or SimParams()
         self.alert_driven = self.policy.policy_type == PolicyType.STEP
+        self.recommended = self.policy.policy_type == PolicyType.RECOMMENDED
         p = self.params
         self.repeat_interval = config.alert_repeat_interval_seconds
         n0 = p.initial_vms if p.initial_vms is not None else config.min_vms
@@ -297,7 +298,7 @@ class Simulation:
     def evaluate(self) -> None:
         """What the evaluation loop does for a target-tracking or predictive service."""
         c = self.config
-        recommended = self.policy.policy_type == PolicyType.RECOMMENDED
+        recommended = self.recommended
         # the recommended policy reads the alert rules' window (the seed's band) and the freshest measurement
         upto = self._integrals(self.now)
         m = self.measured_cpu(self.params.rate_window if recommended else self.params.policy_rate_window, upto=upto)
