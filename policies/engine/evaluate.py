@@ -334,8 +334,9 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
             rate = rec.rise_rate(records, now=now_s, seconds=settings.rise_seconds or settings.lead_seconds,
                                  parts=settings.rise_parts)
             rise = rate * settings.lead_seconds / current
-        confirmed = rec.sustained(records, now=now_s, seconds=settings.confirm_seconds,
-                                  above=(trigger_at - rise) * current)
+        def confirmed() -> bool:  # asked by the band only when the load is above the trigger
+            return rec.sustained(records, now=now_s, seconds=settings.confirm_seconds,
+                                 above=(trigger_at - rise) * current)
         recurring = None
         if settings.recurrence_seconds > 0:
             recurring = None if periodic is not None else rec.recurring_peak(

@@ -616,7 +616,7 @@ def band_count(
     scale_in_target: float,
     min_vms: int,
     max_vms: int,
-    confirmed: bool = True,
+    confirmed: bool | Callable[[], bool] = True,
     hysteresis: float = 0.0,
     rise: float = 0.0,
     threshold: float | None = None,
@@ -630,7 +630,9 @@ def band_count(
 ) -> BandOutcome:
     """The recommended count for ``current`` VMs whose freshest utilisation is ``fresh`` and whose rules'-window
     utilisation is ``window`` (both %), given the highest demand the scale-in window remembers; ``trigger`` is the
-    utilisation above which it scales out (the scale-out threshold less the fixed margin).
+    utilisation above which it scales out (the scale-out threshold less the fixed margin). ``confirmed``: whether the
+    rules' window has been above it long enough (:func:`sustained`) — a callable is asked only when the load is above
+    it.
 
     ``rise`` (utilisation points) is how far the load is projected to rise before a clone ordered now would be in
     service (the measured rate of rise × the clone lead time): the scale-out compares the load projected then
@@ -661,7 +663,7 @@ def band_count(
         seen = {"fresh": fresh, "window": window, "trigger": trigger}
         if rise > 0:
             seen["projected"] = projected
-        if projected > trigger and confirmed:
+        if projected > trigger and (confirmed() if callable(confirmed) else confirmed):
             need = math.ceil(round(current * projected / max(target, 1.0), 9))
             desired = max(current + 1, need)
             notes.append(note("rec_out_rising" if rise > 0 else "rec_out", **seen, count=desired, target=target))

@@ -114,11 +114,14 @@ def _finish_runs(state: State, now: float) -> None:
         state["run"] = None
 
 
+_RULE_KEYS = {direction: (f"{direction}_since", f"{direction}_sent") for direction in ("out", "in")}  # state keys
+
+
 def _notify(state: State, direction: str, firing: bool, now: float, rules: SeedRules, for_seconds: int) -> bool:
     """Prometheus's ``for`` and Alertmanager's timing for one rule: whether a notification goes out by the next
     evaluation (the first one ``GROUP_WAIT_SECONDS`` after the alert fires, then every repeat interval, rounded
     to Alertmanager's group interval, while it fires)."""
-    since, sent = f"{direction}_since", f"{direction}_sent"
+    since, sent = _RULE_KEYS[direction]
     if not firing:
         state[since] = state[sent] = None
         return False
