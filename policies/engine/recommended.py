@@ -432,8 +432,8 @@ class FreshWindow:
     """The freshest demands of a window (:func:`fresh_window`) and their least-squares line, computed once per
     evaluation and read by the noise, the trend and the overload share (``window=``): every reading is the line at
     its time plus its residual. ``count`` 0 when too little is recorded to say anything of their noise or trend.
-    The readings' demands, extremes and residuals are read from ``entries`` when first needed (most evaluations
-    need none of them: the overload share's normal tail answers)."""
+    The readings' demands are read from ``entries`` when first needed (most evaluations need none of them: the
+    overload share's normal tail answers)."""
 
     count: int = 0  # readings
     slope: float = 0.0  # the line's slope (VM-% per second; 0: too short a span to say)
@@ -442,7 +442,6 @@ class FreshWindow:
     squares: float = 0.0  # Σ residual² (VM-%²)
     entries: Sequence[Record] = ()  # the window's records
     _values: list[float] | None = field(default=None, init=False, repr=False, compare=False)
-    _residuals: list[float] | None = field(default=None, init=False, repr=False, compare=False)
 
     def level(self, at: float) -> float:
         """The line at ``at`` (epoch seconds): the level the readings' trend expects then (VM-%)."""
@@ -459,14 +458,11 @@ class FreshWindow:
             self._values = _fresh_values(self.entries)
         return self._values
 
-    @property
-    def residuals(self) -> list[float]:
-        """Each reading − the line at its time, ascending (the overload share's count)."""
-        if self._residuals is None:
-            mean_t, mean_v, slope = self.mean_t, self.mean_v, self.slope
-            self._residuals = sorted([(value - mean_v) - slope * (entry[0] - mean_t)
-                                      for entry, value in zip(self.entries, self.values, strict=True)])
-        return self._residuals
+    def above(self, level: float) -> int:
+        """How many readings are more than ``level`` above the line at their time (residual > ``level``, VM-%)."""
+        mean_t, mean_v, slope = self.mean_t, self.mean_v, self.slope
+        return sum([1 for entry, value in zip(self.entries, self.values, strict=True)
+                    if (value - mean_v) - slope * (entry[0] - mean_t) > level])
 
 
 def fresh_window(history: Sequence[Record], *, now: float, seconds: float, memory: Memory | None = None
@@ -560,7 +556,7 @@ def overload_share(history: Sequence[Record], *, now: float, seconds: float, cur
     elif min(values) + low > limit + allowance:  # every reading is
         counted = 1.0
     else:  # a reading overloads then if its residual is above the limit less the line's level then
-        counted = (fresh.count - bisect_right(fresh.residuals, limit - mean)) / fresh.count
+        counted = fresh.above(limit - mean) / fresh.count
     return max(counted, tail)
 
 

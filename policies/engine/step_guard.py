@@ -168,8 +168,9 @@ def advance(previous: Mapping[str, Any] | None, *, now: float, current: int, fre
     # a VM costs from its clone to its deletion, not only while it serves: a change of count adds the time a clone
     # takes before it serves, or a removed VM until it is deleted (the same for the shadow's runs, below)
     change = current - before
-    state["own_vm"] += change * (CLONE_SECONDS - DISPATCH_SECONDS) if change > 0 else -change * (
-        DELETE_SECONDS - REMOVE_SECONDS)
+    if change:
+        state["own_vm"] += change * (CLONE_SECONDS - DISPATCH_SECONDS) if change > 0 else -change * (
+            DELETE_SECONDS - REMOVE_SECONDS)
     state["current"] = current
     if 0 < dt <= GAP_SECONDS:  # the interval just ended, at the counts both had then and the load measured now
         if fresh_demand > serving * rules.scale_out_threshold:
@@ -188,7 +189,7 @@ def advance(previous: Mapping[str, Any] | None, *, now: float, current: int, fre
                   rules.scale_out_seconds)
     in_ = _notify(state, "in", serving > 0 and window_demand < serving * rules.scale_in_threshold, now, rules,
                   rules.scale_in_seconds)
-    for action, sent in zip(_ACTIONS, (out, in_), strict=True):
+    for action, sent in zip(_ACTIONS, (out, in_), strict=True) if out or in_ else ():
         if not sent:
             continue
         last_out, last_in = state["last_out"], state["last_in"]
