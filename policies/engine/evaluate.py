@@ -7,7 +7,6 @@ in-flight, unknown count, min/max, cooldown, IP pool): the safety rules are shar
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -274,7 +273,7 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
             records, now_s - max(settings.stabilisation_seconds, settings.margin_noise_seconds), now_s)
         if periodic is not None:
             remembered = periodic.leave_out(remembered, window_seconds=rec.SPIKE_WINDOW_SECONDS)
-            count = math.ceil(round(periodic.demand / max(settings.scale_out_threshold, 1.0), 9))
+            count = rec.whole(periodic.demand / max(settings.scale_out_threshold, 1.0))
             ready_from = periodic.next_at - rec.CLONE_LEAD_SECONDS - rec.ANTICIPATE_EARLY_SECONDS
             last_first, last_end = periodic.spans[-1]
             due = (ready_from <= now_s <= periodic.next_at + periodic.duration + rec.ANTICIPATE_EARLY_SECONDS

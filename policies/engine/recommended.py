@@ -140,6 +140,18 @@ def demand(current: int, utilisation: float) -> float:
     return max(0.0, round(current * utilisation, 6))
 
 
+def whole(value: float) -> int:
+    """``math.ceil(round(value, 9))``: ``value`` rounded up to a whole number once its float noise is rounded away
+    (60.000000001 % of 3 VMs' worth is still 3 VMs), without the decimal rounding where it cannot change the answer —
+    a value from 0 to 10⁶ more than 10⁻⁸ above a whole number (the rounding moves it by 5 × 10⁻¹⁰ at most) rounds up
+    as it is. The counts of an evaluation are read this way several times a minute."""
+    if 0.0 <= value < 1e6:
+        floor = math.floor(value)
+        if value - floor > 1e-8:
+            return floor + 1
+    return math.ceil(round(value, 9))
+
+
 def shown(value: float) -> int:
     """A demand as the evaluation's notes show it: a whole VM-%, rounded up (as records were kept before)."""
     return math.ceil(round(value, 6))
@@ -368,7 +380,7 @@ def periodic_spike(history: Sequence[Record], *, now: float, seconds: float, thr
     median = index[len(index) // 2][0]
     if median <= 0:
         return None
-    level = max(SPIKE_FACTOR * median, math.ceil(round(median / threshold, 9)) * threshold)
+    level = max(SPIKE_FACTOR * median, whole(median / threshold) * threshold)
     if index[-PERIOD_EPISODES][0] <= level:  # fewer spike readings than spikes needed (most evaluations)
         return None
     readings = index[bisect_right(index, (level, math.inf)):]  # the spike readings: above the level
@@ -660,7 +672,7 @@ def band_count(
         if rise > 0:
             seen["projected"] = projected
         if projected > trigger and (confirmed() if callable(confirmed) else confirmed):
-            need = math.ceil(round(current * projected / max(target, 1.0), 9))
+            need = whole(current * projected / max(target, 1.0))
             desired = max(current + 1, need)
             notes.append(note("rec_out_rising" if rise > 0 else "rec_out", **seen, count=desired, target=target))
             return BandOutcome(max(min_vms, min(max_vms, desired)), notes)
@@ -672,7 +684,7 @@ def band_count(
         return BandOutcome(max(min_vms, min(max_vms, anticipated)), notes)
     carry = anticipated
     if recurring_demand is not None and not release:
-        carry = math.ceil(round(recurring_demand / max(spike_ceiling, 1.0), 9))
+        carry = whole(recurring_demand / max(spike_ceiling, 1.0))
         limit = threshold if threshold is not None else trigger
         if spike_reach > 0 and carry > current + spike_reach and recurring_demand > current * limit:
             # holding a spike pays where it costs a VM or so, as the seed's band keeps one; a spike that needs many
@@ -685,9 +697,9 @@ def band_count(
             notes.append(note("rec_spike", demand=shown(recurring_demand), current=current, limit=limit,
                               count=carry, ceiling=spike_ceiling))
             return BandOutcome(max(min_vms, min(max_vms, carry)), notes)
-    keep = max(1, math.ceil(round(peak_demand / max(scale_in_target, 1.0), 9)), carry)
+    keep = max(1, whole(peak_demand / max(scale_in_target, 1.0)), carry)
     if hysteresis > 0:  # the remaining VMs must not be near the trigger now (a scale-in the next minute undoes)
-        keep = max(keep, math.ceil(round(current * window / max(trigger - hysteresis, 1.0), 9)))
+        keep = max(keep, whole(current * window / max(trigger - hysteresis, 1.0)))
     if margin_pays_below is not True and keep >= current > 1 and threshold is not None:
         fewer = current - 1
         if (peak_demand <= fewer * threshold and fewer >= carry

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import random
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -121,6 +123,19 @@ def test_demand_helpers():
     assert rec.demand(3, 100 / 3) == 100.0 and rec.shown(100.02) == 101 and rec.shown(100.0) == 100
     assert rec.remembered_peak([(0.0, 9), (50.0, 6), (100.0, 7)], now=100.0, window_seconds=60) == 7
     assert rec.remembered_peak([], now=100.0, window_seconds=60) is None
+
+
+def test_whole_is_the_count_rounded_up_once_float_noise_is_rounded_away():
+    """``rec.whole`` skips the decimal rounding where it cannot matter: it must give ``ceil(round(x, 9))`` for every
+    value, the ones just above or below a whole number (where the shortcut is not taken) included."""
+    rng = random.Random(5)
+    values = [n + d for n in range(300) for d in (0.0, 1e-12, 3e-10, 5e-10, 6e-10, 1e-9, 9.9e-9, 1e-8, 1.01e-8,
+                                                   2e-8, 0.5, 1 - 1e-12, -1e-12, -3e-10, -1e-8)]
+    values += [rng.uniform(0, 1e6) for _ in range(20_000)] + [999_999.999_999_99, 1e6, 2e6 + 1e-3, -0.5, -1e-12]
+    values += [count * utilisation / target for count in range(1, 30) for utilisation in (29.9, 60.000000001, 69.99, 80)
+               for target in (65.0, 70.0, 75.0, 80.0)]
+    assert [rec.whole(v) for v in values] == [math.ceil(round(v, 9)) for v in values]
+    assert rec.whole(3 * 60.000000001 / 60) == 3 and rec.whole(3.0000001) == 4
     assert rec.sustained([(0.0, 200), (60.0, 200)], now=60.0, seconds=60, above=160)
     assert not rec.sustained([(30.0, 200), (60.0, 200)], now=60.0, seconds=60, above=160)  # not long enough
     assert not rec.sustained([(0.0, 200), (30.0, 150), (60.0, 200)], now=60.0, seconds=60, above=160)
