@@ -108,6 +108,36 @@ class PolicySettings:
     suspend_scheduled: bool = False
     suspend_predictive: bool = False
 
+    def seed_rules(self, *, min_vms: int, max_vms: int, cooldown_seconds: int) -> guard.SeedRules:
+        """The seed's step policy the step guard replays beside this one: these thresholds, durations, steps and
+        repeat interval with the config's bounds and cooldown (made once per bounds and cooldown, not at every
+        evaluation)."""
+        key = (min_vms, max_vms, cooldown_seconds)
+        rules = self._seed_rules.get(key)
+        if rules is None:
+            rules = self._seed_rules[key] = guard.SeedRules(
+                min_vms=min_vms, max_vms=max_vms, scale_out_threshold=self.scale_out_threshold,
+                scale_in_threshold=self.scale_in_threshold, scale_out_seconds=self.scale_out_duration_seconds,
+                scale_in_seconds=self.scale_in_duration_seconds, cooldown_seconds=cooldown_seconds,
+                repeat_seconds=self.alert_repeat_seconds, scale_out_step=self.scale_out_step,
+                scale_in_step=self.scale_in_step)
+        return rules
+
+    @cached_property
+    def _seed_rules(self) -> dict[tuple[int, int, int], guard.SeedRules]:
+        return {}
+
+    @cached_property
+    def memory_seconds(self) -> int:
+        """How far back the recommended policy's memory reaches: the longest window any of its readers looks at
+        (worked out once per settings, not at every evaluation; the knobs are frozen)."""
+        return max(self.stabilisation_seconds, self.recurrence_seconds,
+                   self.rise_parts * (self.rise_seconds or self.lead_seconds),
+                   self.margin_noise_seconds if self.margin_noise_k > 0 or self.margin_share > 0 else 0,
+                   self.anticipate_seconds,
+                   self.scale_in_duration_seconds + rec.SEED_RULE_SLACK_SECONDS
+                   if self.release_like_step or self.scale_in_on_seed_rule else 0)
+
 
 # The policy types and actions an evaluation compares with, read once (an enum member read from its class is a
 # descriptor call: a quarter of a microsecond, several times an evaluation)
@@ -243,12 +273,6 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
             fresh = tt.warm_utilisation(inp.fresh_vms, now=inp.now, warmup_seconds=settings.warmup_seconds)
         if fresh is None:
             fresh = metric
-        keep_for = max(settings.stabilisation_seconds, settings.recurrence_seconds,
-                       settings.rise_parts * (settings.rise_seconds or settings.lead_seconds),
-                       settings.margin_noise_seconds if settings.margin_noise_k > 0 or settings.margin_share > 0 else 0,
-                       settings.anticipate_seconds,
-                       settings.scale_in_duration_seconds + rec.SEED_RULE_SLACK_SECONDS
-                       if settings.release_like_step or settings.scale_in_on_seed_rule else 0)
         record: tuple[float, ...] = (now_s, rec.demand(current, metric), rec.demand(current, fresh))
         other_below = None  # the other metric's scale-in threshold, when the seed's rule needs it
         if seed_rule_other_needed(settings):
@@ -258,7 +282,7 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
                 other = tt.warm_utilisation(inp.other_vms, now=inp.now, warmup_seconds=settings.warmup_seconds)
             if other is not None:  # a record without it: the rule did not hold then
                 record = (*record, rec.demand(current, other))
-        memory = rec.Memory.of(history).remember(record, now=now_s, window_seconds=keep_for)
+        memory = rec.Memory.of(history).remember(record, now=now_s, window_seconds=settings.memory_seconds)
         history, records = memory, memory.records  # the memory is kept; its records read in time order
         # a spike that recurs at a fixed period: expected, its capacity ready ahead of it; left out of the memory
         periodic = None
@@ -360,13 +384,8 @@ def evaluate_policy(settings: PolicySettings, inp: PolicyInput) -> PolicyOutcome
         if settings.step_guard:
             guard_state = guard.advance(  # a copy of the state handed in, moved on
                 inp.guard, now=now_s, current=current, fresh_demand=record[2],
-                rules=guard.SeedRules(
-                    min_vms=bounds.min_vms, max_vms=bounds.max_vms, scale_out_threshold=settings.scale_out_threshold,
-                    scale_in_threshold=settings.scale_in_threshold,
-                    scale_out_seconds=settings.scale_out_duration_seconds,
-                    scale_in_seconds=settings.scale_in_duration_seconds, cooldown_seconds=inp.cooldown_seconds,
-                    repeat_seconds=settings.alert_repeat_seconds, scale_out_step=settings.scale_out_step,
-                    scale_in_step=settings.scale_in_step))
+                rules=settings.seed_rules(min_vms=bounds.min_vms, max_vms=bounds.max_vms,
+                                          cooldown_seconds=inp.cooldown_seconds))
             bounded = guard.bound(desired, guard_state, current=current, vm_share=settings.guard_vm_share,
                                   reserve_seconds=settings.guard_reserve_seconds,
                                   credit_seconds=settings.guard_credit_seconds)

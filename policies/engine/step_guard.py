@@ -58,7 +58,7 @@ DEFAULT_RESERVE_SECONDS = 390  # a clone's lead time: decision → in service, p
 State = dict[str, Any]
 
 
-@dataclass
+@dataclass(frozen=True)
 class SeedRules:
     """The config's step policy: what the seed's alerts and ``decide()`` would do."""
 
