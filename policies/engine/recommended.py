@@ -176,8 +176,9 @@ _epoch = itemgetter(1)  # of an index pair (fresh demand, epoch)
 
 def records_between(history: Sequence[Record], start: float, end: float) -> Sequence[Record]:
     """The records of ``history`` from ``start`` to ``end`` included, found by bisection: ``history`` is in time
-    order, as :class:`Memory` keeps it (every reader of the memory below relies on that). ``history`` itself when
-    it holds no other (a window already cut to these bounds, read again)."""
+    order, as :class:`Memory` keeps it (every reader of the memory below relies on that). ``history`` itself (a
+    list, or a :class:`Memory`: read it, never change it) when it holds no other record — a window already cut to
+    these bounds, read again."""
     if history and start <= history[0][0] and history[-1][0] <= end:
         return history
     low = bisect_left(history, start, key=_at)
@@ -609,8 +610,7 @@ def sustained(history: Sequence[Record], *, now: float, seconds: float, above: f
     start = now - seconds
     if not history or history[0][0] > start:
         return False
-    lowest = min(map(_window_demand, records_between(history, start, now)), default=None)
-    return lowest is None or lowest > above
+    return all(entry[1] > above for entry in records_between(history, start, now))
 
 
 def band_count(

@@ -92,7 +92,7 @@ def test_an_evaluation_decides_the_same_from_the_carried_memory_as_from_the_stor
         if a.allowed and a.desired is not None:
             current = a.desired
     # the readers the memory serves were all asked: the periodic spike (the index), the noise and its margin (the
-    # sums), the overload share (the residuals)
+    # sums), the overload share (the readings above the line)
     assert any("recurs every 20 min" in r for r in said)
     assert any("scale-out margin" in r for r in said)
     assert any("no scale-out margin" in r for r in said)

@@ -123,6 +123,10 @@ def test_demand_helpers():
     assert rec.demand(3, 100 / 3) == 100.0 and rec.shown(100.02) == 101 and rec.shown(100.0) == 100
     assert rec.remembered_peak([(0.0, 9), (50.0, 6), (100.0, 7)], now=100.0, window_seconds=60) == 7
     assert rec.remembered_peak([], now=100.0, window_seconds=60) is None
+    assert rec.sustained([(0.0, 200), (60.0, 200)], now=60.0, seconds=60, above=160)
+    assert not rec.sustained([(30.0, 200), (60.0, 200)], now=60.0, seconds=60, above=160)  # not long enough
+    assert not rec.sustained([(0.0, 200), (30.0, 150), (60.0, 200)], now=60.0, seconds=60, above=160)
+    assert rec.sustained([], now=0.0, seconds=0, above=0)
 
 
 def test_whole_is_the_count_rounded_up_once_float_noise_is_rounded_away():
@@ -136,10 +140,6 @@ def test_whole_is_the_count_rounded_up_once_float_noise_is_rounded_away():
                for target in (65.0, 70.0, 75.0, 80.0)]
     assert [rec.whole(v) for v in values] == [math.ceil(round(v, 9)) for v in values]
     assert rec.whole(3 * 60.000000001 / 60) == 3 and rec.whole(3.0000001) == 4
-    assert rec.sustained([(0.0, 200), (60.0, 200)], now=60.0, seconds=60, above=160)
-    assert not rec.sustained([(30.0, 200), (60.0, 200)], now=60.0, seconds=60, above=160)  # not long enough
-    assert not rec.sustained([(0.0, 200), (30.0, 150), (60.0, 200)], now=60.0, seconds=60, above=160)
-    assert rec.sustained([], now=0.0, seconds=0, above=0)
 
 
 def test_a_demand_just_below_a_threshold_is_below_it():
